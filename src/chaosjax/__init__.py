@@ -1,0 +1,33 @@
+"""chaosjax: chaotic dynamical systems and the models learned from them, in JAX.
+
+Importing chaosjax turns on float64 (`jax_enable_x64`); set the environment variable
+`CHAOSJAX_X64=0` before import to leave JAX's default float32.
+
+```python
+import chaosjax as cj
+lor = cj.systems.Lorenz63()
+xs = cj.trajectory(lor, lor.default_state(), steps=20_000, dt=0.005)
+```
+"""
+
+from . import _config  # noqa: F401  (float64 at import; must come first)
+from . import observables as observables
+from . import parallel as parallel
+from . import solvers as solvers
+from . import systems as systems
+from .discretize import Discretized as Discretized
+from .discretize import as_map as as_map
+from .discretize import discretize as discretize
+from .observables import cumulative_average as cumulative_average
+from .parallel import use_all_cpu_cores as use_all_cpu_cores
+from .simulate import DivergenceError as DivergenceError
+from .simulate import EnsembleAverage as EnsembleAverage
+from .simulate import ensemble_time_average as ensemble_time_average
+from .simulate import final_state as final_state
+from .simulate import time_average as time_average
+from .simulate import trajectory as trajectory
+from .solvers import solve_adaptive as solve_adaptive
+from .systems import Flow as Flow
+from .systems import Map as Map
+
+__version__ = "0.1.0"

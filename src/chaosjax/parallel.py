@@ -1,0 +1,75 @@
+"""Sharding the batch axis of ensembles and parameter sweeps over devices and hosts.
+
+On one CPU, XLA already spreads a large batched computation over the cores of one
+device; splitting it into several CPU devices pays only for some workloads (measure:
+PERFORMANCE.md). On GPUs and across hosts (after `jax.distributed.initialize()`),
+sharding the batch axis over every device is how an ensemble scales: the same code
+runs, and XLA partitions the vmapped scan with no communication until the reduction.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from . import _validate as v
+
+
+def use_all_cpu_cores(n: int | None = None) -> int:
+    """Expose the machine's CPU cores as `n` JAX CPU devices (default: every core).
+
+    Must run before JAX creates its backends (before the first array is made); it sets
+    `jax_num_cpu_devices` as seed 000 does. Returns the number of devices requested.
+    Raises `RuntimeError` if the backend already exists with a different count.
+    """
+    n = (os.cpu_count() or 1) if n is None else v.positive_int(n, "n")
+    try:
+        jax.config.update("jax_num_cpu_devices", n)
+    except RuntimeError as e:
+        if len(jax.devices("cpu")) != n:
+            raise RuntimeError(
+                f"use_all_cpu_cores({n}) must be called before JAX is first used "
+                f"(the CPU backend already has {len(jax.devices('cpu'))} devices)."
+            ) from e
+    return n
+
+
+def batch_mesh(devices=None) -> Mesh:
+    """A one-axis mesh named "batch" over `devices` (default: all, every host)."""
+    devices = jax.devices() if devices is None else devices
+    return Mesh(devices, ("batch",))
+
+
+def shard_batch(x: jax.Array, devices=None) -> jax.Array:
+    """Place `x` with its leading (batch) axis split over the devices.
+
+    With one device, or a batch not divisible by the device count, `x` is returned
+    unchanged (replicated placement), so callers never have to special-case it.
+    """
+    devices = jax.devices() if devices is None else devices
+    x = jnp.asarray(x)
+    if len(devices) == 1 or x.ndim == 0 or x.shape[0] % len(devices):
+        return x
+    if isinstance(x, jax.core.Tracer):
+        return jax.lax.with_sharding_constraint(
+            x, NamedSharding(batch_mesh(devices), PartitionSpec("batch"))
+        )
+    return jax.device_put(x, NamedSharding(batch_mesh(devices), PartitionSpec("batch")))
+
+
+def sharded_vmap(fn, *args, devices=None):
+    """`jax.vmap(fn)(*args)` with the leading axis of every argument sharded over devices.
+
+    Example (a parameter sweep over all devices):
+    ```python
+    rhos = jnp.linspace(20, 40, 1024)
+    zbar = cj.parallel.sharded_vmap(
+        lambda r: cj.time_average(Lorenz63(rho=r), x0, lambda x: x[2], steps=10_000,
+                                  dt=0.01), rhos)
+    ```
+    """
+    args = jax.tree.map(lambda a: shard_batch(a, devices), args)
+    return jax.jit(jax.vmap(fn))(*args)

@@ -1,0 +1,468 @@
+"""Trajectories, final states and time averages of flows and maps.
+
+Everything runs on the one-step map of the system (`cj.discretize` for flows): a
+`lax.scan` under `jit`, batched with `vmap` when `x0` has a leading batch axis.
+Long runs are split into chunks of one compiled scan, so memory stays bounded, a
+progress bar can advance, and a divergence (non-finite state) is caught after each
+chunk and located to the exact step by re-running only that chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+
+from . import _validate as v
+from ._progress import progress_bar
+from .discretize import as_map
+from .solvers import ADAPTIVE, solve_adaptive
+from .systems import Flow, Map
+
+Observable = Callable[[Array], ArrayLike]
+
+
+class DivergenceError(FloatingPointError):
+    """A trajectory left every bound (a NaN or inf state) at a known step."""
+
+    def __init__(self, message: str, step: int, member: int | None = None):
+        super().__init__(message)
+        self.step = step
+        self.member = member
+
+
+# --------------------------------------------------------------------------- kernels
+# Each kernel acts on one state; `_batched` vmaps it when x has a batch axis.
+
+
+def _batched(fn: Callable, x: Array, *args) -> Any:
+    if x.ndim == 2:
+        return jax.vmap(fn, in_axes=(0,) + (None,) * len(args))(x, *args)
+    return fn(x, *args)
+
+
+@eqx.filter_jit
+def _advance(m: Map, x: Array, n: int) -> Array:
+    def one(x):
+        return jax.lax.fori_loop(0, n, lambda i, y: m.step(y), x)
+
+    return _batched(one, x)
+
+
+@eqx.filter_jit
+def _saved_chunk(m: Map, x: Array, n_saves: int, save_every: int) -> tuple[Array, Array]:
+    def one(x):
+        def body(y, _):
+            y = jax.lax.fori_loop(0, save_every, lambda i, z: m.step(z), y)
+            return y, y
+
+        return jax.lax.scan(body, x, None, length=n_saves)
+
+    return _batched(one, x)
+
+
+@eqx.filter_jit
+def _sum_chunk(m: Map, x: Array, acc: Any, observable: Observable, n: int):
+    """Advance n steps, adding observable(x_k) for the n states *before* each step."""
+
+    def one(x, acc):
+        def body(i, carry):
+            y, s = carry
+            s = jax.tree.map(jnp.add, s, observable(y))
+            return m.step(y), s
+
+        return jax.lax.fori_loop(0, n, body, (x, acc))
+
+    if x.ndim == 2:
+        return jax.vmap(one)(x, acc)
+    return one(x, acc)
+
+
+@eqx.filter_jit
+def _cumulative_chunk(m: Map, x: Array, acc: Any, observable: Observable, n_saves: int,
+                      save_every: int):
+    def one(x, acc):
+        def inner(i, carry):
+            y, s = carry
+            s = jax.tree.map(jnp.add, s, observable(y))
+            return m.step(y), s
+
+        def body(carry, _):
+            carry = jax.lax.fori_loop(0, save_every, inner, carry)
+            return carry, carry[1]
+
+        return jax.lax.scan(body, (x, acc), None, length=n_saves)
+
+    if x.ndim == 2:
+        return jax.vmap(one)(x, acc)
+    return one(x, acc)
+
+
+@eqx.filter_jit
+def _first_nonfinite(m: Map, x: Array, n: int) -> Int[Array, "*batch"]:
+    """The first k in 1..n with a non-finite state after k steps, or -1."""
+
+    def one(x):
+        def body(carry, k):
+            y, first = carry
+            y = m.step(y)
+            bad = ~jnp.all(jnp.isfinite(y))
+            first = jnp.where((first < 0) & bad, k, first)
+            return (y, first), None
+
+        (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), jnp.arange(1, n + 1))
+        return first
+
+    return _batched(one, x)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _is_traced(*trees) -> bool:
+    leaves = jax.tree_util.tree_leaves(eqx.filter(trees, eqx.is_array))
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def _prepare(system, x0, dt, solver, *, steps, transient, name_steps="steps"):
+    if not isinstance(system, (Flow, Map)):
+        raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
+    steps = v.positive_int(steps, name_steps)
+    transient = v.nonnegative_int(transient, "transient")
+    v.system_parameters(system)
+    if isinstance(system, Flow):
+        if dt is None:
+            raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
+        dt = v.positive_float(dt, "dt")
+    m = as_map(system, dt, solver if solver not in ADAPTIVE else "rk4")
+    if isinstance(system, Flow) and solver in ADAPTIVE:
+        from .discretize import discretize
+
+        m = discretize(system, dt, solver)
+    x = v.state(x0, system.dim, "x0")
+    return m, x, steps, transient
+
+
+def _chunks(total: int, chunk: int | None) -> list[int]:
+    if chunk is None or chunk >= total:
+        return [total]
+    chunk = v.positive_int(chunk, "chunk_size")
+    out = [chunk] * (total // chunk)
+    if total % chunk:
+        out.append(total % chunk)
+    return out
+
+
+def _raise_divergence(m: Map, x_start: Array, n: int, offset: int, what: str) -> None:
+    first = np.asarray(_first_nonfinite(m, x_start, n))
+    if first.ndim == 0:
+        k = int(first) if first >= 0 else n
+        raise DivergenceError(
+            f"{what} diverged: the state became non-finite at step {offset + k} "
+            f"(counting from x0, transient included).",
+            offset + k,
+        )
+    bad = np.flatnonzero(first >= 0)
+    if bad.size == 0:
+        bad = np.arange(first.size)
+        first = np.full(first.shape, n)
+    member = int(bad[np.argmin(first[bad])])
+    k = int(first[member])
+    raise DivergenceError(
+        f"{what} diverged: ensemble member {member} became non-finite at step {offset + k} "
+        f"(counting from x0, transient included); {bad.size} member(s) diverged.",
+        offset + k,
+        member,
+    )
+
+
+def _check_finite(m: Map, x_start: Array, x_end: Array, n: int, offset: int, throw: bool,
+                  what: str) -> None:
+    if not throw:
+        return
+    if _is_traced(x_end):
+        return
+    if not bool(jnp.all(jnp.isfinite(x_end))):
+        _raise_divergence(m, x_start, n, offset, what)
+
+
+def _guard_traced(value, x_end, throw: bool, what: str):
+    """Under jit/vmap/grad a Python raise is impossible: error at run time instead."""
+    if throw and _is_traced(x_end):
+        return eqx.error_if(
+            value,
+            ~jnp.all(jnp.isfinite(x_end)),
+            f"{what} diverged (non-finite state); call outside jit to get the step.",
+        )
+    return value
+
+
+def _run_transient(m, x, transient, chunk_size, throw, bar, what):
+    done = 0
+    for n in _chunks(transient, chunk_size) if transient else []:
+        x_new = _advance(m, x, n)
+        _check_finite(m, x, x_new, n, done, throw, what)
+        x, done = x_new, done + n
+        bar.advance(n)
+    return x
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def trajectory(
+    system: Flow | Map,
+    x0: Float[ArrayLike, "*batch dim"],
+    *,
+    steps: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    save_every: int = 1,
+    throw: bool = True,
+    progress: bool = False,
+    chunk_size: int | None = None,
+    rtol: float = 1e-9,
+    atol: float = 1e-9,
+) -> Float[Array, "*batch times dim"]:
+    """The states x_0, x_s, x_2s, ..., x_steps (s = `save_every`) after a transient.
+
+    Iterates the one-step map of `system` (a map itself, or a flow discretised with
+    `solver` and `dt`). `transient` steps are run and discarded first; the returned
+    first row is the state after them.
+
+    **Arguments:**
+    - `system`: a `cj.Flow` or `cj.Map`.
+    - `x0`: shape (dim,), or (n, dim) for n trajectories at once (vmapped).
+    - `steps`: steps after the transient; a multiple of `save_every`.
+    - `dt`: time per step (flows only; None for maps).
+    - `solver`: "rk4" (default), "euler", or adaptive "tsit5"/"dopri5"/"dopri8"
+      (diffrax, tolerances `rtol`, `atol`; the states are interpolated onto the dt grid).
+    - `throw`: raise `DivergenceError` naming the step when a state becomes non-finite.
+    - `progress`: show a progress bar advancing between chunks of `chunk_size` saves.
+
+    **Returns:** an array (steps // save_every + 1, dim), or (n, ..., dim) when batched.
+
+    Example:
+    ```python
+    xs = cj.trajectory(cj.systems.Lorenz63(), jnp.ones(3), steps=20_000, dt=0.005)
+    ```
+    """
+    m, x, steps, transient = _prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    save_every = v.positive_int(save_every, "save_every")
+    if steps % save_every:
+        raise ValueError(
+            f"`steps` ({steps}) must be a multiple of `save_every` ({save_every})."
+        )
+    if isinstance(system, Flow) and solver in ADAPTIVE:
+        return _adaptive_trajectory(system, x, steps, m.time_per_step, solver, transient,
+                                    save_every, throw, rtol, atol)
+    n_saves = steps // save_every
+    if progress and chunk_size is None:
+        chunk_size = max(1, n_saves // 100)
+    what = "trajectory"
+    with progress_bar(progress, transient + steps, f"{getattr(system, 'name', '')} trajectory") as bar:
+        x = _run_transient(m, x, transient, chunk_size and chunk_size * save_every, throw, bar,
+                           what)
+        pieces = [x[..., None, :]]
+        done = transient
+        for n in _chunks(n_saves, chunk_size):
+            x_new, saved = _saved_chunk(m, x, n, save_every)
+            _check_finite(m, x, x_new, n * save_every, done, throw, what)
+            pieces.append(saved)
+            x, done = x_new, done + n * save_every
+            bar.advance(n * save_every)
+    out = jnp.concatenate(pieces, axis=-2)
+    return _guard_traced(out, x, throw, what)
+
+
+def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, throw, rtol, atol):
+    n_saves = steps // save_every
+    t_start = transient * dt
+    ts = t_start + dt * save_every * jnp.arange(n_saves + 1)
+
+    def one(x):
+        if transient:
+            x = solve_adaptive(flow, x, jnp.array([0.0, t_start]), solver=solver, rtol=rtol,
+                               atol=atol)[-1]
+        return solve_adaptive(flow, x, ts, solver=solver, rtol=rtol, atol=atol)
+
+    out = eqx.filter_jit(lambda x: _batched(one, x))(x)
+    if throw and not _is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
+        rows = np.flatnonzero(~np.isfinite(np.asarray(out)).reshape(-1, out.shape[-1]).all(-1))
+        k = int(rows[0] % (n_saves + 1)) * save_every + transient
+        raise DivergenceError(f"adaptive trajectory diverged near step {k}.", k)
+    return out
+
+
+def final_state(
+    system: Flow | Map,
+    x0: Float[ArrayLike, "*batch dim"],
+    *,
+    steps: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    throw: bool = True,
+    progress: bool = False,
+    chunk_size: int | None = None,
+) -> Float[Array, "*batch dim"]:
+    """The state after `steps` steps of the one-step map (nothing stored on the way).
+
+    **Arguments:** as `trajectory`. **Returns:** shape of `x0`.
+
+    Example: `cj.final_state(lor, x0, steps=20_000, dt=0.005)`.
+    """
+    m, x, steps, _ = _prepare(system, x0, dt, solver, steps=steps, transient=0)
+    if progress and chunk_size is None:
+        chunk_size = max(1, steps // 100)
+    with progress_bar(progress, steps, f"{getattr(system, 'name', '')} final state") as bar:
+        x_end = _run_transient(m, x, steps, chunk_size, throw, bar, "final_state")
+    return _guard_traced(x_end, x_end, throw, "final_state")
+
+
+def _observable_sum(m, x, observable, steps, transient, throw, progress, chunk_size, desc):
+    obs0 = jax.eval_shape(observable, jnp.zeros(x.shape[-1], x.dtype))
+    zeros = jax.tree.map(lambda s: jnp.zeros(x.shape[:-1] + s.shape, x.dtype), obs0)
+    if progress and chunk_size is None:
+        chunk_size = max(1, (steps + transient) // 100)
+    with progress_bar(progress, transient + steps, desc) as bar:
+        x = _run_transient(m, x, transient, chunk_size, throw, bar, "time_average")
+        acc, done = zeros, transient
+        for n in _chunks(steps, chunk_size):
+            x_new, acc = _sum_chunk(m, x, acc, observable, n)
+            _check_finite(m, x, x_new, n, done, throw, "time_average")
+            x, done = x_new, done + n
+            bar.advance(n)
+    return acc, x
+
+
+def _check_observable(observable, dim, dtype):
+    if not callable(observable):
+        raise ValueError(f"`observable` must be a callable x -> value, got {observable!r}.")
+    try:
+        out = jax.eval_shape(observable, jax.ShapeDtypeStruct((dim,), dtype))
+    except Exception as e:  # noqa: BLE001 - re-raised with the argument named
+        raise ValueError(
+            f"`observable` failed on a state of shape ({dim},): {type(e).__name__}: {e}"
+        ) from e
+    for leaf in jax.tree_util.tree_leaves(out):
+        if not jnp.issubdtype(leaf.dtype, jnp.inexact) and not jnp.issubdtype(
+            leaf.dtype, jnp.integer
+        ):
+            raise ValueError(f"`observable` must return numbers, got dtype {leaf.dtype}.")
+
+
+def _identity(x):
+    return x
+
+
+def time_average(
+    system: Flow | Map,
+    x0: Float[ArrayLike, "*batch dim"],
+    observable: Observable | None = None,
+    *,
+    steps: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    throw: bool = True,
+    progress: bool = False,
+    chunk_size: int | None = None,
+) -> Array:
+    """The finite-time average (1/N) sum_{k=0}^{N-1} S(x_k) along one orbit or many.
+
+    x_0 is the state after `transient` discarded steps and N = `steps`. The sum is
+    carried in the scan: no trajectory is stored. Differentiable with `jax.grad` with
+    respect to system parameters and `x0` (reverse mode stores one state per step).
+
+    **Arguments:** `observable` S maps a state (dim,) to an array (or pytree); default
+    the state itself. Others as `trajectory`.
+
+    **Returns:** S's shape, with a leading batch axis if `x0` is (n, dim).
+
+    Example:
+    ```python
+    zbar = cj.time_average(lor, x0, lambda x: x[2], steps=20_000, dt=0.005,
+                           transient=20_000)
+    ```
+    """
+    m, x, steps, transient = _prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    observable = _identity if observable is None else observable
+    _check_observable(observable, x.shape[-1], x.dtype)
+    acc, x_end = _observable_sum(m, x, observable, steps, transient, throw, progress,
+                                 chunk_size, f"{getattr(system, 'name', '')} time average")
+    avg = jax.tree.map(lambda s: s / steps, acc)
+    return _guard_traced(avg, x_end, throw, "time_average")
+
+
+class EnsembleAverage(eqx.Module):
+    """Ensemble statistics of finite-time averages over `n` initial conditions.
+
+    `values` holds each member's time average (n, *obs); `mean` and `std` (ddof=1) are
+    over members; `sem = std / sqrt(n)` is the standard error of `mean`.
+    """
+
+    mean: Array
+    std: Array
+    sem: Array
+    values: Array
+    initial_states: Float[Array, "n dim"]
+    steps: int = eqx.field(static=True)
+    transient: int = eqx.field(static=True)
+
+
+def ensemble_time_average(
+    system: Flow | Map,
+    key: PRNGKeyArray,
+    n: int,
+    observable: Observable | None = None,
+    *,
+    steps: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    x0: Float[ArrayLike, "n dim"] | None = None,
+    throw: bool = True,
+    progress: bool = False,
+    chunk_size: int | None = None,
+    shard: bool = True,
+) -> EnsembleAverage:
+    """Time averages of `observable` from `n` initial conditions, with their spread.
+
+    Initial conditions are `system.sample_state(key, n)` (or `x0` if given); each runs
+    `transient` discarded steps, then `steps` averaged ones. With `shard=True` the batch
+    axis is split over `jax.devices()` (all CPU cores after `cj.use_all_cpu_cores()`,
+    or every GPU).
+
+    **Returns:** an `EnsembleAverage` with `mean`, `std`, `sem`, `values` (n, *obs).
+
+    Example:
+    ```python
+    ens = cj.ensemble_time_average(lor, jax.random.key(0), 256, lambda x: x[2],
+                                   steps=20_000, dt=0.005, transient=20_000)
+    ens.mean, ens.std
+    ```
+    """
+    n = v.positive_int(n, "n")
+    if x0 is None:
+        x0 = system.sample_state(key, n)
+    x0 = v.state(x0, system.dim, "x0")
+    if x0.ndim != 2 or x0.shape[0] != n:
+        raise ValueError(f"`x0` must have shape ({n}, {system.dim}), got {tuple(x0.shape)}.")
+    if shard:
+        from .parallel import shard_batch
+
+        x0 = shard_batch(x0)
+    values = time_average(system, x0, observable, steps=steps, dt=dt, solver=solver,
+                          transient=transient, throw=throw, progress=progress,
+                          chunk_size=chunk_size)
+    mean = jnp.mean(values, axis=0)
+    std = jnp.std(values, axis=0, ddof=1) if n > 1 else jnp.zeros_like(mean)
+    return EnsembleAverage(mean=mean, std=std, sem=std / math.sqrt(n), values=values,
+                           initial_states=x0, steps=steps, transient=transient)

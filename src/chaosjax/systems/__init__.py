@@ -1,0 +1,102 @@
+"""Systems: what evolves. Base classes `Flow` and `Map`, and the catalogue.
+
+```python
+import chaosjax as cj
+cj.systems.catalog()                    # every built-in name
+cj.systems.get("lorenz63", rho=30.0)    # by name, with overrides
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._validate import unknown_name
+from ._base import Flow as Flow
+from ._base import Map as Map
+from ._base import param as param
+from .flows import (
+    Chen,
+    Chua,
+    Duffing,
+    Halvorsen,
+    LinearFlow,
+    Lorenz63,
+    Lorenz96,
+    PiecewiseLinearFlow,
+    ReluFlow,
+    Rossler,
+    SprottB,
+    Thomas,
+)
+from .maps import (
+    Burgers,
+    DelayedHenon,
+    DelayedLogistic,
+    Henon,
+    Ikeda,
+    Logistic,
+    Lozi,
+    SmoothedSigmoidMap,
+    StandardMap,
+    Tent,
+    Tinkerbell,
+)
+
+__all__ = [
+    "Flow", "Map", "param", "catalog", "get", "system_class",
+    "Lorenz63", "Rossler", "Lorenz96", "Chen", "Chua", "Thomas", "Halvorsen", "SprottB",
+    "Duffing", "LinearFlow", "ReluFlow", "PiecewiseLinearFlow",
+    "Logistic", "Tent", "Henon", "Lozi", "Tinkerbell", "DelayedLogistic", "Burgers", "Ikeda",
+    "DelayedHenon", "SmoothedSigmoidMap", "StandardMap",
+]  # fmt: skip
+
+_CATALOG: dict[str, type] = {
+    cls.name: cls
+    for cls in (
+        Lorenz63, Rossler, Lorenz96, Chen, Chua, Thomas, Halvorsen, SprottB, Duffing,
+        LinearFlow, ReluFlow, PiecewiseLinearFlow,
+        Logistic, Tent, Henon, Lozi, Tinkerbell, DelayedLogistic, Burgers, Ikeda,
+        DelayedHenon, SmoothedSigmoidMap, StandardMap,
+    )
+}  # fmt: skip
+
+_PRESETS: dict[str, Any] = {
+    "pwl_fp_to_limit_cycle": PiecewiseLinearFlow.fp_to_limit_cycle,
+    "pwl_fp_to_chaos": PiecewiseLinearFlow.fp_to_chaos,
+}
+
+
+def catalog() -> list[str]:
+    """Names of every built-in system (flows first, then maps), plus named presets."""
+    return list(_CATALOG) + list(_PRESETS)
+
+
+def system_class(name: str) -> type:
+    """The class registered under `name`."""
+    key = name.strip().lower().replace("-", "_")
+    if key in _CATALOG:
+        return _CATALOG[key]
+    raise unknown_name(name, catalog(), "System")
+
+
+def get(name: str, **params: Any) -> Flow | Map:
+    """The built-in system `name`, with parameters overridden by keyword.
+
+    Raises `ValueError` for an unknown name (with close matches) or a parameter the
+    system does not have.
+
+    Example: `cj.systems.get("lorenz63", rho=30.0)`.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"`name` must be a system name (str), got {name!r}.")
+    key = name.strip().lower().replace("-", "_")
+    if key in _PRESETS:
+        base = _PRESETS[key]()
+        return base.replace(**params) if params else base
+    cls = system_class(key)
+    fields = {f for f in cls.__dataclass_fields__}
+    for p in params:
+        if p not in fields:
+            raise unknown_name(p, fields, f"Parameter of {cls.__name__}:")
+    return cls(**params)

@@ -1,0 +1,156 @@
+"""Base classes of every system: `Flow` (continuous time) and `Map` (discrete time).
+
+Systems are equinox Modules. Their numeric parameters are array leaves (never
+static), so `jit`, `vmap` over parameters and `grad` with respect to them all
+work without special code. Integer structure (a delay, a number of sites) is
+static and fixes the state dimension.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._validate import unknown_name
+
+
+def _as_float(value: Any) -> jax.Array:
+    x = jnp.asarray(value)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        return x
+    # Strong (not weak) float dtype: float64 under chaosjax's default x64.
+    return x.astype(jnp.result_type(float))
+
+
+def param(default: Any) -> Any:
+    """A traced numeric parameter: stored as a float array leaf, converted on construction."""
+    return eqx.field(default=default, converter=_as_float)
+
+
+class _System(eqx.Module):
+    """What flows and maps share: metadata, states, parameters."""
+
+    #: Short catalogue name ("lorenz63").
+    name: ClassVar[str] = ""
+    #: Literature Lyapunov exponents at the default parameters, or None.
+    reference_exponents: ClassVar[tuple[float, ...] | None] = None
+    #: Where `reference_exponents` come from.
+    reference_source: ClassVar[str] = ""
+    #: Standard deviation of the perturbation `sample_state` adds to `default_state`.
+    sample_scale: ClassVar[float] = 1.0
+    #: Indices of coordinates that grow without bound by design (phases).
+    unbounded_coordinates: ClassVar[tuple[int, ...]] = ()
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the state vector."""
+        return int(self.default_state().shape[-1])
+
+    @abc.abstractmethod
+    def default_state(self) -> Float[Array, " dim"]:
+        """A state on (or very near) the attractor at the default parameters."""
+
+    def sample_state(self, key: PRNGKeyArray, n: int) -> Float[Array, "n dim"]:
+        """`n` initial states: `default_state()` plus Gaussian noise of size `sample_scale`.
+
+        The states are near, not on, the attractor; simulations discard a transient.
+        """
+        x = self.default_state()
+        return x + self.sample_scale * jax.random.normal(key, (n, x.shape[-1]), dtype=x.dtype)
+
+    def parameters(self) -> dict[str, jax.Array]:
+        """The numeric parameters (non-static fields) by name."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if not f.metadata.get("static", False)
+        }
+
+    def static_parameters(self) -> dict[str, Any]:
+        """The structural (static) fields by name, e.g. a delay `d` or a size `n`."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.metadata.get("static", False)
+        }
+
+    def replace(self, **changes: Any):
+        """A copy with some parameters changed; unknown names raise `ValueError`.
+
+        Example: `cj.systems.Lorenz63().replace(rho=30.0)`.
+        """
+        names = {f.name for f in dataclasses.fields(self)}
+        for key in changes:
+            if key not in names:
+                raise unknown_name(key, names, f"Parameter of {type(self).__name__}:")
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def kind(self) -> str:
+        return "flow" if isinstance(self, Flow) else "map"
+
+
+class Flow(_System):
+    """A continuous-time system dx/dt = f(x).
+
+    Subclass it and implement `vector_field(x)` and `default_state()`:
+
+    ```python
+    class MyFlow(cj.Flow):
+        a: float = cj.systems.param(0.2)
+        def vector_field(self, x):
+            return -self.a * x
+        def default_state(self):
+            return jnp.ones(2)
+    ```
+    """
+
+    @abc.abstractmethod
+    def vector_field(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """dx/dt at state `x`."""
+
+    def jacobian(self, x: Float[Array, " dim"]) -> Float[Array, "dim dim"]:
+        """Jacobian of the vector field at `x` (forward-mode autodiff unless overridden)."""
+        return jax.jacfwd(self.vector_field)(x)
+
+    def divergence(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
+        """Trace of the Jacobian: the local rate of phase-space volume change."""
+        return jnp.trace(self.jacobian(x))
+
+
+class Map(_System):
+    """A discrete-time system x_{n+1} = F(x_n).
+
+    Implement `step(x)`; optionally `jacobian(x)` (else autodiff is used) and
+    `inverse_step(x)` for invertible maps.
+    """
+
+    #: Time represented by one iteration: 1 for maps (exponents per iteration);
+    #: `dt` for a discretised flow (exponents per unit time).
+    time_per_step: ClassVar[float] = 1.0
+
+    @abc.abstractmethod
+    def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """The next state F(x)."""
+
+    def jacobian(self, x: Float[Array, " dim"]) -> Float[Array, "dim dim"]:
+        """DF(x) (forward-mode autodiff unless a subclass gives it analytically)."""
+        return jax.jacfwd(self.step)(x)
+
+    def inverse_step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """The previous state F^{-1}(x); only invertible maps implement it."""
+        raise NotImplementedError(f"{type(self).__name__} has no inverse_step.")
+
+    @property
+    def has_inverse(self) -> bool:
+        return type(self).inverse_step is not Map.inverse_step
+
+    @property
+    def has_analytic_jacobian(self) -> bool:
+        return type(self).jacobian is not Map.jacobian

@@ -1,0 +1,390 @@
+"""The catalogue of flows (continuous-time systems).
+
+Each flow is a final equinox Module; its parameters are traced array leaves with
+the usual literature values as defaults, and its docstring cites the source.
+`default_state()` is a point on the attractor at the default parameters
+(found by a long spin-up with RK4, dt = 0.005).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from ._base import Flow, param
+
+Scalar = Float[ArrayLike, ""]
+
+
+class Lorenz63(Flow):
+    """Lorenz (1963), "Deterministic nonperiodic flow", J. Atmos. Sci. 20, 130-141.
+
+    dx/dt = sigma (y - x),  dy/dt = x (rho - z) - y,  dz/dt = x y - beta z.
+    Chaotic at the defaults sigma = 10, rho = 28, beta = 8/3.
+    """
+
+    sigma: Scalar = param(10.0)
+    rho: Scalar = param(28.0)
+    beta: Scalar = param(8.0 / 3.0)
+
+    name: ClassVar[str] = "lorenz63"
+    dim: ClassVar[int] = 3
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.9056, 0.0, -14.5723)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 5.0
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        u, v, w = x[0], x[1], x[2]
+        return jnp.stack([self.sigma * (v - u), u * (self.rho - w) - v, u * v - self.beta * w])
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([-8.6763, -12.8327, 21.3405])
+
+
+class Rossler(Flow):
+    """Rössler (1976), "An equation for continuous chaos", Phys. Lett. A 57, 397-398.
+
+    dx/dt = -y - z,  dy/dt = x + a y,  dz/dt = b + z (x - c);  a = b = 0.2, c = 5.7.
+    """
+
+    a: Scalar = param(0.2)
+    b: Scalar = param(0.2)
+    c: Scalar = param(5.7)
+
+    name: ClassVar[str] = "rossler"
+    dim: ClassVar[int] = 3
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.0714, 0.0, -5.3943)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 1.0
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        u, v, w = x[0], x[1], x[2]
+        return jnp.stack([-v - w, u + self.a * v, self.b + w * (u - self.c)])
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([1.0, -6.0, 0.02])
+
+
+class Lorenz96(Flow):
+    """Lorenz (1996), "Predictability: a problem partly solved", ECMWF Seminar.
+
+    dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F, cyclic in i = 0..n-1.
+    `n` (static) sets the dimension; F = 8 is chaotic for n >= 5.
+    """
+
+    F: Scalar = param(8.0)
+    n: int = eqx.field(default=40, static=True)
+
+    name: ClassVar[str] = "lorenz96"
+    sample_scale: ClassVar[float] = 1.0
+
+    def __check_init__(self):
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 4:
+            raise ValueError(f"`n` must be an int >= 4, got {self.n!r}.")
+
+    @property
+    def dim(self) -> int:
+        return self.n
+
+    def vector_field(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        return (jnp.roll(x, -1) - jnp.roll(x, 2)) * jnp.roll(x, 1) - x + self.F
+
+    def default_state(self) -> Float[Array, " n"]:
+        # F everywhere is an (unstable) equilibrium; a deterministic kick leaves it.
+        i = jnp.arange(self.n)
+        return jnp.full((self.n,), 8.0) + 0.01 * jnp.sin(2.0 * jnp.pi * i / self.n) + 0.01 * (
+            i == 0
+        )
+
+
+class Chen(Flow):
+    """Chen & Ueta (1999), "Yet another chaotic attractor", Int. J. Bifurc. Chaos 9, 1465.
+
+    dx/dt = a (y - x),  dy/dt = (c - a) x - x z + c y,  dz/dt = x y - b z;  a=35, b=3, c=28.
+    """
+
+    a: Scalar = param(35.0)
+    b: Scalar = param(3.0)
+    c: Scalar = param(28.0)
+
+    name: ClassVar[str] = "chen"
+    dim: ClassVar[int] = 3
+    sample_scale: ClassVar[float] = 5.0
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        u, v, w = x[0], x[1], x[2]
+        return jnp.stack(
+            [self.a * (v - u), (self.c - self.a) * u - u * w + self.c * v, u * v - self.b * w]
+        )
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([-10.0, 0.0, 37.0])
+
+
+class Chua(Flow):
+    """Chua's circuit with a smooth cubic nonlinearity.
+
+    dx/dt = alpha (y - h(x)),  dy/dt = x - y + z,  dz/dt = -beta y,  h(x) = c3 x^3 + c1 x.
+    Cubic form of Huang, Pivka, Wu, Chua & Yang (1996), Int. J. Bifurc. Chaos 6,
+    2175 ("Chua's equation with cubic nonlinearity"); double-scroll-like chaos at
+    alpha = 10, beta = 16, c3 = 1/16, c1 = -1/6.
+    """
+
+    alpha: Scalar = param(10.0)
+    beta: Scalar = param(16.0)
+    c1: Scalar = param(-1.0 / 6.0)
+    c3: Scalar = param(1.0 / 16.0)
+
+    name: ClassVar[str] = "chua"
+    dim: ClassVar[int] = 3
+    sample_scale: ClassVar[float] = 0.5
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        u, v, w = x[0], x[1], x[2]
+        h = self.c3 * u**3 + self.c1 * u
+        return jnp.stack([self.alpha * (v - h), u - v + w, -self.beta * v])
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([1.0, 0.0, -1.0])
+
+
+class Thomas(Flow):
+    """Thomas (1999), "Deterministic chaos seen in terms of feedback circuits",
+    Int. J. Bifurc. Chaos 9, 1889-1905.
+
+    dx/dt = sin y - b x (cyclic in x, y, z);  chaotic at b = 0.208186.
+    """
+
+    b: Scalar = param(0.208186)
+
+    name: ClassVar[str] = "thomas"
+    dim: ClassVar[int] = 3
+    sample_scale: ClassVar[float] = 1.0
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        return jnp.sin(jnp.roll(x, -1)) - self.b * x
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([1.0, 1.1, -0.5])
+
+
+class Halvorsen(Flow):
+    """Halvorsen's cyclically symmetric attractor; Sprott (2010), *Elegant Chaos*, World
+    Scientific, eq. (3.8).
+
+    dx/dt = -a x - 4 y - 4 z - y^2 (cyclic);  a = 1.89.
+    """
+
+    a: Scalar = param(1.89)
+
+    name: ClassVar[str] = "halvorsen"
+    dim: ClassVar[int] = 3
+    sample_scale: ClassVar[float] = 1.0
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        y = jnp.roll(x, -1)
+        z = jnp.roll(x, -2)
+        return -self.a * x - 4.0 * y - 4.0 * z - y**2
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([-5.0, 0.0, 0.0])
+
+
+class SprottB(Flow):
+    """Sprott (1994), "Some simple chaotic flows", Phys. Rev. E 50, R647, case B.
+
+    dx/dt = a y z,  dy/dt = x - y,  dz/dt = 1 - x y  (a = 1).
+    """
+
+    a: Scalar = param(1.0)
+
+    name: ClassVar[str] = "sprott_b"
+    dim: ClassVar[int] = 3
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.2101, 0.0, -1.2101)
+    reference_source: ClassVar[str] = "Sprott (1994), Phys. Rev. E 50, R647, Table I"
+    sample_scale: ClassVar[float] = 0.5
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        u, v, w = x[0], x[1], x[2]
+        return jnp.stack([self.a * v * w, u - v, 1.0 - u * v])
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([0.5, 0.5, 0.5])
+
+
+class Duffing(Flow):
+    """The forced Duffing oscillator in autonomous form, with the forcing phase as a
+    third coordinate; Guckenheimer & Holmes (1983), *Nonlinear Oscillations*, sec. 2.2.
+
+    dx/dt = v,  dv/dt = -delta v - alpha x - beta x^3 + gamma cos(theta),  dtheta/dt = omega.
+    Chaotic at delta = 0.3, alpha = -1, beta = 1, gamma = 0.5, omega = 1.2.
+    The phase theta grows without bound by design.
+    """
+
+    delta: Scalar = param(0.3)
+    alpha: Scalar = param(-1.0)
+    beta: Scalar = param(1.0)
+    gamma: Scalar = param(0.5)
+    omega: Scalar = param(1.2)
+
+    name: ClassVar[str] = "duffing"
+    dim: ClassVar[int] = 3
+    sample_scale: ClassVar[float] = 0.3
+    unbounded_coordinates: ClassVar[tuple[int, ...]] = (2,)
+
+    def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
+        u, v, th = x[0], x[1], x[2]
+        dv = -self.delta * v - self.alpha * u - self.beta * u**3 + self.gamma * jnp.cos(th)
+        return jnp.stack([v, dv, jnp.ones_like(th) * self.omega])
+
+    def default_state(self) -> Float[Array, "3"]:
+        return jnp.array([1.0, 0.0, 0.0])
+
+    def sample_state(self, key, n):
+        x = super().sample_state(key, n)
+        return x.at[:, 2].set(0.0)
+
+
+class LinearFlow(Flow):
+    """dx/dt = A x (seed 003: learning A from one trajectory).
+
+    Exact Lyapunov exponents: the real parts of the eigenvalues of A. The default A is a
+    weakly damped rotation.
+    """
+
+    A: Float[ArrayLike, "n n"] = param(((-0.1, 2.0), (-2.0, -0.1)))
+
+    name: ClassVar[str] = "linear_flow"
+    sample_scale: ClassVar[float] = 1.0
+
+    def __check_init__(self):
+        if self.A.ndim != 2 or self.A.shape[0] != self.A.shape[1]:
+            raise ValueError(f"`A` must be a square matrix, got shape {self.A.shape}.")
+
+    @property
+    def dim(self) -> int:
+        return int(self.A.shape[0])
+
+    def vector_field(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        return self.A @ x
+
+    def jacobian(self, x: Float[Array, " n"]) -> Float[Array, "n n"]:
+        return self.A
+
+    def default_state(self) -> Float[Array, " n"]:
+        return jnp.ones(self.A.shape[0])
+
+
+class ReluFlow(Flow):
+    """dx/dt = A1 x + b1 + ReLU(A2 x + b2): the ReLU-type ODE of seed 003, the form a
+    one-hidden-layer ReLU network gives a neural ODE.
+
+    Continuous, piecewise linear; its Jacobian jumps across A2 x + b2 = 0. The defaults
+    (2-D) switch at x_1 = 0 between a stable focus (x_1 < 0, whose equilibrium lies on
+    the other side) and an unstable focus (x_1 > 0), giving a limit cycle around it.
+    """
+
+    A1: Float[ArrayLike, "n n"] = param(((-1.0, 1.0), (-5.0, 0.0)))
+    b1: Float[ArrayLike, " n"] = param((0.0, 1.0))
+    A2: Float[ArrayLike, "n n"] = param(((3.0, 0.0), (2.0, 0.0)))
+    b2: Float[ArrayLike, " n"] = param((0.0, 0.0))
+
+    name: ClassVar[str] = "relu_flow"
+    sample_scale: ClassVar[float] = 0.5
+
+    def __check_init__(self):
+        n = self.A1.shape[0]
+        if self.A1.shape != (n, n) or self.A2.shape != (n, n):
+            raise ValueError(
+                f"`A1` and `A2` must be square of equal size, got {self.A1.shape}, {self.A2.shape}."
+            )
+        if self.b1.shape != (n,) or self.b2.shape != (n,):
+            raise ValueError(
+                f"`b1` and `b2` must have shape ({n},), got {self.b1.shape}, {self.b2.shape}."
+            )
+
+    @property
+    def dim(self) -> int:
+        return int(self.A1.shape[0])
+
+    def vector_field(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        return self.A1 @ x + self.b1 + jax.nn.relu(self.A2 @ x + self.b2)
+
+    def default_state(self) -> Float[Array, " n"]:
+        return jnp.full(self.A1.shape[0], 0.1)
+
+
+class PiecewiseLinearFlow(Flow):
+    """The normal form of a ReLU-type flow at a switching manifold (seed 003; di Bernardo,
+    Budd, Champneys & Kowalczyk (2008), *Piecewise-smooth Dynamical Systems*, Springer):
+
+        dx/dt = A1 x + mu b   if c.x < 0,
+        dx/dt = A2 x + mu b   if c.x >= 0.
+
+    Continuous across c.x = 0 when A1 and A2 differ only in the column along c.
+    Presets: `PiecewiseLinearFlow.fp_to_limit_cycle(mu)` and
+    `PiecewiseLinearFlow.fp_to_chaos(mu)` (the two examples of the lecture).
+    """
+
+    A1: Float[ArrayLike, "n n"] = param(((-1.0, 1.0), (-1.0, 0.0)))
+    A2: Float[ArrayLike, "n n"] = param(((2.0, 1.0), (-5.0, 0.0)))
+    b: Float[ArrayLike, " n"] = param((0.0, 1.0))
+    c: Float[ArrayLike, " n"] = param((1.0, 0.0))
+    mu: Scalar = param(-1.0)
+
+    name: ClassVar[str] = "piecewise_linear_flow"
+    sample_scale: ClassVar[float] = 0.5
+
+    def __check_init__(self):
+        n = self.A1.shape[0]
+        if self.A1.shape != (n, n) or self.A2.shape != (n, n):
+            raise ValueError(
+                f"`A1` and `A2` must be square of equal size, got {self.A1.shape}, {self.A2.shape}."
+            )
+        if self.b.shape != (n,) or self.c.shape != (n,):
+            raise ValueError(
+                f"`b` and `c` must have shape ({n},), got {self.b.shape}, {self.c.shape}."
+            )
+
+    @classmethod
+    def fp_to_limit_cycle(cls, mu: float = -1.0) -> PiecewiseLinearFlow:
+        """Seed 003, "FP -> limit cycle": a stable focus for c.x < 0, unstable for c.x >= 0."""
+        return cls(
+            A1=((-1.0, 1.0), (-1.0, 0.0)),
+            A2=((2.0, 1.0), (-5.0, 0.0)),
+            b=(0.0, 1.0),
+            c=(1.0, 0.0),
+            mu=mu,
+        )
+
+    @classmethod
+    def fp_to_chaos(cls, mu: float = 1.0) -> PiecewiseLinearFlow:
+        """Seed 003, "FP -> chaos", with the matrices exactly as printed in the lecture
+        (companion form). As printed they diverge from small states; see the bifurcation
+        docs for what computation finds."""
+        return cls(
+            A1=((0.8, 1.0, 0.0), (0.57, 0.0, 1.0), (-0.09, 0.0, 0.0)),
+            A2=((0.1, 1.0, 0.0), (-0.2, 0.0, 1.0), (-60.0, 0.0, 0.0)),
+            b=(0.0, 0.0, 1.0),
+            c=(1.0, 0.0, 0.0),
+            mu=mu,
+        )
+
+    @property
+    def dim(self) -> int:
+        return int(self.A1.shape[0])
+
+    def switching_function(self, x: Float[Array, " n"]) -> Float[Array, ""]:
+        """c.x: the flow switches where it changes sign."""
+        return self.c @ x
+
+    def vector_field(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        A = jnp.where(self.c @ x < 0.0, self.A1, self.A2)
+        return A @ x + self.mu * self.b
+
+    def default_state(self) -> Float[Array, " n"]:
+        return jnp.full(self.A1.shape[0], 0.1)

@@ -1,0 +1,353 @@
+"""The catalogue of maps (discrete-time systems).
+
+Invertible maps implement `inverse_step`; maps with a simple closed-form Jacobian
+give it analytically (tested against autodiff).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+
+from ._base import Map, param
+
+Scalar = Float[ArrayLike, ""]
+
+
+class Logistic(Map):
+    """The logistic map x -> r x (1 - x); May (1976), Nature 261, 459-467.
+
+    At r = 4 the exponent is exactly ln 2 per iteration.
+    """
+
+    r: Scalar = param(4.0)
+
+    name: ClassVar[str] = "logistic"
+    dim: ClassVar[int] = 1
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.6931471805599453,)
+    reference_source: ClassVar[str] = "exact at r = 4: ln 2"
+
+    def step(self, x: Float[Array, "1"]) -> Float[Array, "1"]:
+        return self.r * x * (1.0 - x)
+
+    def jacobian(self, x: Float[Array, "1"]) -> Float[Array, "1 1"]:
+        return (self.r * (1.0 - 2.0 * x)).reshape(1, 1)
+
+    def default_state(self) -> Float[Array, "1"]:
+        return jnp.array([0.3141592653589793])
+
+    def sample_state(self, key: PRNGKeyArray, n: int) -> Float[Array, "n 1"]:
+        return jax.random.uniform(key, (n, 1), minval=0.05, maxval=0.95)
+
+
+class Tent(Map):
+    """The tent map x -> mu min(x, 1 - x); exponent ln mu for 1 < mu <= 2.
+
+    mu = 1.99 by default: at mu = 2 every binary floating-point orbit collapses onto
+    0 within ~53 iterations (each step shifts one mantissa bit out).
+    """
+
+    mu: Scalar = param(1.99)
+
+    name: ClassVar[str] = "tent"
+    dim: ClassVar[int] = 1
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.6881346387364010,)
+    reference_source: ClassVar[str] = "exact: ln mu"
+
+    def step(self, x: Float[Array, "1"]) -> Float[Array, "1"]:
+        return self.mu * jnp.minimum(x, 1.0 - x)
+
+    def jacobian(self, x: Float[Array, "1"]) -> Float[Array, "1 1"]:
+        return jnp.where(x < 0.5, self.mu, -self.mu).reshape(1, 1)
+
+    def default_state(self) -> Float[Array, "1"]:
+        return jnp.array([0.3141592653589793])
+
+    def sample_state(self, key: PRNGKeyArray, n: int) -> Float[Array, "n 1"]:
+        return jax.random.uniform(key, (n, 1), minval=0.05, maxval=0.95)
+
+
+class Henon(Map):
+    """Hénon (1976), "A two-dimensional mapping with a strange attractor",
+    Commun. Math. Phys. 50, 69-77.
+
+    (x, y) -> (1 - a x^2 + y, b x);  a = 1.4, b = 0.3.
+    """
+
+    a: Scalar = param(1.4)
+    b: Scalar = param(0.3)
+
+    name: ClassVar[str] = "henon"
+    dim: ClassVar[int] = 2
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.41922, -1.62319)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 0.05
+
+    def step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        return jnp.stack([1.0 - self.a * x[0] ** 2 + x[1], self.b * x[0]])
+
+    def jacobian(self, x: Float[Array, "2"]) -> Float[Array, "2 2"]:
+        one, zero = jnp.ones_like(x[0]), jnp.zeros_like(x[0])
+        return jnp.stack(
+            [jnp.stack([-2.0 * self.a * x[0], one]), jnp.stack([self.b * one, zero])]
+        )
+
+    def inverse_step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        prev_x = x[1] / self.b
+        return jnp.stack([prev_x, x[0] - 1.0 + self.a * prev_x**2])
+
+    def default_state(self) -> Float[Array, "2"]:
+        return jnp.array([0.6313544770895048, 0.18940634312685142])
+
+
+class Lozi(Map):
+    """Lozi (1978), "Un attracteur étrange (?) du type attracteur de Hénon",
+    J. Phys. Colloques 39, C5-9.
+
+    (x, y) -> (1 - a |x| + y, b x);  a = 1.7, b = 0.5.
+    """
+
+    a: Scalar = param(1.7)
+    b: Scalar = param(0.5)
+
+    name: ClassVar[str] = "lozi"
+    dim: ClassVar[int] = 2
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.4702, -1.1634)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 0.05
+
+    def step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        return jnp.stack([1.0 - self.a * jnp.abs(x[0]) + x[1], self.b * x[0]])
+
+    def inverse_step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        prev_x = x[1] / self.b
+        return jnp.stack([prev_x, x[0] - 1.0 + self.a * jnp.abs(prev_x)])
+
+    def default_state(self) -> Float[Array, "2"]:
+        return jnp.array([0.3, 0.1])
+
+
+class Tinkerbell(Map):
+    """The Tinkerbell map; Nusse & Yorke (1994), *Dynamics: Numerical Explorations*;
+    parameters as in Sprott (2003) and seed 001.
+
+    (x, y) -> (x^2 - y^2 + a x + b y, 2 x y + c x + d y);  a=0.9, b=-0.6013, c=2, d=0.5.
+    Not globally invertible (quadratic), but its Jacobian is invertible on the
+    attractor, so the inverted map's spectrum can be computed along forward orbits.
+    """
+
+    a: Scalar = param(0.9)
+    b: Scalar = param(-0.6013)
+    c: Scalar = param(2.0)
+    d: Scalar = param(0.5)
+
+    name: ClassVar[str] = "tinkerbell"
+    dim: ClassVar[int] = 2
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.1900, -0.5209)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 0.02
+
+    def step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        u, v = x[0], x[1]
+        return jnp.stack(
+            [u**2 - v**2 + self.a * u + self.b * v, 2.0 * u * v + self.c * u + self.d * v]
+        )
+
+    def jacobian(self, x: Float[Array, "2"]) -> Float[Array, "2 2"]:
+        u, v = x[0], x[1]
+        return jnp.stack(
+            [
+                jnp.stack([2.0 * u + self.a, -2.0 * v + self.b]),
+                jnp.stack([2.0 * v + self.c, 2.0 * u + self.d]),
+            ]
+        )
+
+    def default_state(self) -> Float[Array, "2"]:
+        return jnp.array([-0.72, -0.64])
+
+
+class DelayedLogistic(Map):
+    """The delayed logistic map; Aronson, Chory, Hall & McGehee (1982), Commun. Math.
+    Phys. 83, 303; parameters as in Sprott (2003).
+
+    (x, y) -> (a x (1 - y), x);  a = 2.27.
+    """
+
+    a: Scalar = param(2.27)
+
+    name: ClassVar[str] = "delayed_logistic"
+    dim: ClassVar[int] = 2
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.1830, -1.6557)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 0.02
+
+    def step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        return jnp.stack([self.a * x[0] * (1.0 - x[1]), x[0]])
+
+    def jacobian(self, x: Float[Array, "2"]) -> Float[Array, "2 2"]:
+        one, zero = jnp.ones_like(x[0]), jnp.zeros_like(x[0])
+        return jnp.stack(
+            [jnp.stack([self.a * (1.0 - x[1]), -self.a * x[0]]), jnp.stack([one, zero])]
+        )
+
+    def inverse_step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        # x_{n+1} = a x_n (1 - y_n), y_{n+1} = x_n  =>  x_n = y_{n+1}, y_n = 1 - x_{n+1}/(a x_n)
+        prev_x = x[1]
+        return jnp.stack([prev_x, 1.0 - x[0] / (self.a * prev_x)])
+
+    def default_state(self) -> Float[Array, "2"]:
+        return jnp.array([0.5, 0.6])
+
+
+class Burgers(Map):
+    """The discrete Burgers map; Whitehead & MacDonald (1984), Physica D 13, 401;
+    parameters as in Sprott (2003).
+
+    (x, y) -> (a x - y^2, b y + x y);  a = 0.75, b = 1.75.
+    """
+
+    a: Scalar = param(0.75)
+    b: Scalar = param(1.75)
+
+    name: ClassVar[str] = "burgers"
+    dim: ClassVar[int] = 2
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.1276, -0.1720)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 0.02
+
+    def step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        u, v = x[0], x[1]
+        return jnp.stack([self.a * u - v**2, self.b * v + u * v])
+
+    def jacobian(self, x: Float[Array, "2"]) -> Float[Array, "2 2"]:
+        u, v = x[0], x[1]
+        return jnp.stack(
+            [jnp.stack([self.a * jnp.ones_like(u), -2.0 * v]), jnp.stack([v, self.b + u])]
+        )
+
+    def default_state(self) -> Float[Array, "2"]:
+        return jnp.array([-0.1, 0.1])
+
+
+class Ikeda(Map):
+    """The Ikeda map; Ikeda (1979), Opt. Commun. 30, 257; Hammel, Jones & Moloney
+    (1985), J. Opt. Soc. Am. B 2, 552.
+
+    t = 0.4 - 6 / (1 + x^2 + y^2);
+    (x, y) -> (1 + u (x cos t - y sin t), u (x sin t + y cos t));  u = 0.9.
+    """
+
+    u: Scalar = param(0.9)
+
+    name: ClassVar[str] = "ikeda"
+    dim: ClassVar[int] = 2
+    reference_exponents: ClassVar[tuple[float, ...]] = (0.5076, -0.7183)
+    reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
+    sample_scale: ClassVar[float] = 0.1
+
+    def step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        p, q = x[0], x[1]
+        t = 0.4 - 6.0 / (1.0 + p**2 + q**2)
+        c, s = jnp.cos(t), jnp.sin(t)
+        return jnp.stack([1.0 + self.u * (p * c - q * s), self.u * (p * s + q * c)])
+
+    def default_state(self) -> Float[Array, "2"]:
+        return jnp.array([0.5, -0.3])
+
+
+class DelayedHenon(Map):
+    """The delayed Hénon map; Sprott (2006), "High-dimensional dynamics in the delayed
+    Hénon map", Electron. J. Theor. Phys. 3, 19-35.
+
+        x_n = 1 - a x_{n-1}^2 + b x_{n-d}
+
+    The state is the delay vector (x_{n-1}, x_{n-2}, ..., x_{n-d}); `d` (static) is its
+    dimension. a = 1.6, b = 0.1 (Sprott's values; chaotic for every d).
+    """
+
+    a: Scalar = param(1.6)
+    b: Scalar = param(0.1)
+    d: int = eqx.field(default=4, static=True)
+
+    name: ClassVar[str] = "delayed_henon"
+    sample_scale: ClassVar[float] = 0.05
+
+    def __check_init__(self):
+        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 1:
+            raise ValueError(f"`d` must be a positive int, got {self.d!r}.")
+
+    @property
+    def dim(self) -> int:
+        return self.d
+
+    def step(self, x: Float[Array, " d"]) -> Float[Array, " d"]:
+        new = 1.0 - self.a * x[0] ** 2 + self.b * x[-1]
+        return jnp.concatenate([new[None], x[:-1]])
+
+    def inverse_step(self, x: Float[Array, " d"]) -> Float[Array, " d"]:
+        # x_n = 1 - a x_{n-1}^2 + b x_{n-d}  =>  x_{n-d} = (x_n - 1 + a x_{n-1}^2) / b
+        if self.d == 1:
+            raise NotImplementedError("DelayedHenon with d = 1 is a non-invertible 1-D map.")
+        oldest = (x[0] - 1.0 + self.a * x[1] ** 2) / self.b
+        return jnp.concatenate([x[1:], oldest[None]])
+
+    @property
+    def has_inverse(self) -> bool:
+        return self.d > 1
+
+    def default_state(self) -> Float[Array, " d"]:
+        return jnp.full((self.d,), 0.1)
+
+
+class SmoothedSigmoidMap(Map):
+    """x -> a x - (1 + tanh(c x)) / 2 + b (seed 003): a smooth family that tends to a
+    piecewise-linear map with a jump (border collisions, period adding) as c grows.
+    """
+
+    a: Scalar = param(0.8)
+    b: Scalar = param(0.5)
+    c: Scalar = param(10.0)
+
+    name: ClassVar[str] = "smoothed_sigmoid"
+    dim: ClassVar[int] = 1
+    sample_scale: ClassVar[float] = 0.3
+
+    def step(self, x: Float[Array, "1"]) -> Float[Array, "1"]:
+        return self.a * x - 0.5 * (1.0 + jnp.tanh(self.c * x)) + self.b
+
+    def default_state(self) -> Float[Array, "1"]:
+        return jnp.array([0.1])
+
+
+class StandardMap(Map):
+    """The Chirikov standard map; Chirikov (1979), Phys. Rep. 52, 263-379.
+
+    p -> p + K sin(theta),  theta -> theta + p (new p), both mod 2 pi;  K = 1.
+    Area preserving: the exponents sum to zero.
+    """
+
+    K: Scalar = param(1.0)
+
+    name: ClassVar[str] = "standard_map"
+    dim: ClassVar[int] = 2
+    sample_scale: ClassVar[float] = 1.0
+
+    def step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        theta, p = x[0], x[1]
+        p_new = jnp.mod(p + self.K * jnp.sin(theta), 2.0 * jnp.pi)
+        return jnp.stack([jnp.mod(theta + p_new, 2.0 * jnp.pi), p_new])
+
+    def inverse_step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
+        theta_new, p_new = x[0], x[1]
+        theta = jnp.mod(theta_new - p_new, 2.0 * jnp.pi)
+        return jnp.stack([theta, jnp.mod(p_new - self.K * jnp.sin(theta), 2.0 * jnp.pi)])
+
+    def default_state(self) -> Float[Array, "2"]:
+        return jnp.array([0.5, 3.0])
+
+    def sample_state(self, key: PRNGKeyArray, n: int) -> Float[Array, "n 2"]:
+        return jax.random.uniform(key, (n, 2), maxval=2.0 * jnp.pi)
