@@ -42,7 +42,7 @@ class Lorenz63(Flow):
         return jnp.stack([self.sigma * (v - u), u * (self.rho - w) - v, u * v - self.beta * w])
 
     def default_state(self) -> Float[Array, "3"]:
-        return jnp.array([-8.6763, -12.8327, 21.3405])
+        return jnp.array([-2.15044523, 2.28276574, 27.25779152])
 
 
 class Rossler(Flow):
@@ -66,7 +66,7 @@ class Rossler(Flow):
         return jnp.stack([-v - w, u + self.a * v, self.b + w * (u - self.c)])
 
     def default_state(self) -> Float[Array, "3"]:
-        return jnp.array([1.0, -6.0, 0.02])
+        return jnp.array([4.04125, -5.59853, 0.06451])
 
 
 class Lorenz96(Flow):
@@ -122,7 +122,7 @@ class Chen(Flow):
         )
 
     def default_state(self) -> Float[Array, "3"]:
-        return jnp.array([-10.0, 0.0, 37.0])
+        return jnp.array([-3.64190, -5.07600, 13.43460])
 
 
 class Chua(Flow):
@@ -149,7 +149,7 @@ class Chua(Flow):
         return jnp.stack([self.alpha * (v - h), u - v + w, -self.beta * v])
 
     def default_state(self) -> Float[Array, "3"]:
-        return jnp.array([1.0, 0.0, -1.0])
+        return jnp.array([1.34120, -0.13730, -1.38220])
 
 
 class Thomas(Flow):
@@ -169,17 +169,17 @@ class Thomas(Flow):
         return jnp.sin(jnp.roll(x, -1)) - self.b * x
 
     def default_state(self) -> Float[Array, "3"]:
-        return jnp.array([1.0, 1.1, -0.5])
+        return jnp.array([2.93410, 2.57000, 2.13820])
 
 
 class Halvorsen(Flow):
     """Halvorsen's cyclically symmetric attractor; Sprott (2010), *Elegant Chaos*, World
     Scientific, eq. (3.8).
 
-    dx/dt = -a x - 4 y - 4 z - y^2 (cyclic);  a = 1.89.
+    dx/dt = -a x - 4 y - 4 z - y^2 (cyclic);  a = 1.27 (chaotic; a = 1.89 is periodic).
     """
 
-    a: Scalar = param(1.89)
+    a: Scalar = param(1.27)
 
     name: ClassVar[str] = "halvorsen"
     dim: ClassVar[int] = 3
@@ -191,7 +191,7 @@ class Halvorsen(Flow):
         return -self.a * x - 4.0 * y - 4.0 * z - y**2
 
     def default_state(self) -> Float[Array, "3"]:
-        return jnp.array([-5.0, 0.0, 0.0])
+        return jnp.array([-6.20863, -5.10646, 4.67292])
 
 
 class SprottB(Flow):
@@ -213,7 +213,7 @@ class SprottB(Flow):
         return jnp.stack([self.a * v * w, u - v, 1.0 - u * v])
 
     def default_state(self) -> Float[Array, "3"]:
-        return jnp.array([0.5, 0.5, 0.5])
+        return jnp.array([-0.58970, -0.93330, -0.34090])
 
 
 class Duffing(Flow):
@@ -288,9 +288,9 @@ class ReluFlow(Flow):
     the other side) and an unstable focus (x_1 > 0), giving a limit cycle around it.
     """
 
-    A1: Float[ArrayLike, "n n"] = param(((-1.0, 1.0), (-5.0, 0.0)))
+    A1: Float[ArrayLike, "n n"] = param(((-3.0, 1.0), (-5.0, 0.0)))
     b1: Float[ArrayLike, " n"] = param((0.0, 1.0))
-    A2: Float[ArrayLike, "n n"] = param(((3.0, 0.0), (2.0, 0.0)))
+    A2: Float[ArrayLike, "n n"] = param(((3.5, 0.0), (2.0, 0.0)))
     b2: Float[ArrayLike, " n"] = param((0.0, 0.0))
 
     name: ClassVar[str] = "relu_flow"

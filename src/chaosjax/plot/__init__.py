@@ -1,0 +1,7 @@
+"""matplotlib figures. Each function returns a `matplotlib.figure.Figure` (Agg backend,
+no display needed); the caller saves it. Algorithms never import this package.
+"""
+
+from ._simulate import cumulative_average_band as cumulative_average_band
+from ._simulate import phase_portrait as phase_portrait
+from ._simulate import time_series as time_series

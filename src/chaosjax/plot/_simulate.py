@@ -1,0 +1,74 @@
+"""Figures of simulations: phase portraits, time series, cumulative-average bands."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None) -> Figure:
+    """A 3-D (or 2-D, when the state has two coordinates) phase portrait of `xs`
+    (times, dim)."""
+    xs = np.asarray(xs)
+    labels = labels or [f"x{i}" for i in range(xs.shape[-1])]
+    if xs.shape[-1] >= 3 and len(dims) == 3:
+        fig = plt.figure(figsize=(6, 5))
+        ax = fig.add_subplot(projection="3d")
+        ax.plot(*(xs[:, d] for d in dims), lw=0.3)
+        ax.set_zlabel(labels[dims[2]])
+    else:
+        fig, ax = plt.subplots(figsize=(6, 5))
+        d0, d1 = (dims[0], dims[1]) if xs.shape[-1] > 1 else (0, 0)
+        if xs.shape[-1] == 1:
+            ax.plot(xs[:-1, 0], xs[1:, 0], ",", alpha=0.5)
+            ax.set_ylabel("x_{n+1}")
+        else:
+            ax.plot(xs[:, d0], xs[:, d1], ",", alpha=0.5)
+            ax.set_ylabel(labels[d1])
+    ax.set_xlabel(labels[dims[0]])
+    if xs.shape[-1] >= 2 and len(dims) >= 2 and xs.shape[-1] < 3:
+        pass
+    elif xs.shape[-1] >= 3:
+        ax.set_ylabel(labels[dims[1]])
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def time_series(times, xs, *, title: str = "", labels=None) -> Figure:
+    """Each coordinate of `xs` (times, dim) against `times`, one panel per coordinate."""
+    xs = np.asarray(xs)
+    dim = xs.shape[-1]
+    labels = labels or [f"x{i}" for i in range(dim)]
+    fig, axes = plt.subplots(dim, 1, figsize=(8, 1.6 * dim + 0.6), sharex=True, squeeze=False)
+    for i, ax in enumerate(axes[:, 0]):
+        ax.plot(np.asarray(times), xs[:, i], lw=0.6)
+        ax.set_ylabel(labels[i])
+    axes[-1, 0].set_xlabel("t")
+    axes[0, 0].set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def cumulative_average_band(times, averages, *, label: str = "<S>", title: str = "") -> Figure:
+    """Cumulative averages of an ensemble (members, times): the mean curve, a +-1 std band,
+    and a few members, as in seed 000."""
+    a = np.asarray(averages)
+    t = np.asarray(times)
+    mean, std = a.mean(0), a.std(0)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for member in a[: min(8, a.shape[0])]:
+        ax.plot(t, member, lw=0.5, alpha=0.5, color="grey")
+    ax.fill_between(t, mean - std, mean + std, alpha=0.3, label="mean +- std")
+    ax.plot(t, mean, lw=1.5, label="ensemble mean")
+    ax.set_xlabel("averaging time T")
+    ax.set_ylabel(label)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
