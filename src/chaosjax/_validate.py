@@ -68,7 +68,8 @@ def state(x0: Any, dim: int, name: str = "x0", *, batch: bool = True) -> jax.Arr
         raise ValueError(f"`{name}` must have shape {shapes}, got shape {tuple(x.shape)}.")
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
-    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
+    # NumPy, not jnp: inside an outer jit a jnp op on a constant would be staged out.
+    if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
         bad = np.argwhere(~np.isfinite(np.asarray(x)))[0].tolist()
         raise ValueError(f"`{name}` must be finite; entry {bad} is {np.asarray(x)[tuple(bad)]}.")
     return x
@@ -79,7 +80,7 @@ def system_parameters(system: eqx.Module, name: str = "system") -> None:
     leaves = jax.tree_util.tree_leaves_with_path(eqx.filter(system, eqx.is_array))
     for path, leaf in leaves:
         if is_concrete(leaf) and jnp.issubdtype(leaf.dtype, jnp.inexact):
-            if not bool(jnp.all(jnp.isfinite(leaf))):
+            if not np.all(np.isfinite(np.asarray(leaf))):
                 where = jax.tree_util.keystr(path)
                 raise ValueError(
                     f"`{name}` has a non-finite parameter {where} = {np.asarray(leaf)!r}; "
