@@ -101,7 +101,7 @@ class Henon(Map):
         return jnp.stack([prev_x, x[0] - 1.0 + self.a * prev_x**2])
 
     def default_state(self) -> Float[Array, "2"]:
-        return jnp.array([0.6313544770895048, 0.18940634312685142])
+        return jnp.array([0.24253775926279586, -0.16182151088572697])
 
 
 class Lozi(Map):
