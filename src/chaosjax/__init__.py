@@ -11,6 +11,7 @@ xs = cj.trajectory(lor, lor.default_state(), steps=20_000, dt=0.005)
 """
 
 from . import _config  # noqa: F401  (float64 at import; must come first)
+from . import io as io
 from . import observables as observables
 from . import parallel as parallel
 from . import solvers as solvers
