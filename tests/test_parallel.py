@@ -32,8 +32,9 @@ SCRIPT = textwrap.dedent(
 
 
 def test_sharded_ensemble_on_four_cpu_devices_equals_unsharded():
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "OK 4" in out.stdout
 

@@ -33,9 +33,11 @@ def test_conformance_shapes_jit_vmap_grad_and_bounded_default_state(name):
     batch = system.sample_state(jax.random.key(0), 5)
     assert batch.shape == (5, system.dim)
     assert jax.vmap(step)(batch).shape == (5, system.dim)
+
     # d(sum of next state)/d(parameters): a pytree of the same structure, finite.
     def loss(s):
         return jnp.sum(_step_fn(s)(x))
+
     g = jax.grad(loss)(system)
     leaves = jax.tree_util.tree_leaves(g)
     assert leaves and all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in leaves)
@@ -59,8 +61,11 @@ def test_flow_autodiff_jacobian_matches_central_differences(name):
     h = 1e-6
     fd = np.stack(
         [
-            (np.asarray(system.vector_field(x.at[j].add(h)))
-             - np.asarray(system.vector_field(x.at[j].add(-h)))) / (2 * h)
+            (
+                np.asarray(system.vector_field(x.at[j].add(h)))
+                - np.asarray(system.vector_field(x.at[j].add(-h)))
+            )
+            / (2 * h)
             for j in range(system.dim)
         ],
         axis=1,
@@ -74,7 +79,9 @@ def test_map_jacobian_matches_autodiff(name):
     system = cj.systems.get(name)
     x = system.default_state() + 0.013
     np.testing.assert_allclose(
-        np.asarray(system.jacobian(x)), np.asarray(jax.jacfwd(system.step)(x)), rtol=1e-12,
+        np.asarray(system.jacobian(x)),
+        np.asarray(jax.jacfwd(system.step)(x)),
+        rtol=1e-12,
         atol=1e-12,
     )
 
@@ -131,10 +138,12 @@ def test_delayed_henon_step_is_the_delay_recurrence():
 def test_piecewise_linear_presets_switch_on_c_dot_x():
     s = cj.systems.PiecewiseLinearFlow.fp_to_limit_cycle(mu=0.5)
     left, right = jnp.array([-0.2, 0.3]), jnp.array([0.2, 0.3])
-    np.testing.assert_allclose(np.asarray(s.vector_field(left)),
-                               np.asarray(s.A1 @ left + 0.5 * s.b))
-    np.testing.assert_allclose(np.asarray(s.vector_field(right)),
-                               np.asarray(s.A2 @ right + 0.5 * s.b))
+    np.testing.assert_allclose(
+        np.asarray(s.vector_field(left)), np.asarray(s.A1 @ left + 0.5 * s.b)
+    )
+    np.testing.assert_allclose(
+        np.asarray(s.vector_field(right)), np.asarray(s.A2 @ right + 0.5 * s.b)
+    )
     assert cj.systems.get("pwl_fp_to_chaos").dim == 3
 
 

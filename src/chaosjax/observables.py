@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from . import _validate as v
+from ._progress import progress_bar
 from .simulate import (
     _check_finite,
     _check_observable,
@@ -26,7 +27,6 @@ from .simulate import (
     _prepare,
     _run_transient,
 )
-from ._progress import progress_bar
 from .systems import Flow, Map
 
 
@@ -91,8 +91,15 @@ def cumulative_average(
         chunk_size = max(1, n_saves // 100)
     pieces = []
     with progress_bar(progress, transient + steps, "cumulative average") as bar:
-        x = _run_transient(m, x, transient, chunk_size and chunk_size * save_every, throw, bar,
-                           "cumulative_average")
+        x = _run_transient(
+            m,
+            x,
+            transient,
+            chunk_size and chunk_size * save_every,
+            throw,
+            bar,
+            "cumulative_average",
+        )
         done = transient
         for n in _chunks(n_saves, chunk_size):
             (x_new, acc), sums = _cumulative_chunk(m, x, acc, observable, n, save_every)
@@ -109,7 +116,7 @@ def cumulative_average(
     return CumulativeAverage(times=times, counts=counts, averages=averages)
 
 
-def running_mean(values: Float[ArrayLike, "times *obs"]) -> Float[Array, "times *obs"]:
+def running_mean(values: Float[ArrayLike, " times *obs"]) -> Float[Array, " times *obs"]:
     """Cumulative mean along the first axis of stored values: cumsum / count."""
     values = jnp.asarray(values)
     count = jnp.arange(1, values.shape[0] + 1).reshape((-1,) + (1,) * (values.ndim - 1))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import diffrax
-
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -98,5 +97,3 @@ def adaptive_step(
 
 def all_solvers() -> list[str]:
     return list(FIXED_STEP) + list(ADAPTIVE)
-
-

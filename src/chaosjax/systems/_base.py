@@ -62,7 +62,8 @@ class _System(eqx.Module):
         The states are near, not on, the attractor; simulations discard a transient.
         """
         x = self.default_state()
-        return x[None, :] + self.sample_scale * jax.random.normal(key, (n, x.shape[-1]), dtype=x.dtype)
+        noise = jax.random.normal(key, (n, x.shape[-1]), dtype=x.dtype)
+        return x[None, :] + self.sample_scale * noise
 
     def parameters(self) -> dict[str, jax.Array]:
         """The numeric parameters (non-static fields) by name."""

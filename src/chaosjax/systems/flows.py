@@ -96,8 +96,8 @@ class Lorenz96(Flow):
     def default_state(self) -> Float[Array, " n"]:
         # F everywhere is an (unstable) equilibrium; a deterministic kick leaves it.
         i = jnp.arange(self.n)
-        return jnp.full((self.n,), 8.0) + 0.01 * jnp.sin(2.0 * jnp.pi * i / self.n) + 0.01 * (
-            i == 0
+        return (
+            jnp.full((self.n,), 8.0) + 0.01 * jnp.sin(2.0 * jnp.pi * i / self.n) + 0.01 * (i == 0)
         )
 
 

@@ -92,9 +92,7 @@ class Henon(Map):
 
     def jacobian(self, x: Float[Array, "2"]) -> Float[Array, "2 2"]:
         one, zero = jnp.ones_like(x[0]), jnp.zeros_like(x[0])
-        return jnp.stack(
-            [jnp.stack([-2.0 * self.a * x[0], one]), jnp.stack([self.b * one, zero])]
-        )
+        return jnp.stack([jnp.stack([-2.0 * self.a * x[0], one]), jnp.stack([self.b * one, zero])])
 
     def inverse_step(self, x: Float[Array, "2"]) -> Float[Array, "2"]:
         prev_x = x[1] / self.b
