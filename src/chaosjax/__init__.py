@@ -27,6 +27,13 @@ from .simulate import ensemble_time_average as ensemble_time_average
 from .simulate import final_state as final_state
 from .simulate import time_average as time_average
 from .simulate import trajectory as trajectory
+from . import sensitivity as sensitivity
+from .sensitivity import BlowupTable as BlowupTable
+from .sensitivity import FiniteTimeGradient as FiniteTimeGradient
+from .sensitivity import LagSensitivities as LagSensitivities
+from .sensitivity import finite_time_gradient as finite_time_gradient
+from .sensitivity import lag_sensitivities as lag_sensitivities
+from .sensitivity import sensitivity_blowup_table as sensitivity_blowup_table
 from .solvers import solve_adaptive as solve_adaptive
 from .systems import Flow as Flow
 from .systems import Map as Map

@@ -1,0 +1,18 @@
+"""Sensitivities: autodiff through trajectories, least-squares shadowing, lag space.
+
+- `finite_time_gradient`: d/dp of a finite-time average by forward or reverse mode
+  autodiff through the simulation (exact, but exploding for chaotic systems).
+- `sensitivity_blowup_table`: seed 000's table of that explosion over horizons.
+- `shadowing_sensitivity`: d<S>/dp of the long-time average by least-squares
+  shadowing (Wang 2014) or non-intrusive LSS (Ni & Wang 2017).
+- `lag_sensitivities`: S(j) = mean |dx_n/dx_{n-j}| of delay maps and learned
+  models, the lag space and the embedding dimension (seed 001).
+"""
+
+from .blowup import SEED_000_TABLE as SEED_000_TABLE
+from .blowup import BlowupTable as BlowupTable
+from .blowup import sensitivity_blowup_table as sensitivity_blowup_table
+from .finite_time import FiniteTimeGradient as FiniteTimeGradient
+from .finite_time import finite_time_gradient as finite_time_gradient
+from .lag import LagSensitivities as LagSensitivities
+from .lag import lag_sensitivities as lag_sensitivities

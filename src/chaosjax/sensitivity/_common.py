@@ -1,0 +1,144 @@
+"""Shared helpers of the sensitivity algorithms: parameter paths, observable checks,
+the tangent data of a one-step map along an orbit, and a block-tridiagonal solver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._validate import unknown_name
+from ..systems import Flow, Map
+
+ParamPath = str | Sequence[str]
+
+
+def _field_names(obj: Any) -> list[str]:
+    if dataclasses.is_dataclass(obj):
+        return [f.name for f in dataclasses.fields(obj)]
+    return []
+
+
+def parameter_getter(system: Any, param: object, name: str = "param") -> Callable[[Any], Array]:
+    """A function `system -> leaf` for `param`: a field name ("rho"), a dotted path
+    ("flow.rho") or a sequence of names (("flow", "rho")) for nested systems.
+
+    Raises `ValueError` naming `param` when a name is unknown or the leaf is not a
+    floating-point array (static fields cannot be differentiated).
+    """
+    if isinstance(param, str):
+        parts = [p for p in param.split(".")]
+    elif isinstance(param, (tuple, list)) and all(isinstance(p, str) for p in param):
+        parts = list(param)
+    else:
+        raise ValueError(
+            f"`{name}` must be a field name such as 'rho', a dotted path such as "
+            f"'flow.rho', or a tuple of names; got {param!r}."
+        )
+    if not parts or any(not p for p in parts):
+        raise ValueError(f"`{name}` must name a parameter, got {param!r}.")
+    obj = system
+    for i, part in enumerate(parts):
+        fields = _field_names(obj)
+        if part not in fields:
+            where = type(obj).__name__ if i == 0 else ".".join(parts[:i])
+            err = unknown_name(part, fields or ["(no fields)"], f"`{name}`: parameter of {where}")
+            raise ValueError(str(err)) from None
+        obj = getattr(obj, part)
+    if not eqx.is_array(obj) or not jnp.issubdtype(jnp.asarray(obj).dtype, jnp.floating):
+        raise ValueError(
+            f"`{name}` {'.'.join(parts)!r} is not a floating-point array parameter "
+            f"(got {type(obj).__name__}); static fields cannot be differentiated."
+        )
+
+    def get(s):
+        for part in parts:
+            s = getattr(s, part)
+        return s
+
+    return get
+
+
+def with_parameter(system: Any, get: Callable[[Any], Array], value: Array) -> Any:
+    return eqx.tree_at(get, system, value)
+
+
+def check_scalar_observable(observable: object, dim: int, dtype: Any) -> None:
+    """`observable` must map a state (dim,) to a real scalar; `ValueError` otherwise."""
+    if not callable(observable):
+        raise ValueError(f"`observable` must be a callable x -> scalar, got {observable!r}.")
+    try:
+        out = jax.eval_shape(observable, jax.ShapeDtypeStruct((dim,), dtype))
+    except Exception as e:  # noqa: BLE001 - re-raised with the argument named
+        raise ValueError(
+            f"`observable` failed on a state of shape ({dim},): {type(e).__name__}: {e}"
+        ) from e
+    leaves = jax.tree_util.tree_leaves(out)
+    if len(leaves) != 1 or leaves[0].shape != () or not (
+        jnp.issubdtype(leaves[0].dtype, jnp.floating)
+        or jnp.issubdtype(leaves[0].dtype, jnp.integer)
+    ):
+        shapes = [getattr(leaf, "shape", None) for leaf in leaves]
+        raise ValueError(
+            "`observable` must return a real scalar (shape ()), e.g. `lambda x: x[2]`; "
+            f"got output shape(s) {shapes}."
+        )
+
+
+def check_system(system: object) -> None:
+    if not isinstance(system, (Flow, Map)):
+        raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
+
+
+def scalar_observable(observable: Callable) -> Callable[[Array], Array]:
+    return lambda x: jnp.asarray(observable(x), dtype=x.dtype).reshape(())
+
+
+# --------------------------------------------------------------------------- linear algebra
+
+
+def block_tridiagonal_solve(
+    diag: Float[Array, "n k k"], lower: Float[Array, "n-1 k k"], rhs: Float[Array, "n k"]
+) -> Float[Array, "n k"]:
+    """Solve A x = rhs for a symmetric positive-definite block-tridiagonal A.
+
+    A has diagonal blocks `diag[i]` and sub-diagonal blocks `lower[i] = A[i+1, i]`
+    (so the super-diagonal blocks are their transposes). Block LDL^T elimination
+    (the block Thomas algorithm) in two `lax.scan`s: O(n k^3) time and O(n k^2)
+    memory, never a dense (n k) x (n k) matrix. For an SPD matrix every Schur
+    complement is SPD, so no pivoting is needed.
+    """
+    n = diag.shape[0]
+    if n == 1:
+        return jnp.linalg.solve(diag[0], rhs[0][:, None])[:, 0][None]
+
+    def forward(carry, inputs):
+        s_inv_prev, y_prev = carry
+        d, e_prev, r = inputs  # e_prev = A[i, i-1]
+        m = e_prev @ s_inv_prev
+        s = d - m @ e_prev.T
+        y = r - m @ y_prev
+        s_inv = jnp.linalg.inv(s)
+        s_inv = 0.5 * (s_inv + s_inv.T)
+        return (s_inv, y), (s_inv, y)
+
+    s0_inv = jnp.linalg.inv(diag[0])
+    s0_inv = 0.5 * (s0_inv + s0_inv.T)
+    _, (s_invs, ys) = jax.lax.scan(forward, (s0_inv, rhs[0]), (diag[1:], lower, rhs[1:]))
+    s_invs = jnp.concatenate([s0_inv[None], s_invs])
+    ys = jnp.concatenate([rhs[:1], ys])
+
+    def backward(x_next, inputs):
+        s_inv, y, e = inputs  # e = A[i+1, i]; A[i, i+1] = e^T
+        x = s_inv @ (y - e.T @ x_next)
+        return x, x
+
+    x_last = s_invs[-1] @ ys[-1]
+    _, xs = jax.lax.scan(backward, x_last, (s_invs[:-1], ys[:-1], lower), reverse=True)
+    return jnp.concatenate([xs, x_last[None]])

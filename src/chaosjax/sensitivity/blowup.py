@@ -1,0 +1,168 @@
+"""The gradient blow-up table of seed 000 (section 5): finite-time gradients of a time
+average over many initial conditions, for growing horizons T.
+
+For short T the gradients cluster near the true d<S>/dp; beyond a few Lyapunov
+times their spread grows like exp(lambda_1 T), so naive autodiff through a chaotic
+simulation is no estimator of the sensitivity of a long-time average.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+
+from .. import _validate as v
+from ..systems import Flow, Map
+from ._common import ParamPath, check_scalar_observable, parameter_getter, scalar_observable
+from .finite_time import (
+    finite_time_gradient,
+    forward_cumulative,
+    horizon_steps,
+    prepare_map,
+    spin_up,
+)
+
+#: Seed 000's printed table (Lorenz63, rho = 28, dt = 0.005): T -> (mean, std).
+SEED_000_TABLE: dict[float, tuple[float, float]] = {
+    0.5: (1.0141, 3.5329e-01),
+    1.0: (1.1143, 1.9646e-01),
+    2.0: (1.0449, 9.0405e-02),
+    5.0: (1.0874, 2.3056e-01),
+    10.0: (-1.7000e02, 6.1133e02),
+    20.0: (1.9138e05, 1.2544e06),
+    50.0: (-3.4562e15, 1.5350e16),
+}
+
+
+class BlowupTable(eqx.Module):
+    """Finite-time gradients over initial conditions, per horizon.
+
+    - `horizons`: (h,), T in time units (iterations for maps).
+    - `steps`: the number of steps of each horizon.
+    - `gradients`: (h, n), one finite-time gradient per horizon and initial condition.
+    - `averages`: (h, n), the finite-time averages themselves.
+    - `mean`, `std` (ddof=1), `median`: (h,), statistics over the n initial conditions.
+    """
+
+    horizons: Float[Array, " h"]
+    steps: tuple[int, ...] = eqx.field(static=True)
+    gradients: Float[Array, "h n"]
+    averages: Float[Array, "h n"]
+    mean: Float[Array, " h"]
+    std: Float[Array, " h"]
+    median: Float[Array, " h"]
+
+    def table(self, reference: dict[float, tuple[float, float]] | None = None) -> str:
+        """The table as text; with `reference` (T -> (mean, std), e.g. `SEED_000_TABLE`)
+        its columns are printed beside ours."""
+        head = f"{'T':>6} | {'mean grad':>12} | {'std':>11} | {'median':>11}"
+        if reference is not None:
+            head += f" || {'ref. mean':>11} | {'ref. std':>10}"
+        lines = [head, "-" * len(head)]
+        for i, T in enumerate(np.asarray(self.horizons)):
+            row = (f"{T:6.1f} | {float(self.mean[i]):+12.4e} | {float(self.std[i]):11.4e} | "
+                   f"{float(self.median[i]):+11.4e}")
+            if reference is not None:
+                ref = reference.get(float(T))
+                row += (f" || {ref[0]:+11.4e} | {ref[1]:10.4e}" if ref is not None
+                        else f" || {'-':>11} | {'-':>10}")
+            lines.append(row)
+        lines.append(f"({self.gradients.shape[1]} initial conditions; std with ddof=1)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def sensitivity_blowup_table(
+    system: Flow | Map,
+    param: ParamPath,
+    observable: Callable[[Array], ArrayLike],
+    horizons: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0),
+    n_initial: int = 64,
+    *,
+    dt: float | None = None,
+    solver: str = "rk4",
+    key: PRNGKeyArray | None = None,
+    x0: Float[ArrayLike, "n dim"] | None = None,
+    spinup: int | None = None,
+    mode: str = "forward",
+) -> BlowupTable:
+    """Mean, std and median over initial conditions of the finite-time gradient
+    d/dp (1/N) sum_{k<N} S(x_k), for each horizon T = N * dt (seed 000, section 5).
+
+    Initial conditions are `system.sample_state(key, n_initial)` run for `spinup`
+    steps onto the attractor (default 100 time units for flows, 1,000 iterations for
+    maps), or the given `x0` (n, dim) as they are. In forward mode a single tangent
+    pass to the longest horizon reads every shorter one on the way.
+
+    **Arguments:** `system`, `param`, `observable`, `dt`, `solver` as in
+    `finite_time_gradient`; `horizons` in time units (iterations for maps);
+    `mode` "forward" or "reverse" (one reverse pass per horizon).
+
+    **Returns:** a `BlowupTable`; `print(table)` prints it.
+
+    Example:
+    ```python
+    tab = cj.sensitivity_blowup_table(cj.systems.Lorenz63(), "rho", lambda x: x[2],
+                                      n_initial=64, dt=0.005)
+    print(tab.table(reference=cj.sensitivity.SEED_000_TABLE))
+    ```
+    """
+    m, unwrap = prepare_map(system, dt, solver)
+    get_user = parameter_getter(system, param)
+    get = lambda mm: get_user(unwrap(mm))  # noqa: E731
+    if jnp.ndim(get(m)) != 0:
+        raise ValueError(f"`param` {param!r} must be a scalar parameter for the table.")
+    mode = v.one_of(mode, "mode", ("forward", "reverse"))
+    try:
+        hs = [float(T) for T in horizons]
+    except TypeError:
+        raise ValueError(f"`horizons` must be a sequence of positive numbers, got {horizons!r}."
+                         ) from None
+    if not hs or any(not np.isfinite(T) or T <= 0 for T in hs):
+        raise ValueError(f"`horizons` must be positive and finite, got {horizons!r}.")
+    if sorted(hs) != hs:
+        raise ValueError(f"`horizons` must be increasing, got {horizons!r}.")
+    steps = horizon_steps(hs, float(m.time_per_step))
+    if x0 is None:
+        n = v.positive_int(n_initial, "n_initial")
+        if n < 2:
+            raise ValueError(f"`n_initial` must be at least 2 (for a std), got {n_initial!r}.")
+        key = jax.random.PRNGKey(0) if key is None else key
+        if spinup is None:
+            spinup = int(round(100.0 / float(m.time_per_step))) if isinstance(system, Flow) \
+                else 1000
+        x = spin_up(system, system.sample_state(key, n), v.nonnegative_int(spinup, "spinup"),
+                    dt, solver)
+    else:
+        x = v.state(x0, system.dim, "x0")
+        if x.ndim != 2 or x.shape[0] < 2:
+            raise ValueError(f"`x0` must have shape (n, {system.dim}) with n >= 2, "
+                             f"got {tuple(x.shape)}.")
+    check_scalar_observable(observable, system.dim, x.dtype)
+    obs = scalar_observable(observable)
+    if mode == "forward":
+        increments = tuple(np.diff((0,) + steps).tolist())
+        sums, grads = forward_cumulative(m, get, obs, x, increments)
+        n_arr = jnp.asarray(steps, x.dtype)
+        averages, gradients = (sums / n_arr[None, :]).T, (grads / n_arr[None, :]).T
+    else:
+        rows = [finite_time_gradient(system, param, observable, x, n, dt=dt, solver=solver,
+                                     mode="reverse") for n in steps]
+        averages = jnp.stack([r.average for r in rows])
+        gradients = jnp.stack([r.gradient for r in rows])
+    return BlowupTable(
+        horizons=jnp.asarray(hs),
+        steps=steps,
+        gradients=gradients,
+        averages=averages,
+        mean=jnp.mean(gradients, axis=1),
+        std=jnp.std(gradients, axis=1, ddof=1),
+        median=jnp.median(gradients, axis=1),
+    )

@@ -1,0 +1,247 @@
+"""Derivatives of finite-time averages by automatic differentiation through the orbit.
+
+For a one-step map x_{k+1} = phi(x_k; p) and the finite-time average
+
+    J_N(p) = (1/N) sum_{k=0}^{N-1} S(x_k),
+
+the derivative dJ_N/dp is well defined for every N, and autodiff computes it exactly
+(forward mode: the tangent v_k = dx_k/dp obeys v_{k+1} = Dphi(x_k) v_k + dphi/dp(x_k);
+reverse mode: the adjoint runs backwards). For a chaotic system v_k grows like
+exp(lambda_1 k dt), so dJ_N/dp is *not* an estimate of d<S>/dp for long N (seed 000,
+section 5; `sensitivity_blowup_table`); use `shadowing_sensitivity` for that.
+
+The initial state (after the discarded `transient`) is held fixed: only the
+dependence of the N averaged steps on p is differentiated.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from .. import _validate as v
+from ..discretize import as_map, discretize
+from ..simulate import final_state
+from ..solvers import ADAPTIVE
+from ..systems import Flow, Map
+from ._common import (
+    ParamPath,
+    check_scalar_observable,
+    check_system,
+    parameter_getter,
+    scalar_observable,
+    with_parameter,
+)
+
+
+class FiniteTimeGradient(eqx.Module):
+    """The derivative of a finite-time average with respect to one parameter.
+
+    - `gradient`: (*batch, *param_shape), d/dp (1/N) sum_{k<N} S(x_k).
+    - `average`: (*batch,), the finite-time average itself.
+    - `steps`: N; `time`: N times the time per step (N for maps).
+    - `mode`: "forward" (jvp) or "reverse" (grad with checkpointed chunks).
+    """
+
+    gradient: Array
+    average: Array
+    steps: int = eqx.field(static=True)
+    time: float = eqx.field(static=True)
+    mode: str = eqx.field(static=True)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def prepare_map(system: Flow | Map, dt, solver: str) -> tuple[Map, Callable[[Map], Any]]:
+    """The one-step map of `system` and a function from that map to the user's system."""
+    check_system(system)
+    v.system_parameters(system)
+    if isinstance(system, Flow):
+        if dt is None:
+            raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
+        dt = v.positive_float(dt, "dt")
+        m = discretize(system, dt, solver) if solver in ADAPTIVE else as_map(system, dt, solver)
+        return m, lambda mm: mm.flow
+    return as_map(system, dt, solver), lambda mm: mm
+
+
+def spin_up(system, x, transient: int, dt, solver: str) -> Array:
+    if transient == 0:
+        return x
+    return final_state(system, x, steps=transient, dt=dt, solver=solver)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _forward_one(m: Map, get: Callable, obs: Callable, x: Array, p_dot: Array,
+                 increments: tuple[int, ...]) -> tuple[Array, Array]:
+    """Cumulative (sum S, sum dS/dp) after each of `increments` more steps (forward mode)."""
+    p = get(m)
+
+    def stepf(p, x):
+        return with_parameter(m, get, p).step(x)
+
+    def body(_, carry):
+        x, v, s, g = carry
+        j, dj = jax.jvp(obs, (x,), (v,))
+        x, v = jax.jvp(stepf, (p, x), (p_dot, v))
+        return x, v, s + j, g + dj
+
+    carry = (x, jnp.zeros_like(x), jnp.zeros((), x.dtype), jnp.zeros((), x.dtype))
+    sums, grads = [], []
+    for n in increments:
+        carry = jax.lax.fori_loop(0, n, body, carry)
+        sums.append(carry[2])
+        grads.append(carry[3])
+    return jnp.stack(sums), jnp.stack(grads)
+
+
+@eqx.filter_jit
+def forward_cumulative(m: Map, get: Callable, obs: Callable, x: Array,
+                       increments: tuple[int, ...]) -> tuple[Array, Array]:
+    """Sums of S and of dS/dp after cumsum(increments) steps, for x (dim,) or (n, dim).
+
+    Returns (sums, grads) of shapes (*batch, horizons) and (*batch, horizons, *param).
+    """
+    p = get(m)
+    shape = jnp.shape(p)
+    size = int(np.prod(shape)) if shape else 1
+    basis = jnp.eye(size, dtype=x.dtype).reshape((size,) + shape)
+
+    def one(x):
+        sums, grads = jax.vmap(lambda e: _forward_one(m, get, obs, x, e, increments))(basis)
+        # sums is the same for every direction; grads (size, horizons) -> (horizons, *shape)
+        return sums[0], jnp.moveaxis(grads, 0, -1).reshape(grads.shape[1:] + shape)
+
+    return jax.vmap(one)(x) if x.ndim == 2 else one(x)
+
+
+def _default_chunk(steps: int) -> int:
+    return max(1, int(math.isqrt(steps)))
+
+
+@eqx.filter_jit
+def reverse_gradient(m: Map, get: Callable, obs: Callable, x: Array, steps: int,
+                     chunk: int) -> tuple[Array, Array]:
+    """(average, gradient) by reverse mode; each chunk of `chunk` steps is rematerialised
+    (`jax.checkpoint`), so memory is O(steps/chunk + chunk) states, not O(steps)."""
+
+    def objective(p, x):
+        mm = with_parameter(m, get, p)
+
+        def inner(carry, _):
+            y, s = carry
+            return (mm.step(y), s + obs(y)), None
+
+        @functools.partial(jax.checkpoint, static_argnums=(1,))
+        def run_chunk(carry, length):
+            return jax.lax.scan(inner, carry, None, length=length)[0]
+
+        n_chunks, rest = divmod(steps, chunk)
+        carry = (x, jnp.zeros((), x.dtype))
+        if n_chunks:
+            carry, _ = jax.lax.scan(lambda c, _: (run_chunk(c, chunk), None), carry, None,
+                                    length=n_chunks)
+        if rest:
+            carry = run_chunk(carry, rest)
+        return carry[1] / steps
+
+    def one(x):
+        return jax.value_and_grad(objective)(get(m), x)
+
+    return jax.vmap(one)(x) if x.ndim == 2 else one(x)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def finite_time_gradient(
+    system: Flow | Map,
+    param: ParamPath,
+    observable: Callable[[Array], ArrayLike],
+    x0: Float[ArrayLike, "*batch dim"],
+    steps: int,
+    *,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    mode: str = "forward",
+    chunk_size: int | None = None,
+) -> FiniteTimeGradient:
+    """d/dp of the finite-time average (1/N) sum_{k=0}^{N-1} S(x_k) by autodiff.
+
+    Differentiates through the simulation of the one-step map (the flow discretised
+    with `solver` and `dt`). `mode="forward"` propagates the tangent dx_k/dp with
+    `jax.jvp` (cheapest for one parameter, PERFORMANCE.md); `mode="reverse"` uses
+    `jax.value_and_grad` with the scan split into chunks of `chunk_size` steps
+    (default sqrt(N)), each under `jax.checkpoint`, so memory is O(sqrt N) states.
+    The state after `transient` steps is the fixed initial condition. Batched over
+    initial conditions when `x0` is (n, dim).
+
+    For chaotic systems the result grows like exp(lambda_1 T) with the horizon T and
+    is no estimate of d<S>/dp at long T: see `sensitivity_blowup_table` and
+    `shadowing_sensitivity`.
+
+    **Arguments:**
+    - `system`: a `cj.Flow` or `cj.Map`.
+    - `param`: a field name ("rho"), or a path ("flow.rho", ("flow", "rho")) for
+      nested systems; the leaf may be a scalar or an array.
+    - `observable`: S, a state (dim,) -> scalar.
+    - `x0`: (dim,) or (n, dim); `steps`: N (after `transient`).
+    - `dt`, `solver`: the discretisation of a flow (None for maps).
+
+    **Returns:** a `FiniteTimeGradient` (`gradient` of shape (*batch, *param_shape)).
+
+    Example:
+    ```python
+    lor = cj.systems.Lorenz63()
+    g = cj.finite_time_gradient(lor, "rho", lambda x: x[2], x0, steps=200, dt=0.005)
+    g.gradient     # ~ 1 at T = 1 for most x0 on the attractor
+    ```
+    """
+    m, unwrap = prepare_map(system, dt, solver)
+    get_user = parameter_getter(system, param)
+    get = lambda mm: get_user(unwrap(mm))  # noqa: E731
+    steps = v.positive_int(steps, "steps")
+    transient = v.nonnegative_int(transient, "transient")
+    mode = v.one_of(mode, "mode", ("forward", "reverse"))
+    x = v.state(x0, system.dim, "x0")
+    check_scalar_observable(observable, system.dim, x.dtype)
+    obs = scalar_observable(observable)
+    x = spin_up(system, x, transient, dt, solver)
+    if mode == "forward":
+        sums, grads = forward_cumulative(m, get, obs, x, (steps,))
+        avg, grad = sums[..., 0] / steps, grads[..., 0, *([slice(None)] * jnp.ndim(get(m)))]
+        grad = grad / steps
+    else:
+        chunk = _default_chunk(steps) if chunk_size is None else v.positive_int(
+            chunk_size, "chunk_size")
+        avg, grad = reverse_gradient(m, get, obs, x, steps, min(chunk, steps))
+    if not bool(jnp.all(jnp.isfinite(avg))):
+        raise ValueError(
+            "the orbit diverged (non-finite average); check `x0`, `dt` and the parameters."
+        )
+    return FiniteTimeGradient(gradient=grad, average=avg, steps=steps,
+                              time=steps * float(m.time_per_step), mode=mode)
+
+
+def horizon_steps(horizons: Sequence[float], time_per_step: float) -> tuple[int, ...]:
+    out = []
+    for T in horizons:
+        n = int(round(float(T) / time_per_step))
+        if n < 1:
+            raise ValueError(
+                f"`horizons` must be at least one step ({time_per_step:g}) long, got {T!r}."
+            )
+        out.append(n)
+    return tuple(out)
