@@ -185,8 +185,11 @@ def _advance(m: Map, x: Array, n: int, plan=None) -> Array:
 
 
 @_kernel
-def _saved_chunk(m: Map, x: Array, n_saves: int, save_every: int,
-                 plan=None) -> tuple[Array, Array]:
+def _saved_chunk(m: Map, x: Array, n_saves: int, save_every: int, plan=None,
+                 with_start: bool = False) -> tuple[Array, Array]:
+    """n_saves states, one every save_every steps; with_start: x itself first (in the
+    same call, which spares a separate concatenation of the whole trajectory)."""
+
     def loop(step, x):
         def body(y, _):
             y = jax.lax.fori_loop(0, save_every, lambda i, z: step(z), y)
@@ -197,8 +200,13 @@ def _saved_chunk(m: Map, x: Array, n_saves: int, save_every: int,
     if plan is not None:
         step = _soa(m.step)
         x_end, saved = _over_tiles(lambda X: loop(step, X), plan, x.T)
-        return x_end.T, jnp.moveaxis(saved, -1, 0)
-    return _batched(lambda x: loop(m.step, x), x)
+        saved = jnp.moveaxis(saved, -1, 0)
+        x_end = x_end.T
+    else:
+        x_end, saved = _batched(lambda x: loop(m.step, x), x)
+    if with_start:
+        saved = jnp.concatenate([x[..., None, :], saved], axis=-2)
+    return x_end, saved
 
 
 @_kernel
@@ -327,7 +335,8 @@ def _check_finite(m: Map, x_start: Array, x_end: Array, n: int, offset: int, thr
         return
     if _is_traced(x_end):
         return
-    if not bool(jnp.all(jnp.isfinite(x_end))):
+    # On the host: one transfer instead of another dispatch and a transfer.
+    if not np.isfinite(np.asarray(x_end)).all():
         _raise_divergence(m, x_start, n, offset, what)
 
 
@@ -409,15 +418,15 @@ def trajectory(
     with progress_bar(progress, transient + steps, f"{getattr(system, 'name', '')} trajectory") as bar:
         x = _run_transient(m, x, transient, chunk_size and chunk_size * save_every, throw, bar,
                            what)
-        pieces = [x[..., None, :]]
+        pieces = []
         done, plan = transient, _plan(x)
         for n in _chunks(n_saves, chunk_size):
-            x_new, saved = _saved_chunk(m, x, n, save_every, plan)
+            x_new, saved = _saved_chunk(m, x, n, save_every, plan, not pieces)
             _check_finite(m, x, x_new, n * save_every, done, throw, what)
             pieces.append(saved)
             x, done = x_new, done + n * save_every
             bar.advance(n * save_every)
-    out = jnp.concatenate(pieces, axis=-2)
+    out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
     return _guard_traced(out, x, throw, what)
 
 
