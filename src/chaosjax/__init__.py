@@ -16,6 +16,7 @@ from . import observables as observables
 from . import parallel as parallel
 from . import solvers as solvers
 from . import systems as systems
+from . import lyapunov as lyapunov
 from . import bifurcation as bifurcation
 from .bifurcation import Classification as Classification
 from .bifurcation import Hyperplane as Hyperplane
@@ -33,6 +34,14 @@ from .bifurcation import stability_boundary as stability_boundary
 from .discretize import Discretized as Discretized
 from .discretize import as_map as as_map
 from .discretize import discretize as discretize
+from .lyapunov import CovariantVectors as CovariantVectors
+from .lyapunov import FiniteTimeLyapunov as FiniteTimeLyapunov
+from .lyapunov import LyapunovResult as LyapunovResult
+from .lyapunov import covariant_lyapunov_vectors as covariant_lyapunov_vectors
+from .lyapunov import finite_time_lyapunov as finite_time_lyapunov
+from .lyapunov import kaplan_yorke_dimension as kaplan_yorke_dimension
+from .lyapunov import lyapunov_spectrum as lyapunov_spectrum
+from .lyapunov import max_lyapunov as max_lyapunov
 from .observables import cumulative_average as cumulative_average
 from .parallel import use_all_cpu_cores as use_all_cpu_cores
 from .simulate import DivergenceError as DivergenceError

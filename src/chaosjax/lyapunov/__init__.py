@@ -1,0 +1,20 @@
+"""Lyapunov exponents of every kind of system, written once against the one-step map.
+
+- `lyapunov_spectrum`, `max_lyapunov`, `finite_time_lyapunov`: tangent dynamics with
+  QR re-orthonormalisation (Benettin et al. 1980), also for inverted maps and
+  input-driven maps (RNNs);
+- `kaplan_yorke_dimension`;
+- `covariant_lyapunov_vectors`: Ginelli et al. (2007);
+- `lyapunov_from_timeseries`: Rosenstein et al. (1993) and a local-Jacobian spectrum
+  (Eckmann et al. 1986; Sano & Sawada 1985) for measured scalar data.
+"""
+
+from .dimension import kaplan_yorke_dimension as kaplan_yorke_dimension
+from .spectrum import FiniteTimeLyapunov as FiniteTimeLyapunov
+from .spectrum import LyapunovResult as LyapunovResult
+from .spectrum import finite_time_lyapunov as finite_time_lyapunov
+from .spectrum import lyapunov_spectrum as lyapunov_spectrum
+from .spectrum import max_lyapunov as max_lyapunov
+from .spectrum import spectrum_on_map as spectrum_on_map
+from .covariant import CovariantVectors as CovariantVectors
+from .covariant import covariant_lyapunov_vectors as covariant_lyapunov_vectors

@@ -1,0 +1,79 @@
+"""Tangent dynamics of a one-step map: how a step moves a state and a tangent basis.
+
+Every Lyapunov algorithm here is written against a push: (x, Q, u) -> (F(x), M Q),
+where M is the Jacobian of the step (forward) or its inverse (inverted maps) and `u`
+an optional per-step driving input. Pushes are equinox Modules holding the map, so
+`jit` sees the map's parameters as arrays and compiles once per shape.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from ..systems import Map
+from ._qr import SMALL
+
+
+def _step(m: Map, x: Array, u: Array | None) -> Array:
+    return m.step(x) if u is None else m.driven_step(x, u)
+
+
+def _matmul_small(J: Array, Q: Array) -> Array:
+    if J.shape[0] <= SMALL:
+        # Broadcast-and-sum fuses with the rest of the step; a dot is a library call.
+        return jnp.sum(J[:, :, None] * Q[None, :, :], axis=1)
+    return J @ Q
+
+
+class ForwardPush(eqx.Module):
+    """(x, Q, u) -> (F(x), DF(x) Q), by `jax.linearize` or the analytic Jacobian."""
+
+    m: Map
+    use_jacobian: bool = eqx.field(static=True)
+
+    def __call__(self, x, Q, u=None):
+        if self.use_jacobian and u is None:
+            return self.m.step(x), _matmul_small(self.m.jacobian(x), Q)
+        x_next, lin = jax.linearize(lambda y: _step(self.m, y, u), x)
+        return x_next, jax.vmap(lin, in_axes=1, out_axes=1)(Q)
+
+
+class InversePush(eqx.Module):
+    """(x, Q, u) -> (F(x), DF(x)^-1 Q): the tangent map of F^-1 at F(x).
+
+    Uses the derivative of `inverse_step` at F(x) when the map has one (exact), else
+    solves with the forward Jacobian. Either way the state moves *forward*: the
+    inverted map is a repeller and cannot be iterated (seed 001).
+    """
+
+    m: Map
+
+    def __call__(self, x, Q, u=None):
+        m = self.m
+        if m.has_inverse and u is None:
+            x_next = m.step(x)
+            _, lin = jax.linearize(m.inverse_step, x_next)
+            return x_next, jax.vmap(lin, in_axes=1, out_axes=1)(Q)
+        if u is None and m.has_analytic_jacobian:
+            J = m.jacobian(x)
+        else:
+            J = jax.jacfwd(lambda y: _step(m, y, u))(x)
+        return _step(m, x, u), jnp.linalg.solve(J, Q)
+
+
+def forward_push(m: Map, *, driven: bool = False, use_jacobian: bool = False) -> ForwardPush:
+    return ForwardPush(m, bool(use_jacobian))
+
+
+def inverse_push(m: Map, *, driven: bool = False) -> InversePush:
+    return InversePush(m)
+
+
+def step_fn(m: Map, driven: bool):
+    """x, u -> next state (u ignored for an autonomous map)."""
+    if driven:
+        return lambda x, u: m.driven_step(x, u)
+    return lambda x, u: m.step(x)

@@ -1,0 +1,33 @@
+"""The Kaplan-Yorke (Lyapunov) dimension of an attractor from its exponents."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+
+def kaplan_yorke_dimension(exponents: Float[ArrayLike, "*batch k"]) -> Float[Array, "*batch"]:
+    """D_KY = j + (lam_1 + ... + lam_j) / |lam_{j+1}|, j the largest index with a
+    non-negative partial sum (Kaplan & Yorke 1979, Lecture Notes in Math. 730, 204).
+
+    The exponents are sorted descending first. If even lam_1 < 0 the dimension is 0; if
+    every partial sum is non-negative it is k (the number of exponents given).
+    Traceable (works under `jit`/`vmap`); leading batch axes are kept.
+
+    **Arguments:** `exponents` (..., k), in any order and any unit (the ratio is
+    unit-free).
+
+    **Returns:** the dimension, shape (...).
+
+    Example: `cj.kaplan_yorke_dimension(jnp.array([0.9056, 0.0, -14.5723]))  # 2.0621`.
+    """
+    lam = -jnp.sort(-jnp.asarray(exponents), axis=-1)
+    k = lam.shape[-1]
+    csum = jnp.cumsum(lam, axis=-1)
+    # Partial sums of a descending sequence are concave: non-negative ones come first.
+    j = jnp.sum(csum >= 0, axis=-1)
+    jj = jnp.clip(j, 1, k)
+    sum_j = jnp.take_along_axis(csum, (jj - 1)[..., None], axis=-1)[..., 0]
+    nxt = jnp.take_along_axis(lam, jnp.clip(jj, 0, k - 1)[..., None], axis=-1)[..., 0]
+    frac = sum_j / jnp.abs(nxt)
+    return jnp.where(j == 0, 0.0, jnp.where(j >= k, float(k), j + frac))

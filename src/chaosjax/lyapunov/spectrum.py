@@ -1,0 +1,633 @@
+"""Lyapunov spectra of one-step maps: Benettin's QR method, written once for every map.
+
+Tangent vectors are pushed through the Jacobian of the one-step map (`jax.linearize`
+of `step`, or the system's analytic `jacobian`), re-orthonormalised by a QR
+factorisation every `qr_every` steps, and the logarithms of diag(R) are summed in
+the scan (Benettin, Galgani, Giorgilli & Strelcyn 1980, Meccanica 15, 9-30; Shimada
+& Nagashima 1979, Prog. Theor. Phys. 61, 1605). The same code serves maps,
+discretised flows (exponents per unit time: the sums are divided by
+steps x `time_per_step`), delay maps, trained networks and input-driven RNNs.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+
+from .. import _validate as v
+from ..discretize import Discretized, as_map
+from ..simulate import DivergenceError
+from ..systems import Flow, Map
+from . import _qr
+from ._tangent import forward_push, inverse_push, step_fn
+
+
+class LyapunovResult(eqx.Module):
+    """Lyapunov exponents and how they converged.
+
+    - `exponents` (k,): sorted descending; per unit time for flows (and maps with
+      `time_per_step != 1`), per iteration for maps.
+    - `history` (rows, k): the running estimates after `history_steps[i]` steps
+      (counted after the transient), each row sorted descending.
+    - `history_steps` (rows,): the step count of each history row.
+    - `diverged_at`: the first step (after the transient, to within `qr_every`) at
+      which the state or the tangent vectors became non-finite; -1 if none.
+    - `final_state` (dim,): the state after the run (continue from it).
+    - `steps`, `time_per_step`: static; the exponents are log-sums / (steps x
+      time_per_step).
+    """
+
+    exponents: Float[Array, " k"]
+    history: Float[Array, "rows k"]
+    history_steps: Int[Array, " rows"]
+    diverged_at: Int[Array, ""]
+    final_state: Float[Array, " dim"]
+    steps: int = eqx.field(static=True)
+    time_per_step: float = eqx.field(static=True)
+
+    @property
+    def largest(self) -> Array:
+        """The largest exponent (leading axes kept)."""
+        return self.exponents[..., 0]
+
+
+class FiniteTimeLyapunov(eqx.Module):
+    """Finite-time Lyapunov exponents over consecutive windows of one orbit.
+
+    `exponents` (windows, k): the exponents of each window of `window` steps (per unit
+    time for flows), not sorted within a window (column i follows the i-th QR
+    direction); `window_starts` (windows,): the first step of each window after the
+    transient. `mean`/`std` summarise the distribution over windows.
+    """
+
+    exponents: Float[Array, "windows k"]
+    window_starts: Int[Array, " windows"]
+    diverged_at: Int[Array, ""]
+    window: int = eqx.field(static=True)
+    time_per_step: float = eqx.field(static=True)
+
+    @property
+    def mean(self) -> Array:
+        return jnp.mean(self.exponents, axis=-2)
+
+    @property
+    def std(self) -> Array:
+        return jnp.std(self.exponents, axis=-2, ddof=1)
+
+
+# --------------------------------------------------------------------------- kernel
+
+
+def _tangent_block(push, x, Q, us, length):
+    """`length` tangent steps without re-orthonormalisation; `us` per-step inputs."""
+    if length == 1:
+        return push(x, Q, None if us is None else us[0])
+
+    def body(c, u):
+        return push(*c, u), None
+
+    (x, Q), _ = jax.lax.scan(body, (x, Q), us, length=length)
+    return x, Q
+
+
+def _blocks(push, qr, carry, us, n_blocks, block_len):
+    """`n_blocks` x (block_len tangent steps + one QR), log-sums carried."""
+
+    def body(c, u):
+        x, Q, s, div, n = c
+        x, V = _tangent_block(push, x, Q, u, block_len)
+        Q, logr = qr(V)
+        n = n + block_len
+        bad = ~(jnp.all(jnp.isfinite(logr)) & jnp.all(jnp.isfinite(x)))
+        div = jnp.where((div < 0) & bad, n, div)
+        return (x, Q, s + logr, div, n), None
+
+    if n_blocks == 0:
+        return carry
+    if us is not None:
+        us = us.reshape((n_blocks, block_len) + us.shape[1:])
+    carry, _ = jax.lax.scan(body, carry, us, length=n_blocks)
+    return carry
+
+
+def _plan(steps: int, qr_every: int, history: int):
+    """Split `steps` into history rows of whole QR blocks, plus a tail.
+
+    Returns (rows, blocks_per_row, tail_blocks, tail_steps): the run is `rows` x
+    `blocks_per_row` blocks of `qr_every` steps (a history row after each group), then
+    `tail_blocks` more blocks and a last partial block of `tail_steps` steps.
+    """
+    n_blocks, rem = divmod(steps, qr_every)
+    rows = max(1, min(history, n_blocks)) if n_blocks else 0
+    per_row = n_blocks // rows if rows else 0
+    return rows, per_row, n_blocks - rows * per_row, rem
+
+
+@eqx.filter_jit
+def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history):
+    """Transient (state and basis), then the accumulated run. Everything in one jit."""
+    k = Q.shape[1]
+    zero = jnp.zeros(k, x.dtype)
+    t_inputs = None if inputs is None else inputs[:transient]
+    inputs = None if inputs is None else inputs[transient:]
+    # Transient: the basis converges onto the Oseledets directions too.
+    tb, trem = divmod(transient, qr_every)
+    c = (x, Q, zero, jnp.asarray(-1), jnp.asarray(0))
+    c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[: tb * qr_every], tb,
+                qr_every)
+    if trem:
+        c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[tb * qr_every:], 1,
+                    trem)
+    x, Q = c[0], c[1]
+    # A divergence in the transient is reported at step 0 of the run.
+    div0 = jnp.where(c[3] >= 0, 0, -1)
+
+    rows, per_row, tail_blocks, tail_steps = _plan(steps, qr_every, history)
+    row_len = per_row * qr_every
+    c = (x, Q, zero, div0, jnp.asarray(0))
+
+    def row(c, u):
+        c = _blocks(push, qr, c, u, per_row, qr_every)
+        return c, c[2]
+
+    hist = jnp.zeros((0, k), x.dtype)
+    if rows:
+        us = None if inputs is None else inputs[: rows * row_len].reshape(
+            (rows, row_len) + inputs.shape[1:])
+        c, hist = jax.lax.scan(row, c, us, length=rows)
+    done = rows * row_len
+    if tail_blocks:
+        c = _blocks(push, qr, c, None if inputs is None else
+                    inputs[done: done + tail_blocks * qr_every], tail_blocks, qr_every)
+        done += tail_blocks * qr_every
+    if tail_steps:
+        c = _blocks(push, qr, c, None if inputs is None else inputs[done:], 1, tail_steps)
+    x, Q, s, div, _ = c
+    return x, Q, s, hist, div
+
+
+def _advance(m, x, us, length):
+    """`length` plain steps (state only), optionally driven by `us`."""
+    if length == 0:
+        return x
+    if us is None:
+        return jax.lax.fori_loop(0, length, lambda i, y: m.step(y), x)
+    return jax.lax.scan(lambda y, u: (m.driven_step(y, u), None), x, us[:length])[0]
+
+
+def _orbit(m, x, us, length):
+    """The states x, F(x), ..., F^{length-1}(x) (length, dim)."""
+    def body(y, u):
+        return (m.step(y) if u is None else m.driven_step(y, u)), y
+
+    return jax.lax.scan(body, x, us, length=length)[1]
+
+
+@eqx.filter_jit
+def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history):
+    """The inverted map's spectrum: tangent vectors pushed by DF(x_n)^-1 *backwards*
+    along the stored forward orbit, x_{N-1}, ..., x_0.
+
+    That product is exactly the inverse of the forward tangent map DF^N(x_0), so its
+    exponents are minus the forward ones; pushing DF^-1 in forward order is not (it
+    is a different cocycle, wrong in general beyond two dimensions). The orbit is
+    regenerated segment by segment from stored segment starts (checkpointing), so
+    memory stays O(rows + steps / rows). The last `transient` steps of the orbit let
+    the backward basis converge; the first `transient` only move the state.
+    """
+    m = push.m
+    k = Q.shape[1]
+    sl = (lambda a, b: None) if inputs is None else (lambda a, b: inputs[a:b])
+    x = _advance(m, x, sl(0, transient), transient)
+    off = transient
+    rows = max(1, min(history, steps))
+    L, tail = divmod(steps, rows)
+    # Forward: the start state of every full segment, then the tail and discard parts.
+    us_rows = None if inputs is None else inputs[off: off + rows * L].reshape(
+        (rows, L) + inputs.shape[1:])
+
+    def fwd(y, u):
+        return _advance(m, y, u, L), y
+
+    x, starts = jax.lax.scan(fwd, x, us_rows, length=rows)
+    x_tail = x
+    x_disc = _advance(m, x_tail, sl(off + rows * L, off + steps), tail)
+
+    def segment(carry, start, us, length):
+        """Regenerate a segment, then push the basis backwards through it."""
+        Q, s, cnt, div = carry
+        xs = _orbit(m, start, us, length)
+        uu = None if us is None else us[:length]
+
+        def back(c, xu):
+            Q, s, cnt, div = c
+            xn, u = xu
+            _, V = push(xn, Q, u)
+            cnt = cnt + 1
+
+            def do_qr(V):
+                Qn, logr = qr(V)
+                return Qn, logr
+
+            Qn, logr = jax.lax.cond(cnt % qr_every == 0, do_qr,
+                                    lambda V: (V, jnp.zeros(k, V.dtype)), V)
+            bad = ~(jnp.all(jnp.isfinite(Qn)) & jnp.all(jnp.isfinite(xn)))
+            div = jnp.where((div < 0) & bad, cnt, div)
+            return (Qn, s + logr, cnt, div), None
+
+        (Q, s, cnt, div), _ = jax.lax.scan(back, (Q, s, cnt, div), (xs, uu), reverse=True)
+        return Q, s, cnt, div
+
+    zero = jnp.zeros(k, x.dtype)
+    c = (Q, zero, jnp.asarray(0), jnp.asarray(-1))
+    if transient:
+        c = segment(c, x_disc, sl(off + steps, off + steps + transient), transient)
+        Qn, logr = qr(c[0])  # flush, then discard what the transient accumulated
+        c = (Qn, zero, jnp.asarray(0), jnp.where(c[3] >= 0, 0, -1))
+    if tail:
+        c = segment(c, x_tail, sl(off + rows * L, off + steps), tail)
+
+    def row(c, xs_u):
+        start, u = xs_u
+        c = segment(c, start, u, L)
+        Qn, logr = qr(c[0])  # a QR at each row boundary (harmless: QR is idempotent)
+        c = (Qn, c[1] + logr, c[2], c[3])
+        return c, c[1]
+
+    c, hist = jax.lax.scan(row, c, (starts, us_rows), reverse=True)
+    # scan(reverse=True) stacks outputs in input order: row 0 is the *last* processed.
+    hist = hist[::-1]
+    Q, s, _, div = c
+    return x_disc, Q, s, hist, div, tail, L
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_system(system) -> None:
+    if not isinstance(system, (Flow, Map)):
+        raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
+    v.system_parameters(system)
+
+
+def _as_checked_map(system, dt, solver) -> Map:
+    _check_system(system)
+    if isinstance(system, Flow):
+        if dt is None:
+            raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
+        dt = v.positive_float(dt, "dt")
+    return as_map(system, dt, solver)
+
+
+def _check_k(k, dim: int) -> int:
+    if k is None:
+        return dim
+    k = v.positive_int(k, "k")
+    if k > dim:
+        raise ValueError(f"`k` must be at most the state dimension {dim}, got k={k}.")
+    return k
+
+
+def _check_inputs(m: Map, inputs, n: int):
+    if inputs is None:
+        return None
+    if not hasattr(m, "driven_step"):
+        raise ValueError(
+            f"`inputs` was given but {type(m).__name__} has no `driven_step(x, u)`; only "
+            "input-driven maps (e.g. cj.systems.RNN) accept a driving sequence."
+        )
+    u = jnp.asarray(inputs)
+    if not jnp.issubdtype(u.dtype, jnp.floating):
+        u = u.astype(jnp.result_type(float))
+    n_in = getattr(m, "n_inputs", None)
+    if u.ndim != 2 or (n_in is not None and u.shape[1] != n_in) or u.shape[0] < n:
+        want = f"({n}, {n_in if n_in is not None else 'n_inputs'})"
+        raise ValueError(
+            f"`inputs` must have shape {want} (one row per transient + accumulated step), "
+            f"got shape {tuple(u.shape)}."
+        )
+    if v.is_concrete(u) and not bool(jnp.all(jnp.isfinite(u))):
+        raise ValueError("`inputs` must be finite.")
+    return u[:n]
+
+
+def _check_invertible(m: Map, x: Array, driven: bool, inputs) -> None:
+    """Raise if a map without `inverse_step` has a singular Jacobian along its orbit."""
+    if m.has_inverse and not driven:
+        return
+    if not v.is_concrete(x) or any(
+        isinstance(leaf, jax.core.Tracer)
+        for leaf in jax.tree_util.tree_leaves(eqx.filter(m, eqx.is_array))
+    ):
+        return  # parameters traced (a sweep): checked at run time by the NaNs it makes
+    f = step_fn(m, driven)
+    y = x
+    worst = np.inf
+    for i in range(8):
+        u = None if inputs is None else inputs[i]
+        J = np.asarray(jax.jacfwd(lambda z: f(z, u))(y))
+        sv = np.linalg.svd(J, compute_uv=False)
+        worst = min(worst, sv[-1] / sv[0] if sv[0] > 0 else 0.0)
+        y = f(y, u)
+    if not worst > 1e-12:
+        raise ValueError(
+            f"`inverse=True` needs an invertible map, but {type(m).__name__} has no "
+            f"`inverse_step` and its Jacobian is singular along the orbit from `x0` "
+            f"(smallest/largest singular value {worst:.3g}); the inverted map's spectrum "
+            "is undefined."
+        )
+
+
+def _initial_basis(dim: int, k: int, key, dtype) -> Array:
+    if k == dim and key is None:
+        return jnp.eye(dim, dtype=dtype)
+    key = jax.random.key(0) if key is None else key
+    Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
+    return Q
+
+
+def _is_traced(tree) -> bool:
+    return any(
+        isinstance(leaf, jax.core.Tracer)
+        for leaf in jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_array))
+    )
+
+
+def _raise_if_diverged(div, throw: bool, what: str) -> None:
+    if not throw or _is_traced(div):
+        return
+    d = np.asarray(div)
+    if d.ndim == 0 and d >= 0:
+        raise DivergenceError(
+            f"{what} diverged: the state or tangent vectors became non-finite by step "
+            f"{int(d)} after the transient (pass throw=False to get the partial result).",
+            int(d),
+        )
+    if d.ndim and (d >= 0).any():
+        member = int(np.flatnonzero(d >= 0)[0])
+        raise DivergenceError(
+            f"{what} diverged: ensemble member {member} became non-finite by step "
+            f"{int(d[member])} after the transient.",
+            int(d[member]),
+            member,
+        )
+
+
+# --------------------------------------------------------------------------- public
+
+
+def spectrum_on_map(
+    m: Map,
+    x0: Float[ArrayLike, " dim"],
+    *,
+    steps: int,
+    transient: int = 0,
+    k: int | None = None,
+    qr_every: int = 1,
+    inverse: bool = False,
+    inputs: Float[ArrayLike, "n n_inputs"] | None = None,
+    history: int = 200,
+    qr: str = "auto",
+    use_jacobian: bool | None = None,
+    key: PRNGKeyArray | None = None,
+) -> LyapunovResult:
+    """The low-level spectrum on a `cj.Map` (no validation of `system`/`dt`).
+
+    `lyapunov_spectrum` validates its arguments, turns a flow into a map and calls
+    this; use it directly for a map you assembled yourself. Arguments as
+    `lyapunov_spectrum`; `qr` picks the orthonormalisation ("auto", "gram_schmidt",
+    "cholesky", "householder") and `use_jacobian` forces (True) or forbids (False) the
+    map's analytic `jacobian` (default: used when the map has one).
+    """
+    x = jnp.asarray(x0)
+    dim = x.shape[-1]
+    k = dim if k is None else k
+    driven = inputs is not None
+    if use_jacobian is None:
+        use_jacobian = m.has_analytic_jacobian
+    push = inverse_push(m, driven=driven) if inverse else forward_push(
+        m, driven=driven, use_jacobian=use_jacobian)
+    near_identity = isinstance(m, Discretized) and qr_every == 1 and not inverse
+    method = _qr.resolve(qr, dim, k, near_identity)
+    qr_fn = _qr.KERNELS[method]
+    Q0 = _initial_basis(dim, k, key, x.dtype)
+    if inverse:
+        x_end, _, s, hist, div, tail, L = _inverse_kernel(
+            push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
+        rows = hist.shape[0]
+        hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
+    else:
+        x_end, _, s, hist, div = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps,
+                                                   transient, qr_every, history)
+        rows, per_row, _, _ = _plan(steps, qr_every, history)
+        hist_steps = (jnp.arange(1, rows + 1) * per_row * qr_every).astype(jnp.int32)
+    tau = float(m.time_per_step)
+    hist = hist / (hist_steps[:, None] * tau) if rows else hist
+    exps = s / (steps * tau)
+    return LyapunovResult(
+        exponents=-jnp.sort(-exps),
+        history=-jnp.sort(-hist, axis=-1),
+        history_steps=hist_steps,
+        diverged_at=div,
+        final_state=x_end,
+        steps=steps,
+        time_per_step=tau,
+    )
+
+
+def lyapunov_spectrum(
+    system: Flow | Map,
+    x0: Float[ArrayLike, "*batch dim"],
+    *,
+    steps: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    k: int | None = None,
+    qr_every: int = 1,
+    inverse: bool = False,
+    inputs: Float[ArrayLike, "n n_inputs"] | None = None,
+    history: int = 200,
+    throw: bool = True,
+    key: PRNGKeyArray | None = None,
+    qr: str = "auto",
+) -> LyapunovResult:
+    """The k largest Lyapunov exponents of a flow or map by the QR (Benettin) method.
+
+    k orthonormal tangent vectors are pushed through the Jacobian of the one-step map
+    (`jax.linearize` of `step`, or the system's analytic `jacobian`); every `qr_every`
+    steps they are re-orthonormalised, V = Q R with diag(R) > 0, and log diag(R) is
+    added to a running sum carried in the scan. The exponents are the sums divided by
+    the elapsed time. `transient` steps come first (state and tangent basis both
+    converge) and are discarded.
+
+    With `inverse=True` the spectrum of the inverted map F^-1 is computed along the
+    *forward* orbit (the inverted map is a repeller): the tangent vectors are pushed by
+    D F^-1(F(x)) = DF(x)^-1 (seed 001); it equals minus the forward spectrum.
+
+    For an input-driven map (`cj.systems.RNN`) pass `inputs`, one row per step
+    (transient + steps rows): the step is then non-autonomous, x_{n+1} = F(x_n, u_n),
+    and the exponents are those of the driven system (Engelken, Wolf & Abbott 2020).
+
+    **Arguments:**
+    - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`.
+    - `x0`: initial state (dim,), or (n, dim) for n orbits at once (vmapped).
+    - `steps`: accumulated steps after the transient.
+    - `dt`: time per step for a flow (None for maps). `solver`: "rk4" (default),
+      "euler", or adaptive "tsit5"/"dopri5"/"dopri8".
+    - `k`: number of exponents (default: all); k < dim propagates only k vectors.
+    - `qr_every`: steps between re-orthonormalisations (valid while the tangent
+      vectors stay well conditioned over that many steps).
+    - `inverse`: the inverted map's spectrum (maps without `inverse_step` need an
+      invertible Jacobian).
+    - `inputs`: driving inputs (transient + steps, n_inputs) for driven maps.
+    - `history`: number of running estimates kept (thinned evenly).
+    - `throw`: raise `cj.DivergenceError` if the orbit blows up (outside jit).
+    - `key`: PRNG key for the initial tangent basis when k < dim (default fixed).
+    - `qr`: "auto" (scalar Gram-Schmidt/Cholesky QR for dim <= 8, else Householder),
+      or one of "gram_schmidt", "cholesky", "householder".
+
+    **Returns:** a `LyapunovResult`; `exponents` (k,) sorted descending, per unit time
+    for flows and per iteration for maps.
+
+    Example:
+    ```python
+    lor = cj.systems.Lorenz63()
+    res = cj.lyapunov_spectrum(lor, lor.default_state(), steps=100_000, dt=0.01,
+                               transient=1_000)
+    res.exponents        # ~ [0.906, 0.0, -14.57]
+    ```
+    """
+    m = _as_checked_map(system, dt, solver)
+    steps = v.positive_int(steps, "steps")
+    transient = v.nonnegative_int(transient, "transient")
+    qr_every = v.positive_int(qr_every, "qr_every")
+    history = v.positive_int(history, "history")
+    v.one_of(qr, "qr", _qr.METHODS)
+    if not isinstance(inverse, bool):
+        raise ValueError(f"`inverse` must be a bool, got {inverse!r}.")
+    dim = system.dim
+    k = _check_k(k, dim)
+    x = v.state(x0, dim, "x0")
+    u = _check_inputs(m, inputs, transient + steps)
+    if inverse:
+        if not isinstance(system, (Flow, Map)) or (isinstance(system, Map) and
+                                                    not system.has_inverse):
+            _check_invertible(m, x if x.ndim == 1 else x[0], u is not None, u)
+    run = lambda x0_: spectrum_on_map(
+        m, x0_, steps=steps, transient=transient, k=k, qr_every=qr_every, inverse=inverse,
+        inputs=u, history=history, qr=qr, key=key)
+    res = jax.vmap(run)(x) if x.ndim == 2 else run(x)
+    _raise_if_diverged(res.diverged_at, throw, "lyapunov_spectrum")
+    return res
+
+
+def max_lyapunov(
+    system: Flow | Map,
+    x0: Float[ArrayLike, "*batch dim"],
+    *,
+    steps: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    renorm_every: int = 1,
+    inverse: bool = False,
+    inputs: Float[ArrayLike, "n n_inputs"] | None = None,
+    history: int = 200,
+    throw: bool = True,
+    key: PRNGKeyArray | None = None,
+) -> LyapunovResult:
+    """The largest Lyapunov exponent, by renormalising a single tangent vector.
+
+    One tangent vector is pushed through the Jacobian of the one-step map and
+    renormalised every `renorm_every` steps; the mean log growth per unit time (flows)
+    or per iteration (maps) is the largest exponent (Benettin et al. 1980). Cheaper
+    than the spectrum: one Jacobian-vector product per step, no QR.
+
+    **Arguments:** as `lyapunov_spectrum` (`renorm_every` plays `qr_every`).
+
+    **Returns:** a `LyapunovResult` with `exponents` of shape (1,); `.largest` is the
+    exponent itself.
+
+    Example:
+    ```python
+    lam = cj.max_lyapunov(cj.systems.Henon(), jnp.zeros(2), steps=100_000).largest
+    # a parameter sweep in one compiled call:
+    rs = jnp.linspace(3.5, 4.0, 10_000)
+    lams = jax.vmap(lambda r: cj.max_lyapunov(cj.systems.Logistic(r=r),
+                    jnp.array([0.3]), steps=2_000, transient=500).largest)(rs)
+    ```
+    """
+    return lyapunov_spectrum(
+        system, x0, steps=steps, dt=dt, solver=solver, transient=transient, k=1,
+        qr_every=renorm_every, inverse=inverse, inputs=inputs, history=history,
+        throw=throw, key=key, qr="gram_schmidt" if system.dim <= _qr.SMALL else "auto",
+    )
+
+
+def finite_time_lyapunov(
+    system: Flow | Map,
+    x0: Float[ArrayLike, " dim"],
+    *,
+    window: int,
+    windows: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    k: int | None = 1,
+    qr_every: int = 1,
+    inputs: Float[ArrayLike, "n n_inputs"] | None = None,
+    throw: bool = True,
+    key: PRNGKeyArray | None = None,
+) -> FiniteTimeLyapunov:
+    """The distribution of finite-time Lyapunov exponents over consecutive windows.
+
+    One orbit is followed for `windows` x `window` steps after the transient, carrying
+    the tangent basis across windows (so each window starts from converged
+    directions); the log-growth of each window divided by its duration is one
+    finite-time exponent. Their mean is the ordinary exponent; their spread measures
+    how unevenly chaos is distributed along the attractor (e.g. Abarbanel, Brown &
+    Kennel 1991, J. Nonlinear Sci. 1, 175).
+
+    **Arguments:** `window` steps per window; `windows` how many; `k` exponents per
+    window (default 1, the largest). Others as `lyapunov_spectrum`.
+
+    **Returns:** a `FiniteTimeLyapunov` with `exponents` (windows, k).
+
+    Example:
+    ```python
+    ftle = cj.finite_time_lyapunov(cj.systems.Henon(), jnp.zeros(2), window=20,
+                                   windows=5_000, transient=1_000)
+    ftle.mean, ftle.std
+    ```
+    """
+    window = v.positive_int(window, "window")
+    windows = v.positive_int(windows, "windows")
+    m = _as_checked_map(system, dt, solver)
+    transient = v.nonnegative_int(transient, "transient")
+    qr_every = v.positive_int(qr_every, "qr_every")
+    if window % qr_every:
+        raise ValueError(f"`window` ({window}) must be a multiple of `qr_every` ({qr_every}).")
+    k = _check_k(k, system.dim)
+    x = v.state(x0, system.dim, "x0", batch=False)
+    u = _check_inputs(m, inputs, transient + window * windows)
+    push = forward_push(m, driven=u is not None, use_jacobian=m.has_analytic_jacobian)
+    near_identity = isinstance(m, Discretized) and qr_every == 1
+    qr_fn = _qr.KERNELS[_qr.resolve("auto", system.dim, k, near_identity)]
+    Q0 = _initial_basis(system.dim, k, key, x.dtype)
+    # With `windows` history rows, row i holds the (unsorted) log-sums after i+1 windows.
+    _, _, _, sums, div = _spectrum_kernel(push, qr_fn, x, Q0, u, window * windows,
+                                          transient, qr_every, windows)
+    tau = float(m.time_per_step)
+    incr = jnp.diff(sums, axis=0, prepend=jnp.zeros((1, k), sums.dtype)) / (window * tau)
+    _raise_if_diverged(div, throw, "finite_time_lyapunov")
+    return FiniteTimeLyapunov(
+        exponents=incr,
+        window_starts=(jnp.arange(windows) * window).astype(jnp.int32),
+        diverged_at=div,
+        window=window,
+        time_per_step=tau,
+    )
