@@ -18,8 +18,9 @@ def lorenz_run():
 
 def test_trajectory_dataset_round_trips_with_dims_units_and_provenance(tmp_path, lorenz_run):
     lor, xs = lorenz_run
-    ds = cj.io.trajectory_dataset(lor, xs, dt=0.01, solver="rk4", seed=7, transient=10,
-                                  save_every=2)
+    ds = cj.io.trajectory_dataset(
+        lor, xs, dt=0.01, solver="rk4", seed=7, transient=10, save_every=2
+    )
     path = cj.io.save(ds, tmp_path / "run.nc")
     back = cj.io.load(path)
     assert back["state"].dims == ("time", "component")
@@ -49,8 +50,15 @@ def test_map_dataset_counts_iterations_and_has_no_dt(tmp_path):
 def test_ensemble_dataset_statistics(tmp_path):
     lor = cj.systems.Lorenz63()
     vals = np.array([[1.0, 2.0, 20.0], [3.0, 2.0, 24.0]])
-    ds = cj.io.ensemble_dataset(lor, initial_states=np.zeros((2, 3)), time_averages=vals,
-                                dt=0.01, solver="rk4", seed=0, steps=100)
+    ds = cj.io.ensemble_dataset(
+        lor,
+        initial_states=np.zeros((2, 3)),
+        time_averages=vals,
+        dt=0.01,
+        solver="rk4",
+        seed=0,
+        steps=100,
+    )
     back = cj.io.load(cj.io.save(ds, tmp_path / "ens.nc"))
     np.testing.assert_allclose(back["mean"].values, [2.0, 2.0, 22.0])
     # ddof=1 spread over two members: |a - b| / sqrt(2).

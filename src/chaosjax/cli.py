@@ -22,7 +22,6 @@ import contextlib
 import functools
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -121,30 +120,41 @@ SystemArg = Annotated[
     str | None,
     typer.Argument(
         help="Catalogue name (see `chaosjax systems`), e.g. lorenz63, henon.",
-        autocompletion=_complete_system, show_default=False,
+        autocompletion=_complete_system,
+        show_default=False,
     ),
 ]
 ParamOpt = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", metavar="NAME=VALUE",
-                 help="Override a parameter, e.g. --param rho=30 (repeat for more). "
-                      "Array parameters take JSON: --param A='[[0,1],[-1,0]]'."),
+    typer.Option(
+        "--param",
+        "-p",
+        metavar="NAME=VALUE",
+        help="Override a parameter, e.g. --param rho=30 (repeat for more). "
+        "Array parameters take JSON: --param A='[[0,1],[-1,0]]'.",
+    ),
 ]
 SystemFileOpt = Annotated[
     str | None,
-    typer.Option("--system-file", metavar="PATH.py:CLASS",
-                 help="Your own system: a cj.Flow or cj.Map subclass in a Python file."),
+    typer.Option(
+        "--system-file",
+        metavar="PATH.py:CLASS",
+        help="Your own system: a cj.Flow or cj.Map subclass in a Python file.",
+    ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 DtOpt = Annotated[float | None, typer.Option("--dt", help="Time step of a flow [default: 0.01].")]
 SolverOpt = Annotated[str, typer.Option("--solver", help="euler, rk4, tsit5, dopri5 or dopri8.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of sampled initial states.")]
-WrtOpt = Annotated[str | None, typer.Option("--wrt", metavar="NAME",
-                                             help="The parameter (same as a bare --param NAME).")]
+WrtOpt = Annotated[
+    str | None,
+    typer.Option("--wrt", metavar="NAME", help="The parameter (same as a bare --param NAME)."),
+]
 
 
-def _parse_params(entries: list[str] | None, *, allow_bare: bool = False
-                  ) -> tuple[dict[str, Any], list[str]]:
+def _parse_params(
+    entries: list[str] | None, *, allow_bare: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     """--param entries -> ({name: value}, [bare names])."""
     overrides: dict[str, Any] = {}
     bare: list[str] = []
@@ -173,8 +183,9 @@ def _parse_params(entries: list[str] | None, *, allow_bare: bool = False
     return overrides, bare
 
 
-def _system(name: str | None, params: list[str] | None, system_file: str | None,
-            *, allow_bare: bool = False):
+def _system(
+    name: str | None, params: list[str] | None, system_file: str | None, *, allow_bare: bool = False
+):
     overrides, bare = _parse_params(params, allow_bare=allow_bare)
     if name and system_file:
         raise UserError("Give either a SYSTEM name or --system-file, not both.")
@@ -203,8 +214,10 @@ def _dt_for(system, dt: float | None, default: float = 0.01) -> float | None:
             raise UserError(f"--dt must be positive, got {dt}.")
         return default if dt is None else dt
     if dt is not None:
-        raise UserError(f"--dt applies to flows only; {system.name or 'this system'} is a map "
-                        "(one step is one iteration).")
+        raise UserError(
+            f"--dt applies to flows only; {system.name or 'this system'} is a map "
+            "(one step is one iteration)."
+        )
     return None
 
 
@@ -232,8 +245,10 @@ def _check_out_file(out: Path, suffixes=(".nc", ".zarr")) -> Path:
         from .io import zarr_available
 
         if not zarr_available():
-            raise UserError(f"--out {str(out)!r}: Zarr output needs the optional zarr package "
-                            "(pip install 'chaosjax[zarr]'); use a .nc file instead.")
+            raise UserError(
+                f"--out {str(out)!r}: Zarr output needs the optional zarr package "
+                "(pip install 'chaosjax[zarr]'); use a .nc file instead."
+            )
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -241,8 +256,9 @@ def _check_out_file(out: Path, suffixes=(".nc", ".zarr")) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise UserError(f"--out {str(out)!r} cannot be written: {e.strerror or e} "
-                        f"({str(parent)!r}).") from None
+        raise UserError(
+            f"--out {str(out)!r} cannot be written: {e.strerror or e} ({str(parent)!r})."
+        ) from None
     if out.is_dir() and out.suffix.lower() != ".zarr":
         raise UserError(f"--out {str(out)!r} is a directory; give a file name.")
     return out
@@ -285,8 +301,16 @@ def _x0_option(system, text: str | None):
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", "-V", callback=_version_callback,
-                                          is_eager=True, help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Chaotic dynamical systems in JAX."""
 
@@ -306,13 +330,17 @@ def systems(
     for name in cat.catalog():
         s = cat.get(name)
         ref = getattr(s, "reference_exponents", None)
-        rows.append({
-            "name": name, "kind": s.kind, "dim": s.dim,
-            "parameters": cjio.system_parameters(s),
-            "reference_exponents": list(ref) if ref is not None else None,
-            "reference_source": getattr(s, "reference_source", "") or None,
-            "description": rep._first_paragraph(type(s).__doc__).split(". ")[0],
-        })
+        rows.append(
+            {
+                "name": name,
+                "kind": s.kind,
+                "dim": s.dim,
+                "parameters": cjio.system_parameters(s),
+                "reference_exponents": list(ref) if ref is not None else None,
+                "reference_source": getattr(s, "reference_source", "") or None,
+                "description": rep._first_paragraph(type(s).__doc__).split(". ")[0],
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -325,8 +353,11 @@ def systems(
 
     for r in rows:
         params = ", ".join(f"{k}={short(v)}" for k, v in r["parameters"].items())
-        ref = ", ".join(f"{x:g}" for x in r["reference_exponents"]) if r["reference_exponents"] \
+        ref = (
+            ", ".join(f"{x:g}" for x in r["reference_exponents"])
+            if r["reference_exponents"]
             else "-"
+        )
         table.add_row(r["name"], r["kind"], str(r["dim"]), params, ref)
     _console().print(table)
 
@@ -350,26 +381,44 @@ def simulate(
     system: SystemArg = None,
     param: ParamOpt = None,
     system_file: SystemFileOpt = None,
-    steps: Annotated[int | None, typer.Option("--steps", "-n",
-                                              help="Steps after the transient [default: 10000].")] = None,
-    t_final: Annotated[float | None, typer.Option(
-        "--t-final", help="Length in time units instead of --steps (steps = t-final / dt).")] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option("--steps", "-n", help="Steps after the transient [default: 10000]."),
+    ] = None,
+    t_final: Annotated[
+        float | None,
+        typer.Option(
+            "--t-final", help="Length in time units instead of --steps (steps = t-final / dt)."
+        ),
+    ] = None,
     dt: DtOpt = None,
     solver: SolverOpt = "rk4",
-    transient: Annotated[int, typer.Option("--transient", help="Steps run and discarded first.")] = 0,
-    save_every: Annotated[int, typer.Option("--save-every",
-                                            help="Store every k-th state.")] = 1,
-    ensemble: Annotated[int | None, typer.Option(
-        "--ensemble", "-e", metavar="N",
-        help="Run N initial states sampled near the attractor and store ensemble statistics "
-             "of the time averages (mean, std, running averages).")] = None,
-    trajectories: Annotated[bool, typer.Option(
-        "--trajectories", help="With --ensemble, also store every member's states.")] = False,
-    x0: Annotated[str | None, typer.Option("--x0", help="Initial state, e.g. 1,1,1 "
-                                                        "[default: on the attractor].")] = None,
+    transient: Annotated[
+        int, typer.Option("--transient", help="Steps run and discarded first.")
+    ] = 0,
+    save_every: Annotated[int, typer.Option("--save-every", help="Store every k-th state.")] = 1,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            "--ensemble",
+            "-e",
+            metavar="N",
+            help="Run N initial states sampled near the attractor and store ensemble statistics "
+            "of the time averages (mean, std, running averages).",
+        ),
+    ] = None,
+    trajectories: Annotated[
+        bool,
+        typer.Option("--trajectories", help="With --ensemble, also store every member's states."),
+    ] = False,
+    x0: Annotated[
+        str | None,
+        typer.Option("--x0", help="Initial state, e.g. 1,1,1 [default: on the attractor]."),
+    ] = None,
     seed: SeedOpt = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .nc (NetCDF) or .zarr.")] = Path(
-        "run.nc"),
+        "run.nc"
+    ),
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate a system and write the trajectory (or ensemble statistics) to NetCDF/Zarr.
@@ -381,6 +430,7 @@ def simulate(
     import numpy as np
 
     import chaosjax as cj
+
     from . import io as cjio
 
     sysm, _, _ = _system(system, param, system_file)
@@ -389,8 +439,9 @@ def simulate(
     if transient < 0:
         raise UserError(f"--transient must be >= 0, got {transient}.")
     if save_every < 1 or n_steps % save_every:
-        raise UserError(f"--save-every must be a positive divisor of the steps ({n_steps}), "
-                        f"got {save_every}.")
+        raise UserError(
+            f"--save-every must be a positive divisor of the steps ({n_steps}), got {save_every}."
+        )
     if ensemble is not None and ensemble < 1:
         raise UserError(f"--ensemble must be a positive integer, got {ensemble}.")
     if trajectories and ensemble is None:
@@ -400,14 +451,30 @@ def simulate(
     progress = not quiet
     name = cjio.system_name(sysm)
     t0 = time.time()
-    with _interrupt_note(console, f"Nothing was written to {out} (any previous file is "
-                                  "unchanged)."):
+    with _interrupt_note(
+        console, f"Nothing was written to {out} (any previous file is unchanged)."
+    ):
         if ensemble is None:
             x_init = _x0_option(sysm, x0)
-            xs = cj.trajectory(sysm, x_init, steps=n_steps, dt=dt, solver=solver,
-                               transient=transient, save_every=save_every, progress=progress)
-            ds = cjio.trajectory_dataset(sysm, xs, dt=dt, solver=solver, seed=None,
-                                         transient=transient, save_every=save_every)
+            xs = cj.trajectory(
+                sysm,
+                x_init,
+                steps=n_steps,
+                dt=dt,
+                solver=solver,
+                transient=transient,
+                save_every=save_every,
+                progress=progress,
+            )
+            ds = cjio.trajectory_dataset(
+                sysm,
+                xs,
+                dt=dt,
+                solver=solver,
+                seed=None,
+                transient=transient,
+                save_every=save_every,
+            )
             what = f"trajectory {tuple(np.shape(xs))}"
         else:
             if x0 is not None:
@@ -415,27 +482,55 @@ def simulate(
             x0s = sysm.sample_state(jax.random.key(seed), ensemble)
             every = save_every if save_every > 1 else rep._divisor_near(n_steps, 500)
             ca = cj.observables.cumulative_average(
-                sysm, x0s, None, steps=n_steps, dt=dt, solver=solver, transient=transient,
-                save_every=every, progress=progress)
+                sysm,
+                x0s,
+                None,
+                steps=n_steps,
+                dt=dt,
+                solver=solver,
+                transient=transient,
+                save_every=every,
+                progress=progress,
+            )
             avgs = np.asarray(ca.averages)
             extra = {}
             if trajectories:
-                xs = np.asarray(cj.trajectory(sysm, x0s, steps=n_steps, dt=dt, solver=solver,
-                                              transient=transient, save_every=save_every,
-                                              progress=progress))
-                extra["state"] = (("member", "time", "component"), xs,
-                                  {"units": "state units", "long_name": "member states"})
+                xs = np.asarray(
+                    cj.trajectory(
+                        sysm,
+                        x0s,
+                        steps=n_steps,
+                        dt=dt,
+                        solver=solver,
+                        transient=transient,
+                        save_every=save_every,
+                        progress=progress,
+                    )
+                )
+                extra["state"] = (
+                    ("member", "time", "component"),
+                    xs,
+                    {"units": "state units", "long_name": "member states"},
+                )
             ds = cjio.ensemble_dataset(
-                sysm, initial_states=x0s, time_averages=avgs[:, -1, :],
-                cumulative_times=ca.times, cumulative_averages=avgs, dt=dt, solver=solver,
-                seed=seed, transient=transient, steps=n_steps, extra_vars=extra)
+                sysm,
+                initial_states=x0s,
+                time_averages=avgs[:, -1, :],
+                cumulative_times=ca.times,
+                cumulative_averages=avgs,
+                dt=dt,
+                solver=solver,
+                seed=seed,
+                transient=transient,
+                steps=n_steps,
+                extra_vars=extra,
+            )
             if trajectories:
                 ds = ds.assign_coords(cjio._time_coord(xs.shape[1], transient, save_every, dt))
             what = f"ensemble of {ensemble} members"
         cjio.save(ds, out)
     if not quiet:
-        console.print(f"Wrote {what} of {name} to [bold]{out}[/bold] "
-                      f"in {time.time() - t0:.1f} s.")
+        console.print(f"Wrote {what} of {name} to [bold]{out}[/bold] in {time.time() - t0:.1f} s.")
         if ensemble is not None:
             from rich.table import Table
 
@@ -443,8 +538,12 @@ def simulate(
             for col in ("component", "mean", "std", "sem"):
                 table.add_column(col, justify="right")
             for i in range(min(sysm.dim, 10)):
-                table.add_row(f"x{i}", f"{float(ds['mean'][i]):.6g}",
-                              f"{float(ds['std'][i]):.4g}", f"{float(ds['sem'][i]):.4g}")
+                table.add_row(
+                    f"x{i}",
+                    f"{float(ds['mean'][i]):.6g}",
+                    f"{float(ds['std'][i]):.4g}",
+                    f"{float(ds['sem'][i]):.4g}",
+                )
             console.print(table)
 
 
@@ -471,43 +570,382 @@ def lyapunov(
     system: SystemArg = None,
     param: ParamOpt = None,
     system_file: SystemFileOpt = None,
-    steps: Annotated[int | None, typer.Option("--steps", "-n",
-                                              help="Steps [default: 100000].")] = None,
-    t_final: Annotated[float | None, typer.Option("--t-final", help="Length in time units.")] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", "-n", help="Steps [default: 100000].")
+    ] = None,
+    t_final: Annotated[
+        float | None, typer.Option("--t-final", help="Length in time units.")
+    ] = None,
     dt: DtOpt = None,
     solver: SolverOpt = "rk4",
     transient: Annotated[int, typer.Option("--transient", help="Steps discarded first.")] = 1000,
-    k: Annotated[int | None, typer.Option("--k", help="Number of exponents [default: all].")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Save spectrum and history "
-                                                                  "to .nc/.zarr.")] = None,
+    k: Annotated[
+        int | None, typer.Option("--k", help="Number of exponents [default: all].")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Save spectrum and history to .nc/.zarr.")
+    ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Convergence plot (.png).")] = Path(
-        "lyapunov.png"),
+        "lyapunov.png"
+    ),
     quiet: QuietOpt = False,
 ) -> None:
     """Lyapunov spectrum (QR method), Kaplan-Yorke dimension and a convergence plot."""
     raise NotImplementedError
 
 
-@app.command()
+def _plot_path(plot: Path | None, no_plot: bool, default: str) -> Path | None:
+    if no_plot:
+        return None
+    return _check_out_png(plot if plot is not None else Path(default))
+
+
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Figure file (.png/.pdf/.svg) [default: SYSTEM_<what>.png]."),
+]
+NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Write no figure.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Also save the numbers to .nc or .zarr.")
+]
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UserError(f"{what} must be comma-separated numbers, got {text!r}.") from None
+    if not values or any(not v > 0 for v in values):
+        raise UserError(f"{what} must be positive numbers, got {text!r}.")
+    return values
+
+
+_SENS_EPILOG = """Examples:
+
+  chaosjax sensitivity lorenz63 --param rho
+
+  chaosjax sensitivity lorenz63 --param rho --method autodiff --horizons 0.5,1,2,5,10,20,50
+
+  chaosjax sensitivity lorenz63 --param rho --method lss --steps 5000
+
+  chaosjax sensitivity henon --param a --observable 0 --out henon_sens.nc
+
+A bare --param NAME (or --wrt NAME) is the parameter to differentiate; --param
+NAME=VALUE entries still override parameters."""
+
+
+@app.command(epilog=_SENS_EPILOG)
 @_guard
 def sensitivity(
     system: SystemArg = None,
     param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    wrt: WrtOpt = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="autodiff: the gradient blow-up table over horizons; lss: least-squares "
+            "shadowing; both.",
+        ),
+    ] = "both",
+    observable: Annotated[
+        int | None,
+        typer.Option(
+            "--observable",
+            help="Index i of the observable x[i] [default: last for flows, 0 for maps].",
+        ),
+    ] = None,
+    horizons: Annotated[
+        str | None,
+        typer.Option(
+            "--horizons", help="Comma-separated horizons T (time units, iterations for maps)."
+        ),
+    ] = None,
+    members: Annotated[
+        int, typer.Option("--members", help="Initial conditions of the blow-up table.")
+    ] = 32,
+    steps: Annotated[
+        int | None, typer.Option("--steps", "-n", help="Steps of the shadowing run.")
+    ] = None,
+    dt: DtOpt = None,
+    solver: SolverOpt = "rk4",
+    transient: Annotated[
+        int | None, typer.Option("--transient", help="Steps discarded before shadowing.")
+    ] = None,
+    seed: SeedOpt = 0,
+    out: OutOpt = None,
+    plot: PlotOpt = None,
+    no_plot: NoPlotOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Sensitivity of a time average to a parameter."""
-    raise NotImplementedError
+    """Sensitivity d<S>/dp of a time average to a parameter: autodiff blow-up and shadowing."""
+    import numpy as np
+
+    import chaosjax as cj
+
+    from . import io as cjio
+    from .systems import Flow
+
+    sysm, _, bare = _system(system, param, system_file, allow_bare=True)
+    p = _chosen_parameter(sysm, bare, wrt, "sensitivity")
+    if method not in ("autodiff", "lss", "both"):
+        raise UserError(f"--method must be autodiff, lss or both, got {method!r}.")
+    flow = isinstance(sysm, Flow)
+    dt = _dt_for(sysm, dt, 0.005)
+    i = (sysm.dim - 1 if flow else 0) if observable is None else observable
+    if not 0 <= i < sysm.dim:
+        raise UserError(f"--observable must be an index below {sysm.dim}, got {i}.")
+    hs = (
+        _floats(horizons, "--horizons")
+        if horizons
+        else ([0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0] if flow else [5.0, 10.0, 20.0, 50.0, 100.0])
+    )
+    if members < 2:
+        raise UserError(f"--members must be at least 2, got {members}.")
+    has_lss = hasattr(cj, "shadowing_sensitivity")
+    if method == "lss" and not has_lss:
+        _error(
+            "least-squares shadowing is not available in this build of chaosjax "
+            "(cj.shadowing_sensitivity is missing); use --method autodiff."
+        )
+        raise typer.Exit(EXIT_FAILED)
+    out = _check_out_file(out) if out is not None else None
+    name = cjio.system_name(sysm)
+    plot_path = _plot_path(plot, no_plot, f"{name}_sensitivity.png")
+    console = _console(quiet)
+    unit = "time units" if flow else "iterations"
+    data: dict[str, Any] = {}
+    coords: dict[str, Any] = {}
+    shadow = None
+    tab = None
+    with _interrupt_note(console, "Nothing was written."):
+        if method in ("lss", "both") and has_lss:
+            kw: dict[str, Any] = {"dt": dt} if flow else {}
+            res = cj.shadowing_sensitivity(
+                sysm,
+                p,
+                lambda x: x[i],
+                sysm.default_state(),
+                steps=steps or (2000 if flow else 1000),
+                transient=transient if transient is not None else (2000 if flow else 1000),
+                **kw,
+            )
+            shadow = float(np.asarray(getattr(res, "derivative", res)))
+            data["shadowing_derivative"] = ((), shadow, {"long_name": "d<S>/dp by shadowing"})
+            console.print(f"Least-squares shadowing: d<x{i}>/d{p} = [bold]{shadow:.6g}[/bold]")
+        elif method == "both" and not quiet:
+            console.print(
+                "[yellow]Least-squares shadowing is not in this build; showing the "
+                "autodiff table only.[/yellow]"
+            )
+        if method in ("autodiff", "both"):
+            if not hasattr(cj, "sensitivity_blowup_table"):
+                _error("the blow-up table is not available in this build of chaosjax.")
+                raise typer.Exit(EXIT_FAILED)
+            kw = {"dt": dt, "solver": solver} if flow else {}
+            import jax
+
+            tab = cj.sensitivity_blowup_table(
+                sysm,
+                p,
+                lambda x: x[i],
+                horizons=hs,
+                n_initial=members,
+                key=jax.random.key(seed),
+                **kw,
+            )
+            from rich.table import Table
+
+            table = Table(
+                title=f"finite-time gradients d<x{i}>_T/d{p} ({members} initial conditions)"
+            )
+            for col in (f"T ({unit})", "mean", "std", "median"):
+                table.add_column(col, justify="right")
+            for h in range(len(hs)):
+                table.add_row(
+                    f"{float(tab.horizons[h]):g}",
+                    f"{float(tab.mean[h]):+.4e}",
+                    f"{float(tab.std[h]):.4e}",
+                    f"{float(tab.median[h]):+.4e}",
+                )
+            console.print(table)
+            coords["horizon"] = ("horizon", np.asarray(tab.horizons), {"units": unit})
+            data["gradient"] = (
+                ("horizon", "member"),
+                np.asarray(tab.gradients),
+                {"long_name": "finite-time gradient per initial condition"},
+            )
+            data["average"] = (
+                ("horizon", "member"),
+                np.asarray(tab.averages),
+                {"units": "state units", "long_name": "finite-time average"},
+            )
+            for stat in ("mean", "std", "median"):
+                data[stat] = (
+                    ("horizon",),
+                    np.asarray(getattr(tab, stat)),
+                    {"long_name": f"{stat} of the gradients over initial conditions"},
+                )
+        if out is not None:
+            import xarray as xr
+
+            ds = xr.Dataset(
+                data,
+                coords=coords,
+                attrs=cjio.attributes(
+                    sysm,
+                    dt=dt,
+                    solver=solver if flow else None,
+                    seed=seed,
+                    parameter=p,
+                    observable=f"x[{i}]",
+                    method=method,
+                    content="sensitivity",
+                ),
+            )
+            cjio.save(ds, out)
+            console.print(f"Wrote {out}.")
+        if plot_path is not None and tab is not None:
+            from .plot import _report as figs
+
+            cjio.save_figure(
+                figs.gradient_blowup(
+                    tab.horizons,
+                    tab.gradients,
+                    shadowing=shadow,
+                    label=f"d<x{i}>_T / d{p}",
+                    unit=unit,
+                    title=f"{name}: finite-time gradients",
+                ),
+                plot_path,
+            )
+            console.print(f"Wrote {plot_path}.")
 
 
-@app.command()
+_BIF_EPILOG = """Examples:
+
+  chaosjax bifurcation logistic --param r --range 2.5:4:2000
+
+  chaosjax bifurcation henon --param a --range 1:1.4:800 --keep 300
+
+  chaosjax bifurcation lorenz63 --param rho --range 25:250:400 --dt 0.005
+
+For flows the points are the local maxima of one coordinate (--coordinate,
+default the last) along the orbit."""
+
+
+@app.command(epilog=_BIF_EPILOG)
 @_guard
 def bifurcation(
     system: SystemArg = None,
     param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    wrt: WrtOpt = None,
+    range_: Annotated[
+        str | None,
+        typer.Option(
+            "--range", metavar="START:STOP:NUM", help="Parameter values, e.g. 2.5:4:2000."
+        ),
+    ] = None,
+    transient: Annotated[
+        int | None, typer.Option("--transient", help="Steps discarded at each value.")
+    ] = None,
+    keep: Annotated[int | None, typer.Option("--keep", help="Points kept at each value.")] = None,
+    coordinate: Annotated[
+        int | None, typer.Option("--coordinate", help="Coordinate plotted (maxima for flows).")
+    ] = None,
+    dt: DtOpt = None,
+    solver: SolverOpt = "rk4",
+    out: OutOpt = None,
+    plot: PlotOpt = None,
+    no_plot: NoPlotOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Orbit diagram over a parameter range."""
-    raise NotImplementedError
+    """Orbit (bifurcation) diagram of a map, or of a flow's section maxima, over a parameter."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    import chaosjax as cj
+
+    from . import io as cjio
+    from .systems import Flow
+
+    fn = _need("orbit_diagram", "The orbit diagram")
+    sysm, _, bare = _system(system, param, system_file, allow_bare=True)
+    p = _chosen_parameter(sysm, bare, wrt, "bifurcation")
+    flow = isinstance(sysm, Flow)
+    dt = _dt_for(sysm, dt, 0.005)
+    name = cjio.system_name(sysm)
+    if range_ is None:
+        lo, hi = rep.MAIN_RANGE.get(name, (None, None))
+        if lo is None or p != rep.main_parameter(sysm):
+            raise UserError(f"--range START:STOP:NUM is required for {p} of {name}.")
+        range_ = f"{lo}:{hi}:{400 if flow else 1000}"
+    lo, hi, num = rep.parse_range(range_)
+    c = (sysm.dim - 1 if flow else 0) if coordinate is None else coordinate
+    if not 0 <= c < sysm.dim:
+        raise UserError(f"--coordinate must be an index below {sysm.dim}, got {c}.")
+    transient = (20_000 if flow else 1_000) if transient is None else transient
+    keep = (100 if flow else 200) if keep is None else keep
+    if transient < 0 or keep < 1:
+        raise UserError("--transient must be >= 0 and --keep >= 1.")
+    out = _check_out_file(out) if out is not None else None
+    plot_path = _plot_path(plot, no_plot, f"{name}_orbit_diagram.png")
+    console = _console(quiet)
+    values = np.linspace(lo, hi, num)
+    kw: dict[str, Any] = dict(transient=transient, keep=keep)
+    if flow:
+        kw.update(dt=dt, solver=solver, section=cj.LocalMaxima(c))
+    t0 = time.time()
+    with _interrupt_note(console, "Nothing was written."):
+        with console.status(f"orbit diagram of {name}: {num} values of {p} ..."):
+            d = fn(sysm, p, jnp.asarray(values), **kw)
+        pts = np.asarray(d.points)
+        diverged = int(np.asarray(d.diverged).sum())
+        console.print(
+            f"Orbit diagram of {name} over {p} in [{lo:g}, {hi:g}] ({num} values) in "
+            f"{time.time() - t0:.1f} s; {diverged} run(s) diverged."
+        )
+        if out is not None:
+            import xarray as xr
+
+            ds = xr.Dataset(
+                {
+                    "points": (
+                        ("value", "point", "component"),
+                        pts,
+                        {
+                            "units": "state units",
+                            "long_name": "section maxima" if flow else "iterates",
+                        },
+                    ),
+                    "counts": (("value",), np.asarray(d.counts), {"long_name": "points found"}),
+                    "diverged": (("value",), np.asarray(d.diverged).astype("int8"), {}),
+                },
+                coords={"value": ("value", values, {"long_name": f"parameter {p}"})},
+                attrs=cjio.attributes(
+                    sysm,
+                    dt=dt,
+                    solver=solver if flow else None,
+                    parameter=p,
+                    transient=transient,
+                    keep=keep,
+                    content="orbit diagram",
+                ),
+            )
+            cjio.save(ds, out)
+            console.print(f"Wrote {out}.")
+        if plot_path is not None:
+            from .plot import _report as figs
+
+            cjio.save_figure(
+                figs.orbit_diagram(
+                    values, pts[..., c], param=p, coordinate=f"x{c}", title=f"{name}: orbit diagram"
+                ),
+                plot_path,
+            )
+            console.print(f"Wrote {plot_path}.")
 
 
 _REPORT_EPILOG = """Examples:
@@ -532,42 +970,65 @@ def report(
     system: SystemArg = None,
     param: ParamOpt = None,
     system_file: SystemFileOpt = None,
-    out: Annotated[str | None, typer.Option("--out", "-o",
-                                            help="Output directory [default: out].")] = None,
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="TOML file with any of these options (command-line wins).")] = None,
-    dt: Annotated[float | None, typer.Option("--dt", help="Time step of a flow "
-                                                          "[default: 0.005].")] = None,
-    solver: Annotated[str | None, typer.Option("--solver", help="Solver of a flow "
-                                                                "[default: rk4].")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Output directory [default: out].")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="TOML file with any of these options (command-line wins)."
+        ),
+    ] = None,
+    dt: Annotated[
+        float | None, typer.Option("--dt", help="Time step of a flow [default: 0.005].")
+    ] = None,
+    solver: Annotated[
+        str | None, typer.Option("--solver", help="Solver of a flow [default: rk4].")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed [default: 0].")] = None,
     transient: Annotated[int | None, typer.Option("--transient", help="Transient steps.")] = None,
     trajectory_steps: Annotated[int | None, typer.Option("--trajectory-steps")] = None,
-    members: Annotated[int | None, typer.Option("--members",
-                                                help="Ensemble size of the averages.")] = None,
+    members: Annotated[
+        int | None, typer.Option("--members", help="Ensemble size of the averages.")
+    ] = None,
     average_steps: Annotated[int | None, typer.Option("--average-steps")] = None,
     lyapunov_steps: Annotated[int | None, typer.Option("--lyapunov-steps")] = None,
     sensitivity_parameter: Annotated[str | None, typer.Option("--sensitivity-parameter")] = None,
     bifurcation_parameter: Annotated[str | None, typer.Option("--bifurcation-parameter")] = None,
-    bifurcation_range: Annotated[str | None, typer.Option("--bifurcation-range",
-                                                          metavar="START:STOP:NUM")] = None,
-    sections: Annotated[str | None, typer.Option(
-        "--sections", help=f"Comma-separated subset of: {', '.join(rep.SECTIONS)}.")] = None,
-    quick: Annotated[bool | None, typer.Option("--quick/--full",
-                                               help="Ten times shorter runs.",
-                                               show_default=False)] = None,
+    bifurcation_range: Annotated[
+        str | None, typer.Option("--bifurcation-range", metavar="START:STOP:NUM")
+    ] = None,
+    sections: Annotated[
+        str | None,
+        typer.Option("--sections", help=f"Comma-separated subset of: {', '.join(rep.SECTIONS)}."),
+    ] = None,
+    quick: Annotated[
+        bool | None,
+        typer.Option("--quick/--full", help="Ten times shorter runs.", show_default=False),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """The end-to-end report: index.html with figures, results.json, results.nc."""
     overrides, _ = _parse_params(param)
     file_values = rep.read_config(config) if config is not None else {}
     cli_values = {
-        "system": system, "system_file": system_file, "out": out, "dt": dt, "solver": solver,
-        "seed": seed, "transient": transient, "trajectory_steps": trajectory_steps,
-        "members": members, "average_steps": average_steps, "lyapunov_steps": lyapunov_steps,
+        "system": system,
+        "system_file": system_file,
+        "out": out,
+        "dt": dt,
+        "solver": solver,
+        "seed": seed,
+        "transient": transient,
+        "trajectory_steps": trajectory_steps,
+        "members": members,
+        "average_steps": average_steps,
+        "lyapunov_steps": lyapunov_steps,
         "sensitivity_parameter": sensitivity_parameter,
-        "bifurcation_parameter": bifurcation_parameter, "bifurcation_range": bifurcation_range,
-        "sections": sections, "quick": quick, "parameters": overrides or None,
+        "bifurcation_parameter": bifurcation_parameter,
+        "bifurcation_range": bifurcation_range,
+        "sections": sections,
+        "quick": quick,
+        "parameters": overrides or None,
     }
     if system and file_values.get("system_file") and not system_file:
         file_values.pop("system_file")
@@ -581,12 +1042,13 @@ def report(
     try:
         summary = rep.run_report(cfg, progress=not quiet, say=say)
     except KeyboardInterrupt:
-        console.print(f"[yellow]Interrupted.[/yellow] The sections that finished are in "
-                      f"{Path(cfg.out) / 'index.html'} (marked partial).")
+        console.print(
+            f"[yellow]Interrupted.[/yellow] The sections that finished are in "
+            f"{Path(cfg.out) / 'index.html'} (marked partial)."
+        )
         raise
     if not quiet:
-        console.print(f"Report written to [bold]{summary.index}[/bold] in "
-                      f"{summary.seconds:.1f} s.")
+        console.print(f"Report written to [bold]{summary.index}[/bold] in {summary.seconds:.1f} s.")
     if summary.failed:
         _error(f"section(s) failed: {', '.join(summary.failed)} (see {summary.index}).")
         raise typer.Exit(EXIT_FAILED)

@@ -175,9 +175,7 @@ def _format_of(path: Path, format: str | None) -> str:
         return "zarr"
     if suffix in (".nc", ".nc4", ".netcdf", ".h5", ".cdf"):
         return "netcdf"
-    raise ValueError(
-        f"`path` must end in .nc (NetCDF) or .zarr (Zarr), got {str(path)!r}."
-    )
+    raise ValueError(f"`path` must end in .nc (NetCDF) or .zarr (Zarr), got {str(path)!r}.")
 
 
 def _clean_attr(value: Any) -> Any:
@@ -185,10 +183,14 @@ def _clean_attr(value: Any) -> Any:
         return int(value)
     if isinstance(value, (str, int, float, np.integer, np.floating)):
         return value
-    if isinstance(value, (list, tuple)) and all(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-        for v in value
-    ) and value:
+    if (
+        isinstance(value, (list, tuple))
+        and all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            for v in value
+        )
+        and value
+    ):
         return np.asarray(value)
     if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
         return value
@@ -275,8 +277,14 @@ def system_name(system: Any) -> str:
     return getattr(system, "name", "") or type(system).__name__
 
 
-def attributes(system: Any, *, dt: float | None = None, solver: str | None = None,
-               seed: int | None = None, **extra: Any) -> dict[str, Any]:
+def attributes(
+    system: Any,
+    *,
+    dt: float | None = None,
+    solver: str | None = None,
+    seed: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The provenance attributes every chaosjax dataset carries.
 
     `system`, `system_class`, `kind`, `dim`, `parameters` (JSON), `parameter_<name>`
@@ -304,7 +312,7 @@ def attributes(system: Any, *, dt: float | None = None, solver: str | None = Non
     if seed is not None:
         attrs["seed"] = int(seed)
     attrs["chaosjax_version"] = _version()
-    attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    attrs["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     attrs.update({k: v for k, v in extra.items() if v is not None})
     return attrs
 
@@ -323,9 +331,17 @@ def _component_coord(dim: int) -> dict[str, Any]:
     return {"component": ("component", np.arange(dim), {"long_name": "state coordinate index"})}
 
 
-def trajectory_dataset(system: Any, states: Any, *, dt: float | None, solver: str | None = None,
-                       seed: int | None = None, transient: int = 0, save_every: int = 1,
-                       **extra: Any) -> xr.Dataset:
+def trajectory_dataset(
+    system: Any,
+    states: Any,
+    *,
+    dt: float | None,
+    solver: str | None = None,
+    seed: int | None = None,
+    transient: int = 0,
+    save_every: int = 1,
+    **extra: Any,
+) -> xr.Dataset:
     """A Dataset of one trajectory (time, component) or many (member, time, component).
 
     `states` is what `cj.trajectory` returned with the same `transient` and
@@ -335,26 +351,46 @@ def trajectory_dataset(system: Any, states: Any, *, dt: float | None, solver: st
     if xs.ndim not in (2, 3):
         raise ValueError(f"`states` must be (time, dim) or (member, time, dim), got {xs.shape}.")
     dims = ("time", "component") if xs.ndim == 2 else ("member", "time", "component")
-    coords = {**_time_coord(xs.shape[-2], transient, save_every, dt),
-              **_component_coord(xs.shape[-1])}
+    coords = {
+        **_time_coord(xs.shape[-2], transient, save_every, dt),
+        **_component_coord(xs.shape[-1]),
+    }
     if xs.ndim == 3:
         coords["member"] = ("member", np.arange(xs.shape[0]), {"long_name": "ensemble member"})
     unit = "state units"
     ds = xr.Dataset(
         {"state": (dims, xs, {"units": unit, "long_name": "system state"})},
         coords=coords,
-        attrs=attributes(system, dt=dt, solver=solver, seed=seed, transient=transient,
-                         save_every=save_every, content="trajectory", **extra),
+        attrs=attributes(
+            system,
+            dt=dt,
+            solver=solver,
+            seed=seed,
+            transient=transient,
+            save_every=save_every,
+            content="trajectory",
+            **extra,
+        ),
     )
     return ds
 
 
-def ensemble_dataset(system: Any, *, initial_states: Any, time_averages: Any,
-                     cumulative_times: Any = None, cumulative_averages: Any = None,
-                     dt: float | None, solver: str | None = None, seed: int | None = None,
-                     transient: int = 0, steps: int = 0,
-                     observable: str = "state components",
-                     extra_vars: Mapping[str, Any] | None = None, **extra: Any) -> xr.Dataset:
+def ensemble_dataset(
+    system: Any,
+    *,
+    initial_states: Any,
+    time_averages: Any,
+    cumulative_times: Any = None,
+    cumulative_averages: Any = None,
+    dt: float | None,
+    solver: str | None = None,
+    seed: int | None = None,
+    transient: int = 0,
+    steps: int = 0,
+    observable: str = "state components",
+    extra_vars: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> xr.Dataset:
     """A Dataset of ensemble statistics of time averages of each state component.
 
     Variables: `initial_state` (member, component), `time_average` (member, component),
@@ -367,16 +403,34 @@ def ensemble_dataset(system: Any, *, initial_states: Any, time_averages: Any,
     std = vals.std(0, ddof=1) if n > 1 else np.zeros(vals.shape[1:])
     t_unit = "iterations" if dt is None else "time units of the system"
     data: dict[str, Any] = {
-        "initial_state": (("member", "component"), x0,
-                          {"units": "state units", "long_name": "initial state (before transient)"}),
-        "time_average": (("member", "component"), vals,
-                         {"units": "state units",
-                          "long_name": f"finite-time average over {steps} steps after the transient"}),
-        "mean": (("component",), vals.mean(0), {"units": "state units", "long_name": "ensemble mean"}),
-        "std": (("component",), std,
-                {"units": "state units", "long_name": "ensemble standard deviation (ddof=1)"}),
-        "sem": (("component",), std / np.sqrt(n),
-                {"units": "state units", "long_name": "standard error of the mean"}),
+        "initial_state": (
+            ("member", "component"),
+            x0,
+            {"units": "state units", "long_name": "initial state (before transient)"},
+        ),
+        "time_average": (
+            ("member", "component"),
+            vals,
+            {
+                "units": "state units",
+                "long_name": f"finite-time average over {steps} steps after the transient",
+            },
+        ),
+        "mean": (
+            ("component",),
+            vals.mean(0),
+            {"units": "state units", "long_name": "ensemble mean"},
+        ),
+        "std": (
+            ("component",),
+            std,
+            {"units": "state units", "long_name": "ensemble standard deviation (ddof=1)"},
+        ),
+        "sem": (
+            ("component",),
+            std / np.sqrt(n),
+            {"units": "state units", "long_name": "standard error of the mean"},
+        ),
     }
     coords: dict[str, Any] = {
         "member": ("member", np.arange(n), {"long_name": "ensemble member"}),
@@ -385,16 +439,30 @@ def ensemble_dataset(system: Any, *, initial_states: Any, time_averages: Any,
     if cumulative_averages is not None:
         ca = np.asarray(cumulative_averages)
         data["cumulative_average"] = (
-            ("member", "averaging_time", "component"), ca,
+            ("member", "averaging_time", "component"),
+            ca,
             {"units": "state units", "long_name": "running time average"},
         )
-        coords["averaging_time"] = ("averaging_time", np.asarray(cumulative_times),
-                                    {"units": t_unit, "long_name": "averaging time T"})
+        coords["averaging_time"] = (
+            "averaging_time",
+            np.asarray(cumulative_times),
+            {"units": t_unit, "long_name": "averaging time T"},
+        )
     for name, value in (extra_vars or {}).items():
         data[name] = value
     return xr.Dataset(
-        data, coords=coords,
-        attrs=attributes(system, dt=dt, solver=solver, seed=seed, transient=transient,
-                         steps=steps, members=n, observable=observable, content="ensemble",
-                         **extra),
+        data,
+        coords=coords,
+        attrs=attributes(
+            system,
+            dt=dt,
+            solver=solver,
+            seed=seed,
+            transient=transient,
+            steps=steps,
+            members=n,
+            observable=observable,
+            content="ensemble",
+            **extra,
+        ),
     )

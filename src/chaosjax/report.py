@@ -67,6 +67,7 @@ MAIN_PARAMETER = {
 MAIN_RANGE = {
     "logistic": (2.5, 4.0), "henon": (1.0, 1.4), "tent": (1.0, 2.0), "lozi": (1.0, 1.8),
     "delayed_logistic": (1.9, 2.27), "ikeda": (0.5, 0.9), "standard_map": (0.5, 2.0),
+    "lorenz63": (25.0, 250.0), "rossler": (2.5, 6.5),
 }  # fmt: skip
 
 
@@ -121,10 +122,22 @@ _INT_FIELDS = {
     "observables", "lyapunov_steps", "lyapunov_transient", "sensitivity_observable",
     "sensitivity_members", "shadowing_steps", "bifurcation_transient", "bifurcation_keep",
 }  # fmt: skip
-_POSITIVE = _INT_FIELDS - {"seed", "transient", "lyapunov_transient", "sensitivity_observable",
-                           "bifurcation_transient"}
-_STR_FIELDS = {"system", "system_file", "out", "solver", "sensitivity_parameter",
-               "bifurcation_parameter", "bifurcation_range"}
+_POSITIVE = _INT_FIELDS - {
+    "seed",
+    "transient",
+    "lyapunov_transient",
+    "sensitivity_observable",
+    "bifurcation_transient",
+}
+_STR_FIELDS = {
+    "system",
+    "system_file",
+    "out",
+    "solver",
+    "sensitivity_parameter",
+    "bifurcation_parameter",
+    "bifurcation_range",
+}
 
 
 def config_keys() -> list[str]:
@@ -145,13 +158,21 @@ def _check_value(key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ReportError(f"`{key}` must be a string, got {value!r}.")
     elif key == "dt":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-                or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not value > 0
+            or not math.isfinite(value)
+        ):
             raise ReportError(f"`dt` must be a positive number, got {value!r}.")
         value = float(value)
     elif key == "horizons":
-        if not isinstance(value, list) or not value or not all(
-            isinstance(h, (int, float)) and not isinstance(h, bool) and h > 0 for h in value
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(
+                isinstance(h, (int, float)) and not isinstance(h, bool) and h > 0 for h in value
+            )
         ):
             raise ReportError(f"`horizons` must be a list of positive numbers, got {value!r}.")
         value = [float(h) for h in value]
@@ -222,8 +243,11 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ("nan" if value != value else
-                                                         ("inf" if value > 0 else "-inf"))
+        return (
+            repr(value)
+            if math.isfinite(value)
+            else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+        )
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, (list, tuple)):
@@ -233,8 +257,11 @@ def _toml_value(value: Any) -> str:
 
 def to_toml(config: dict[str, Any]) -> str:
     """A TOML text of a resolved configuration (None values are left out)."""
-    lines = ["# chaosjax report configuration (resolved); run again with",
-             "#   chaosjax report --config config.toml", ""]
+    lines = [
+        "# chaosjax report configuration (resolved); run again with",
+        "#   chaosjax report --config config.toml",
+        "",
+    ]
     for key, value in config.items():
         if key == "parameters" or value is None:
             continue
@@ -276,9 +303,7 @@ def load_system_class(spec: str) -> type:
     from .systems import Flow, Map
 
     if ":" not in spec:
-        raise ReportError(
-            f"--system-file must have the form path.py:ClassName, got {spec!r}."
-        )
+        raise ReportError(f"--system-file must have the form path.py:ClassName, got {spec!r}.")
     path_text, _, cls_name = spec.rpartition(":")
     path = Path(path_text)
     if not path.is_file():
@@ -297,8 +322,11 @@ def load_system_class(spec: str) -> type:
         raise ReportError(
             f"--system-file: importing {path_text!r} failed: {type(e).__name__}: {e}"
         ) from e
-    classes = [n for n, v in vars(module).items()
-               if isinstance(v, type) and issubclass(v, (Flow, Map)) and v not in (Flow, Map)]
+    classes = [
+        n
+        for n, v in vars(module).items()
+        if isinstance(v, type) and issubclass(v, (Flow, Map)) and v not in (Flow, Map)
+    ]
     cls = getattr(module, cls_name, None)
     if cls is None:
         close = difflib.get_close_matches(cls_name, classes, n=3)
@@ -310,8 +338,9 @@ def load_system_class(spec: str) -> type:
     return cls
 
 
-def resolve_system(name: str | None, parameters: dict[str, Any] | None = None,
-                   system_file: str | None = None):
+def resolve_system(
+    name: str | None, parameters: dict[str, Any] | None = None, system_file: str | None = None
+):
     """A system from a catalogue name or a user file, with parameter overrides.
 
     Raises `ReportError`/`ValueError` with a message for the user (unknown names list
@@ -379,20 +408,41 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
         raise ReportError(f"`dt` applies to flows only; {cjio.system_name(system)} is a map.")
     q = 10 if config.quick else 1
     if flow:
-        d = dict(dt=0.005, transient=20_000, trajectory_steps=20_000, save_every=4,
-                 average_steps=20_000, lyapunov_steps=50_000, lyapunov_transient=2_000,
-                 horizons=[0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0], shadowing_steps=2_000,
-                 bifurcation_transient=20_000, bifurcation_keep=100)
+        d = dict(
+            dt=0.005,
+            transient=20_000,
+            trajectory_steps=20_000,
+            save_every=4,
+            average_steps=20_000,
+            lyapunov_steps=50_000,
+            lyapunov_transient=2_000,
+            horizons=[0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0],
+            shadowing_steps=2_000,
+            bifurcation_transient=20_000,
+            bifurcation_keep=100,
+        )
     else:
-        d = dict(dt=None, transient=1_000, trajectory_steps=5_000, save_every=1,
-                 average_steps=50_000, lyapunov_steps=100_000, lyapunov_transient=1_000,
-                 horizons=[5.0, 10.0, 20.0, 50.0, 100.0, 200.0], shadowing_steps=1_000,
-                 bifurcation_transient=1_000, bifurcation_keep=200)
+        d = dict(
+            dt=None,
+            transient=1_000,
+            trajectory_steps=5_000,
+            save_every=1,
+            average_steps=50_000,
+            lyapunov_steps=100_000,
+            lyapunov_transient=1_000,
+            horizons=[5.0, 10.0, 20.0, 50.0, 100.0, 200.0],
+            shadowing_steps=1_000,
+            bifurcation_transient=1_000,
+            bifurcation_keep=200,
+        )
     out = config.to_dict()
     for key, value in d.items():
         if out.get(key) is None:
-            out[key] = value if not isinstance(value, int) or key in ("save_every",) \
+            out[key] = (
+                value
+                if not isinstance(value, int) or key in ("save_every",)
                 else max(10, value // q)
+            )
     out["members"] = out["members"] or (16 if config.quick else 64)
     out["sensitivity_members"] = out["sensitivity_members"] or (8 if config.quick else 32)
     out["observables"] = min(out["observables"] or 3, system.dim)
@@ -405,18 +455,26 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
     if out["sensitivity_parameter"] is None:
         out["sensitivity_parameter"] = main_parameter(system)
     elif out["sensitivity_parameter"] not in names:
-        raise unknown_name(out["sensitivity_parameter"], names,
-                           f"sensitivity_parameter of {type(system).__name__}:")
+        raise unknown_name(
+            out["sensitivity_parameter"],
+            names,
+            f"sensitivity_parameter of {type(system).__name__}:",
+        )
     if out["sensitivity_observable"] is None:
         out["sensitivity_observable"] = system.dim - 1 if flow else 0
     if not 0 <= out["sensitivity_observable"] < system.dim:
-        raise ReportError(f"`sensitivity_observable` must be a component index below "
-                          f"{system.dim}, got {out['sensitivity_observable']}.")
+        raise ReportError(
+            f"`sensitivity_observable` must be a component index below "
+            f"{system.dim}, got {out['sensitivity_observable']}."
+        )
     if out["bifurcation_parameter"] is None:
         out["bifurcation_parameter"] = main_parameter(system)
     elif out["bifurcation_parameter"] not in names:
-        raise unknown_name(out["bifurcation_parameter"], names,
-                           f"bifurcation_parameter of {type(system).__name__}:")
+        raise unknown_name(
+            out["bifurcation_parameter"],
+            names,
+            f"bifurcation_parameter of {type(system).__name__}:",
+        )
     if out["bifurcation_range"] is None:
         p = out["bifurcation_parameter"]
         lo, hi = MAIN_RANGE.get(cjio.system_name(system), (None, None))
@@ -473,8 +531,14 @@ class Section:
 class ReportSummary:
     """What `run_report` produced: paths, seconds, and the status of every section."""
 
-    def __init__(self, out: Path, seconds: float, sections: dict[str, str], failed: list[str],
-                 interrupted: bool):
+    def __init__(
+        self,
+        out: Path,
+        seconds: float,
+        sections: dict[str, str],
+        failed: list[str],
+        interrupted: bool,
+    ):
         self.out, self.seconds, self.sections = out, seconds, sections
         self.failed, self.interrupted = failed, interrupted
         self.index = out / "index.html"
@@ -500,16 +564,23 @@ class _Report:
         self.dt = cfg["dt"] if self.flow else None
 
     # ---- numbers and text: every one shown is recorded under the key it shows
-    def put(self, name: str, value: Any, dims: tuple[str, ...] = (), units: str = "",
-            long_name: str = "") -> None:
+    def put(
+        self,
+        name: str,
+        value: Any,
+        dims: tuple[str, ...] = (),
+        units: str = "",
+        long_name: str = "",
+    ) -> None:
         arr = np.asarray(value)
         if arr.ndim != len(dims):
             raise ValueError(f"{name}: {arr.ndim}-d value for dims {dims}")
         self.values[name] = _jsonable(arr)
         self.nc[name] = (dims, arr, {"units": units, "long_name": long_name or name})
 
-    def store(self, name: str, value: Any, dims: tuple[str, ...], units: str = "",
-              long_name: str = "") -> None:
+    def store(
+        self, name: str, value: Any, dims: tuple[str, ...], units: str = "", long_name: str = ""
+    ) -> None:
         """Data kept in results.nc only (curves behind the figures, not shown as text)."""
         self.nc[name] = (dims, np.asarray(value), {"units": units, "long_name": long_name or name})
 
@@ -523,24 +594,30 @@ class _Report:
         key = f"values.{name}" + (f"[{','.join(map(str, idx))}]" if idx else "")
         if isinstance(value, (list, dict)):
             raise ValueError(f"{key} is not a number")
-        return (f'<span class="num" data-key="{key}" data-fmt="{fmt}">'
-                f"{html.escape(_fmt(value, fmt))}</span>")
+        return (
+            f'<span class="num" data-key="{key}" data-fmt="{fmt}">'
+            f"{html.escape(_fmt(value, fmt))}</span>"
+        )
 
     def c(self, name: str, fmt: str = "d") -> str:
         value = self.cfg[name]
-        return (f'<span class="num" data-key="config.{name}" data-fmt="{fmt}">'
-                f"{html.escape(_fmt(value, fmt))}</span>")
+        return (
+            f'<span class="num" data-key="config.{name}" data-fmt="{fmt}">'
+            f"{html.escape(_fmt(value, fmt))}</span>"
+        )
 
     def t(self, name: str, text: str, tag: str = "span") -> str:
         """Text that may contain digits (a citation, a version): kept in results.json."""
         self.strings[name] = text
-        return (f'<{tag} class="txt" data-key="strings.{name}">{html.escape(text)}</{tag}>')
+        return f'<{tag} class="txt" data-key="strings.{name}">{html.escape(text)}</{tag}>'
 
     def figure(self, fig, name: str, caption: str) -> str:
         cjio.save_figure(fig, self.out / name)
         self.figures.append(name)
-        return (f'<figure><img src="{name}" alt="{html.escape(caption)}">'
-                f"<figcaption>{caption}</figcaption></figure>")
+        return (
+            f'<figure><img src="{name}" alt="{html.escape(caption)}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
 
     # ---- outputs
     def write(self, final: bool) -> None:
@@ -558,10 +635,19 @@ class _Report:
             "strings": self.strings,
         }
         data = {k: v for k, v in self.nc.items()}
-        ds = xr.Dataset(data, coords=dict(self.coords), attrs=cjio.attributes(
-            self.system, dt=self.dt, solver=self.cfg["solver"] if self.flow else None,
-            seed=self.cfg["seed"], config=json.dumps(self.cfg), content="report",
-            complete=int(results["complete"])))
+        ds = xr.Dataset(
+            data,
+            coords=dict(self.coords),
+            attrs=cjio.attributes(
+                self.system,
+                dt=self.dt,
+                solver=self.cfg["solver"] if self.flow else None,
+                seed=self.cfg["seed"],
+                config=json.dumps(self.cfg),
+                content="report",
+                complete=int(results["complete"]),
+            ),
+        )
         cjio.save(ds, self.out / "results.nc")
         cjio.write_json(self.out / "results.json", results)
         cjio.write_text(self.out / "config.toml", to_toml(self.cfg))
@@ -571,26 +657,34 @@ class _Report:
         name = cjio.system_name(self.system)
         toc = "".join(
             f'<li><a href="#{k}">{html.escape(s.title)}</a>'
-            f'{" (" + s.status + ")" if s.status not in ("done",) else ""}</li>'
+            f"{' (' + s.status + ')' if s.status not in ('done',) else ''}</li>"
             for k, s in self.sections.items()
         )
         body = []
         for k, s in self.sections.items():
             inner = "".join(s.parts)
             if s.status == "pending":
-                inner = ('<p class="note">Not run: the report was interrupted before this '
-                         "section.</p>") if self.interrupted else "<p class=note>Running.</p>"
+                inner = (
+                    ('<p class="note">Not run: the report was interrupted before this section.</p>')
+                    if self.interrupted
+                    else "<p class=note>Running.</p>"
+                )
             body.append(f'<section id="{k}"><h2>{html.escape(s.title)}</h2>{inner}</section>')
         banner = ""
         if self.interrupted:
-            banner = ('<p class="banner">This report is partial: the run was interrupted '
-                      f"during the section {html.escape(SECTION_TITLES[self.interrupted])!r}."
-                      " The sections above it are complete.</p>")
+            banner = (
+                '<p class="banner">This report is partial: the run was interrupted '
+                f"during the section {html.escape(SECTION_TITLES[self.interrupted])!r}."
+                " The sections above it are complete.</p>"
+            )
         return _PAGE.format(
             title=html.escape(f"chaosjax report: {name}"),
             name=html.escape(name),
             created=self.t("created", self.created),
-            banner=banner, toc=toc, body="\n".join(body), css=_CSS,
+            banner=banner,
+            toc=toc,
+            body="\n".join(body),
+            css=_CSS,
         )
 
 
@@ -651,8 +745,10 @@ def _at_defaults(system) -> bool:
         return False
     if system.static_parameters() != default.static_parameters():
         return False
-    return all(np.array_equal(np.asarray(v), np.asarray(default.parameters()[k]))
-               for k, v in system.parameters().items())
+    return all(
+        np.array_equal(np.asarray(v), np.asarray(default.parameters()[k]))
+        for k, v in system.parameters().items()
+    )
 
 
 def _section_system(r: _Report, s: Section) -> None:
@@ -660,20 +756,27 @@ def _section_system(r: _Report, s: Section) -> None:
     rows = []
     for name, value in sysm.parameters().items():
         arr = np.asarray(value)
-        r.put(f"parameter_{name}", arr, tuple(f"parameter_{name}_{i}" for i in range(arr.ndim)),
-              long_name=f"parameter {name}")
+        r.put(
+            f"parameter_{name}",
+            arr,
+            tuple(f"parameter_{name}_{i}" for i in range(arr.ndim)),
+            long_name=f"parameter {name}",
+        )
         if arr.ndim == 0:
             shown = r.v(f"parameter_{name}", fmt=".6g")
         else:
-            shown = ", ".join(r.v(f"parameter_{name}", *idx, fmt=".6g")
-                              for idx in np.ndindex(arr.shape))
+            shown = ", ".join(
+                r.v(f"parameter_{name}", *idx, fmt=".6g") for idx in np.ndindex(arr.shape)
+            )
             shown = f"[{shown}]"
         rows.append(f"<tr><td>{html.escape(name)}</td><td>{shown}</td></tr>")
     for name, value in sysm.static_parameters().items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             r.put(f"structure_{name}", value, long_name=f"structural parameter {name}")
-            rows.append(f"<tr><td>{html.escape(name)} (structural)</td>"
-                        f"<td>{r.v(f'structure_{name}', fmt='g')}</td></tr>")
+            rows.append(
+                f"<tr><td>{html.escape(name)} (structural)</td>"
+                f"<td>{r.v(f'structure_{name}', fmt='g')}</td></tr>"
+            )
     x0 = np.asarray(sysm.default_state())
     r.put("initial_state", x0, ("component",), "state units", "initial state x0")
     r.put("dim", sysm.dim, long_name="state dimension")
@@ -687,39 +790,60 @@ def _section_system(r: _Report, s: Section) -> None:
         s.parts.append(
             f"<p>Flows are studied through their one-step map: the solver "
             f"{r.t('solver', cfg['solver'], 'code')} with a time step dt = {r.c('dt', 'g')} "
-            "time units. Lyapunov exponents are per unit time.</p>")
+            "time units. Lyapunov exponents are per unit time.</p>"
+        )
     else:
-        s.parts.append("<p>Times are counted in iterations; Lyapunov exponents are per "
-                       "iteration.</p>")
-    s.parts.append("<table><tr><th>parameter</th><th>value</th></tr>" + "".join(rows)
-                   + "</table>")
-    s.parts.append("<p>Initial state on the attractor: ("
-                   + ", ".join(r.v("initial_state", i, fmt=".6g") for i in range(len(x0)))
-                   + f"). Random seed {r.c('seed')}.</p>")
+        s.parts.append(
+            "<p>Times are counted in iterations; Lyapunov exponents are per iteration.</p>"
+        )
+    s.parts.append("<table><tr><th>parameter</th><th>value</th></tr>" + "".join(rows) + "</table>")
+    s.parts.append(
+        "<p>Initial state on the attractor: ("
+        + ", ".join(r.v("initial_state", i, fmt=".6g") for i in range(len(x0)))
+        + f"). Random seed {r.c('seed')}.</p>"
+    )
     ref = getattr(sysm, "reference_exponents", None)
     if ref is not None and _at_defaults(sysm):
-        r.put("reference_exponents", np.asarray(ref, float), ("exponent",),
-              "1/time" if r.flow else "1/iteration", "literature Lyapunov exponents")
+        r.put(
+            "reference_exponents",
+            np.asarray(ref, float),
+            ("exponent",),
+            "1/time" if r.flow else "1/iteration",
+            "literature Lyapunov exponents",
+        )
         s.parts.append(
             "<p>Literature Lyapunov exponents at these parameters: ("
             + ", ".join(r.v("reference_exponents", i, fmt=".4f") for i in range(len(ref)))
-            + f") from {r.t('reference_source', sysm.reference_source)}.</p>")
+            + f") from {r.t('reference_source', sysm.reference_source)}.</p>"
+        )
 
 
 def _section_attractor(r: _Report, s: Section) -> None:
     import chaosjax as cj
+
     from . import plot
 
     cfg, sysm = r.cfg, r.system
     x0 = sysm.default_state()
-    xs = cj.trajectory(sysm, x0, steps=cfg["trajectory_steps"], dt=r.dt, solver=cfg["solver"],
-                       transient=cfg["transient"], save_every=cfg["save_every"],
-                       progress=r.progress)
+    xs = cj.trajectory(
+        sysm,
+        x0,
+        steps=cfg["trajectory_steps"],
+        dt=r.dt,
+        solver=cfg["solver"],
+        transient=cfg["transient"],
+        save_every=cfg["save_every"],
+        progress=r.progress,
+    )
     xs = np.asarray(xs)
     steps = cfg["transient"] + cfg["save_every"] * np.arange(xs.shape[0])
     times = steps * (r.dt or 1.0)
-    r.coord("trajectory_time", times, "time units" if r.flow else "iterations",
-            "time since x0 (transient included)")
+    r.coord(
+        "trajectory_time",
+        times,
+        "time units" if r.flow else "iterations",
+        "time since x0 (transient included)",
+    )
     r.store("trajectory", xs, ("trajectory_time", "component"), "state units", "trajectory")
     r.put("trajectory_min", xs.min(0), ("component",), "state units")
     r.put("trajectory_max", xs.max(0), ("component",), "state units")
@@ -727,26 +851,43 @@ def _section_attractor(r: _Report, s: Section) -> None:
     k = min(sysm.dim, 3)
     labels = [f"x{i}" for i in range(sysm.dim)]
     name = cjio.system_name(sysm)
-    fig = plot.phase_portrait(xs, dims=tuple(range(k)) if k >= 2 else (0,), title=name,
-                              labels=labels)
+    fig = plot.phase_portrait(
+        xs, dims=tuple(range(k)) if k >= 2 else (0,), title=name, labels=labels
+    )
     s.parts.append(
         f"<p>One orbit from the initial state: {r.c('transient')} steps of transient are "
         f"discarded, then {r.c('trajectory_steps')} steps are kept (every "
-        f"{r.c('save_every')} stored).</p>")
-    s.parts.append(r.figure(fig, "phase_portrait.png",
-                            "Phase portrait of the attractor" if sysm.dim > 1 else
-                            "Return map x(n+1) against x(n)"))
+        f"{r.c('save_every')} stored).</p>"
+    )
+    s.parts.append(
+        r.figure(
+            fig,
+            "phase_portrait.png",
+            "Phase portrait of the attractor" if sysm.dim > 1 else "Return map x(n+1) against x(n)",
+        )
+    )
     window = xs if r.flow else xs[: min(len(xs), 300)]
     tw = times[: len(window)]
     fig = plot.time_series(tw, window[:, :k], title=name, labels=labels[:k])
-    s.parts.append(r.figure(fig, "time_series.png",
-                            "Time series of the first coordinates" if r.flow else
-                            "The first iterates after the transient"))
+    s.parts.append(
+        r.figure(
+            fig,
+            "time_series.png",
+            "Time series of the first coordinates"
+            if r.flow
+            else "The first iterates after the transient",
+        )
+    )
     rows = "".join(
         f"<tr><td>x{i}</td><td>{r.v('trajectory_min', i)}</td><td>{r.v('trajectory_max', i)}"
-        f"</td><td>{r.v('trajectory_mean', i)}</td></tr>" for i in range(min(sysm.dim, 6)))
-    s.parts.append("<table><tr><th>coordinate</th><th>min</th><th>max</th><th>mean along "
-                   "this orbit</th></tr>" + rows + "</table>")
+        f"</td><td>{r.v('trajectory_mean', i)}</td></tr>"
+        for i in range(min(sysm.dim, 6))
+    )
+    s.parts.append(
+        "<table><tr><th>coordinate</th><th>min</th><th>max</th><th>mean along "
+        "this orbit</th></tr>" + rows + "</table>"
+    )
+    s.parts.append(_classification(r))
 
 
 def _divisor_near(steps: int, target: int) -> int:
@@ -756,26 +897,64 @@ def _divisor_near(steps: int, target: int) -> int:
     return k
 
 
-def _section_averages(r: _Report, s: Section) -> None:
+def _ensemble_states(r: _Report, n: int, seed: int):
+    """`n` initial states near the attractor: points of one orbit from the default state,
+    `gap` steps apart, each moved by Gaussian noise of 1e-6 of the orbit's spread and
+    kept inside the orbit's bounding box. Unlike a wide random cloud (sample_state),
+    none starts outside the basin; the transient that follows decorrelates them."""
     import jax
 
     import chaosjax as cj
+
+    gap = 50 if r.flow else 10
+    orbit = np.asarray(
+        cj.trajectory(
+            r.system,
+            r.system.default_state(),
+            steps=n * gap,
+            dt=r.dt,
+            solver=r.cfg["solver"],
+            save_every=gap,
+        )
+    )[1:]
+    lo, hi = orbit.min(0), orbit.max(0)
+    noise = np.asarray(jax.random.normal(jax.random.key(seed), orbit.shape))
+    return np.clip(orbit + 1e-6 * (hi - lo) * noise, lo, hi)
+
+
+def _section_averages(r: _Report, s: Section) -> None:
+
+    import chaosjax as cj
+
     from . import plot
 
     cfg, sysm = r.cfg, r.system
     n, k = cfg["members"], cfg["observables"]
-    x0s = sysm.sample_state(jax.random.key(cfg["seed"]), n)
+    x0s = _ensemble_states(r, n, cfg["seed"])
     every = _divisor_near(cfg["average_steps"], 200)
     ca = cj.observables.cumulative_average(
-        sysm, x0s, lambda x: x[:k], steps=cfg["average_steps"], dt=r.dt, solver=cfg["solver"],
-        transient=cfg["transient"], save_every=every, progress=r.progress)
+        sysm,
+        x0s,
+        lambda x: x[:k],
+        steps=cfg["average_steps"],
+        dt=r.dt,
+        solver=cfg["solver"],
+        transient=cfg["transient"],
+        save_every=every,
+        progress=r.progress,
+    )
     a = np.asarray(ca.averages)  # (members, saves, k)
     t = np.asarray(ca.times)
     final = a[:, -1, :]
     std = final.std(0, ddof=1) if n > 1 else np.zeros(k)
     r.coord("averaging_time", t, "time units" if r.flow else "iterations", "averaging time T")
-    r.store("cumulative_average", a, ("member", "averaging_time", "observable"), "state units",
-            "running time average of each coordinate")
+    r.store(
+        "cumulative_average",
+        a,
+        ("member", "averaging_time", "observable"),
+        "state units",
+        "running time average of each coordinate",
+    )
     r.store("ensemble_initial_state", np.asarray(x0s), ("member", "component"), "state units")
     r.put("average_mean", final.mean(0), ("observable",), "state units", "ensemble mean")
     r.put("average_std", std, ("observable",), "state units", "ensemble std (ddof=1)")
@@ -785,23 +964,36 @@ def _section_averages(r: _Report, s: Section) -> None:
     s.parts.append(
         f"<p>Time averages of each coordinate over {r.v('averaging_span', fmt='g')} "
         f"{'time units' if r.flow else 'iterations'} ({r.c('average_steps')} steps, after "
-        f"{r.c('transient')} steps of transient), from {r.c('members')} initial states "
-        "drawn near the attractor. For an ergodic system every member converges to the "
+        f"{r.c('transient')} steps of transient), from {r.c('members')} initial states: "
+        "points of one orbit, slightly perturbed, so that the transient decorrelates "
+        "them. For an ergodic system every member converges to the "
         "same mean (Birkhoff); the spread of the finite-time averages across members shows "
-        "how long an average must be.</p>")
+        "how long an average must be.</p>"
+    )
     rows = "".join(
         f"<tr><td>x{i}</td><td>{r.v('average_mean', i)}</td><td>{r.v('average_std', i)}</td>"
-        f"<td>{r.v('average_sem', i)}</td></tr>" for i in range(k))
-    s.parts.append("<table><tr><th>observable</th><th>ensemble mean</th><th>std across "
-                   "members</th><th>standard error</th></tr>" + rows + "</table>")
+        f"<td>{r.v('average_sem', i)}</td></tr>"
+        for i in range(k)
+    )
+    s.parts.append(
+        "<table><tr><th>observable</th><th>ensemble mean</th><th>std across "
+        "members</th><th>standard error</th></tr>" + rows + "</table>"
+    )
     for i in range(k):
         fig = plot.cumulative_average_band(
-            t, a[:, :, i], label=f"running average of x{i}",
-            title=f"{cjio.system_name(sysm)}: cumulative average of x{i}")
-        s.parts.append(r.figure(
-            fig, f"cumulative_average_x{i}.png",
-            f"Cumulative time average of x{i}: ensemble mean, one-standard-deviation band "
-            "and a few members"))
+            t,
+            a[:, :, i],
+            label=f"running average of x{i}",
+            title=f"{cjio.system_name(sysm)}: cumulative average of x{i}",
+        )
+        s.parts.append(
+            r.figure(
+                fig,
+                f"cumulative_average_x{i}.png",
+                f"Cumulative time average of x{i}: ensemble mean, one-standard-deviation band "
+                "and a few members",
+            )
+        )
 
 
 def _version_table(r: _Report) -> str:
@@ -810,15 +1002,27 @@ def _version_table(r: _Report) -> str:
     import jax
 
     rows = [("python", platform.python_version()), ("platform", platform.platform())]
-    for pkg in ("chaosjax", "jax", "jaxlib", "equinox", "diffrax", "numpy", "xarray",
-                "h5netcdf", "matplotlib", "typer", "rich"):
+    for pkg in (
+        "chaosjax",
+        "jax",
+        "jaxlib",
+        "equinox",
+        "diffrax",
+        "numpy",
+        "xarray",
+        "h5netcdf",
+        "matplotlib",
+        "typer",
+        "rich",
+    ):
         try:
             rows.append((pkg, md.version(pkg)))
         except md.PackageNotFoundError:
             continue
     rows.append(("devices", ", ".join(str(d) for d in jax.devices())))
-    out = "".join(f"<tr><td>{html.escape(k)}</td><td>{r.t('version_' + k, v)}</td></tr>"
-                  for k, v in rows)
+    out = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{r.t('version_' + k, v)}</td></tr>" for k, v in rows
+    )
     return "<table><tr><th>software</th><th>version</th></tr>" + out + "</table>"
 
 
@@ -826,14 +1030,19 @@ def _section_timings(r: _Report, s: Section) -> None:
     rows = []
     for key, seconds in r.timings.items():
         r.put(f"seconds_{key}", seconds, (), "s", f"wall time of section {key}")
-        rows.append(f"<tr><td>{html.escape(SECTION_TITLES[key])}</td>"
-                    f"<td>{r.v(f'seconds_{key}', fmt='.2f')}</td></tr>")
+        rows.append(
+            f"<tr><td>{html.escape(SECTION_TITLES[key])}</td>"
+            f"<td>{r.v(f'seconds_{key}', fmt='.2f')}</td></tr>"
+        )
     total = time.time() - r.started
     r.put("seconds_total", total, (), "s", "wall time of the report up to this table")
     s.parts.append("<p>Wall-clock seconds per section (compilation included).</p>")
-    s.parts.append("<table><tr><th>section</th><th>seconds</th></tr>" + "".join(rows)
-                   + f"<tr><th>total</th><th>{r.v('seconds_total', fmt='.2f')}</th></tr>"
-                   "</table>")
+    s.parts.append(
+        "<table><tr><th>section</th><th>seconds</th></tr>"
+        + "".join(rows)
+        + f"<tr><th>total</th><th>{r.v('seconds_total', fmt='.2f')}</th></tr>"
+        "</table>"
+    )
     s.parts.append(_version_table(r))
     s.parts.append("<h3>Resolved configuration</h3>")
     s.parts.append(r.t("config_toml", to_toml(r.cfg), "pre"))
@@ -842,8 +1051,10 @@ def _section_timings(r: _Report, s: Section) -> None:
 def _missing(s: Section, what: str) -> None:
     s.status = "skipped"
     s.note = f"not included: this build of chaosjax has no {what}"
-    s.parts.append(f'<p class="note">Not included: this build of chaosjax has no '
-                   f"<code>{html.escape(what)}</code> yet.</p>")
+    s.parts.append(
+        f'<p class="note">Not included: this build of chaosjax has no '
+        f"<code>{html.escape(what)}</code> yet.</p>"
+    )
 
 
 def _section_lyapunov(r: _Report, s: Section) -> None:
@@ -857,29 +1068,35 @@ def _section_lyapunov(r: _Report, s: Section) -> None:
 def _finite_difference(r: _Report, param: str, index: int):
     """Central difference of ensemble time averages at p -/+ delta (same initial states):
     an independent estimate of d<S>/dp to set beside the shadowing derivative."""
-    import jax
 
     import chaosjax as cj
 
     cfg, sysm = r.cfg, r.system
     p = float(np.asarray(sysm.parameters()[param]))
     delta = (0.05 if r.flow else 0.01) * (abs(p) if p else 1.0)
-    x0s = sysm.sample_state(jax.random.key(cfg["seed"] + 1), cfg["members"])
+    x0s = _ensemble_states(r, cfg["members"], cfg["seed"] + 1)
     out = []
     for value in (p - delta, p + delta):
         ens = cj.ensemble_time_average(
-            sysm.replace(**{param: value}), None, cfg["members"], lambda x: x[index],
-            steps=cfg["average_steps"], dt=r.dt, solver=cfg["solver"],
-            transient=cfg["transient"], x0=x0s)
+            sysm.replace(**{param: value}),
+            None,
+            cfg["members"],
+            lambda x: x[index],
+            steps=cfg["average_steps"],
+            dt=r.dt,
+            solver=cfg["solver"],
+            transient=cfg["transient"],
+            x0=x0s,
+        )
         out.append((float(ens.mean), float(ens.sem)))
     (m0, s0), (m1, s1) = out
     return delta, (m1 - m0) / (2 * delta), math.hypot(s0, s1) / (2 * delta)
 
 
 def _section_sensitivity(r: _Report, s: Section) -> None:
-    import jax
 
     import chaosjax as cj
+
     from .plot import _report as figs
 
     has_table = hasattr(cj, "sensitivity_blowup_table")
@@ -889,8 +1106,11 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
     cfg, sysm = r.cfg, r.system
     param, i = cfg["sensitivity_parameter"], cfg["sensitivity_observable"]
     unit = "time units" if r.flow else "iterations"
-    r.put("sensitivity_parameter_value", np.asarray(sysm.parameters()[param]),
-          long_name=f"value of {param}")
+    r.put(
+        "sensitivity_parameter_value",
+        np.asarray(sysm.parameters()[param]),
+        long_name=f"value of {param}",
+    )
     s.parts.append(
         f"<p>The observable is the time average of x{i}; the parameter is "
         f"{r.t('sensitivity_parameter', param, 'code')} = "
@@ -898,7 +1118,8 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
         "average by automatic differentiation through the simulation is exact for every "
         "horizon T, but for a chaotic system the derivative grows like exp(lambda1 T) and "
         "stops estimating the derivative of the long-time average (seed 000, section "
-        "Autodiff). Least-squares shadowing estimates that derivative instead.</p>")
+        "Autodiff). Least-squares shadowing estimates that derivative instead.</p>"
+    )
     lam1 = r.values.get("lyapunov_exponents", [None])[0]
     shadow = None
     fd = None
@@ -917,78 +1138,206 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
             f"{html.escape(param)} minus and plus {r.v('finite_difference_delta', fmt='.4g')} "
             f"changes at the rate {r.v('finite_difference', fmt='.4f')} with a standard "
             f"error of {r.v('finite_difference_error', fmt='.2g')} ({r.c('members')} members "
-            "each, the same initial states).</p>")
+            "each, the same initial states).</p>"
+        )
     if not has_table:
-        s.parts.append('<p class="note">The gradient blow-up table is not included: this '
-                       "build of chaosjax has no <code>cj.sensitivity_blowup_table</code>.</p>")
+        s.parts.append(
+            '<p class="note">The gradient blow-up table is not included: this '
+            "build of chaosjax has no <code>cj.sensitivity_blowup_table</code>.</p>"
+        )
         return
     tab = cj.sensitivity_blowup_table(
-        sysm, param, lambda x: x[i], horizons=cfg["horizons"],
-        n_initial=cfg["sensitivity_members"], dt=r.dt, solver=cfg["solver"],
-        key=jax.random.key(cfg["seed"]))
+        sysm,
+        param,
+        lambda x: x[i],
+        horizons=cfg["horizons"],
+        dt=r.dt,
+        solver=cfg["solver"],
+        x0=_ensemble_states(r, cfg["sensitivity_members"], cfg["seed"] + 2),
+    )
     grads = np.asarray(tab.gradients)
     r.put("blowup_horizon", np.asarray(tab.horizons), ("horizon",), unit, "horizon T")
     r.put("blowup_mean", np.asarray(tab.mean), ("horizon",), long_name="mean gradient")
     r.put("blowup_std", np.asarray(tab.std), ("horizon",), long_name="std of gradients")
     r.put("blowup_median", np.asarray(tab.median), ("horizon",), long_name="median gradient")
-    r.store("blowup_gradients", grads, ("horizon", "sensitivity_member"),
-            long_name="finite-time gradient per initial condition")
+    r.store(
+        "blowup_gradients",
+        grads,
+        ("horizon", "sensitivity_member"),
+        long_name="finite-time gradient per initial condition",
+    )
     ref = None
-    if (cjio.system_name(sysm) == "lorenz63" and param == "rho" and i == 2 and r.flow
-            and abs((r.dt or 0) - 0.005) < 1e-12 and _at_defaults(sysm)):
+    if (
+        cjio.system_name(sysm) == "lorenz63"
+        and param == "rho"
+        and i == 2
+        and r.flow
+        and abs((r.dt or 0) - 0.005) < 1e-12
+        and _at_defaults(sysm)
+    ):
         ref = getattr(cj.sensitivity, "SEED_000_TABLE", None)
-    head = ("<tr><th>horizon T</th><th>mean gradient</th><th>std</th><th>median</th>"
-            + ("<th>seed 000 mean</th><th>seed 000 std</th>" if ref else "") + "</tr>")
+    head = (
+        "<tr><th>horizon T</th><th>mean gradient</th><th>std</th><th>median</th>"
+        + ("<th>seed 000 mean</th><th>seed 000 std</th>" if ref else "")
+        + "</tr>"
+    )
     rows = []
     if ref:
         T = [float(t) for t in np.asarray(tab.horizons)]
         r.put("seed000_mean", [ref.get(t, (np.nan, np.nan))[0] for t in T], ("horizon",))
         r.put("seed000_std", [ref.get(t, (np.nan, np.nan))[1] for t in T], ("horizon",))
     for h in range(len(grads)):
-        row = (f"<tr><td>{r.v('blowup_horizon', h, fmt='g')}</td>"
-               f"<td>{r.v('blowup_mean', h, fmt='.4e')}</td>"
-               f"<td>{r.v('blowup_std', h, fmt='.4e')}</td>"
-               f"<td>{r.v('blowup_median', h, fmt='.4e')}</td>")
+        row = (
+            f"<tr><td>{r.v('blowup_horizon', h, fmt='g')}</td>"
+            f"<td>{r.v('blowup_mean', h, fmt='.4e')}</td>"
+            f"<td>{r.v('blowup_std', h, fmt='.4e')}</td>"
+            f"<td>{r.v('blowup_median', h, fmt='.4e')}</td>"
+        )
         if ref:
-            row += (f"<td>{r.v('seed000_mean', h, fmt='.4e')}</td>"
-                    f"<td>{r.v('seed000_std', h, fmt='.4e')}</td>")
+            row += (
+                f"<td>{r.v('seed000_mean', h, fmt='.4e')}</td>"
+                f"<td>{r.v('seed000_std', h, fmt='.4e')}</td>"
+            )
         rows.append(row + "</tr>")
     s.parts.append(
         f"<p>Finite-time gradients of the average of x{i} with respect to "
         f"{html.escape(param)}, from {r.c('sensitivity_members')} initial conditions on the "
         f"attractor, for horizons T in {unit}"
-        + (" (beside seed 000's printed table)" if ref else "") + ":</p>")
+        + (" (beside seed 000's printed table)" if ref else "")
+        + ":</p>"
+    )
     s.parts.append("<table>" + head + "".join(rows) + "</table>")
     fig = figs.gradient_blowup(
-        tab.horizons, grads, lam1=lam1, shadowing=shadow, reference=fd,
-        label=f"d<x{i}>_T / d{param}", unit=unit,
-        title=f"{cjio.system_name(sysm)}: finite-time gradients blow up")
-    s.parts.append(r.figure(fig, "sensitivity_blowup.png",
-                            "Finite-time gradients against the horizon (symmetric log "
-                            "scale): their spread grows like exp(lambda1 T)"))
+        tab.horizons,
+        grads,
+        lam1=lam1,
+        shadowing=shadow,
+        reference=fd,
+        label=f"d<x{i}>_T / d{param}",
+        unit=unit,
+        title=f"{cjio.system_name(sysm)}: finite-time gradients blow up",
+    )
+    s.parts.append(
+        r.figure(
+            fig,
+            "sensitivity_blowup.png",
+            "Finite-time gradients against the horizon (symmetric log "
+            "scale): their spread grows like exp(lambda1 T)",
+        )
+    )
 
 
 def _shadowing(r: _Report, s: Section, param: str, i: int):
     import chaosjax as cj
 
     cfg, sysm = r.cfg, r.system
-    res = cj.shadowing_sensitivity(sysm, param, lambda x: x[i], sysm.default_state(),
-                                   steps=cfg["shadowing_steps"], dt=r.dt,
-                                   transient=cfg["transient"])
+    res = cj.shadowing_sensitivity(
+        sysm,
+        param,
+        lambda x: x[i],
+        sysm.default_state(),
+        steps=cfg["shadowing_steps"],
+        dt=r.dt,
+        transient=cfg["transient"],
+    )
     value = float(np.asarray(getattr(res, "derivative", res)))
     r.put("shadowing_derivative", value, long_name="d<S>/dp by least-squares shadowing")
     s.parts.append(
         f"<p>Least-squares shadowing over {r.c('shadowing_steps')} steps: d&lt;x{i}&gt;/d"
-        f"{html.escape(param)} = {r.v('shadowing_derivative', fmt='.4f')}.</p>")
+        f"{html.escape(param)} = {r.v('shadowing_derivative', fmt='.4f')}.</p>"
+    )
     return value
 
 
 def _section_bifurcation(r: _Report, s: Section) -> None:
+    import jax.numpy as jnp
+
     import chaosjax as cj
+
+    from .plot import _report as figs
 
     if not hasattr(cj, "orbit_diagram"):
         return _missing(s, "cj.orbit_diagram")
-    raise NotImplementedError
+    cfg, sysm = r.cfg, r.system
+    param = cfg["bifurcation_parameter"]
+    lo, hi, num = parse_range(cfg["bifurcation_range"])
+    values = np.linspace(lo, hi, num)
+    coord = sysm.dim - 1 if r.flow else 0
+    kwargs: dict[str, Any] = dict(
+        transient=cfg["bifurcation_transient"], keep=cfg["bifurcation_keep"]
+    )
+    if r.flow:
+        kwargs.update(dt=r.dt, solver=cfg["solver"], section=cj.LocalMaxima(coord))
+    d = cj.orbit_diagram(sysm, param, jnp.asarray(values), **kwargs)
+    pts = np.asarray(d.points)[..., coord]
+    r.coord("bifurcation_value", values, "", f"values of {param}")
+    r.store(
+        "orbit_points",
+        pts,
+        ("bifurcation_value", "orbit_point"),
+        "state units",
+        f"omega-limit points of x{coord}",
+    )
+    r.put("bifurcation_start", lo)
+    r.put("bifurcation_stop", hi)
+    r.put("bifurcation_values", num)
+    r.put("bifurcation_diverged", int(np.asarray(d.diverged).sum()), long_name="runs that diverged")
+    what = (
+        f"the local maxima of x{coord} along the orbit (a Poincare section)"
+        if r.flow
+        else f"the iterates of x{coord}"
+    )
+    s.parts.append(
+        f"<p>For each of {r.v('bifurcation_values', fmt='d')} values of "
+        f"{r.t('bifurcation_parameter', param, 'code')} from "
+        f"{r.v('bifurcation_start', fmt='g')} to {r.v('bifurcation_stop', fmt='g')}, "
+        f"{r.c('bifurcation_transient')} steps of transient are discarded and then up to "
+        f"{r.c('bifurcation_keep')} points of {what} are plotted. Runs that diverged: "
+        f"{r.v('bifurcation_diverged', fmt='d')}.</p>"
+    )
+    fig = figs.orbit_diagram(
+        values,
+        pts,
+        param=param,
+        coordinate=f"x{coord}",
+        title=f"{cjio.system_name(sysm)}: orbit diagram",
+    )
+    s.parts.append(r.figure(fig, "orbit_diagram.png", f"Orbit diagram over {html.escape(param)}"))
+
+
+def _classification(r: _Report) -> str:
+    """One line: what kind of attractor the default orbit reaches (cj.classify_attractor)."""
+    import chaosjax as cj
+
+    if not hasattr(cj, "classify_attractor"):
+        return (
+            '<p class="note">Attractor classification not included: this build of '
+            "chaosjax has no <code>cj.classify_attractor</code>.</p>"
+        )
+    kw: dict[str, Any] = {"dt": r.dt, "solver": r.cfg["solver"]} if r.flow else {}
+    c = cj.classify_attractor(r.system, r.system.default_state(), **kw)
+    exps = np.asarray(c.exponents)
+    r.put(
+        "classification_exponents",
+        exps,
+        ("leading_exponent",),
+        "1/time" if r.flow else "1/iteration",
+        "leading exponents (classification)",
+    )
+    period = int(np.asarray(c.period))
+    text = (
+        f"<p>Classification of this orbit (<code>cj.classify_attractor</code>): "
+        f"<b>{r.t('classification', c.label)}</b>"
+    )
+    if period:
+        r.put("classification_period", period)
+        text += f" with period {r.v('classification_period', fmt='d')}"
+    text += (
+        "; leading exponents over a short run: ("
+        + ", ".join(r.v("classification_exponents", j, fmt=".3f") for j in range(len(exps)))
+        + ").</p>"
+    )
+    return text
 
 
 _RUNNERS: dict[str, Callable[[_Report, Section], None]] = {
@@ -1031,8 +1380,12 @@ def _remove_previous_figures(out: Path) -> None:
             p.unlink(missing_ok=True)
 
 
-def run_report(config: ReportConfig | dict[str, Any], *, progress: bool = False,
-               say: Callable[[str], None] | None = None) -> ReportSummary:
+def run_report(
+    config: ReportConfig | dict[str, Any],
+    *,
+    progress: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> ReportSummary:
     """Run every section of the report into `config.out` and return a summary.
 
     A section that raises is recorded as failed (its message shown in the report)
@@ -1065,8 +1418,9 @@ def run_report(config: ReportConfig | dict[str, Any], *, progress: bool = False,
             s.status = "failed"
             message = f"{type(e).__name__}: {e}"
             s.note = message
-            s.parts.append('<p class="error">This section failed: '
-                           + r.t(f"error_{s.key}", message) + "</p>")
+            s.parts.append(
+                '<p class="error">This section failed: ' + r.t(f"error_{s.key}", message) + "</p>"
+            )
             if os.environ.get("CHAOSJAX_DEBUG"):
                 raise
         if s.key != "timings":
@@ -1076,6 +1430,10 @@ def run_report(config: ReportConfig | dict[str, Any], *, progress: bool = False,
         elif s.status == "failed":
             say(f"      failed: {s.note}")
         r.write(final=s is todo[-1])
-    return ReportSummary(out, time.time() - r.started,
-                         {k: s.status for k, s in r.sections.items()},
-                         [k for k, s in r.sections.items() if s.status == "failed"], False)
+    return ReportSummary(
+        out,
+        time.time() - r.started,
+        {k: s.status for k, s in r.sections.items()},
+        [k for k, s in r.sections.items() if s.status == "failed"],
+        False,
+    )

@@ -12,8 +12,9 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
-def lyapunov_convergence(times, history, *, reference=None, unit: str = "time",
-                         title: str = "") -> Figure:
+def lyapunov_convergence(
+    times, history, *, reference=None, unit: str = "time", title: str = ""
+) -> Figure:
     """Running estimates of each exponent (history (chunks, k)) against time, with the
     literature values as dashed lines when `reference` is given."""
     h = np.asarray(history)
@@ -33,8 +34,17 @@ def lyapunov_convergence(times, history, *, reference=None, unit: str = "time",
     return fig
 
 
-def gradient_blowup(horizons, gradients, *, lam1=None, shadowing=None, reference=None,
-                    label: str = "dS/dp", unit: str = "time", title: str = "") -> Figure:
+def gradient_blowup(
+    horizons,
+    gradients,
+    *,
+    lam1=None,
+    shadowing=None,
+    reference=None,
+    label: str = "dS/dp",
+    unit: str = "time",
+    title: str = "",
+) -> Figure:
     """Finite-time gradients (horizons h, members n) against the horizon on a symlog
     axis: every member, the mean and std; the growth exp(lam1 T) for scale; the
     shadowing derivative (and a finite-difference reference) as horizontal lines."""
@@ -42,14 +52,27 @@ def gradient_blowup(horizons, gradients, *, lam1=None, shadowing=None, reference
     g = np.asarray(gradients, float)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for j in range(g.shape[1]):
-        ax.plot(T, g[:, j], "o", ms=2, color="grey", alpha=0.35,
-                label="one initial condition" if j == 0 else None)
+        ax.plot(
+            T,
+            g[:, j],
+            "o",
+            ms=2,
+            color="grey",
+            alpha=0.35,
+            label="one initial condition" if j == 0 else None,
+        )
     ax.plot(T, g.mean(1), "-o", lw=1.5, ms=4, label="mean over initial conditions")
     ax.plot(T, g.std(1, ddof=1), "--s", lw=1.0, ms=3, label="std over initial conditions")
     if lam1 is not None and lam1 > 0:
         tt = np.linspace(T.min(), T.max(), 200)
-        ax.plot(tt, np.exp(lam1 * tt), ":", color="k", lw=1,
-                label=f"exp(lambda1 T), lambda1 = {lam1:.3g}")
+        ax.plot(
+            tt,
+            np.exp(lam1 * tt),
+            ":",
+            color="k",
+            lw=1,
+            label=f"exp(lambda1 T), lambda1 = {lam1:.3g}",
+        )
     if reference is not None:
         ax.axhline(reference, color="tab:green", lw=1.2, label=f"finite difference {reference:.3g}")
     if shadowing is not None:
@@ -65,8 +88,9 @@ def gradient_blowup(horizons, gradients, *, lam1=None, shadowing=None, reference
     return fig
 
 
-def orbit_diagram(values, points, *, param: str = "p", coordinate: str = "x",
-                  title: str = "") -> Figure:
+def orbit_diagram(
+    values, points, *, param: str = "p", coordinate: str = "x", title: str = ""
+) -> Figure:
     """Scatter of omega-limit points (values n, points n x keep) against the parameter."""
     v = np.asarray(values, float).reshape(-1)
     p = np.asarray(points, float)
