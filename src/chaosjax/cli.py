@@ -557,6 +557,22 @@ def _need(name: str, what: str):
     return fn
 
 
+def _plot_path(plot: Path | None, no_plot: bool, default: str) -> Path | None:
+    if no_plot:
+        return None
+    return _check_out_png(plot if plot is not None else Path(default))
+
+
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Figure file (.png/.pdf/.svg) [default: SYSTEM_<what>.png]."),
+]
+NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Write no figure.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Also save the numbers to .nc or .zarr.")
+]
+
+
 _LYAP_EPILOG = """Examples:
 
   chaosjax lyapunov lorenz63 --steps 100000 --dt 0.01
@@ -585,29 +601,105 @@ def lyapunov(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Save spectrum and history to .nc/.zarr.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Convergence plot (.png).")] = Path(
-        "lyapunov.png"
-    ),
+    plot: PlotOpt = None,
+    no_plot: NoPlotOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Lyapunov spectrum (QR method), Kaplan-Yorke dimension and a convergence plot."""
-    raise NotImplementedError
+    import numpy as np
 
+    import chaosjax as cj
 
-def _plot_path(plot: Path | None, no_plot: bool, default: str) -> Path | None:
-    if no_plot:
-        return None
-    return _check_out_png(plot if plot is not None else Path(default))
+    from . import io as cjio
+    from .systems import Flow
 
+    fn = _need("lyapunov_spectrum", "The Lyapunov spectrum")
+    sysm, _, _ = _system(system, param, system_file)
+    flow = isinstance(sysm, Flow)
+    dt = _dt_for(sysm, dt)
+    n_steps = _steps(steps, t_final, dt, 100_000)
+    if transient < 0:
+        raise UserError(f"--transient must be >= 0, got {transient}.")
+    if k is not None and not 1 <= k <= sysm.dim:
+        raise UserError(f"--k must be between 1 and {sysm.dim}, got {k}.")
+    out = _check_out_file(out) if out is not None else None
+    name = cjio.system_name(sysm)
+    plot_path = _plot_path(plot, no_plot, f"{name}_lyapunov.png")
+    console = _console(quiet)
+    kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
+    t0 = time.time()
+    with _interrupt_note(console, "Nothing was written."):
+        with console.status(f"Lyapunov spectrum of {name}: {n_steps} steps ..."):
+            res = fn(sysm, sysm.default_state(), steps=n_steps, transient=transient, k=k, **kw)
+        lam = np.asarray(res.exponents)
+        ky = (
+            float(np.asarray(cj.kaplan_yorke_dimension(lam)))
+            if hasattr(cj, "kaplan_yorke_dimension")
+            else None
+        )
+        ref = getattr(sysm, "reference_exponents", None)
+        if ref is not None and (len(ref) != len(lam) or not rep._at_defaults(sysm)):
+            ref = None
+        from rich.table import Table
 
-PlotOpt = Annotated[
-    Path | None,
-    typer.Option("--plot", help="Figure file (.png/.pdf/.svg) [default: SYSTEM_<what>.png]."),
-]
-NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Write no figure.")]
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Also save the numbers to .nc or .zarr.")
-]
+        unit = "per unit time" if flow else "per iteration"
+        table = Table(title=f"Lyapunov exponents of {name} ({unit}), {time.time() - t0:.1f} s")
+        table.add_column("exponent")
+        table.add_column("computed", justify="right")
+        if ref is not None:
+            table.add_column("literature", justify="right")
+        for j, x in enumerate(lam):
+            row = [f"lambda{j + 1}", f"{x:+.5f}"] + ([f"{ref[j]:+.4f}"] if ref is not None else [])
+            table.add_row(*row)
+        console.print(table)
+        console.print(
+            f"sum = {lam.sum():+.5f}"
+            + (f"   Kaplan-Yorke dimension = {ky:.4f}" if ky is not None else "")
+        )
+        hist_t = np.asarray(res.history_steps) * (dt or 1.0)
+        if out is not None:
+            import xarray as xr
+
+            t_unit = "time units of the system" if flow else "iterations"
+            l_unit = "1/time" if flow else "1/iteration"
+            data = {
+                "exponents": (("exponent",), lam, {"units": l_unit}),
+                "history": (
+                    ("history_time", "exponent"),
+                    np.asarray(res.history),
+                    {"units": l_unit, "long_name": "running estimates"},
+                ),
+            }
+            if ky is not None:
+                data["kaplan_yorke_dimension"] = ((), ky, {})
+            ds = xr.Dataset(
+                data,
+                coords={"history_time": ("history_time", hist_t, {"units": t_unit})},
+                attrs=cjio.attributes(
+                    sysm,
+                    dt=dt,
+                    solver=solver if flow else None,
+                    steps=n_steps,
+                    transient=transient,
+                    content="lyapunov spectrum",
+                ),
+            )
+            cjio.save(ds, out)
+            console.print(f"Wrote {out}.")
+        if plot_path is not None:
+            from .plot import _report as figs
+
+            cjio.save_figure(
+                figs.lyapunov_convergence(
+                    hist_t,
+                    res.history,
+                    reference=ref,
+                    unit="time" if flow else "iterations",
+                    title=f"{name}: Lyapunov spectrum",
+                ),
+                plot_path,
+            )
+            console.print(f"Wrote {plot_path}.")
 
 
 def _floats(text: str, what: str) -> list[float]:
