@@ -9,6 +9,7 @@ chunk and located to the exact step by re-running only that chunk.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -53,8 +54,9 @@ CPU_COMPILER_OPTIONS: dict[str, Any] = {"xla_cpu_prefer_vector_width": 512}
 #: Bytes of one tile's state array: tiles of 256 Lorenz63 states (6 KiB) kept the
 #: RK4 stages in L1; larger tiles fell out of it, smaller ones paid loop overhead.
 _TILE_BYTES = 6 * 1024
-#: Independent tile groups per call. XLA:CPU runs independent loops concurrently, one
-#: group per core; more groups only cost compile time.
+#: Independent tile groups per call: two per core (at most this many). XLA:CPU runs
+#: independent loops concurrently on its thread pool; two per core balance the load
+#: when another process takes a core for a while, and more only cost compile time.
 _MAX_GROUPS = 16
 
 _STATIC = object()
@@ -121,7 +123,7 @@ def _plan(x: Array) -> tuple[int, int, int] | None:
     if n <= 8:
         return (1, 1, n)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    groups = max(1, min(cores or 1, _MAX_GROUPS, -(-n // target)))
+    groups = max(1, min(2 * (cores or 1), _MAX_GROUPS, -(-n // target)))
     per_group = -(-n // (groups * target))
     tile = -(-n // (groups * per_group))
     tile = min(target, -(-tile // 8) * 8)
@@ -273,8 +275,7 @@ def _first_nonfinite(m: Map, x: Array, n: int) -> Int[Array, "*batch"]:
 
 
 def _is_traced(*trees) -> bool:
-    leaves = jax.tree_util.tree_leaves(eqx.filter(trees, eqx.is_array))
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(trees))
 
 
 def _prepare(system, x0, dt, solver, *, steps, transient, name_steps="steps"):
@@ -475,7 +476,7 @@ def final_state(
 
 
 def _observable_sum(m, x, observable, steps, transient, throw, progress, chunk_size, desc):
-    obs0 = jax.eval_shape(observable, jnp.zeros(x.shape[-1], x.dtype))
+    obs0 = _observable_shape(observable, x.shape[-1], x.dtype)
     zeros = jax.tree.map(lambda s: jnp.zeros(x.shape[:-1] + s.shape, x.dtype), obs0)
     if progress and chunk_size is None:
         chunk_size = max(1, (steps + transient) // 100)
@@ -494,7 +495,7 @@ def _check_observable(observable, dim, dtype):
     if not callable(observable):
         raise ValueError(f"`observable` must be a callable x -> value, got {observable!r}.")
     try:
-        out = jax.eval_shape(observable, jax.ShapeDtypeStruct((dim,), dtype))
+        out = _observable_shape(observable, dim, dtype)
     except Exception as e:  # noqa: BLE001 - re-raised with the argument named
         raise ValueError(
             f"`observable` failed on a state of shape ({dim},): {type(e).__name__}: {e}"
@@ -504,6 +505,22 @@ def _check_observable(observable, dim, dtype):
             leaf.dtype, jnp.integer
         ):
             raise ValueError(f"`observable` must return numbers, got dtype {leaf.dtype}.")
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_shape(observable, dim, dtype):
+    return jax.eval_shape(observable, jax.ShapeDtypeStruct((dim,), dtype))
+
+
+def _observable_shape(observable, dim, dtype):
+    """The output shapes of `observable` on a state (dim,): traced once per observable
+    (a trace costs ~0.1 ms, more than a short batched run)."""
+    try:
+        return _cached_shape(observable, dim, jnp.dtype(dtype))
+    except TypeError as e:  # an unhashable callable: trace it every time
+        if "unhashable" not in str(e):
+            raise
+        return jax.eval_shape(observable, jax.ShapeDtypeStruct((dim,), dtype))
 
 
 def _identity(x):
