@@ -108,7 +108,7 @@ def _complete_system(incomplete: str) -> list[str]:
     return [n for n in systems.catalog() if n.startswith(incomplete.lower())]
 
 
-def _version_callback(value: bool) -> None:
+def _version_callback(value: bool | None) -> None:
     if value:
         from . import __version__
 
@@ -145,7 +145,7 @@ SystemFileOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 DtOpt = Annotated[float | None, typer.Option("--dt", help="Time step of a flow [default: 0.01].")]
 SolverOpt = Annotated[str, typer.Option("--solver", help="euler, rk4, tsit5, dopri5 or dopri8.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of sampled initial states.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the initial states.")]
 WrtOpt = Annotated[
     str | None,
     typer.Option("--wrt", metavar="NAME", help="The parameter (same as a bare --param NAME)."),
@@ -302,7 +302,7 @@ def _x0_option(system, text: str | None):
 @app.callback()
 def _main(
     version: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--version",
             "-V",
@@ -310,7 +310,7 @@ def _main(
             is_eager=True,
             help="Show the version and exit.",
         ),
-    ] = False,
+    ] = None,
 ) -> None:
     """Chaotic dynamical systems in JAX."""
 
@@ -403,8 +403,9 @@ def simulate(
             "--ensemble",
             "-e",
             metavar="N",
-            help="Run N initial states sampled near the attractor and store ensemble statistics "
-            "of the time averages (mean, std, running averages).",
+            help="Run N initial states near the attractor (points of one orbit, slightly "
+            "perturbed) and store ensemble statistics of the time averages (mean, std, "
+            "running averages).",
         ),
     ] = None,
     trajectories: Annotated[
@@ -426,7 +427,6 @@ def simulate(
     The file is written atomically: an interrupted run leaves the previous file (or
     none), never a partial one.
     """
-    import jax
     import numpy as np
 
     import chaosjax as cj
@@ -465,6 +465,7 @@ def simulate(
                 transient=transient,
                 save_every=save_every,
                 progress=progress,
+                chunk_size=max(1, n_steps // save_every // 100),
             )
             ds = cjio.trajectory_dataset(
                 sysm,
@@ -479,8 +480,13 @@ def simulate(
         else:
             if x0 is not None:
                 raise UserError("--x0 cannot be combined with --ensemble (states are sampled).")
-            x0s = sysm.sample_state(jax.random.key(seed), ensemble)
+            x0s = rep.ensemble_states(sysm, ensemble, seed, dt=dt, solver=solver)
             every = save_every if save_every > 1 else rep._divisor_near(n_steps, 500)
+            if not quiet:
+                console.print(
+                    f"Simulating {ensemble} members of {name} for {n_steps} steps "
+                    f"after {transient} steps of transient ..."
+                )
             ca = cj.observables.cumulative_average(
                 sysm,
                 x0s,
@@ -491,6 +497,7 @@ def simulate(
                 transient=transient,
                 save_every=every,
                 progress=progress,
+                chunk_size=max(1, n_steps // every // 100),
             )
             avgs = np.asarray(ca.averages)
             extra = {}
@@ -505,6 +512,7 @@ def simulate(
                         transient=transient,
                         save_every=save_every,
                         progress=progress,
+                        chunk_size=max(1, n_steps // save_every // 100),
                     )
                 )
                 extra["state"] = (

@@ -897,7 +897,7 @@ def _divisor_near(steps: int, target: int) -> int:
     return k
 
 
-def _ensemble_states(r: _Report, n: int, seed: int):
+def ensemble_states(system, n: int, seed: int, *, dt: float | None = None, solver: str = "rk4"):
     """`n` initial states near the attractor: points of one orbit from the default state,
     `gap` steps apart, each moved by Gaussian noise of 1e-6 of the orbit's spread and
     kept inside the orbit's bounding box. Unlike a wide random cloud (sample_state),
@@ -906,20 +906,19 @@ def _ensemble_states(r: _Report, n: int, seed: int):
 
     import chaosjax as cj
 
-    gap = 50 if r.flow else 10
+    gap = 50 if dt is not None else 10
     orbit = np.asarray(
         cj.trajectory(
-            r.system,
-            r.system.default_state(),
-            steps=n * gap,
-            dt=r.dt,
-            solver=r.cfg["solver"],
-            save_every=gap,
+            system, system.default_state(), steps=n * gap, dt=dt, solver=solver, save_every=gap
         )
     )[1:]
     lo, hi = orbit.min(0), orbit.max(0)
     noise = np.asarray(jax.random.normal(jax.random.key(seed), orbit.shape))
     return np.clip(orbit + 1e-6 * (hi - lo) * noise, lo, hi)
+
+
+def _ensemble_states(r: _Report, n: int, seed: int):
+    return ensemble_states(r.system, n, seed, dt=r.dt, solver=r.cfg["solver"])
 
 
 def _section_averages(r: _Report, s: Section) -> None:
