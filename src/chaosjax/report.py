@@ -563,6 +563,13 @@ class _Report:
         self.flow = isinstance(system, Flow)
         self.dt = cfg["dt"] if self.flow else None
 
+    def coordinate(self, i: int) -> Callable:
+        """The observable x -> x[i], one function object per i (jit caches by identity)."""
+        cache = self.__dict__.setdefault("_coordinates", {})
+        if i not in cache:
+            cache[i] = lambda x: x[i]
+        return cache[i]
+
     # ---- numbers and text: every one shown is recorded under the key it shows
     def put(
         self,
@@ -1197,6 +1204,7 @@ def _section_lyapunov(r: _Report, s: Section) -> None:
 def _finite_difference(r: _Report, param: str, index: int):
     """Central difference of ensemble time averages at p -/+ delta (same initial states):
     an independent estimate of d<S>/dp to set beside the shadowing derivative."""
+    import jax
 
     import chaosjax as cj
 
@@ -1205,12 +1213,13 @@ def _finite_difference(r: _Report, param: str, index: int):
     delta = (0.05 if r.flow else 0.01) * (abs(p) if p else 1.0)
     x0s = _ensemble_states(r, cfg["members"], cfg["seed"] + 1)
     out = []
+    observable = r.coordinate(index)  # one function object: one compilation for both runs
     for value in (p - delta, p + delta):
         ens = cj.ensemble_time_average(
             sysm.replace(**{param: value}),
-            None,
+            jax.random.key(cfg["seed"]),  # unused: x0 is given
             cfg["members"],
-            lambda x: x[index],
+            observable,
             steps=cfg["average_steps"],
             dt=r.dt,
             solver=cfg["solver"],
@@ -1246,8 +1255,9 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
         f"{r.v('sensitivity_parameter_value', fmt='.6g')}. Differentiating a finite-time "
         "average by automatic differentiation through the simulation is exact for every "
         "horizon T, but for a chaotic system the derivative grows like exp(lambda1 T) and "
-        "stops estimating the derivative of the long-time average (seed 000, section "
-        "Autodiff). Least-squares shadowing estimates that derivative instead.</p>"
+        "stops estimating the derivative of the long-time average (see the post "
+        "&ldquo;Chaotic Dynamical Systems Using JAX&rdquo;, section Autodiff). "
+        "Least-squares shadowing estimates that derivative instead.</p>"
     )
     lam1 = r.values.get("lyapunov_exponents", [None])[0]
     shadow = None
@@ -1278,7 +1288,7 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
     tab = cj.sensitivity_blowup_table(
         sysm,
         param,
-        lambda x: x[i],
+        r.coordinate(i),
         horizons=cfg["horizons"],
         dt=r.dt,
         solver=cfg["solver"],
@@ -1307,7 +1317,7 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
         ref = getattr(cj.sensitivity, "SEED_000_TABLE", None)
     head = (
         "<tr><th>horizon T</th><th>mean gradient</th><th>std</th><th>median</th>"
-        + ("<th>seed 000 mean</th><th>seed 000 std</th>" if ref else "")
+        + ("<th>post: mean</th><th>post: std</th>" if ref else "")
         + "</tr>"
     )
     rows = []
@@ -1332,7 +1342,7 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
         f"<p>Finite-time gradients of the average of x{i} with respect to "
         f"{html.escape(param)}, from {r.c('sensitivity_members')} initial conditions on the "
         f"attractor, for horizons T in {unit}"
-        + (" (beside seed 000's printed table)" if ref else "")
+        + (" (beside the table printed in that post, same system and step)" if ref else "")
         + ":</p>"
     )
     s.parts.append("<table>" + head + "".join(rows) + "</table>")
@@ -1363,7 +1373,7 @@ def _shadowing(r: _Report, s: Section, param: str, i: int):
     res = cj.shadowing_sensitivity(
         sysm,
         param,
-        lambda x: x[i],
+        r.coordinate(i),
         sysm.default_state(),
         steps=cfg["shadowing_steps"],
         dt=r.dt,
@@ -1444,7 +1454,15 @@ def _classification(r: _Report) -> str:
             "chaosjax has no <code>cj.classify_attractor</code>.</p>"
         )
     kw: dict[str, Any] = {"dt": r.dt, "solver": r.cfg["solver"]} if r.flow else {}
-    c = cj.classify_attractor(r.system, r.system.default_state(), **kw)
+    transient = min(10_000, max(r.cfg["transient"], 1_000))
+    c = cj.classify_attractor(
+        r.system,
+        r.system.default_state(),
+        transient=transient,
+        keep=128,
+        lyap_steps=min(10_000, r.cfg["lyapunov_steps"]),
+        **kw,
+    )
     exps = np.asarray(c.exponents)
     r.put(
         "classification_exponents",

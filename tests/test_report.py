@@ -1,0 +1,389 @@
+"""The end-to-end report: files, numbers in the page against results.json/results.nc,
+the configuration round trip, interruption, and a rendering in headless Chromium."""
+
+import json
+import math
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import chaosjax as cj
+from chaosjax import report as rep
+from chaosjax.cli import app
+
+runner = CliRunner()
+
+# A reduced run of every section (the default one takes ~20 s; this a few).
+SMALL = """
+system = "lorenz63"
+seed = 3
+dt = 0.01
+transient = 500
+trajectory_steps = 1000
+save_every = 2
+members = 8
+average_steps = 1000
+lyapunov_steps = 2000
+lyapunov_transient = 100
+horizons = [0.5, 1.0, 2.0]
+sensitivity_members = 4
+shadowing_steps = 200
+bifurcation_range = "25:30:6"
+bifurcation_transient = 500
+bifurcation_keep = 10
+
+[parameters]
+rho = 28.0
+"""
+
+
+def invoke(*args, **kwargs):
+    return runner.invoke(app, [str(a) for a in args], prog_name="chaosjax", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("report")
+    config = base / "run.toml"
+    config.write_text(SMALL)
+    out = base / "out"
+    result = invoke("report", "--config", config, "--out", out, "--members", 6)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def load_results(out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())
+
+
+# --------------------------------------------------------------------------- the page
+
+
+class _Page(HTMLParser):
+    """Collects the keyed spans/blocks and the text that lies outside them."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[tuple[str, dict | None]] = []
+        self.keyed: list[dict] = []
+        self.loose_text: list[str] = []
+        self.images: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a["src"])
+            return
+        if tag in ("meta", "br", "link"):
+            return
+        item = None
+        if "data-key" in a:
+            item = {
+                "key": a["data-key"],
+                "fmt": a.get("data-fmt"),
+                "cls": a.get("class"),
+                "text": "",
+            }
+            self.keyed.append(item)
+        if tag in ("style", "title"):
+            self.skip += 1
+        self.stack.append((tag, item))
+
+    def handle_endtag(self, tag):
+        if tag in ("img", "meta", "br", "link"):
+            return
+        while self.stack:
+            t, _ = self.stack.pop()
+            if t in ("style", "title"):
+                self.skip -= 1
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        if self.skip:
+            return
+        keyed = [item for _, item in self.stack if item is not None]
+        if keyed:
+            keyed[-1]["text"] += data
+        else:
+            self.loose_text.append(data)
+
+
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def test_every_section_ran_and_every_file_is_there(report_dir):
+    res = load_results(report_dir)
+    assert res["complete"] is True and res["interrupted_in"] is None
+    expected = {"system", "attractor", "averages", "timings"}
+    expected |= {"lyapunov"} if hasattr(cj, "lyapunov_spectrum") else set()
+    expected |= {"sensitivity"} if hasattr(cj, "sensitivity_blowup_table") else set()
+    expected |= {"bifurcation"} if hasattr(cj, "orbit_diagram") else set()
+    assert {k for k, v in res["sections"].items() if v == "done"} == expected
+    for name in ("index.html", "results.json", "results.nc", "config.toml"):
+        assert (report_dir / name).stat().st_size > 0
+    page = _Page()
+    page.feed((report_dir / "index.html").read_text())
+    assert sorted(page.images) == sorted(res["figures"])
+    assert "phase_portrait.png" in page.images and "cumulative_average_x2.png" in page.images
+    for name in page.images:
+        data = (report_dir / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+    # No temporary files are left behind.
+    assert not [p for p in report_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_every_number_in_the_page_equals_results_json_and_results_nc(report_dir):
+    res = load_results(report_dir)
+    ds = cj.io.load(report_dir / "results.nc")
+    page = _Page()
+    page.feed((report_dir / "index.html").read_text())
+    # Outside the keyed elements the text holds no number at all.
+    loose = [m.group() for t in page.loose_text for m in NUMBER.finditer(t)]
+    assert loose == []
+    assert len(page.keyed) > 50
+    for item in page.keyed:
+        value = rep._lookup(res, item["key"])
+        if item["cls"] == "num":
+            assert item["text"] == format(value, item["fmt"]), item
+        else:
+            assert item["cls"] == "txt" and item["text"] == value, item
+        if item["key"].startswith("values."):
+            name, _, idx = item["key"][len("values.") :].partition("[")
+            nc = ds[name].values
+            if idx:
+                nc = nc[tuple(int(i) for i in idx.rstrip("]").split(","))]
+            assert float(nc) == pytest.approx(float(value), rel=1e-15, abs=1e-300), item
+    # Spot checks of meaning: the ensemble statistics are those of the stored curves.
+    final = ds["cumulative_average"].values[:, -1, :]
+    np.testing.assert_allclose(res["values"]["average_mean"], final.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(res["values"]["average_std"], final.std(0, ddof=1), rtol=1e-12)
+    assert ds.attrs["system"] == "lorenz63" and ds.attrs["seed"] == 3
+    assert ds.attrs["dt"] == 0.01 and ds.attrs["solver"] == "rk4"
+
+
+def test_lyapunov_numbers_make_sense(report_dir):
+    if not hasattr(cj, "lyapunov_spectrum"):
+        pytest.skip("cj.lyapunov_spectrum is not in this build")
+    v = load_results(report_dir)["values"]
+    lam = v["lyapunov_exponents"]
+    # Lorenz63 over 20 time units: lambda1 ~ 0.9 (loose: short run), and the sum equals
+    # the mean divergence -(sigma + 1 + beta) up to the RK4 error.
+    assert 0.5 < lam[0] < 1.4
+    assert sum(lam) == pytest.approx(-(10 + 1 + 8 / 3), abs=1e-3)
+    assert v["contraction_rate"] == pytest.approx(-(10 + 1 + 8 / 3), rel=1e-9)
+    assert 1.9 < v["kaplan_yorke_dimension"] < 2.2
+
+
+def test_resolved_configuration_is_recorded_and_reruns(report_dir):
+    res = load_results(report_dir)
+    cfg = res["config"]
+    # The file's values, with the command line winning (--members 6 over 8).
+    assert cfg["members"] == 6 and cfg["seed"] == 3 and cfg["dt"] == 0.01
+    assert cfg["parameters"]["rho"] == 28.0 and cfg["sensitivity_parameter"] == "rho"
+    again, _ = rep.resolve(rep.merge_config(rep.read_config(report_dir / "config.toml")))
+    assert again == cfg
+    assert json.loads(cj.io.load(report_dir / "results.nc").attrs["config"]) == cfg
+
+
+def test_config_errors_are_user_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('system = "lorenz63"\nmembrs = 4\n')
+    result = invoke("report", "--config", bad, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "did you mean 'members'" in result.stderr.lower()
+    bad.write_text("members = -1\n")
+    result = invoke("report", "--config", bad, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "positive integer" in result.stderr
+    bad.write_text("members = [\n")
+    result = invoke("report", "--config", bad, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "not valid TOML" in result.stderr
+    result = invoke("report", "--config", tmp_path / "missing.toml")
+    assert result.exit_code == 2 and "no such file" in result.stderr
+    result = invoke("report", "henon", "--dt", 0.1, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "flows only" in result.stderr
+    result = invoke("report", "lorenz63", "--sections", "system,lyapnov", "--out", tmp_path)
+    assert result.exit_code == 2 and "did you mean 'lyapunov'" in result.stderr.lower()
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def _tiny(out, **kw):
+    cfg = dict(
+        system="henon",
+        out=str(out),
+        transient=100,
+        trajectory_steps=200,
+        members=4,
+        average_steps=200,
+        lyapunov_steps=500,
+        horizons=[5.0, 10.0],
+        sensitivity_members=3,
+        bifurcation_range="1:1.4:5",
+        bifurcation_keep=8,
+    )
+    cfg.update(kw)
+    return cfg
+
+
+def test_a_map_report(tmp_path):
+    summary = rep.run_report(
+        _tiny(tmp_path, sections=["system", "attractor", "bifurcation", "timings"])
+    )
+    assert summary.failed == [] and not summary.interrupted
+    res = load_results(tmp_path)
+    assert res["config"]["dt"] is None and res["values"]["bifurcation_values"] == 5
+    assert "orbit_diagram.png" in res["figures"]
+
+
+def test_a_missing_capability_is_left_out_with_a_line(tmp_path, monkeypatch):
+    monkeypatch.delattr(cj, "lyapunov_spectrum", raising=False)
+    summary = rep.run_report(_tiny(tmp_path, sections=["system", "lyapunov", "timings"]))
+    assert summary.sections["lyapunov"] == "skipped"
+    html = (tmp_path / "index.html").read_text()
+    assert "Not included: this build of chaosjax has no" in html
+    assert "lyapunov_exponents" not in load_results(tmp_path)["values"]
+
+
+def test_a_failing_section_is_reported_and_the_rest_still_run(tmp_path, monkeypatch):
+    def boom(r, s):
+        raise RuntimeError("the solver exploded")
+
+    monkeypatch.setitem(rep._RUNNERS, "attractor", boom)
+    result = invoke(
+        "report", "henon", "--sections", "system,attractor,timings", "--out", tmp_path, "-q"
+    )
+    assert result.exit_code == 1 and "attractor" in result.stderr
+    res = load_results(tmp_path)
+    assert res["sections"] == {"system": "done", "attractor": "failed", "timings": "done"}
+    assert "the solver exploded" in (tmp_path / "index.html").read_text()
+
+
+def test_an_interrupted_report_keeps_the_finished_sections(tmp_path, monkeypatch):
+    def interrupt(r, s):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(rep._RUNNERS, "averages", interrupt)
+    result = invoke(
+        "report",
+        "henon",
+        "--sections",
+        "system,attractor,averages,timings",
+        "--out",
+        tmp_path,
+        "--transient",
+        100,
+        "--trajectory-steps",
+        200,
+    )
+    assert result.exit_code == 130
+    assert "Interrupted" in result.output and "Traceback" not in result.output
+    res = load_results(tmp_path)
+    assert res["complete"] is False and res["interrupted_in"] == "averages"
+    assert res["sections"]["attractor"] == "done" and res["sections"]["timings"] == "pending"
+    html = (tmp_path / "index.html").read_text()
+    assert "This report is partial" in html
+    for name in res["figures"]:
+        assert (tmp_path / name).exists()
+    assert "trajectory" in cj.io.load(tmp_path / "results.nc")
+
+
+def test_rerun_into_the_same_directory_removes_stale_figures(tmp_path):
+    rep.run_report(_tiny(tmp_path, sections=["system", "attractor", "bifurcation"]))
+    assert (tmp_path / "orbit_diagram.png").exists()
+    (tmp_path / "notes.txt").write_text("mine")
+    rep.run_report(_tiny(tmp_path, sections=["system", "attractor"]))
+    assert not (tmp_path / "orbit_diagram.png").exists()
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+# --------------------------------------------------------------------------- in a browser
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _run_chromium(exe, tmp_path, *args):
+    profile = tmp_path / "chromium-profile"
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+_CHECK_SCRIPT = """
+<script>
+window.addEventListener("load", function () {
+  var imgs = Array.from(document.images);
+  var bad = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
+  var out = document.createElement("pre");
+  out.id = "image-check";
+  out.textContent = "images=" + imgs.length + " broken=" + bad.length + " " +
+                    bad.map(function (i) { return i.getAttribute("src"); }).join(",");
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+
+def test_index_renders_in_headless_chromium(report_dir, tmp_path):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip(
+            "Chromium is not installed (Debian: apt-get install chromium); the "
+            "rendering test needs a headless browser"
+        )
+    # Every image loaded: a copy of the page beside it reports img.complete/naturalWidth.
+    page = (report_dir / "index.html").read_text()
+    check = report_dir / "_check.html"
+    check.write_text(page.replace("</body>", _CHECK_SCRIPT + "</body>"))
+    try:
+        dom = _run_chromium(
+            exe, tmp_path, "--virtual-time-budget=10000", "--dump-dom", check.as_uri()
+        )
+    finally:
+        check.unlink()
+    match = re.search(r"images=(\d+) broken=(\d+)([^<]*)", dom.stdout)
+    assert match, dom.stderr[-2000:]
+    n_images = len(load_results(report_dir)["figures"])
+    assert int(match.group(1)) == n_images and int(match.group(2)) == 0, match.group(0)
+    # A screenshot of the page is not blank.
+    shot = tmp_path / "shot.png"
+    result = _run_chromium(
+        exe,
+        tmp_path,
+        "--window-size=1100,2400",
+        "--hide-scrollbars",
+        f"--screenshot={shot}",
+        (report_dir / "index.html").as_uri(),
+    )
+    assert shot.exists(), result.stderr[-2000:]
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    non_white = np.mean(np.any(pixels < 0.9, axis=-1))
+    assert pixels.shape[0] >= 2000 and pixels.std() > 0.05 and non_white > 0.03, (
+        pixels.std(),
+        non_white,
+    )
+    assert math.isfinite(float(pixels.mean()))
