@@ -25,8 +25,8 @@ Methods and sources:
   *Elements of Applied Bifurcation Theory*, ch. 3-4): Hopf, fold, period doubling,
   Neimark-Sacker.
 - Classification: period detection on the omega-limit set together with the sign
-  pattern of the leading Lyapunov exponents (Benettin et al. 1980, tangent vectors
-  re-orthonormalised by Gram-Schmidt). The evidence is returned with the label, and a
+  pattern of the leading Lyapunov exponents (Benettin et al. 1980, by
+  `cj.lyapunov.spectrum_on_map`). The evidence is returned with the label, and a
   label the evidence does not support is never forced ("unresolved").
 """
 
@@ -44,6 +44,7 @@ from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 from . import _validate as v
 from . import solvers as _solvers
 from .discretize import Discretized, discretize
+from .lyapunov import spectrum_on_map
 from .parallel import shard_batch
 from .systems import Flow, Map
 
@@ -906,40 +907,6 @@ def stability_boundary(
     return StabilityChange(val, kind, jnp.asarray(eig), jnp.asarray(xs), p)
 
 
-# =========================================================================== Lyapunov
-
-
-def _gram_schmidt(V: Array) -> tuple[Array, Array]:
-    """Modified Gram-Schmidt on the k columns of V: (Q, log of the norms)."""
-    k = V.shape[1]
-    cols, logs = [], []
-    for i in range(k):
-        u = V[:, i]
-        for q in cols:
-            u = u - (q @ u) * q
-        n = jnp.sqrt(u @ u)
-        cols.append(u / n)
-        logs.append(jnp.log(n))
-    return jnp.stack(cols, axis=1), jnp.stack(logs)
-
-
-def _leading_exponents(m: Map, x: Array, steps: int, k: int) -> tuple[Array, Array]:
-    """The k leading Lyapunov exponents along the orbit of x (per unit time for flows,
-    per iteration for maps): tangent vectors pushed by jax.linearize of the step,
-    re-orthonormalised every step (Benettin et al. 1980)."""
-    dim = x.shape[-1]
-    Q0 = jnp.eye(dim, k, dtype=x.dtype)
-
-    def body(carry, _):
-        y, Q, s = carry
-        y1, push = jax.linearize(m.step, y)
-        Q1, logs = _gram_schmidt(jax.vmap(push, 1, 1)(Q))
-        return (y1, Q1, s + logs), None
-
-    (y, _, s), _ = jax.lax.scan(body, (x, Q0, jnp.zeros(k, x.dtype)), None, length=steps)
-    return s / (steps * m.time_per_step), y
-
-
 # =========================================================================== classification
 
 
@@ -1005,7 +972,8 @@ def _classify_core(m: Map, x: Array, *, is_flow: bool, section, transient: int, 
         amplitude = jnp.max(jnp.where(ok, pts, -jnp.inf), 0) - jnp.min(
             jnp.where(ok, pts, jnp.inf), 0)
     period, d, thr = _period_from(pts, n, max_period, tol)
-    exps, y_lyap = _leading_exponents(m, y_end, lyap_steps, k)
+    lyap = spectrum_on_map(m, y_end, steps=lyap_steps, k=k)
+    exps, y_lyap = lyap.exponents, lyap.final_state
     finite = jnp.all(jnp.isfinite(y_end)) & jnp.all(jnp.isfinite(y_lyap)) & jnp.all(
         jnp.isfinite(exps))
     big = (jnp.max(jnp.abs(y_end)) > bound) | (jnp.max(jnp.abs(y_lyap)) > bound)
