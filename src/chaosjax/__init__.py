@@ -55,6 +55,8 @@ from . import sensitivity as sensitivity
 from .sensitivity import BlowupTable as BlowupTable
 from .sensitivity import FiniteTimeGradient as FiniteTimeGradient
 from .sensitivity import LagSensitivities as LagSensitivities
+from .sensitivity import ShadowingSensitivity as ShadowingSensitivity
+from .sensitivity import shadowing_sensitivity as shadowing_sensitivity
 from .sensitivity import finite_time_gradient as finite_time_gradient
 from .sensitivity import lag_sensitivities as lag_sensitivities
 from .sensitivity import sensitivity_blowup_table as sensitivity_blowup_table

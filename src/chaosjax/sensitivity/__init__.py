@@ -16,3 +16,5 @@ from .finite_time import FiniteTimeGradient as FiniteTimeGradient
 from .finite_time import finite_time_gradient as finite_time_gradient
 from .lag import LagSensitivities as LagSensitivities
 from .lag import lag_sensitivities as lag_sensitivities
+from .shadowing import ShadowingSensitivity as ShadowingSensitivity
+from .shadowing import shadowing_sensitivity as shadowing_sensitivity
