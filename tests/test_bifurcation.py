@@ -272,3 +272,25 @@ def test_unknown_or_static_parameter_and_bad_values():
     with pytest.raises(ValueError, match="Parameter of Lorenz63"):
         cj.classify_sweep(cj.systems.Lorenz63(), "rh0", jnp.array([1.0]), dt=0.01)
     assert isinstance(eqx.filter(cj.LocalMaxima(2), eqx.is_array), cj.LocalMaxima)
+
+
+# ----------------------------------------------------------------------- exponents, plots
+
+
+def test_lyapunov_sweep_and_orbit_diagram_figure():
+    rs = jnp.array([2.5, 3.5, 4.0, 4.2])
+    lam = cj.bifurcation.lyapunov_sweep(LOG, "r", rs, jnp.array([0.3]), steps=20_000,
+                                        transient=1000)
+    assert lam.shape == (4, 1)
+    assert np.isclose(float(lam[0, 0]), np.log(0.5), atol=1e-9)  # |f'(x*)| = |2 - r|
+    assert abs(float(lam[2, 0]) - np.log(2)) < 0.02 and np.isnan(float(lam[3, 0]))
+    import matplotlib.pyplot as plt
+
+    import chaosjax.plot as cjp
+
+    d = cj.orbit_diagram(LOG, "r", rs, jnp.array([0.3]), transient=100, keep=50)
+    fig = cjp.orbit_diagram(d, lam, labels=["fixed_point", "periodic", "chaotic", "divergent"])
+    assert len(fig.axes) == 2 and fig.axes[0].get_shared_x_axes().joined(*fig.axes)
+    plt.close(fig)
+    plt.close(cjp.poincare_section(d.points[:, :, [0, 0]]))
+    plt.close(cjp.return_map(d.points[2]))

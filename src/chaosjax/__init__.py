@@ -29,6 +29,7 @@ from .bifurcation import classify_sweep as classify_sweep
 from .bifurcation import detect_period as detect_period
 from .bifurcation import fixed_points as fixed_points
 from .bifurcation import locate_period_change as locate_period_change
+from .bifurcation import lyapunov_sweep as lyapunov_sweep
 from .bifurcation import orbit_diagram as orbit_diagram
 from .bifurcation import periodic_orbits as periodic_orbits
 from .bifurcation import stability_boundary as stability_boundary

@@ -52,7 +52,8 @@ __all__ = [
     "Hyperplane", "LocalMaxima", "LocalMinima", "OrbitDiagram", "orbit_diagram",
     "detect_period", "PeriodChange", "locate_period_change", "FixedPoints", "fixed_points",
     "PeriodicOrbits", "periodic_orbits", "StabilityChange", "stability_boundary",
-    "Classification", "classify_attractor", "classify_sweep", "LABELS",
+    "Classification", "classify_attractor", "classify_sweep", "LABELS", "lyapunov_sweep",
+    "feigenbaum_ratios",
 ]  # fmt: skip
 
 #: Attractor labels, indexed by `Classification.code`.
@@ -905,6 +906,59 @@ def stability_boundary(
         else:
             kind = "period_doubling" if mu.real < 0 else "fold"
     return StabilityChange(val, kind, jnp.asarray(eig), jnp.asarray(xs), p)
+
+
+# =========================================================================== exponents
+
+
+def lyapunov_sweep(
+    system: Flow | Map,
+    param: str,
+    values: Float[ArrayLike, "n *shape"],
+    x0: Float[ArrayLike, "*n dim"] | None = None,
+    *,
+    steps: int,
+    transient: int = 0,
+    dt: float | None = None,
+    solver: str = "rk4",
+    k: int = 1,
+    shard: bool = True,
+) -> Float[Array, "n k"]:
+    """The `k` leading Lyapunov exponents for every value of `param` (the panel under an
+    orbit diagram), in one compiled `vmap` sharded over the devices.
+
+    Each run discards `transient` steps, then averages the tangent growth over `steps`
+    steps (`cj.lyapunov.spectrum_on_map`: Benettin et al. 1980). Per unit time for
+    flows, per iteration for maps. Non-finite rows mark runs that diverged.
+
+    Example:
+    ```python
+    lam = cj.bifurcation.lyapunov_sweep(cj.systems.Logistic(), "r",
+                                        jnp.linspace(2.8, 4, 500), [0.5], steps=2000)
+    ```
+    """
+    _check_system(system)
+    vals = _check_param(system, param, values)
+    steps = v.positive_int(steps, "steps")
+    transient = v.nonnegative_int(transient, "transient")
+    dt = _check_dt_solver(system, dt, solver)
+    k = v.positive_int(k, "k")
+    if k > system.dim:
+        raise ValueError(f"`k` must be at most dim = {system.dim}, got {k}.")
+    x = _initial_state(system, x0, vals.shape[0])
+    vals, x = _shard(vals, x, shard)
+    return _lyapunov_batch(system, param, vals, x, dt, solver, steps, transient, k)
+
+
+@eqx.filter_jit
+def _lyapunov_batch(system, param, vals, x, dt, solver, steps, transient, k):
+    def one(val, x0_):
+        m = _one_step_map(system.replace(**{param: val}), dt, solver)
+        res = spectrum_on_map(m, x0_, steps=steps, transient=transient, k=k)
+        ok = (res.diverged_at < 0) & jnp.all(jnp.isfinite(res.final_state))
+        return jnp.where(ok, res.exponents, jnp.nan)
+
+    return jax.vmap(one, in_axes=(0, _batched_x0(x)))(vals, x)
 
 
 # =========================================================================== classification

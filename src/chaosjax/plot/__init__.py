@@ -5,3 +5,4 @@ no display needed); the caller saves it. Algorithms never import this package.
 from ._simulate import cumulative_average_band as cumulative_average_band
 from ._simulate import phase_portrait as phase_portrait
 from ._simulate import time_series as time_series
+from ._bifurcation import orbit_diagram, poincare_section, return_map  # noqa: F401

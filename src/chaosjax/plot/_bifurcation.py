@@ -1,0 +1,137 @@
+"""Figures of bifurcations: orbit diagrams with the largest Lyapunov exponent underneath
+on a shared parameter axis, classification strips, and Poincare sections."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+# One colour per label of cj.bifurcation.LABELS.
+LABEL_COLOURS = {
+    "fixed_point": "tab:blue",
+    "periodic": "tab:green",
+    "quasi_periodic": "tab:purple",
+    "chaotic": "tab:red",
+    "divergent": "black",
+    "unresolved": "tab:gray",
+}
+
+
+def _param_values(values) -> np.ndarray:
+    vals = np.asarray(values)
+    return vals.reshape(vals.shape[0], -1)[:, 0]
+
+
+def orbit_diagram(
+    diagram,
+    exponents=None,
+    *,
+    coordinate: int = 0,
+    labels=None,
+    title: str = "",
+    param_label: str | None = None,
+    point_label: str | None = None,
+    exponent_units: str = "",
+    ax_points=None,
+    ax_exponent=None,
+    markersize: float = 0.15,
+) -> Figure:
+    """The orbit diagram of a `cj.OrbitDiagram` (`coordinate` of each kept point against
+    the parameter) with, underneath on the same parameter axis, the largest Lyapunov
+    exponent `exponents` (n,) or (n, k) (column 0 used) and its zero line.
+
+    `labels` (n names, e.g. `Classification.labels`) colours a strip along the bottom of
+    the diagram by attractor type. Runs without section crossings (an equilibrium of a
+    flow) are drawn at their final state. Pass `ax_points`/`ax_exponent` to draw into
+    existing axes (the figure of `ax_points` is returned).
+    """
+    vals = _param_values(diagram.values)
+    pts = np.asarray(diagram.points[..., coordinate])
+    counts = np.asarray(diagram.counts)
+    finals = np.asarray(diagram.final_states[..., coordinate])
+    if ax_points is None:
+        rows = 2 if exponents is not None else 1
+        fig, axes = plt.subplots(
+            rows, 1, figsize=(8, 6 if rows == 2 else 4), sharex=True, squeeze=False,
+            gridspec_kw={"height_ratios": [3, 1.2][:rows]},
+        )  # fmt: skip
+        ax_points = axes[0, 0]
+        ax_exponent = axes[1, 0] if rows == 2 else None
+    fig = ax_points.figure
+    p = np.broadcast_to(vals[:, None], pts.shape)
+    ok = np.isfinite(pts)
+    ax_points.plot(p[ok], pts[ok], ",", color="k", alpha=0.6, markersize=markersize)
+    still = (counts == 0) & np.isfinite(finals)
+    if still.any():
+        ax_points.plot(vals[still], finals[still], ".", color="tab:blue", markersize=1.5,
+                       label="equilibrium (no crossing)")
+        ax_points.legend(loc="upper left", fontsize=7, markerscale=4)
+    if labels is not None:
+        labels = list(labels)
+        lo, hi = ax_points.get_ylim()
+        y = lo - 0.04 * (hi - lo)
+        colours = [LABEL_COLOURS.get(lab, "tab:gray") for lab in labels]
+        ax_points.scatter(vals, np.full(vals.shape, y), c=colours, marker="s", s=4,
+                          linewidths=0)
+        ax_points.set_ylim(y - 0.03 * (hi - lo), hi)
+        handles = [plt.Line2D([], [], color=LABEL_COLOURS[lab], marker="s", ls="")
+                   for lab in LABEL_COLOURS if lab in labels]
+        ax_points.legend(handles, [lab for lab in LABEL_COLOURS if lab in labels],
+                         loc="upper left", fontsize=7, ncol=3)
+    ax_points.set_ylabel(point_label or f"x[{coordinate}]")
+    ax_points.set_title(title)
+    if exponents is not None and ax_exponent is not None:
+        lam = np.asarray(exponents)
+        lam = lam[:, 0] if lam.ndim == 2 else lam
+        ax_exponent.plot(vals, lam, lw=0.7, color="tab:red")
+        ax_exponent.axhline(0.0, color="k", lw=0.5)
+        ax_exponent.set_ylabel(f"largest exponent{(' ' + exponent_units) if exponent_units else ''}")
+        ax_exponent.set_xlabel(param_label or diagram.param)
+    else:
+        ax_points.set_xlabel(param_label or diagram.param)
+    fig.tight_layout()
+    return fig
+
+
+def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=None) -> Figure:
+    """Points on a Poincare section (k, dim) (or (n, k, dim), one colour per run):
+    coordinates `dims` against each other; NaN padding is skipped."""
+    pts = np.asarray(points)
+    if pts.ndim == 2:
+        pts = pts[None]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig = ax.figure
+    for run in pts:
+        ok = np.all(np.isfinite(run), axis=-1)
+        ax.plot(run[ok, dims[0]], run[ok, dims[1]], ".", markersize=1.5)
+    names = labels or [f"x[{d}]" for d in range(pts.shape[-1])]
+    ax.set_xlabel(names[dims[0]])
+    ax.set_ylabel(names[dims[1]])
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figure:
+    """The next-point map s_{k+1} against s_k of one coordinate of section points or map
+    iterates (e.g. Lorenz's map of successive z-maxima)."""
+    s = np.asarray(points)[..., coordinate]
+    s = s[np.isfinite(s)] if s.ndim == 1 else s
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 5))
+    fig = ax.figure
+    rows = s if s.ndim == 2 else s[None]
+    for row in rows:
+        row = row[np.isfinite(row)]
+        ax.plot(row[:-1], row[1:], ".", markersize=1.5)
+    ax.set_xlabel(f"s_k = x[{coordinate}]")
+    ax.set_ylabel("s_{k+1}")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
