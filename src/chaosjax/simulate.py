@@ -243,14 +243,19 @@ def _sum_chunk(m: Map, x: Array, acc: Any, observable: Observable, n: int, plan=
     return loop(m.step, observable, x, acc)
 
 
-@eqx.filter_jit
 def _cumulative_chunk(m: Map, x: Array, acc: Any, observable: Observable, n_saves: int,
                       save_every: int):
-    def one(x, acc):
+    """((x_end, acc_end), sums): the running sum after every `save_every` steps."""
+    return _cumulative_kernel(m, x, acc, observable, n_saves, save_every, _plan(x))
+
+
+@_kernel
+def _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan):
+    def loop(step, observable, x, acc):
         def inner(i, carry):
             y, s = carry
             s = jax.tree.map(jnp.add, s, observable(y))
-            return m.step(y), s
+            return step(y), s
 
         def body(carry, _):
             carry = jax.lax.fori_loop(0, save_every, inner, carry)
@@ -258,9 +263,14 @@ def _cumulative_chunk(m: Map, x: Array, acc: Any, observable: Observable, n_save
 
         return jax.lax.scan(body, (x, acc), None, length=n_saves)
 
+    if plan is not None:
+        step, obs = _soa(m.step), _soa(observable)
+        (x_end, acc), sums = _over_tiles(lambda X, S: loop(step, obs, X, S), plan, x.T,
+                                         _batch_last(acc))
+        return (x_end.T, _batch_first(acc)), _batch_first(sums)
     if x.ndim == 2:
-        return jax.vmap(one)(x, acc)
-    return one(x, acc)
+        return jax.vmap(lambda x, acc: loop(m.step, observable, x, acc))(x, acc)
+    return loop(m.step, observable, x, acc)
 
 
 @eqx.filter_jit
