@@ -39,9 +39,11 @@ from .discretize import discretize as discretize
 from .lyapunov import CovariantVectors as CovariantVectors
 from .lyapunov import FiniteTimeLyapunov as FiniteTimeLyapunov
 from .lyapunov import LyapunovResult as LyapunovResult
+from .lyapunov import TimeSeriesLyapunov as TimeSeriesLyapunov
 from .lyapunov import covariant_lyapunov_vectors as covariant_lyapunov_vectors
 from .lyapunov import finite_time_lyapunov as finite_time_lyapunov
 from .lyapunov import kaplan_yorke_dimension as kaplan_yorke_dimension
+from .lyapunov import lyapunov_from_timeseries as lyapunov_from_timeseries
 from .lyapunov import lyapunov_spectrum as lyapunov_spectrum
 from .lyapunov import max_lyapunov as max_lyapunov
 from .observables import cumulative_average as cumulative_average

@@ -18,3 +18,6 @@ from .spectrum import max_lyapunov as max_lyapunov
 from .spectrum import spectrum_on_map as spectrum_on_map
 from .covariant import CovariantVectors as CovariantVectors
 from .covariant import covariant_lyapunov_vectors as covariant_lyapunov_vectors
+from .timeseries import TimeSeriesLyapunov as TimeSeriesLyapunov
+from .timeseries import delay_embed as delay_embed
+from .timeseries import lyapunov_from_timeseries as lyapunov_from_timeseries
