@@ -766,8 +766,16 @@ def sensitivity(
         int, typer.Option("--members", help="Initial conditions of the blow-up table.")
     ] = 32,
     steps: Annotated[
-        int | None, typer.Option("--steps", "-n", help="Steps of the shadowing run.")
+        int | None,
+        typer.Option(
+            "--steps",
+            "-n",
+            help="Steps of the shadowing run [default: 80000 for flows, 16000 for maps].",
+        ),
     ] = None,
+    segments: Annotated[
+        int, typer.Option("--segments", help="Shadowing windows (for the standard error).")
+    ] = 8,
     dt: DtOpt = None,
     solver: SolverOpt = "rk4",
     transient: Annotated[
@@ -821,19 +829,32 @@ def sensitivity(
     tab = None
     with _interrupt_note(console, "Nothing was written."):
         if method in ("lss", "both") and has_lss:
-            kw: dict[str, Any] = {"dt": dt} if flow else {}
-            res = cj.shadowing_sensitivity(
-                sysm,
-                p,
-                lambda x: x[i],
-                sysm.default_state(),
-                steps=steps or (2000 if flow else 1000),
-                transient=transient if transient is not None else (2000 if flow else 1000),
-                **kw,
-            )
-            shadow = float(np.asarray(getattr(res, "derivative", res)))
+            kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
+            with console.status(f"least-squares shadowing of {name} ..."):
+                res = cj.shadowing_sensitivity(
+                    sysm,
+                    p,
+                    lambda x: x[i],
+                    sysm.default_state(),
+                    steps=steps or (80_000 if flow else 16_000),
+                    transient=transient if transient is not None else (2000 if flow else 1000),
+                    segments=segments,
+                    **kw,
+                )
+            shadow = float(np.asarray(res.derivative))
+            err = float(np.asarray(res.standard_error))
             data["shadowing_derivative"] = ((), shadow, {"long_name": "d<S>/dp by shadowing"})
-            console.print(f"Least-squares shadowing: d<x{i}>/d{p} = [bold]{shadow:.6g}[/bold]")
+            data["shadowing_error"] = ((), err, {"long_name": "standard error over windows"})
+            data["shadowing_estimates"] = (
+                ("window",),
+                np.asarray(res.estimates),
+                {"long_name": "one estimate per window"},
+            )
+            console.print(
+                f"Least-squares shadowing: d<x{i}>/d{p} = [bold]{shadow:.6g}[/bold] "
+                f"+- {err:.2g} (standard error over {len(res.estimates)} windows of "
+                f"{res.time_per_window:g} {unit})"
+            )
         elif method == "both" and not quiet:
             console.print(
                 "[yellow]Least-squares shadowing is not in this build; showing the "

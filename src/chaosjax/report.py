@@ -106,6 +106,7 @@ class ReportConfig:
     horizons: list[float] | None = None
     sensitivity_members: int | None = None
     shadowing_steps: int | None = None
+    shadowing_segments: int | None = None
     bifurcation_parameter: str | None = None
     bifurcation_range: str | None = None
     bifurcation_transient: int | None = None
@@ -120,7 +121,8 @@ class ReportConfig:
 _INT_FIELDS = {
     "seed", "transient", "trajectory_steps", "save_every", "members", "average_steps",
     "observables", "lyapunov_steps", "lyapunov_transient", "sensitivity_observable",
-    "sensitivity_members", "shadowing_steps", "bifurcation_transient", "bifurcation_keep",
+    "sensitivity_members", "shadowing_steps", "shadowing_segments",
+    "bifurcation_transient", "bifurcation_keep",
 }  # fmt: skip
 _POSITIVE = _INT_FIELDS - {
     "seed",
@@ -417,7 +419,8 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
             lyapunov_steps=200_000,
             lyapunov_transient=2_000,
             horizons=[0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0],
-            shadowing_steps=2_000,
+            shadowing_steps=80_000,
+            shadowing_segments=8,
             bifurcation_transient=20_000,
             bifurcation_keep=100,
         )
@@ -431,7 +434,8 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
             lyapunov_steps=200_000,
             lyapunov_transient=1_000,
             horizons=[5.0, 10.0, 20.0, 50.0, 100.0, 200.0],
-            shadowing_steps=1_000,
+            shadowing_steps=16_000,
+            shadowing_segments=8,
             bifurcation_transient=1_000,
             bifurcation_keep=200,
         )
@@ -440,7 +444,7 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
         if out.get(key) is None:
             out[key] = (
                 value
-                if not isinstance(value, int) or key in ("save_every",)
+                if not isinstance(value, int) or key in ("save_every", "shadowing_segments")
                 else max(10, value // q)
             )
     out["members"] = out["members"] or (16 if config.quick else 64)
@@ -1370,20 +1374,44 @@ def _shadowing(r: _Report, s: Section, param: str, i: int):
     import chaosjax as cj
 
     cfg, sysm = r.cfg, r.system
+    kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
     res = cj.shadowing_sensitivity(
         sysm,
         param,
         r.coordinate(i),
         sysm.default_state(),
         steps=cfg["shadowing_steps"],
-        dt=r.dt,
         transient=cfg["transient"],
+        segments=cfg["shadowing_segments"],
+        **kw,
     )
-    value = float(np.asarray(getattr(res, "derivative", res)))
+    value = float(np.asarray(res.derivative))
     r.put("shadowing_derivative", value, long_name="d<S>/dp by least-squares shadowing")
+    r.put(
+        "shadowing_error",
+        float(np.asarray(res.standard_error)),
+        long_name="standard error over the windows",
+    )
+    r.put(
+        "shadowing_window",
+        float(res.time_per_window),
+        (),
+        "time units" if r.flow else "iterations",
+        "length of one window",
+    )
+    r.store(
+        "shadowing_estimates",
+        np.asarray(res.estimates),
+        ("shadowing_window_index",),
+        long_name="one estimate per window",
+    )
     s.parts.append(
-        f"<p>Least-squares shadowing over {r.c('shadowing_steps')} steps: d&lt;x{i}&gt;/d"
-        f"{html.escape(param)} = {r.v('shadowing_derivative', fmt='.4f')}.</p>"
+        f"<p><b>Least-squares shadowing</b> ({r.t('shadowing_source', 'Wang 2014')}) over "
+        f"{r.c('shadowing_steps')} steps "
+        f"split into {r.c('shadowing_segments')} windows of "
+        f"{r.v('shadowing_window', fmt='g')} {'time units' if r.flow else 'iterations'}: "
+        f"d&lt;x{i}&gt;/d{html.escape(param)} = <b>{r.v('shadowing_derivative', fmt='.4f')}"
+        f"</b> with a standard error of {r.v('shadowing_error', fmt='.2g')}.</p>"
     )
     return value
 
