@@ -19,6 +19,7 @@ summary = run_report(ReportConfig(system="lorenz63", out="out"))
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import html
@@ -567,6 +568,14 @@ class _Report:
         self.flow = isinstance(system, Flow)
         self.dt = cfg["dt"] if self.flow else None
 
+    def busy(self, what: str):
+        """A spinner with the elapsed time while a call without its own progress bar runs."""
+        if not self.progress:
+            return contextlib.nullcontext()
+        from rich.console import Console
+
+        return Console(stderr=False).status(f"{what} ...")
+
     def coordinate(self, i: int) -> Callable:
         """The observable x -> x[i], one function object per i (jit caches by identity)."""
         cache = self.__dict__.setdefault("_coordinates", {})
@@ -716,6 +725,7 @@ figcaption{font-size:.9em;color:#555}.note{color:#555;font-style:italic}
 .error{color:#a00}.banner{background:#fff3cd;border:1px solid #e0c36b;padding:.6em}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em}
 .meta{color:#555}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:.5em}
 """
 
 _PAGE = """<!DOCTYPE html>
@@ -989,6 +999,7 @@ def _section_averages(r: _Report, s: Section) -> None:
         "<table><tr><th>observable</th><th>ensemble mean</th><th>std across "
         "members</th><th>standard error</th></tr>" + rows + "</table>"
     )
+    s.parts.append('<div class="grid">')
     for i in range(k):
         fig = plot.cumulative_average_band(
             t,
@@ -1004,6 +1015,7 @@ def _section_averages(r: _Report, s: Section) -> None:
                 "and a few members",
             )
         )
+    s.parts.append("</div>")
 
 
 def _version_table(r: _Report) -> str:
@@ -1082,15 +1094,16 @@ def _contraction_rate(r: _Report) -> float:
         def obs(x):
             return jnp.log(jnp.abs(jnp.linalg.det(jnp.atleast_2d(sysm.jacobian(x)))))
 
-    value = cj.time_average(
-        sysm,
-        sysm.default_state(),
-        obs,
-        steps=cfg["lyapunov_steps"],
-        dt=r.dt,
-        solver=cfg["solver"],
-        transient=cfg["lyapunov_transient"],
-    )
+    with r.busy("contraction rate along the orbit"):
+        value = cj.time_average(
+            sysm,
+            sysm.default_state(),
+            obs,
+            steps=cfg["lyapunov_steps"],
+            dt=r.dt,
+            solver=cfg["solver"],
+            transient=cfg["lyapunov_transient"],
+        )
     return float(np.asarray(value))
 
 
@@ -1102,14 +1115,15 @@ def _section_lyapunov(r: _Report, s: Section) -> None:
     if not hasattr(cj, "lyapunov_spectrum"):
         return _missing(s, "cj.lyapunov_spectrum")
     cfg, sysm = r.cfg, r.system
-    res = cj.lyapunov_spectrum(
-        sysm,
-        sysm.default_state(),
-        steps=cfg["lyapunov_steps"],
-        dt=r.dt,
-        solver=cfg["solver"],
-        transient=cfg["lyapunov_transient"],
-    )
+    with r.busy("Lyapunov spectrum"):
+        res = cj.lyapunov_spectrum(
+            sysm,
+            sysm.default_state(),
+            steps=cfg["lyapunov_steps"],
+            dt=r.dt,
+            solver=cfg["solver"],
+            transient=cfg["lyapunov_transient"],
+        )
     lam = np.asarray(res.exponents)
     unit = "1/time" if r.flow else "1/iteration"
     r.put("lyapunov_exponents", lam, ("exponent",), unit, "Lyapunov exponents")
@@ -1219,17 +1233,18 @@ def _finite_difference(r: _Report, param: str, index: int):
     out = []
     observable = r.coordinate(index)  # one function object: one compilation for both runs
     for value in (p - delta, p + delta):
-        ens = cj.ensemble_time_average(
-            sysm.replace(**{param: value}),
-            jax.random.key(cfg["seed"]),  # unused: x0 is given
-            cfg["members"],
-            observable,
-            steps=cfg["average_steps"],
-            dt=r.dt,
-            solver=cfg["solver"],
-            transient=cfg["transient"],
-            x0=x0s,
-        )
+        with r.busy("finite-difference reference"):
+            ens = cj.ensemble_time_average(
+                sysm.replace(**{param: value}),
+                jax.random.key(cfg["seed"]),  # unused: x0 is given
+                cfg["members"],
+                observable,
+                steps=cfg["average_steps"],
+                dt=r.dt,
+                solver=cfg["solver"],
+                transient=cfg["transient"],
+                x0=x0s,
+            )
         out.append((float(ens.mean), float(ens.sem)))
     (m0, s0), (m1, s1) = out
     return delta, (m1 - m0) / (2 * delta), math.hypot(s0, s1) / (2 * delta)
@@ -1289,15 +1304,16 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
             "build of chaosjax has no <code>cj.sensitivity_blowup_table</code>.</p>"
         )
         return
-    tab = cj.sensitivity_blowup_table(
-        sysm,
-        param,
-        r.coordinate(i),
-        horizons=cfg["horizons"],
-        dt=r.dt,
-        solver=cfg["solver"],
-        x0=_ensemble_states(r, cfg["sensitivity_members"], cfg["seed"] + 2),
-    )
+    with r.busy("finite-time gradients over horizons"):
+        tab = cj.sensitivity_blowup_table(
+            sysm,
+            param,
+            r.coordinate(i),
+            horizons=cfg["horizons"],
+            dt=r.dt,
+            solver=cfg["solver"],
+            x0=_ensemble_states(r, cfg["sensitivity_members"], cfg["seed"] + 2),
+        )
     grads = np.asarray(tab.gradients)
     r.put("blowup_horizon", np.asarray(tab.horizons), ("horizon",), unit, "horizon T")
     r.put("blowup_mean", np.asarray(tab.mean), ("horizon",), long_name="mean gradient")
@@ -1375,16 +1391,17 @@ def _shadowing(r: _Report, s: Section, param: str, i: int):
 
     cfg, sysm = r.cfg, r.system
     kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
-    res = cj.shadowing_sensitivity(
-        sysm,
-        param,
-        r.coordinate(i),
-        sysm.default_state(),
-        steps=cfg["shadowing_steps"],
-        transient=cfg["transient"],
-        segments=cfg["shadowing_segments"],
-        **kw,
-    )
+    with r.busy("least-squares shadowing"):
+        res = cj.shadowing_sensitivity(
+            sysm,
+            param,
+            r.coordinate(i),
+            sysm.default_state(),
+            steps=cfg["shadowing_steps"],
+            transient=cfg["transient"],
+            segments=cfg["shadowing_segments"],
+            **kw,
+        )
     value = float(np.asarray(res.derivative))
     r.put("shadowing_derivative", value, long_name="d<S>/dp by least-squares shadowing")
     r.put(
@@ -1435,7 +1452,8 @@ def _section_bifurcation(r: _Report, s: Section) -> None:
     )
     if r.flow:
         kwargs.update(dt=r.dt, solver=cfg["solver"], section=cj.LocalMaxima(coord))
-    d = cj.orbit_diagram(sysm, param, jnp.asarray(values), **kwargs)
+    with r.busy("orbit diagram"):
+        d = cj.orbit_diagram(sysm, param, jnp.asarray(values), **kwargs)
     pts = np.asarray(d.points)[..., coord]
     r.coord("bifurcation_value", values, "", f"values of {param}")
     r.store(
@@ -1483,14 +1501,15 @@ def _classification(r: _Report) -> str:
         )
     kw: dict[str, Any] = {"dt": r.dt, "solver": r.cfg["solver"]} if r.flow else {}
     transient = min(10_000, max(r.cfg["transient"], 1_000))
-    c = cj.classify_attractor(
-        r.system,
-        r.system.default_state(),
-        transient=transient,
-        keep=128,
-        lyap_steps=min(10_000, r.cfg["lyapunov_steps"]),
-        **kw,
-    )
+    with r.busy("classifying the attractor"):
+        c = cj.classify_attractor(
+            r.system,
+            r.system.default_state(),
+            transient=transient,
+            keep=128,
+            lyap_steps=min(10_000, r.cfg["lyapunov_steps"]),
+            **kw,
+        )
     exps = np.asarray(c.exponents)
     r.put(
         "classification_exponents",
@@ -1600,7 +1619,9 @@ def run_report(
                 raise
         if s.key != "timings":
             r.timings[s.key] = time.time() - t0
-        if s.status == "skipped":
+        if s.status == "done":
+            say(f"      done in {time.time() - t0:.1f} s")
+        elif s.status == "skipped":
             say(f"      {s.note}")
         elif s.status == "failed":
             say(f"      failed: {s.note}")
