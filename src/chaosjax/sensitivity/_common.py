@@ -25,7 +25,7 @@ def _field_names(obj: Any) -> list[str]:
     return []
 
 
-def parameter_getter(system: Any, param: object, name: str = "param") -> Callable[[Any], Array]:
+def parameter_getter(system: Any, param: object, name: str = "param") -> ParamGetter:
     """A function `system -> leaf` for `param`: a field name ("rho"), a dotted path
     ("flow.rho") or a sequence of names (("flow", "rho")) for nested systems.
 
@@ -57,12 +57,23 @@ def parameter_getter(system: Any, param: object, name: str = "param") -> Callabl
             f"(got {type(obj).__name__}); static fields cannot be differentiated."
         )
 
-    def get(s):
-        for part in parts:
+    return ParamGetter(tuple(parts))
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamGetter:
+    """`system -> system.a.b...`: hashable and compared by path, so jitted functions that
+    take it as a static argument compile once per path, not once per call."""
+
+    parts: tuple[str, ...]
+
+    def __call__(self, s):
+        for part in self.parts:
             s = getattr(s, part)
         return s
 
-    return get
+    def under(self, prefix: tuple[str, ...]) -> ParamGetter:
+        return ParamGetter(tuple(prefix) + self.parts)
 
 
 def with_parameter(system: Any, get: Callable[[Any], Array], value: Array) -> Any:
@@ -96,11 +107,44 @@ def check_system(system: object) -> None:
         raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
 
 
-def scalar_observable(observable: Callable) -> Callable[[Array], Array]:
-    return lambda x: jnp.asarray(observable(x), dtype=x.dtype).reshape(())
+@dataclasses.dataclass(frozen=True)
+class ScalarObservable:
+    """The user's observable as a 0-d array of the state's dtype; hashable by the wrapped
+    function, so repeated calls with the same observable reuse compilations."""
+
+    fn: Callable
+
+    def __call__(self, x):
+        return jnp.asarray(self.fn(x), dtype=x.dtype).reshape(())
+
+
+def scalar_observable(observable: Callable) -> ScalarObservable:
+    return ScalarObservable(observable)
 
 
 # --------------------------------------------------------------------------- linear algebra
+
+
+#: Largest block for which the SPD inverse is unrolled Gauss-Jordan in plain array ops;
+#: a LAPACK call per tiny block costs more than the arithmetic (PERFORMANCE.md).
+SMALL_BLOCK = 8
+
+
+def spd_inverse(a: Float[Array, "k k"]) -> Float[Array, "k k"]:
+    """Inverse of a symmetric positive-definite matrix: Gauss-Jordan without pivoting
+    (stable for SPD: every pivot is a Schur complement's diagonal, hence positive) when
+    small, `jnp.linalg.inv` otherwise; symmetrised."""
+    k = a.shape[-1]
+    if k > SMALL_BLOCK:
+        inv = jnp.linalg.inv(a)
+    else:
+        m = jnp.concatenate([a, jnp.eye(k, dtype=a.dtype)], axis=1)
+        for i in range(k):
+            row = m[i] / m[i, i]
+            col = m[:, i].at[i].set(0.0)
+            m = (m - jnp.outer(col, row)).at[i].set(row)
+        inv = m[:, k:]
+    return 0.5 * (inv + inv.T)
 
 
 def block_tridiagonal_solve(
@@ -124,12 +168,10 @@ def block_tridiagonal_solve(
         m = e_prev @ s_inv_prev
         s = d - m @ e_prev.T
         y = r - m @ y_prev
-        s_inv = jnp.linalg.inv(s)
-        s_inv = 0.5 * (s_inv + s_inv.T)
+        s_inv = spd_inverse(s)
         return (s_inv, y), (s_inv, y)
 
-    s0_inv = jnp.linalg.inv(diag[0])
-    s0_inv = 0.5 * (s0_inv + s0_inv.T)
+    s0_inv = spd_inverse(diag[0])
     _, (s_invs, ys) = jax.lax.scan(forward, (s0_inv, rhs[0]), (diag[1:], lower, rhs[1:]))
     s_invs = jnp.concatenate([s0_inv[None], s_invs])
     ys = jnp.concatenate([rhs[:1], ys])

@@ -115,8 +115,7 @@ def sensitivity_blowup_table(
     ```
     """
     m, unwrap = prepare_map(system, dt, solver)
-    get_user = parameter_getter(system, param)
-    get = lambda mm: get_user(unwrap(mm))  # noqa: E731
+    get = parameter_getter(system, param).under(unwrap)
     if jnp.ndim(get(m)) != 0:
         raise ValueError(f"`param` {param!r} must be a scalar parameter for the table.")
     mode = v.one_of(mode, "mode", ("forward", "reverse"))

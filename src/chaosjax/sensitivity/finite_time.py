@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -61,8 +60,8 @@ class FiniteTimeGradient(eqx.Module):
 # --------------------------------------------------------------------------- preparation
 
 
-def prepare_map(system: Flow | Map, dt, solver: str) -> tuple[Map, Callable[[Map], Any]]:
-    """The one-step map of `system` and a function from that map to the user's system."""
+def prepare_map(system: Flow | Map, dt, solver: str) -> tuple[Map, tuple[str, ...]]:
+    """The one-step map of `system` and the path from that map to the user's system."""
     check_system(system)
     v.system_parameters(system)
     if isinstance(system, Flow):
@@ -70,8 +69,8 @@ def prepare_map(system: Flow | Map, dt, solver: str) -> tuple[Map, Callable[[Map
             raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
         dt = v.positive_float(dt, "dt")
         m = discretize(system, dt, solver) if solver in ADAPTIVE else as_map(system, dt, solver)
-        return m, lambda mm: mm.flow
-    return as_map(system, dt, solver), lambda mm: mm
+        return m, ("flow",)
+    return as_map(system, dt, solver), ()
 
 
 def spin_up(system, x, transient: int, dt, solver: str) -> Array:
@@ -210,8 +209,7 @@ def finite_time_gradient(
     ```
     """
     m, unwrap = prepare_map(system, dt, solver)
-    get_user = parameter_getter(system, param)
-    get = lambda mm: get_user(unwrap(mm))  # noqa: E731
+    get = parameter_getter(system, param).under(unwrap)
     steps = v.positive_int(steps, "steps")
     transient = v.nonnegative_int(transient, "transient")
     mode = v.one_of(mode, "mode", ("forward", "reverse"))

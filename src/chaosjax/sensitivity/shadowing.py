@@ -254,11 +254,34 @@ def _nilss_windows(m, get, obs, xs, W0s, n_seg, seg_steps):
 
 
 @eqx.filter_jit
-def _window_starts(m: Map, x: Array, n_windows: int, n: int) -> Array:
-    def body(y, _):
-        return jax.lax.fori_loop(0, n, lambda i, z: m.step(z), y), y
+def _window_starts(m: Map, xb: Array, n_windows: int, n: int) -> Array:
+    """(batch, windows, dim): the first state of each window of n steps."""
 
-    return jax.lax.scan(body, x, None, length=n_windows)[1]
+    def one(x):
+        def body(y, _):
+            return jax.lax.fori_loop(0, n, lambda i, z: m.step(z), y), y
+
+        return jax.lax.scan(body, x, None, length=n_windows)[1]
+
+    return jax.vmap(one)(xb)
+
+
+@eqx.filter_jit
+def _lss_all(m: Map, get: Callable, obs: Callable, starts: Array, n: int,
+             alpha: Array | None):
+    """LSS on every window: (estimates, averages, alpha used or None)."""
+    fstep = _vector_field_step(m)
+    x_end, (xs, phi, b, s, ds) = jax.vmap(lambda y: _tangent_data(m, get, obs, y, n))(starts)
+    if fstep is None:
+        est, avg = _lss_windows(phi, b, None, s, ds, jnp.asarray(1.0, b.dtype))
+        return est, avg, None
+    # dt f(x_{i+1}), i = 0 .. n-1: the states after each step.
+    ft = jax.vmap(jax.vmap(fstep))(jnp.concatenate([xs[:, 1:], x_end[:, None]], axis=1))
+    tps = m.time_per_step
+    if alpha is None:
+        alpha = jnp.sqrt(jnp.mean(jnp.sum(ft**2, -1))) / tps
+    est, avg = _lss_windows(phi, b, ft, s, ds, (alpha * tps) ** 2)  # eta f~ = eta dt f
+    return est, avg, alpha
 
 
 @eqx.filter_jit
@@ -351,8 +374,7 @@ def shadowing_sensitivity(
     ```
     """
     m, unwrap = prepare_map(system, dt, solver)
-    get_user = parameter_getter(system, param)
-    get = lambda mm: get_user(unwrap(mm))  # noqa: E731
+    get = parameter_getter(system, param).under(unwrap)
     if jnp.ndim(get(m)) != 0:
         raise ValueError(f"`param` {param!r} must name a scalar parameter.")
     method = v.one_of(method, "method", ("lss", "nilss"))
@@ -374,27 +396,12 @@ def shadowing_sensitivity(
         alpha = v.positive_float(alpha, "alpha")
     x = spin_up(system, x, transient, dt, solver)
     xb = x if x.ndim == 2 else x[None]
-    starts = jax.vmap(lambda y: _window_starts(m, y, segments, n))(xb).reshape(-1, x.shape[-1])
+    starts = _window_starts(m, xb, segments, n).reshape(-1, x.shape[-1])
 
     if method == "lss":
-        fstep = _vector_field_step(m)
-
-        def data(y):
-            y_end, (xs, phi, b, s, ds) = _tangent_data(m, get, obs, y, n)
-            return xs, y_end, phi, b, s, ds
-
-        xs, ends, phi, b, s, ds = jax.vmap(data)(starts)
-        ft = None
-        if fstep is not None:
-            # dt f(x_{i+1}), i = 0 .. n-1: the states after each step.
-            nxt = jnp.concatenate([xs[:, 1:], ends[:, None]], axis=1)
-            ft = jax.vmap(jax.vmap(fstep))(nxt)
-            if alpha is None:
-                alpha = float(jnp.sqrt(jnp.mean(jnp.sum(ft**2, -1)))) / tps
-            alpha2 = jnp.asarray((alpha * tps) ** 2, x.dtype)  # eta f~ = eta dt f
-        else:
-            alpha, alpha2 = None, jnp.asarray(1.0, x.dtype)
-        est, avg = _lss_windows(phi, b, ft, s, ds, alpha2)
+        alpha_arr = None if alpha is None else jnp.asarray(alpha, x.dtype)
+        est, avg, alpha_used = _lss_all(m, get, obs, starts, n, alpha_arr)
+        alpha = None if alpha_used is None else float(alpha_used)
         u = None
     else:
         if num_unstable is None:
