@@ -6,3 +6,4 @@ from ._simulate import cumulative_average_band as cumulative_average_band
 from ._simulate import phase_portrait as phase_portrait
 from ._simulate import time_series as time_series
 from ._bifurcation import orbit_diagram, poincare_section, return_map  # noqa: F401
+from ._sensitivity import sensitivity_blowup as sensitivity_blowup
