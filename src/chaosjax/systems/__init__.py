@@ -29,6 +29,7 @@ from .flows import (
     SprottB,
     Thomas,
 )
+from .rnn import GRU, RNN  # input-driven maps; not in the catalogue (need weights)
 from .maps import (
     Burgers,
     DelayedHenon,
@@ -50,6 +51,7 @@ __all__ = [
     "Logistic", "Tent", "Henon", "Lozi", "Tinkerbell", "DelayedLogistic", "Burgers", "Ikeda",
     "DelayedHenon", "SmoothedSigmoidMap", "StandardMap",
 ]  # fmt: skip
+__all__ += ["RNN", "GRU"]
 
 _CATALOG: dict[str, type] = {
     cls.name: cls

@@ -1,0 +1,150 @@
+"""Recurrent neural networks as input-driven maps (seed 004).
+
+An RNN's hidden state evolves by h_{t+1} = F(h_t, u_t): a map driven by an input
+sequence. `step(h)` is the autonomous map (zero input); `driven_step(h, u)` takes
+the input, and `cj.lyapunov_spectrum(rnn, h0, steps=..., inputs=us)` computes the
+spectrum of the driven (non-autonomous) map (Engelken, Wolf & Abbott 2020, "Lyapunov
+spectra of chaotic recurrent neural networks", arXiv:2006.02427; Vogt et al. 2022,
+Front. Appl. Math. Stat. 8). Weights are array leaves, so a trained network's weights
+can be dropped in, and `vmap` over a gain sweeps random networks in one call.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+
+Scalar = Float[ArrayLike, ""]
+
+from ._base import Map, _as_float
+
+
+def _weight():
+    return eqx.field(converter=_as_float)
+
+
+class RNN(Map):
+    """A vanilla tanh RNN: h_{t+1} = tanh(W h_t + U u_t + b).
+
+    `W` (n, n) recurrent weights, `U` (n, n_inputs) input weights (n_inputs may be 0),
+    `b` (n,) biases. `RNN.random(key, n, g=...)` draws W_ij ~ N(0, g^2 / n), the
+    ensemble of Sompolinsky, Crisanti & Sommers (1988) in discrete time: without input
+    the largest exponent crosses zero near g = 1 for large n (Engelken et al. 2020).
+
+    The Jacobian is analytic: diag(1 - h_{t+1}^2) W.
+    """
+
+    W: Float[Array, "n n"] = _weight()
+    U: Float[Array, "n m"] = _weight()
+    b: Float[Array, " n"] = _weight()
+
+    name: ClassVar[str] = "rnn"
+    sample_scale: ClassVar[float] = 0.5
+
+    def __check_init__(self):
+        n = self.W.shape[0]
+        if self.W.shape != (n, n) or self.U.ndim != 2 or self.U.shape[0] != n or (
+            self.b.shape != (n,)
+        ):
+            raise ValueError(
+                f"RNN weights must be W (n, n), U (n, n_inputs), b (n,); got W "
+                f"{self.W.shape}, U {self.U.shape}, b {self.b.shape}."
+            )
+
+    @classmethod
+    def random(cls, key: PRNGKeyArray, n: int, *, n_inputs: int = 0, g: Scalar = 1.0,
+               input_scale: Scalar = 1.0, bias_scale: Scalar = 0.0) -> RNN:
+        """W ~ N(0, g^2/n), U ~ N(0, input_scale^2/n_inputs), b ~ N(0, bias_scale^2).
+
+        `g` may be traced (a `vmap` over gains builds a batch of networks).
+        """
+        kw, ku, kb = jax.random.split(key, 3)
+        W = g * jax.random.normal(kw, (n, n)) / jnp.sqrt(n)
+        U = input_scale * jax.random.normal(ku, (n, n_inputs)) / jnp.sqrt(max(n_inputs, 1))
+        b = bias_scale * jax.random.normal(kb, (n,))
+        return cls(W=W, U=U, b=b)
+
+    @property
+    def dim(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.U.shape[1])
+
+    def step(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        return jnp.tanh(self.W @ x + self.b)
+
+    def driven_step(self, x: Float[Array, " n"], u: Float[Array, " m"]) -> Float[Array, " n"]:
+        """h_{t+1} given the input u_t."""
+        return jnp.tanh(self.W @ x + self.U @ u + self.b)
+
+    def jacobian(self, x: Float[Array, " n"]) -> Float[Array, "n n"]:
+        h = self.step(x)
+        return (1.0 - h * h)[:, None] * self.W
+
+    def default_state(self) -> Float[Array, " n"]:
+        # Off the trivial fixed point h = 0 (with b = 0), deterministically.
+        i = jnp.arange(self.dim, dtype=self.W.dtype)
+        return 0.5 * jnp.sin(1.7 * i + 0.3)
+
+
+class GRU(Map):
+    """A gated recurrent unit (Cho et al. 2014) as an input-driven map:
+
+        z = sigmoid(Wz h + Uz u + bz),  r = sigmoid(Wr h + Ur u + br),
+        c = tanh(Wh (r * h) + Uh u + bh),  h' = (1 - z) * h + z * c.
+
+    Weights are array leaves; `GRU.random(key, n, g=...)` draws recurrent weights
+    N(0, g^2/n) and input weights N(0, 1/n_inputs).
+    """
+
+    Wz: Float[Array, "n n"] = _weight()
+    Wr: Float[Array, "n n"] = _weight()
+    Wh: Float[Array, "n n"] = _weight()
+    Uz: Float[Array, "n m"] = _weight()
+    Ur: Float[Array, "n m"] = _weight()
+    Uh: Float[Array, "n m"] = _weight()
+    bz: Float[Array, " n"] = _weight()
+    br: Float[Array, " n"] = _weight()
+    bh: Float[Array, " n"] = _weight()
+
+    name: ClassVar[str] = "gru"
+    sample_scale: ClassVar[float] = 0.5
+
+    @classmethod
+    def random(cls, key: PRNGKeyArray, n: int, *, n_inputs: int = 0, g: Scalar = 1.0,
+               input_scale: Scalar = 1.0) -> GRU:
+        ks = jax.random.split(key, 6)
+        rec = [g * jax.random.normal(k, (n, n)) / jnp.sqrt(n) for k in ks[:3]]
+        inp = [input_scale * jax.random.normal(k, (n, n_inputs)) / jnp.sqrt(max(n_inputs, 1))
+               for k in ks[3:]]
+        zero = jnp.zeros(n)
+        return cls(Wz=rec[0], Wr=rec[1], Wh=rec[2], Uz=inp[0], Ur=inp[1], Uh=inp[2],
+                   bz=zero, br=zero, bh=zero)
+
+    @property
+    def dim(self) -> int:
+        return int(self.Wz.shape[0])
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.Uz.shape[1])
+
+    def driven_step(self, x: Float[Array, " n"], u: Float[Array, " m"]) -> Float[Array, " n"]:
+        """h_{t+1} given the input u_t."""
+        z = jax.nn.sigmoid(self.Wz @ x + self.Uz @ u + self.bz)
+        r = jax.nn.sigmoid(self.Wr @ x + self.Ur @ u + self.br)
+        c = jnp.tanh(self.Wh @ (r * x) + self.Uh @ u + self.bh)
+        return (1.0 - z) * x + z * c
+
+    def step(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        return self.driven_step(x, jnp.zeros(self.n_inputs, x.dtype))
+
+    def default_state(self) -> Float[Array, " n"]:
+        i = jnp.arange(self.dim, dtype=self.Wz.dtype)
+        return 0.5 * jnp.sin(1.7 * i + 0.3)

@@ -1,0 +1,80 @@
+"""Lyapunov spectra of random and input-driven RNNs (seed 004)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosjax as cj
+
+KEY = jax.random.key(0)
+
+
+def test_rnn_jacobian_matches_autodiff_and_shapes():
+    net = cj.systems.RNN.random(KEY, 20, n_inputs=3, g=1.5, bias_scale=0.1)
+    x = net.default_state()
+    np.testing.assert_allclose(net.jacobian(x), jax.jacfwd(net.step)(x), atol=1e-12)
+    assert net.dim == 20 and net.n_inputs == 3
+    assert net.driven_step(x, jnp.zeros(3)).shape == (20,)
+    with pytest.raises(ValueError, match="weights"):
+        cj.systems.RNN(W=jnp.zeros((3, 3)), U=jnp.zeros((2, 1)), b=jnp.zeros(3))
+
+
+def test_subcritical_gain_gives_log_spectral_radius():
+    # g < 1: the orbit falls onto h = 0, where the Jacobian is W itself, so the
+    # largest exponent is log of W's spectral radius (an exact oracle).
+    net = cj.systems.RNN.random(KEY, 100, g=0.5)
+    res = cj.max_lyapunov(net, net.default_state(), steps=3_000, transient=500)
+    rho = np.max(np.abs(np.linalg.eigvals(np.asarray(net.W))))
+    assert abs(float(res.largest) - np.log(rho)) < 1e-3
+
+
+def test_gain_sweep_largest_exponent_crosses_zero_near_one():
+    gains = jnp.linspace(0.5, 2.5, 9)
+
+    @jax.jit
+    def sweep(gains):
+        def one(g):
+            net = cj.systems.RNN.random(KEY, 100, g=g)
+            return cj.max_lyapunov(net, net.default_state(), steps=2_000, transient=500,
+                                   throw=False).largest
+
+        return jax.vmap(one)(gains)
+
+    lam = np.asarray(sweep(gains))
+    # Engelken, Wolf & Abbott (2020): the transition to chaos is at g = 1 for large
+    # networks; with n = 100 the crossing sits between g = 0.75 and g = 1.75 (a finite
+    # network can sit on a limit cycle, exponent 0, just above g = 1).
+    assert np.all(lam[gains <= 0.75] < -0.05)
+    assert np.all(lam[gains >= 1.5] > -1e-3)
+    assert np.all(lam[gains >= 1.75] > 0.02)
+    assert np.all(np.diff(lam) > -1e-3)  # grows with the gain
+
+
+def test_input_drive_suppresses_chaos_and_gru_runs():
+    net = cj.systems.RNN.random(KEY, 100, n_inputs=3, g=2.0)
+    us = jax.random.normal(jax.random.key(1), (2_000, 3))
+    kw = dict(steps=1_500, transient=500, k=3)
+    free = cj.lyapunov_spectrum(net, net.default_state(), inputs=0.0 * us, **kw)
+    driven = cj.lyapunov_spectrum(net, net.default_state(), inputs=3.0 * us, **kw)
+    # Strong input saturates the units and suppresses chaos (Molgedey, Schuchhardt &
+    # Schuster 1992; Engelken et al. 2020).
+    assert float(free.largest) > 0.05
+    assert float(driven.largest) < -0.05
+    # Zero input reproduces the autonomous map.
+    auto = cj.lyapunov_spectrum(net, net.default_state(), **kw)
+    np.testing.assert_allclose(auto.exponents, free.exponents, atol=1e-10)
+    gru = cj.systems.GRU.random(KEY, 32, n_inputs=3, g=3.0)
+    res = cj.lyapunov_spectrum(gru, gru.default_state(), steps=800, transient=200,
+                               inputs=us[:1_000], k=4)
+    assert res.exponents.shape == (4,)
+    assert bool(jnp.all(jnp.isfinite(res.exponents)))
+    assert bool(jnp.all(jnp.diff(res.exponents) <= 0))
+
+
+def test_inputs_validation():
+    net = cj.systems.RNN.random(KEY, 10, n_inputs=2)
+    with pytest.raises(ValueError, match="`inputs`"):
+        cj.lyapunov_spectrum(net, net.default_state(), steps=100, inputs=jnp.zeros((50, 2)))
+    with pytest.raises(ValueError, match="`inputs`"):
+        cj.lyapunov_spectrum(net, net.default_state(), steps=100, inputs=jnp.zeros((100, 3)))
