@@ -387,3 +387,34 @@ def test_index_renders_in_headless_chromium(report_dir, tmp_path):
         non_white,
     )
     assert math.isfinite(float(pixels.mean()))
+
+
+@pytest.mark.slow
+def test_make_demo_default_report_within_three_minutes(tmp_path):
+    """`python -m chaosjax.demo` (make demo): the full lorenz63 report into out/, every
+    section done and every figure present, well within the 3-minute budget."""
+    import sys
+    import time
+
+    t0 = time.time()
+    proc = subprocess.run(
+        [sys.executable, "-m", "chaosjax.demo", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    seconds = time.time() - t0
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out"
+    res = load_results(out)
+    assert res["complete"] and all(v == "done" for v in res["sections"].values())
+    for name in res["figures"]:
+        assert (out / name).stat().st_size > 5_000
+    assert seconds < 180, seconds
+    # Lorenz63 at the defaults: the literature spectrum and d<z>/drho ~ 1.01.
+    v = res["values"]
+    np.testing.assert_allclose(v["lyapunov_exponents"], [0.9056, 0.0, -14.5723], atol=2e-2)
+    if "shadowing_derivative" in v:
+        assert v["shadowing_derivative"] == pytest.approx(1.01, abs=0.03)
+    assert v["finite_difference"] == pytest.approx(1.01, abs=0.05)

@@ -143,7 +143,9 @@ SystemFileOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
-DtOpt = Annotated[float | None, typer.Option("--dt", help="Time step of a flow [default: 0.01].")]
+DtOpt = Annotated[
+    float | None, typer.Option("--dt", help="Time step of a flow \\[default: 0.005].")
+]
 SolverOpt = Annotated[str, typer.Option("--solver", help="euler, rk4, tsit5, dopri5 or dopri8.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the initial states.")]
 WrtOpt = Annotated[
@@ -206,7 +208,7 @@ def _chosen_parameter(system, bare: list[str], wrt: str | None, what: str) -> st
     return p
 
 
-def _dt_for(system, dt: float | None, default: float = 0.01) -> float | None:
+def _dt_for(system, dt: float | None, default: float = 0.005) -> float | None:
     from .systems import Flow
 
     if isinstance(system, Flow):
@@ -383,7 +385,7 @@ def simulate(
     system_file: SystemFileOpt = None,
     steps: Annotated[
         int | None,
-        typer.Option("--steps", "-n", help="Steps after the transient [default: 10000]."),
+        typer.Option("--steps", "-n", help="Steps after the transient \\[default: 10000]."),
     ] = None,
     t_final: Annotated[
         float | None,
@@ -414,7 +416,7 @@ def simulate(
     ] = False,
     x0: Annotated[
         str | None,
-        typer.Option("--x0", help="Initial state, e.g. 1,1,1 [default: on the attractor]."),
+        typer.Option("--x0", help="Initial state, e.g. 1,1,1 \\[default: on the attractor]."),
     ] = None,
     seed: SeedOpt = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .nc (NetCDF) or .zarr.")] = Path(
@@ -573,7 +575,7 @@ def _plot_path(plot: Path | None, no_plot: bool, default: str) -> Path | None:
 
 PlotOpt = Annotated[
     Path | None,
-    typer.Option("--plot", help="Figure file (.png/.pdf/.svg) [default: SYSTEM_<what>.png]."),
+    typer.Option("--plot", help="Figure file (.png/.pdf/.svg) \\[default: SYSTEM_<what>.png]."),
 ]
 NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Write no figure.")]
 OutOpt = Annotated[
@@ -595,7 +597,7 @@ def lyapunov(
     param: ParamOpt = None,
     system_file: SystemFileOpt = None,
     steps: Annotated[
-        int | None, typer.Option("--steps", "-n", help="Steps [default: 100000].")
+        int | None, typer.Option("--steps", "-n", help="Steps \\[default: 100000].")
     ] = None,
     t_final: Annotated[
         float | None, typer.Option("--t-final", help="Length in time units.")
@@ -604,7 +606,7 @@ def lyapunov(
     solver: SolverOpt = "rk4",
     transient: Annotated[int, typer.Option("--transient", help="Steps discarded first.")] = 1000,
     k: Annotated[
-        int | None, typer.Option("--k", help="Number of exponents [default: all].")
+        int | None, typer.Option("--k", help="Number of exponents \\[default: all].")
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Save spectrum and history to .nc/.zarr.")
@@ -753,7 +755,7 @@ def sensitivity(
         int | None,
         typer.Option(
             "--observable",
-            help="Index i of the observable x[i] [default: last for flows, 0 for maps].",
+            help="Index i of the observable x\\[i] \\[default: last for flows, 0 for maps].",
         ),
     ] = None,
     horizons: Annotated[
@@ -770,7 +772,7 @@ def sensitivity(
         typer.Option(
             "--steps",
             "-n",
-            help="Steps of the shadowing run [default: 80000 for flows, 16000 for maps].",
+            help="Steps of the shadowing run \\[default: 80000 for flows, 16000 for maps].",
         ),
     ] = None,
     segments: Annotated[
@@ -1092,7 +1094,7 @@ def report(
     param: ParamOpt = None,
     system_file: SystemFileOpt = None,
     out: Annotated[
-        str | None, typer.Option("--out", "-o", help="Output directory [default: out].")
+        str | None, typer.Option("--out", "-o", help="Output directory \\[default: out].")
     ] = None,
     config: Annotated[
         Path | None,
@@ -1101,12 +1103,12 @@ def report(
         ),
     ] = None,
     dt: Annotated[
-        float | None, typer.Option("--dt", help="Time step of a flow [default: 0.005].")
+        float | None, typer.Option("--dt", help="Time step of a flow \\[default: 0.005].")
     ] = None,
     solver: Annotated[
-        str | None, typer.Option("--solver", help="Solver of a flow [default: rk4].")
+        str | None, typer.Option("--solver", help="Solver of a flow \\[default: rk4].")
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed [default: 0].")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[default: 0].")] = None,
     transient: Annotated[int | None, typer.Option("--transient", help="Transient steps.")] = None,
     trajectory_steps: Annotated[int | None, typer.Option("--trajectory-steps")] = None,
     members: Annotated[
