@@ -418,3 +418,30 @@ def test_make_demo_default_report_within_three_minutes(tmp_path):
     if "shadowing_derivative" in v:
         assert v["shadowing_derivative"] == pytest.approx(1.01, abs=0.03)
     assert v["finite_difference"] == pytest.approx(1.01, abs=0.05)
+
+
+def test_a_users_system_from_a_config_file(tmp_path, monkeypatch):
+    (tmp_path / "my_system.py").write_text(
+        "import jax.numpy as jnp\n"
+        "import chaosjax as cj\n\n"
+        "class Spiral(cj.Flow):\n"
+        "    a: float = cj.systems.param(-0.5)\n"
+        "    def vector_field(self, x):\n"
+        "        return jnp.stack([self.a * x[0] - x[1], x[0] + self.a * x[1]])\n"
+        "    def default_state(self):\n"
+        "        return jnp.array([1.0, 0.0])\n"
+    )
+    (tmp_path / "run.toml").write_text(
+        'system_file = "my_system.py:Spiral"\n'
+        'sections = ["system", "lyapunov", "timings"]\n'
+        "lyapunov_steps = 2000\nlyapunov_transient = 0\ndt = 0.01\n"
+        "[parameters]\na = -0.25\n"
+    )
+    monkeypatch.chdir(tmp_path.parent)  # the file is found relative to the config file
+    result = invoke("report", "--config", tmp_path / "run.toml", "--out", tmp_path / "o", "-q")
+    assert result.exit_code == 0, result.output
+    res = load_results(tmp_path / "o")
+    assert res["config"]["system"] == "Spiral" and res["config"]["parameters"] == {"a": -0.25}
+    if hasattr(cj, "lyapunov_spectrum"):
+        # A linear spiral: both exponents equal a.
+        np.testing.assert_allclose(res["values"]["lyapunov_exponents"], [-0.25, -0.25], atol=1e-3)

@@ -221,6 +221,12 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ReportError(f"--config {str(p)!r}: unknown key {key!r}.{hint}")
         out[k] = _check_value(k, value)
+    spec = out.get("system_file")
+    if spec and ":" in spec:
+        # A relative file in a config file is relative to the config file, not the cwd.
+        file_part, _, cls = spec.rpartition(":")
+        if not Path(file_part).is_absolute():
+            out["system_file"] = f"{(p.parent / file_part).resolve()}:{cls}"
     return out
 
 
@@ -487,11 +493,12 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
             v = float(np.asarray(system.parameters()[p]))
             lo, hi = (0.8 * v, 1.2 * v) if v else (-1.0, 1.0)
             lo, hi = min(lo, hi), max(lo, hi)
-        out["bifurcation_range"] = f"{lo:g}:{hi:g}:{100 if config.quick else 400}"
+        num = 400 if system.dim <= 4 else 100  # each value is a full run: cost grows with dim
+        out["bifurcation_range"] = f"{lo:g}:{hi:g}:{num // 4 if config.quick else num}"
     parse_range(out["bifurcation_range"])
     out["sections"] = list(out["sections"] or SECTIONS)
     out["parameters"] = cjio.system_parameters(system)
-    out["system"] = cjio.system_name(system) if not config.system_file else config.system
+    out["system"] = cjio.system_name(system)
     return out, system
 
 
