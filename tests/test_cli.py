@@ -170,6 +170,18 @@ def test_simulate_ensemble_statistics(tmp_path):
     assert ds.attrs["members"] == 8 and ds.attrs["seed"] == 0
 
 
+def test_simulate_to_zarr(tmp_path):
+    if not cj.io.zarr_available():
+        result = invoke("simulate", "lorenz63", "--steps", 10, "--out", tmp_path / "r.zarr")
+        assert_user_error(result, "zarr")
+        return
+    result = invoke(
+        "simulate", "lorenz63", "--steps", 40, "--dt", 0.01, "--out", tmp_path / "r.zarr", "-q"
+    )
+    assert result.exit_code == 0, result.output
+    assert cj.io.load(tmp_path / "r.zarr")["state"].shape == (41, 3)
+
+
 def test_simulate_user_file_system(tmp_path):
     path = tmp_path / "my_system.py"
     path.write_text(
