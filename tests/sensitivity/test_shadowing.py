@@ -74,22 +74,28 @@ def test_lorenz_dz_drho_at_28(lorenz_x0, method):
         assert res.alpha is not None and res.alpha > 0
 
 
-def test_lss_is_insensitive_to_alpha_and_nilss_agrees(lorenz_x0):
+def test_lss_alpha_time_dilation_and_batched_initial_conditions(lorenz_x0):
     lor, x0 = lorenz_x0
-    kw = dict(steps=4 * 2_000, dt=DT, segments=4)
-    base = cj.shadowing_sensitivity(lor, "rho", Z, x0, **kw)
-    for factor in (0.3, 3.0):
-        other = cj.shadowing_sensitivity(lor, "rho", Z, x0, alpha=factor * base.alpha, **kw)
+    x0s = jnp.stack([x0, cj.final_state(lor, x0, steps=3000, dt=DT)])
+    kw = dict(dt=DT, alpha=100.0)
+    # Two initial conditions x two windows: four independent estimates.
+    base = cj.shadowing_sensitivity(lor, "rho", Z, x0s, steps=2 * 2000, segments=2, **kw)
+    assert base.estimates.shape == (4,)
+    one = cj.shadowing_sensitivity(lor, "rho", Z, x0s[1], steps=4 * 2000, segments=4, **kw)
+    assert jnp.allclose(base.estimates[2:], one.estimates[:2], rtol=1e-10)
+    for alpha in (30.0, 300.0):
+        other = cj.shadowing_sensitivity(lor, "rho", Z, x0s[1], steps=4 * 2000, segments=4,
+                                         dt=DT, alpha=alpha)
         # The time-dilation weight changes the finite-window minimiser, not the limit.
-        assert abs(float(other.derivative - base.derivative)) < 0.03
+        assert abs(float(other.derivative - one.derivative)) < 0.03
     # Without the time-dilation term LSS on a flow is wrong: the neutral direction
     # (a time shift) grows linearly and the minimiser cannot remove it.
     m = cj.discretize(lor, DT)
-    no_dilation = cj.shadowing_sensitivity(_PlainMap(inner=m), "inner.flow.rho", Z, x0,
-                                           steps=4 * 2_000, segments=4)
-    print(f"\nwith time dilation {float(base.derivative):.4f}, without "
+    no_dilation = cj.shadowing_sensitivity(_PlainMap(inner=m), "inner.flow.rho", Z, x0s[1],
+                                           steps=4 * 2000, segments=4)
+    print(f"\nwith time dilation {float(one.derivative):.4f}, without "
           f"{float(no_dilation.derivative):.4f}")
-    assert abs(float(no_dilation.derivative) - 1.0) > abs(float(base.derivative) - 1.0)
+    assert abs(float(no_dilation.derivative) - 1.0) > abs(float(one.derivative) - 1.0) + 0.03
 
 
 class _PlainMap(cj.Map):
@@ -168,18 +174,18 @@ class _Solenoid(cj.Map):
 def test_map_lss_against_finite_differences_on_hyperbolic_attractor():
     sol = _Solenoid(c=jnp.asarray(0.5))
     obs = lambda s: s[2] + s[1] * s[2]  # noqa: E731
-    th = jax.random.uniform(jax.random.PRNGKey(0), (128, 1)) * 2 * np.pi
-    x0s = jnp.concatenate([th, jnp.zeros((128, 2))], axis=1)
+    th = jax.random.uniform(jax.random.PRNGKey(0), (64, 1)) * 2 * np.pi
+    x0s = jnp.concatenate([th, jnp.zeros((64, 2))], axis=1)
     h = 0.01
     fd = (cj.time_average(sol.replace(c=0.5 + h), x0s, obs, steps=20_000, transient=100)
           - cj.time_average(sol.replace(c=0.5 - h), x0s, obs, steps=20_000, transient=100)
           ) / (2 * h)
     fd_mean, fd_se = float(fd.mean()), float(fd.std(ddof=1) / np.sqrt(fd.shape[0]))
-    for method in ("lss", "nilss"):
-        res = cj.shadowing_sensitivity(sol, "c", obs, x0s[0], steps=16 * 2000, segments=16,
-                                       transient=100, method=method)
-        print(f"\nsolenoid {method}: {res}; FD {fd_mean:.4f} +- {fd_se:.4f}")
-        assert abs(float(res.derivative) - fd_mean) < 3 * np.hypot(res.standard_error, fd_se)
+    # (NILSS on maps is checked against LSS on the Henon map.)
+    res = cj.shadowing_sensitivity(sol, "c", obs, x0s[0], steps=16 * 2000, segments=16,
+                                   transient=100)
+    print(f"\nsolenoid LSS: {res}; FD {fd_mean:.4f} +- {fd_se:.4f}")
+    assert abs(float(res.derivative) - fd_mean) < 3 * np.hypot(res.standard_error, fd_se)
 
 
 def test_henon_map_lss_against_finite_differences():
@@ -224,16 +230,6 @@ def test_henon_map_at_1_4_has_no_derivative_to_agree_with():
     spread = max(m for _, m, _ in fds) - min(m for _, m, _ in fds)
     assert spread > 10 * max(se for _, _, se in fds)
     assert jnp.allclose(lss.estimates, nilss.estimates, atol=5e-3)
-
-
-def test_batched_initial_conditions_give_windows_per_member(lorenz_x0):
-    lor, x0 = lorenz_x0
-    x0s = jnp.stack([x0, cj.final_state(lor, x0, steps=3000, dt=DT)])
-    kw = dict(steps=2 * 500, dt=DT, segments=2, alpha=100.0)
-    res = cj.shadowing_sensitivity(lor, "rho", Z, x0s, **kw)
-    assert res.estimates.shape == (4,)
-    one = cj.shadowing_sensitivity(lor, "rho", Z, x0s[1], **kw)
-    assert jnp.allclose(res.estimates[2:], one.estimates, rtol=1e-10)
 
 
 def test_shadowing_bad_input_names_the_argument(lorenz_x0):

@@ -50,6 +50,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
 from ..discretize import Discretized
+from ..lyapunov import lyapunov_spectrum
 from ..systems import Flow, Map
 from ._common import (
     ParamPath,
@@ -90,7 +91,8 @@ class ShadowingSensitivity(eqx.Module):
     def __str__(self) -> str:
         return (f"d<S>/dp = {float(self.derivative):.5f} +- {float(self.standard_error):.5f} "
                 f"({self.method}, {self.estimates.shape[0]} windows of "
-                f"{self.time_per_window:g} time units; <S> = {float(self.average):.5f})")
+                f"{self.steps_per_window} steps, T = {self.time_per_window:g}; "
+                f"<S> = {float(self.average):.5f})")
 
 
 # --------------------------------------------------------------------------- tangent data
@@ -284,36 +286,14 @@ def _lss_all(m: Map, get: Callable, obs: Callable, starts: Array, n: int,
     return est, avg, alpha
 
 
-@eqx.filter_jit
-def _qr_exponents(m: Map, x: Array, n_blocks: int, every: int) -> Array:
-    """Lyapunov exponents per step from tangent QR every `every` steps (Benettin)."""
-    d = x.shape[0]
-
-    def block(carry, _):
-        x, Q, acc = carry
-
-        def step(i, c):
-            y, Q = c
-            y_next, lin = jax.linearize(m.step, y)
-            return y_next, jax.vmap(lin, 1, 1)(Q)
-
-        x, Q = jax.lax.fori_loop(0, every, step, (x, Q))
-        Q, R = _sign_fixed_qr(Q)
-        return (x, Q, acc + jnp.log(jnp.abs(jnp.diagonal(R)))), None
-
-    (_, _, acc), _ = jax.lax.scan(block, (x, jnp.eye(d, dtype=x.dtype), jnp.zeros(d, x.dtype)),
-                                  None, length=n_blocks)
-    return acc / (n_blocks * every)
-
-
 def count_unstable(m: Map, x: Array, steps: int, is_flow: bool) -> tuple[int, float]:
-    """(number of positive Lyapunov exponents, largest exponent per step) along an orbit.
+    """(number of positive Lyapunov exponents, largest exponent per step) along an orbit,
+    from `cj.lyapunov_spectrum` (QR every 5 steps) on the one-step map.
 
     For a flow the exponent closest to zero is the neutral direction f, not counted.
     """
-    every = 5
-    n_blocks = max(1, steps // every)
-    lam = np.sort(np.asarray(_qr_exponents(m, x, n_blocks, every)))[::-1]
+    res = lyapunov_spectrum(m, x, steps=max(5, steps), qr_every=5)
+    lam = np.sort(np.asarray(res.exponents) * float(m.time_per_step))[::-1]
     if is_flow and lam.size > 1:
         lam = np.delete(lam, int(np.argmin(np.abs(lam))))
     return int(np.sum(lam > 0)), float(lam[0])
