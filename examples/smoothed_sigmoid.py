@@ -43,16 +43,20 @@ def windows(labels, periods, min_width=2):
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(2, len(CS), figsize=(4 * len(CS), 6), sharex=True,
-                             gridspec_kw={"height_ratios": [3, 1.2]})
-    print(f"Smoothed sigmoid map, a = 0.8, {BS.size} values of b in [{float(BS[0])}, "
-          f"{float(BS[-1])}], x0 = 0.1, transient 5000, 256 points kept.\n")
+    fig, axes = plt.subplots(
+        2, len(CS), figsize=(4 * len(CS), 6), sharex=True, gridspec_kw={"height_ratios": [3, 1.2]}
+    )
+    print(
+        f"Smoothed sigmoid map, a = 0.8, {BS.size} values of b in [{float(BS[0])}, "
+        f"{float(BS[-1])}], x0 = 0.1, transient 5000, 256 points kept.\n"
+    )
     for j, c in enumerate(CS):
         t0 = time.perf_counter()
         system = cj.systems.SmoothedSigmoidMap(a=0.8, c=c)
         d = cj.orbit_diagram(system, "b", BS, X0, transient=5_000, keep=256)
-        cl = cj.classify_sweep(system, "b", BS, X0, transient=5_000, keep=256,
-                               max_period=64, lyap_steps=5_000)
+        cl = cj.classify_sweep(
+            system, "b", BS, X0, transient=5_000, keep=256, max_period=64, lyap_steps=5_000
+        )
         took = time.perf_counter() - t0
         labels = cl.labels
         periods = np.asarray(cl.period)
@@ -65,13 +69,29 @@ def main() -> None:
         left = [f"{lab[:3]}{p if lab == 'periodic' else ''}" for lab, p in seq]
         print(f"    windows (>= 2 values wide) along b: {' '.join(left)}")
         lam = np.asarray(cl.exponents[:, 0])
-        print(f"    largest exponent: min {np.nanmin(lam):+.3f}, max {np.nanmax(lam):+.3f} "
-              "per iteration")
-        cjp.orbit_diagram(d, lam, labels=labels, title=f"c = {c:g}", ax_points=axes[0, j],
-                          ax_exponent=axes[1, j], point_label="x", param_label="b")
-        single = cjp.orbit_diagram(d, lam, labels=labels, param_label="b", point_label="x",
-                                   title=f"smoothed sigmoid map, a = 0.8, c = {c:g}",
-                                   exponent_units="(per iteration)")
+        print(
+            f"    largest exponent: min {np.nanmin(lam):+.3f}, max {np.nanmax(lam):+.3f} "
+            "per iteration"
+        )
+        cjp.orbit_diagram(
+            d,
+            lam,
+            labels=labels,
+            title=f"c = {c:g}",
+            ax_points=axes[0, j],
+            ax_exponent=axes[1, j],
+            point_label="x",
+            param_label="b",
+        )
+        single = cjp.orbit_diagram(
+            d,
+            lam,
+            labels=labels,
+            param_label="b",
+            point_label="x",
+            title=f"smoothed sigmoid map, a = 0.8, c = {c:g}",
+            exponent_units="(per iteration)",
+        )
         single.savefig(OUT / f"orbit_diagram_c{c:g}.png", dpi=130)
         plt.close(single)
     fig.suptitle("x -> 0.8 x - (1 + tanh(c x))/2 + b: omega-limit sets over b")

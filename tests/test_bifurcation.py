@@ -40,8 +40,9 @@ def test_logistic_period_doubling_points_from_orbit_diagram():
     # ~ 5e-5 for r1 and less further on (measured: r1 - 3 = -3e-5).
     found = []
     for lo, hi in [(2.9, 3.1), (3.3, 3.5), (3.5, 3.55)]:
-        pc = cj.locate_period_change(LOG, "r", lo, hi, X_HALF, transient=300_000, keep=64,
-                                     max_period=16, points=48, rounds=3)
+        pc = cj.locate_period_change(
+            LOG, "r", lo, hi, X_HALF, transient=300_000, keep=64, max_period=16, points=48, rounds=3
+        )
         assert pc.period_after == 2 * pc.period_before
         found.append(pc.value)
     assert np.allclose(found, R_PD[:3], atol=1e-4)
@@ -70,8 +71,9 @@ def test_feigenbaum_ratio_from_orbit_diagram_alone():
     # r1..r5 only from orbit diagrams + period detection (transient 1e6 iterations).
     found = []
     for lo, hi in [(2.9, 3.1), (3.3, 3.5), (3.5, 3.55), (3.56, 3.566), (3.566, 3.569)]:
-        found.append(cj.locate_period_change(LOG, "r", lo, hi, X_HALF, transient=10**6,
-                                             keep=128).value)
+        found.append(
+            cj.locate_period_change(LOG, "r", lo, hi, X_HALF, transient=10**6, keep=128).value
+        )
     assert np.allclose(found, R_PD, atol=2e-5)
     assert abs(feigenbaum_ratios(found)[-1] / FEIGENBAUM - 1) < 0.01
 
@@ -86,8 +88,7 @@ def test_logistic_cycles_fixed_points_and_multipliers():
     # Multiplier of the 2-cycle: 4 + 2r - r^2 (exact).
     assert np.isclose(complex(po.multipliers[0, 0]), 4 + 2 * 3.2 - 3.2**2, atol=1e-10)
     # Period-3 window (r = 3.83 > 1 + sqrt 8): a stable and an unstable 3-cycle.
-    po3 = cj.periodic_orbits(cj.systems.Logistic(r=3.83), jnp.linspace(0.01, 0.99, 60)[:, None],
-                             3)
+    po3 = cj.periodic_orbits(cj.systems.Logistic(r=3.83), jnp.linspace(0.01, 0.99, 60)[:, None], 3)
     assert po3.points.shape[0] == 2 and sorted(po3.stable.tolist()) == [False, True]
 
 
@@ -122,8 +123,9 @@ def test_lorenz_z_maxima_orbit_diagram_and_classification():
     lor = cj.systems.Lorenz63()
     sec = cj.LocalMaxima(2)
     rhos = jnp.array([28.0, 100.5, 160.0])
-    d = cj.orbit_diagram(lor, "rho", rhos, lor.default_state(), transient=20_000, keep=128,
-                         dt=0.01, section=sec)
+    d = cj.orbit_diagram(
+        lor, "rho", rhos, lor.default_state(), transient=20_000, keep=128, dt=0.01, section=sec
+    )
     assert d.counts.tolist() == [128] * 3
     per, _ = cj.detect_period(d.points, max_period=32, tol=1e-4, count=d.counts)
     assert per[0] == 0 and per[1] >= 1 and per[2] >= 1
@@ -133,8 +135,18 @@ def test_lorenz_z_maxima_orbit_diagram_and_classification():
     # Each stored point is a maximum of z: dz/dt = xy - beta z vanishes there.
     dz = jax.vmap(lor.vector_field)(d.points[1])[:, 2]
     assert np.max(np.abs(np.asarray(dz))) < 1e-8
-    c = cj.classify_sweep(lor, "rho", rhos, lor.default_state(), dt=0.01, section=sec,
-                          transient=20_000, keep=128, max_period=32, lyap_steps=20_000)
+    c = cj.classify_sweep(
+        lor,
+        "rho",
+        rhos,
+        lor.default_state(),
+        dt=0.01,
+        section=sec,
+        transient=20_000,
+        keep=128,
+        max_period=32,
+        lyap_steps=20_000,
+    )
     assert c.labels == ["chaotic", "periodic", "periodic"]
     lam = np.asarray(c.exponents)
     assert abs(lam[0, 0] - 0.906) < 0.1  # Sprott: 0.9056
@@ -146,9 +158,18 @@ def test_lorenz_z_maxima_orbit_diagram_and_classification():
 def test_lorenz_rho_sweep_0_to_200():
     lor = cj.systems.Lorenz63()
     rhos = jnp.linspace(0.25, 200.0, 800)
-    c = cj.classify_sweep(lor, "rho", rhos, lor.default_state(), dt=0.01,
-                          section=cj.LocalMaxima(2), transient=50_000, keep=128,
-                          max_period=32, lyap_steps=20_000)
+    c = cj.classify_sweep(
+        lor,
+        "rho",
+        rhos,
+        lor.default_state(),
+        dt=0.01,
+        section=cj.LocalMaxima(2),
+        transient=50_000,
+        keep=128,
+        max_period=32,
+        lyap_steps=20_000,
+    )
     labels = np.array(c.labels)
     r = np.asarray(rhos)
     assert set(labels[r < 13.9]) == {"fixed_point"}  # origin, then C+- (rho > 1)
@@ -188,8 +209,9 @@ class _TwoOscillators(cj.Flow):
 
 
 def test_classification_of_every_label_with_evidence():
-    c = cj.classify_sweep(LOG, "r", jnp.array([2.8, 3.5, 3.83, 4.0, 4.1]), jnp.array([0.3]),
-                          transient=5_000)
+    c = cj.classify_sweep(
+        LOG, "r", jnp.array([2.8, 3.5, 3.83, 4.0, 4.1]), jnp.array([0.3]), transient=5_000
+    )
     assert c.labels == ["fixed_point", "periodic", "periodic", "chaotic", "divergent"]
     assert c.period.tolist()[:3] == [1, 4, 3]
     # Evidence: exponent ln 2 at r = 4; the 4-cycle's return distance vanishes at p = 4.
@@ -232,8 +254,16 @@ def test_sweep_matches_single_runs_and_is_one_compiled_call():
 def test_hyperplane_section_points_lie_on_the_plane():
     lor = cj.systems.Lorenz63()
     sec = cj.Hyperplane(normal=[0.0, 0.0, 1.0], offset=27.0, direction=1)
-    d = cj.orbit_diagram(lor, "rho", jnp.array([28.0]), lor.default_state(), transient=1000,
-                         keep=50, dt=0.01, section=sec)
+    d = cj.orbit_diagram(
+        lor,
+        "rho",
+        jnp.array([28.0]),
+        lor.default_state(),
+        transient=1000,
+        keep=50,
+        dt=0.01,
+        section=sec,
+    )
     z = np.asarray(d.points[0, :, 2])
     assert np.max(np.abs(z - 27.0)) < 1e-9
     # Upward crossings only.
@@ -248,16 +278,26 @@ def test_section_never_crossed_is_a_clear_error():
     lor = cj.systems.Lorenz63()
     sec = cj.Hyperplane(normal=[0.0, 0.0, 1.0], offset=1000.0)
     with pytest.raises(ValueError, match="never crosses the section"):
-        cj.orbit_diagram(lor, "rho", jnp.array([28.0, 30.0]), lor.default_state(),
-                         transient=10, keep=5, dt=0.01, section=sec, steps=2000)
+        cj.orbit_diagram(
+            lor,
+            "rho",
+            jnp.array([28.0, 30.0]),
+            lor.default_state(),
+            transient=10,
+            keep=5,
+            dt=0.01,
+            section=sec,
+            steps=2000,
+        )
 
 
 def test_unknown_or_static_parameter_and_bad_values():
     with pytest.raises(ValueError, match=r"Parameter of Logistic: 'q' is unknown.*Known: r"):
         cj.orbit_diagram(LOG, "q", jnp.array([3.0]), X_HALF, transient=1, keep=1)
     with pytest.raises(ValueError, match="structural"):
-        cj.orbit_diagram(cj.systems.Lorenz96(n=5), "n", jnp.array([6.0]), transient=1,
-                         keep=1, dt=0.01)
+        cj.orbit_diagram(
+            cj.systems.Lorenz96(n=5), "n", jnp.array([6.0]), transient=1, keep=1, dt=0.01
+        )
     with pytest.raises(ValueError, match="finite"):
         cj.orbit_diagram(LOG, "r", jnp.array([3.0, jnp.nan]), X_HALF, transient=1, keep=1)
     with pytest.raises(ValueError, match="`dt` is required"):
@@ -265,8 +305,15 @@ def test_unknown_or_static_parameter_and_bad_values():
     with pytest.raises(ValueError, match="`keep` must be a positive int"):
         cj.orbit_diagram(LOG, "r", jnp.array([3.0]), X_HALF, transient=1, keep=0)
     with pytest.raises(ValueError, match="section.coordinate"):
-        cj.orbit_diagram(cj.systems.Lorenz63(), "rho", jnp.array([28.0]), transient=1, keep=1,
-                         dt=0.01, section=cj.LocalMaxima(3))
+        cj.orbit_diagram(
+            cj.systems.Lorenz63(),
+            "rho",
+            jnp.array([28.0]),
+            transient=1,
+            keep=1,
+            dt=0.01,
+            section=cj.LocalMaxima(3),
+        )
     with pytest.raises(ValueError, match="no stability change"):
         cj.stability_boundary(cj.systems.Lorenz63(), "rho", 26.0, 30.0, jnp.array([8.0, 8, 27]))
     with pytest.raises(ValueError, match="Parameter of Lorenz63"):
@@ -279,8 +326,9 @@ def test_unknown_or_static_parameter_and_bad_values():
 
 def test_lyapunov_sweep_and_orbit_diagram_figure():
     rs = jnp.array([2.5, 3.5, 4.0, 4.2])
-    lam = cj.bifurcation.lyapunov_sweep(LOG, "r", rs, jnp.array([0.3]), steps=20_000,
-                                        transient=1000)
+    lam = cj.bifurcation.lyapunov_sweep(
+        LOG, "r", rs, jnp.array([0.3]), steps=20_000, transient=1000
+    )
     assert lam.shape == (4, 1)
     assert np.isclose(float(lam[0, 0]), np.log(0.5), atol=1e-9)  # |f'(x*)| = |2 - r|
     assert abs(float(lam[2, 0]) - np.log(2)) < 0.02 and np.isnan(float(lam[3, 0]))

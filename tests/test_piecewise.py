@@ -77,13 +77,24 @@ def test_fp_to_limit_cycle_sweep_over_mu_through_zero():
     mus = jnp.array([-1.0, -0.5, -0.1, 0.1, 0.5, 1.0])
     # The cycle attracts slowly (lambda_2 = -0.05 per unit time): 400 time units of
     # transient bring the section points together to ~1e-8.
-    c = cj.classify_sweep(PWL.fp_to_limit_cycle(), "mu", mus, X0, dt=0.025, solver="event",
-                          section=cj.LocalMaxima(0), transient=16_000, keep=16, max_period=4,
-                          lyap_steps=16_000)
+    c = cj.classify_sweep(
+        PWL.fp_to_limit_cycle(),
+        "mu",
+        mus,
+        X0,
+        dt=0.025,
+        solver="event",
+        section=cj.LocalMaxima(0),
+        transient=16_000,
+        keep=16,
+        max_period=4,
+        lyap_steps=16_000,
+    )
     assert c.labels == ["fixed_point"] * 3 + ["periodic"] * 3
     # mu < 0: the stable focus of A1 at mu (1, 1) (admissible: c.x = mu < 0).
-    assert np.allclose(np.asarray(c.final_state[:3]), np.asarray(mus[:3, None]) * [1.0, 1.0],
-                       atol=1e-6)
+    assert np.allclose(
+        np.asarray(c.final_state[:3]), np.asarray(mus[:3, None]) * [1.0, 1.0], atol=1e-6
+    )
     # mu > 0: one limit cycle, one x1-maximum per turn. The flow is homogeneous in
     # (x, mu), so the period is the same for every mu > 0 and the amplitude scales with mu.
     per_t = np.asarray(c.period_time[3:])
@@ -110,8 +121,17 @@ def test_limit_cycle_exponents_sum_to_the_mean_divergence():
 
 @pytest.mark.slow
 def test_orbit_diagram_of_a_piecewise_flow_uses_event_steps():
-    d = cj.orbit_diagram(PWL.fp_to_limit_cycle(), "mu", jnp.array([0.5, 1.0]), X0, dt=0.025,
-                         solver="event", transient=16_000, keep=4, section=cj.LocalMaxima(0))
+    d = cj.orbit_diagram(
+        PWL.fp_to_limit_cycle(),
+        "mu",
+        jnp.array([0.5, 1.0]),
+        X0,
+        dt=0.025,
+        solver="event",
+        transient=16_000,
+        keep=4,
+        section=cj.LocalMaxima(0),
+    )
     x1max = np.asarray(d.points[..., 0])
     assert np.allclose(x1max[1], 2 * x1max[0], rtol=1e-5)  # homogeneity
     assert np.ptp(x1max[1]) < 1e-7  # a single point: the limit cycle
@@ -127,8 +147,9 @@ def test_printed_fp_to_chaos_example_has_no_stable_fixed_point_and_diverges():
     assert np.abs(ev1).max() > 1 and np.abs(ev2).max() > 1
     mus = jnp.array([-1.0, -0.1, 0.1, 1.0])
     x0 = jnp.array([0.01, 0.0, 0.0])
-    as_map = cj.classify_sweep(pw.PiecewiseLinearMap.from_flow(flow), "mu", mus, x0,
-                               transient=500, lyap_steps=500)
+    as_map = cj.classify_sweep(
+        pw.PiecewiseLinearMap.from_flow(flow), "mu", mus, x0, transient=500, lyap_steps=500
+    )
     assert as_map.labels == ["divergent"] * 4
 
 
@@ -137,8 +158,9 @@ def test_printed_fp_to_chaos_example_diverges_as_a_flow():
     mus = jnp.array([-1.0, -0.1, 0.1, 1.0])
     x0 = jnp.array([0.01, 0.0, 0.0])
     for solver, dt in [("event", 0.01), ("rk4", 0.005)]:
-        as_flow = cj.classify_sweep(PWL.fp_to_chaos(), "mu", mus, x0, dt=dt, solver=solver,
-                                    transient=3000, lyap_steps=2000)
+        as_flow = cj.classify_sweep(
+            PWL.fp_to_chaos(), "mu", mus, x0, dt=dt, solver=solver, transient=3000, lyap_steps=2000
+        )
         assert as_flow.labels == ["divergent"] * 4
 
 

@@ -88,7 +88,9 @@ class Hyperplane(eqx.Module):
 
     def describe(self) -> str:
         d = {1: "upwards", -1: "downwards", 0: "in either direction"}[self.direction]
-        return f"the hyperplane n.x = {float(self.offset):g} with n = {np.asarray(self.normal)} ({d})"
+        return (
+            f"the hyperplane n.x = {float(self.offset):g} with n = {np.asarray(self.normal)} ({d})"
+        )
 
 
 class LocalMaxima(eqx.Module):
@@ -200,8 +202,9 @@ def _partial_step(m: Map, x: Array, theta: Array) -> Array:
         tau = theta * m.dt
         if m.solver in _solvers.FIXED_STEP:
             return _solvers.FIXED_STEP[m.solver](m.flow.vector_field, x, tau)
-        return _solvers.adaptive_step(m.flow, x, jnp.maximum(tau, 1e-300), solver=m.solver,
-                                      rtol=m.rtol, atol=m.atol)
+        return _solvers.adaptive_step(
+            m.flow, x, jnp.maximum(tau, 1e-300), solver=m.solver, rtol=m.rtol, atol=m.atol
+        )
     if hasattr(m, "advance"):
         return m.advance(x, theta * m.time_per_step)
     raise ValueError(f"cannot take a partial step of {type(m).__name__}.")
@@ -219,8 +222,9 @@ def _illinois(G, g0: Array, g1: Array, iterations: int = 30) -> Array:
     def body(_, carry):
         a, fa, b, fb = carry
         denom = fb - fa
-        c = jnp.where(denom != 0, b - fb * (b - a) / jnp.where(denom != 0, denom, 1.0),
-                      0.5 * (a + b))
+        c = jnp.where(
+            denom != 0, b - fb * (b - a) / jnp.where(denom != 0, denom, 1.0), 0.5 * (a + b)
+        )
         c = jnp.clip(c, jnp.minimum(a, b), jnp.maximum(a, b))
         fc = G(c)
         same = jnp.sign(fc) == jnp.sign(fb)
@@ -257,8 +261,16 @@ def _section_orbit(m: Map, section, x: Array, keep: int, max_steps: int):
         slot = jnp.minimum(n, keep - 1)
         buf = buf.at[slot].set(jnp.where(hit, y, buf[slot]))
         kbuf = kbuf.at[slot].set(jnp.where(hit, k, kbuf[slot]))
-        return (y1, g1, k + 1, n + hit.astype(n.dtype), buf, kbuf, jnp.minimum(lo, y1),
-                jnp.maximum(hi, y1))
+        return (
+            y1,
+            g1,
+            k + 1,
+            n + hit.astype(n.dtype),
+            buf,
+            kbuf,
+            jnp.minimum(lo, y1),
+            jnp.maximum(hi, y1),
+        )
 
     init = (x, g_of(x), jnp.asarray(0), jnp.asarray(0), nan, jnp.zeros(keep, int), x, x)
     y, _, k, n, buf, kbuf, lo, hi = jax.lax.while_loop(cond, body, init)
@@ -323,9 +335,7 @@ def _check_section(section, dim: int):
             f"`section.normal` must have shape ({dim},), got {tuple(section.normal.shape)}."
         )
     if isinstance(section, (LocalMaxima, LocalMinima)) and not 0 <= section.coordinate < dim:
-        raise ValueError(
-            f"`section.coordinate` must be in 0..{dim - 1}, got {section.coordinate}."
-        )
+        raise ValueError(f"`section.coordinate` must be in 0..{dim - 1}, got {section.coordinate}.")
     return section
 
 
@@ -342,7 +352,7 @@ class OrbitDiagram(eqx.Module):
     """
 
     param: str = eqx.field(static=True)
-    values: Float[Array, "n *shape"]
+    values: Float[Array, "n ..."]
     points: Float[Array, "n keep dim"]
     counts: Int[Array, " n"]
     times: Float[Array, "n keep"]
@@ -361,7 +371,7 @@ class OrbitDiagram(eqx.Module):
 def orbit_diagram(
     system: Flow | Map,
     param: str,
-    values: Float[ArrayLike, "n *shape"],
+    values: Float[ArrayLike, "n ..."],
     x0: Float[ArrayLike, "*n dim"] | None = None,
     *,
     transient: int,
@@ -411,18 +421,20 @@ def orbit_diagram(
 
     if isinstance(system, Map):
         if section is not None:
-            raise ValueError("`section` applies to flows only; a map's orbit diagram keeps "
-                             f"its iterates (got section={section!r}).")
+            raise ValueError(
+                "`section` applies to flows only; a map's orbit diagram keeps "
+                f"its iterates (got section={section!r})."
+            )
         vals, x = _shard(vals, x, shard)
-        pts, counts, times, finals, diverged = _map_diagram(system, param, vals, x,
-                                                            transient, keep)
+        pts, counts, times, finals, diverged = _map_diagram(system, param, vals, x, transient, keep)
         return OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
 
     section = _check_section(section, system.dim)
     steps = 200 * keep if steps is None else v.positive_int(steps, "steps")
     vals, x = _shard(vals, x, shard)
-    pts, counts, times, finals, diverged = _flow_diagram(system, param, vals, x, dt, solver,
-                                                         section, transient, keep, steps)
+    pts, counts, times, finals, diverged = _flow_diagram(
+        system, param, vals, x, dt, solver, section, transient, keep, steps
+    )
     out = OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
     _check_crossings(out, section, steps, allow_empty)
     return out
@@ -529,7 +541,9 @@ def detect_period(
     tol = v.positive_float(tol, "tol")
     pts = jnp.asarray(points, dtype=jnp.result_type(float))
     if pts.ndim < 2:
-        raise ValueError(f"`points` must have shape (keep, dim) or (n, keep, dim), got {pts.shape}.")
+        raise ValueError(
+            f"`points` must have shape (keep, dim) or (n, keep, dim), got {pts.shape}."
+        )
     batch = pts.shape[:-2]
     flat = pts.reshape((-1,) + pts.shape[-2:])
     if count is None:
@@ -589,10 +603,18 @@ def locate_period_change(
     a, b = lo, hi
     for _ in range(v.positive_int(rounds, "rounds")):
         vals = jnp.linspace(a, b, points)
-        d = orbit_diagram(system, param, vals, x0, transient=transient, keep=keep, dt=dt,
-                          solver=solver, section=section)
-        per = np.asarray(detect_period(d.points, max_period=max_period, tol=tol,
-                                       count=d.counts)[0])
+        d = orbit_diagram(
+            system,
+            param,
+            vals,
+            x0,
+            transient=transient,
+            keep=keep,
+            dt=dt,
+            solver=solver,
+            section=section,
+        )
+        per = np.asarray(detect_period(d.points, max_period=max_period, tol=tol, count=d.counts)[0])
         if p_lo is None:
             p_lo = int(per[0])
         change = np.flatnonzero(per != p_lo)
@@ -741,8 +763,12 @@ def _fixed_points_record(system, xs, res, tol):
     else:
         eig = np.zeros((0, system.dim), complex)
     order = np.lexsort(xs.T[::-1]) if len(xs) else idx
-    return FixedPoints(jnp.asarray(xs[order]), jnp.asarray(eig[order]),
-                       jnp.asarray(_is_stable(system, eig[order])), jnp.asarray(res[order]))
+    return FixedPoints(
+        jnp.asarray(xs[order]),
+        jnp.asarray(eig[order]),
+        jnp.asarray(_is_stable(system, eig[order])),
+        jnp.asarray(res[order]),
+    )
 
 
 class PeriodicOrbits(eqx.Module):
@@ -780,17 +806,24 @@ def periodic_orbits(
     ```
     """
     if not isinstance(system, Map):
-        raise ValueError(f"`system` must be a cj.Map (periodic orbits of flows: use an "
-                         f"orbit diagram on a section), got {type(system).__name__}.")
+        raise ValueError(
+            f"`system` must be a cj.Map (periodic orbits of flows: use an "
+            f"orbit diagram on a section), got {type(system).__name__}."
+        )
     p = v.positive_int(period, "period")
     xs, res = _solve_points(system, guesses, p, tol, max_iter)
     cycles, periods = [], []
     orbits = np.asarray(_cycles(system, jnp.asarray(xs).reshape(-1, system.dim), p))
     for orbit in orbits:
         scale = 1e4 * tol * (1 + np.max(np.abs(orbit)))
-        d = next((d for d in range(1, p + 1)
-                  if p % d == 0 and np.max(np.abs(orbit[d % p] - orbit[0])) <= scale
-                  or d == p), p)
+        d = next(
+            (
+                d
+                for d in range(1, p + 1)
+                if p % d == 0 and np.max(np.abs(orbit[d % p] - orbit[0])) <= scale or d == p
+            ),
+            p,
+        )
         if minimal and d < p:
             continue
         start = np.lexsort(orbit.T[::-1])[0]
@@ -805,8 +838,12 @@ def periodic_orbits(
     else:
         mult = np.zeros((0, system.dim), complex)
     pts = np.stack(cycles) if cycles else np.zeros((0, p, system.dim))
-    return PeriodicOrbits(jnp.asarray(pts), jnp.asarray(np.asarray(periods, int)),
-                          jnp.asarray(mult), jnp.asarray(_is_stable(system, mult)))
+    return PeriodicOrbits(
+        jnp.asarray(pts),
+        jnp.asarray(np.asarray(periods, int)),
+        jnp.asarray(mult),
+        jnp.asarray(_is_stable(system, mult)),
+    )
 
 
 # =========================================================================== stability
@@ -880,7 +917,7 @@ def stability_boundary(
 
     a, b = float(lo), float(hi)
     fa, _, _ = evaluate(a)
-    fb, eb, xb = evaluate(b)
+    fb, _, _ = evaluate(b)
     if np.sign(fa) == np.sign(fb):
         raise ValueError(
             f"The stability indicator has the same sign at {param} = {a:g} ({fa:+.3g}) and "
@@ -888,11 +925,11 @@ def stability_boundary(
         )
     while abs(b - a) > xtol * max(1.0, abs(a)):
         m = 0.5 * (a + b)
-        fm, em, xm = evaluate(m)
+        fm, _, _ = evaluate(m)
         if np.sign(fm) == np.sign(fa):
             a, fa = m, fm
         else:
-            b, fb, eb, xb = m, fm, em, xm
+            b, fb = m, fm
     val = 0.5 * (a + b)
     _, eig, xs = evaluate(val)
     if isinstance(system, Flow):
@@ -914,7 +951,7 @@ def stability_boundary(
 def lyapunov_sweep(
     system: Flow | Map,
     param: str,
-    values: Float[ArrayLike, "n *shape"],
+    values: Float[ArrayLike, "n ..."],
     x0: Float[ArrayLike, "*n dim"] | None = None,
     *,
     steps: int,
@@ -1010,9 +1047,22 @@ class Classification(eqx.Module):
         return {k: n for k, n in out.items() if n}
 
 
-def _classify_core(m: Map, x: Array, *, is_flow: bool, section, transient: int, keep: int,
-                   steps: int, lyap_steps: int, k: int, max_period: int, tol: float,
-                   lyap_tol: float, bound: float):
+def _classify_core(
+    m: Map,
+    x: Array,
+    *,
+    is_flow: bool,
+    section,
+    transient: int,
+    keep: int,
+    steps: int,
+    lyap_steps: int,
+    k: int,
+    max_period: int,
+    tol: float,
+    lyap_tol: float,
+    bound: float,
+):
     dim = x.shape[-1]
     y = _advance(m, x, transient)
     if is_flow:
@@ -1024,12 +1074,14 @@ def _classify_core(m: Map, x: Array, *, is_flow: bool, section, transient: int, 
         times = jnp.arange(1.0, keep + 1.0)
         ok = jnp.isfinite(pts)
         amplitude = jnp.max(jnp.where(ok, pts, -jnp.inf), 0) - jnp.min(
-            jnp.where(ok, pts, jnp.inf), 0)
+            jnp.where(ok, pts, jnp.inf), 0
+        )
     period, d, thr = _period_from(pts, n, max_period, tol)
     lyap = spectrum_on_map(m, y_end, steps=lyap_steps, k=k)
     exps, y_lyap = lyap.exponents, lyap.final_state
-    finite = jnp.all(jnp.isfinite(y_end)) & jnp.all(jnp.isfinite(y_lyap)) & jnp.all(
-        jnp.isfinite(exps))
+    finite = (
+        jnp.all(jnp.isfinite(y_end)) & jnp.all(jnp.isfinite(y_lyap)) & jnp.all(jnp.isfinite(exps))
+    )
     big = (jnp.max(jnp.abs(y_end)) > bound) | (jnp.max(jnp.abs(y_lyap)) > bound)
     divergent = ~finite | big
     scale = jnp.maximum(1.0, jnp.max(jnp.abs(y_end)))
@@ -1042,7 +1094,8 @@ def _classify_core(m: Map, x: Array, *, is_flow: bool, section, transient: int, 
         t_per = jnp.where(
             period >= 1,
             (jnp.take(times, jnp.minimum(n - 1, keep - 1)) - times[0])
-            / jnp.maximum(n - 1, 1) * period,
+            / jnp.maximum(n - 1, 1)
+            * period,
             jnp.nan,
         )
         quasi = (jnp.abs(lam1) <= lyap_tol) & (jnp.abs(lam2) <= lyap_tol) & (dim >= 3)
@@ -1059,10 +1112,17 @@ def _classify_core(m: Map, x: Array, *, is_flow: bool, section, transient: int, 
                             jnp.where(fixed | periodic, _UNR,
                                       jnp.where(chaotic, _CH, jnp.where(quasi, _QP, _UNR))))),
     )  # fmt: skip
-    return Classification(code=code, period=jnp.where(code == _PER, period, jnp.where(code == _FP, 1, 0)),
-                          period_time=jnp.where(code == _PER, t_per, jnp.nan),
-                          return_distances=d, threshold=thr, exponents=exps,
-                          amplitude=amplitude, crossings=n, final_state=y_end)
+    return Classification(
+        code=code,
+        period=jnp.where(code == _PER, period, jnp.where(code == _FP, 1, 0)),
+        period_time=jnp.where(code == _PER, t_per, jnp.nan),
+        return_distances=d,
+        threshold=thr,
+        exponents=exps,
+        amplitude=amplitude,
+        crossings=n,
+        final_state=y_end,
+    )
 
 
 def _default_tolerances(system, tol, lyap_tol):
@@ -1076,8 +1136,21 @@ def _default_tolerances(system, tol, lyap_tol):
     return tol, lyap_tol
 
 
-def _classify_options(system, dt, solver, section, transient, keep, steps, lyap_steps,
-                      exponents, max_period, tol, lyap_tol, bound):
+def _classify_options(
+    system,
+    dt,
+    solver,
+    section,
+    transient,
+    keep,
+    steps,
+    lyap_steps,
+    exponents,
+    max_period,
+    tol,
+    lyap_tol,
+    bound,
+):
     _check_system(system)
     dt = _check_dt_solver(system, dt, solver)
     is_flow = isinstance(system, Flow)
@@ -1085,8 +1158,11 @@ def _classify_options(system, dt, solver, section, transient, keep, steps, lyap_
     max_period = v.positive_int(max_period, "max_period")
     if 2 * max_period > keep:
         raise ValueError(f"`keep` ({keep}) must be at least 2 * max_period ({2 * max_period}).")
-    k = min(system.dim, 2 if is_flow else 1) if exponents is None else v.positive_int(
-        exponents, "exponents")
+    k = (
+        min(system.dim, 2 if is_flow else 1)
+        if exponents is None
+        else v.positive_int(exponents, "exponents")
+    )
     if k > system.dim:
         raise ValueError(f"`exponents` must be at most dim = {system.dim}, got {k}.")
     opts = dict(
@@ -1128,8 +1204,9 @@ def classify_attractor(
     After `transient` steps, `keep` points of the omega-limit set are sampled (map
     iterates, or for flows the crossings of `section`, default `LocalMaxima(0)`, within
     `steps` steps), their return distances give the period (tolerance `tol` relative to
-    max(1, |x|); default 1e-6 for maps, 1e-4 for flows), and the leading `exponents` Lyapunov exponents (default 1 for maps, 2
-    for flows) are computed over `lyap_steps` further steps. Decision:
+    max(1, |x|); default 1e-6 for maps, 1e-4 for flows), and the leading `exponents`
+    Lyapunov exponents (default 1 for maps, 2 for flows) are computed over `lyap_steps`
+    further steps. Decision:
 
     - divergent: the state became non-finite or left |x| <= `bound`;
     - fixed point: period 1 (maps) or no motion (flows) and lambda_1 <= lyap_tol;
@@ -1149,8 +1226,21 @@ def classify_attractor(
     ```
     """
     tol, lyap_tol = _default_tolerances(system, tol, lyap_tol)
-    dt, opts = _classify_options(system, dt, solver, section, transient, keep, steps,
-                                 lyap_steps, exponents, max_period, tol, lyap_tol, bound)
+    dt, opts = _classify_options(
+        system,
+        dt,
+        solver,
+        section,
+        transient,
+        keep,
+        steps,
+        lyap_steps,
+        exponents,
+        max_period,
+        tol,
+        lyap_tol,
+        bound,
+    )
     x = _initial_state(system, x0)
     section = opts.pop("section")
     return _classify_one(system, x, dt, solver, section, tuple(sorted(opts.items())))
@@ -1173,7 +1263,7 @@ def _classify_batch(system, param, vals, x, dt, solver, section, opts):
 def classify_sweep(
     system: Flow | Map,
     param: str,
-    values: Float[ArrayLike, "n *shape"],
+    values: Float[ArrayLike, "n ..."],
     x0: Float[ArrayLike, "*n dim"] | None = None,
     *,
     dt: float | None = None,
@@ -1201,14 +1291,26 @@ def classify_sweep(
     ```
     """
     tol, lyap_tol = _default_tolerances(system, tol, lyap_tol)
-    dt, opts = _classify_options(system, dt, solver, section, transient, keep, steps,
-                                 lyap_steps, exponents, max_period, tol, lyap_tol, bound)
+    dt, opts = _classify_options(
+        system,
+        dt,
+        solver,
+        section,
+        transient,
+        keep,
+        steps,
+        lyap_steps,
+        exponents,
+        max_period,
+        tol,
+        lyap_tol,
+        bound,
+    )
     vals = _check_param(system, param, values)
     x = _initial_state(system, x0, vals.shape[0])
     section = opts.pop("section")
     vals, x = _shard(vals, x, shard)
-    return _classify_batch(system, param, vals, x, dt, solver, section,
-                           tuple(sorted(opts.items())))
+    return _classify_batch(system, param, vals, x, dt, solver, section, tuple(sorted(opts.items())))
 
 
 def feigenbaum_ratios(points: Sequence[float]) -> np.ndarray:
@@ -1218,4 +1320,3 @@ def feigenbaum_ratios(points: Sequence[float]) -> np.ndarray:
     if r.ndim != 1 or r.size < 3:
         raise ValueError(f"`points` must hold at least 3 values, got {points!r}.")
     return (r[1:-1] - r[:-2]) / (r[2:] - r[1:-1])
-

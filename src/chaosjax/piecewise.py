@@ -44,7 +44,11 @@ from .systems import Flow, Map
 from .systems.flows import PiecewiseLinearFlow, ReluFlow
 
 __all__ = [
-    "EventDiscretized", "event_map", "switching", "mode_vector_field", "METHODS",
+    "EventDiscretized",
+    "event_map",
+    "switching",
+    "mode_vector_field",
+    "METHODS",
     "PiecewiseLinearMap",
 ]
 
@@ -81,15 +85,17 @@ def _illinois(G, g0, g1, iterations: int):
     def body(_, carry):
         a, fa, b, fb = carry
         denom = fb - fa
-        c = jnp.where(denom != 0, b - fb * (b - a) / jnp.where(denom != 0, denom, 1.0),
-                      0.5 * (a + b))
+        c = jnp.where(
+            denom != 0, b - fb * (b - a) / jnp.where(denom != 0, denom, 1.0), 0.5 * (a + b)
+        )
         c = jnp.clip(c, jnp.minimum(a, b), jnp.maximum(a, b))
         fc = G(c)
         same = jnp.sign(fc) == jnp.sign(fb)
         return jnp.where(same, a, b), jnp.where(same, 0.5 * fa, fb), c, fc
 
-    return jax.lax.fori_loop(0, iterations, body, (jnp.zeros_like(g0), g0, jnp.ones_like(g1),
-                                                   g1))[2]
+    return jax.lax.fori_loop(0, iterations, body, (jnp.zeros_like(g0), g0, jnp.ones_like(g1), g1))[
+        2
+    ]
 
 
 def _segment_event(flow: Flow, y, mode, tau, iterations: int):
@@ -120,8 +126,7 @@ def _segment_event(flow: Flow, y, mode, tau, iterations: int):
         j = jnp.argmin(thetas)
         return jnp.minimum(thetas[j], 1.0), j
 
-    th0, j = jax.lax.cond(any_cross, locate,
-                          lambda _: (jnp.ones_like(tau), jnp.asarray(0)), None)
+    th0, j = jax.lax.cond(any_cross, locate, lambda _: (jnp.ones_like(tau), jnp.asarray(0)), None)
     th0 = jax.lax.stop_gradient(th0)
 
     def G(th):
@@ -132,8 +137,9 @@ def _segment_event(flow: Flow, y, mode, tau, iterations: int):
     g_val, g_dot = jax.jvp(G, (th0,), (jnp.ones_like(th0),))
     g_dot = jax.lax.stop_gradient(g_dot)
     safe = any_cross & (g_dot != 0)
-    theta = jnp.where(safe, th0 - (g_val - jax.lax.stop_gradient(g_val)) / jnp.where(
-        safe, g_dot, 1.0), th0)
+    theta = jnp.where(
+        safe, th0 - (g_val - jax.lax.stop_gradient(g_val)) / jnp.where(safe, g_dot, 1.0), th0
+    )
     y_end = jnp.where(any_cross, rk4_step(f, y, theta * tau), y_full)
     new_mode = jnp.where(any_cross & (jnp.arange(mode.shape[0]) == j), ~mode, mode)
     return y_end, theta * tau, new_mode
@@ -205,11 +211,11 @@ class EventDiscretized(Map):
             y, used, mode, k = carry
             left = tau - used
             if self.method == "diffrax":
-                y_new, t_new, mode_new = _segment_diffrax(self.flow, y, mode, used, tau,
-                                                          self.rtol, self.atol)
+                y_new, t_new, mode_new = _segment_diffrax(
+                    self.flow, y, mode, used, tau, self.rtol, self.atol
+                )
             else:
-                y_new, dt_used, mode_new = _segment_event(self.flow, y, mode, left,
-                                                          self.iterations)
+                y_new, dt_used, mode_new = _segment_event(self.flow, y, mode, left, self.iterations)
                 t_new = used + dt_used
             return y_new, t_new, mode_new, k + 1
 
@@ -226,15 +232,23 @@ class EventDiscretized(Map):
         )
         # Whatever is left after max_switches crossings: one plain step in the mode.
         left = tau - used
-        return jnp.where(left > 0, rk4_step(lambda z: mode_vector_field(self.flow, z, mode),
-                                            y, left), y)
+        return jnp.where(
+            left > 0, rk4_step(lambda z: mode_vector_field(self.flow, z, mode), y, left), y
+        )
 
     def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
         return self.advance(x, self.dt)
 
 
-def event_map(flow: Flow, dt: float, method: str = "event", *, max_switches: int = 2,
-              rtol: float = 1e-10, atol: float = 1e-10) -> Map:
+def event_map(
+    flow: Flow,
+    dt: float,
+    method: str = "event",
+    *,
+    max_switches: int = 2,
+    rtol: float = 1e-10,
+    atol: float = 1e-10,
+) -> Map:
     """The one-step map of a piecewise-smooth `flow` over `dt` that integrates across its
     switching manifolds correctly: `method` "event" (RK4, crossing located inside the
     step, default), "diffrax" (adaptive Tsit5 with a diffrax Event, tolerances
@@ -261,8 +275,9 @@ def event_map(flow: Flow, dt: float, method: str = "event", *, max_switches: int
 
         return discretize(flow, dt, "rk4")
     max_switches = v.nonnegative_int(max_switches, "max_switches")
-    return EventDiscretized(flow=flow, dt=dt, method=method, max_switches=max_switches,
-                            rtol=rtol, atol=atol)
+    return EventDiscretized(
+        flow=flow, dt=dt, method=method, max_switches=max_switches, rtol=rtol, atol=atol
+    )
 
 
 class PiecewiseLinearMap(Map):
@@ -290,11 +305,13 @@ class PiecewiseLinearMap(Map):
     def __check_init__(self):
         n = self.A1.shape[0]
         if self.A1.shape != (n, n) or self.A2.shape != (n, n):
-            raise ValueError(f"`A1`, `A2` must be square of equal size, got {self.A1.shape}, "
-                             f"{self.A2.shape}.")
+            raise ValueError(
+                f"`A1`, `A2` must be square of equal size, got {self.A1.shape}, {self.A2.shape}."
+            )
         if self.b.shape != (n,) or self.c.shape != (n,):
-            raise ValueError(f"`b`, `c` must have shape ({n},), got {self.b.shape}, "
-                             f"{self.c.shape}.")
+            raise ValueError(
+                f"`b`, `c` must have shape ({n},), got {self.b.shape}, {self.c.shape}."
+            )
 
     @property
     def dim(self) -> int:  # type: ignore[override]
@@ -316,11 +333,17 @@ class PiecewiseLinearMap(Map):
         return cls(A1=flow.A1, A2=flow.A2, b=flow.b, c=flow.c, mu=flow.mu)
 
     @classmethod
-    def border_collision_2d(cls, tau_l: float, delta_l: float, tau_r: float, delta_r: float,
-                            mu: float = 1.0) -> PiecewiseLinearMap:
+    def border_collision_2d(
+        cls, tau_l: float, delta_l: float, tau_r: float, delta_r: float, mu: float = 1.0
+    ) -> PiecewiseLinearMap:
         """The 2-D border-collision normal form (Nusse & Yorke 1992; Banerjee & Grebogi
         1999, Phys. Rev. E 59, 4052): (x, y) -> (tau x + y + mu, -delta x), with
         (tau, delta) = (tau_l, delta_l) for x < 0 and (tau_r, delta_r) for x >= 0; tau and
         delta are the trace and determinant of each piece."""
-        return cls(A1=((tau_l, 1.0), (-delta_l, 0.0)), A2=((tau_r, 1.0), (-delta_r, 0.0)),
-                   b=(1.0, 0.0), c=(1.0, 0.0), mu=mu)
+        return cls(
+            A1=((tau_l, 1.0), (-delta_l, 0.0)),
+            A2=((tau_r, 1.0), (-delta_r, 0.0)),
+            b=(1.0, 0.0),
+            c=(1.0, 0.0),
+            mu=mu,
+        )

@@ -68,21 +68,34 @@ def orbit_diagram(
     ax_points.plot(p[ok], pts[ok], ",", color="k", alpha=0.6, markersize=markersize)
     still = (counts == 0) & np.isfinite(finals)
     if still.any():
-        ax_points.plot(vals[still], finals[still], ".", color="tab:blue", markersize=1.5,
-                       label="equilibrium (no crossing)")
+        ax_points.plot(
+            vals[still],
+            finals[still],
+            ".",
+            color="tab:blue",
+            markersize=1.5,
+            label="equilibrium (no crossing)",
+        )
         ax_points.legend(loc="upper left", fontsize=7, markerscale=4)
     if labels is not None:
         labels = list(labels)
         lo, hi = ax_points.get_ylim()
         y = lo - 0.04 * (hi - lo)
         colours = [LABEL_COLOURS.get(lab, "tab:gray") for lab in labels]
-        ax_points.scatter(vals, np.full(vals.shape, y), c=colours, marker="s", s=4,
-                          linewidths=0)
+        ax_points.scatter(vals, np.full(vals.shape, y), c=colours, marker="s", s=4, linewidths=0)
         ax_points.set_ylim(y - 0.03 * (hi - lo), hi)
-        handles = [plt.Line2D([], [], color=LABEL_COLOURS[lab], marker="s", ls="")
-                   for lab in LABEL_COLOURS if lab in labels]
-        ax_points.legend(handles, [lab for lab in LABEL_COLOURS if lab in labels],
-                         loc="upper left", fontsize=7, ncol=3)
+        handles = [
+            plt.Line2D([], [], color=LABEL_COLOURS[lab], marker="s", ls="")
+            for lab in LABEL_COLOURS
+            if lab in labels
+        ]
+        ax_points.legend(
+            handles,
+            [lab for lab in LABEL_COLOURS if lab in labels],
+            loc="upper left",
+            fontsize=7,
+            ncol=3,
+        )
     ax_points.set_ylabel(point_label or f"x[{coordinate}]")
     ax_points.set_title(title)
     if exponents is not None and ax_exponent is not None:
@@ -90,7 +103,9 @@ def orbit_diagram(
         lam = lam[:, 0] if lam.ndim == 2 else lam
         ax_exponent.plot(vals, lam, lw=0.7, color="tab:red")
         ax_exponent.axhline(0.0, color="k", lw=0.5)
-        ax_exponent.set_ylabel(f"largest exponent{(' ' + exponent_units) if exponent_units else ''}")
+        ax_exponent.set_ylabel(
+            f"largest exponent{(' ' + exponent_units) if exponent_units else ''}"
+        )
         ax_exponent.set_xlabel(param_label or diagram.param)
     else:
         ax_points.set_xlabel(param_label or diagram.param)
