@@ -9,6 +9,8 @@
   (Eckmann et al. 1986; Sano & Sawada 1985) for measured scalar data.
 """
 
+from .covariant import CovariantVectors as CovariantVectors
+from .covariant import covariant_lyapunov_vectors as covariant_lyapunov_vectors
 from .dimension import kaplan_yorke_dimension as kaplan_yorke_dimension
 from .spectrum import FiniteTimeLyapunov as FiniteTimeLyapunov
 from .spectrum import LyapunovResult as LyapunovResult
@@ -16,8 +18,6 @@ from .spectrum import finite_time_lyapunov as finite_time_lyapunov
 from .spectrum import lyapunov_spectrum as lyapunov_spectrum
 from .spectrum import max_lyapunov as max_lyapunov
 from .spectrum import spectrum_on_map as spectrum_on_map
-from .covariant import CovariantVectors as CovariantVectors
-from .covariant import covariant_lyapunov_vectors as covariant_lyapunov_vectors
 from .timeseries import TimeSeriesLyapunov as TimeSeriesLyapunov
 from .timeseries import delay_embed as delay_embed
 from .timeseries import lyapunov_from_timeseries as lyapunov_from_timeseries

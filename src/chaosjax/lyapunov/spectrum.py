@@ -33,8 +33,10 @@ class LyapunovResult(eqx.Module):
     - `history` (rows, k): the running estimates after `history_steps[i]` steps
       (counted after the transient), each row sorted descending.
     - `history_steps` (rows,): the step count of each history row.
-    - `diverged_at`: the first step (after the transient, to within `qr_every`) at
-      which the state or the tangent vectors became non-finite; -1 if none.
+    - `diverged_at`: the first step after the transient at which the state became
+      non-finite (exact outside `jit`/`vmap`; under a trace, the end of the first
+      history row that went non-finite); 0 if it happened in the transient; -1 if
+      none.
     - `final_state` (dim,): the state after the run (continue from it).
     - `steps`, `time_per_step`: static; the exponents are log-sums / (steps x
       time_per_step).
@@ -94,16 +96,18 @@ def _tangent_block(push, x, Q, us, length):
 
 
 def _blocks(push, qr, carry, us, n_blocks, block_len):
-    """`n_blocks` x (block_len tangent steps + one QR), log-sums carried."""
+    """`n_blocks` x (block_len tangent steps + one QR), log-sums carried.
+
+    The body holds nothing else (no step counter, no finiteness test): on XLA:CPU each
+    extra scalar op in a tiny loop body costs a kernel launch per step. Divergence is
+    tested once per segment by the caller.
+    """
 
     def body(c, u):
-        x, Q, s, div, n = c
+        x, Q, s = c
         x, V = _tangent_block(push, x, Q, u, block_len)
         Q, logr = qr(V)
-        n = n + block_len
-        bad = ~(jnp.all(jnp.isfinite(logr)) & jnp.all(jnp.isfinite(x)))
-        div = jnp.where((div < 0) & bad, n, div)
-        return (x, Q, s + logr, div, n), None
+        return (x, Q, s + logr), None
 
     if n_blocks == 0:
         return carry
@@ -111,6 +115,12 @@ def _blocks(push, qr, carry, us, n_blocks, block_len):
         us = us.reshape((n_blocks, block_len) + us.shape[1:])
     carry, _ = jax.lax.scan(body, carry, us, length=n_blocks)
     return carry
+
+
+def _mark(div, c, at):
+    """Record `at` as the divergence step if the carry went non-finite (first only)."""
+    bad = ~(jnp.all(jnp.isfinite(c[0])) & jnp.all(jnp.isfinite(c[2])))
+    return jnp.where((div < 0) & bad, at, div)
 
 
 def _plan(steps: int, qr_every: int, history: int):
@@ -128,36 +138,43 @@ def _plan(steps: int, qr_every: int, history: int):
 
 @eqx.filter_jit
 def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history):
-    """Transient (state and basis), then the accumulated run. Everything in one jit."""
+    """Transient (state and basis), then the accumulated run. Everything in one jit.
+
+    Returns (final state, basis, log-sums, history of log-sums, divergence step, state
+    after the transient). The divergence step is the end of the first history row
+    whose carry went non-finite (0 for the transient); `_refine_divergence` finds
+    the exact step afterwards.
+    """
     k = Q.shape[1]
     zero = jnp.zeros(k, x.dtype)
     t_inputs = None if inputs is None else inputs[:transient]
     inputs = None if inputs is None else inputs[transient:]
     # Transient: the basis converges onto the Oseledets directions too.
     tb, trem = divmod(transient, qr_every)
-    c = (x, Q, zero, jnp.asarray(-1), jnp.asarray(0))
+    c = (x, Q, zero)
     c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[: tb * qr_every], tb,
                 qr_every)
     if trem:
         c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[tb * qr_every:], 1,
                     trem)
     x, Q = c[0], c[1]
-    # A divergence in the transient is reported at step 0 of the run.
-    div0 = jnp.where(c[3] >= 0, 0, -1)
+    div = _mark(jnp.asarray(-1), c, 0)
 
     rows, per_row, tail_blocks, tail_steps = _plan(steps, qr_every, history)
     row_len = per_row * qr_every
-    c = (x, Q, zero, div0, jnp.asarray(0))
+    c = (x, Q, zero)
 
-    def row(c, u):
+    def row(carry, iu):
+        c, div = carry
+        i, u = iu
         c = _blocks(push, qr, c, u, per_row, qr_every)
-        return c, c[2]
+        return (c, _mark(div, c, (i + 1) * row_len)), c[2]
 
     hist = jnp.zeros((0, k), x.dtype)
     if rows:
         us = None if inputs is None else inputs[: rows * row_len].reshape(
             (rows, row_len) + inputs.shape[1:])
-        c, hist = jax.lax.scan(row, c, us, length=rows)
+        (c, div), hist = jax.lax.scan(row, (c, div), (jnp.arange(rows), us), length=rows)
     done = rows * row_len
     if tail_blocks:
         c = _blocks(push, qr, c, None if inputs is None else
@@ -165,8 +182,25 @@ def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history
         done += tail_blocks * qr_every
     if tail_steps:
         c = _blocks(push, qr, c, None if inputs is None else inputs[done:], 1, tail_steps)
-    x, Q, s, div, _ = c
-    return x, Q, s, hist, div
+    div = _mark(div, c, steps)
+    x_end, Q, s = c
+    return x_end, Q, s, hist, div, x
+
+
+@eqx.filter_jit
+def _first_nonfinite_state(m, x, inputs, n):
+    """The first k in 1..n whose state F^k(x) is non-finite, or -1."""
+    def body(carry, ku):
+        y, first = carry
+        k, u = ku
+        y = m.step(y) if u is None else m.driven_step(y, u)
+        bad = ~jnp.all(jnp.isfinite(y))
+        return (y, jnp.where((first < 0) & bad, k, first)), None
+
+    us = None if inputs is None else inputs[:n]
+    (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), (jnp.arange(1, n + 1), us),
+                                 length=n)
+    return first
 
 
 def _advance(m, x, us, length):
@@ -420,8 +454,13 @@ def spectrum_on_map(
         rows = hist.shape[0]
         hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
     else:
-        x_end, _, s, hist, div = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps,
-                                                   transient, qr_every, history)
+        x_end, _, s, hist, div, x_run = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps,
+                                                          transient, qr_every, history)
+        if not _is_traced((div, x_run)) and int(div) > 0:
+            # Locate the step exactly: re-run the state alone up to the flagged row end.
+            first = int(_first_nonfinite_state(
+                m, x_run, None if inputs is None else inputs[transient:], int(div)))
+            div = jnp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)
         hist_steps = (jnp.arange(1, rows + 1) * per_row * qr_every).astype(jnp.int32)
     tau = float(m.time_per_step)
@@ -619,8 +658,8 @@ def finite_time_lyapunov(
     qr_fn = _qr.KERNELS[_qr.resolve("auto", system.dim, k, near_identity)]
     Q0 = _initial_basis(system.dim, k, key, x.dtype)
     # With `windows` history rows, row i holds the (unsorted) log-sums after i+1 windows.
-    _, _, _, sums, div = _spectrum_kernel(push, qr_fn, x, Q0, u, window * windows,
-                                          transient, qr_every, windows)
+    _, _, _, sums, div, _ = _spectrum_kernel(push, qr_fn, x, Q0, u, window * windows,
+                                             transient, qr_every, windows)
     tau = float(m.time_per_step)
     incr = jnp.diff(sums, axis=0, prepend=jnp.zeros((1, k), sums.dtype)) / (window * tau)
     _raise_if_diverged(div, throw, "finite_time_lyapunov")

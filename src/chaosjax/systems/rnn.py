@@ -18,9 +18,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-Scalar = Float[ArrayLike, ""]
-
 from ._base import Map, _as_float
+
+Scalar = Float[ArrayLike, ""]
 
 
 def _weight():

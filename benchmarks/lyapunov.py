@@ -1,0 +1,282 @@
+"""Lyapunov benchmarks: chaosjax against numba, lyapynov, lyapax and nolds, in one run.
+
+    python benchmarks/lyapunov.py [--repeats 5] [--quick]
+
+Tasks (issue 3):
+- Lorenz63 full spectrum, RK4, dt = 0.01, 1e5 steps;
+- Henon full spectrum, 1e6 iterations;
+- Rosenstein's largest exponent from 10,000 samples of Lorenz63 x.
+
+Every variant runs in this process, interleaved, with a warm-up (compilation) first;
+the figures are medians of `--repeats` runs. lyapynov (pure NumPy, one Python loop
+iteration per step) is timed on 1/10 of the steps and scaled, which is said in the
+table. Ratios are "peer time / chaosjax time": above 1, chaosjax is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import importlib.util
+import os
+import pathlib
+import platform
+import statistics
+import time
+
+import jax
+import numpy as np
+
+import chaosjax as cj
+
+try:
+    import numba
+except ImportError:  # pragma: no cover
+    numba = None
+
+
+# --------------------------------------------------------------------------- peers
+
+
+def import_nolds():
+    """nolds 0.6.3 fails to import on Python 3.11 (`importlib.resources.files` on the
+    module nolds.datasets): resolve that call to the package directory."""
+    if importlib.util.find_spec("nolds") is None:
+        return None
+    original = importlib.resources.files
+
+    def files(package):
+        try:
+            return original(package)
+        except TypeError:
+            return pathlib.Path(importlib.util.find_spec("nolds").origin).parent
+
+    importlib.resources.files = files
+    try:
+        import nolds
+    finally:
+        importlib.resources.files = original
+    return nolds
+
+
+def _version(dist):
+    from importlib.metadata import version
+
+    return version(dist)
+
+
+def optional(name):
+    try:
+        return __import__(name)
+    except Exception:  # noqa: BLE001 - a peer that fails to import is reported missing
+        return None
+
+
+if numba is not None:
+
+    @numba.njit(cache=False)
+    def _lorenz_rhs_tangent(x, Q, sigma, rho, beta, fx, FQ):
+        u, v, w = x[0], x[1], x[2]
+        fx[0] = sigma * (v - u)
+        fx[1] = u * (rho - w) - v
+        fx[2] = u * v - beta * w
+        for j in range(3):
+            a, b, c = Q[0, j], Q[1, j], Q[2, j]
+            FQ[0, j] = sigma * (b - a)
+            FQ[1, j] = (rho - w) * a - b - u * c
+            FQ[2, j] = v * a + u * b - beta * c
+
+    @numba.njit(cache=False)
+    def numba_lorenz_spectrum(x0, n, dt, sigma, rho, beta):
+        """Exact RK4 tangent (RK4 of the variational system) + modified Gram-Schmidt."""
+        x = x0.copy()
+        Q = np.eye(3)
+        s = np.zeros(3)
+        k1, k2, k3, k4 = np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)
+        K1, K2, K3, K4 = (np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((3, 3)),
+                          np.zeros((3, 3)))
+        xt, Qt = np.zeros(3), np.zeros((3, 3))
+        for _ in range(n):
+            _lorenz_rhs_tangent(x, Q, sigma, rho, beta, k1, K1)
+            xt[:] = x + 0.5 * dt * k1
+            Qt[:, :] = Q + 0.5 * dt * K1
+            _lorenz_rhs_tangent(xt, Qt, sigma, rho, beta, k2, K2)
+            xt[:] = x + 0.5 * dt * k2
+            Qt[:, :] = Q + 0.5 * dt * K2
+            _lorenz_rhs_tangent(xt, Qt, sigma, rho, beta, k3, K3)
+            xt[:] = x + dt * k3
+            Qt[:, :] = Q + dt * K3
+            _lorenz_rhs_tangent(xt, Qt, sigma, rho, beta, k4, K4)
+            x += dt / 6.0 * (k1 + 2.0 * (k2 + k3) + k4)
+            Q += dt / 6.0 * (K1 + 2.0 * (K2 + K3) + K4)
+            for j in range(3):
+                for i in range(j):
+                    c = Q[0, i] * Q[0, j] + Q[1, i] * Q[1, j] + Q[2, i] * Q[2, j]
+                    for r in range(3):
+                        Q[r, j] -= c * Q[r, i]
+                nrm = np.sqrt(Q[0, j] ** 2 + Q[1, j] ** 2 + Q[2, j] ** 2)
+                s[j] += np.log(nrm)
+                for r in range(3):
+                    Q[r, j] /= nrm
+        return s / (n * dt)
+
+    @numba.njit(cache=False)
+    def numba_henon_spectrum(x0, n, a, b):
+        x, y = x0[0], x0[1]
+        q11, q21, q12, q22 = 1.0, 0.0, 0.0, 1.0
+        s1, s2 = 0.0, 0.0
+        for _ in range(n):
+            j11 = -2.0 * a * x
+            v11, v21 = j11 * q11 + q21, b * q11
+            v12, v22 = j11 * q12 + q22, b * q12
+            x, y = 1.0 - a * x * x + y, b * x
+            r11 = np.sqrt(v11 * v11 + v21 * v21)
+            q11, q21 = v11 / r11, v21 / r11
+            c = q11 * v12 + q21 * v22
+            v12, v22 = v12 - c * q11, v22 - c * q21
+            r22 = np.sqrt(v12 * v12 + v22 * v22)
+            q12, q22 = v12 / r22, v22 / r22
+            s1 += np.log(r11)
+            s2 += np.log(r22)
+        return np.array([s1 / n, s2 / n])
+
+
+def lyapynov_lorenz(lyapynov, x0, n, dt):
+    def f(x, t):
+        return np.array([10.0 * (x[1] - x[0]), x[0] * (28.0 - x[2]) - x[1],
+                         x[0] * x[1] - 8.0 / 3.0 * x[2]])
+
+    def jac(x, t):
+        return np.array([[-10.0, 10.0, 0.0], [28.0 - x[2], -1.0, -x[0]],
+                         [x[1], x[0], -8.0 / 3.0]])
+
+    ds = lyapynov.ContinuousDS(np.asarray(x0, float), 0.0, f, jac, dt)
+    return lyapynov.LCE(ds, 3, 0, n, False)
+
+
+def lyapynov_henon(lyapynov, x0, n):
+    def f(x, t):
+        return np.array([1.0 - 1.4 * x[0] ** 2 + x[1], 0.3 * x[0]])
+
+    def jac(x, t):
+        return np.array([[-2.8 * x[0], 1.0], [0.3, 0.0]])
+
+    ds = lyapynov.DiscreteDS(np.asarray(x0, float), 0.0, f, jac)
+    return lyapynov.LCE(ds, 2, 0, n, False)
+
+
+def lyapax_runner(lyapax, step, x0, n, dt):
+    fn = jax.jit(lambda s: lyapax.lyapunov_spectrum(step, s, dt=dt, n_steps=n).exponents)
+    return lambda: np.asarray(fn(x0))
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    jax.block_until_ready(out)
+    return time.perf_counter() - t0, out
+
+
+def run_group(title, variants, repeats):
+    """variants: list of (name, fn, scale, note); fn() returns exponents."""
+    print(f"\n### {title}\n", flush=True)
+    warm = {}
+    for name, fn, scale, note in variants:
+        t, out = timed(fn)
+        warm[name] = (t, np.atleast_1d(np.asarray(out, float)))
+    times = {name: [] for name, *_ in variants}
+    for _ in range(repeats):
+        for name, fn, scale, note in variants:
+            times[name].append(timed(fn)[0] * scale)
+    base = statistics.median(times[variants[0][0]])
+    print("| variant | median time | first call (compile) | result | peer / chaosjax |")
+    print("|---|---:|---:|---|---:|")
+    for name, fn, scale, note in variants:
+        med = statistics.median(times[name])
+        res = np.array2string(warm[name][1], precision=4, separator=", ")
+        label = f"{name} ({note})" if note else name
+        print(f"| {label} | {fmt(med)} | {fmt(warm[name][0] * scale)} | {res} | "
+              f"{med / base:.2f} |")
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def fmt(seconds):
+    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="skip the slow pure-Python peers")
+    args = ap.parse_args()
+    lyapynov = None if args.quick else optional("lyapynov")
+    lyapax = optional("lyapax")
+    nolds = None if args.quick else import_nolds()
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"Python {platform.python_version()}, jax {jax.__version__}, "
+          f"numba {getattr(numba, '__version__', 'missing')}, "
+          f"lyapynov {getattr(lyapynov, '__version__', 'missing')}, "
+          f"lyapax {getattr(lyapax, '__version__', 'missing')}, "
+          f"nolds {_version('nolds') if nolds else 'missing'}; "
+          f"load average {os.getloadavg()[0]:.1f}. Medians of {args.repeats} runs.")
+
+    # Lorenz63 spectrum ------------------------------------------------------------
+    lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=1_000, dt=0.01)
+    x0n = np.asarray(x0)
+    n = 100_000
+    v = [
+        ("chaosjax `lyapunov_spectrum`", lambda: cj.lyapunov_spectrum(
+            lor, x0, steps=n, dt=0.01).exponents, 1.0, "QR every step"),
+        ("chaosjax `lyapunov_spectrum`, qr_every=10", lambda: cj.lyapunov_spectrum(
+            lor, x0, steps=n, dt=0.01, qr_every=10).exponents, 1.0, ""),
+    ]
+    if numba is not None:
+        v.append(("numba", lambda: numba_lorenz_spectrum(x0n, n, 0.01, 10.0, 28.0, 8 / 3),
+                  1.0, "RK4 tangent + MGS every step"))
+    if lyapax is not None:
+        step = lyapax.ode_step(lambda s: lor.vector_field(s), 0.01, integrator="rk4")
+        v.append(("lyapax", lyapax_runner(lyapax, step, x0, n, 0.01), 1.0,
+                  "renorm_every=1"))
+    if lyapynov is not None:
+        v.append(("lyapynov", lambda: lyapynov_lorenz(lyapynov, x0n, n // 10, 0.01), 10.0,
+                  "1e4 steps timed, x10"))
+    run_group(f"Lorenz63 spectrum, RK4 dt = 0.01, {n:,} steps", v, args.repeats)
+
+    # Henon spectrum ---------------------------------------------------------------
+    hen = cj.systems.Henon()
+    h0 = hen.default_state()
+    h0n = np.asarray(h0)
+    n = 1_000_000
+    v = [("chaosjax `lyapunov_spectrum`", lambda: cj.lyapunov_spectrum(
+        hen, h0, steps=n).exponents, 1.0, "QR every step")]
+    if numba is not None:
+        v.append(("numba", lambda: numba_henon_spectrum(h0n, n, 1.4, 0.3), 1.0,
+                  "scalar 2x2 Gram-Schmidt"))
+    if lyapax is not None:
+        v.append(("lyapax", lyapax_runner(lyapax, hen.step, h0, n, 1.0), 1.0,
+                  "renorm_every=1"))
+    if lyapynov is not None:
+        v.append(("lyapynov", lambda: lyapynov_henon(lyapynov, h0n, n // 10), 10.0,
+                  "1e5 steps timed, x10"))
+    run_group(f"Henon spectrum, {n:,} iterations", v, args.repeats)
+
+    # Rosenstein -------------------------------------------------------------------
+    xs = np.asarray(cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,
+                                  transient=2_000, save_every=2)[:, 0])
+    kw = dict(dt=0.02, dim=5, lag=5, theiler=50, horizon=125, fit_range=(50, 125))
+    v = [("chaosjax `lyapunov_from_timeseries`",
+          lambda: cj.lyapunov_from_timeseries(xs, **kw).exponents, 1.0, "Rosenstein")]
+    if nolds is not None:
+        v.append(("nolds `lyap_r`", lambda: nolds.lyap_r(
+            xs, emb_dim=5, lag=5, min_tsep=50, trajectory_len=125, fit="poly",
+            fit_offset=50, tau=0.02), 1.0, "same settings, poly fit"))
+    run_group("Rosenstein, 10,000 samples of Lorenz63 x (dt = 0.02; truth 0.9056)", v,
+              max(3, args.repeats))
+
+
+if __name__ == "__main__":
+    main()
