@@ -70,6 +70,7 @@ _TILE_BYTES = 6 * 1024
 _MAX_GROUPS = 16
 
 _STATIC = object()
+_options_ok = [True]  # False once XLA has refused CPU_COMPILER_OPTIONS
 
 
 def _top_level() -> bool:
@@ -98,11 +99,17 @@ def _kernel(fun: Callable) -> Callable:
         static = tuple(_STATIC if a else leaf for a, leaf in zip(arrays, leaves, strict=True))
         dynamic = [leaf if a else None for a, leaf in zip(arrays, leaves, strict=True)]
         # Compiler options are refused on a jit nested in a user's jit/vmap/grad.
-        tuned = jax.default_backend() == "cpu" and _top_level()
+        tuned = _options_ok[0] and jax.default_backend() == "cpu" and _top_level()
         if tuned not in compiled:
             options = CPU_COMPILER_OPTIONS if tuned else None
             compiled[tuned] = jax.jit(run, static_argnums=(0, 1), compiler_options=options)
-        return compiled[tuned](treedef, static, *dynamic)
+        try:
+            return compiled[tuned](treedef, static, *dynamic)
+        except Exception as e:  # a JAX/XLA without the option: compile without it
+            if not tuned or "compile option" not in str(e):
+                raise
+            _options_ok[0] = False
+            return wrapper(*args)
 
     wrapper.__wrapped__ = fun
     wrapper.__doc__ = fun.__doc__
