@@ -56,3 +56,24 @@ def test_clv_bad_input():
         cj.covariant_lyapunov_vectors(cj.systems.Henon(), jnp.zeros(2), steps=10, k=3)
     with pytest.raises(ValueError, match="`future`"):
         cj.covariant_lyapunov_vectors(cj.systems.Henon(), jnp.zeros(2), steps=10, future=-1)
+
+
+def test_plots_of_lyapunov_results(henon_clv, tmp_path):
+    from matplotlib.figure import Figure
+
+    import chaosjax.plot as cjp
+
+    hen, clv = henon_clv
+    res = cj.lyapunov_spectrum(hen, hen.default_state(), steps=5_000)
+    figs = [
+        cjp.lyapunov_convergence(res, reference=hen.reference_exponents),
+        cjp.lyapunov_spectrum_bars(res.exponents, reference=hen.reference_exponents),
+        cjp.clv_angles(clv),
+    ]
+    x = np.asarray(cj.trajectory(hen, hen.default_state(), steps=2_999)[:, 0])
+    est = cj.lyapunov_from_timeseries(x, dim=2, theiler=2, horizon=10, fit_range=(0, 5))
+    figs.append(cjp.divergence_curve(est))
+    for i, fig in enumerate(figs):
+        assert isinstance(fig, Figure)
+        fig.savefig(tmp_path / f"{i}.png")
+    assert "1.258" in figs[1].axes[0].get_title()

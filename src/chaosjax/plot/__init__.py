@@ -7,3 +7,4 @@ from ._simulate import phase_portrait as phase_portrait
 from ._simulate import time_series as time_series
 from ._bifurcation import orbit_diagram, poincare_section, return_map  # noqa: F401
 from ._sensitivity import sensitivity_blowup as sensitivity_blowup
+from ._lyapunov import clv_angles, divergence_curve, lyapunov_convergence, lyapunov_spectrum_bars  # noqa: F401,E501

@@ -1,0 +1,109 @@
+"""Figures of Lyapunov analyses: convergence histories, spectra, divergence curves, CLV
+angles."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def _unit(result) -> str:
+    return "per iteration" if float(result.time_per_step) == 1.0 else "per unit time"
+
+
+def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
+    """Running estimates of a `LyapunovResult` against time (or iterations), one line
+    per exponent, with the `reference` values (e.g. `system.reference_exponents`)
+    dashed. A log time axis shows the 1/T settling."""
+    hist = np.asarray(result.history)
+    steps = np.asarray(result.history_steps)
+    if hist.ndim != 2:
+        raise ValueError("`result` must be one run (history of shape (rows, k)); index a "
+                         "batched result first.")
+    t = steps * float(result.time_per_step)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for j in range(hist.shape[1]):
+        (line,) = ax.plot(t, hist[:, j], lw=1.0, label=f"lambda_{j + 1}")
+        if reference is not None and j < len(reference):
+            ax.axhline(reference[j], color=line.get_color(), ls="--", lw=0.7)
+    ax.set_xscale("log")
+    ax.set_xlabel("time" if float(result.time_per_step) != 1.0 else "iterations")
+    ax.set_ylabel(f"running estimate ({_unit(result)})")
+    ax.set_title(title or "Convergence of the Lyapunov exponents")
+    if hist.shape[1] <= 10:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "",
+                           title: str = "") -> Figure:
+    """The spectrum as bars (positive red, negative blue), with `reference` values as
+    markers and the Kaplan-Yorke dimension in the title."""
+    lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
+    csum = np.cumsum(lam)
+    j = int(np.sum(csum >= 0))
+    if j == 0:
+        dky = 0.0
+    elif j >= lam.size:
+        dky = float(lam.size)
+    else:
+        dky = j + csum[j - 1] / abs(lam[j])
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.25 * lam.size + 2.0), 3.6))
+    idx = np.arange(1, lam.size + 1)
+    ax.bar(idx, lam, color=np.where(lam > 0, "tab:red", "tab:blue"))
+    if reference is not None:
+        ref = np.asarray(reference, dtype=float)
+        ax.plot(np.arange(1, ref.size + 1), ref, "k_", ms=14, mew=2, label="reference")
+        ax.legend(fontsize=8)
+    ax.axhline(0.0, color="k", lw=0.6)
+    ax.set_xlabel("i")
+    ax.set_ylabel(f"lambda_i {unit}".strip())
+    ax.set_title(title or f"Lyapunov spectrum (D_KY = {dky:.3f})")
+    fig.tight_layout()
+    return fig
+
+
+def divergence_curve(estimate, *, title: str = "") -> Figure:
+    """Rosenstein's mean log divergence against time, with the fitted line over the
+    fit range (a `TimeSeriesLyapunov` from method="rosenstein")."""
+    t = np.asarray(estimate.times)
+    d = np.asarray(estimate.divergence)
+    if d.size == 0:
+        raise ValueError("`estimate` has no divergence curve (method='jacobian').")
+    slope, intercept = (float(v) for v in np.asarray(estimate.fit))
+    k = np.arange(d.size)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(t, d, ".", ms=3, label="<ln d(t)>")
+    ax.plot(t, intercept + slope * k, "r-", lw=1.0,
+            label=f"fit: lambda = {float(estimate.exponents[0]):.3f}")
+    ax.set_xlabel("t")
+    ax.set_ylabel("mean log divergence")
+    ax.set_title(title or "Rosenstein divergence curve")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def clv_angles(clv, *, bins: int = 60, title: str = "") -> Figure:
+    """Histogram of the angles between pairs of covariant Lyapunov vectors
+    (`CovariantVectors.angles`), log density to show near-tangencies."""
+    ang = np.asarray(clv.angles)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    k = int(round((1 + np.sqrt(1 + 8 * ang.shape[1])) / 2))
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    for p, (i, j) in enumerate(pairs):
+        ax.hist(ang[:, p], bins=bins, range=(0, np.pi / 2), density=True, histtype="step",
+                label=f"angle(v{i + 1}, v{j + 1})")
+    ax.set_yscale("log")
+    ax.set_xlabel("angle (rad)")
+    ax.set_ylabel("density")
+    ax.set_title(title or "Angles between covariant Lyapunov vectors")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
