@@ -342,3 +342,33 @@ def test_lyapunov_sweep_and_orbit_diagram_figure():
     plt.close(fig)
     plt.close(cjp.poincare_section(d.points[:, :, [0, 0]]))
     plt.close(cjp.return_map(d.points[2]))
+
+
+@pytest.mark.slow  # a fresh process: ~10 s of import and compilation
+def test_sweep_is_sharded_over_devices():
+    # A fresh process with two CPU devices: the parameter axis is split over both and the
+    # result equals the unsharded one.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import jax
+        jax.config.update("jax_num_cpu_devices", 2)
+        import jax.numpy as jnp, numpy as np
+        import chaosjax as cj
+        rs = jnp.linspace(2.8, 4.0, 64)
+        log = cj.systems.Logistic()
+        d = cj.orbit_diagram(log, "r", rs, jnp.array([0.5]), transient=100, keep=10)
+        d1 = cj.orbit_diagram(log, "r", rs, jnp.array([0.5]), transient=100, keep=10,
+                              shard=False)
+        assert len(d.points.sharding.device_set) == 2, d.points.sharding
+        assert np.array_equal(np.asarray(d.points), np.asarray(d1.points))
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]

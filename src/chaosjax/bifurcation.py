@@ -1089,8 +1089,11 @@ def _classify_core(
     lam2 = exps[1] if k > 1 else jnp.asarray(-jnp.inf)
     if is_flow:
         still = jnp.max(amplitude) <= tol * scale
-        fixed = still | ((n == 0) & (lam1 < -lyap_tol))
-        periodic = (period >= 1) & ~still
+        # Every attractor of a flow but an equilibrium has a zero exponent (the flow
+        # direction): a clearly negative lambda_1 means an equilibrium, even while a
+        # damped spiral still crosses the section; a cycle needs lambda_1 ~ 0.
+        fixed = still | (lam1 < -lyap_tol)
+        periodic = (period >= 1) & ~still & (jnp.abs(lam1) <= lyap_tol)
         t_per = jnp.where(
             period >= 1,
             (jnp.take(times, jnp.minimum(n - 1, keep - 1)) - times[0])
@@ -1109,7 +1112,7 @@ def _classify_core(
         divergent, _DIV,
         jnp.where(fixed & (lam1 <= lyap_tol), _FP,
                   jnp.where(periodic & (lam1 <= lyap_tol), _PER,
-                            jnp.where(fixed | periodic, _UNR,
+                            jnp.where(fixed | (period >= 1), _UNR,
                                       jnp.where(chaotic, _CH, jnp.where(quasi, _QP, _UNR))))),
     )  # fmt: skip
     return Classification(
