@@ -201,6 +201,10 @@ def _chosen_parameter(system, bare: list[str], wrt: str | None, what: str) -> st
     if len(set(chosen)) > 1:
         raise UserError(f"{what}: name one parameter, got {', '.join(chosen)}.")
     p = chosen[0] if chosen else rep.main_parameter(system)
+    if p is None:
+        raise UserError(
+            f"{what}: {type(system).__name__} has no scalar parameter; name one with --param NAME."
+        )
     if p not in names:
         from ._validate import unknown_name
 
@@ -803,7 +807,7 @@ def sensitivity(
         raise UserError(f"--method must be autodiff, lss or both, got {method!r}.")
     flow = isinstance(sysm, Flow)
     dt = _dt_for(sysm, dt, 0.005)
-    i = (sysm.dim - 1 if flow else 0) if observable is None else observable
+    i = rep.observed_coordinate(sysm) if observable is None else observable
     if not 0 <= i < sysm.dim:
         raise UserError(f"--observable must be an index below {sysm.dim}, got {i}.")
     hs = (
@@ -1006,7 +1010,7 @@ def bifurcation(
             raise UserError(f"--range START:STOP:NUM is required for {p} of {name}.")
         range_ = f"{lo}:{hi}:{400 if flow else 1000}"
     lo, hi, num = rep.parse_range(range_)
-    c = (sysm.dim - 1 if flow else 0) if coordinate is None else coordinate
+    c = rep.observed_coordinate(sysm) if coordinate is None else coordinate
     if not 0 <= c < sysm.dim:
         raise UserError(f"--coordinate must be an index below {sysm.dim}, got {c}.")
     transient = (20_000 if flow else 1_000) if transient is None else transient

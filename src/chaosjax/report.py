@@ -381,14 +381,25 @@ def resolve_system(
     return system
 
 
-def main_parameter(system) -> str:
+def main_parameter(system) -> str | None:
+    """The parameter a report varies by default (e.g. rho of Lorenz63, r of the logistic
+    map): a known choice for catalogue systems, else the first scalar parameter; None
+    when the system has no scalar parameter."""
     names = [k for k, v in system.parameters().items() if np.asarray(v).ndim == 0]
     preferred = MAIN_PARAMETER.get(cjio.system_name(system))
     if preferred in names:
         return preferred
-    if not names:
-        raise ReportError(f"{type(system).__name__} has no scalar parameter to vary.")
-    return names[0]
+    return names[0] if names else None
+
+
+def observed_coordinate(system) -> int:
+    """The coordinate a report observes: the last bounded one for a flow (z of Lorenz63),
+    the first for a map; coordinates that grow by design (phases) are avoided."""
+    from .systems import Flow
+
+    unbounded = set(getattr(system, "unbounded_coordinates", ()) or ())
+    bounded = [i for i in range(system.dim) if i not in unbounded] or list(range(system.dim))
+    return bounded[-1] if isinstance(system, Flow) else bounded[0]
 
 
 def parse_range(text: str) -> tuple[float, float, int]:
@@ -463,39 +474,30 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
             f"`save_every` ({out['save_every']})."
         )
     names = list(system.parameters())
-    if out["sensitivity_parameter"] is None:
-        out["sensitivity_parameter"] = main_parameter(system)
-    elif out["sensitivity_parameter"] not in names:
-        raise unknown_name(
-            out["sensitivity_parameter"],
-            names,
-            f"sensitivity_parameter of {type(system).__name__}:",
-        )
+    main = main_parameter(system)
+    for key in ("sensitivity_parameter", "bifurcation_parameter"):
+        if out[key] is None:
+            out[key] = main  # None when the system has no scalar parameter: section skipped
+        elif out[key] not in names:
+            raise unknown_name(out[key], names, f"{key} of {type(system).__name__}:")
     if out["sensitivity_observable"] is None:
-        out["sensitivity_observable"] = system.dim - 1 if flow else 0
+        out["sensitivity_observable"] = observed_coordinate(system)
     if not 0 <= out["sensitivity_observable"] < system.dim:
         raise ReportError(
             f"`sensitivity_observable` must be a component index below "
             f"{system.dim}, got {out['sensitivity_observable']}."
         )
-    if out["bifurcation_parameter"] is None:
-        out["bifurcation_parameter"] = main_parameter(system)
-    elif out["bifurcation_parameter"] not in names:
-        raise unknown_name(
-            out["bifurcation_parameter"],
-            names,
-            f"bifurcation_parameter of {type(system).__name__}:",
-        )
-    if out["bifurcation_range"] is None:
-        p = out["bifurcation_parameter"]
+    p = out["bifurcation_parameter"]
+    if out["bifurcation_range"] is None and p is not None:
         lo, hi = MAIN_RANGE.get(cjio.system_name(system), (None, None))
-        if lo is None or p != main_parameter(system):
+        if lo is None or p != main:
             v = float(np.asarray(system.parameters()[p]))
             lo, hi = (0.8 * v, 1.2 * v) if v else (-1.0, 1.0)
             lo, hi = min(lo, hi), max(lo, hi)
         num = 400 if system.dim <= 4 else 100  # each value is a full run: cost grows with dim
         out["bifurcation_range"] = f"{lo:g}:{hi:g}:{num // 4 if config.quick else num}"
-    parse_range(out["bifurcation_range"])
+    if out["bifurcation_range"] is not None:
+        parse_range(out["bifurcation_range"])
     out["sections"] = list(out["sections"] or SECTIONS)
     out["parameters"] = cjio.system_parameters(system)
     out["system"] = cjio.system_name(system)
@@ -1114,6 +1116,12 @@ def _contraction_rate(r: _Report) -> float:
     return float(np.asarray(value))
 
 
+def _not_applicable(s: Section, why: str) -> None:
+    s.status = "skipped"
+    s.note = f"not applicable: {why}"
+    s.parts.append(f'<p class="note">Not applicable: {html.escape(why)}.</p>')
+
+
 def _section_lyapunov(r: _Report, s: Section) -> None:
     import chaosjax as cj
 
@@ -1269,6 +1277,8 @@ def _section_sensitivity(r: _Report, s: Section) -> None:
         return _missing(s, "cj.sensitivity_blowup_table or cj.shadowing_sensitivity")
     cfg, sysm = r.cfg, r.system
     param, i = cfg["sensitivity_parameter"], cfg["sensitivity_observable"]
+    if param is None:
+        return _not_applicable(s, "this system has no scalar parameter to differentiate by")
     unit = "time units" if r.flow else "iterations"
     r.put(
         "sensitivity_parameter_value",
@@ -1451,9 +1461,11 @@ def _section_bifurcation(r: _Report, s: Section) -> None:
         return _missing(s, "cj.orbit_diagram")
     cfg, sysm = r.cfg, r.system
     param = cfg["bifurcation_parameter"]
+    if param is None:
+        return _not_applicable(s, "this system has no scalar parameter to vary")
     lo, hi, num = parse_range(cfg["bifurcation_range"])
     values = np.linspace(lo, hi, num)
-    coord = sysm.dim - 1 if r.flow else 0
+    coord = observed_coordinate(sysm)
     kwargs: dict[str, Any] = dict(
         transient=cfg["bifurcation_transient"], keep=cfg["bifurcation_keep"]
     )
