@@ -177,6 +177,34 @@ def _over_tiles(fn: Callable, plan: tuple[int, int, int], *trees) -> Any:
     return jax.tree.map(join, *outs)
 
 
+def _grouped(call: Callable, plan, x: Array, acc: Any = None) -> Any:
+    """call(x, acc, plan), with the groups of `plan` run as separate calls.
+
+    XLA's CPU client runs the calls concurrently, as it runs independent loops of one
+    program, but one group's program compiles in ~60 % of the time of all groups'
+    (0.31 vs 0.49 s for a time average). Inside a user's trace, the groups stay in one
+    program. Every output has the batch first.
+    """
+    if plan is None or plan[0] == 1 or _is_traced(x, acc) or not _top_level():
+        return call(x, acc, plan)
+    groups, per_group, tile = plan
+    size, n = per_group * tile, x.shape[0]
+
+    def parts(tree):
+        def pad(a):
+            a = np.asarray(a)
+            return np.pad(a, [(0, groups * size - n)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+
+        host = jax.tree.map(pad, tree)
+        return [jax.tree.map(lambda a, g=g: jnp.asarray(a[g * size:(g + 1) * size]), host)
+                for g in range(groups)]
+
+    xs = parts(x)
+    accs = parts(acc) if acc is not None else [None] * groups
+    outs = [call(xg, ag, (1, per_group, tile)) for xg, ag in zip(xs, accs, strict=True)]
+    return jax.tree.map(lambda *o: jnp.concatenate(o, axis=0)[:n], *outs)
+
+
 def _soa(f: Callable) -> Callable:
     """f: (dim,) -> out, applied to a tile (dim, tile) -> out with the tile last."""
     return jax.vmap(f, in_axes=1, out_axes=-1)
@@ -253,7 +281,9 @@ def _sum_chunk(m: Map, x: Array, acc: Any, observable: Observable, n: int, plan=
 def _cumulative_chunk(m: Map, x: Array, acc: Any, observable: Observable, n_saves: int,
                       save_every: int):
     """((x_end, acc_end), sums): the running sum after every `save_every` steps."""
-    return _cumulative_kernel(m, x, acc, observable, n_saves, save_every, _plan(x))
+    return _grouped(
+        lambda x, acc, plan: _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan),
+        _plan(x), x, acc)
 
 
 @_kernel
@@ -382,7 +412,7 @@ def _guard_traced(value, x_end, throw: bool, what: str):
 def _run_transient(m, x, transient, chunk_size, throw, bar, what):
     done, plan = 0, _plan(x)
     for n in _chunks(transient, chunk_size) if transient else []:
-        x_new = _advance(m, x, n, plan)
+        x_new = _grouped(lambda x, _, plan: _advance(m, x, n, plan), plan, x)
         _check_finite(m, x, x_new, n, done, throw, what)
         x, done = x_new, done + n
         bar.advance(n)
@@ -449,7 +479,9 @@ def trajectory(
         pieces = []
         done, plan = transient, _plan(x)
         for n in _chunks(n_saves, chunk_size):
-            x_new, saved = _saved_chunk(m, x, n, save_every, plan, not pieces)
+            first = not pieces
+            x_new, saved = _grouped(
+                lambda x, _, plan: _saved_chunk(m, x, n, save_every, plan, first), plan, x)
             _check_finite(m, x, x_new, n * save_every, done, throw, what)
             pieces.append(saved)
             x, done = x_new, done + n * save_every
@@ -511,7 +543,8 @@ def _observable_sum(m, x, observable, steps, transient, throw, progress, chunk_s
         x = _run_transient(m, x, transient, chunk_size, throw, bar, "time_average")
         acc, done, plan = zeros, transient, _plan(x)
         for n in _chunks(steps, chunk_size):
-            x_new, acc = _sum_chunk(m, x, acc, observable, n, plan)
+            x_new, acc = _grouped(
+                lambda x, acc, plan: _sum_chunk(m, x, acc, observable, n, plan), plan, x, acc)
             _check_finite(m, x, x_new, n, done, throw, "time_average")
             x, done = x_new, done + n
             bar.advance(n)
