@@ -72,8 +72,17 @@ def worker(method: str, T: float) -> dict:
         out["xla_temp_mb"] = mem.temp_size_in_bytes / 2**20
     elif method == "chaosjax-nilss":
         run = lambda: cj.shadowing_sensitivity(  # noqa: E731
-            lor, "rho", Z, x0, steps=n, dt=DT, segments=1, method="nilss",
-            num_unstable=1, nilss_segment_steps=200).derivative.block_until_ready()
+            lor,
+            "rho",
+            Z,
+            x0,
+            steps=n,
+            dt=DT,
+            segments=1,
+            method="nilss",
+            num_unstable=1,
+            nilss_segment_steps=200,
+        ).derivative.block_until_ready()
         value = float(run())
         out["seconds"] = _median_time(run, repeats)
     elif method == "scipy-kkt":
@@ -92,22 +101,24 @@ def worker(method: str, T: float) -> dict:
             nv, ne = (N + 1) * d, N
             # B: rows of constraint i, -Phi_i on v_i and I on v_{i+1}; F: -f~_{i+1} on eta_i.
             rows = np.repeat(np.arange(N * d).reshape(N, d, 1), d, axis=2)
-            cols_i = (np.arange(N)[:, None, None] * d + np.arange(d)[None, None, :]
-                      + 0 * rows)
-            B = sp.coo_matrix((-phi.reshape(-1), (rows.reshape(-1), cols_i.reshape(-1))),
-                              shape=(N * d, nv))
-            B = B + sp.coo_matrix((np.ones(N * d), (np.arange(N * d), np.arange(N * d) + d)),
-                                  shape=(N * d, nv))
-            F = sp.coo_matrix((-ft.reshape(-1), (np.arange(N * d),
-                                                  np.repeat(np.arange(N), d))),
-                              shape=(N * d, ne))
-            K = sp.bmat([[sp.identity(nv), None, B.T],
-                         [None, alpha2 * sp.identity(ne), F.T],
-                         [B, F, None]], format="csc")
+            cols_i = np.arange(N)[:, None, None] * d + np.arange(d)[None, None, :] + 0 * rows
+            B = sp.coo_matrix(
+                (-phi.reshape(-1), (rows.reshape(-1), cols_i.reshape(-1))), shape=(N * d, nv)
+            )
+            B = B + sp.coo_matrix(
+                (np.ones(N * d), (np.arange(N * d), np.arange(N * d) + d)), shape=(N * d, nv)
+            )
+            F = sp.coo_matrix(
+                (-ft.reshape(-1), (np.arange(N * d), np.repeat(np.arange(N), d))), shape=(N * d, ne)
+            )
+            K = sp.bmat(
+                [[sp.identity(nv), None, B.T], [None, alpha2 * sp.identity(ne), F.T], [B, F, None]],
+                format="csc",
+            )
             rhs = np.concatenate([np.zeros(nv + ne), b.reshape(-1)])
             sol = spla.spsolve(K, rhs)
             v = sol[:nv].reshape(N + 1, d)[:N]
-            eta = sol[nv:nv + ne]
+            eta = sol[nv : nv + ne]
             return float(np.mean(np.sum(ds * v, -1)) + np.mean(eta * (s - s.mean())))
 
         value = solve()
@@ -124,31 +135,43 @@ def main() -> None:
     rows = []
     for T in HORIZONS:
         for method in ("chaosjax-lss", "chaosjax-nilss", "scipy-kkt"):
-            res = subprocess.run([sys.executable, __file__, "--worker", method, str(T)],
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                [sys.executable, __file__, "--worker", method, str(T)],
+                capture_output=True,
+                text=True,
+            )
             if res.returncode != 0:
                 print(res.stderr[-2000:], file=sys.stderr)
                 raise SystemExit(f"{method} at T={T} failed")
             rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
             r = rows[-1]
-            print(f"  {r['method']:<15} T={T:<6g} {r['seconds']*1e3:9.1f} ms  "
-                  f"d<z>/drho={r['value']:.5f}  peak RSS {r['rss_peak_mb']:.0f} MB", flush=True)
+            print(
+                f"  {r['method']:<15} T={T:<6g} {r['seconds'] * 1e3:9.1f} ms  "
+                f"d<z>/drho={r['value']:.5f}  peak RSS {r['rss_peak_mb']:.0f} MB",
+                flush=True,
+            )
     print()
-    print("| T | steps | chaosjax LSS | per step | XLA temp | peak RSS | NILSS | "
-          "SciPy sparse KKT | peak RSS | SciPy / LSS | LSS value | SciPy value |")
+    print(
+        "| T | steps | chaosjax LSS | per step | XLA temp | peak RSS | NILSS | "
+        "SciPy sparse KKT | peak RSS | SciPy / LSS | LSS value | SciPy value |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     by = {(r["method"], r["T"]): r for r in rows}
     for T in HORIZONS:
         lss, nil, ref = by["chaosjax-lss", T], by["chaosjax-nilss", T], by["scipy-kkt", T]
-        print(f"| {T:g} | {lss['steps']} | {lss['seconds']*1e3:.1f} ms | "
-              f"{lss['seconds']/lss['steps']*1e6:.2f} us | {lss['xla_temp_mb']:.1f} MiB | "
-              f"{lss['rss_peak_mb']:.0f} MB | "
-              f"{nil['seconds']*1e3:.1f} ms | {ref['seconds']*1e3:.1f} ms | "
-              f"{ref['rss_peak_mb']:.0f} MB | {ref['seconds']/lss['seconds']:.1f}x | "
-              f"{lss['value']:.6f} | {ref['value']:.6f} |")
+        print(
+            f"| {T:g} | {lss['steps']} | {lss['seconds'] * 1e3:.1f} ms | "
+            f"{lss['seconds'] / lss['steps'] * 1e6:.2f} us | {lss['xla_temp_mb']:.1f} MiB | "
+            f"{lss['rss_peak_mb']:.0f} MB | "
+            f"{nil['seconds'] * 1e3:.1f} ms | {ref['seconds'] * 1e3:.1f} ms | "
+            f"{ref['rss_peak_mb']:.0f} MB | {ref['seconds'] / lss['seconds']:.1f}x | "
+            f"{lss['value']:.6f} | {ref['value']:.6f} |"
+        )
     t50, t1000 = by["chaosjax-lss", 50.0], by["chaosjax-lss", 1000.0]
-    print(f"\nLSS time ratio T=1000 / T=50: {t1000['seconds']/t50['seconds']:.1f} "
-          f"(linear: 20); XLA memory ratio {t1000['xla_temp_mb']/t50['xla_temp_mb']:.1f}")
+    print(
+        f"\nLSS time ratio T=1000 / T=50: {t1000['seconds'] / t50['seconds']:.1f} "
+        f"(linear: 20); XLA memory ratio {t1000['xla_temp_mb'] / t50['xla_temp_mb']:.1f}"
+    )
 
 
 if __name__ == "__main__":

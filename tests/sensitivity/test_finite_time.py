@@ -13,16 +13,16 @@ Z = lambda x: x[2]  # noqa: E731
 @pytest.fixture(scope="module")
 def lorenz_on_attractor():
     lor = cj.systems.Lorenz63()
-    x0 = cj.final_state(lor, lor.sample_state(jax.random.PRNGKey(3), 4), steps=20_000,
-                        dt=0.005)
+    x0 = cj.final_state(lor, lor.sample_state(jax.random.PRNGKey(3), 4), steps=20_000, dt=0.005)
     return lor, x0
 
 
 def test_forward_and_reverse_agree_with_finite_differences(lorenz_on_attractor):
     lor, x0 = lorenz_on_attractor
     fwd = cj.finite_time_gradient(lor, "rho", Z, x0, 200, dt=0.005)
-    rev = cj.finite_time_gradient(lor, "rho", Z, x0, 200, dt=0.005, mode="reverse",
-                                  chunk_size=7)  # 200 = 28 chunks of 7 + a tail of 4
+    rev = cj.finite_time_gradient(
+        lor, "rho", Z, x0, 200, dt=0.005, mode="reverse", chunk_size=7
+    )  # 200 = 28 chunks of 7 + a tail of 4
     assert fwd.gradient.shape == (4,) and fwd.time == pytest.approx(1.0)
     assert jnp.allclose(fwd.gradient, rev.gradient, rtol=1e-10)
     assert jnp.allclose(fwd.average, rev.average, rtol=1e-12)
@@ -43,11 +43,11 @@ def test_forward_and_reverse_agree_with_finite_differences(lorenz_on_attractor):
 
 def test_map_gradient_and_array_parameter():
     hen = cj.systems.Henon()
-    g = cj.finite_time_gradient(hen, "a", lambda x: x[0], hen.default_state(), 15,
-                                transient=10)
+    g = cj.finite_time_gradient(hen, "a", lambda x: x[0], hen.default_state(), 15, transient=10)
     x = cj.final_state(hen, hen.default_state(), steps=10)
-    jax_grad = jax.grad(
-        lambda a: cj.time_average(hen.replace(a=a), x, lambda s: s[0], steps=15))(1.4)
+    jax_grad = jax.grad(lambda a: cj.time_average(hen.replace(a=a), x, lambda s: s[0], steps=15))(
+        1.4
+    )
     assert g.gradient == pytest.approx(float(jax_grad), rel=1e-12)
 
     class Linear(cj.Map):
@@ -61,8 +61,7 @@ def test_map_gradient_and_array_parameter():
 
     lin = Linear(w=jnp.array([0.5, 0.2]))
     fwd = cj.finite_time_gradient(lin, "w", lambda x: x.sum(), jnp.zeros(2), 10)
-    rev = cj.finite_time_gradient(lin, "w", lambda x: x.sum(), jnp.zeros(2), 10,
-                                  mode="reverse")
+    rev = cj.finite_time_gradient(lin, "w", lambda x: x.sum(), jnp.zeros(2), 10, mode="reverse")
     assert fwd.gradient.shape == (2,)
     assert jnp.allclose(fwd.gradient, rev.gradient, rtol=1e-12)
 
@@ -103,8 +102,9 @@ def test_bad_input_names_the_argument(lorenz_on_attractor):
 
 def test_blowup_table_lorenz_matches_seed_000_shape():
     lor = cj.systems.Lorenz63()
-    tab = cj.sensitivity_blowup_table(lor, "rho", Z, n_initial=64, dt=0.005,
-                                      key=jax.random.PRNGKey(0))
+    tab = cj.sensitivity_blowup_table(
+        lor, "rho", Z, n_initial=64, dt=0.005, key=jax.random.PRNGKey(0)
+    )
     print()
     print("64 initial conditions, beside seed 000's table:")
     print(tab.table(reference=cj.sensitivity.SEED_000_TABLE))
@@ -118,8 +118,15 @@ def test_blowup_table_lorenz_matches_seed_000_shape():
     # The population median at T = 1 is 0.73 (4,096 members, standard error ~0.01),
     # so a 64-member median scatters over ~0.68 .. 0.93 from draw to draw (docs).
     # Assert on 4,096 members: the statement, not one lucky draw.
-    big = cj.sensitivity_blowup_table(lor, "rho", Z, horizons=(0.5, 1.0, 20.0),
-                                      n_initial=4096, dt=0.005, key=jax.random.PRNGKey(1))
+    big = cj.sensitivity_blowup_table(
+        lor,
+        "rho",
+        Z,
+        horizons=(0.5, 1.0, 20.0),
+        n_initial=4096,
+        dt=0.005,
+        key=jax.random.PRNGKey(1),
+    )
     print("4,096 initial conditions:")
     print(big.table())
     assert 0.7 <= float(big.median[0]) <= 1.3
@@ -132,8 +139,9 @@ def test_blowup_table_lorenz_matches_seed_000_shape():
 def test_blowup_table_reverse_mode_and_validation(lorenz_on_attractor):
     lor, x0 = lorenz_on_attractor
     fwd = cj.sensitivity_blowup_table(lor, "rho", Z, horizons=(0.5, 1.0), x0=x0, dt=0.005)
-    rev = cj.sensitivity_blowup_table(lor, "rho", Z, horizons=(0.5, 1.0), x0=x0, dt=0.005,
-                                      mode="reverse")
+    rev = cj.sensitivity_blowup_table(
+        lor, "rho", Z, horizons=(0.5, 1.0), x0=x0, dt=0.005, mode="reverse"
+    )
     assert jnp.allclose(fwd.gradients, rev.gradients, rtol=1e-9)
     with pytest.raises(ValueError, match="`horizons`"):
         cj.sensitivity_blowup_table(lor, "rho", Z, horizons=(1.0, 0.5), x0=x0, dt=0.005)

@@ -30,10 +30,10 @@ def test_block_tridiagonal_solve_matches_dense_solve():
     rhs = jax.random.normal(key3, (n, k))
     dense = np.zeros((n * k, n * k))
     for i in range(n):
-        dense[i * k:(i + 1) * k, i * k:(i + 1) * k] = diag[i]
+        dense[i * k : (i + 1) * k, i * k : (i + 1) * k] = diag[i]
     for i in range(n - 1):
-        dense[(i + 1) * k:(i + 2) * k, i * k:(i + 1) * k] = lower[i]
-        dense[i * k:(i + 1) * k, (i + 1) * k:(i + 2) * k] = lower[i].T
+        dense[(i + 1) * k : (i + 2) * k, i * k : (i + 1) * k] = lower[i]
+        dense[i * k : (i + 1) * k, (i + 1) * k : (i + 2) * k] = lower[i].T
     x = block_tridiagonal_solve(diag, lower, rhs)
     ref = np.linalg.solve(dense, np.asarray(rhs).reshape(-1))
     assert np.allclose(np.asarray(x).reshape(-1), ref, atol=1e-12)
@@ -49,21 +49,26 @@ def lorenz_x0():
 def test_lorenz_dz_drho_at_28(lorenz_x0, method):
     lor, x0 = lorenz_x0
     t0 = time.perf_counter()
-    res = cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=8 * 10_000, dt=DT, segments=8,
-                                   method=method)
+    res = cj.shadowing_sensitivity(
+        lor, "rho", Z, x0, steps=8 * 10_000, dt=DT, segments=8, method=method
+    )
     res.derivative.block_until_ready()
     wall = time.perf_counter() - t0
     print(f"\n{method.upper()}: {res}")
     print(f"  windows: {np.round(np.asarray(res.estimates), 4)}")
-    print(f"  run time {wall:.2f} s (compilation included), peak RSS of this process "
-          f"{_peak_rss_mb():.0f} MB")
+    print(
+        f"  run time {wall:.2f} s (compilation included), peak RSS of this process "
+        f"{_peak_rss_mb():.0f} MB"
+    )
     if method == "lss":
         n = res.steps_per_window
         m = cj.discretize(lor, DT)
         fn = jax.jit(lambda x: sh.lss_single_window(m, lambda mm: mm.flow.rho, Z, x, n))
         mem = fn.lower(x0).compile().memory_analysis()
-        print(f"  XLA memory of one window ({n} steps): {mem.temp_size_in_bytes / 2**20:.1f} MiB "
-              f"temporaries ({mem.temp_size_in_bytes / n:.0f} B per step)")
+        print(
+            f"  XLA memory of one window ({n} steps): {mem.temp_size_in_bytes / 2**20:.1f} MiB "
+            f"temporaries ({mem.temp_size_in_bytes / n:.0f} B per step)"
+        )
     # Published LSS/NILSS values are ~1.01 (Wang 2014; Ni & Wang 2017).
     assert 0.95 <= float(res.derivative) <= 1.05
     assert float(res.standard_error) < 0.03
@@ -84,17 +89,21 @@ def test_lss_alpha_time_dilation_and_batched_initial_conditions(lorenz_x0):
     one = cj.shadowing_sensitivity(lor, "rho", Z, x0s[1], steps=4 * 2000, segments=4, **kw)
     assert jnp.allclose(base.estimates[2:], one.estimates[:2], rtol=1e-10)
     for alpha in (30.0, 300.0):
-        other = cj.shadowing_sensitivity(lor, "rho", Z, x0s[1], steps=4 * 2000, segments=4,
-                                         dt=DT, alpha=alpha)
+        other = cj.shadowing_sensitivity(
+            lor, "rho", Z, x0s[1], steps=4 * 2000, segments=4, dt=DT, alpha=alpha
+        )
         # The time-dilation weight changes the finite-window minimiser, not the limit.
         assert abs(float(other.derivative - one.derivative)) < 0.03
     # Without the time-dilation term LSS on a flow is wrong: the neutral direction
     # (a time shift) grows linearly and the minimiser cannot remove it.
     m = cj.discretize(lor, DT)
-    no_dilation = cj.shadowing_sensitivity(_PlainMap(inner=m), "inner.flow.rho", Z, x0s[1],
-                                           steps=4 * 2000, segments=4)
-    print(f"\nwith time dilation {float(one.derivative):.4f}, without "
-          f"{float(no_dilation.derivative):.4f}")
+    no_dilation = cj.shadowing_sensitivity(
+        _PlainMap(inner=m), "inner.flow.rho", Z, x0s[1], steps=4 * 2000, segments=4
+    )
+    print(
+        f"\nwith time dilation {float(one.derivative):.4f}, without "
+        f"{float(no_dilation.derivative):.4f}"
+    )
     assert abs(float(no_dilation.derivative) - 1.0) > abs(float(one.derivative) - 1.0) + 0.03
 
 
@@ -129,8 +138,7 @@ SHADOWING_ERROR = {25.0: 0.10, 30.0: 0.02, 35.0: 0.02, 40.0: 0.02}
 @pytest.mark.slow
 def test_lorenz_rho_sweep_agrees_with_finite_differences():
     lor = cj.systems.Lorenz63()
-    x0s = cj.final_state(lor, lor.sample_state(jax.random.PRNGKey(5), 128), steps=4000,
-                         dt=DT)
+    x0s = cj.final_state(lor, lor.sample_state(jax.random.PRNGKey(5), 128), steps=4000, dt=DT)
     print()
     print(" rho |  LSS              |  NILSS            |  FD <z>(rho+-h)    h")
     for rho in (25.0, 30.0, 35.0, 40.0):
@@ -144,11 +152,12 @@ def test_lorenz_rho_sweep_agrees_with_finite_differences():
         sys = lor.replace(rho=rho)
         x0 = cj.final_state(sys, x0s[0], steps=4000, dt=DT)
         lss = cj.shadowing_sensitivity(sys, "rho", Z, x0, steps=8 * 10_000, dt=DT)
-        nil = cj.shadowing_sensitivity(sys, "rho", Z, x0, steps=8 * 10_000, dt=DT,
-                                       method="nilss")
-        print(f"{rho:4.0f} | {float(lss.derivative):.4f} +- {float(lss.standard_error):.4f} | "
-              f"{float(nil.derivative):.4f} +- {float(nil.standard_error):.4f} | "
-              f"{fd:.4f} +- {se_fd:.4f}  {h:g}")
+        nil = cj.shadowing_sensitivity(sys, "rho", Z, x0, steps=8 * 10_000, dt=DT, method="nilss")
+        print(
+            f"{rho:4.0f} | {float(lss.derivative):.4f} +- {float(lss.standard_error):.4f} | "
+            f"{float(nil.derivative):.4f} +- {float(nil.standard_error):.4f} | "
+            f"{fd:.4f} +- {se_fd:.4f}  {h:g}"
+        )
         for res in (lss, nil):
             # 3 combined standard errors, plus the method's systematic error.
             tol = 3.0 * np.hypot(float(res.standard_error), se_fd) + SHADOWING_ERROR[rho]
@@ -164,8 +173,13 @@ class _Solenoid(cj.Map):
 
     def step(self, s):
         th, x, y = s[0], s[1], s[2]
-        return jnp.stack([jnp.mod(2.0 * th + 0.1 * jnp.sin(th), 2 * np.pi),
-                          0.3 * x + jnp.cos(th), 0.3 * y + jnp.sin(th) + self.c * x**2])
+        return jnp.stack(
+            [
+                jnp.mod(2.0 * th + 0.1 * jnp.sin(th), 2 * np.pi),
+                0.3 * x + jnp.cos(th),
+                0.3 * y + jnp.sin(th) + self.c * x**2,
+            ]
+        )
 
     def default_state(self):
         return jnp.array([1.0, 0.0, 0.0])
@@ -177,13 +191,15 @@ def test_map_lss_against_finite_differences_on_hyperbolic_attractor():
     th = jax.random.uniform(jax.random.PRNGKey(0), (64, 1)) * 2 * np.pi
     x0s = jnp.concatenate([th, jnp.zeros((64, 2))], axis=1)
     h = 0.01
-    fd = (cj.time_average(sol.replace(c=0.5 + h), x0s, obs, steps=20_000, transient=100)
-          - cj.time_average(sol.replace(c=0.5 - h), x0s, obs, steps=20_000, transient=100)
-          ) / (2 * h)
+    fd = (
+        cj.time_average(sol.replace(c=0.5 + h), x0s, obs, steps=20_000, transient=100)
+        - cj.time_average(sol.replace(c=0.5 - h), x0s, obs, steps=20_000, transient=100)
+    ) / (2 * h)
     fd_mean, fd_se = float(fd.mean()), float(fd.std(ddof=1) / np.sqrt(fd.shape[0]))
     # (NILSS on maps is checked against LSS on the Henon map.)
-    res = cj.shadowing_sensitivity(sol, "c", obs, x0s[0], steps=16 * 2000, segments=16,
-                                   transient=100)
+    res = cj.shadowing_sensitivity(
+        sol, "c", obs, x0s[0], steps=16 * 2000, segments=16, transient=100
+    )
     print(f"\nsolenoid LSS: {res}; FD {fd_mean:.4f} +- {fd_se:.4f}")
     assert abs(float(res.derivative) - fd_mean) < 3 * np.hypot(res.standard_error, fd_se)
 
@@ -199,8 +215,7 @@ def test_henon_map_lss_against_finite_differences():
 
     fd = float((avg(1.3 + 1e-5) - avg(1.3 - 1e-5)) / 2e-5)
     lss = cj.shadowing_sensitivity(hen, "a", X0, x0, steps=8 * 20_000, segments=8)
-    nilss = cj.shadowing_sensitivity(hen, "a", X0, x0, steps=8 * 20_000, segments=8,
-                                     method="nilss")
+    nilss = cj.shadowing_sensitivity(hen, "a", X0, x0, steps=8 * 20_000, segments=8, method="nilss")
     print(f"\nHenon a=1.3 (period 7): LSS {lss}, NILSS {nilss}; FD {fd:.5f}")
     assert abs(float(lss.derivative) - fd) < 2e-3 * abs(fd)
     assert abs(float(nilss.derivative) - fd) < 2e-3 * abs(fd)
@@ -213,8 +228,11 @@ def test_henon_map_at_1_4_has_no_derivative_to_agree_with():
     # d<x>/da does not exist as a number to agree with. LSS and NILSS, which solve the
     # same least-squares problem by different algorithms, agree with each other.
     hen = cj.systems.Henon()
-    x0s = cj.final_state(hen, hen.default_state()[None] + 0.01 * jax.random.normal(
-        jax.random.PRNGKey(1), (64, 2)), steps=2000)
+    x0s = cj.final_state(
+        hen,
+        hen.default_state()[None] + 0.01 * jax.random.normal(jax.random.PRNGKey(1), (64, 2)),
+        steps=2000,
+    )
     fds = []
     for h in (0.005, 0.01, 0.02):
         a = cj.time_average(hen.replace(a=1.4 + h), x0s, X0, steps=50_000, transient=1000)
@@ -222,8 +240,9 @@ def test_henon_map_at_1_4_has_no_derivative_to_agree_with():
         d = (a - b) / (2 * h)
         fds.append((h, float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))))
     lss = cj.shadowing_sensitivity(hen, "a", X0, x0s[0], steps=8 * 10_000, segments=8)
-    nilss = cj.shadowing_sensitivity(hen, "a", X0, x0s[0], steps=8 * 10_000, segments=8,
-                                     method="nilss")
+    nilss = cj.shadowing_sensitivity(
+        hen, "a", X0, x0s[0], steps=8 * 10_000, segments=8, method="nilss"
+    )
     print(f"Henon a=1.4: LSS {lss}\n             NILSS {nilss}")
     for h, m, se in fds:
         print(f"  FD h={h:<6g} {m:+.4f} +- {se:.4f}")
@@ -238,8 +257,9 @@ class _TwoHenon(cj.Map):
     a: jax.Array
 
     def step(self, x):
-        return jnp.stack([1 - self.a * x[0] ** 2 + x[1], 0.3 * x[0],
-                          1 - 1.4 * x[2] ** 2 + x[3], 0.3 * x[2]])
+        return jnp.stack(
+            [1 - self.a * x[0] ** 2 + x[1], 0.3 * x[0], 1 - 1.4 * x[2] ** 2 + x[3], 0.3 * x[2]]
+        )
 
     def default_state(self):
         return jnp.array([0.63, 0.19, 0.1, 0.1])
@@ -268,12 +288,14 @@ def test_shadowing_bad_input_names_the_argument(lorenz_x0):
     with pytest.raises(ValueError, match="`steps`.*`segments`"):
         cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=50, dt=DT, segments=8)
     with pytest.raises(ValueError, match="`steps`.*`segments`"):
-        cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=800, dt=DT, segments=8,
-                                 method="nilss", nilss_segment_steps=100)
+        cj.shadowing_sensitivity(
+            lor, "rho", Z, x0, steps=800, dt=DT, segments=8, method="nilss", nilss_segment_steps=100
+        )
     with pytest.raises(ValueError, match="`method`"):
         cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=1000, dt=DT, method="adjoint")
     with pytest.raises(ValueError, match="`segments`"):
         cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=1000, dt=DT, segments=0)
     with pytest.raises(ValueError, match="`num_unstable`"):
-        cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=1000, dt=DT, method="nilss",
-                                 num_unstable=4)
+        cj.shadowing_sensitivity(
+            lor, "rho", Z, x0, steps=1000, dt=DT, method="nilss", num_unstable=4
+        )

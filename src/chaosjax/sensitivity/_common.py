@@ -91,9 +91,13 @@ def check_scalar_observable(observable: object, dim: int, dtype: Any) -> None:
             f"`observable` failed on a state of shape ({dim},): {type(e).__name__}: {e}"
         ) from e
     leaves = jax.tree_util.tree_leaves(out)
-    if len(leaves) != 1 or leaves[0].shape != () or not (
-        jnp.issubdtype(leaves[0].dtype, jnp.floating)
-        or jnp.issubdtype(leaves[0].dtype, jnp.integer)
+    if (
+        len(leaves) != 1
+        or leaves[0].shape != ()
+        or not (
+            jnp.issubdtype(leaves[0].dtype, jnp.floating)
+            or jnp.issubdtype(leaves[0].dtype, jnp.integer)
+        )
     ):
         shapes = [getattr(leaf, "shape", None) for leaf in leaves]
         raise ValueError(

@@ -65,12 +65,17 @@ class BlowupTable(eqx.Module):
             head += f" || {'ref. mean':>11} | {'ref. std':>10}"
         lines = [head, "-" * len(head)]
         for i, T in enumerate(np.asarray(self.horizons)):
-            row = (f"{T:6.1f} | {float(self.mean[i]):+12.4e} | {float(self.std[i]):11.4e} | "
-                   f"{float(self.median[i]):+11.4e}")
+            row = (
+                f"{T:6.1f} | {float(self.mean[i]):+12.4e} | {float(self.std[i]):11.4e} | "
+                f"{float(self.median[i]):+11.4e}"
+            )
             if reference is not None:
                 ref = reference.get(float(T))
-                row += (f" || {ref[0]:+11.4e} | {ref[1]:10.4e}" if ref is not None
-                        else f" || {'-':>11} | {'-':>10}")
+                row += (
+                    f" || {ref[0]:+11.4e} | {ref[1]:10.4e}"
+                    if ref is not None
+                    else f" || {'-':>11} | {'-':>10}"
+                )
             lines.append(row)
         lines.append(f"({self.gradients.shape[1]} initial conditions; std with ddof=1)")
         return "\n".join(lines)
@@ -122,8 +127,9 @@ def sensitivity_blowup_table(
     try:
         hs = [float(T) for T in horizons]
     except TypeError:
-        raise ValueError(f"`horizons` must be a sequence of positive numbers, got {horizons!r}."
-                         ) from None
+        raise ValueError(
+            f"`horizons` must be a sequence of positive numbers, got {horizons!r}."
+        ) from None
     if not hs or any(not np.isfinite(T) or T <= 0 for T in hs):
         raise ValueError(f"`horizons` must be positive and finite, got {horizons!r}.")
     if sorted(hs) != hs:
@@ -135,15 +141,18 @@ def sensitivity_blowup_table(
             raise ValueError(f"`n_initial` must be at least 2 (for a std), got {n_initial!r}.")
         key = jax.random.PRNGKey(0) if key is None else key
         if spinup is None:
-            spinup = int(round(100.0 / float(m.time_per_step))) if isinstance(system, Flow) \
-                else 1000
-        x = spin_up(system, system.sample_state(key, n), v.nonnegative_int(spinup, "spinup"),
-                    dt, solver)
+            spinup = (
+                int(round(100.0 / float(m.time_per_step))) if isinstance(system, Flow) else 1000
+            )
+        x = spin_up(
+            system, system.sample_state(key, n), v.nonnegative_int(spinup, "spinup"), dt, solver
+        )
     else:
         x = v.state(x0, system.dim, "x0")
         if x.ndim != 2 or x.shape[0] < 2:
-            raise ValueError(f"`x0` must have shape (n, {system.dim}) with n >= 2, "
-                             f"got {tuple(x.shape)}.")
+            raise ValueError(
+                f"`x0` must have shape (n, {system.dim}) with n >= 2, got {tuple(x.shape)}."
+            )
     check_scalar_observable(observable, system.dim, x.dtype)
     obs = scalar_observable(observable)
     if mode == "forward":
@@ -152,8 +161,12 @@ def sensitivity_blowup_table(
         n_arr = jnp.asarray(steps, x.dtype)
         averages, gradients = (sums / n_arr[None, :]).T, (grads / n_arr[None, :]).T
     else:
-        rows = [finite_time_gradient(system, param, observable, x, n, dt=dt, solver=solver,
-                                     mode="reverse") for n in steps]
+        rows = [
+            finite_time_gradient(
+                system, param, observable, x, n, dt=dt, solver=solver, mode="reverse"
+            )
+            for n in steps
+        ]
         averages = jnp.stack([r.average for r in rows])
         gradients = jnp.stack([r.gradient for r in rows])
     return BlowupTable(

@@ -82,8 +82,9 @@ def spin_up(system, x, transient: int, dt, solver: str) -> Array:
 # --------------------------------------------------------------------------- kernels
 
 
-def _forward_one(m: Map, get: Callable, obs: Callable, x: Array, p_dot: Array,
-                 increments: tuple[int, ...]) -> tuple[Array, Array]:
+def _forward_one(
+    m: Map, get: Callable, obs: Callable, x: Array, p_dot: Array, increments: tuple[int, ...]
+) -> tuple[Array, Array]:
     """Cumulative (sum S, sum dS/dp) after each of `increments` more steps (forward mode)."""
     p = get(m)
 
@@ -106,8 +107,9 @@ def _forward_one(m: Map, get: Callable, obs: Callable, x: Array, p_dot: Array,
 
 
 @eqx.filter_jit
-def forward_cumulative(m: Map, get: Callable, obs: Callable, x: Array,
-                       increments: tuple[int, ...]) -> tuple[Array, Array]:
+def forward_cumulative(
+    m: Map, get: Callable, obs: Callable, x: Array, increments: tuple[int, ...]
+) -> tuple[Array, Array]:
     """Sums of S and of dS/dp after cumsum(increments) steps, for x (dim,) or (n, dim).
 
     Returns (sums, grads) of shapes (*batch, horizons) and (*batch, horizons, *param).
@@ -130,8 +132,9 @@ def _default_chunk(steps: int) -> int:
 
 
 @eqx.filter_jit
-def reverse_gradient(m: Map, get: Callable, obs: Callable, x: Array, steps: int,
-                     chunk: int) -> tuple[Array, Array]:
+def reverse_gradient(
+    m: Map, get: Callable, obs: Callable, x: Array, steps: int, chunk: int
+) -> tuple[Array, Array]:
     """(average, gradient) by reverse mode; each chunk of `chunk` steps is rematerialised
     (`jax.checkpoint`), so memory is O(steps/chunk + chunk) states, not O(steps)."""
 
@@ -149,8 +152,9 @@ def reverse_gradient(m: Map, get: Callable, obs: Callable, x: Array, steps: int,
         n_chunks, rest = divmod(steps, chunk)
         carry = (x, jnp.zeros((), x.dtype))
         if n_chunks:
-            carry, _ = jax.lax.scan(lambda c, _: (run_chunk(c, chunk), None), carry, None,
-                                    length=n_chunks)
+            carry, _ = jax.lax.scan(
+                lambda c, _: (run_chunk(c, chunk), None), carry, None, length=n_chunks
+            )
         if rest:
             carry = run_chunk(carry, rest)
         return carry[1] / steps
@@ -222,15 +226,19 @@ def finite_time_gradient(
         avg, grad = sums[..., 0] / steps, grads[..., 0, *([slice(None)] * jnp.ndim(get(m)))]
         grad = grad / steps
     else:
-        chunk = _default_chunk(steps) if chunk_size is None else v.positive_int(
-            chunk_size, "chunk_size")
+        chunk = (
+            _default_chunk(steps)
+            if chunk_size is None
+            else v.positive_int(chunk_size, "chunk_size")
+        )
         avg, grad = reverse_gradient(m, get, obs, x, steps, min(chunk, steps))
     if not bool(jnp.all(jnp.isfinite(avg))):
         raise ValueError(
             "the orbit diverged (non-finite average); check `x0`, `dt` and the parameters."
         )
-    return FiniteTimeGradient(gradient=grad, average=avg, steps=steps,
-                              time=steps * float(m.time_per_step), mode=mode)
+    return FiniteTimeGradient(
+        gradient=grad, average=avg, steps=steps, time=steps * float(m.time_per_step), mode=mode
+    )
 
 
 def horizon_steps(horizons: Sequence[float], time_per_step: float) -> tuple[int, ...]:

@@ -143,8 +143,10 @@ def lag_sensitivities(
         )
     if isinstance(inverse, str) and inverse != "auto":
         raise ValueError(f"`inverse` must be True, False or 'auto', got {inverse!r}.")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (
-        0.0 <= threshold < 1.0
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not (0.0 <= threshold < 1.0)
     ):
         raise ValueError(f"`threshold` must be a float in [0, 1), got {threshold!r}.")
     is_map = isinstance(system, Map)
@@ -175,8 +177,10 @@ def lag_sensitivities(
         if not bool(jnp.all(jnp.isfinite(states))):
             raise ValueError("`orbit` must be finite.")
     d = states.shape[1]
-    if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not (
-        -d <= output < d
+    if (
+        isinstance(output, bool)
+        or not isinstance(output, (int, np.integer))
+        or not (-d <= output < d)
     ):
         raise ValueError(f"`output` must be an int in [0, {d}), got {output!r}.")
 

@@ -89,10 +89,12 @@ class ShadowingSensitivity(eqx.Module):
     alpha: float | None = eqx.field(static=True, default=None)
 
     def __str__(self) -> str:
-        return (f"d<S>/dp = {float(self.derivative):.5f} +- {float(self.standard_error):.5f} "
-                f"({self.method}, {self.estimates.shape[0]} windows of "
-                f"{self.steps_per_window} steps, T = {self.time_per_window:g}; "
-                f"<S> = {float(self.average):.5f})")
+        return (
+            f"d<S>/dp = {float(self.derivative):.5f} +- {float(self.standard_error):.5f} "
+            f"({self.method}, {self.estimates.shape[0]} windows of "
+            f"{self.steps_per_window} steps, T = {self.time_per_window:g}; "
+            f"<S> = {float(self.average):.5f})"
+        )
 
 
 # --------------------------------------------------------------------------- tangent data
@@ -149,9 +151,11 @@ def _lss_window(phi, b, ft, s, ds, alpha2):
 def _lss_windows(phi, b, ft, s, ds, alpha2):
     if ft is None:
         return jax.vmap(lambda p_, b_, s_, d_: _lss_window(p_, b_, None, s_, d_, alpha2))(
-            phi, b, s, ds)
+            phi, b, s, ds
+        )
     return jax.vmap(lambda p_, b_, f_, s_, d_: _lss_window(p_, b_, f_, s_, d_, alpha2))(
-        phi, b, ft, s, ds)
+        phi, b, ft, s, ds
+    )
 
 
 # --------------------------------------------------------------------------- NILSS
@@ -163,8 +167,9 @@ def _sign_fixed_qr(a: Array) -> tuple[Array, Array]:
     return q * sign[None, :], r * sign[:, None]
 
 
-def _nilss_window(m: Map, get: Callable, obs: Callable, x: Array, W0: Array, n_seg: int,
-                  seg_steps: int):
+def _nilss_window(
+    m: Map, get: Callable, obs: Callable, x: Array, W0: Array, n_seg: int, seg_steps: int
+):
     """Tangent solves of one window: per segment C, d, R, b and the gradient pieces."""
     p = get(m)
     fstep = _vector_field_step(m)
@@ -231,18 +236,23 @@ def _nilss_estimate(acc, R, bq, total_steps):
         RCinv = jnp.einsum("nij,njk->nik", Rn, Cinv[:-1])  # R_{i+1} C_i^-1
         diag = Cinv[1:] + jnp.einsum("nij,nkj->nik", RCinv, Rn)
         lower = -RCinv[1:]  # A[k+1, k] = -R_{k+1} C_k^-1, k = 1 .. M-2
-        rhs = -(bn + jnp.einsum("nij,nj->ni", Cinv[1:], dv[1:])
-                - jnp.einsum("nij,nj->ni", RCinv, dv[:-1]))
+        rhs = -(
+            bn
+            + jnp.einsum("nij,nj->ni", Cinv[1:], dv[1:])
+            - jnp.einsum("nij,nj->ni", RCinv, dv[:-1])
+        )
         lam = block_tridiagonal_solve(diag, lower, rhs)
         u = C.shape[1]
         lam_here = jnp.concatenate([jnp.zeros((1, u), C.dtype), lam])  # lam_i, lam_0 = 0
         lam_next = jnp.concatenate([lam, jnp.zeros((1, u), C.dtype)])  # lam_{i+1}
         R_next = jnp.concatenate([Rn, jnp.zeros((1, u, u), C.dtype)])  # R_{i+1}, R_M = 0
-        a = -jnp.einsum("nij,nj->ni", Cinv,
-                        dv + lam_here - jnp.einsum("nji,nj->ni", R_next, lam_next))
+        a = -jnp.einsum(
+            "nij,nj->ni", Cinv, dv + lam_here - jnp.einsum("nji,nj->ni", R_next, lam_next)
+        )
     mean_s = jnp.sum(S) / total_steps
     grad = jnp.sum(jnp.einsum("ni,ni->n", GW + HW - mean_s * hW, a)) + jnp.sum(
-        gw + Hw - mean_s * hw)
+        gw + Hw - mean_s * hw
+    )
     return grad / total_steps, mean_s
 
 
@@ -269,8 +279,7 @@ def _window_starts(m: Map, xb: Array, n_windows: int, n: int) -> Array:
 
 
 @eqx.filter_jit
-def _lss_all(m: Map, get: Callable, obs: Callable, starts: Array, n: int,
-             alpha: Array | None):
+def _lss_all(m: Map, get: Callable, obs: Callable, starts: Array, n: int, alpha: Array | None):
     """LSS on every window: (estimates, averages, alpha used or None)."""
     fstep = _vector_field_step(m)
     x_end, (xs, phi, b, s, ds) = jax.vmap(lambda y: _tangent_data(m, get, obs, y, n))(starts)
@@ -394,8 +403,9 @@ def shadowing_sensitivity(
                 raise ValueError(f"`num_unstable` must be <= dim = {system.dim}, got {u}.")
         if nilss_segment_steps is None:
             if lam_max is None:
-                _, lam_max = count_unstable(m, starts[0], min(n, 20 * max(1, int(1 / tps))),
-                                            is_flow)
+                _, lam_max = count_unstable(
+                    m, starts[0], min(n, 20 * max(1, int(1 / tps))), is_flow
+                )
             seg = int(round(1.0 / lam_max)) if lam_max > 0 else 1
             seg = max(1, min(seg, n // 2 if n >= 2 else 1))
         else:
@@ -413,8 +423,10 @@ def shadowing_sensitivity(
         n = n_seg * seg
         alpha = None
     if not bool(jnp.all(jnp.isfinite(est))):
-        raise ValueError("the shadowing solve gave non-finite values; check `x0` (on the "
-                         "attractor?), `dt` and the parameters.")
+        raise ValueError(
+            "the shadowing solve gave non-finite values; check `x0` (on the "
+            "attractor?), `dt` and the parameters."
+        )
     k = est.shape[0]
     se = jnp.std(est, ddof=1) / math.sqrt(k) if k > 1 else jnp.asarray(jnp.nan, x.dtype)
     return ShadowingSensitivity(
@@ -430,8 +442,9 @@ def shadowing_sensitivity(
     )
 
 
-def lss_single_window(m: Map, get: Callable, obs: Callable, x: Array, n: int,
-                      alpha: float | None = None) -> tuple[Array, Array]:
+def lss_single_window(
+    m: Map, get: Callable, obs: Callable, x: Array, n: int, alpha: float | None = None
+) -> tuple[Array, Array]:
     """(d<S>/dp, <S>) of one LSS window of n steps from x, as one traceable program.
 
     The whole computation (tangent data, Schur complement, block elimination) under
