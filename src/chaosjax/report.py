@@ -886,8 +886,9 @@ def _section_attractor(r: _Report, s: Section) -> None:
     )
     s.parts.append(
         f"<p>One orbit from the initial state: {r.c('transient')} steps of transient are "
-        f"discarded, then {r.c('trajectory_steps')} steps are kept (every "
-        f"{r.c('save_every')} stored).</p>"
+        f"discarded, then {r.c('trajectory_steps')} steps are kept"
+        + (f" (one state in {r.c('save_every')} stored)." if cfg["save_every"] > 1 else ".")
+        + "</p>"
     )
     s.parts.append(
         r.figure(
