@@ -113,7 +113,8 @@ def test_blowup_table_lorenz_matches_seed_000_shape():
     # Exponential growth of the spread: astronomically large by T = 20 .. 50.
     assert float(tab.std[5]) > 1e3
     assert float(tab.std[6]) > 1e12
-    assert np.all(np.diff(np.log(np.asarray(tab.std[2:]))) > 0)
+    # Monotone from T = 5 on (at T = 2..5 a single member can dominate either value).
+    assert np.all(np.diff(np.log(np.asarray(tab.std[3:]))) > 0)
 
     # The population median at T = 1 is 0.73 (4,096 members, standard error ~0.01),
     # so a 64-member median scatters over ~0.68 .. 0.93 from draw to draw (docs).
