@@ -142,6 +142,14 @@ SystemFileOpt = Annotated[
         help="Your own system: a cj.Flow or cj.Map subclass in a Python file.",
     ),
 ]
+ReportSystemArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Catalogue name (see `chaosjax systems`) \\[default: lorenz63].",
+        autocompletion=_complete_system,
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 DtOpt = Annotated[
     float | None, typer.Option("--dt", help="Time step of a flow \\[default: 0.005].")
@@ -1094,7 +1102,7 @@ config.toml (the resolved configuration: rerun with --config out/config.toml).""
 @app.command(epilog=_REPORT_EPILOG)
 @_guard
 def report(
-    system: SystemArg = None,
+    system: ReportSystemArg = None,
     param: ParamOpt = None,
     system_file: SystemFileOpt = None,
     out: Annotated[
@@ -1114,16 +1122,39 @@ def report(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[default: 0].")] = None,
     transient: Annotated[int | None, typer.Option("--transient", help="Transient steps.")] = None,
-    trajectory_steps: Annotated[int | None, typer.Option("--trajectory-steps")] = None,
+    trajectory_steps: Annotated[
+        int | None, typer.Option("--trajectory-steps", help="Steps of the attractor orbit.")
+    ] = None,
     members: Annotated[
         int | None, typer.Option("--members", help="Ensemble size of the averages.")
     ] = None,
-    average_steps: Annotated[int | None, typer.Option("--average-steps")] = None,
-    lyapunov_steps: Annotated[int | None, typer.Option("--lyapunov-steps")] = None,
-    sensitivity_parameter: Annotated[str | None, typer.Option("--sensitivity-parameter")] = None,
-    bifurcation_parameter: Annotated[str | None, typer.Option("--bifurcation-parameter")] = None,
+    average_steps: Annotated[
+        int | None, typer.Option("--average-steps", help="Steps of each member's time average.")
+    ] = None,
+    lyapunov_steps: Annotated[
+        int | None, typer.Option("--lyapunov-steps", help="Steps of the Lyapunov spectrum.")
+    ] = None,
+    sensitivity_parameter: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitivity-parameter",
+            help="Parameter to differentiate by \\[default: the main one, e.g. rho].",
+        ),
+    ] = None,
+    bifurcation_parameter: Annotated[
+        str | None,
+        typer.Option(
+            "--bifurcation-parameter",
+            help="Parameter of the orbit diagram \\[default: the main one].",
+        ),
+    ] = None,
     bifurcation_range: Annotated[
-        str | None, typer.Option("--bifurcation-range", metavar="START:STOP:NUM")
+        str | None,
+        typer.Option(
+            "--bifurcation-range",
+            help="Values of the orbit diagram, e.g. 25:250:400.",
+            metavar="START:STOP:NUM",
+        ),
     ] = None,
     sections: Annotated[
         str | None,
