@@ -252,7 +252,9 @@ def main():
     h0n = np.asarray(h0)
     n = 1_000_000
     v = [("chaosjax `lyapunov_spectrum`", lambda: cj.lyapunov_spectrum(
-        hen, h0, steps=n).exponents, 1.0, "QR every step")]
+        hen, h0, steps=n).exponents, 1.0, "QR every step"),
+         ("chaosjax `lyapunov_spectrum`, qr_every=5", lambda: cj.lyapunov_spectrum(
+             hen, h0, steps=n, qr_every=5).exponents, 1.0, "")]
     if numba is not None:
         v.append(("numba", lambda: numba_henon_spectrum(h0n, n, 1.4, 0.3), 1.0,
                   "scalar 2x2 Gram-Schmidt"))

@@ -52,9 +52,9 @@ def test_gain_sweep_largest_exponent_crosses_zero_near_one():
 
 
 def test_input_drive_suppresses_chaos_and_gru_runs():
-    net = cj.systems.RNN.random(KEY, 100, n_inputs=3, g=2.0)
-    us = jax.random.normal(jax.random.key(1), (2_000, 3))
-    kw = dict(steps=1_500, transient=500, k=3)
+    net = cj.systems.RNN.random(KEY, 50, n_inputs=3, g=2.5)
+    us = jax.random.normal(jax.random.key(1), (1_500, 3))
+    kw = dict(steps=1_000, transient=500, k=2)
     free = cj.lyapunov_spectrum(net, net.default_state(), inputs=0.0 * us, **kw)
     driven = cj.lyapunov_spectrum(net, net.default_state(), inputs=3.0 * us, **kw)
     # Strong input saturates the units and suppresses chaos (Molgedey, Schuchhardt &
@@ -66,8 +66,8 @@ def test_input_drive_suppresses_chaos_and_gru_runs():
     np.testing.assert_allclose(auto.exponents, free.exponents, atol=1e-10)
     gru = cj.systems.GRU.random(KEY, 32, n_inputs=3, g=3.0)
     res = cj.lyapunov_spectrum(gru, gru.default_state(), steps=800, transient=200,
-                               inputs=us[:1_000], k=4)
-    assert res.exponents.shape == (4,)
+                               inputs=us[:1_000], k=2)
+    assert res.exponents.shape == (2,)
     assert bool(jnp.all(jnp.isfinite(res.exponents)))
     assert bool(jnp.all(jnp.diff(res.exponents) <= 0))
 

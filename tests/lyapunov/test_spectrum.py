@@ -277,3 +277,19 @@ def test_result_is_a_pytree_usable_under_jit():
     res = f(jnp.asarray(1.4))
     assert isinstance(res, cj.LyapunovResult)
     assert res.exponents.shape == (2,)
+
+
+def test_resume_continues_a_run_exactly():
+    hen = cj.systems.Henon()
+    whole = cj.lyapunov_spectrum(hen, hen.default_state(), 40_000, transient=100)
+    first = cj.lyapunov_spectrum(hen, hen.default_state(), 15_000, transient=100)
+    rest = cj.lyapunov_spectrum(hen, None, 25_000, resume=first)
+    assert rest.steps == 40_000
+    np.testing.assert_allclose(rest.exponents, whole.exponents, atol=1e-12)
+    np.testing.assert_allclose(rest.final_state, whole.final_state, atol=1e-12)
+    assert rest.history.shape == (400, 2)
+    assert int(rest.history_steps[-1]) == 40_000
+    with pytest.raises(ValueError, match="`transient`"):
+        cj.lyapunov_spectrum(hen, None, 10, resume=first, transient=5)
+    with pytest.raises(ValueError, match="`k`"):
+        cj.lyapunov_spectrum(hen, None, 10, resume=first, k=1)

@@ -85,8 +85,8 @@ def _ginelli(push, x, Q, transient, steps, future):
 def covariant_lyapunov_vectors(
     system: Flow | Map,
     x0: Float[ArrayLike, " dim"],
-    *,
     steps: int,
+    *,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 1_000,

@@ -37,7 +37,9 @@ class LyapunovResult(eqx.Module):
       non-finite (exact outside `jit`/`vmap`; under a trace, the end of the first
       history row that went non-finite); 0 if it happened in the transient; -1 if
       none.
-    - `final_state` (dim,): the state after the run (continue from it).
+    - `final_state` (dim,), `basis` (dim, k), `log_sums` (k,): where the run ended
+      (the orthonormal tangent basis and the unsorted sums of log diag R, aligned with
+      its columns); pass the result as `resume=` to continue the run.
     - `steps`, `time_per_step`: static; the exponents are log-sums / (steps x
       time_per_step).
     """
@@ -47,6 +49,8 @@ class LyapunovResult(eqx.Module):
     history_steps: Int[Array, " rows"]
     diverged_at: Int[Array, ""]
     final_state: Float[Array, " dim"]
+    basis: Float[Array, "dim k"]
+    log_sums: Float[Array, " k"]
     steps: int = eqx.field(static=True)
     time_per_step: float = eqx.field(static=True)
 
@@ -375,6 +379,29 @@ def _check_invertible(m: Map, x: Array, driven: bool, inputs) -> None:
         )
 
 
+def _check_resume(resume, dim, k, transient, inverse, m):
+    if not isinstance(resume, LyapunovResult):
+        raise ValueError(f"`resume` must be a LyapunovResult, got {type(resume).__name__}.")
+    if resume.basis.shape[-2] != dim:
+        raise ValueError(
+            f"`resume` holds a basis of dimension {resume.basis.shape[-2]}, but the system "
+            f"has dimension {dim}."
+        )
+    kr = resume.basis.shape[-1]
+    if k is not None and k != kr:
+        raise ValueError(f"`k` must match the resumed run's k={kr} (or be None), got {k}.")
+    if transient:
+        raise ValueError(f"`transient` must be 0 when resuming, got {transient}.")
+    if inverse:
+        raise ValueError("`inverse=True` runs cannot be resumed (they run backwards).")
+    if float(resume.time_per_step) != float(m.time_per_step):
+        raise ValueError(
+            f"`resume` was run with time per step {resume.time_per_step}, this call with "
+            f"{m.time_per_step}."
+        )
+    return resume.final_state, kr
+
+
 def _initial_basis(dim: int, k: int, key, dtype) -> Array:
     if k == dim and key is None:
         return jnp.eye(dim, dtype=dtype)
@@ -427,6 +454,7 @@ def spectrum_on_map(
     qr: str = "auto",
     use_jacobian: bool | None = None,
     key: PRNGKeyArray | None = None,
+    resume: LyapunovResult | None = None,
 ) -> LyapunovResult:
     """The low-level spectrum on a `cj.Map` (no validation of `system`/`dt`).
 
@@ -447,15 +475,15 @@ def spectrum_on_map(
     near_identity = isinstance(m, Discretized) and qr_every == 1 and not inverse
     method = _qr.resolve(qr, dim, k, near_identity)
     qr_fn = _qr.KERNELS[method]
-    Q0 = _initial_basis(dim, k, key, x.dtype)
+    Q0 = _initial_basis(dim, k, key, x.dtype) if resume is None else resume.basis
     if inverse:
-        x_end, _, s, hist, div, tail, L = _inverse_kernel(
+        x_end, Q_end, s, hist, div, tail, L = _inverse_kernel(
             push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
         rows = hist.shape[0]
         hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
     else:
-        x_end, _, s, hist, div, x_run = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps,
-                                                          transient, qr_every, history)
+        x_end, Q_end, s, hist, div, x_run = _spectrum_kernel(
+            push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
         if not _is_traced((div, x_run)) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
             first = int(_first_nonfinite_state(
@@ -464,24 +492,38 @@ def spectrum_on_map(
         rows, per_row, _, _ = _plan(steps, qr_every, history)
         hist_steps = (jnp.arange(1, rows + 1) * per_row * qr_every).astype(jnp.int32)
     tau = float(m.time_per_step)
+    done = 0
+    prev_hist = jnp.zeros((0, k), x.dtype)
+    prev_steps = jnp.zeros((0,), jnp.int32)
+    if resume is not None:
+        # Continue the earlier run: its sums and steps count, its history comes first.
+        done = resume.steps
+        s = s + resume.log_sums
+        hist = hist + resume.log_sums[None, :]
+        hist_steps = hist_steps + done
+        prev_hist, prev_steps = resume.history, resume.history_steps
+        div = jnp.where(resume.diverged_at >= 0, resume.diverged_at,
+                        jnp.where(div >= 0, div + done, div))
     hist = hist / (hist_steps[:, None] * tau) if rows else hist
-    exps = s / (steps * tau)
+    exps = s / ((steps + done) * tau)
     return LyapunovResult(
         exponents=-jnp.sort(-exps),
-        history=-jnp.sort(-hist, axis=-1),
-        history_steps=hist_steps,
+        history=jnp.concatenate([prev_hist, -jnp.sort(-hist, axis=-1)]),
+        history_steps=jnp.concatenate([prev_steps, hist_steps]),
         diverged_at=div,
         final_state=x_end,
-        steps=steps,
+        basis=Q_end,
+        log_sums=s,
+        steps=steps + done,
         time_per_step=tau,
     )
 
 
 def lyapunov_spectrum(
     system: Flow | Map,
-    x0: Float[ArrayLike, "*batch dim"],
-    *,
+    x0: Float[ArrayLike, "*batch dim"] | None,
     steps: int,
+    *,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
@@ -493,6 +535,7 @@ def lyapunov_spectrum(
     throw: bool = True,
     key: PRNGKeyArray | None = None,
     qr: str = "auto",
+    resume: LyapunovResult | None = None,
 ) -> LyapunovResult:
     """The k largest Lyapunov exponents of a flow or map by the QR (Benettin) method.
 
@@ -528,6 +571,10 @@ def lyapunov_spectrum(
     - `key`: PRNG key for the initial tangent basis when k < dim (default fixed).
     - `qr`: "auto" (scalar Gram-Schmidt/Cholesky QR for dim <= 8, else Householder),
       or one of "gram_schmidt", "cholesky", "householder".
+    - `resume`: a previous `LyapunovResult` of the same system to continue: the run
+      starts from its final state and basis (`x0` may be None, `transient` must be 0),
+      and the sums, step count and history carry on, so `exponents` are those of the
+      whole run. Long runs can thus be done (and saved) in pieces.
 
     **Returns:** a `LyapunovResult`; `exponents` (k,) sorted descending, per unit time
     for flows and per iteration for maps.
@@ -549,6 +596,8 @@ def lyapunov_spectrum(
     if not isinstance(inverse, bool):
         raise ValueError(f"`inverse` must be a bool, got {inverse!r}.")
     dim = system.dim
+    if resume is not None:
+        x0, k = _check_resume(resume, dim, k, transient, inverse, m)
     k = _check_k(k, dim)
     x = v.state(x0, dim, "x0")
     u = _check_inputs(m, inputs, transient + steps)
@@ -556,10 +605,10 @@ def lyapunov_spectrum(
         if not isinstance(system, (Flow, Map)) or (isinstance(system, Map) and
                                                     not system.has_inverse):
             _check_invertible(m, x if x.ndim == 1 else x[0], u is not None, u)
-    run = lambda x0_: spectrum_on_map(
+    run = lambda x0_, prev: spectrum_on_map(
         m, x0_, steps=steps, transient=transient, k=k, qr_every=qr_every, inverse=inverse,
-        inputs=u, history=history, qr=qr, key=key)
-    res = jax.vmap(run)(x) if x.ndim == 2 else run(x)
+        inputs=u, history=history, qr=qr, key=key, resume=prev)
+    res = jax.vmap(run)(x, resume) if x.ndim == 2 else run(x, resume)
     _raise_if_diverged(res.diverged_at, throw, "lyapunov_spectrum")
     return res
 
@@ -567,8 +616,8 @@ def lyapunov_spectrum(
 def max_lyapunov(
     system: Flow | Map,
     x0: Float[ArrayLike, "*batch dim"],
-    *,
     steps: int,
+    *,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
@@ -603,7 +652,7 @@ def max_lyapunov(
     return lyapunov_spectrum(
         system, x0, steps=steps, dt=dt, solver=solver, transient=transient, k=1,
         qr_every=renorm_every, inverse=inverse, inputs=inputs, history=history,
-        throw=throw, key=key, qr="gram_schmidt" if system.dim <= _qr.SMALL else "auto",
+        throw=throw, key=key,
     )
 
 
