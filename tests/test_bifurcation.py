@@ -180,6 +180,19 @@ def test_lorenz_rho_sweep_0_to_200():
     assert labels[(r > 30) & (r < 99)].tolist().count("chaotic") > 0.8 * ((r > 30) & (r < 99)).sum()
 
 
+def test_stability_boundary_names_the_bifurcation():
+    # Delayed logistic map: Neimark-Sacker at a = 2, multipliers e^{+-i pi/3}.
+    ns = cj.stability_boundary(cj.systems.DelayedLogistic(), "a", 1.9, 2.1, jnp.array([0.5, 0.5]))
+    assert ns.kind == "neimark_sacker" and abs(ns.value - 2.0) < 1e-9
+    assert np.allclose(np.abs(np.asarray(ns.eigenvalues)), 1.0, atol=1e-9)
+    # Lorenz origin at rho = 1 (pitchfork) and logistic x = 0 at r = 1 (transcritical): a
+    # real eigenvalue through 0 / a multiplier through +1.
+    pf = cj.stability_boundary(cj.systems.Lorenz63(), "rho", 0.5, 1.5, jnp.zeros(3))
+    tc = cj.stability_boundary(LOG, "r", 0.5, 1.5, jnp.array([0.0]))
+    assert pf.kind == tc.kind == "fold"
+    assert abs(pf.value - 1.0) < 1e-9 and abs(tc.value - 1.0) < 1e-9
+
+
 # ----------------------------------------------------------------------- classification
 
 

@@ -880,7 +880,9 @@ def stability_boundary(
     nearest value already solved, and bisection runs on the sign of max Re(lambda)
     (flows) or max|mu| - 1 (maps) until the bracket is below `xtol` (relative). The
     critical eigenvalue names the bifurcation: a complex pair on the imaginary axis is a
-    Hopf point; mu = -1 a period doubling; mu = +1 / lambda = 0 a fold; a complex pair of
+    Hopf point; mu = -1 a period doubling; a real eigenvalue through 0 / mu = +1 is
+    reported as "fold" (a saddle-node, or a transcritical / pitchfork point when the
+    family has that structure, e.g. Lorenz63's origin at rho = 1); a complex pair of
     multipliers on the unit circle a Neimark-Sacker point.
 
     Example (Lorenz63's C+ loses stability at the Hopf point rho_H = 24.7368):
