@@ -132,14 +132,12 @@ def _segment_event(flow: Flow, y, mode, tau, iterations: int):
     def G(th):
         return sign[j] * switching(flow, rk4_step(f, y, th * tau))[j]
 
-    # Newton correction with the gradient flowing: theta(x) then has the implicit
-    # derivative -dG/dx / dG/dtheta (the saltation term), its value unchanged.
+    # One Newton step with the gradient flowing: it polishes the Illinois root and gives
+    # theta(x) the implicit derivative -dG/dx / dG/dtheta (the saltation term).
     g_val, g_dot = jax.jvp(G, (th0,), (jnp.ones_like(th0),))
     g_dot = jax.lax.stop_gradient(g_dot)
     safe = any_cross & (g_dot != 0)
-    theta = jnp.where(
-        safe, th0 - (g_val - jax.lax.stop_gradient(g_val)) / jnp.where(safe, g_dot, 1.0), th0
-    )
+    theta = jnp.where(safe, jnp.clip(th0 - g_val / jnp.where(safe, g_dot, 1.0), 0.0, 1.0), th0)
     y_end = jnp.where(any_cross, rk4_step(f, y, theta * tau), y_full)
     new_mode = jnp.where(any_cross & (jnp.arange(mode.shape[0]) == j), ~mode, mode)
     return y_end, theta * tau, new_mode
@@ -180,7 +178,7 @@ class EventDiscretized(Map):
     dt: float = eqx.field(static=True)
     method: str = eqx.field(default="event", static=True)
     max_switches: int = eqx.field(default=2, static=True)
-    iterations: int = eqx.field(default=30, static=True)
+    iterations: int = eqx.field(default=16, static=True)
     rtol: float = eqx.field(default=1e-10, static=True)
     atol: float = eqx.field(default=1e-10, static=True)
 
