@@ -13,7 +13,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from ..systems import Map
+from ..discretize import Discretized
+from ..solvers import ADAPTIVE, adaptive_step
+from ..systems import Flow, Map
 from ._qr import SMALL
 
 
@@ -41,6 +43,45 @@ class ForwardPush(eqx.Module):
         return x_next, jax.vmap(lin, in_axes=1, out_axes=1)(Q)
 
 
+class _Variational(Flow):
+    """A flow and its variational equations: y = (x, Q) flattened, dy/dt =
+    (f(x), Df(x) Q). Integrating it adaptively gives the tangent map of the flow map
+    with the solver's error control over the tangent vectors too."""
+
+    flow: Flow
+    k: int = eqx.field(static=True)
+
+    def vector_field(self, y):
+        d = y.shape[0] // (1 + self.k)
+        fx, lin = jax.linearize(self.flow.vector_field, y[:d])
+        V = jax.vmap(lin, in_axes=1, out_axes=1)(y[d:].reshape(d, self.k))
+        return jnp.concatenate([fx, V.reshape(-1)])
+
+    def default_state(self):
+        x = self.flow.default_state()
+        return jnp.concatenate([x, jnp.zeros(x.shape[0] * self.k, x.dtype)])
+
+
+class AdaptivePush(eqx.Module):
+    """(x, Q) -> (F(x), DF(x) Q) for a flow discretised with an adaptive diffrax
+    solver. diffrax's default adjoint is reverse-mode only (a custom_vjp), so the
+    tangent map comes from solving the variational equations alongside the state."""
+
+    m: Discretized
+
+    def __call__(self, x, Q, u=None):
+        d, k = Q.shape
+        m = self.m
+        y0 = jnp.concatenate([x, Q.reshape(-1)])
+        y = adaptive_step(_Variational(m.flow, k), y0, m.dt, solver=m.solver, rtol=m.rtol,
+                          atol=m.atol)
+        return y[:d], y[d:].reshape(d, k)
+
+
+def _is_adaptive(m: Map) -> bool:
+    return isinstance(m, Discretized) and m.solver in ADAPTIVE
+
+
 class InversePush(eqx.Module):
     """(x, Q, u) -> (F(x), DF(x)^-1 Q): the tangent map of F^-1 at F(x).
 
@@ -57,6 +98,9 @@ class InversePush(eqx.Module):
             x_next = m.step(x)
             _, lin = jax.linearize(m.inverse_step, x_next)
             return x_next, jax.vmap(lin, in_axes=1, out_axes=1)(Q)
+        if u is None and _is_adaptive(m):
+            x_next, J = AdaptivePush(m)(x, jnp.eye(x.shape[0], dtype=x.dtype))
+            return x_next, jnp.linalg.solve(J, Q)
         if u is None and m.has_analytic_jacobian:
             J = m.jacobian(x)
         else:
@@ -64,7 +108,9 @@ class InversePush(eqx.Module):
         return _step(m, x, u), jnp.linalg.solve(J, Q)
 
 
-def forward_push(m: Map, *, driven: bool = False, use_jacobian: bool = False) -> ForwardPush:
+def forward_push(m: Map, *, driven: bool = False, use_jacobian: bool = False):
+    if _is_adaptive(m) and not driven:
+        return AdaptivePush(m)
     return ForwardPush(m, bool(use_jacobian))
 
 

@@ -354,8 +354,8 @@ def _check_inputs(m: Map, inputs, n: int):
 
 def _check_invertible(m: Map, x: Array, driven: bool, inputs) -> None:
     """Raise if a map without `inverse_step` has a singular Jacobian along its orbit."""
-    if m.has_inverse and not driven:
-        return
+    if (m.has_inverse and not driven) or isinstance(m, Discretized):
+        return  # the time-dt map of a flow is a diffeomorphism
     if not v.is_concrete(x) or any(
         isinstance(leaf, jax.core.Tracer)
         for leaf in jax.tree_util.tree_leaves(eqx.filter(m, eqx.is_array))
