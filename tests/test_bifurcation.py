@@ -262,6 +262,12 @@ def test_sweep_matches_single_runs_and_is_one_compiled_call():
     assert np.array_equal(np.asarray(d.points), np.asarray(d2.points))
     p, x = d.scatter(0)
     assert p.shape == x.shape == (160,)
+    # A diverging orbit (r = 4.2 escapes to -inf): counted up to its last finite iterate.
+    e = cj.orbit_diagram(LOG, "r", jnp.array([3.2, 4.2]), jnp.array([0.3]), transient=0, keep=20)
+    assert e.diverged.tolist() == [False, True] and int(e.counts[0]) == 20
+    k = int(e.counts[1])
+    assert 0 < k < 20 and np.all(np.isfinite(np.asarray(e.points[1, :k])))
+    assert not np.any(np.isfinite(np.asarray(e.points[1, k:])))
 
 
 def test_hyperplane_section_points_lie_on_the_plane():
