@@ -28,16 +28,15 @@ import subprocess
 import sys
 import time
 
+import diffrax
+import jax
+import jax.numpy as jnp
+import numba
 import numpy as np
+import scipy
+from scipy.integrate import solve_ivp
 
-import chaosjax as cj  # float64 on
-
-import diffrax  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numba  # noqa: E402
-import scipy  # noqa: E402
-from scipy.integrate import solve_ivp  # noqa: E402
+import chaosjax as cj  # turns on float64 (before any array is made)
 
 SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
 DT = 0.005
@@ -387,7 +386,7 @@ def main(argv=None):
 
     # ------------------------------------------------------------------ report
     lines = []
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()
     lines += [
         f"Machine: {mach['model']}, {mach['cores']} cores at {mach['ghz']:.2f} GHz, "

@@ -136,7 +136,8 @@ def _plan(x: Array) -> tuple[int, int, int] | None:
     elif len(x.sharding.device_set) > 1:
         return None
     n, dim = x.shape
-    target = max(8, min(1024, 1 << max(0, (_TILE_BYTES // (x.dtype.itemsize * dim)).bit_length() - 1)))
+    per_tile = _TILE_BYTES // (x.dtype.itemsize * dim)
+    target = max(8, min(1024, 1 << max(0, per_tile.bit_length() - 1)))  # a power of 2
     if n <= 8:
         return (1, 1, n)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -473,7 +474,8 @@ def trajectory(
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
     what = "trajectory"
-    with progress_bar(progress, transient + steps, f"{getattr(system, 'name', '')} trajectory") as bar:
+    desc = f"{getattr(system, 'name', '')} trajectory"
+    with progress_bar(progress, transient + steps, desc) as bar:
         x = _run_transient(m, x, transient, chunk_size and chunk_size * save_every, throw, bar,
                            what)
         pieces = []
