@@ -59,7 +59,7 @@ class Rossler(Flow):
     dim: ClassVar[int] = 3
     reference_exponents: ClassVar[tuple[float, ...]] = (0.0714, 0.0, -5.3943)
     reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
-    sample_scale: ClassVar[float] = 1.0
+    sample_scale: ClassVar[float] = 0.1  # larger kicks can leave the basin (escape)
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         u, v, w = x[0], x[1], x[2]
