@@ -25,6 +25,7 @@ import statistics
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import chaosjax as cj
@@ -207,11 +208,57 @@ def fmt(seconds):
     return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
+def sweeps(repeats):
+    """Parameter sweeps in one compiled call each (any backend: CPU cores or a GPU)."""
+    print(f"\n### Sweeps on {jax.devices()[0].platform} ({len(jax.devices())} device(s): "
+          f"{jax.devices()[0].device_kind}), batch axis sharded over them\n")
+    print("| sweep | time (median) | first call | orbit-steps/s | check |")
+    print("|---|---:|---:|---:|---|")
+    x1 = jnp.array([0.3])
+    rs = cj.parallel.shard_batch(jnp.linspace(2.9, 4.0, 10_000))
+    logistic = jax.jit(jax.vmap(lambda r: cj.max_lyapunov(
+        cj.systems.Logistic(r=r), x1, 2_000, transient=500, throw=False).largest))
+    lor0 = cj.systems.Lorenz63().default_state()
+    R, S = jnp.meshgrid(jnp.linspace(10.0, 60.0, 100), jnp.linspace(5.0, 15.0, 100),
+                        indexing="ij")
+    R, S = cj.parallel.shard_batch(R.ravel()), cj.parallel.shard_batch(S.ravel())
+    lorenz = jax.jit(jax.vmap(lambda r, s: cj.max_lyapunov(
+        cj.systems.Lorenz63(rho=r, sigma=s), lor0, 2_000, dt=0.01, transient=500,
+        throw=False).largest))
+    gains = cj.parallel.shard_batch(jnp.linspace(0.5, 3.0, 64))
+
+    def rnn_one(g):
+        net = cj.systems.RNN.random(jax.random.key(0), 200, g=g)
+        return cj.lyapunov_spectrum(net, net.default_state(), 2_000, transient=500, k=8,
+                                    throw=False).exponents
+
+    rnn = jax.jit(jax.vmap(rnn_one))
+    cases = [
+        ("logistic, 10,000 r, 2,500 steps", lambda: logistic(rs), 10_000 * 2_500,
+         lambda o: f"lam(r=4) = {float(o[-1]):.4f}"),
+        ("Lorenz63 100 x 100 (rho, sigma), 2,500 RK4 steps", lambda: lorenz(R, S),
+         10_000 * 2_500, lambda o: f"lam(28, 10) ~ {float(o.reshape(100, 100)[36, 50]):.3f}"),
+        ("tanh RNN n = 200, 64 gains, 8 exponents, 2,500 steps", lambda: rnn(gains),
+         64 * 2_500, lambda o: f"lam_1 crosses 0 at g ~ "
+         f"{float(jnp.linspace(0.5, 3.0, 64)[int(jnp.argmax(o[:, 0] > 0))]):.2f}"),
+    ]
+    for name, fn, work, check in cases:
+        t_first, out = timed(fn)
+        ts = [timed(fn)[0] for _ in range(repeats)]
+        med = statistics.median(ts)
+        print(f"| {name} | {fmt(med)} | {fmt(t_first)} | {work / med:.3g} | {check(out)} |",
+              flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="skip the slow pure-Python peers")
+    ap.add_argument("--sweeps", action="store_true", help="only the parameter sweeps")
     args = ap.parse_args()
+    if args.sweeps:
+        sweeps(args.repeats)
+        return
     lyapynov = None if args.quick else optional("lyapynov")
     lyapax = optional("lyapax")
     nolds = None if args.quick else import_nolds()

@@ -76,4 +76,5 @@ def test_plots_of_lyapunov_results(henon_clv, tmp_path):
     for i, fig in enumerate(figs):
         assert isinstance(fig, Figure)
         fig.savefig(tmp_path / f"{i}.png")
-    assert "1.258" in figs[1].axes[0].get_title()
+    ky = float(cj.kaplan_yorke_dimension(res.exponents))
+    assert f"{ky:.3f}" in figs[1].axes[0].get_title()
