@@ -78,3 +78,17 @@ def test_inputs_validation():
         cj.lyapunov_spectrum(net, net.default_state(), steps=100, inputs=jnp.zeros((50, 2)))
     with pytest.raises(ValueError, match="`inputs`"):
         cj.lyapunov_spectrum(net, net.default_state(), steps=100, inputs=jnp.zeros((100, 3)))
+
+
+def test_driven_inverse_is_minus_the_driven_spectrum():
+    net = cj.systems.RNN.random(KEY, 6, n_inputs=2, g=1.5)
+    us = jax.random.normal(jax.random.key(2), (1_400, 2))
+    fwd = cj.lyapunov_spectrum(net, net.default_state(), 1_000, transient=200,
+                               inputs=us[:1_200])
+    # The inverted run also needs `transient` inputs past the end (backward transient).
+    inv = cj.lyapunov_spectrum(net, net.default_state(), 1_000, transient=200, inputs=us,
+                               inverse=True, qr_every=3)
+    np.testing.assert_allclose(inv.exponents, -fwd.exponents[::-1], atol=0.02)
+    with pytest.raises(ValueError, match="`inputs`"):
+        cj.lyapunov_spectrum(net, net.default_state(), 1_000, transient=200,
+                             inputs=us[:1_200], inverse=True)

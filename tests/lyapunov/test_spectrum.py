@@ -315,3 +315,11 @@ def test_adaptive_solver_uses_variational_equations():
     # by 0.1); T = 50 leaves a statistical error of ~0.05 on each exponent.
     assert abs(float(res.exponents.sum()) + 13.6667) < 1e-3
     np.testing.assert_allclose(res.exponents, [0.9056, 0.0, -14.5723], atol=0.1)
+
+
+def test_runs_shorter_than_one_qr_block_keep_one_history_row():
+    hen = cj.systems.Henon()
+    res = cj.lyapunov_spectrum(hen, hen.default_state(), 5, qr_every=7)
+    assert res.history.shape == (1, 2)
+    np.testing.assert_allclose(res.history[0], res.exponents)
+    assert int(res.history_steps[0]) == 5

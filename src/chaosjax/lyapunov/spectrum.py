@@ -364,7 +364,7 @@ def _check_invertible(m: Map, x: Array, driven: bool, inputs) -> None:
     f = step_fn(m, driven)
     y = x
     worst = np.inf
-    for i in range(8):
+    for i in range(8 if inputs is None else min(8, inputs.shape[0])):
         u = None if inputs is None else inputs[i]
         J = np.asarray(jax.jacfwd(lambda z: f(z, u))(y))
         sv = np.linalg.svd(J, compute_uv=False)
@@ -504,7 +504,10 @@ def spectrum_on_map(
         prev_hist, prev_steps = resume.history, resume.history_steps
         div = jnp.where(resume.diverged_at >= 0, resume.diverged_at,
                         jnp.where(div >= 0, div + done, div))
-    hist = hist / (hist_steps[:, None] * tau) if rows else hist
+    if not rows:  # fewer steps than one QR block: one row, the final estimate
+        hist, hist_steps = s[None, :], jnp.array([steps + done], jnp.int32)
+        rows = 1
+    hist = hist / (hist_steps[:, None] * tau)
     exps = s / ((steps + done) * tau)
     return LyapunovResult(
         exponents=-jnp.sort(-exps),
@@ -565,7 +568,8 @@ def lyapunov_spectrum(
       vectors stay well conditioned over that many steps).
     - `inverse`: the inverted map's spectrum (maps without `inverse_step` need an
       invertible Jacobian).
-    - `inputs`: driving inputs (transient + steps, n_inputs) for driven maps.
+    - `inputs`: driving inputs (transient + steps, n_inputs) for driven maps;
+      (2 transient + steps, n_inputs) with `inverse=True`.
     - `history`: number of running estimates kept (thinned evenly).
     - `throw`: raise `cj.DivergenceError` if the orbit blows up (outside jit).
     - `key`: PRNG key for the initial tangent basis when k < dim (default fixed).
@@ -600,7 +604,9 @@ def lyapunov_spectrum(
         x0, k = _check_resume(resume, dim, k, transient, inverse, m)
     k = _check_k(k, dim)
     x = v.state(x0, dim, "x0")
-    u = _check_inputs(m, inputs, transient + steps)
+    # An inverted driven run also needs inputs for the backward basis' transient,
+    # `transient` steps beyond the accumulated ones.
+    u = _check_inputs(m, inputs, transient + steps + (transient if inverse else 0))
     if inverse:
         if not isinstance(system, (Flow, Map)) or (isinstance(system, Map) and
                                                     not system.has_inverse):
