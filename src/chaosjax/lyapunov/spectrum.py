@@ -36,7 +36,7 @@ class LyapunovResult(eqx.Module):
     - `diverged_at`: the first step after the transient at which the state became
       non-finite (exact outside `jit`/`vmap`; under a trace, the end of the first
       history row that went non-finite); 0 if it happened in the transient; -1 if
-      none.
+      none. With `inverse=True` it counts steps of the backward pass.
     - `final_state` (dim,), `basis` (dim, k), `log_sums` (k,): where the run ended
       (the orthonormal tangent basis and the unsorted sums of log diag R, aligned with
       its columns); pass the result as `resume=` to continue the run.

@@ -236,10 +236,12 @@ def lyapunov_from_timeseries(
 
     Example:
     ```python
-    xs = cj.trajectory(lor, x0, steps=10_000, dt=0.01, transient=1_000)[:, 0]
-    est = cj.lyapunov_from_timeseries(xs, dt=0.01, dim=5, lag=10, horizon=100,
-                                      fit_range=(0, 60))
-    est.exponents    # ~ [0.9]
+    lor = cj.systems.Lorenz63()
+    xs = cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,
+                       transient=2_000, save_every=2)[:, 0]      # 10,000 samples
+    est = cj.lyapunov_from_timeseries(xs, dt=0.02, dim=5, lag=5, theiler=50,
+                                      horizon=125, fit_range=(50, 125))
+    est.exponents    # ~ [0.91]; plot est.divergence against est.times
     ```
     """
     v.one_of(method, "method", ("rosenstein", "jacobian"))
