@@ -29,7 +29,6 @@ from .flows import (
     SprottB,
     Thomas,
 )
-from .rnn import GRU, RNN  # input-driven maps; not in the catalogue (need weights)
 from .maps import (
     Burgers,
     DelayedHenon,
@@ -43,6 +42,7 @@ from .maps import (
     Tent,
     Tinkerbell,
 )
+from .rnn import GRU, RNN  # input-driven maps; not in the catalogue (need weights)
 
 __all__ = [
     "Flow", "Map", "param", "catalog", "get", "system_class",
