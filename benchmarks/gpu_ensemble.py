@@ -62,9 +62,17 @@ def with_diffrax(steps):
     term = diffrax.ODETerm(lambda t, y, args: LOR.vector_field(y))
 
     def one(x):
-        sol = diffrax.diffeqsolve(term, diffrax.Tsit5(), 0.0, steps * DT, DT, x,
-                                  stepsize_controller=diffrax.ConstantStepSize(),
-                                  saveat=diffrax.SaveAt(t1=True), max_steps=steps)
+        sol = diffrax.diffeqsolve(
+            term,
+            diffrax.Tsit5(),
+            0.0,
+            steps * DT,
+            DT,
+            x,
+            stepsize_controller=diffrax.ConstantStepSize(),
+            saveat=diffrax.SaveAt(t1=True),
+            max_steps=steps,
+        )
         return sol.ys[-1, 2]
 
     return jax.jit(jax.vmap(one))
@@ -72,9 +80,12 @@ def with_diffrax(steps):
 
 def main():
     dev = jax.devices()[0]
-    lines = [f"device: {dev.device_kind} ({jax.device_count()} device(s)), jax {jax.__version__}",
-             "", "| variant | trajectories | steps | traj-steps/s | chaosjax is x faster |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"device: {dev.device_kind} ({jax.device_count()} device(s)), jax {jax.__version__}",
+        "",
+        "| variant | trajectories | steps | traj-steps/s | chaosjax is x faster |",
+        "|---|---:|---:|---:|---:|",
+    ]
     key = jax.random.key(0)
     for n in (4096, 65_536, 1_048_576):
         x0s = cj.final_state(LOR, LOR.sample_state(key, n), steps=2000, dt=DT)
@@ -82,28 +93,38 @@ def main():
         t_plain = timed(lambda: plain(STEPS)(x0s))
         rate = n * STEPS / t_cj
         lines.append(f"| chaosjax `cj.time_average` | {n:,} | {STEPS:,} | {rate:.2e} | 1.00 |")
-        lines.append(f"| plain `jit(vmap(scan))` | {n:,} | {STEPS:,} | {n * STEPS / t_plain:.2e} "
-                     f"| {t_plain / t_cj:.2f} |")
+        lines.append(
+            f"| plain `jit(vmap(scan))` | {n:,} | {STEPS:,} | {n * STEPS / t_plain:.2e} "
+            f"| {t_plain / t_cj:.2f} |"
+        )
         if n == 65_536:
             few = 1000
             t_dfx = timed(lambda: with_diffrax(few)(x0s), repeats=2)
             r_dfx = n * few / t_dfx
-            lines.append(f"| diffrax vmapped (Tsit5, constant step) | {n:,} | {few:,} | "
-                         f"{r_dfx:.2e} | {rate / r_dfx:.1f} |")
+            lines.append(
+                f"| diffrax vmapped (Tsit5, constant step) | {n:,} | {few:,} | "
+                f"{r_dfx:.2e} | {rate / r_dfx:.1f} |"
+            )
         print("\n".join(lines[-3:]), flush=True)
     t0 = time.perf_counter()
-    ens = cj.ensemble_time_average(LOR, jax.random.key(1), 1_048_576, z, steps=STEPS, dt=DT,
-                                   transient=STEPS)
+    ens = cj.ensemble_time_average(
+        LOR, jax.random.key(1), 1_048_576, z, steps=STEPS, dt=DT, transient=STEPS
+    )
     jax.block_until_ready(ens.mean)
     t_ens = time.perf_counter() - t0
-    lines += ["", f"ensemble_time_average, 1,048,576 members, T = 100 after a T = 100 transient "
-              f"(first call, compilation included): {t_ens:.2f} s; <z> = {float(ens.mean):.4f}, "
-              f"member std {float(ens.std):.4f}, sem {float(ens.sem):.1e}"]
+    lines += [
+        "",
+        f"ensemble_time_average, 1,048,576 members, T = 100 after a T = 100 transient "
+        f"(first call, compilation included): {t_ens:.2f} s; <z> = {float(ens.mean):.4f}, "
+        f"member std {float(ens.std):.4f}, sem {float(ens.sem):.1e}",
+    ]
     peak = 34e12  # H100/H200 SXM vector fp64 (datasheet); tensor-core fp64 is not used here
     best = max(float(row.split("|")[4]) for row in lines if row.startswith("| chaosjax"))
     share = 100 * best * FLOPS_PER_STEP / peak
-    lines.append(f"best chaosjax rate {best:.2e} traj-steps/s = {share:.1f} % of the "
-                 "34 TFLOP/s fp64 vector peak")
+    lines.append(
+        f"best chaosjax rate {best:.2e} traj-steps/s = {share:.1f} % of the "
+        "34 TFLOP/s fp64 vector peak"
+    )
     text = "\n".join(lines)
     print(text)
     out = os.environ.get("OUT")

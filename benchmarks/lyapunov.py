@@ -94,8 +94,7 @@ if numba is not None:
         Q = np.eye(3)
         s = np.zeros(3)
         k1, k2, k3, k4 = np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3)
-        K1, K2, K3, K4 = (np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((3, 3)),
-                          np.zeros((3, 3)))
+        K1, K2, K3, K4 = (np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((3, 3)), np.zeros((3, 3)))
         xt, Qt = np.zeros(3), np.zeros((3, 3))
         for _ in range(n):
             _lorenz_rhs_tangent(x, Q, sigma, rho, beta, k1, K1)
@@ -144,12 +143,12 @@ if numba is not None:
 
 def lyapynov_lorenz(lyapynov, x0, n, dt):
     def f(x, t):
-        return np.array([10.0 * (x[1] - x[0]), x[0] * (28.0 - x[2]) - x[1],
-                         x[0] * x[1] - 8.0 / 3.0 * x[2]])
+        return np.array(
+            [10.0 * (x[1] - x[0]), x[0] * (28.0 - x[2]) - x[1], x[0] * x[1] - 8.0 / 3.0 * x[2]]
+        )
 
     def jac(x, t):
-        return np.array([[-10.0, 10.0, 0.0], [28.0 - x[2], -1.0, -x[0]],
-                         [x[1], x[0], -8.0 / 3.0]])
+        return np.array([[-10.0, 10.0, 0.0], [28.0 - x[2], -1.0, -x[0]], [x[1], x[0], -8.0 / 3.0]])
 
     ds = lyapynov.ContinuousDS(np.asarray(x0, float), 0.0, f, jac, dt)
     return lyapynov.LCE(ds, 3, 0, n, False)
@@ -199,8 +198,7 @@ def run_group(title, variants, repeats):
         med = statistics.median(times[name])
         res = np.array2string(warm[name][1], precision=4, separator=", ")
         label = f"{name} ({note})" if note else name
-        print(f"| {label} | {fmt(med)} | {fmt(warm[name][0] * scale)} | {res} | "
-              f"{med / base:.2f} |")
+        print(f"| {label} | {fmt(med)} | {fmt(warm[name][0] * scale)} | {res} | {med / base:.2f} |")
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -210,44 +208,80 @@ def fmt(seconds):
 
 def sweeps(repeats):
     """Parameter sweeps in one compiled call each (any backend: CPU cores or a GPU)."""
-    print(f"\n### Sweeps on {jax.devices()[0].platform} ({len(jax.devices())} device(s): "
-          f"{jax.devices()[0].device_kind}), batch axis sharded over them\n")
+    print(
+        f"\n### Sweeps on {jax.devices()[0].platform} ({len(jax.devices())} device(s): "
+        f"{jax.devices()[0].device_kind}), batch axis sharded over them\n"
+    )
     print("| sweep | time (median) | first call | orbit-steps/s | check |")
     print("|---|---:|---:|---:|---|")
     x1 = jnp.array([0.3])
     rs = cj.parallel.shard_batch(jnp.linspace(2.9, 4.0, 10_000))
-    logistic = jax.jit(jax.vmap(lambda r: cj.max_lyapunov(
-        cj.systems.Logistic(r=r), x1, 2_000, transient=500, throw=False).largest))
+    logistic = jax.jit(
+        jax.vmap(
+            lambda r: (
+                cj.max_lyapunov(
+                    cj.systems.Logistic(r=r), x1, 2_000, transient=500, throw=False
+                ).largest
+            )
+        )
+    )
     lor0 = cj.systems.Lorenz63().default_state()
-    R, S = jnp.meshgrid(jnp.linspace(10.0, 60.0, 100), jnp.linspace(5.0, 15.0, 100),
-                        indexing="ij")
+    R, S = jnp.meshgrid(jnp.linspace(10.0, 60.0, 100), jnp.linspace(5.0, 15.0, 100), indexing="ij")
     R, S = cj.parallel.shard_batch(R.ravel()), cj.parallel.shard_batch(S.ravel())
-    lorenz = jax.jit(jax.vmap(lambda r, s: cj.max_lyapunov(
-        cj.systems.Lorenz63(rho=r, sigma=s), lor0, 2_000, dt=0.01, transient=500,
-        throw=False).largest))
+    lorenz = jax.jit(
+        jax.vmap(
+            lambda r, s: (
+                cj.max_lyapunov(
+                    cj.systems.Lorenz63(rho=r, sigma=s),
+                    lor0,
+                    2_000,
+                    dt=0.01,
+                    transient=500,
+                    throw=False,
+                ).largest
+            )
+        )
+    )
     gains = cj.parallel.shard_batch(jnp.linspace(0.5, 3.0, 64))
 
     def rnn_one(g):
         net = cj.systems.RNN.random(jax.random.key(0), 200, g=g)
-        return cj.lyapunov_spectrum(net, net.default_state(), 2_000, transient=500, k=8,
-                                    throw=False).exponents
+        return cj.lyapunov_spectrum(
+            net, net.default_state(), 2_000, transient=500, k=8, throw=False
+        ).exponents
 
     rnn = jax.jit(jax.vmap(rnn_one))
     cases = [
-        ("logistic, 10,000 r, 2,500 steps", lambda: logistic(rs), 10_000 * 2_500,
-         lambda o: f"lam(r=4) = {float(o[-1]):.4f}"),
-        ("Lorenz63 100 x 100 (rho, sigma), 2,500 RK4 steps", lambda: lorenz(R, S),
-         10_000 * 2_500, lambda o: f"lam(28, 10) ~ {float(o.reshape(100, 100)[36, 50]):.3f}"),
-        ("tanh RNN n = 200, 64 gains, 8 exponents, 2,500 steps", lambda: rnn(gains),
-         64 * 2_500, lambda o: f"lam_1 crosses 0 at g ~ "
-         f"{float(jnp.linspace(0.5, 3.0, 64)[int(jnp.argmax(o[:, 0] > 0))]):.2f}"),
+        (
+            "logistic, 10,000 r, 2,500 steps",
+            lambda: logistic(rs),
+            10_000 * 2_500,
+            lambda o: f"lam(r=4) = {float(o[-1]):.4f}",
+        ),
+        (
+            "Lorenz63 100 x 100 (rho, sigma), 2,500 RK4 steps",
+            lambda: lorenz(R, S),
+            10_000 * 2_500,
+            lambda o: f"lam(28, 10) ~ {float(o.reshape(100, 100)[36, 50]):.3f}",
+        ),
+        (
+            "tanh RNN n = 200, 64 gains, 8 exponents, 2,500 steps",
+            lambda: rnn(gains),
+            64 * 2_500,
+            lambda o: (
+                f"lam_1 crosses 0 at g ~ "
+                f"{float(jnp.linspace(0.5, 3.0, 64)[int(jnp.argmax(o[:, 0] > 0))]):.2f}"
+            ),
+        ),
     ]
     for name, fn, work, check in cases:
         t_first, out = timed(fn)
         ts = [timed(fn)[0] for _ in range(repeats)]
         med = statistics.median(ts)
-        print(f"| {name} | {fmt(med)} | {fmt(t_first)} | {work / med:.3g} | {check(out)} |",
-              flush=True)
+        print(
+            f"| {name} | {fmt(med)} | {fmt(t_first)} | {work / med:.3g} | {check(out)} |",
+            flush=True,
+        )
 
 
 def main():
@@ -262,13 +296,15 @@ def main():
     lyapynov = None if args.quick else optional("lyapynov")
     lyapax = optional("lyapax")
     nolds = None if args.quick else import_nolds()
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"Python {platform.python_version()}, jax {jax.__version__}, "
-          f"numba {getattr(numba, '__version__', 'missing')}, "
-          f"lyapynov {getattr(lyapynov, '__version__', 'missing')}, "
-          f"lyapax {getattr(lyapax, '__version__', 'missing')}, "
-          f"nolds {_version('nolds') if nolds else 'missing'}; "
-          f"load average {os.getloadavg()[0]:.1f}. Medians of {args.repeats} runs.")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}, jax {jax.__version__}, "
+        f"numba {getattr(numba, '__version__', 'missing')}, "
+        f"lyapynov {getattr(lyapynov, '__version__', 'missing')}, "
+        f"lyapax {getattr(lyapax, '__version__', 'missing')}, "
+        f"nolds {_version('nolds') if nolds else 'missing'}; "
+        f"load average {os.getloadavg()[0]:.1f}. Medians of {args.repeats} runs."
+    )
 
     # Lorenz63 spectrum ------------------------------------------------------------
     lor = cj.systems.Lorenz63()
@@ -276,21 +312,40 @@ def main():
     x0n = np.asarray(x0)
     n = 100_000
     v = [
-        ("chaosjax `lyapunov_spectrum`", lambda: cj.lyapunov_spectrum(
-            lor, x0, steps=n, dt=0.01).exponents, 1.0, "QR every step"),
-        ("chaosjax `lyapunov_spectrum`, qr_every=10", lambda: cj.lyapunov_spectrum(
-            lor, x0, steps=n, dt=0.01, qr_every=10).exponents, 1.0, ""),
+        (
+            "chaosjax `lyapunov_spectrum`",
+            lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01).exponents,
+            1.0,
+            "QR every step",
+        ),
+        (
+            "chaosjax `lyapunov_spectrum`, qr_every=10",
+            lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01, qr_every=10).exponents,
+            1.0,
+            "",
+        ),
     ]
     if numba is not None:
-        v.append(("numba", lambda: numba_lorenz_spectrum(x0n, n, 0.01, 10.0, 28.0, 8 / 3),
-                  1.0, "RK4 tangent + MGS every step"))
+        v.append(
+            (
+                "numba",
+                lambda: numba_lorenz_spectrum(x0n, n, 0.01, 10.0, 28.0, 8 / 3),
+                1.0,
+                "RK4 tangent + MGS every step",
+            )
+        )
     if lyapax is not None:
         step = lyapax.ode_step(lambda s: lor.vector_field(s), 0.01, integrator="rk4")
-        v.append(("lyapax", lyapax_runner(lyapax, step, x0, n, 0.01), 1.0,
-                  "renorm_every=1"))
+        v.append(("lyapax", lyapax_runner(lyapax, step, x0, n, 0.01), 1.0, "renorm_every=1"))
     if lyapynov is not None:
-        v.append(("lyapynov", lambda: lyapynov_lorenz(lyapynov, x0n, n // 10, 0.01), 10.0,
-                  "1e4 steps timed, x10"))
+        v.append(
+            (
+                "lyapynov",
+                lambda: lyapynov_lorenz(lyapynov, x0n, n // 10, 0.01),
+                10.0,
+                "1e4 steps timed, x10",
+            )
+        )
     run_group(f"Lorenz63 spectrum, RK4 dt = 0.01, {n:,} steps", v, args.repeats)
 
     # Henon spectrum ---------------------------------------------------------------
@@ -298,33 +353,80 @@ def main():
     h0 = hen.default_state()
     h0n = np.asarray(h0)
     n = 1_000_000
-    v = [("chaosjax `lyapunov_spectrum`", lambda: cj.lyapunov_spectrum(
-        hen, h0, steps=n).exponents, 1.0, "QR every step"),
-         ("chaosjax `lyapunov_spectrum`, qr_every=5", lambda: cj.lyapunov_spectrum(
-             hen, h0, steps=n, qr_every=5).exponents, 1.0, "")]
+    v = [
+        (
+            "chaosjax `lyapunov_spectrum`",
+            lambda: cj.lyapunov_spectrum(hen, h0, steps=n).exponents,
+            1.0,
+            "QR every step",
+        ),
+        (
+            "chaosjax `lyapunov_spectrum`, qr_every=5",
+            lambda: cj.lyapunov_spectrum(hen, h0, steps=n, qr_every=5).exponents,
+            1.0,
+            "",
+        ),
+    ]
     if numba is not None:
-        v.append(("numba", lambda: numba_henon_spectrum(h0n, n, 1.4, 0.3), 1.0,
-                  "scalar 2x2 Gram-Schmidt"))
+        v.append(
+            (
+                "numba",
+                lambda: numba_henon_spectrum(h0n, n, 1.4, 0.3),
+                1.0,
+                "scalar 2x2 Gram-Schmidt",
+            )
+        )
     if lyapax is not None:
-        v.append(("lyapax", lyapax_runner(lyapax, hen.step, h0, n, 1.0), 1.0,
-                  "renorm_every=1"))
+        v.append(("lyapax", lyapax_runner(lyapax, hen.step, h0, n, 1.0), 1.0, "renorm_every=1"))
     if lyapynov is not None:
-        v.append(("lyapynov", lambda: lyapynov_henon(lyapynov, h0n, n // 10), 10.0,
-                  "1e5 steps timed, x10"))
+        v.append(
+            (
+                "lyapynov",
+                lambda: lyapynov_henon(lyapynov, h0n, n // 10),
+                10.0,
+                "1e5 steps timed, x10",
+            )
+        )
     run_group(f"Henon spectrum, {n:,} iterations", v, args.repeats)
 
     # Rosenstein -------------------------------------------------------------------
-    xs = np.asarray(cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,
-                                  transient=2_000, save_every=2)[:, 0])
+    xs = np.asarray(
+        cj.trajectory(
+            lor, lor.default_state(), steps=19_998, dt=0.01, transient=2_000, save_every=2
+        )[:, 0]
+    )
     kw = dict(dt=0.02, dim=5, lag=5, theiler=50, horizon=125, fit_range=(50, 125))
-    v = [("chaosjax `lyapunov_from_timeseries`",
-          lambda: cj.lyapunov_from_timeseries(xs, **kw).exponents, 1.0, "Rosenstein")]
+    v = [
+        (
+            "chaosjax `lyapunov_from_timeseries`",
+            lambda: cj.lyapunov_from_timeseries(xs, **kw).exponents,
+            1.0,
+            "Rosenstein",
+        )
+    ]
     if nolds is not None:
-        v.append(("nolds `lyap_r`", lambda: nolds.lyap_r(
-            xs, emb_dim=5, lag=5, min_tsep=50, trajectory_len=125, fit="poly",
-            fit_offset=50, tau=0.02), 1.0, "same settings, poly fit"))
-    run_group("Rosenstein, 10,000 samples of Lorenz63 x (dt = 0.02; truth 0.9056)", v,
-              max(3, args.repeats))
+        v.append(
+            (
+                "nolds `lyap_r`",
+                lambda: nolds.lyap_r(
+                    xs,
+                    emb_dim=5,
+                    lag=5,
+                    min_tsep=50,
+                    trajectory_len=125,
+                    fit="poly",
+                    fit_offset=50,
+                    tau=0.02,
+                ),
+                1.0,
+                "same settings, poly fit",
+            )
+        )
+    run_group(
+        "Rosenstein, 10,000 samples of Lorenz63 x (dt = 0.02; truth 0.9056)",
+        v,
+        max(3, args.repeats),
+    )
 
 
 if __name__ == "__main__":

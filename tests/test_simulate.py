@@ -263,8 +263,7 @@ def test_grad_through_a_batched_time_average():
     x0s = LOR.sample_state(jax.random.key(8), 16)
 
     def mean_z(rho):
-        z = cj.time_average(cj.systems.Lorenz63(rho=rho), x0s, lambda x: x[2], steps=100,
-                            dt=0.005)
+        z = cj.time_average(cj.systems.Lorenz63(rho=rho), x0s, lambda x: x[2], steps=100, dt=0.005)
         return jnp.mean(z)
 
     g = jax.grad(mean_z)(28.0)

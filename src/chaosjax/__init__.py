@@ -11,14 +11,15 @@ xs = cj.trajectory(lor, lor.default_state(), steps=20_000, dt=0.005)
 """
 
 from . import _config  # noqa: F401  (float64 at import; must come first)
+from . import bifurcation as bifurcation
 from . import io as io
+from . import lyapunov as lyapunov
 from . import observables as observables
 from . import parallel as parallel
+from . import piecewise as piecewise
+from . import sensitivity as sensitivity
 from . import solvers as solvers
 from . import systems as systems
-from . import lyapunov as lyapunov
-from . import bifurcation as bifurcation
-from . import piecewise as piecewise
 from .bifurcation import Classification as Classification
 from .bifurcation import Hyperplane as Hyperplane
 from .bifurcation import LocalMaxima as LocalMaxima
@@ -48,21 +49,20 @@ from .lyapunov import lyapunov_spectrum as lyapunov_spectrum
 from .lyapunov import max_lyapunov as max_lyapunov
 from .observables import cumulative_average as cumulative_average
 from .parallel import use_all_cpu_cores as use_all_cpu_cores
+from .sensitivity import BlowupTable as BlowupTable
+from .sensitivity import FiniteTimeGradient as FiniteTimeGradient
+from .sensitivity import LagSensitivities as LagSensitivities
+from .sensitivity import ShadowingSensitivity as ShadowingSensitivity
+from .sensitivity import finite_time_gradient as finite_time_gradient
+from .sensitivity import lag_sensitivities as lag_sensitivities
+from .sensitivity import sensitivity_blowup_table as sensitivity_blowup_table
+from .sensitivity import shadowing_sensitivity as shadowing_sensitivity
 from .simulate import DivergenceError as DivergenceError
 from .simulate import EnsembleAverage as EnsembleAverage
 from .simulate import ensemble_time_average as ensemble_time_average
 from .simulate import final_state as final_state
 from .simulate import time_average as time_average
 from .simulate import trajectory as trajectory
-from . import sensitivity as sensitivity
-from .sensitivity import BlowupTable as BlowupTable
-from .sensitivity import FiniteTimeGradient as FiniteTimeGradient
-from .sensitivity import LagSensitivities as LagSensitivities
-from .sensitivity import ShadowingSensitivity as ShadowingSensitivity
-from .sensitivity import shadowing_sensitivity as shadowing_sensitivity
-from .sensitivity import finite_time_gradient as finite_time_gradient
-from .sensitivity import lag_sensitivities as lag_sensitivities
-from .sensitivity import sensitivity_blowup_table as sensitivity_blowup_table
 from .solvers import solve_adaptive as solve_adaptive
 from .systems import Flow as Flow
 from .systems import Map as Map

@@ -11,8 +11,9 @@ import chaosjax as cj
 @pytest.fixture(scope="module")
 def henon_clv():
     hen = cj.systems.Henon()
-    return hen, cj.covariant_lyapunov_vectors(hen, hen.default_state(), steps=20_000,
-                                              transient=1_000, future=1_000)
+    return hen, cj.covariant_lyapunov_vectors(
+        hen, hen.default_state(), steps=20_000, transient=1_000, future=1_000
+    )
 
 
 def test_henon_clv_angle_never_zero_and_growth_rates_give_exponents(henon_clv):
@@ -43,8 +44,9 @@ def test_henon_clvs_are_covariant_and_unit(henon_clv):
 
 def test_lorenz_clvs_growth_rates_match_spectrum():
     lor = cj.systems.Lorenz63()
-    clv = cj.covariant_lyapunov_vectors(lor, lor.default_state(), steps=20_000, dt=0.01,
-                                        transient=2_000, future=2_000)
+    clv = cj.covariant_lyapunov_vectors(
+        lor, lor.default_state(), steps=20_000, dt=0.01, transient=2_000, future=2_000
+    )
     # T = 200: statistical error ~0.03 on the exponents.
     np.testing.assert_allclose(clv.exponents, [0.9056, 0.0, -14.5723], atol=0.06)
     assert clv.angles.shape == (20_000, 3)

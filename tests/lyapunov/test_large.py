@@ -54,9 +54,18 @@ def test_lorenz63_rho_sigma_grid_in_one_compiled_call():
 
     @jax.jit
     def grid(r, s):
-        return jax.vmap(lambda r, s: cj.max_lyapunov(
-            cj.systems.Lorenz63(rho=r, sigma=s), x0, steps=2_000, dt=0.01, transient=500,
-            throw=False).largest)(r, s)
+        return jax.vmap(
+            lambda r, s: (
+                cj.max_lyapunov(
+                    cj.systems.Lorenz63(rho=r, sigma=s),
+                    x0,
+                    steps=2_000,
+                    dt=0.01,
+                    transient=500,
+                    throw=False,
+                ).largest
+            )
+        )(r, s)
 
     t0 = time.perf_counter()
     lam = grid(cj.parallel.shard_batch(R.ravel()), cj.parallel.shard_batch(S.ravel()))

@@ -36,8 +36,9 @@ def test_gain_sweep_largest_exponent_crosses_zero_near_one():
     def sweep(gains):
         def one(g):
             net = cj.systems.RNN.random(KEY, 100, g=g)
-            return cj.max_lyapunov(net, net.default_state(), steps=2_000, transient=500,
-                                   throw=False).largest
+            return cj.max_lyapunov(
+                net, net.default_state(), steps=2_000, transient=500, throw=False
+            ).largest
 
         return jax.vmap(one)(gains)
 
@@ -65,8 +66,9 @@ def test_input_drive_suppresses_chaos_and_gru_runs():
     auto = cj.lyapunov_spectrum(net, net.default_state(), **kw)
     np.testing.assert_allclose(auto.exponents, free.exponents, atol=1e-10)
     gru = cj.systems.GRU.random(KEY, 32, n_inputs=3, g=3.0)
-    res = cj.lyapunov_spectrum(gru, gru.default_state(), steps=800, transient=200,
-                               inputs=us[:1_000], k=2)
+    res = cj.lyapunov_spectrum(
+        gru, gru.default_state(), steps=800, transient=200, inputs=us[:1_000], k=2
+    )
     assert res.exponents.shape == (2,)
     assert bool(jnp.all(jnp.isfinite(res.exponents)))
     assert bool(jnp.all(jnp.diff(res.exponents) <= 0))
@@ -83,12 +85,13 @@ def test_inputs_validation():
 def test_driven_inverse_is_minus_the_driven_spectrum():
     net = cj.systems.RNN.random(KEY, 6, n_inputs=2, g=1.5)
     us = jax.random.normal(jax.random.key(2), (1_400, 2))
-    fwd = cj.lyapunov_spectrum(net, net.default_state(), 1_000, transient=200,
-                               inputs=us[:1_200])
+    fwd = cj.lyapunov_spectrum(net, net.default_state(), 1_000, transient=200, inputs=us[:1_200])
     # The inverted run also needs `transient` inputs past the end (backward transient).
-    inv = cj.lyapunov_spectrum(net, net.default_state(), 1_000, transient=200, inputs=us,
-                               inverse=True, qr_every=3)
+    inv = cj.lyapunov_spectrum(
+        net, net.default_state(), 1_000, transient=200, inputs=us, inverse=True, qr_every=3
+    )
     np.testing.assert_allclose(inv.exponents, -fwd.exponents[::-1], atol=0.02)
     with pytest.raises(ValueError, match="`inputs`"):
-        cj.lyapunov_spectrum(net, net.default_state(), 1_000, transient=200,
-                             inputs=us[:1_200], inverse=True)
+        cj.lyapunov_spectrum(
+            net, net.default_state(), 1_000, transient=200, inputs=us[:1_200], inverse=True
+        )

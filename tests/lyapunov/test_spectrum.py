@@ -13,8 +13,7 @@ from chaosjax.lyapunov import spectrum_on_map
 @pytest.fixture(scope="module")
 def lorenz_result():
     lor = cj.systems.Lorenz63()
-    return cj.lyapunov_spectrum(lor, lor.default_state(), steps=100_000, dt=0.01,
-                                transient=1_000)
+    return cj.lyapunov_spectrum(lor, lor.default_state(), steps=100_000, dt=0.01, transient=1_000)
 
 
 def test_lorenz63_spectrum_matches_sprott(lorenz_result):
@@ -36,8 +35,7 @@ def test_lorenz63_sum_is_divergence_up_to_rk4_error_shrinking_like_dt4(lorenz_re
     err_01 = abs(float(lorenz_result.exponents.sum()) - exact)
     assert err_01 < 3e-4
     lor = cj.systems.Lorenz63()
-    res = cj.lyapunov_spectrum(lor, lor.default_state(), steps=40_000, dt=0.005,
-                               transient=200)
+    res = cj.lyapunov_spectrum(lor, lor.default_state(), steps=40_000, dt=0.005, transient=200)
     err_005 = abs(float(res.exponents.sum()) - exact)
     # Fourth order: halving dt divides the error by ~16; demand at least 8.
     assert err_01 / err_005 > 8.0
@@ -62,8 +60,7 @@ def test_kaplan_yorke_edge_cases_and_batching():
 
 def test_rossler_spectrum():
     ros = cj.systems.Rossler()
-    res = cj.lyapunov_spectrum(ros, ros.default_state(), steps=200_000, dt=0.05,
-                               transient=2_000)
+    res = cj.lyapunov_spectrum(ros, ros.default_state(), steps=200_000, dt=0.05, transient=2_000)
     lam = np.asarray(res.exponents)
     # Sprott (2003): 0.0714, 0, -5.3943 (T = 1e4 time units).
     assert abs(lam[0] - 0.0714) < 0.005
@@ -88,8 +85,7 @@ def test_inverse_without_inverse_step_uses_inverse_jacobian():
     # Tinkerbell has no inverse_step; its Jacobian is invertible on the attractor.
     tb = cj.systems.Tinkerbell(b=-0.6)
     fwd = cj.lyapunov_spectrum(tb, tb.default_state(), steps=100_000, transient=1_000)
-    inv = cj.lyapunov_spectrum(tb, tb.default_state(), steps=100_000, transient=1_000,
-                               inverse=True)
+    inv = cj.lyapunov_spectrum(tb, tb.default_state(), steps=100_000, transient=1_000, inverse=True)
     np.testing.assert_allclose(inv.exponents, -fwd.exponents[::-1], atol=1e-3)
 
 
@@ -103,8 +99,9 @@ def test_inverse_of_a_discretised_flow_is_minus_the_spectrum():
 
 
 def test_logistic_r4_is_ln2():
-    res = cj.lyapunov_spectrum(cj.systems.Logistic(), jnp.array([0.3]), steps=400_000,
-                               transient=1_000)
+    res = cj.lyapunov_spectrum(
+        cj.systems.Logistic(), jnp.array([0.3]), steps=400_000, transient=1_000
+    )
     assert abs(float(res.exponents[0]) - np.log(2.0)) < 1e-3
 
 
@@ -124,8 +121,7 @@ def test_logistic_r4_is_ln2():
     ids=["tinkerbell_sprott", "lozi", "ikeda", "tinkerbell_default", "burgers"],
 )
 def test_planar_maps_match_references(system, ref, rtol):
-    res = cj.lyapunov_spectrum(system, system.default_state(), steps=300_000,
-                               transient=10_000)
+    res = cj.lyapunov_spectrum(system, system.default_state(), steps=300_000, transient=10_000)
     np.testing.assert_allclose(res.exponents, ref, rtol=rtol)
 
 
@@ -176,11 +172,15 @@ def test_qr_kernels_jacobians_and_qr_every_agree():
 
 
 def test_analytic_jacobians_match_autodiff():
-    for system in (cj.systems.Henon(), cj.systems.Tinkerbell(), cj.systems.Burgers(),
-                   cj.systems.DelayedLogistic(), cj.systems.Logistic()):
+    for system in (
+        cj.systems.Henon(),
+        cj.systems.Tinkerbell(),
+        cj.systems.Burgers(),
+        cj.systems.DelayedLogistic(),
+        cj.systems.Logistic(),
+    ):
         x = system.default_state() + 0.01
-        np.testing.assert_allclose(system.jacobian(x), jax.jacfwd(system.step)(x),
-                                   atol=1e-12)
+        np.testing.assert_allclose(system.jacobian(x), jax.jacfwd(system.step)(x), atol=1e-12)
 
 
 def test_batched_initial_states_and_parameter_sweep_in_one_call():
@@ -194,8 +194,13 @@ def test_batched_initial_states_and_parameter_sweep_in_one_call():
 
     @jax.jit
     def sweep(rs):
-        return jax.vmap(lambda r: cj.max_lyapunov(cj.systems.Logistic(r=r), jnp.array([0.3]),
-                                                  steps=2_000, transient=500).largest)(rs)
+        return jax.vmap(
+            lambda r: (
+                cj.max_lyapunov(
+                    cj.systems.Logistic(r=r), jnp.array([0.3]), steps=2_000, transient=500
+                ).largest
+            )
+        )(rs)
 
     lam = sweep(cj.parallel.shard_batch(rs))
     assert lam.shape == (10_000,)
@@ -210,8 +215,9 @@ def test_batched_initial_states_and_parameter_sweep_in_one_call():
 
 def test_finite_time_exponents_average_to_the_exponent():
     hen = cj.systems.Henon()
-    ftle = cj.finite_time_lyapunov(hen, hen.default_state(), window=20, windows=5_000,
-                                   transient=1_000)
+    ftle = cj.finite_time_lyapunov(
+        hen, hen.default_state(), window=20, windows=5_000, transient=1_000
+    )
     assert ftle.exponents.shape == (5_000, 1)
     full = cj.max_lyapunov(hen, hen.default_state(), steps=100_000, transient=1_000)
     # The windows tile the same run: their mean is the exponent up to rounding.
@@ -272,8 +278,9 @@ def test_result_is_a_pytree_usable_under_jit():
 
     @eqx.filter_jit
     def f(a):
-        return cj.lyapunov_spectrum(cj.systems.Henon(a=a), hen.default_state(),
-                                    steps=1_000, throw=False)
+        return cj.lyapunov_spectrum(
+            cj.systems.Henon(a=a), hen.default_state(), steps=1_000, throw=False
+        )
 
     res = f(jnp.asarray(1.4))
     assert isinstance(res, cj.LyapunovResult)
@@ -310,8 +317,9 @@ def test_adaptive_solver_uses_variational_equations():
     # diffrax's adjoint is reverse-mode only: the tangent map comes from integrating
     # the variational equations with the same adaptive solver.
     lor = cj.systems.Lorenz63()
-    res = cj.lyapunov_spectrum(lor, lor.default_state(), 1_000, dt=0.05, solver="dopri5",
-                               transient=100)
+    res = cj.lyapunov_spectrum(
+        lor, lor.default_state(), 1_000, dt=0.05, solver="dopri5", transient=100
+    )
     # The sum is the divergence up to the solver's tolerance (RK4 at this dt is off
     # by 0.1); T = 50 leaves a statistical error of ~0.05 on each exponent.
     assert abs(float(res.exponents.sum()) + 13.6667) < 1e-3

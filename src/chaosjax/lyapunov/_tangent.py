@@ -73,8 +73,9 @@ class AdaptivePush(eqx.Module):
         d, k = Q.shape
         m = self.m
         y0 = jnp.concatenate([x, Q.reshape(-1)])
-        y = adaptive_step(_Variational(m.flow, k), y0, m.dt, solver=m.solver, rtol=m.rtol,
-                          atol=m.atol)
+        y = adaptive_step(
+            _Variational(m.flow, k), y0, m.dt, solver=m.solver, rtol=m.rtol, atol=m.atol
+        )
         return y[:d], y[d:].reshape(d, k)
 
 

@@ -156,11 +156,9 @@ def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history
     # Transient: the basis converges onto the Oseledets directions too.
     tb, trem = divmod(transient, qr_every)
     c = (x, Q, zero)
-    c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[: tb * qr_every], tb,
-                qr_every)
+    c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[: tb * qr_every], tb, qr_every)
     if trem:
-        c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[tb * qr_every:], 1,
-                    trem)
+        c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[tb * qr_every :], 1, trem)
     x, Q = c[0], c[1]
     div = _mark(jnp.asarray(-1), c, 0)
 
@@ -176,13 +174,22 @@ def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history
 
     hist = jnp.zeros((0, k), x.dtype)
     if rows:
-        us = None if inputs is None else inputs[: rows * row_len].reshape(
-            (rows, row_len) + inputs.shape[1:])
+        us = (
+            None
+            if inputs is None
+            else inputs[: rows * row_len].reshape((rows, row_len) + inputs.shape[1:])
+        )
         (c, div), hist = jax.lax.scan(row, (c, div), (jnp.arange(rows), us), length=rows)
     done = rows * row_len
     if tail_blocks:
-        c = _blocks(push, qr, c, None if inputs is None else
-                    inputs[done: done + tail_blocks * qr_every], tail_blocks, qr_every)
+        c = _blocks(
+            push,
+            qr,
+            c,
+            None if inputs is None else inputs[done : done + tail_blocks * qr_every],
+            tail_blocks,
+            qr_every,
+        )
         done += tail_blocks * qr_every
     if tail_steps:
         c = _blocks(push, qr, c, None if inputs is None else inputs[done:], 1, tail_steps)
@@ -194,6 +201,7 @@ def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history
 @eqx.filter_jit
 def _first_nonfinite_state(m, x, inputs, n):
     """The first k in 1..n whose state F^k(x) is non-finite, or -1."""
+
     def body(carry, ku):
         y, first = carry
         k, u = ku
@@ -202,8 +210,7 @@ def _first_nonfinite_state(m, x, inputs, n):
         return (y, jnp.where((first < 0) & bad, k, first)), None
 
     us = None if inputs is None else inputs[:n]
-    (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), (jnp.arange(1, n + 1), us),
-                                 length=n)
+    (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), (jnp.arange(1, n + 1), us), length=n)
     return first
 
 
@@ -218,6 +225,7 @@ def _advance(m, x, us, length):
 
 def _orbit(m, x, us, length):
     """The states x, F(x), ..., F^{length-1}(x) (length, dim)."""
+
     def body(y, u):
         return (m.step(y) if u is None else m.driven_step(y, u)), y
 
@@ -244,8 +252,11 @@ def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history)
     rows = max(1, min(history, steps))
     L, tail = divmod(steps, rows)
     # Forward: the start state of every full segment, then the tail and discard parts.
-    us_rows = None if inputs is None else inputs[off: off + rows * L].reshape(
-        (rows, L) + inputs.shape[1:])
+    us_rows = (
+        None
+        if inputs is None
+        else inputs[off : off + rows * L].reshape((rows, L) + inputs.shape[1:])
+    )
 
     def fwd(y, u):
         return _advance(m, y, u, L), y
@@ -270,8 +281,9 @@ def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history)
                 Qn, logr = qr(V)
                 return Qn, logr
 
-            Qn, logr = jax.lax.cond(cnt % qr_every == 0, do_qr,
-                                    lambda V: (V, jnp.zeros(k, V.dtype)), V)
+            Qn, logr = jax.lax.cond(
+                cnt % qr_every == 0, do_qr, lambda V: (V, jnp.zeros(k, V.dtype)), V
+            )
             bad = ~(jnp.all(jnp.isfinite(Qn)) & jnp.all(jnp.isfinite(xn)))
             div = jnp.where((div < 0) & bad, cnt, div)
             return (Qn, s + logr, cnt, div), None
@@ -470,24 +482,32 @@ def spectrum_on_map(
     driven = inputs is not None
     if use_jacobian is None:
         use_jacobian = m.has_analytic_jacobian
-    push = inverse_push(m, driven=driven) if inverse else forward_push(
-        m, driven=driven, use_jacobian=use_jacobian)
+    push = (
+        inverse_push(m, driven=driven)
+        if inverse
+        else forward_push(m, driven=driven, use_jacobian=use_jacobian)
+    )
     near_identity = isinstance(m, Discretized) and qr_every == 1 and not inverse
     method = _qr.resolve(qr, dim, k, near_identity)
     qr_fn = _qr.KERNELS[method]
     Q0 = _initial_basis(dim, k, key, x.dtype) if resume is None else resume.basis
     if inverse:
         x_end, Q_end, s, hist, div, tail, L = _inverse_kernel(
-            push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
+            push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
+        )
         rows = hist.shape[0]
         hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
     else:
         x_end, Q_end, s, hist, div, x_run = _spectrum_kernel(
-            push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
+            push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
+        )
         if not _is_traced((div, x_run)) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
-            first = int(_first_nonfinite_state(
-                m, x_run, None if inputs is None else inputs[transient:], int(div)))
+            first = int(
+                _first_nonfinite_state(
+                    m, x_run, None if inputs is None else inputs[transient:], int(div)
+                )
+            )
             div = jnp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)
         hist_steps = (jnp.arange(1, rows + 1) * per_row * qr_every).astype(jnp.int32)
@@ -502,8 +522,9 @@ def spectrum_on_map(
         hist = hist + resume.log_sums[None, :]
         hist_steps = hist_steps + done
         prev_hist, prev_steps = resume.history, resume.history_steps
-        div = jnp.where(resume.diverged_at >= 0, resume.diverged_at,
-                        jnp.where(div >= 0, div + done, div))
+        div = jnp.where(
+            resume.diverged_at >= 0, resume.diverged_at, jnp.where(div >= 0, div + done, div)
+        )
     if not rows:  # fewer steps than one QR block: one row, the final estimate
         hist, hist_steps = s[None, :], jnp.array([steps + done], jnp.int32)
         rows = 1
@@ -608,12 +629,24 @@ def lyapunov_spectrum(
     # `transient` steps beyond the accumulated ones.
     u = _check_inputs(m, inputs, transient + steps + (transient if inverse else 0))
     if inverse:
-        if not isinstance(system, (Flow, Map)) or (isinstance(system, Map) and
-                                                    not system.has_inverse):
+        if not isinstance(system, (Flow, Map)) or (
+            isinstance(system, Map) and not system.has_inverse
+        ):
             _check_invertible(m, x if x.ndim == 1 else x[0], u is not None, u)
     run = lambda x0_, prev: spectrum_on_map(
-        m, x0_, steps=steps, transient=transient, k=k, qr_every=qr_every, inverse=inverse,
-        inputs=u, history=history, qr=qr, key=key, resume=prev)
+        m,
+        x0_,
+        steps=steps,
+        transient=transient,
+        k=k,
+        qr_every=qr_every,
+        inverse=inverse,
+        inputs=u,
+        history=history,
+        qr=qr,
+        key=key,
+        resume=prev,
+    )
     res = jax.vmap(run)(x, resume) if x.ndim == 2 else run(x, resume)
     _raise_if_diverged(res.diverged_at, throw, "lyapunov_spectrum")
     return res
@@ -656,9 +689,19 @@ def max_lyapunov(
     ```
     """
     return lyapunov_spectrum(
-        system, x0, steps=steps, dt=dt, solver=solver, transient=transient, k=1,
-        qr_every=renorm_every, inverse=inverse, inputs=inputs, history=history,
-        throw=throw, key=key,
+        system,
+        x0,
+        steps=steps,
+        dt=dt,
+        solver=solver,
+        transient=transient,
+        k=1,
+        qr_every=renorm_every,
+        inverse=inverse,
+        inputs=inputs,
+        history=history,
+        throw=throw,
+        key=key,
     )
 
 
@@ -713,8 +756,9 @@ def finite_time_lyapunov(
     qr_fn = _qr.KERNELS[_qr.resolve("auto", system.dim, k, near_identity)]
     Q0 = _initial_basis(system.dim, k, key, x.dtype)
     # With `windows` history rows, row i holds the (unsorted) log-sums after i+1 windows.
-    _, _, _, sums, div, _ = _spectrum_kernel(push, qr_fn, x, Q0, u, window * windows,
-                                             transient, qr_every, windows)
+    _, _, _, sums, div, _ = _spectrum_kernel(
+        push, qr_fn, x, Q0, u, window * windows, transient, qr_every, windows
+    )
     tau = float(m.time_per_step)
     incr = jnp.diff(sums, axis=0, prepend=jnp.zeros((1, k), sums.dtype)) / (window * tau)
     _raise_if_diverged(div, throw, "finite_time_lyapunov")

@@ -88,8 +88,7 @@ def _nearest(Y, n_valid, theiler, n_rows):
     each of the first n_rows points."""
     nb = -(-n_rows // _BLOCK)
     rows = jnp.minimum(jnp.arange(nb * _BLOCK), Y.shape[0] - 1).reshape(nb, _BLOCK)
-    out = jax.lax.map(lambda r: jnp.argmin(_masked_sq_dists(Y, r, n_valid, theiler), axis=1),
-                      rows)
+    out = jax.lax.map(lambda r: jnp.argmin(_masked_sq_dists(Y, r, n_valid, theiler), axis=1), rows)
     return out.reshape(-1)[:n_rows]
 
 
@@ -145,8 +144,12 @@ def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range):
     d = np.asarray(div)
     finite = np.isfinite(d[sel])
     slope, intercept = np.polyfit(ks[sel][finite], d[sel][finite], 1)
-    return (jnp.array([slope / dt]), div, jnp.asarray(ks * dt, dtype=div.dtype),
-            jnp.array([slope, intercept]))
+    return (
+        jnp.array([slope / dt]),
+        div,
+        jnp.asarray(ks * dt, dtype=div.dtype),
+        jnp.array([slope, intercept]),
+    )
 
 
 @eqx.filter_jit
@@ -266,9 +269,12 @@ def lyapunov_from_timeseries(
         )
     theiler = mean_period(x) if theiler is None else v.nonnegative_int(theiler, "theiler")
     if fit_range is not None:
-        ok = (isinstance(fit_range, tuple) and len(fit_range) == 2
-              and all(isinstance(i, int) for i in fit_range)
-              and 0 <= fit_range[0] < fit_range[1] - 1 < horizon)
+        ok = (
+            isinstance(fit_range, tuple)
+            and len(fit_range) == 2
+            and all(isinstance(i, int) for i in fit_range)
+            and 0 <= fit_range[0] < fit_range[1] - 1 < horizon
+        )
         if not ok:
             raise ValueError(
                 f"`fit_range` must be (start, stop) with 0 <= start < stop - 1 < horizon "
@@ -278,10 +284,17 @@ def lyapunov_from_timeseries(
     if method == "rosenstein":
         lam, div, times, fit = _rosenstein(xj, dt, dim, lag, theiler, horizon, fit_range)
     else:
-        neighbours = 2 * dim + 4 if neighbours is None else v.positive_int(neighbours,
-                                                                           "neighbours")
+        neighbours = 2 * dim + 4 if neighbours is None else v.positive_int(neighbours, "neighbours")
         if neighbours < dim:
             raise ValueError(f"`neighbours` must be at least dim={dim}, got {neighbours}.")
         lam, div, times, fit = _jacobian_method(xj, dt, dim, lag, theiler, neighbours, step)
-    return TimeSeriesLyapunov(exponents=lam, divergence=div, times=times, fit=fit,
-                              method=method, dim=dim, lag=lag, theiler=theiler)
+    return TimeSeriesLyapunov(
+        exponents=lam,
+        divergence=div,
+        times=times,
+        fit=fit,
+        method=method,
+        dim=dim,
+        lag=lag,
+        theiler=theiler,
+    )

@@ -23,8 +23,9 @@ def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
     hist = np.asarray(result.history)
     steps = np.asarray(result.history_steps)
     if hist.ndim != 2:
-        raise ValueError("`result` must be one run (history of shape (rows, k)); index a "
-                         "batched result first.")
+        raise ValueError(
+            "`result` must be one run (history of shape (rows, k)); index a batched result first."
+        )
     t = steps * float(result.time_per_step)
     fig, ax = plt.subplots(figsize=(7, 4))
     for j in range(hist.shape[1]):
@@ -41,8 +42,7 @@ def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
     return fig
 
 
-def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "",
-                           title: str = "") -> Figure:
+def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: str = "") -> Figure:
     """The spectrum as bars (positive red, negative blue), with `reference` values as
     markers and the Kaplan-Yorke dimension in the title."""
     lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
@@ -80,8 +80,13 @@ def divergence_curve(estimate, *, title: str = "") -> Figure:
     k = np.arange(d.size)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(t, d, ".", ms=3, label="<ln d(t)>")
-    ax.plot(t, intercept + slope * k, "r-", lw=1.0,
-            label=f"fit: lambda = {float(estimate.exponents[0]):.3f}")
+    ax.plot(
+        t,
+        intercept + slope * k,
+        "r-",
+        lw=1.0,
+        label=f"fit: lambda = {float(estimate.exponents[0]):.3f}",
+    )
     ax.set_xlabel("t")
     ax.set_ylabel("mean log divergence")
     ax.set_title(title or "Rosenstein divergence curve")
@@ -98,8 +103,14 @@ def clv_angles(clv, *, bins: int = 60, title: str = "") -> Figure:
     k = int(round((1 + np.sqrt(1 + 8 * ang.shape[1])) / 2))
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
     for p, (i, j) in enumerate(pairs):
-        ax.hist(ang[:, p], bins=bins, range=(0, np.pi / 2), density=True, histtype="step",
-                label=f"angle(v{i + 1}, v{j + 1})")
+        ax.hist(
+            ang[:, p],
+            bins=bins,
+            range=(0, np.pi / 2),
+            density=True,
+            histtype="step",
+            label=f"angle(v{i + 1}, v{j + 1})",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("angle (rad)")
     ax.set_ylabel("density")

@@ -47,8 +47,11 @@ class RNN(Map):
 
     def __check_init__(self):
         n = self.W.shape[0]
-        if self.W.shape != (n, n) or self.U.ndim != 2 or self.U.shape[0] != n or (
-            self.b.shape != (n,)
+        if (
+            self.W.shape != (n, n)
+            or self.U.ndim != 2
+            or self.U.shape[0] != n
+            or (self.b.shape != (n,))
         ):
             raise ValueError(
                 f"RNN weights must be W (n, n), U (n, n_inputs), b (n,); got W "
@@ -56,8 +59,16 @@ class RNN(Map):
             )
 
     @classmethod
-    def random(cls, key: PRNGKeyArray, n: int, *, n_inputs: int = 0, g: Scalar = 1.0,
-               input_scale: Scalar = 1.0, bias_scale: Scalar = 0.0) -> RNN:
+    def random(
+        cls,
+        key: PRNGKeyArray,
+        n: int,
+        *,
+        n_inputs: int = 0,
+        g: Scalar = 1.0,
+        input_scale: Scalar = 1.0,
+        bias_scale: Scalar = 0.0,
+    ) -> RNN:
         """W ~ N(0, g^2/n), U ~ N(0, input_scale^2/n_inputs), b ~ N(0, bias_scale^2).
 
         `g` may be traced (a `vmap` over gains builds a batch of networks).
@@ -117,15 +128,33 @@ class GRU(Map):
     sample_scale: ClassVar[float] = 0.5
 
     @classmethod
-    def random(cls, key: PRNGKeyArray, n: int, *, n_inputs: int = 0, g: Scalar = 1.0,
-               input_scale: Scalar = 1.0) -> GRU:
+    def random(
+        cls,
+        key: PRNGKeyArray,
+        n: int,
+        *,
+        n_inputs: int = 0,
+        g: Scalar = 1.0,
+        input_scale: Scalar = 1.0,
+    ) -> GRU:
         ks = jax.random.split(key, 6)
         rec = [g * jax.random.normal(k, (n, n)) / jnp.sqrt(n) for k in ks[:3]]
-        inp = [input_scale * jax.random.normal(k, (n, n_inputs)) / jnp.sqrt(max(n_inputs, 1))
-               for k in ks[3:]]
+        inp = [
+            input_scale * jax.random.normal(k, (n, n_inputs)) / jnp.sqrt(max(n_inputs, 1))
+            for k in ks[3:]
+        ]
         zero = jnp.zeros(n)
-        return cls(Wz=rec[0], Wr=rec[1], Wh=rec[2], Uz=inp[0], Ur=inp[1], Uh=inp[2],
-                   bz=zero, br=zero, bh=zero)
+        return cls(
+            Wz=rec[0],
+            Wr=rec[1],
+            Wh=rec[2],
+            Uz=inp[0],
+            Ur=inp[1],
+            Uh=inp[2],
+            bz=zero,
+            br=zero,
+            bh=zero,
+        )
 
     @property
     def dim(self) -> int:
