@@ -74,7 +74,13 @@ def discretize(
 
 
 def as_map(system: Flow | Map, dt: float | None = None, solver: str = "rk4") -> Map:
-    """`system` itself if it is a Map (then `dt` must be None), else `discretize(system, dt)`."""
+    """`system` itself if it is a Map (then `dt` must be None), else `discretize(system, dt)`.
+
+    The entry point of every algorithm written against the one-step map.
+
+    Example: `cj.as_map(cj.systems.Henon())` is the Henon map itself;
+    `cj.as_map(cj.systems.Lorenz63(), dt=0.01).time_per_step == 0.01`.
+    """
     if isinstance(system, Map):
         if dt is not None:
             raise ValueError(

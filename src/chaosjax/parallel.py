@@ -24,6 +24,16 @@ def use_all_cpu_cores(n: int | None = None) -> int:
     Must run before JAX creates its backends (before the first array is made); it sets
     `jax_num_cpu_devices` as seed 000 does. Returns the number of devices requested.
     Raises `RuntimeError` if the backend already exists with a different count.
+
+    On one CPU host, one device already spreads a large batched computation over every
+    core, and chaosjax's tiled CPU kernels were 2.3x slower split over two devices
+    (benchmarks/RESULTS.md): use this to test sharding, or for workloads you measured.
+
+    Example (first thing in a script):
+    ```python
+    import chaosjax as cj
+    cj.use_all_cpu_cores()      # jax.devices() now lists one CPU device per core
+    ```
     """
     n = (os.cpu_count() or 1) if n is None else v.positive_int(n, "n")
     try:
