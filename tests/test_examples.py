@@ -1,0 +1,36 @@
+"""The example scripts run and print what they promise (run in a temporary folder)."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(name, tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return out.stdout
+
+
+def test_smoothed_sigmoid_example_counts_per_c(tmp_path):
+    text = _run("smoothed_sigmoid.py", tmp_path)
+    assert "c = 1: {'fixed_point': 1401}" in text
+    assert "c = 1000:" in text and "periodic" in text
+    assert list((tmp_path / "out" / "smoothed_sigmoid").glob("*.png"))
+
+
+@pytest.mark.slow
+def test_piecewise_linear_example_reports_without_forcing_labels(tmp_path):
+    text = _run("piecewise_linear.py", tmp_path)
+    assert "mu < 0: ['fixed_point'];  mu > 0: ['periodic']" in text
+    assert "no fixed point -> chaos transition in the printed example" in text
+    assert "mu > 0: {'chaotic': 200}" in text
