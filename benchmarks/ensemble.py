@@ -78,8 +78,15 @@ def machine() -> dict:
         per_cycle, isa = 4, "SSE2"
     ghz = (mhz or 2000.0) / 1000.0
     peak = cores * ghz * 1e9 * per_cycle
-    return dict(cores=cores, model=model, ghz=ghz, isa=isa, per_cycle=per_cycle,
-                peak_gflops=peak / 1e9, ceiling=peak / FLOPS_PER_STEP)
+    return dict(
+        cores=cores,
+        model=model,
+        ghz=ghz,
+        isa=isa,
+        per_cycle=per_cycle,
+        peak_gflops=peak / 1e9,
+        ceiling=peak / FLOPS_PER_STEP,
+    )
 
 
 # --------------------------------------------------------------------------- numba
@@ -194,8 +201,7 @@ def numpy_ensemble(X0, n, dt):
 
 
 def lorenz_rhs(x):
-    return jnp.stack([SIGMA * (x[1] - x[0]), x[0] * (RHO - x[2]) - x[1],
-                      x[0] * x[1] - BETA * x[2]])
+    return jnp.stack([SIGMA * (x[1] - x[0]), x[0] * (RHO - x[2]) - x[1], x[0] * x[1] - BETA * x[2]])
 
 
 def rk4(x):
@@ -250,14 +256,20 @@ class RK4(diffrax.AbstractERK):
 def diffrax_ensemble(n):
     """vmap of diffeqsolve, fixed step; the time average rides along as a 4th state
     component (the integral of z), since diffrax has no carried reduction."""
-    term = diffrax.ODETerm(
-        lambda t, y, args: jnp.concatenate([lorenz_rhs(y[:3]), y[2:3]]))
+    term = diffrax.ODETerm(lambda t, y, args: jnp.concatenate([lorenz_rhs(y[:3]), y[2:3]]))
 
     def one(x):
-        sol = diffrax.diffeqsolve(term, RK4(), t0=0.0, t1=n * DT, dt0=DT,
-                                  y0=jnp.concatenate([x, jnp.zeros(1)]),
-                                  stepsize_controller=diffrax.ConstantStepSize(),
-                                  saveat=diffrax.SaveAt(t1=True), max_steps=n + 1)
+        sol = diffrax.diffeqsolve(
+            term,
+            RK4(),
+            t0=0.0,
+            t1=n * DT,
+            dt0=DT,
+            y0=jnp.concatenate([x, jnp.zeros(1)]),
+            stepsize_controller=diffrax.ConstantStepSize(),
+            saveat=diffrax.SaveAt(t1=True),
+            max_steps=n + 1,
+        )
         return sol.ys[-1, 3] / (n * DT)
 
     return jax.jit(jax.vmap(one))
@@ -267,10 +279,17 @@ def diffrax_trajectory(n):
     term = diffrax.ODETerm(lambda t, y, args: lorenz_rhs(y))
 
     def run(x):
-        sol = diffrax.diffeqsolve(term, RK4(), t0=0.0, t1=n * DT, dt0=DT, y0=x,
-                                  stepsize_controller=diffrax.ConstantStepSize(),
-                                  saveat=diffrax.SaveAt(t0=True, steps=True),
-                                  max_steps=n + 1)
+        sol = diffrax.diffeqsolve(
+            term,
+            RK4(),
+            t0=0.0,
+            t1=n * DT,
+            dt0=DT,
+            y0=x,
+            stepsize_controller=diffrax.ConstantStepSize(),
+            saveat=diffrax.SaveAt(t0=True, steps=True),
+            max_steps=n + 1,
+        )
         return sol.ys
 
     return jax.jit(run)
@@ -283,8 +302,17 @@ def scipy_trajectory(x0, n):
         return [SIGMA * (x[1] - x[0]), x[0] * (RHO - x[2]) - x[1], x[0] * x[1] - BETA * x[2]]
 
     ts = DT * np.arange(n + 1)
-    sol = solve_ivp(f, (0.0, ts[-1]), x0, method="RK45", t_eval=ts, max_step=DT,
-                    first_step=DT, rtol=1e-9, atol=1e-9)
+    sol = solve_ivp(
+        f,
+        (0.0, ts[-1]),
+        x0,
+        method="RK45",
+        t_eval=ts,
+        max_step=DT,
+        first_step=DT,
+        rtol=1e-9,
+        atol=1e-9,
+    )
     return sol.y.T
 
 
@@ -293,6 +321,19 @@ def scipy_trajectory(x0, n):
 
 def block(x):
     return jax.block_until_ready(x)
+
+
+def xla_only(fn):
+    """fn with chaosjax's generated-C kernels off (`CHAOSJAX_CGEN=0`): its XLA path."""
+
+    def run():
+        os.environ["CHAOSJAX_CGEN"] = "0"
+        try:
+            return block(fn())
+        finally:
+            del os.environ["CHAOSJAX_CGEN"]
+
+    return run
 
 
 def measure(variants, repeats):
@@ -307,8 +348,10 @@ def measure(variants, repeats):
             block(fn())
             times[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
-    return ({name: statistics.median(ts) for name, ts in times.items()},
-            {name: statistics.median(ts) for name, ts in cpu.items()})
+    return (
+        {name: statistics.median(ts) for name, ts in times.items()},
+        {name: statistics.median(ts) for name, ts in cpu.items()},
+    )
 
 
 def main(argv=None):
@@ -321,8 +364,8 @@ def main(argv=None):
     B, N = 4096, 20_000
     if args.quick:
         N = 2_000
-    n_slow_ens = max(N // 20, 100)      # diffrax, NumPy on the ensemble
-    n_slow_single = max(N // 10, 100)   # scipy on the single trajectory
+    n_slow_ens = max(N // 20, 100)  # diffrax, NumPy on the ensemble
+    n_slow_single = max(N // 10, 100)  # scipy on the single trajectory
     mach = machine()
     lor = cj.systems.Lorenz63()
     x0s = lor.sample_state(jax.random.key(0), B)
@@ -338,22 +381,46 @@ def main(argv=None):
     numba_chunk = 64
     ens = {
         "chaosjax `cj.time_average`": (
-            lambda: cj.time_average(lor, x0s, z, steps=N, dt=DT), N, B * N),
+            lambda: cj.time_average(lor, x0s, z, steps=N, dt=DT),
+            N,
+            B * N,
+        ),
         "chaosjax `cj.ensemble_time_average`": (
             lambda: cj.ensemble_time_average(lor, None, B, z, steps=N, dt=DT, x0=x0s).values,
-            N, B * N),
+            N,
+            B * N,
+        ),
         "chaosjax `cj.time_average`, 10 chunks (progress-bar syncs)": (
             lambda: cj.time_average(lor, x0s, z, steps=N, dt=DT, chunk_size=N // 10),
-            N, B * N),
+            N,
+            B * N,
+        ),
+        "chaosjax `cj.time_average`, XLA path (`CHAOSJAX_CGEN=0`)": (
+            xla_only(lambda: cj.time_average(lor, x0s, z, steps=N, dt=DT)),
+            N,
+            B * N,
+        ),
         "numba, prange over chunks of 64, time loop inside": (
-            lambda: numba_ensemble(X0, N, DT, SIGMA, RHO, BETA, numba_chunk), N, B * N),
+            lambda: numba_ensemble(X0, N, DT, SIGMA, RHO, BETA, numba_chunk),
+            N,
+            B * N,
+        ),
         "numba, same, strict IEEE order (no FMA contraction)": (
-            lambda: numba_ensemble_strict(X0, N, DT, SIGMA, RHO, BETA, numba_chunk), N, B * N),
+            lambda: numba_ensemble_strict(X0, N, DT, SIGMA, RHO, BETA, numba_chunk),
+            N,
+            B * N,
+        ),
         "plain JAX `jit(vmap(scan))`": (lambda: plain_e(x0s), N, B * N),
         "NumPy vectorised over trajectories": (
-            lambda: numpy_ensemble(X0, n_slow_ens, DT), n_slow_ens, B * n_slow_ens),
+            lambda: numpy_ensemble(X0, n_slow_ens, DT),
+            n_slow_ens,
+            B * n_slow_ens,
+        ),
         "diffrax, vmapped `diffeqsolve` (RK4 tableau, constant step)": (
-            lambda: diffrax_e(x0s), n_slow_ens, B * n_slow_ens),
+            lambda: diffrax_e(x0s),
+            n_slow_ens,
+            B * n_slow_ens,
+        ),
     }
 
     # Agreement: every ensemble peer averages the same z over the same orbits (the
@@ -376,9 +443,15 @@ def main(argv=None):
         "numba loop": (lambda: numba_trajectory(x0_np, N, DT, SIGMA, RHO, BETA), N, N),
         "plain JAX `jit(scan)`": (lambda: plain_t(x0), N, N),
         "diffrax `diffeqsolve` (RK4 tableau, constant step, SaveAt(steps=True))": (
-            lambda: diffrax_t(x0), N, N),
+            lambda: diffrax_t(x0),
+            N,
+            N,
+        ),
         "scipy `solve_ivp` RK45, max_step = dt": (
-            lambda: scipy_trajectory(x0_np, n_slow_single), n_slow_single, n_slow_single),
+            lambda: scipy_trajectory(x0_np, n_slow_single),
+            n_slow_single,
+            n_slow_single,
+        ),
     }
     xs_cj = np.asarray(cj.trajectory(lor, x0, steps=200, dt=DT))
     xs_nb = numba_trajectory(x0_np, 200, DT, SIGMA, RHO, BETA)
@@ -408,16 +481,19 @@ def main(argv=None):
     cj_rate = B * N / ens_t["chaosjax `cj.time_average`"]
     for name, (_, n, work) in ens.items():
         rate = work / ens_t[name]
-        lines.append(f"| {name} | {n:,} | {rate:.3g} | {cj_rate / rate:.2f} | "
-                     f"{100 * rate / mach['ceiling']:.1f} | {work / ens_cpu[name]:.3g} | "
-                     f"{ens_cpu[name] / ens_t[name]:.2f} |")
+        lines.append(
+            f"| {name} | {n:,} | {rate:.3g} | {cj_rate / rate:.2f} | "
+            f"{100 * rate / mach['ceiling']:.1f} | {work / ens_cpu[name]:.3g} | "
+            f"{ens_cpu[name] / ens_t[name]:.2f} |"
+        )
     lines += [
         "",
         "CPU/wall is the process's CPU time over wall time (at most the core count): "
         "below the core count, other processes held cores during the run.",
         "",
         "Agreement with `cj.time_average` over 200 steps (max |difference| of <z>): "
-        + ", ".join(f"{k} {v:.1e}" for k, v in agree.items()) + ".",
+        + ", ".join(f"{k} {v:.1e}" for k, v in agree.items())
+        + ".",
         "",
         f"### Single trajectory: Lorenz63, RK4, dt = {DT}, {N:,} steps, every state stored",
         "",
@@ -427,8 +503,9 @@ def main(argv=None):
     cj_single = single_t["chaosjax `cj.trajectory`"]
     for name, (_, n, work) in single.items():
         full = single_t[name] * N / work
-        lines.append(f"| {name} | {n:,} | {1e3 * full:.3g} ms | {N / full:.3g} | "
-                     f"{full / cj_single:.2f} |")
+        lines.append(
+            f"| {name} | {n:,} | {1e3 * full:.3g} ms | {N / full:.3g} | {full / cj_single:.2f} |"
+        )
     lines += [
         "",
         "Agreement with numba over 200 steps (max |difference| of the states): "

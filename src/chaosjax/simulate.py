@@ -15,6 +15,11 @@ tiles per core run concurrently on XLA's thread pool. This is any Flow or Map an
 any observable, chosen automatically; a batch sharded over several devices, or on a
 GPU, keeps the plain `vmap`. chaosjax's kernels also compile with
 `CPU_COMPILER_OPTIONS` (512-bit vectors), per compilation and only for them.
+
+Faster still, time averages and transients of a concrete batch on a CPU run through
+generated C (`_cgen.py`: one trajectory's step and observable as scalar code, vectorised
+across a tile, tiles over the cores with OpenMP) whenever the step and observable
+translate; anything else (`CHAOSJAX_CGEN=0` included) takes the XLA path above.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
+from . import _cgen
 from . import _validate as v
 from ._progress import progress_bar
 from .discretize import as_map
@@ -197,8 +203,10 @@ def _grouped(call: Callable, plan, x: Array, acc: Any = None) -> Any:
             return np.pad(a, [(0, groups * size - n)] + [(0, 0)] * (a.ndim - 1), mode="edge")
 
         host = jax.tree.map(pad, tree)
-        return [jax.tree.map(lambda a, g=g: jnp.asarray(a[g * size:(g + 1) * size]), host)
-                for g in range(groups)]
+        return [
+            jax.tree.map(lambda a, g=g: jnp.asarray(a[g * size : (g + 1) * size]), host)
+            for g in range(groups)
+        ]
 
     xs = parts(x)
     accs = parts(acc) if acc is not None else [None] * groups
@@ -223,8 +231,7 @@ def _batch_first(tree):
 def _advance(m: Map, x: Array, n: int, plan=None) -> Array:
     if plan is not None:
         step = _soa(m.step)
-        return _over_tiles(lambda X: jax.lax.fori_loop(0, n, lambda i, y: step(y), X), plan,
-                           x.T).T
+        return _over_tiles(lambda X: jax.lax.fori_loop(0, n, lambda i, y: step(y), X), plan, x.T).T
 
     def one(x):
         return jax.lax.fori_loop(0, n, lambda i, y: m.step(y), x)
@@ -233,8 +240,9 @@ def _advance(m: Map, x: Array, n: int, plan=None) -> Array:
 
 
 @_kernel
-def _saved_chunk(m: Map, x: Array, n_saves: int, save_every: int, plan=None,
-                 with_start: bool = False) -> tuple[Array, Array]:
+def _saved_chunk(
+    m: Map, x: Array, n_saves: int, save_every: int, plan=None, with_start: bool = False
+) -> tuple[Array, Array]:
     """n_saves states, one every save_every steps; with_start: x itself first (in the
     same call, which spares a separate concatenation of the whole trajectory)."""
 
@@ -271,20 +279,23 @@ def _sum_chunk(m: Map, x: Array, acc: Any, observable: Observable, n: int, plan=
 
     if plan is not None:
         step, obs = _soa(m.step), _soa(observable)
-        x_end, acc = _over_tiles(lambda X, S: loop(step, obs, X, S), plan, x.T,
-                                 _batch_last(acc))
+        x_end, acc = _over_tiles(lambda X, S: loop(step, obs, X, S), plan, x.T, _batch_last(acc))
         return x_end.T, _batch_first(acc)
     if x.ndim == 2:
         return jax.vmap(lambda x, acc: loop(m.step, observable, x, acc))(x, acc)
     return loop(m.step, observable, x, acc)
 
 
-def _cumulative_chunk(m: Map, x: Array, acc: Any, observable: Observable, n_saves: int,
-                      save_every: int):
+def _cumulative_chunk(
+    m: Map, x: Array, acc: Any, observable: Observable, n_saves: int, save_every: int
+):
     """((x_end, acc_end), sums): the running sum after every `save_every` steps."""
     return _grouped(
         lambda x, acc, plan: _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan),
-        _plan(x), x, acc)
+        _plan(x),
+        x,
+        acc,
+    )
 
 
 @_kernel
@@ -303,8 +314,9 @@ def _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan):
 
     if plan is not None:
         step, obs = _soa(m.step), _soa(observable)
-        (x_end, acc), sums = _over_tiles(lambda X, S: loop(step, obs, X, S), plan, x.T,
-                                         _batch_last(acc))
+        (x_end, acc), sums = _over_tiles(
+            lambda X, S: loop(step, obs, X, S), plan, x.T, _batch_last(acc)
+        )
         return (x_end.T, _batch_first(acc)), _batch_first(sums)
     if x.ndim == 2:
         return jax.vmap(lambda x, acc: loop(m.step, observable, x, acc))(x, acc)
@@ -388,8 +400,9 @@ def _raise_divergence(m: Map, x_start: Array, n: int, offset: int, what: str) ->
     )
 
 
-def _check_finite(m: Map, x_start: Array, x_end: Array, n: int, offset: int, throw: bool,
-                  what: str) -> None:
+def _check_finite(
+    m: Map, x_start: Array, x_end: Array, n: int, offset: int, throw: bool, what: str
+) -> None:
     if not throw:
         return
     if _is_traced(x_end):
@@ -413,7 +426,9 @@ def _guard_traced(value, x_end, throw: bool, what: str):
 def _run_transient(m, x, transient, chunk_size, throw, bar, what):
     done, plan = 0, _plan(x)
     for n in _chunks(transient, chunk_size) if transient else []:
-        x_new = _grouped(lambda x, _, plan: _advance(m, x, n, plan), plan, x)
+        x_new = _cgen.advance(m, x, n) if plan is not None else None
+        if x_new is None:
+            x_new = _grouped(lambda x, _, plan: _advance(m, x, n, plan), plan, x)
         _check_finite(m, x, x_new, n, done, throw, what)
         x, done = x_new, done + n
         bar.advance(n)
@@ -464,26 +479,27 @@ def trajectory(
     m, x, steps, transient = _prepare(system, x0, dt, solver, steps=steps, transient=transient)
     save_every = v.positive_int(save_every, "save_every")
     if steps % save_every:
-        raise ValueError(
-            f"`steps` ({steps}) must be a multiple of `save_every` ({save_every})."
-        )
+        raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
     if isinstance(system, Flow) and solver in ADAPTIVE:
-        return _adaptive_trajectory(system, x, steps, m.time_per_step, solver, transient,
-                                    save_every, throw, rtol, atol)
+        return _adaptive_trajectory(
+            system, x, steps, m.time_per_step, solver, transient, save_every, throw, rtol, atol
+        )
     n_saves = steps // save_every
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
     what = "trajectory"
     desc = f"{getattr(system, 'name', '')} trajectory"
     with progress_bar(progress, transient + steps, desc) as bar:
-        x = _run_transient(m, x, transient, chunk_size and chunk_size * save_every, throw, bar,
-                           what)
+        x = _run_transient(
+            m, x, transient, chunk_size and chunk_size * save_every, throw, bar, what
+        )
         pieces = []
         done, plan = transient, _plan(x)
         for n in _chunks(n_saves, chunk_size):
             first = not pieces
             x_new, saved = _grouped(
-                lambda x, _, plan: _saved_chunk(m, x, n, save_every, plan, first), plan, x)
+                lambda x, _, plan: _saved_chunk(m, x, n, save_every, plan, first), plan, x
+            )
             _check_finite(m, x, x_new, n * save_every, done, throw, what)
             pieces.append(saved)
             x, done = x_new, done + n * save_every
@@ -499,8 +515,9 @@ def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, thro
 
     def one(x):
         if transient:
-            x = solve_adaptive(flow, x, jnp.array([0.0, t_start]), solver=solver, rtol=rtol,
-                               atol=atol)[-1]
+            x = solve_adaptive(
+                flow, x, jnp.array([0.0, t_start]), solver=solver, rtol=rtol, atol=atol
+            )[-1]
         return solve_adaptive(flow, x, ts, solver=solver, rtol=rtol, atol=atol)
 
     out = eqx.filter_jit(lambda x: _batched(one, x))(x)
@@ -545,8 +562,16 @@ def _observable_sum(m, x, observable, steps, transient, throw, progress, chunk_s
         x = _run_transient(m, x, transient, chunk_size, throw, bar, "time_average")
         acc, done, plan = zeros, transient, _plan(x)
         for n in _chunks(steps, chunk_size):
-            x_new, acc = _grouped(
-                lambda x, acc, plan: _sum_chunk(m, x, acc, observable, n, plan), plan, x, acc)
+            # Generated C first (one trajectory's step in registers, _cgen.py); None when
+            # it cannot run this system/observable/batch: then XLA.
+            out = _cgen.sum_chunk(m, x, acc, observable, n) if plan is not None else None
+            x_new, acc = (
+                out
+                if out is not None
+                else _grouped(
+                    lambda x, acc, plan: _sum_chunk(m, x, acc, observable, n, plan), plan, x, acc
+                )
+            )
             _check_finite(m, x, x_new, n, done, throw, "time_average")
             x, done = x_new, done + n
             bar.advance(n)
@@ -622,8 +647,17 @@ def time_average(
     m, x, steps, transient = _prepare(system, x0, dt, solver, steps=steps, transient=transient)
     observable = _identity if observable is None else observable
     _check_observable(observable, x.shape[-1], x.dtype)
-    acc, x_end = _observable_sum(m, x, observable, steps, transient, throw, progress,
-                                 chunk_size, f"{getattr(system, 'name', '')} time average")
+    acc, x_end = _observable_sum(
+        m,
+        x,
+        observable,
+        steps,
+        transient,
+        throw,
+        progress,
+        chunk_size,
+        f"{getattr(system, 'name', '')} time average",
+    )
     avg = jax.tree.map(lambda s: s / steps, acc)
     return _guard_traced(avg, x_end, throw, "time_average")
 
@@ -686,10 +720,26 @@ def ensemble_time_average(
         from .parallel import shard_batch
 
         x0 = shard_batch(x0)
-    values = time_average(system, x0, observable, steps=steps, dt=dt, solver=solver,
-                          transient=transient, throw=throw, progress=progress,
-                          chunk_size=chunk_size)
+    values = time_average(
+        system,
+        x0,
+        observable,
+        steps=steps,
+        dt=dt,
+        solver=solver,
+        transient=transient,
+        throw=throw,
+        progress=progress,
+        chunk_size=chunk_size,
+    )
     mean = jnp.mean(values, axis=0)
     std = jnp.std(values, axis=0, ddof=1) if n > 1 else jnp.zeros_like(mean)
-    return EnsembleAverage(mean=mean, std=std, sem=std / math.sqrt(n), values=values,
-                           initial_states=x0, steps=steps, transient=transient)
+    return EnsembleAverage(
+        mean=mean,
+        std=std,
+        sem=std / math.sqrt(n),
+        values=values,
+        initial_states=x0,
+        steps=steps,
+        transient=transient,
+    )
