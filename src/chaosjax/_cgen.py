@@ -582,10 +582,30 @@ def _cache_dir() -> str:
     return os.path.join(base, "chaosjax")
 
 
+def _cpu_fingerprint() -> str:
+    """The processor's model and instruction-set flags (what -march=native depends on)."""
+    import platform
+
+    parts = [platform.machine()]
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith(("model name", "flags", "Features", "CPU part")):
+                    parts.append(line.strip())
+                if line.strip() == "":
+                    break  # the first processor is enough
+    except OSError:
+        parts.append(platform.processor())
+    return "\n".join(parts)
+
+
 def _compile(src: str):
     """The kernel function of `src`, compiled (or found in the cache); None if gcc fails."""
     cc = os.environ.get("CC") or "gcc"
-    key = hashlib.sha256("\0".join([cc, *CFLAGS, src]).encode()).hexdigest()[:32]
+    # -march=native code is only valid on this kind of CPU: a cache shared between
+    # machines (an HPC home directory) must not hand an AVX-512 build to another CPU.
+    key = hashlib.sha256("\0".join([cc, *CFLAGS, _cpu_fingerprint(), src]).encode())
+    key = key.hexdigest()[:32]
     with _lock:
         if key in _libs:
             return _libs[key]
