@@ -36,6 +36,7 @@ The kernels use OpenMP threads (libgomp): as with XLA's own thread pool, prefer 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import itertools
 import os
@@ -582,6 +583,7 @@ def _cache_dir() -> str:
     return os.path.join(base, "chaosjax")
 
 
+@functools.cache
 def _cpu_fingerprint() -> str:
     """The processor's model and instruction-set flags (what -march=native depends on)."""
     import platform
