@@ -170,6 +170,23 @@ def lyapax_runner(lyapax, step, x0, n, dt):
     return lambda: np.asarray(fn(x0))
 
 
+def xla_path(fn):
+    """fn run with CHAOSJAX_CGEN=0: chaosjax's XLA kernel instead of the generated C."""
+
+    def run():
+        old = os.environ.get("CHAOSJAX_CGEN")
+        os.environ["CHAOSJAX_CGEN"] = "0"
+        try:
+            return jax.block_until_ready(fn())
+        finally:
+            if old is None:
+                del os.environ["CHAOSJAX_CGEN"]
+            else:
+                os.environ["CHAOSJAX_CGEN"] = old
+
+    return run
+
+
 # --------------------------------------------------------------------------- timing
 
 
@@ -319,6 +336,12 @@ def main():
             "QR every step",
         ),
         (
+            "chaosjax `lyapunov_spectrum`, XLA path",
+            xla_path(lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01).exponents),
+            1.0,
+            "CHAOSJAX_CGEN=0",
+        ),
+        (
             "chaosjax `lyapunov_spectrum`, qr_every=10",
             lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01, qr_every=10).exponents,
             1.0,
@@ -359,6 +382,12 @@ def main():
             lambda: cj.lyapunov_spectrum(hen, h0, steps=n).exponents,
             1.0,
             "QR every step",
+        ),
+        (
+            "chaosjax `lyapunov_spectrum`, XLA path",
+            xla_path(lambda: cj.lyapunov_spectrum(hen, h0, steps=n).exponents),
+            1.0,
+            "CHAOSJAX_CGEN=0",
         ),
         (
             "chaosjax `lyapunov_spectrum`, qr_every=5",

@@ -20,6 +20,10 @@ library, named by a hash of its source and flags, under `$XDG_CACHE_HOME/chaosja
 relative over a few hundred steps; chaotic orbits then amplify the difference, as any
 change of compiler would).
 
+The translator (`_eval`: a jaxpr to straight-line scalar C) also serves the Lyapunov
+spectrum of one orbit (`lyapunov/_cgen_spectrum.py`: tangent push and QR per step, the
+time loop in C), whose speed is the latency of a step rather than its throughput.
+
 Anything the generator does not know returns None, and the caller runs the XLA path:
 a primitive without a C translation (gather, scan, while, ...), a traced call (inside
 `jit`, `vmap`, `grad`), a backend other than the CPU, a batch sharded over devices, a
@@ -122,9 +126,12 @@ def _const_array(value) -> np.ndarray:
 
 
 class _Emitter:
-    def __init__(self):
+    """Collects the C lines; `ops` overrides the C form of unary float primitives."""
+
+    def __init__(self, ops: dict[str, str] | None = None):
         self.lines: list[str] = []
         self.names = itertools.count()
+        self.ops = ops or {}
 
     def new(self, expr: str, kind: str) -> str:
         name = f"t{next(self.names)}"
@@ -134,6 +141,7 @@ class _Emitter:
 
 _BIN = {
     "add": "({} + {})",
+    "add_any": "({} + {})",  # the tangent sums of jvp/linearize
     "sub": "({} - {})",
     "mul": "({} * {})",
     "lt": "({} < {})",
@@ -222,6 +230,7 @@ _CALLS = {
 }
 _NP_BIN = {
     "add": np.add,
+    "add_any": np.add,
     "sub": np.subtract,
     "mul": np.multiply,
     "lt": np.less,
@@ -246,6 +255,27 @@ def _elementwise(em, fmt, ins, kinds, out_kind, fold=None):
             out[idx] = fold(*vals).item() if hasattr(fold(*vals), "item") else fold(*vals)
         else:
             out[idx] = em.new(fmt.format(*[_c(v, k) for v, k in zip(vals, kinds)]), out_kind)
+    return out
+
+
+#: x + 0, x - 0, x * 1 -> x, as XLA's algebraic simplifier does (the sums that
+#: `sum(...)` starts at 0 and the unit entries of an analytic Jacobian otherwise cost an
+#: operation, and latency, in every step).
+_NEUTRAL = {"add": 0.0, "add_any": 0.0, "sub": 0.0, "mul": 1.0}
+
+
+def _float_arith(em, p, fmt, ins):
+    a, b = np.broadcast_arrays(*ins)
+    unit = _NEUTRAL[p]
+    out = np.empty(a.shape, object)
+    for idx in np.ndindex(out.shape):
+        x, y = a[idx], b[idx]
+        if not isinstance(y, str) and y == unit:
+            out[idx] = x
+        elif p != "sub" and not isinstance(x, str) and x == unit:
+            out[idx] = y
+        else:
+            out[idx] = em.new(fmt.format(_c(x, "f"), _c(y, "f")), "f")
     return out
 
 
@@ -327,12 +357,16 @@ def _eval(em: _Emitter, jaxpr, consts, args) -> list[np.ndarray]:
             if fmt is None:
                 raise Unsupported(f"{p} on {k0}")
             fold = _NP_BIN.get(p) if k0 != "f" else None
-            out = _elementwise(em, fmt, ins, in_kinds, ok, fold)
+            if k0 == "f" and p in _NEUTRAL:
+                out = _float_arith(em, p, fmt, ins)
+            else:
+                out = _elementwise(em, fmt, ins, in_kinds, ok, fold)
         elif p in _UN_F or p in _UN_I or p in _UN_B:
             table = {"f": _UN_F, "b": _UN_B}.get(k0, _UN_I)
             if p not in table:
                 raise Unsupported(f"{p} on {k0}")
-            out = _elementwise(em, table[p], ins, in_kinds, ok)
+            fmt = em.ops.get(p, table[p]) if k0 == "f" else table[p]
+            out = _elementwise(em, fmt, ins, in_kinds, ok)
         elif p == "integer_pow":
             a = ins[0]
             out = np.empty(a.shape, object)
@@ -502,7 +536,17 @@ _HEADER = """\
 static inline double cj_max(double a, double b) { return (a != a || a > b) ? a : b; }
 static inline double cj_min(double a, double b) { return (a != a || a < b) ? a : b; }
 static inline double cj_sign(double a) { return a > 0 ? 1.0 : (a < 0 ? -1.0 : a); }
+/* 1/sqrt(x) with the square root and the reciprocal computed side by side: one
+   division's latency less than 1.0 / sqrt(x), for loops bound by a chain of steps
+   (<= 1.5 ulp instead of <= 1); the plain form where 1/x could leave the normal range. */
+static inline double cj_rsqrt(double x)
+{
+    return (x > 0x1p-1000 && x < 0x1p1000) ? sqrt(x) * (1.0 / x) : 1.0 / sqrt(x);
+}
 """
+
+#: For one orbit's loop, whose speed is the latency of a step (a Lyapunov spectrum).
+LATENCY_OPS = {"rsqrt": "cj_rsqrt({})"}
 
 
 def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, int]:
@@ -601,20 +645,32 @@ def _cpu_fingerprint() -> str:
     return "\n".join(parts)
 
 
-def _compile(src: str):
-    """The kernel function of `src`, compiled (or found in the cache); None if gcc fails."""
+_KERNEL_ARGS = [
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_int64,
+    ctypes.c_int64,
+    ctypes.c_int,
+]
+
+
+def _compile(src: str, argtypes=None):
+    """The kernel function `cj_kernel` of `src`, compiled (or found in the cache), with
+    ctypes `argtypes` (default: the time-average kernel's); None if gcc fails."""
     cc = os.environ.get("CC") or "gcc"
     # -march=native code is only valid on this kind of CPU: a cache shared between
     # machines (an HPC home directory) must not hand an AVX-512 build to another CPU.
     key = hashlib.sha256("\0".join([cc, *CFLAGS, _cpu_fingerprint(), src]).encode())
     key = key.hexdigest()[:32]
+    argtypes = _KERNEL_ARGS if argtypes is None else list(argtypes)
     with _lock:
         if key in _libs:
             return _libs[key]
         fn = None
         if cc not in _no_compiler:
             try:
-                fn = _load(_build(src, cc, key))
+                fn = _load(_build(src, cc, key), argtypes)
             except (OSError, subprocess.SubprocessError, AttributeError):
                 fn = None
         _libs[key] = fn
@@ -644,18 +700,11 @@ def _build(src: str, cc: str, key: str) -> str:
     return path
 
 
-def _load(path: str):
+def _load(path: str, argtypes):
     lib = ctypes.CDLL(path)
     fn = lib.cj_kernel
     fn.restype = None
-    fn.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_void_p,
-        ctypes.c_int64,
-        ctypes.c_int64,
-        ctypes.c_int,
-    ]
+    fn.argtypes = argtypes
     fn._lib = lib  # keep the library alive with the function
     return fn
 

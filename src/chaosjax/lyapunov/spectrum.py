@@ -21,7 +21,7 @@ from .. import _validate as v
 from ..discretize import Discretized, as_map
 from ..simulate import DivergenceError
 from ..systems import Flow, Map
-from . import _qr
+from . import _cgen_spectrum, _qr
 from ._tangent import forward_push, inverse_push, step_fn
 
 
@@ -416,7 +416,7 @@ def _check_resume(resume, dim, k, transient, inverse, m):
 
 def _initial_basis(dim: int, k: int, key, dtype) -> Array:
     if k == dim and key is None:
-        return jnp.eye(dim, dtype=dtype)
+        return jnp.asarray(np.eye(dim, dtype=dtype))  # no eager jnp.eye dispatch (~0.3 ms)
     key = jax.random.key(0) if key is None else key
     Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
     return Q
@@ -491,6 +491,7 @@ def spectrum_on_map(
     method = _qr.resolve(qr, dim, k, near_identity)
     qr_fn = _qr.KERNELS[method]
     Q0 = _initial_basis(dim, k, key, x.dtype) if resume is None else resume.basis
+    xp = jnp
     if inverse:
         x_end, Q_end, s, hist, div, tail, L = _inverse_kernel(
             push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
@@ -498,9 +499,14 @@ def spectrum_on_map(
         rows = hist.shape[0]
         hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
     else:
-        x_end, Q_end, s, hist, div, x_run = _spectrum_kernel(
-            push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
-        )
+        # Generated C first (the same push and QR, the time loop in registers); None
+        # when unsupported (traced, driven, not float64, no gcc): the XLA kernel.
+        out = _cgen_spectrum.run(push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
+        if out is None:
+            out = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
+        x_end, Q_end, s, hist, div, x_run = out
+        # The C path returns NumPy arrays: finish in NumPy (eager jnp ops cost ~50 us each).
+        xp = np if isinstance(s, np.ndarray) else jnp
         if not _is_traced((div, x_run)) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
             first = int(
@@ -508,13 +514,13 @@ def spectrum_on_map(
                     m, x_run, None if inputs is None else inputs[transient:], int(div)
                 )
             )
-            div = jnp.asarray(first if first > 0 else int(div))
+            div = xp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)
-        hist_steps = (jnp.arange(1, rows + 1) * per_row * qr_every).astype(jnp.int32)
+        hist_steps = (xp.arange(1, rows + 1) * per_row * qr_every).astype(np.int32)
     tau = float(m.time_per_step)
     done = 0
-    prev_hist = jnp.zeros((0, k), x.dtype)
-    prev_steps = jnp.zeros((0,), jnp.int32)
+    prev_hist = xp.zeros((0, k), x.dtype)
+    prev_steps = xp.zeros((0,), np.int32)
     if resume is not None:
         # Continue the earlier run: its sums and steps count, its history comes first.
         done = resume.steps
@@ -522,22 +528,23 @@ def spectrum_on_map(
         hist = hist + resume.log_sums[None, :]
         hist_steps = hist_steps + done
         prev_hist, prev_steps = resume.history, resume.history_steps
-        div = jnp.where(
-            resume.diverged_at >= 0, resume.diverged_at, jnp.where(div >= 0, div + done, div)
+        div = xp.where(
+            resume.diverged_at >= 0, resume.diverged_at, xp.where(div >= 0, div + done, div)
         )
     if not rows:  # fewer steps than one QR block: one row, the final estimate
-        hist, hist_steps = s[None, :], jnp.array([steps + done], jnp.int32)
+        hist, hist_steps = s[None, :], xp.array([steps + done], np.int32)
         rows = 1
     hist = hist / (hist_steps[:, None] * tau)
     exps = s / ((steps + done) * tau)
+    j = jnp.asarray
     return LyapunovResult(
-        exponents=-jnp.sort(-exps),
-        history=jnp.concatenate([prev_hist, -jnp.sort(-hist, axis=-1)]),
-        history_steps=jnp.concatenate([prev_steps, hist_steps]),
-        diverged_at=div,
-        final_state=x_end,
-        basis=Q_end,
-        log_sums=s,
+        exponents=j(-xp.sort(-exps)),
+        history=j(xp.concatenate([prev_hist, -xp.sort(-hist, axis=-1)])),
+        history_steps=j(xp.concatenate([prev_steps, hist_steps])),
+        diverged_at=j(div),
+        final_state=j(x_end),
+        basis=j(Q_end),
+        log_sums=j(s),
         steps=steps + done,
         time_per_step=tau,
     )

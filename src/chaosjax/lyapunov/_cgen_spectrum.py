@@ -1,0 +1,224 @@
+"""The Lyapunov spectrum of one orbit through generated C (`chaosjax._cgen`).
+
+XLA:CPU compiles one tangent step plus QR into ~8-14 small kernels per step; the loop
+of one orbit is latency-bound, so each kernel launch costs more than its arithmetic
+(docs/lyapunov.md, Speed). Here the *same* functions the XLA kernel runs -- the push
+`(x, Q) -> (F(x), DF(x) Q)` (`jax.linearize` of the step, or the analytic Jacobian) and
+the scalar QR `V -> (Q, log diag R)` of `_qr.py` -- are traced to jaxprs, translated to
+straight-line scalar C by `_cgen`'s translator, and the whole time loop (blocks of
+`qr_every` pushes, one QR, log-sums accumulated, a history row every so many blocks)
+runs in C with the state, basis and sums in registers.
+
+`run` mirrors `spectrum._spectrum_kernel` (same plan of transient, history rows and
+tail, same divergence marks) and returns None when the call is not supported, so the
+caller runs the XLA kernel: a traced call (`jit`, `vmap`, `grad`), driving inputs, a
+backend other than the CPU, a dtype other than float64, a primitive without a C
+translation (Householder QR for dim > 8, adaptive solvers' while loops, ...), no
+working `gcc`, or `CHAOSJAX_CGEN=0`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from .. import _cgen
+
+_ARGS = [
+    ctypes.c_void_p,  # P: parameters
+    ctypes.c_void_p,  # Y: state, basis (row-major dim x k), log-sums; in and out
+    ctypes.c_void_p,  # H: history rows (k sums + 1 finiteness flag) or NULL
+    ctypes.c_int64,  # rows
+    ctypes.c_int64,  # blocks per row
+    ctypes.c_int64,  # pushes per block
+]
+
+_kernels: dict[Any, Any] = {}
+
+
+def _names(prefix: str, shape) -> np.ndarray:
+    a = np.empty(shape, object)
+    for n, idx in enumerate(np.ndindex(shape)):
+        a[idx] = f"{prefix}{n}"
+    return a
+
+
+def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
+    em = _cgen._Emitter(_cgen.LATENCY_OPS)
+    counter = itertools.count()
+    params = []
+    for shape in shapes:
+        a = np.empty(shape, object)
+        for idx in np.ndindex(shape):
+            a[idx] = f"p{next(counter)}"
+        params.append(a)
+    n_params = next(counter)
+    s_in, v_in = _names("s", (dim,)), _names("v", (dim, k))
+    x_new, V_new = _cgen._eval(
+        em,
+        push_jaxpr.jaxpr,
+        [_cgen._const_array(c) for c in push_jaxpr.consts],
+        params + [s_in, v_in],
+    )
+    push_lines, em.lines = em.lines, []
+    w_in = _names("w", (dim, k))
+    Q_new, logr = _cgen._eval(
+        em, qr_jaxpr.jaxpr, [_cgen._const_array(c) for c in qr_jaxpr.consts], [w_in]
+    )
+    qr_lines = em.lines
+    if len(push_lines) + len(qr_lines) > _cgen._MAX_LINES:
+        raise _cgen.Unsupported("a step too large for straight-line code")
+    f = lambda e: _cgen._c(e, "f")  # noqa: E731
+    x_new, V_new = np.ravel(x_new), np.ravel(V_new)
+    Q_new, logr = np.ravel(Q_new), np.ravel(logr)
+    nq = dim * k
+    i3, i4 = " " * 12, " " * 16
+    src = [
+        _cgen._HEADER,
+        "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
+        "int64_t nrows, int64_t nblocks, int64_t blen)",
+        "{",
+    ]
+    src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
+    src += [f"    double x{i} = Y[{i}];" for i in range(dim)]
+    src += [f"    double q{i} = Y[{dim + i}];" for i in range(nq)]
+    src += [f"    double a{i} = Y[{dim + nq + i}];" for i in range(k)]
+    src += [
+        "    for (int64_t r = 0; r < nrows; ++r) {",
+        "        for (int64_t b = 0; b < nblocks; ++b) {",
+        "            for (int64_t j = 0; j < blen; ++j) {",
+    ]
+    src += [f"{i4}const double s{i} = x{i};" for i in range(dim)]
+    src += [f"{i4}const double v{i} = q{i};" for i in range(nq)]
+    src += [i4 + line for line in push_lines]
+    src += [f"{i4}x{i} = {f(e)};" for i, e in enumerate(x_new)]
+    src += [f"{i4}q{i} = {f(e)};" for i, e in enumerate(V_new)]
+    src += [f"{i3}}}", f"{i3}{{"]
+    src += [f"{i4}const double w{i} = q{i};" for i in range(nq)]
+    src += [i4 + line for line in qr_lines]
+    src += [f"{i4}q{i} = {f(e)};" for i, e in enumerate(Q_new)]
+    src += [f"{i4}a{i} += {f(e)};" for i, e in enumerate(logr)]
+    src += [f"{i3}}}", "        }", "        if (H) {"]
+    src += [f"{i3}H[r * {k + 1} + {i}] = a{i};" for i in range(k)]
+    finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
+    src += [f"{i3}H[r * {k + 1} + {k}] = ({finite}) ? 1.0 : 0.0;", "        }", "    }"]
+    src += [f"    Y[{i}] = x{i};" for i in range(dim)]
+    src += [f"    Y[{dim + i}] = q{i};" for i in range(nq)]
+    src += [f"    Y[{dim + nq + i}] = a{i};" for i in range(k)]
+    src += ["}", ""]
+    return "\n".join(src)
+
+
+def _kernel_for(push, qr, dim: int, k: int):
+    """(fn, params) for this push structure and QR, or None."""
+    dyn, static = eqx.partition(push, eqx.is_array)
+    leaves, treedef = jax.tree.flatten(dyn)
+    try:
+        key = (treedef, jax.tree.flatten(static)[1], tuple(jax.tree.leaves(static)), qr, dim, k)
+        hash(key)
+    except TypeError:
+        key = None
+    params = []
+    for leaf in leaves:
+        if isinstance(leaf, jax.core.Tracer):
+            return None
+        a = np.asarray(leaf)
+        if a.dtype != np.float64:
+            return None
+        params.append(a.reshape(-1))
+    params = np.ascontiguousarray(np.concatenate(params) if params else np.zeros(1))
+    if key is not None and key in _kernels:
+        fn = _kernels[key]
+    else:
+        fn = _generate(treedef, static, [np.shape(leaf) for leaf in leaves], qr, dim, k)
+        if key is not None:
+            if len(_kernels) >= 256:
+                _kernels.clear()
+            _kernels[key] = fn
+    return None if fn is None else (fn, params)
+
+
+def _generate(treedef, static, shapes, qr, dim, k):
+    xs = jax.ShapeDtypeStruct((dim,), np.float64)
+    Qs = jax.ShapeDtypeStruct((dim, k), np.float64)
+    param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
+
+    def push_fn(leaves, x, Q):
+        return eqx.combine(jax.tree.unflatten(treedef, leaves), static)(x, Q)
+
+    try:
+        pj = jax.make_jaxpr(push_fn)(param_specs, xs, Qs)
+        qj = jax.make_jaxpr(qr)(Qs)
+        want_p = [((dim,), np.float64), ((dim, k), np.float64)]
+        want_q = [((dim, k), np.float64), ((k,), np.float64)]
+        for avals, want in ((pj.out_avals, want_p), (qj.out_avals, want_q)):
+            if [(tuple(a.shape), a.dtype) for a in avals] != want:
+                return None
+        src = _source(pj, qj, shapes, dim, k)
+    except _cgen.Unsupported:
+        return None
+    except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
+        return None
+    return _cgen._compile(src, _ARGS)
+
+
+def _finite(a) -> bool:
+    return bool(np.isfinite(a).all())
+
+
+def run(push, qr, x, Q, inputs, steps, transient, qr_every, history):
+    """What `spectrum._spectrum_kernel` returns, computed in C, or None (unsupported)."""
+    from .spectrum import _plan
+
+    if not _cgen.enabled() or inputs is not None or jax.default_backend() != "cpu":
+        return None
+    for a in (x, Q):
+        if isinstance(a, jax.core.Tracer) or not isinstance(a, (jax.Array, np.ndarray)):
+            return None
+        if a.dtype != np.float64 or (isinstance(a, jax.Array) and len(a.devices()) > 1):
+            return None
+    if x.ndim != 1 or Q.ndim != 2 or Q.shape[0] != x.shape[0]:
+        return None
+    dim, k = Q.shape
+    got = _kernel_for(push, qr, dim, k)
+    if got is None:
+        return None
+    fn, P = got
+    Y = np.concatenate([np.asarray(x, np.float64), np.asarray(Q, np.float64).ravel(), np.zeros(k)])
+    pp, py = P.ctypes.data, Y.ctypes.data
+    tb, trem = divmod(transient, qr_every)
+    if tb:
+        fn(pp, py, None, tb, 1, qr_every)
+    if trem:
+        fn(pp, py, None, 1, 1, trem)
+    x_run = Y[:dim].copy()
+    div = -1 if _finite(Y[:dim]) and _finite(Y[dim + dim * k :]) else 0
+    Y[dim + dim * k :] = 0.0
+    rows, per_row, tail_blocks, tail_steps = _plan(steps, qr_every, history)
+    row_len = per_row * qr_every
+    H = np.zeros((rows, k + 1))
+    if rows:
+        fn(pp, py, H.ctypes.data, rows, per_row, qr_every)
+        if div < 0:
+            bad = ~((H[:, k] == 1.0) & np.isfinite(H[:, :k]).all(axis=1))
+            if bad.any():
+                div = (int(np.argmax(bad)) + 1) * row_len
+    if tail_blocks:
+        fn(pp, py, None, 1, tail_blocks, qr_every)
+    if tail_steps:
+        fn(pp, py, None, 1, 1, tail_steps)
+    if div < 0 and not (_finite(Y[:dim]) and _finite(Y[dim + dim * k :])):
+        div = steps
+    return (  # NumPy arrays: the caller finishes in NumPy
+        Y[:dim].copy(),
+        Y[dim : dim + dim * k].reshape(dim, k).copy(),
+        Y[dim + dim * k :].copy(),
+        H[:, :k].copy(),
+        np.asarray(div, np.int64 if jax.config.jax_enable_x64 else np.int32),
+        x_run,
+    )

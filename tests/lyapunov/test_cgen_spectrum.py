@@ -1,0 +1,146 @@
+"""The generated-C Lyapunov spectrum (`lyapunov/_cgen_spectrum.py`) against the XLA kernel."""
+
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosjax as cj
+from chaosjax.lyapunov import _cgen_spectrum
+
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc")
+
+FIELDS = (
+    "exponents",
+    "history",
+    "history_steps",
+    "diverged_at",
+    "final_state",
+    "basis",
+    "log_sums",
+)
+
+
+@pytest.fixture
+def c_calls(monkeypatch):
+    """Counts the runs the C path took (a None return is the XLA fallback)."""
+    calls = {"c": 0, "fallback": 0}
+    real = _cgen_spectrum.run
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls["c" if out is not None else "fallback"] += 1
+        return out
+
+    monkeypatch.setattr(_cgen_spectrum, "run", spy)
+    return calls
+
+
+def both(monkeypatch, fn):
+    """fn() on the C path (default) and with CHAOSJAX_CGEN=0 (the XLA kernel)."""
+    monkeypatch.delenv("CHAOSJAX_CGEN", raising=False)
+    c = fn()
+    monkeypatch.setenv("CHAOSJAX_CGEN", "0")
+    xla = fn()
+    monkeypatch.delenv("CHAOSJAX_CGEN")
+    return c, xla
+
+
+def same(c, xla, rtol=1e-12):
+    for f in FIELDS:
+        a, b = getattr(c, f), getattr(xla, f)
+        assert isinstance(a, jax.Array) and a.dtype == b.dtype and a.shape == b.shape, f
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind in "iu":
+            np.testing.assert_array_equal(a, b, err_msg=f)
+        else:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max(), err_msg=f)
+    assert c.steps == xla.steps and c.time_per_step == xla.time_per_step
+
+
+lor = cj.systems.Lorenz63()
+l96 = cj.systems.Lorenz96(n=8)
+# Short runs: FMA contraction and the C `rsqrt` change the last bit of a step, and
+# chaos amplifies it (a few thousand RK4 steps of Lorenz63 stay within ~1e-15).
+CASES = [
+    ("lorenz63", lor, lor.default_state(), dict(steps=3000, dt=0.01, transient=13, history=7)),
+    ("henon", cj.systems.Henon(), jnp.zeros(2), dict(steps=200, transient=5, history=9)),
+    (
+        "lorenz96_k3_qr5",
+        l96,
+        l96.default_state(),
+        dict(steps=1003, dt=0.01, k=3, qr_every=5, transient=7, history=11),
+    ),
+    ("henon_qr3_tail", cj.systems.Henon(), jnp.zeros(2), dict(steps=100, qr_every=3, history=7)),
+    ("logistic", cj.systems.Logistic(r=3.9), jnp.array([0.3]), dict(steps=40, history=4)),
+]
+
+
+@needs_gcc
+@pytest.mark.parametrize("name, system, x0, kw", CASES, ids=[c[0] for c in CASES])
+def test_c_spectrum_equals_xla(monkeypatch, c_calls, name, system, x0, kw):
+    c, xla = both(monkeypatch, lambda: cj.lyapunov_spectrum(system, x0, **kw))
+    assert c_calls["c"] == 1 and c_calls["fallback"] == 1
+    same(c, xla)
+
+
+@needs_gcc
+def test_resume_and_finite_time(monkeypatch, c_calls):
+    first = cj.lyapunov_spectrum(lor, lor.default_state(), steps=500, dt=0.01)
+    c, xla = both(monkeypatch, lambda: cj.lyapunov_spectrum(lor, None, 700, dt=0.01, resume=first))
+    same(c, xla)
+    hen = cj.systems.Henon()
+    c, xla = both(
+        monkeypatch,
+        lambda: cj.finite_time_lyapunov(hen, jnp.zeros(2), window=10, windows=5, transient=3),
+    )
+    np.testing.assert_allclose(np.asarray(c.exponents), np.asarray(xla.exponents), rtol=1e-12)
+
+
+@needs_gcc
+def test_fallbacks(monkeypatch, c_calls):
+    hen = cj.systems.Henon()
+    ref = np.asarray(cj.lyapunov_spectrum(hen, jnp.zeros(2), steps=60).exponents)
+    assert c_calls["c"] == 1
+    # Traced (inside jit): the XLA kernel.
+    jitted = jax.jit(lambda x: cj.lyapunov_spectrum(hen, x, steps=60).exponents)
+    np.testing.assert_allclose(np.asarray(jitted(jnp.zeros(2))), ref, rtol=1e-12)
+    assert c_calls["c"] == 1 and c_calls["fallback"] >= 1
+    # A batch of x0 (vmapped) and a Householder QR (dim > 8): the XLA kernel.
+    cj.lyapunov_spectrum(hen, jnp.zeros((2, 2)), steps=20)
+    big = cj.systems.Lorenz96(n=10)
+    cj.lyapunov_spectrum(big, big.default_state(), steps=5, dt=0.01, k=2)
+    assert c_calls["c"] == 1
+    # Driving inputs: the XLA kernel.
+    net = cj.systems.RNN.random(jax.random.key(0), 4, g=1.5, n_inputs=1)
+    cj.lyapunov_spectrum(net, net.default_state(), steps=5, inputs=jnp.ones((5, 1)))
+    assert c_calls["c"] == 1
+
+
+@needs_gcc
+def test_missing_compiler_falls_back(monkeypatch, c_calls):
+    monkeypatch.setenv("CC", "/nonexistent/cc-for-chaosjax-tests")
+    monkeypatch.setattr(_cgen_spectrum, "_kernels", {})
+    out = cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01)
+    assert c_calls["c"] == 0 and c_calls["fallback"] == 1
+    monkeypatch.setenv("CHAOSJAX_CGEN", "0")
+    same(out, cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01))
+
+
+@needs_gcc
+def test_divergence_step_as_xla(monkeypatch, c_calls):
+    log5 = cj.systems.Logistic(r=5.0)
+    for transient in (0, 3, 30):
+        c, xla = both(
+            monkeypatch,
+            lambda: cj.lyapunov_spectrum(
+                log5, jnp.array([0.9]), steps=40, transient=transient, history=8, throw=False
+            ),
+        )
+        np.testing.assert_array_equal(np.asarray(c.diverged_at), np.asarray(xla.diverged_at))
+        np.testing.assert_array_equal(np.asarray(c.history), np.asarray(xla.history))
+    with pytest.raises(cj.DivergenceError):
+        cj.lyapunov_spectrum(log5, jnp.array([0.9]), steps=40)
+    assert c_calls["c"] >= 4
