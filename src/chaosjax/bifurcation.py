@@ -1168,6 +1168,7 @@ def _classify_options(
 ):
     _check_system(system)
     dt = _check_dt_solver(system, dt, solver)
+    tol, lyap_tol = _default_tolerances(system, tol, lyap_tol)
     is_flow = isinstance(system, Flow)
     keep = v.positive_int(keep, "keep")
     max_period = v.positive_int(max_period, "max_period")
@@ -1240,7 +1241,6 @@ def classify_attractor(
     c.label, int(c.period)   # ('periodic', 4)
     ```
     """
-    tol, lyap_tol = _default_tolerances(system, tol, lyap_tol)
     dt, opts = _classify_options(
         system,
         dt,
@@ -1305,7 +1305,6 @@ def classify_sweep(
     c.counts()
     ```
     """
-    tol, lyap_tol = _default_tolerances(system, tol, lyap_tol)
     dt, opts = _classify_options(
         system,
         dt,
