@@ -43,6 +43,7 @@ from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 
 from . import _validate as v
 from . import solvers as _solvers
+from ._roots import illinois
 from .discretize import Discretized, discretize
 from .lyapunov import spectrum_on_map
 from .parallel import shard_batch
@@ -215,26 +216,8 @@ def _flow_of(m: Map) -> Flow:
 
 
 def _illinois(G, g0: Array, g1: Array, iterations: int = 30) -> Array:
-    """A root theta in [0, 1] of G with G(0) = g0, G(1) = g1 of opposite signs (or zero):
-    regula falsi with the Illinois modification (Dowell & Jarratt 1971), superlinear
-    and never leaving the bracket."""
-
-    def body(_, carry):
-        a, fa, b, fb = carry
-        denom = fb - fa
-        c = jnp.where(
-            denom != 0, b - fb * (b - a) / jnp.where(denom != 0, denom, 1.0), 0.5 * (a + b)
-        )
-        c = jnp.clip(c, jnp.minimum(a, b), jnp.maximum(a, b))
-        fc = G(c)
-        same = jnp.sign(fc) == jnp.sign(fb)
-        a, fa = jnp.where(same, a, b), jnp.where(same, 0.5 * fa, fb)
-        return a, fa, c, fc
-
-    a, fa, b, fb = jax.lax.fori_loop(
-        0, iterations, body, (jnp.zeros_like(g0), g0, jnp.ones_like(g1), g1)
-    )
-    return jnp.where(g0 == 0, 0.0, b)
+    """The Illinois root in [0, 1]; exactly 0 when the step starts on the section."""
+    return jnp.where(g0 == 0, 0.0, illinois(G, g0, g1, iterations))
 
 
 def _section_orbit(m: Map, section, x: Array, keep: int, max_steps: int):

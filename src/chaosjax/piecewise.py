@@ -39,6 +39,7 @@ import optimistix as optx
 from jaxtyping import Array, Bool, Float
 
 from . import _validate as v
+from ._roots import illinois
 from .solvers import rk4_step
 from .systems import Flow, Map
 from .systems.flows import PiecewiseLinearFlow, ReluFlow
@@ -81,23 +82,6 @@ def mode_vector_field(flow: Flow, x: Float[Array, " dim"], mode: Bool[Array, " m
     raise ValueError(f"{type(flow).__name__} has no `mode_vector_field(x, mode)`.")
 
 
-def _illinois(G, g0, g1, iterations: int):
-    def body(_, carry):
-        a, fa, b, fb = carry
-        denom = fb - fa
-        c = jnp.where(
-            denom != 0, b - fb * (b - a) / jnp.where(denom != 0, denom, 1.0), 0.5 * (a + b)
-        )
-        c = jnp.clip(c, jnp.minimum(a, b), jnp.maximum(a, b))
-        fc = G(c)
-        same = jnp.sign(fc) == jnp.sign(fb)
-        return jnp.where(same, a, b), jnp.where(same, 0.5 * fa, fb), c, fc
-
-    return jax.lax.fori_loop(0, iterations, body, (jnp.zeros_like(g0), g0, jnp.ones_like(g1), g1))[
-        2
-    ]
-
-
 def _segment_event(flow: Flow, y, mode, tau, iterations: int):
     """One RK4 segment of length tau in `mode`; if a switching function leaves its
     side, cut the segment at the first crossing. Returns (y_end, time used, new mode)."""
@@ -120,7 +104,7 @@ def _segment_event(flow: Flow, y, mode, tau, iterations: int):
 
         def root(j):
             Gj = lambda th: sign[j] * switching(flow, rk4_step(f, ys, th * taus))[j]
-            return _illinois(Gj, jnp.maximum(g0[j], 0.0), g1s[j], iterations)
+            return illinois(Gj, jnp.maximum(g0[j], 0.0), g1s[j], iterations)
 
         thetas = jnp.where(crossed, jax.vmap(root)(jnp.arange(g0.shape[0])), jnp.inf)
         j = jnp.argmin(thetas)
