@@ -10,7 +10,9 @@ Tasks (issue 3):
 Every variant runs in this process, interleaved, with a warm-up (compilation) first;
 the figures are medians of `--repeats` runs. lyapynov (pure NumPy, one Python loop
 iteration per step) is timed on 1/10 of the steps and scaled, which is said in the
-table. Ratios are "peer time / chaosjax time": above 1, chaosjax is faster.
+table. Ratios are "peer time / chaosjax time": above 1, chaosjax is faster. Each timed
+call starts after a 50 ms pause: XLA's thread pool spins for a while after a JAX
+variant, and on a two-core machine that slowed whichever variant came next by ~35 %.
 """
 
 from __future__ import annotations
@@ -191,6 +193,9 @@ def xla_path(fn):
 
 
 def timed(fn):
+    # Let thread pools a previous variant left spinning (XLA's) park first: on two
+    # cores they would otherwise share the CPU with whatever is timed next.
+    time.sleep(0.05)
     t0 = time.perf_counter()
     out = fn()
     jax.block_until_ready(out)

@@ -4,10 +4,12 @@ XLA:CPU compiles one tangent step plus QR into ~8-14 small kernels per step; the
 of one orbit is latency-bound, so each kernel launch costs more than its arithmetic
 (docs/lyapunov.md, Speed). Here the *same* functions the XLA kernel runs -- the push
 `(x, Q) -> (F(x), DF(x) Q)` (`jax.linearize` of the step, or the analytic Jacobian) and
-the scalar QR `V -> (Q, log diag R)` of `_qr.py` -- are traced to jaxprs, translated to
-straight-line scalar C by `_cgen`'s translator, and the whole time loop (blocks of
-`qr_every` pushes, one QR, log-sums accumulated, a history row every so many blocks)
-runs in C with the state, basis and sums in registers.
+the scalar QR of `_qr.py` in its raw form `V -> (Q, diag R^2)` -- are traced to jaxprs,
+translated to straight-line scalar C by `_cgen`'s translator, and the whole time loop
+(blocks of `qr_every` pushes, one QR, a history row every so many blocks) runs in C
+with the state, basis and sums in registers. The sums of log diag R are kept as
+running products with their binary exponents split off each step (exact scaling by a
+power of two), so a step takes no logarithm; the logarithms are taken per history row.
 
 `run` mirrors `spectrum._spectrum_kernel` (same plan of transient, history rows and
 tail, same divergence marks) and returns None when the call is not supported, so the
@@ -48,6 +50,29 @@ def _names(prefix: str, shape) -> np.ndarray:
     return a
 
 
+_SPLIT = """
+/* m with its binary exponent moved to *e (m in [1, 2) after); zero, subnormal,
+   infinite and NaN products are left as they are (their logarithm says it all). */
+static inline double cj_split(double m, int64_t *e)
+{
+    uint64_t u;
+    memcpy(&u, &m, 8);
+    const int64_t b = (int64_t)((u >> 52) & 0x7ff);
+    if (b != 0 && b != 0x7ff) {
+        *e += b - 1023;
+        u = (u & 0x800fffffffffffffULL) | (1023ULL << 52);
+        memcpy(&m, &u, 8);
+    }
+    return m;
+}
+"""
+
+
+def _sum(i: int) -> str:
+    """C expression: the log-sum of column i so far."""
+    return f"a{i} + 0.5 * (log(m{i}) + (double)e{i} * 0.69314718055994530942)"
+
+
 def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     em = _cgen._Emitter(_cgen.LATENCY_OPS)
     counter = itertools.count()
@@ -67,7 +92,7 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     )
     push_lines, em.lines = em.lines, []
     w_in = _names("w", (dim, k))
-    Q_new, logr = _cgen._eval(
+    Q_new, g = _cgen._eval(
         em, qr_jaxpr.jaxpr, [_cgen._const_array(c) for c in qr_jaxpr.consts], [w_in]
     )
     qr_lines = em.lines
@@ -75,11 +100,12 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
         raise _cgen.Unsupported("a step too large for straight-line code")
     f = lambda e: _cgen._c(e, "f")  # noqa: E731
     x_new, V_new = np.ravel(x_new), np.ravel(V_new)
-    Q_new, logr = np.ravel(Q_new), np.ravel(logr)
+    Q_new, g = np.ravel(Q_new), np.ravel(g)
     nq = dim * k
     i3, i4 = " " * 12, " " * 16
     src = [
         _cgen._HEADER,
+        _SPLIT,
         "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
         "int64_t nrows, int64_t nblocks, int64_t blen)",
         "{",
@@ -87,7 +113,9 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
     src += [f"    double x{i} = Y[{i}];" for i in range(dim)]
     src += [f"    double q{i} = Y[{dim + i}];" for i in range(nq)]
-    src += [f"    double a{i} = Y[{dim + nq + i}];" for i in range(k)]
+    src += [f"    const double a{i} = Y[{dim + nq + i}];" for i in range(k)]
+    src += [f"    double m{i} = 1.0;" for i in range(k)]
+    src += [f"    int64_t e{i} = 0;" for i in range(k)]
     src += [
         "    for (int64_t r = 0; r < nrows; ++r) {",
         "        for (int64_t b = 0; b < nblocks; ++b) {",
@@ -102,14 +130,16 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"{i4}const double w{i} = q{i};" for i in range(nq)]
     src += [i4 + line for line in qr_lines]
     src += [f"{i4}q{i} = {f(e)};" for i, e in enumerate(Q_new)]
-    src += [f"{i4}a{i} += {f(e)};" for i, e in enumerate(logr)]
+    # g = r_ii^2 multiplied into m_i, whose binary exponent moves to e_i every step:
+    # sum log r_ii = (log m_i + e_i log 2) / 2, a logarithm only per history row.
+    src += [f"{i4}m{i} = cj_split(m{i} * ({f(e)}), &e{i});" for i, e in enumerate(g)]
     src += [f"{i3}}}", "        }", "        if (H) {"]
-    src += [f"{i3}H[r * {k + 1} + {i}] = a{i};" for i in range(k)]
+    src += [f"{i3}H[r * {k + 1} + {i}] = {_sum(i)};" for i in range(k)]
     finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
     src += [f"{i3}H[r * {k + 1} + {k}] = ({finite}) ? 1.0 : 0.0;", "        }", "    }"]
     src += [f"    Y[{i}] = x{i};" for i in range(dim)]
     src += [f"    Y[{dim + i}] = q{i};" for i in range(nq)]
-    src += [f"    Y[{dim + nq + i}] = a{i};" for i in range(k)]
+    src += [f"    Y[{dim + nq + i}] = {_sum(i)};" for i in range(k)]
     src += ["}", ""]
     return "\n".join(src)
 
@@ -153,7 +183,7 @@ def _generate(treedef, static, shapes, qr, dim, k):
 
     try:
         pj = jax.make_jaxpr(push_fn)(param_specs, xs, Qs)
-        qj = jax.make_jaxpr(qr)(Qs)
+        qj = jax.make_jaxpr(qr.raw)(Qs)
         want_p = [((dim,), np.float64), ((dim, k), np.float64)]
         want_q = [((dim, k), np.float64), ((k,), np.float64)]
         for avals, want in ((pj.out_avals, want_p), (qj.out_avals, want_q)):
@@ -175,6 +205,8 @@ def run(push, qr, x, Q, inputs, steps, transient, qr_every, history):
     """What `spectrum._spectrum_kernel` returns, computed in C, or None (unsupported)."""
     from .spectrum import _plan
 
+    if getattr(qr, "raw", None) is None:
+        return None
     if not _cgen.enabled() or inputs is not None or jax.default_backend() != "cpu":
         return None
     for a in (x, Q):

@@ -12,7 +12,18 @@ on scalars instead, so that XLA fuses it with the tangent step into a few kernel
 - "householder": `jnp.linalg.qr` with the signs of diag(R) fixed, for anything large.
 
 Each returns (Q, log diag R); diag R is positive by construction, so the signs of
-the Householder factors are fixed to match.
+the Householder factors are fixed to match. Each also has a `.raw` form returning
+(Q, g) with log diag R = log(g) / 2: the generated-C spectrum loop multiplies the g's
+into running products (their binary exponents split off every step) and takes
+logarithms only where a history row is written, instead of k logarithms a step.
+
+Square bases of dimension 2 and 3 (the whole spectrum of a small system) close the
+last column instead of orthonormalising it: q_d is the unit vector orthogonal to
+q_1..q_{d-1} (the perpendicular in 2-D, the cross product in 3-D) with the sign of
+det V, and r_dd = |det V| / (r_11 ... r_{d-1,d-1}). This is the same factorisation
+(a square Q is fixed by its first d-1 columns and the sign of its determinant), and
+it takes the last column's projections, square root and division off the
+step-to-step dependency chain: for Henon that chain is most of a step's time.
 """
 
 from __future__ import annotations
@@ -35,10 +46,38 @@ def _stack_columns(cols):
     return jnp.stack([jnp.stack(c) for c in cols], axis=1)
 
 
-def gram_schmidt(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Array, " k"]]:
-    """Modified Gram-Schmidt on scalars; returns Q and log(diag R)."""
+def _det(cols):
+    """det of a 2 x 2 or 3 x 3 matrix given by its columns (cofactor expansion)."""
+    if len(cols) == 2:
+        (a, c), (b, d) = cols
+        return a * d - b * c
+    (a, d, g), (b, e, h), (c, f, i) = cols
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+
+def _close(cols, qs, sq):
+    """The last column of a square Q from the others, and its g = r_dd^2."""
+    det = _det(cols)
+    sign = jnp.where(det < 0, -1.0, 1.0).astype(det.dtype)
+    if len(cols) == 2:
+        (a, b) = qs[0]
+        last = [-b * sign, a * sign]
+    else:
+        (a, b, c), (d, e, f) = qs
+        last = [(b * f - c * e) * sign, (c * d - a * f) * sign, (a * e - b * d) * sign]
+    prod = sq[0] if len(sq) == 1 else sq[0] * sq[1]
+    return last, det * det / prod
+
+
+def _closes(V) -> bool:
+    return V.shape[0] == V.shape[1] and V.shape[0] in (2, 3)
+
+
+def _gram_schmidt_raw(V: Float[Array, "d k"]):
+    cols = _columns(V)
+    closed = _closes(V)
     qs, sq = [], []
-    for v in _columns(V):
+    for v in cols[:-1] if closed else cols:
         for q in qs:
             c = sum(a * b for a, b in zip(q, v))
             v = [a - c * b for a, b in zip(v, q)]
@@ -46,13 +85,17 @@ def gram_schmidt(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Arr
         inv = jax.lax.rsqrt(n2)
         qs.append([a * inv for a in v])
         sq.append(n2)
-    return _stack_columns(qs), 0.5 * jnp.log(jnp.stack(sq))
+    if closed:
+        last, g = _close(cols, qs, sq)
+        qs.append(last)
+        sq.append(g)
+    return _stack_columns(qs), jnp.stack(sq)
 
 
-def cholesky_qr(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Array, " k"]]:
-    """Cholesky QR on scalars (for well-conditioned V); returns Q and log(diag R)."""
+def _cholesky_raw(V: Float[Array, "d k"]):
     v = _columns(V)
-    k = len(v)
+    closed = _closes(V)
+    k = len(v) - 1 if closed else len(v)
     G = [[sum(a * b for a, b in zip(v[i], v[j])) for j in range(k)] for i in range(k)]
     R = [[None] * k for _ in range(k)]
     inv, sq = [None] * k, []
@@ -68,7 +111,32 @@ def cholesky_qr(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Arra
         for i in range(j):
             col = [a - R[i][j] * b for a, b in zip(col, qs[i])]
         qs.append([a * inv[j] for a in col])
-    return _stack_columns(qs), 0.5 * jnp.log(jnp.stack(sq))
+    if closed:
+        last, g = _close(v, qs, sq)
+        qs.append(last)
+        sq.append(g)
+    return _stack_columns(qs), jnp.stack(sq)
+
+
+def _householder_raw(V: Float[Array, "d k"]):
+    Q, R = jnp.linalg.qr(V)
+    r = jnp.diagonal(R)
+    s = jnp.where(r < 0, -1.0, 1.0).astype(V.dtype)
+    return Q * s[None, :], r * r
+
+
+def gram_schmidt(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Array, " k"]]:
+    """Modified Gram-Schmidt on scalars (square 2-D/3-D: last column closed); returns
+    Q and log(diag R)."""
+    Q, g = _gram_schmidt_raw(V)
+    return Q, 0.5 * jnp.log(g)
+
+
+def cholesky_qr(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Array, " k"]]:
+    """Cholesky QR on scalars (for well-conditioned V; square 2-D/3-D: last column
+    closed); returns Q and log(diag R)."""
+    Q, g = _cholesky_raw(V)
+    return Q, 0.5 * jnp.log(g)
 
 
 def householder(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Array, " k"]]:
@@ -77,6 +145,11 @@ def householder(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Arra
     r = jnp.diagonal(R)
     s = jnp.where(r < 0, -1.0, 1.0).astype(V.dtype)
     return Q * s[None, :], jnp.log(jnp.abs(r))
+
+
+gram_schmidt.raw = _gram_schmidt_raw
+cholesky_qr.raw = _cholesky_raw
+householder.raw = _householder_raw
 
 
 def householder_full(V: Float[Array, "d k"]):
