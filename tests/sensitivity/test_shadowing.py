@@ -128,19 +128,20 @@ def _average_and_error(lor, rho, x0s, steps, transient):
     return float(a.mean()), float(a.std(ddof=1) / np.sqrt(a.shape[0]))
 
 
-#: LSS's systematic "shadowing error": the shadowing orbit's average is not the
-#: perturbed SRB average (Chandramoorthy & Wang 2022). Measured here against finite
-#: differences with standard errors ~0.001: +1.5% at rho = 28, +0.3% at 30, -0.4% at 35,
-#: +2.4% (+- 0.9%) at 40, and +8% at rho = 25 near the attractor's birth (docs).
-SHADOWING_ERROR = {25.0: 0.10, 30.0: 0.02, 35.0: 0.02, 40.0: 0.02}
-
-
 @pytest.mark.slow
 def test_lorenz_rho_sweep_agrees_with_finite_differences():
+    """The curve d<z>/drho at rho = 25, 30, 35, 40 against finite differences.
+
+    LSS and NILSS carry a systematic "shadowing error" (they leave out the unstable
+    part of Ruelle's linear response): +1.5 % at rho = 28, a few tenths of a per cent at
+    30..40, +7 % at rho = 25 near the attractor's birth. S3 (`method="s3"`) includes that
+    part. The curve: S3 at 25, LSS and NILSS at 30, 35, 40, each within 3 combined
+    standard errors of the finite difference; at 25, LSS and NILSS are shown to miss.
+    """
     lor = cj.systems.Lorenz63()
     x0s = cj.final_state(lor, lor.sample_state(jax.random.PRNGKey(5), 128), steps=4000, dt=DT)
     print()
-    print(" rho |  LSS              |  NILSS            |  FD <z>(rho+-h)    h")
+    print(" rho |  S3               |  LSS              |  NILSS            |  FD <z>(rho+-h)    h")
     for rho in (25.0, 30.0, 35.0, 40.0):
         # rho - 1 = 24 is below the birth of the chaotic attractor (24.06) and rho - 0.5
         # below the Hopf point 24.74 where C+- are stable and capture orbits: at rho = 25
@@ -151,17 +152,28 @@ def test_lorenz_rho_sweep_agrees_with_finite_differences():
         fd, se_fd = (hi - lo) / (2 * h), np.hypot(se_hi, se_lo) / (2 * h)
         sys = lor.replace(rho=rho)
         x0 = cj.final_state(sys, x0s[0], steps=4000, dt=DT)
+        s3 = cj.shadowing_sensitivity(
+            sys, "rho", Z, x0, steps=10 * 200_000, dt=DT, segments=10, method="s3"
+        )
         lss = cj.shadowing_sensitivity(sys, "rho", Z, x0, steps=8 * 10_000, dt=DT)
         nil = cj.shadowing_sensitivity(sys, "rho", Z, x0, steps=8 * 10_000, dt=DT, method="nilss")
         print(
-            f"{rho:4.0f} | {float(lss.derivative):.4f} +- {float(lss.standard_error):.4f} | "
+            f"{rho:4.0f} | {float(s3.derivative):.4f} +- {float(s3.standard_error):.4f} | "
+            f"{float(lss.derivative):.4f} +- {float(lss.standard_error):.4f} | "
             f"{float(nil.derivative):.4f} +- {float(nil.standard_error):.4f} | "
             f"{fd:.4f} +- {se_fd:.4f}  {h:g}"
         )
-        for res in (lss, nil):
-            # 3 combined standard errors, plus the method's systematic error.
-            tol = 3.0 * np.hypot(float(res.standard_error), se_fd) + SHADOWING_ERROR[rho]
-            assert abs(float(res.derivative) - fd) < tol
+
+        def off(res):
+            return abs(float(res.derivative) - fd) / np.hypot(float(res.standard_error), se_fd)
+
+        if rho == 25.0:
+            assert off(s3) < 3.0
+            assert off(lss) > 3.0 and off(nil) > 3.0
+        else:
+            # S3 printed only: at 30 it is within ~3 SE (its window SE is ~2x optimistic,
+            # the unstable part being heavy-tailed), at 35 and 40 the tails dominate.
+            assert off(lss) < 3.0 and off(nil) < 3.0
 
 
 class _Solenoid(cj.Map):

@@ -4,7 +4,9 @@
   autodiff through the simulation (exact, but exploding for chaotic systems).
 - `sensitivity_blowup_table`: seed 000's table of that explosion over horizons.
 - `shadowing_sensitivity`: d<S>/dp of the long-time average by least-squares
-  shadowing (Wang 2014) or non-intrusive LSS (Ni & Wang 2017).
+  shadowing (Wang 2014) or non-intrusive LSS (Ni & Wang 2017), or its whole linear
+  response by space-split sensitivity (S3, `linear_response.py`; one unstable
+  direction).
 - `lag_sensitivities`: S(j) = mean |dx_n/dx_{n-j}| of delay maps and learned
   models, the lag space and the embedding dimension (seed 001).
 """

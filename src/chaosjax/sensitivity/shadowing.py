@@ -1,4 +1,4 @@
-"""Sensitivity of long-time averages by least-squares shadowing.
+"""Sensitivity of long-time averages by least-squares shadowing (and the entry point of S3).
 
 For a chaotic system the derivative of a finite-time average explodes with the
 horizon (`sensitivity_blowup_table`), yet d<S>/dp of the long-time average exists
@@ -52,6 +52,7 @@ from .. import _validate as v
 from ..discretize import Discretized
 from ..lyapunov import lyapunov_spectrum
 from ..systems import Flow, Map
+from . import linear_response
 from ._common import (
     ParamPath,
     block_tridiagonal_solve,
@@ -73,9 +74,12 @@ class ShadowingSensitivity(eqx.Module):
     - `standard_error`: std(estimates, ddof=1) / sqrt(len(estimates)) (NaN for one).
     - `estimates`: (windows,), one estimate per independent window of the orbit.
     - `average`: <S>, the time average over all windows.
-    - `method`: "lss" or "nilss"; `num_unstable`: u for NILSS (None for LSS).
+    - `method`: "lss", "nilss" or "s3"; `num_unstable`: u for NILSS and S3 (None for
+      LSS).
     - `steps_per_window`, `time_per_window`: each window's length in steps and time.
     - `alpha`: the time-dilation weight (LSS on flows), else None.
+    - `parts`: S3 only, the window means of its three contributions (shadowing-like,
+      flow direction, unstable), which sum to `derivative`; else None.
     """
 
     derivative: Float[Array, ""]
@@ -87,13 +91,18 @@ class ShadowingSensitivity(eqx.Module):
     time_per_window: float = eqx.field(static=True)
     num_unstable: int | None = eqx.field(static=True, default=None)
     alpha: float | None = eqx.field(static=True, default=None)
+    parts: Float[Array, "3"] | None = None
 
     def __str__(self) -> str:
+        extra = ""
+        if self.parts is not None:
+            sh, fl, un = (float(v) for v in self.parts)
+            extra = f"; parts: shadowing {sh:.5f}, flow direction {fl:.5f}, unstable {un:.5f}"
         return (
             f"d<S>/dp = {float(self.derivative):.5f} +- {float(self.standard_error):.5f} "
             f"({self.method}, {self.estimates.shape[0]} windows of "
             f"{self.steps_per_window} steps, T = {self.time_per_window:g}; "
-            f"<S> = {float(self.average):.5f})"
+            f"<S> = {float(self.average):.5f}{extra})"
         )
 
 
@@ -327,15 +336,25 @@ def shadowing_sensitivity(
     num_unstable: int | None = None,
     nilss_segment_steps: int | None = None,
     key: PRNGKeyArray | None = None,
+    burn_in: int | None = None,
+    correlation_steps: int | None = None,
 ) -> ShadowingSensitivity:
-    """d<S>/dp of the long-time average of S by least-squares shadowing.
+    """d<S>/dp of the long-time average of S by shadowing, or its full linear response.
 
     The orbit of `steps` steps after `transient` is split into `segments` consecutive
     windows; each window gives an independent estimate, and the result is their mean
     with its standard error. `method="lss"` solves Wang's (2014) KKT system (with the
     time-dilation term for flows) by block-tridiagonal elimination in JAX;
     `method="nilss"` is Ni & Wang's (2017) non-intrusive LSS on the unstable tangent
-    subspace. See the module docstring for the equations.
+    subspace. See the module docstring for the equations. Both differentiate along a
+    shadowing orbit and so miss the change of the invariant density along the unstable
+    manifold; `method="s3"` (space-split sensitivity, Chandramoorthy & Wang 2022) adds
+    it and gives Ruelle's whole linear response, for systems with one positive
+    exponent (`chaosjax.sensitivity.linear_response`). Lorenz63, d<z>/drho: at rho = 28
+    LSS 1.015, S3 1.006, finite differences 1.0005; at rho = 25 LSS 1.03, S3 0.96-0.99,
+    finite differences 0.963. S3 needs long orbits (10^6 steps and more), and where the
+    unstable manifold folds sharply its unstable part is heavy-tailed (Lorenz63 at
+    rho >= 35: use LSS/NILSS there; docs/sensitivity.md).
 
     **Arguments:**
     - `system`, `param`, `observable`, `x0`, `dt`, `solver`, `transient`: as in
@@ -350,8 +369,14 @@ def shadowing_sensitivity(
     - `nilss_segment_steps`: steps between QR renormalisations in NILSS; default about
       one Lyapunov time.
     - `key`: random initial unstable tangents for NILSS.
+    - `burn_in`: S3, steps each window runs its recursions before recording; default
+      20 Lyapunov times (20 / lambda_1).
+    - `correlation_steps`: S3, the lag K up to which the unstable part's correlation
+      sum has full weight (then tapered to 0 at 3K); default `burn_in`. Each window
+      needs at least `burn_in` + 6 K steps.
 
-    **Returns:** a `ShadowingSensitivity` (`derivative`, `standard_error`, `estimates`).
+    **Returns:** a `ShadowingSensitivity` (`derivative`, `standard_error`, `estimates`;
+    for S3 also `parts`).
 
     Example:
     ```python
@@ -366,7 +391,7 @@ def shadowing_sensitivity(
     get = parameter_getter(system, param).under(unwrap)
     if jnp.ndim(get(m)) != 0:
         raise ValueError(f"`param` {param!r} must name a scalar parameter.")
-    method = v.one_of(method, "method", ("lss", "nilss"))
+    method = v.one_of(method, "method", ("lss", "nilss", "s3"))
     steps = v.positive_int(steps, "steps")
     segments = v.positive_int(segments, "segments")
     transient = v.nonnegative_int(transient, "transient")
@@ -387,11 +412,40 @@ def shadowing_sensitivity(
     xb = x if x.ndim == 2 else x[None]
     starts = _window_starts(m, xb, segments, n).reshape(-1, x.shape[-1])
 
+    parts = None
     if method == "lss":
         alpha_arr = None if alpha is None else jnp.asarray(alpha, x.dtype)
         est, avg, alpha_used = _lss_all(m, get, obs, starts, n, alpha_arr)
         alpha = None if alpha_used is None else float(alpha_used)
         u = None
+    elif method == "s3":
+        u, lam_max = count_unstable(m, starts[0], n, is_flow)
+        if u != 1:
+            raise ValueError(
+                f"method='s3' needs exactly one positive Lyapunov exponent (a "
+                f"one-dimensional unstable manifold); this orbit has {u}. Use "
+                f"method='lss' or 'nilss'."
+            )
+        if burn_in is None:
+            burn_in = int(math.ceil(20.0 / lam_max))
+        else:
+            burn_in = v.positive_int(burn_in, "burn_in")
+        if correlation_steps is None:
+            correlation_steps = burn_in
+        else:
+            correlation_steps = v.positive_int(correlation_steps, "correlation_steps")
+        need = burn_in + 6 * correlation_steps
+        if n < need:
+            raise ValueError(
+                f"`steps` ({steps}) is too short for `segments`={segments} with method='s3': "
+                f"each window needs burn_in + 6 correlation_steps = {need} steps; give "
+                f"steps >= {need * segments} (or fewer segments)."
+            )
+        est, avg, parts_all = linear_response.s3_windows(
+            m, get, obs, starts, n, burn_in, correlation_steps
+        )
+        parts = jnp.mean(parts_all, axis=0)
+        alpha = None
     else:
         if num_unstable is None:
             u, lam_max = count_unstable(m, starts[0], n, is_flow)
@@ -439,6 +493,7 @@ def shadowing_sensitivity(
         time_per_window=n * tps,
         num_unstable=u,
         alpha=alpha,
+        parts=parts,
     )
 
 
