@@ -337,6 +337,32 @@ def test_sensitivity_command(tmp_path):
     assert png.stat().st_size > 5_000
 
 
+def test_sensitivity_command_s3(tmp_path):
+    out = tmp_path / "s3.nc"
+    result = invoke(
+        "sensitivity",
+        "lorenz63",
+        "--param",
+        "rho",
+        "--method",
+        "s3",
+        "--steps",
+        400_000,
+        "--segments",
+        4,
+        "--out",
+        out,
+        "--no-plot",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Linear response (S3)" in result.output
+    ds = cj.io.load(out)
+    assert ds.attrs["method"] == "s3" and ds["shadowing_estimates"].shape == (4,)
+    # d<z>/drho at rho = 28 is 1.0005 +- 0.0012 by finite differences.
+    assert 0.95 < float(ds["shadowing_derivative"]) < 1.05
+    np.testing.assert_allclose(float(ds["s3_parts"].sum()), float(ds["shadowing_derivative"]))
+
+
 def test_sensitivity_wrt_and_bare_param_must_agree():
     result = invoke("sensitivity", "lorenz63", "--param", "rho", "--wrt", "sigma")
     assert_user_error(result, "one parameter")

@@ -742,6 +742,8 @@ _SENS_EPILOG = """Examples:
 
   chaosjax sensitivity lorenz63 --param rho --method lss --steps 5000
 
+  chaosjax sensitivity lorenz63 --param rho=25 --wrt rho --method s3
+
   chaosjax sensitivity henon --param a --observable 0 --out henon_sens.nc
 
 A bare --param NAME (or --wrt NAME) is the parameter to differentiate; --param
@@ -760,7 +762,8 @@ def sensitivity(
         typer.Option(
             "--method",
             help="autodiff: the gradient blow-up table over horizons; lss: least-squares "
-            "shadowing; both.",
+            "shadowing; nilss: non-intrusive LSS; s3: the whole linear response (space-split "
+            "sensitivity, one unstable direction); both: autodiff and lss.",
         ),
     ] = "both",
     observable: Annotated[
@@ -784,7 +787,8 @@ def sensitivity(
         typer.Option(
             "--steps",
             "-n",
-            help="Steps of the shadowing run \\[default: 80000 for flows, 16000 for maps].",
+            help="Steps of the shadowing run \\[default: 80000 for flows, 16000 for maps; "
+            "s3: 1000000 for flows, 160000 for maps].",
         ),
     ] = None,
     segments: Annotated[
@@ -811,8 +815,8 @@ def sensitivity(
 
     sysm, _, bare = _system(system, param, system_file, allow_bare=True)
     p = _chosen_parameter(sysm, bare, wrt, "sensitivity")
-    if method not in ("autodiff", "lss", "both"):
-        raise UserError(f"--method must be autodiff, lss or both, got {method!r}.")
+    if method not in ("autodiff", "lss", "nilss", "s3", "both"):
+        raise UserError(f"--method must be autodiff, lss, nilss, s3 or both, got {method!r}.")
     flow = isinstance(sysm, Flow)
     dt = _dt_for(sysm, dt, 0.005)
     i = rep.observed_coordinate(sysm) if observable is None else observable
@@ -826,7 +830,8 @@ def sensitivity(
     if members < 2:
         raise UserError(f"--members must be at least 2, got {members}.")
     has_lss = hasattr(cj, "shadowing_sensitivity")
-    if method == "lss" and not has_lss:
+    shadow_method = "lss" if method == "both" else method
+    if method in ("lss", "nilss", "s3") and not has_lss:
         _error(
             "least-squares shadowing is not available in this build of chaosjax "
             "(cj.shadowing_sensitivity is missing); use --method autodiff."
@@ -842,17 +847,26 @@ def sensitivity(
     shadow = None
     tab = None
     with _interrupt_note(console, "Nothing was written."):
-        if method in ("lss", "both") and has_lss:
+        if method in ("lss", "nilss", "s3", "both") and has_lss:
             kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
-            with console.status(f"least-squares shadowing of {name} ..."):
+            label = {
+                "lss": "Least-squares shadowing",
+                "nilss": "Non-intrusive least-squares shadowing",
+                "s3": "Linear response (S3)",
+            }[shadow_method]
+            default_steps = (80_000 if flow else 16_000) * (
+                12.5 if shadow_method == "s3" and flow else 10 if shadow_method == "s3" else 1
+            )
+            with console.status(f"{label.lower()} of {name} ..."):
                 res = cj.shadowing_sensitivity(
                     sysm,
                     p,
                     lambda x: x[i],
                     sysm.default_state(),
-                    steps=steps or (80_000 if flow else 16_000),
+                    steps=steps or int(default_steps),
                     transient=transient if transient is not None else (2000 if flow else 1000),
                     segments=segments,
+                    method=shadow_method,
                     **kw,
                 )
             shadow = float(np.asarray(res.derivative))
@@ -864,8 +878,14 @@ def sensitivity(
                 np.asarray(res.estimates),
                 {"long_name": "one estimate per window"},
             )
+            if res.parts is not None:
+                data["s3_parts"] = (
+                    ("part",),
+                    np.asarray(res.parts),
+                    {"long_name": "shadowing-like, flow-direction and unstable contributions"},
+                )
             console.print(
-                f"Least-squares shadowing: d<x{i}>/d{p} = [bold]{shadow:.6g}[/bold] "
+                f"{label}: d<x{i}>/d{p} = [bold]{shadow:.6g}[/bold] "
                 f"+- {err:.2g} (standard error over {len(res.estimates)} windows of "
                 f"{res.time_per_window:g} {unit})"
             )
