@@ -28,6 +28,7 @@ from typing import Annotated, Any
 
 import typer
 
+from . import io as cjio
 from . import report as rep
 
 # typer's rich help text: examples are kept verbatim with [b]...[/b]-free blocks.
@@ -255,20 +256,14 @@ def _steps(steps: int | None, t_final: float | None, dt: float | None, default: 
 def _check_out_file(out: Path, suffixes=(".nc", ".zarr")) -> Path:
     if out.suffix.lower() not in suffixes:
         raise UserError(f"--out must end in {' or '.join(suffixes)}, got {str(out)!r}.")
-    if out.suffix.lower() == ".zarr":
-        from .io import zarr_available
-
-        if not zarr_available():
-            raise UserError(
-                f"--out {str(out)!r}: Zarr output needs the optional zarr package "
-                "(pip install 'chaosjax[zarr]'); use a .nc file instead."
-            )
+    if out.suffix.lower() == ".zarr" and not cjio.zarr_available():
+        raise UserError(
+            f"--out {str(out)!r}: Zarr output needs the optional zarr package "
+            "(pip install 'chaosjax[zarr]'); use a .nc file instead."
+        )
     parent = out.parent if str(out.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        probe = parent / f".chaosjax-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        cjio.ensure_writable_dir(parent)
     except OSError as e:
         raise UserError(
             f"--out {str(out)!r} cannot be written: {e.strerror or e} ({str(parent)!r})."
@@ -337,7 +332,6 @@ def systems(
     """List the built-in systems: name, kind, dimension, parameters, reference exponents."""
     from rich.table import Table
 
-    from . import io as cjio
     from . import systems as cat
 
     rows = []
@@ -444,8 +438,6 @@ def simulate(
     import numpy as np
 
     import chaosjax as cj
-
-    from . import io as cjio
 
     sysm, _, _ = _system(system, param, system_file)
     dt = _dt_for(sysm, dt)
@@ -632,7 +624,6 @@ def lyapunov(
 
     import chaosjax as cj
 
-    from . import io as cjio
     from .systems import Flow
 
     fn = _need("lyapunov_spectrum", "The Lyapunov spectrum")
@@ -810,7 +801,6 @@ def sensitivity(
 
     import chaosjax as cj
 
-    from . import io as cjio
     from .systems import Flow
 
     sysm, _, bare = _system(system, param, system_file, allow_bare=True)
@@ -1023,7 +1013,6 @@ def bifurcation(
 
     import chaosjax as cj
 
-    from . import io as cjio
     from .systems import Flow
 
     fn = _need("orbit_diagram", "The orbit diagram")

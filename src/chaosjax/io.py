@@ -36,6 +36,7 @@ __all__ = [
     "atomic_path",
     "attributes",
     "ensemble_dataset",
+    "ensure_writable_dir",
     "load",
     "save",
     "save_figure",
@@ -125,6 +126,19 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
     except BaseException:
         _remove(tmp)
         raise
+
+
+def ensure_writable_dir(directory: str | os.PathLike) -> Path:
+    """Create `directory` (and parents) and check that a file can be written in it.
+
+    Raises `OSError` (from the filesystem) when it cannot. Returns the path.
+    """
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    probe = path / f".chaosjax-write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+    return path
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

@@ -1567,17 +1567,12 @@ _RUNNERS: dict[str, Callable[[_Report, Section], None]] = {
 
 def prepare_out(out: str | os.PathLike) -> Path:
     """Create the output directory (and parents); `ReportError` if it cannot be written."""
-    path = Path(out)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".chaosjax-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        return cjio.ensure_writable_dir(out)
     except OSError as e:
         raise ReportError(
-            f"--out {str(path)!r} is not a writable directory: {e.strerror or e}."
+            f"--out {str(Path(out))!r} is not a writable directory: {e.strerror or e}."
         ) from None
-    return path
 
 
 def _remove_previous_figures(out: Path) -> None:
