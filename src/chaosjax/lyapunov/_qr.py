@@ -118,11 +118,18 @@ def _cholesky_raw(V: Float[Array, "d k"]):
     return _stack_columns(qs), jnp.stack(sq)
 
 
-def _householder_raw(V: Float[Array, "d k"]):
+def householder_full(V: Float[Array, "d k"]):
+    """`jnp.linalg.qr` (reduced) with the signs fixed so that diag(R) > 0: Q and the
+    full R (k x k), what Ginelli's backward pass needs."""
     Q, R = jnp.linalg.qr(V)
+    s = jnp.where(jnp.diagonal(R) < 0, -1.0, 1.0).astype(V.dtype)
+    return Q * s[None, :], R * s[:, None]
+
+
+def _householder_raw(V: Float[Array, "d k"]):
+    Q, R = householder_full(V)
     r = jnp.diagonal(R)
-    s = jnp.where(r < 0, -1.0, 1.0).astype(V.dtype)
-    return Q * s[None, :], r * r
+    return Q, r * r
 
 
 def gram_schmidt(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Array, " k"]]:
@@ -140,24 +147,14 @@ def cholesky_qr(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Arra
 
 
 def householder(V: Float[Array, "d k"]) -> tuple[Float[Array, "d k"], Float[Array, " k"]]:
-    """`jnp.linalg.qr` (reduced) with the signs of diag(R) made positive."""
-    Q, R = jnp.linalg.qr(V)
-    r = jnp.diagonal(R)
-    s = jnp.where(r < 0, -1.0, 1.0).astype(V.dtype)
-    return Q * s[None, :], jnp.log(jnp.abs(r))
+    """`householder_full` with log(diag R) instead of R."""
+    Q, R = householder_full(V)
+    return Q, jnp.log(jnp.diagonal(R))
 
 
 gram_schmidt.raw = _gram_schmidt_raw
 cholesky_qr.raw = _cholesky_raw
 householder.raw = _householder_raw
-
-
-def householder_full(V: Float[Array, "d k"]):
-    """Q and the full R (k x k, positive diagonal): what Ginelli's backward pass needs."""
-    Q, R = jnp.linalg.qr(V)
-    r = jnp.diagonal(R)
-    s = jnp.where(r < 0, -1.0, 1.0).astype(V.dtype)
-    return Q * s[None, :], R * s[:, None]
 
 
 def resolve(method: str, d: int, k: int, near_identity: bool) -> str:
