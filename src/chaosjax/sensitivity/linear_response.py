@@ -83,26 +83,22 @@ def _s3_window(m: Map, get: Callable, obs: Callable, x: Array, n: int, burn: int
     def phi(y, pp):
         return with_parameter(m, get, pp).step(y)
 
-    def push(y, u):  # Dphi(y) u
-        return jax.jvp(lambda z: phi(z, p), (y,), (u,))[1]
-
-    def forced(y, u):  # Dphi(y) u + dphi/dp(y)
-        dp = jax.jvp(lambda pp: phi(y, pp), (p,), (jnp.ones_like(p),))[1]
-        return push(y, u) + dp
+    def tangents(y, q, v):  # phi(y), Dphi(y) q, Dphi(y) v + dphi/dp(y)
+        y1, w = jax.jvp(lambda z: phi(z, p), (y,), (q,))
+        return y1, w, jax.jvp(phi, (y, p), (v, jnp.ones_like(p)))[1]
 
     def body(carry, _):
         y, q, beta, g, v, dv = carry
+        # One second-order tangent along xi (the unstable arc length): the step, the
+        # pushed unstable direction w and forced tangent v~, and their xi-derivatives.
+        (y1, w, vt), (_, dw, dvt) = jax.jvp(tangents, (y, q, v), (q, beta, dv))
         # Unstable direction, its derivative along itself, and the density gradient.
-        w, dw = jax.jvp(push, (y, q), (q, beta))
         nu = jnp.linalg.norm(w)
         q1 = w / nu
         qdw = q1 @ dw
         beta1 = (dw - q1 * qdw) / nu**2
         g1 = (g - qdw / nu) / nu
-        # Forced tangent and its derivative along xi' (the arc length after the step).
-        vt, dvt = jax.jvp(forced, (y, v), (q, dv))
-        dvt = dvt / nu
-        y1 = phi(y, p)
+        dvt = dvt / nu  # the derivative along xi' (the arc length after the step)
         gj = grad_j(y1)
         if flow is None:
             a = q1 @ vt
