@@ -571,6 +571,14 @@ def _need(name: str, what: str):
     return fn
 
 
+def _save_dataset(console, out: Path, system, data, coords, **attrs: Any) -> None:
+    """Write `data` with the provenance attributes (`cjio.attributes`) to `out`; say so."""
+    import xarray as xr
+
+    cjio.save(xr.Dataset(data, coords=coords, attrs=cjio.attributes(system, **attrs)), out)
+    console.print(f"Wrote {out}.")
+
+
 def _plot_path(plot: Path | None, no_plot: bool, default: str) -> Path | None:
     if no_plot:
         return None
@@ -671,8 +679,6 @@ def lyapunov(
         )
         hist_t = np.asarray(res.history_steps) * (dt or 1.0)
         if out is not None:
-            import xarray as xr
-
             t_unit = "time units of the system" if flow else "iterations"
             l_unit = "1/time" if flow else "1/iteration"
             data = {
@@ -685,20 +691,18 @@ def lyapunov(
             }
             if ky is not None:
                 data["kaplan_yorke_dimension"] = ((), ky, {})
-            ds = xr.Dataset(
+            _save_dataset(
+                console,
+                out,
+                sysm,
                 data,
-                coords={"history_time": ("history_time", hist_t, {"units": t_unit})},
-                attrs=cjio.attributes(
-                    sysm,
-                    dt=dt,
-                    solver=solver if flow else None,
-                    steps=n_steps,
-                    transient=transient,
-                    content="lyapunov spectrum",
-                ),
+                {"history_time": ("history_time", hist_t, {"units": t_unit})},
+                dt=dt,
+                solver=solver,
+                steps=n_steps,
+                transient=transient,
+                content="lyapunov spectrum",
             )
-            cjio.save(ds, out)
-            console.print(f"Wrote {out}.")
         if plot_path is not None:
             from .plot import _report as figs
 
@@ -933,24 +937,20 @@ def sensitivity(
                     {"long_name": f"{stat} of the gradients over initial conditions"},
                 )
         if out is not None:
-            import xarray as xr
-
-            ds = xr.Dataset(
+            _save_dataset(
+                console,
+                out,
+                sysm,
                 data,
-                coords=coords,
-                attrs=cjio.attributes(
-                    sysm,
-                    dt=dt,
-                    solver=solver if flow else None,
-                    seed=seed,
-                    parameter=p,
-                    observable=f"x[{i}]",
-                    method=method,
-                    content="sensitivity",
-                ),
+                coords,
+                dt=dt,
+                solver=solver,
+                seed=seed,
+                parameter=p,
+                observable=f"x[{i}]",
+                method=method,
+                content="sensitivity",
             )
-            cjio.save(ds, out)
-            console.print(f"Wrote {out}.")
         if plot_path is not None and tab is not None:
             from .plot import _report as figs
 
@@ -1052,9 +1052,10 @@ def bifurcation(
             f"{time.time() - t0:.1f} s; {diverged} run(s) diverged."
         )
         if out is not None:
-            import xarray as xr
-
-            ds = xr.Dataset(
+            _save_dataset(
+                console,
+                out,
+                sysm,
                 {
                     "points": (
                         ("value", "point", "component"),
@@ -1067,19 +1068,14 @@ def bifurcation(
                     "counts": (("value",), np.asarray(d.counts), {"long_name": "points found"}),
                     "diverged": (("value",), np.asarray(d.diverged).astype("int8"), {}),
                 },
-                coords={"value": ("value", values, {"long_name": f"parameter {p}"})},
-                attrs=cjio.attributes(
-                    sysm,
-                    dt=dt,
-                    solver=solver if flow else None,
-                    parameter=p,
-                    transient=transient,
-                    keep=keep,
-                    content="orbit diagram",
-                ),
+                {"value": ("value", values, {"long_name": f"parameter {p}"})},
+                dt=dt,
+                solver=solver,
+                parameter=p,
+                transient=transient,
+                keep=keep,
+                content="orbit diagram",
             )
-            cjio.save(ds, out)
-            console.print(f"Wrote {out}.")
         if plot_path is not None:
             from .plot import _report as figs
 
