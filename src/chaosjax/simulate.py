@@ -227,16 +227,37 @@ def _batch_first(tree):
     return jax.tree.map(lambda a: jnp.moveaxis(a, -1, 0), tree)
 
 
+def _members(loop: Callable, fns: list[Callable], x: Array, *trees, plan=None) -> Any:
+    """loop(*fns, x, *trees) for one state x, for a batch (vmapped over the first axis)
+    or, with a `plan`, for structure-of-arrays tiles of the batch (`fns`, functions of
+    one state, vectorised across the tile). Every output has the batch first."""
+    if plan is not None:
+        soa = [_soa(f) for f in fns]
+        tiles = _over_tiles(lambda *a: loop(*soa, *a), plan, *_batch_last((x, *trees)))
+        return _batch_first(tiles)
+    if x.ndim == 2:
+        return jax.vmap(lambda *a: loop(*fns, *a))(x, *trees)
+    return loop(*fns, x, *trees)
+
+
+def _repeat(n: int, step: Callable, x: Array) -> Array:
+    return jax.lax.fori_loop(0, n, lambda i, y: step(y), x)
+
+
+def _sum_body(step: Callable, observable: Observable) -> Callable:
+    """fori_loop body: add observable(x_k) to the sums, and step."""
+
+    def body(i, carry):
+        y, s = carry
+        s = jax.tree.map(jnp.add, s, observable(y))
+        return step(y), s
+
+    return body
+
+
 @_kernel
 def _advance(m: Map, x: Array, n: int, plan=None) -> Array:
-    if plan is not None:
-        step = _soa(m.step)
-        return _over_tiles(lambda X: jax.lax.fori_loop(0, n, lambda i, y: step(y), X), plan, x.T).T
-
-    def one(x):
-        return jax.lax.fori_loop(0, n, lambda i, y: m.step(y), x)
-
-    return _batched(one, x)
+    return _members(functools.partial(_repeat, n), [m.step], x, plan=plan)
 
 
 @_kernel
@@ -248,18 +269,12 @@ def _saved_chunk(
 
     def loop(step, x):
         def body(y, _):
-            y = jax.lax.fori_loop(0, save_every, lambda i, z: step(z), y)
+            y = _repeat(save_every, step, y)
             return y, y
 
         return jax.lax.scan(body, x, None, length=n_saves)
 
-    if plan is not None:
-        step = _soa(m.step)
-        x_end, saved = _over_tiles(lambda X: loop(step, X), plan, x.T)
-        saved = jnp.moveaxis(saved, -1, 0)
-        x_end = x_end.T
-    else:
-        x_end, saved = _batched(lambda x: loop(m.step, x), x)
+    x_end, saved = _members(loop, [m.step], x, plan=plan)
     if with_start:
         saved = jnp.concatenate([x[..., None, :], saved], axis=-2)
     return x_end, saved
@@ -270,20 +285,9 @@ def _sum_chunk(m: Map, x: Array, acc: Any, observable: Observable, n: int, plan=
     """Advance n steps, adding observable(x_k) for the n states *before* each step."""
 
     def loop(step, observable, x, acc):
-        def body(i, carry):
-            y, s = carry
-            s = jax.tree.map(jnp.add, s, observable(y))
-            return step(y), s
+        return jax.lax.fori_loop(0, n, _sum_body(step, observable), (x, acc))
 
-        return jax.lax.fori_loop(0, n, body, (x, acc))
-
-    if plan is not None:
-        step, obs = _soa(m.step), _soa(observable)
-        x_end, acc = _over_tiles(lambda X, S: loop(step, obs, X, S), plan, x.T, _batch_last(acc))
-        return x_end.T, _batch_first(acc)
-    if x.ndim == 2:
-        return jax.vmap(lambda x, acc: loop(m.step, observable, x, acc))(x, acc)
-    return loop(m.step, observable, x, acc)
+    return _members(loop, [m.step, observable], x, acc, plan=plan)
 
 
 def _cumulative_chunk(
@@ -301,26 +305,13 @@ def _cumulative_chunk(
 @_kernel
 def _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan):
     def loop(step, observable, x, acc):
-        def inner(i, carry):
-            y, s = carry
-            s = jax.tree.map(jnp.add, s, observable(y))
-            return step(y), s
-
         def body(carry, _):
-            carry = jax.lax.fori_loop(0, save_every, inner, carry)
+            carry = jax.lax.fori_loop(0, save_every, _sum_body(step, observable), carry)
             return carry, carry[1]
 
         return jax.lax.scan(body, (x, acc), None, length=n_saves)
 
-    if plan is not None:
-        step, obs = _soa(m.step), _soa(observable)
-        (x_end, acc), sums = _over_tiles(
-            lambda X, S: loop(step, obs, X, S), plan, x.T, _batch_last(acc)
-        )
-        return (x_end.T, _batch_first(acc)), _batch_first(sums)
-    if x.ndim == 2:
-        return jax.vmap(lambda x, acc: loop(m.step, observable, x, acc))(x, acc)
-    return loop(m.step, observable, x, acc)
+    return _members(loop, [m.step, observable], x, acc, plan=plan)
 
 
 @eqx.filter_jit
