@@ -507,10 +507,6 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
 # --------------------------------------------------------------------------- the report
 
 
-def _fmt(value: Any, spec: str) -> str:
-    return format(value, spec)
-
-
 def _lookup(obj: Any, path: str) -> Any:
     """`values.lyapunov_exponents[0]` -> obj['values']['lyapunov_exponents'][0]."""
     head, _, rest = path.partition(".")
@@ -559,9 +555,8 @@ class ReportSummary:
 
 
 class _Report:
-    def __init__(self, cfg: dict[str, Any], system, out: Path, progress: bool, say):
-        self.cfg, self.system, self.out = cfg, system, out
-        self.progress, self.say = progress, say
+    def __init__(self, cfg: dict[str, Any], system, out: Path, progress: bool):
+        self.cfg, self.system, self.out, self.progress = cfg, system, out, progress
         self.values: dict[str, Any] = {}
         self.strings: dict[str, str] = {}
         self.nc: dict[str, Any] = {}
@@ -572,6 +567,7 @@ class _Report:
         self.started = time.time()
         self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.interrupted: str | None = None
+        self._coordinates: dict[int, Callable] = {}
         from .systems import Flow
 
         self.flow = isinstance(system, Flow)
@@ -587,10 +583,7 @@ class _Report:
 
     def coordinate(self, i: int) -> Callable:
         """The observable x -> x[i], one function object per i (jit caches by identity)."""
-        cache = self.__dict__.setdefault("_coordinates", {})
-        if i not in cache:
-            cache[i] = lambda x: x[i]
-        return cache[i]
+        return self._coordinates.setdefault(i, lambda x: x[i])
 
     # ---- numbers and text: every one shown is recorded under the key it shows
     def put(
@@ -625,14 +618,14 @@ class _Report:
             raise ValueError(f"{key} is not a number")
         return (
             f'<span class="num" data-key="{key}" data-fmt="{fmt}">'
-            f"{html.escape(_fmt(value, fmt))}</span>"
+            f"{html.escape(format(value, fmt))}</span>"
         )
 
     def c(self, name: str, fmt: str = "d") -> str:
         value = self.cfg[name]
         return (
             f'<span class="num" data-key="config.{name}" data-fmt="{fmt}">'
-            f"{html.escape(_fmt(value, fmt))}</span>"
+            f"{html.escape(format(value, fmt))}</span>"
         )
 
     def t(self, name: str, text: str, tag: str = "span") -> str:
@@ -653,7 +646,7 @@ class _Report:
         import xarray as xr
 
         results = {
-            "chaosjax_version": _version(),
+            "chaosjax_version": cjio._version(),
             "created": self.created,
             "complete": bool(final and not self.interrupted),
             "interrupted_in": self.interrupted,
@@ -663,14 +656,13 @@ class _Report:
             "values": self.values,
             "strings": self.strings,
         }
-        data = {k: v for k, v in self.nc.items()}
         ds = xr.Dataset(
-            data,
-            coords=dict(self.coords),
+            self.nc,
+            coords=self.coords,
             attrs=cjio.attributes(
                 self.system,
                 dt=self.dt,
-                solver=self.cfg["solver"] if self.flow else None,
+                solver=self.cfg["solver"],
                 seed=self.cfg["seed"],
                 config=json.dumps(self.cfg),
                 content="report",
@@ -715,12 +707,6 @@ class _Report:
             body="\n".join(body),
             css=_CSS,
         )
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 _CSS = """
@@ -1607,7 +1593,7 @@ def run_report(
     out = prepare_out(cfg["out"])
     _remove_previous_figures(out)
     say = say or (lambda msg: None)
-    r = _Report(cfg, system, out, progress, say)
+    r = _Report(cfg, system, out, progress)
     todo = list(r.sections.values())
     r.write(final=False)
     for i, s in enumerate(todo, 1):
