@@ -51,6 +51,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from .. import _validate as v
 from ..discretize import Discretized
 from ..lyapunov import lyapunov_spectrum
+from ..lyapunov._qr import householder_full
 from ..systems import Flow, Map
 from . import linear_response
 from ._common import (
@@ -158,22 +159,11 @@ def _lss_window(phi, b, ft, s, ds, alpha2):
 
 @eqx.filter_jit
 def _lss_windows(phi, b, ft, s, ds, alpha2):
-    if ft is None:
-        return jax.vmap(lambda p_, b_, s_, d_: _lss_window(p_, b_, None, s_, d_, alpha2))(
-            phi, b, s, ds
-        )
-    return jax.vmap(lambda p_, b_, f_, s_, d_: _lss_window(p_, b_, f_, s_, d_, alpha2))(
-        phi, b, ft, s, ds
-    )
+    in_axes = (0, 0, None if ft is None else 0, 0, 0, None)
+    return jax.vmap(_lss_window, in_axes=in_axes)(phi, b, ft, s, ds, alpha2)
 
 
 # --------------------------------------------------------------------------- NILSS
-
-
-def _sign_fixed_qr(a: Array) -> tuple[Array, Array]:
-    q, r = jnp.linalg.qr(a)
-    sign = jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0).astype(a.dtype)
-    return q * sign[None, :], r * sign[:, None]
 
 
 def _nilss_window(
@@ -217,14 +207,14 @@ def _nilss_window(
         z = lambda *shape: jnp.zeros(shape, x.dtype)  # noqa: E731
         acc = (z(u, u), z(u), z(u), z(), z(u), z(u), z(), z(), z())
         (x, W, w, acc), _ = jax.lax.scan(inner, (x, W, w, acc), None, length=seg_steps)
-        Q, R = _sign_fixed_qr(W)
+        Q, R = householder_full(W)
         bq = Q.T @ w
         return (x, Q, w - Q @ bq), (acc, R, bq)
 
     if fstep is not None:
         f0 = fstep(x)
         W0 = W0 - jnp.outer(f0, (f0 @ W0) / (f0 @ f0))
-    W0, _ = _sign_fixed_qr(W0)
+    W0, _ = householder_full(W0)
     w0 = jnp.zeros_like(x)
     (x_end, _, _), (acc, R, bq) = jax.lax.scan(segment, (x, W0, w0), None, length=n_seg)
     return x_end, acc, R, bq
