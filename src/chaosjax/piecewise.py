@@ -84,7 +84,8 @@ def mode_vector_field(flow: Flow, x: Float[Array, " dim"], mode: Bool[Array, " m
 
 def _segment_event(flow: Flow, y, mode, tau, iterations: int):
     """One RK4 segment of length tau in `mode`; if a switching function leaves its
-    side, cut the segment at the first crossing. Returns (y_end, time used, new mode)."""
+    side, cut the segment at the first crossing. Returns (y_end, time used, new mode).
+    A step that crosses nothing costs one RK4 step (outside `vmap`, which runs both)."""
 
     def f(z):
         return mode_vector_field(flow, z, mode)
@@ -93,9 +94,8 @@ def _segment_event(flow: Flow, y, mode, tau, iterations: int):
     y_full = rk4_step(f, y, tau)
     g1 = sign * switching(flow, y_full)
     crossed = g1 < 0
-    any_cross = jnp.any(crossed)
 
-    def locate(_):
+    def cut(_):
         # The root is found on constants (no derivative through the iterations); the
         # Newton correction below carries the implicit derivative.
         ys, taus = jax.lax.stop_gradient(y), jax.lax.stop_gradient(tau)
@@ -108,23 +108,21 @@ def _segment_event(flow: Flow, y, mode, tau, iterations: int):
 
         thetas = jnp.where(crossed, jax.vmap(root)(jnp.arange(g0.shape[0])), jnp.inf)
         j = jnp.argmin(thetas)
-        return jnp.minimum(thetas[j], 1.0), j
+        th0 = jax.lax.stop_gradient(jnp.minimum(thetas[j], 1.0))
 
-    th0, j = jax.lax.cond(any_cross, locate, lambda _: (jnp.ones_like(tau), jnp.asarray(0)), None)
-    th0 = jax.lax.stop_gradient(th0)
+        def G(th):
+            return sign[j] * switching(flow, rk4_step(f, y, th * tau))[j]
 
-    def G(th):
-        return sign[j] * switching(flow, rk4_step(f, y, th * tau))[j]
+        # One Newton step with the gradient flowing: it polishes the Illinois root and
+        # gives theta(x) the implicit derivative -dG/dx / dG/dtheta (the saltation term).
+        g_val, g_dot = jax.jvp(G, (th0,), (jnp.ones_like(th0),))
+        g_dot = jax.lax.stop_gradient(g_dot)
+        safe = g_dot != 0
+        theta = jnp.where(safe, jnp.clip(th0 - g_val / jnp.where(safe, g_dot, 1.0), 0.0, 1.0), th0)
+        new_mode = jnp.where(jnp.arange(mode.shape[0]) == j, ~mode, mode)
+        return rk4_step(f, y, theta * tau), theta * tau, new_mode
 
-    # One Newton step with the gradient flowing: it polishes the Illinois root and gives
-    # theta(x) the implicit derivative -dG/dx / dG/dtheta (the saltation term).
-    g_val, g_dot = jax.jvp(G, (th0,), (jnp.ones_like(th0),))
-    g_dot = jax.lax.stop_gradient(g_dot)
-    safe = any_cross & (g_dot != 0)
-    theta = jnp.where(safe, jnp.clip(th0 - g_val / jnp.where(safe, g_dot, 1.0), 0.0, 1.0), th0)
-    y_end = jnp.where(any_cross, rk4_step(f, y, theta * tau), y_full)
-    new_mode = jnp.where(any_cross & (jnp.arange(mode.shape[0]) == j), ~mode, mode)
-    return y_end, theta * tau, new_mode
+    return jax.lax.cond(jnp.any(crossed), cut, lambda _: (y_full, tau, mode), None)
 
 
 def _segment_diffrax(flow: Flow, y, mode, t0, t1, rtol, atol):
@@ -214,8 +212,10 @@ class EventDiscretized(Map):
         )
         # Whatever is left after max_switches crossings: one plain step in the mode.
         left = tau - used
-        return jnp.where(
-            left > 0, rk4_step(lambda z: mode_vector_field(self.flow, z, mode), y, left), y
+        return jax.lax.cond(
+            left > 0,
+            lambda: rk4_step(lambda z: mode_vector_field(self.flow, z, mode), y, left),
+            lambda: y,
         )
 
     def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
