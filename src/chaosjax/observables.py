@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
@@ -83,8 +82,7 @@ def cumulative_average(
     if steps % save_every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
     observable = _identity if observable is None else observable
-    _check_observable(observable, x.shape[-1], x.dtype)
-    obs0 = jax.eval_shape(observable, jnp.zeros(x.shape[-1], x.dtype))
+    obs0 = _check_observable(observable, x.shape[-1], x.dtype)
     acc = jnp.zeros(x.shape[:-1] + obs0.shape, x.dtype)
     n_saves = steps // save_every
     if progress and chunk_size is None:

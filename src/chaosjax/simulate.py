@@ -345,15 +345,7 @@ def _prepare(system, x0, dt, solver, *, steps, transient, name_steps="steps"):
     steps = v.positive_int(steps, name_steps)
     transient = v.nonnegative_int(transient, "transient")
     v.system_parameters(system)
-    if isinstance(system, Flow):
-        if dt is None:
-            raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
-        dt = v.positive_float(dt, "dt")
-    m = as_map(system, dt, solver if solver not in ADAPTIVE else "rk4")
-    if isinstance(system, Flow) and solver in ADAPTIVE:
-        from .discretize import discretize
-
-        m = discretize(system, dt, solver)
+    m = as_map(system, dt, solver)  # checks dt and the solver
     x = v.state(x0, system.dim, "x0")
     return m, x, steps, transient
 
@@ -544,8 +536,7 @@ def final_state(
     return _guard_traced(x_end, x_end, throw, "final_state")
 
 
-def _observable_sum(m, x, observable, steps, transient, throw, progress, chunk_size, desc):
-    obs0 = _observable_shape(observable, x.shape[-1], x.dtype)
+def _observable_sum(m, x, observable, obs0, steps, transient, throw, progress, chunk_size, desc):
     zeros = jax.tree.map(lambda s: jnp.zeros(x.shape[:-1] + s.shape, x.dtype), obs0)
     if progress and chunk_size is None:
         chunk_size = max(1, (steps + transient) // 100)
@@ -570,6 +561,7 @@ def _observable_sum(m, x, observable, steps, transient, throw, progress, chunk_s
 
 
 def _check_observable(observable, dim, dtype):
+    """The output shapes of `observable` on a state (dim,), checked."""
     if not callable(observable):
         raise ValueError(f"`observable` must be a callable x -> value, got {observable!r}.")
     try:
@@ -583,6 +575,7 @@ def _check_observable(observable, dim, dtype):
             leaf.dtype, jnp.integer
         ):
             raise ValueError(f"`observable` must return numbers, got dtype {leaf.dtype}.")
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -637,11 +630,12 @@ def time_average(
     """
     m, x, steps, transient = _prepare(system, x0, dt, solver, steps=steps, transient=transient)
     observable = _identity if observable is None else observable
-    _check_observable(observable, x.shape[-1], x.dtype)
+    obs0 = _check_observable(observable, x.shape[-1], x.dtype)
     acc, x_end = _observable_sum(
         m,
         x,
         observable,
+        obs0,
         steps,
         transient,
         throw,
