@@ -457,22 +457,22 @@ def simulate(
     progress = not quiet
     name = cjio.system_name(sysm)
     t0 = time.time()
+    run = functools.partial(
+        cj.trajectory,
+        sysm,
+        steps=n_steps,
+        dt=dt,
+        solver=solver,
+        transient=transient,
+        save_every=save_every,
+        progress=progress,
+        chunk_size=max(1, n_steps // save_every // 100),
+    )
     with _interrupt_note(
         console, f"Nothing was written to {out} (any previous file is unchanged)."
     ):
         if ensemble is None:
-            x_init = _x0_option(sysm, x0)
-            xs = cj.trajectory(
-                sysm,
-                x_init,
-                steps=n_steps,
-                dt=dt,
-                solver=solver,
-                transient=transient,
-                save_every=save_every,
-                progress=progress,
-                chunk_size=max(1, n_steps // save_every // 100),
-            )
+            xs = run(_x0_option(sysm, x0))
             ds = cjio.trajectory_dataset(
                 sysm,
                 xs,
@@ -508,19 +508,7 @@ def simulate(
             avgs = np.asarray(ca.averages)
             extra = {}
             if trajectories:
-                xs = np.asarray(
-                    cj.trajectory(
-                        sysm,
-                        x0s,
-                        steps=n_steps,
-                        dt=dt,
-                        solver=solver,
-                        transient=transient,
-                        save_every=save_every,
-                        progress=progress,
-                        chunk_size=max(1, n_steps // save_every // 100),
-                    )
-                )
+                xs = np.asarray(run(x0s))
                 extra["state"] = (
                     ("member", "time", "component"),
                     xs,
@@ -840,9 +828,9 @@ def sensitivity(
     coords: dict[str, Any] = {}
     shadow = None
     tab = None
+    kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
     with _interrupt_note(console, "Nothing was written."):
         if method in ("lss", "nilss", "s3", "both") and has_lss:
-            kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
             label = {
                 "lss": "Least-squares shadowing",
                 "nilss": "Non-intrusive least-squares shadowing",
@@ -892,7 +880,6 @@ def sensitivity(
             if not hasattr(cj, "sensitivity_blowup_table"):
                 _error("the blow-up table is not available in this build of chaosjax.")
                 raise typer.Exit(EXIT_FAILED)
-            kw = {"dt": dt, "solver": solver} if flow else {}
             import jax
 
             tab = cj.sensitivity_blowup_table(
