@@ -252,7 +252,8 @@ def _elementwise(em, fmt, ins, kinds, out_kind, fold=None):
     for idx in np.ndindex(out.shape):
         vals = [a[idx] for a in arrays]
         if fold is not None and not any(isinstance(v, str) for v in vals):
-            out[idx] = fold(*vals).item() if hasattr(fold(*vals), "item") else fold(*vals)
+            r = fold(*vals)
+            out[idx] = r.item() if hasattr(r, "item") else r
         else:
             out[idx] = em.new(fmt.format(*[_c(v, k) for v, k in zip(vals, kinds)]), out_kind)
     return out
@@ -302,6 +303,24 @@ def _integer_pow(em, x, y: int, kind: str):
             raise Unsupported("negative integer_pow of an integer")
         acc = em.new(f"(1.0 / {_c(acc, kind)})", kind)
     return acc
+
+
+def _names(prefix: str, shapes) -> list[np.ndarray]:
+    """Arrays of `shapes` whose elements name C scalars prefix0, prefix1, ..., numbered on
+    across the arrays (the parameter leaves: p0, p1, ... read in order from P)."""
+    counter = itertools.count()
+    out = []
+    for shape in shapes:
+        a = np.empty(shape, object)
+        for idx in np.ndindex(shape):
+            a[idx] = f"{prefix}{next(counter)}"
+        out.append(a)
+    return out
+
+
+def _eval_closed(em: _Emitter, closed, args) -> list[np.ndarray]:
+    """`_eval` of a ClosedJaxpr, its constants known at generation time."""
+    return _eval(em, closed.jaxpr, [_const_array(c) for c in closed.consts], args)
 
 
 def _eval(em: _Emitter, jaxpr, consts, args) -> list[np.ndarray]:
@@ -554,28 +573,19 @@ def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, in
 
     The step's inputs are the parameter leaves (`shapes`, elements named p0, p1, ...
     in order, read from P) and the state (s0, s1, ...)."""
-    state = np.array([f"s{i}" for i in range(dim)], object)
-    names = (f"p{i}" for i in itertools.count())
-    params = []
-    for shape in shapes:
-        a = np.empty(shape, object)
-        for idx in np.ndindex(shape):
-            a[idx] = next(names)
-        params.append(a)
-    n_params = sum(int(np.prod(s)) for s in shapes)
+    (state,), params = _names("s", [(dim,)]), _names("p", shapes)
+    n_params = sum(a.size for a in params)
     em = _Emitter()
     obs_flat: list = []
     if obs_jaxpr is not None:
-        outs = _eval(em, obs_jaxpr.jaxpr, [_const_array(c) for c in obs_jaxpr.consts], [state])
+        outs = _eval_closed(em, obs_jaxpr, [state])
         for o, v in zip(outs, obs_jaxpr.jaxpr.outvars, strict=True):
             if _kind(v.aval.dtype) != "f":
                 raise Unsupported("a non-float observable")
             obs_flat += list(np.ravel(o))
     obs_lines = list(em.lines)
     em.lines = []
-    (new,) = _eval(
-        em, step_jaxpr.jaxpr, [_const_array(c) for c in step_jaxpr.consts], params + [state]
-    )
+    (new,) = _eval_closed(em, step_jaxpr, params + [state])
     new = np.ravel(new)
     k = len(obs_flat)
     if len(obs_lines) + len(em.lines) > _MAX_LINES or (dim + k) * tile * 8 > _MAX_TILE_BYTES:
@@ -720,36 +730,46 @@ def _threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _kernel_for(m, observable, dim: int):
-    """(fn, params, k) for this map structure and observable, or None."""
-    dyn, static = eqx.partition(m, eqx.is_array)
+def _split(module, *extra):
+    """A module's array leaves as a kernel's parameters: (treedef, static, shapes, P, key).
+
+    P holds the leaves' values flattened in order (the p0, p1, ... of `_names`); key is
+    the module's structure and static leaves plus `extra`, or None if unhashable. None
+    if a leaf is traced or not float64.
+    """
+    dyn, static = eqx.partition(module, eqx.is_array)
     leaves, treedef = jax.tree.flatten(dyn)
+    if any(isinstance(a, jax.core.Tracer) or a.dtype != np.float64 for a in leaves):
+        return None
+    flat = [np.asarray(a).reshape(-1) for a in leaves]
+    params = np.ascontiguousarray(np.concatenate(flat) if flat else np.zeros(1))
+    key = (treedef, jax.tree.flatten(static)[1], tuple(jax.tree.leaves(static)), *extra)
     try:
-        key = (
-            treedef,
-            jax.tree.flatten(static)[1],
-            tuple(jax.tree.leaves(static)),
-            observable,
-            dim,
-        )
         hash(key)
     except TypeError:
         key = None
-    params = []
-    for leaf in leaves:
-        a = np.asarray(leaf)
-        if a.dtype != np.float64:
-            return None
-        params.append(a.reshape(-1))
-    params = np.ascontiguousarray(np.concatenate(params) if params else np.zeros(1))
-    if key is not None and key in _kernels:
-        entry = _kernels[key]
-        return None if entry is None else (entry[0], params, entry[1])
-    entry = _generate(treedef, static, [np.shape(leaf) for leaf in leaves], observable, dim)
-    if key is not None:
-        if len(_kernels) >= 256:  # a new lambda per call is a new key: stay bounded
-            _kernels.clear()
-        _kernels[key] = entry
+    return treedef, static, [np.shape(a) for a in leaves], params, key
+
+
+def _cached(cache: dict, key, make):
+    """make(), kept in `cache` under `key` (None: not kept). Bounded: a new lambda per
+    call is a new key."""
+    if key is None:
+        return make()
+    if key not in cache:
+        if len(cache) >= 256:
+            cache.clear()
+        cache[key] = make()
+    return cache[key]
+
+
+def _kernel_for(m, observable, dim: int):
+    """(fn, params, k) for this map structure and observable, or None."""
+    split = _split(m, observable, dim)
+    if split is None:
+        return None
+    treedef, static, shapes, params, key = split
+    entry = _cached(_kernels, key, lambda: _generate(treedef, static, shapes, observable, dim))
     return None if entry is None else (entry[0], params, entry[1])
 
 
@@ -795,9 +815,8 @@ def advance(m, x, n: int):
 def _run(m, x, acc, observable, n):
     if not enabled() or jax.default_backend() != "cpu" or n <= 0:
         return None
-    leaves = [x, *jax.tree.leaves(acc), *jax.tree.leaves(m)]
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
-        return None
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in [x, *jax.tree.leaves(acc)]):
+        return None  # (a traced parameter of m: `_split` says None)
     if not isinstance(x, (jax.Array, np.ndarray)) or x.ndim != 2 or x.dtype != np.float64:
         return None
     if isinstance(x, jax.Array) and len(x.sharding.device_set) > 1:
