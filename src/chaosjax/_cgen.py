@@ -724,7 +724,8 @@ def _load(path: str, argtypes):
 _kernels: dict[Any, Any] = {}
 
 
-def _threads() -> int:
+def cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
@@ -844,7 +845,7 @@ def _run(m, x, acc, observable, n):
 
     X = soa(x)
     A = np.ascontiguousarray(np.concatenate([soa(a) for a in acc_leaves])) if k else np.zeros(1)
-    fn(params.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), _threads())
+    fn(params.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), cores())
     x_end = jax.numpy.asarray(np.ascontiguousarray(X[:, :B].T))
     sums, row = [], 0
     for a in acc_leaves:

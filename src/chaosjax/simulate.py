@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -146,8 +145,7 @@ def _plan(x: Array) -> tuple[int, int, int] | None:
     target = max(8, min(1024, 1 << max(0, per_tile.bit_length() - 1)))  # a power of 2
     if n <= 8:
         return (1, 1, n)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    groups = max(1, min(2 * (cores or 1), _MAX_GROUPS, -(-n // target)))
+    groups = max(1, min(2 * _cgen.cores(), _MAX_GROUPS, -(-n // target)))
     per_group = -(-n // (groups * target))
     tile = -(-n // (groups * per_group))
     tile = min(target, -(-tile // 8) * 8)
