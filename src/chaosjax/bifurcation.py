@@ -215,11 +215,6 @@ def _flow_of(m: Map) -> Flow:
     return m.flow  # Discretized and cj.piecewise.EventDiscretized both carry `flow`
 
 
-def _illinois(G, g0: Array, g1: Array, iterations: int = 30) -> Array:
-    """The Illinois root in [0, 1]; exactly 0 when the step starts on the section."""
-    return jnp.where(g0 == 0, 0.0, illinois(G, g0, g1, iterations))
-
-
 def _section_orbit(m: Map, section, x: Array, keep: int, max_steps: int):
     """Advance from x until `keep` section crossings or `max_steps` steps.
 
@@ -261,7 +256,7 @@ def _section_orbit(m: Map, section, x: Array, keep: int, max_steps: int):
     def refine(y0):
         g0 = g_of(y0)
         g1 = g_of(m.step(y0))
-        theta = _illinois(lambda t: g_of(_partial_step(m, y0, t)), g0, g1)
+        theta = illinois(lambda t: g_of(_partial_step(m, y0, t)), g0, g1)
         return _partial_step(m, y0, theta), theta
 
     safe = jnp.where(jnp.isfinite(buf), buf, x[None, :])
