@@ -19,7 +19,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .. import _validate as v
 from ..discretize import Discretized, as_map
-from ..simulate import DivergenceError
+from ..simulate import DivergenceError, _is_traced
 from ..systems import Flow, Map
 from . import _cgen_spectrum, _qr
 from ._tangent import forward_push, inverse_push, step_fn
@@ -317,18 +317,11 @@ def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history)
 # --------------------------------------------------------------------------- checks
 
 
-def _check_system(system) -> None:
+def _as_checked_map(system, dt, solver) -> Map:
+    """`as_map` (which checks `dt` and `solver`) of a Flow or Map with finite parameters."""
     if not isinstance(system, (Flow, Map)):
         raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
     v.system_parameters(system)
-
-
-def _as_checked_map(system, dt, solver) -> Map:
-    _check_system(system)
-    if isinstance(system, Flow):
-        if dt is None:
-            raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
-        dt = v.positive_float(dt, "dt")
     return as_map(system, dt, solver)
 
 
@@ -366,12 +359,9 @@ def _check_inputs(m: Map, inputs, n: int):
 
 def _check_invertible(m: Map, x: Array, driven: bool, inputs) -> None:
     """Raise if a map without `inverse_step` has a singular Jacobian along its orbit."""
-    if (m.has_inverse and not driven) or isinstance(m, Discretized):
+    if m.has_inverse or isinstance(m, Discretized):
         return  # the time-dt map of a flow is a diffeomorphism
-    if not v.is_concrete(x) or any(
-        isinstance(leaf, jax.core.Tracer)
-        for leaf in jax.tree_util.tree_leaves(eqx.filter(m, eqx.is_array))
-    ):
+    if _is_traced(x, m):
         return  # parameters traced (a sweep): checked at run time by the NaNs it makes
     f = step_fn(m, driven)
     y = x
@@ -420,13 +410,6 @@ def _initial_basis(dim: int, k: int, key, dtype) -> Array:
     key = jax.random.key(0) if key is None else key
     Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
     return Q
-
-
-def _is_traced(tree) -> bool:
-    return any(
-        isinstance(leaf, jax.core.Tracer)
-        for leaf in jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_array))
-    )
 
 
 def _raise_if_diverged(div, throw: bool, what: str) -> None:
@@ -507,7 +490,7 @@ def spectrum_on_map(
         x_end, Q_end, s, hist, div, x_run = out
         # The C path returns NumPy arrays: finish in NumPy (eager jnp ops cost ~50 us each).
         xp = np if isinstance(s, np.ndarray) else jnp
-        if not _is_traced((div, x_run)) and int(div) > 0:
+        if not _is_traced(div, x_run) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
             first = int(
                 _first_nonfinite_state(
@@ -636,10 +619,7 @@ def lyapunov_spectrum(
     # `transient` steps beyond the accumulated ones.
     u = _check_inputs(m, inputs, transient + steps + (transient if inverse else 0))
     if inverse:
-        if not isinstance(system, (Flow, Map)) or (
-            isinstance(system, Map) and not system.has_inverse
-        ):
-            _check_invertible(m, x if x.ndim == 1 else x[0], u is not None, u)
+        _check_invertible(m, x if x.ndim == 1 else x[0], u is not None, u)
     run = lambda x0_, prev: spectrum_on_map(
         m,
         x0_,
