@@ -27,6 +27,16 @@ def _weight():
     return eqx.field(converter=_as_float)
 
 
+def _gaussian(key: PRNGKeyArray, shape: tuple[int, int], scale: Scalar) -> Array:
+    """Weights N(0, scale^2 / fan-in), the fan-in being the number of columns."""
+    return scale * jax.random.normal(key, shape) / jnp.sqrt(max(shape[1], 1))
+
+
+def _hidden_state(n: int, dtype) -> Float[Array, " n"]:
+    """Off the trivial fixed point h = 0 (with zero biases), deterministically."""
+    return 0.5 * jnp.sin(1.7 * jnp.arange(n, dtype=dtype) + 0.3)
+
+
 class RNN(Map):
     """A vanilla tanh RNN: h_{t+1} = tanh(W h_t + U u_t + b).
 
@@ -74,10 +84,8 @@ class RNN(Map):
         `g` may be traced (a `vmap` over gains builds a batch of networks).
         """
         kw, ku, kb = jax.random.split(key, 3)
-        W = g * jax.random.normal(kw, (n, n)) / jnp.sqrt(n)
-        U = input_scale * jax.random.normal(ku, (n, n_inputs)) / jnp.sqrt(max(n_inputs, 1))
         b = bias_scale * jax.random.normal(kb, (n,))
-        return cls(W=W, U=U, b=b)
+        return cls(W=_gaussian(kw, (n, n), g), U=_gaussian(ku, (n, n_inputs), input_scale), b=b)
 
     @property
     def dim(self) -> int:
@@ -99,9 +107,7 @@ class RNN(Map):
         return (1.0 - h * h)[:, None] * self.W
 
     def default_state(self) -> Float[Array, " n"]:
-        # Off the trivial fixed point h = 0 (with b = 0), deterministically.
-        i = jnp.arange(self.dim, dtype=self.W.dtype)
-        return 0.5 * jnp.sin(1.7 * i + 0.3)
+        return _hidden_state(self.dim, self.W.dtype)
 
 
 class GRU(Map):
@@ -138,23 +144,10 @@ class GRU(Map):
         input_scale: Scalar = 1.0,
     ) -> GRU:
         ks = jax.random.split(key, 6)
-        rec = [g * jax.random.normal(k, (n, n)) / jnp.sqrt(n) for k in ks[:3]]
-        inp = [
-            input_scale * jax.random.normal(k, (n, n_inputs)) / jnp.sqrt(max(n_inputs, 1))
-            for k in ks[3:]
-        ]
+        Wz, Wr, Wh = (_gaussian(k, (n, n), g) for k in ks[:3])
+        Uz, Ur, Uh = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[3:])
         zero = jnp.zeros(n)
-        return cls(
-            Wz=rec[0],
-            Wr=rec[1],
-            Wh=rec[2],
-            Uz=inp[0],
-            Ur=inp[1],
-            Uh=inp[2],
-            bz=zero,
-            br=zero,
-            bh=zero,
-        )
+        return cls(Wz=Wz, Wr=Wr, Wh=Wh, Uz=Uz, Ur=Ur, Uh=Uh, bz=zero, br=zero, bh=zero)
 
     @property
     def dim(self) -> int:
@@ -175,5 +168,4 @@ class GRU(Map):
         return self.driven_step(x, jnp.zeros(self.n_inputs, x.dtype))
 
     def default_state(self) -> Float[Array, " n"]:
-        i = jnp.arange(self.dim, dtype=self.Wz.dtype)
-        return 0.5 * jnp.sin(1.7 * i + 0.3)
+        return _hidden_state(self.dim, self.Wz.dtype)
