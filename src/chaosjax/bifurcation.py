@@ -1235,20 +1235,19 @@ def classify_attractor(
         bound,
     )
     x = _initial_state(system, x0)
-    section = opts.pop("section")
-    return _classify_one(system, x, dt, solver, section, tuple(sorted(opts.items())))
+    return _classify_one(system, x, dt, solver, opts)
 
 
 @eqx.filter_jit
-def _classify_one(system, x, dt, solver, section, opts):
-    return _classify_core(_one_step_map(system, dt, solver), x, section=section, **dict(opts))
+def _classify_one(system, x, dt, solver, opts):
+    return _classify_core(_one_step_map(system, dt, solver), x, **opts)
 
 
 @eqx.filter_jit
-def _classify_batch(system, param, vals, x, dt, solver, section, opts):
+def _classify_batch(system, param, vals, x, dt, solver, opts):
     def one(val, x0_):
         m = _one_step_map(system.replace(**{param: val}), dt, solver)
-        return _classify_core(m, x0_, section=section, **dict(opts))
+        return _classify_core(m, x0_, **opts)
 
     return jax.vmap(one, in_axes=(0, _batched_x0(x)))(vals, x)
 
@@ -1300,9 +1299,8 @@ def classify_sweep(
     )
     vals = _check_param(system, param, values)
     x = _initial_state(system, x0, vals.shape[0])
-    section = opts.pop("section")
     vals, x = _shard(vals, x, shard)
-    return _classify_batch(system, param, vals, x, dt, solver, section, tuple(sorted(opts.items())))
+    return _classify_batch(system, param, vals, x, dt, solver, opts)
 
 
 def feigenbaum_ratios(points: Sequence[float]) -> np.ndarray:
