@@ -626,21 +626,20 @@ def locate_period_change(
 def _residual_fn(system: Flow | Map, period: int):
     if isinstance(system, Flow):
         return system.vector_field
-
-    def g(x):
-        return jax.lax.fori_loop(0, period, lambda i, y: system.step(y), x) - x
-
-    return g
+    return lambda x: _advance(system, x, period) - x
 
 
 @eqx.filter_jit
 def _newton(system, guesses, period: int, max_iter: int, tol: float):
     g = _residual_fn(system, period)
 
+    def g_and_g(x):
+        r = g(x)
+        return r, r
+
     def one(x):
         def body(_, x):
-            r = g(x)
-            J = jax.jacfwd(g)(x)
+            J, r = jax.jacfwd(g_and_g, has_aux=True)(x)  # r from the same pass
             dx = jnp.linalg.solve(J, r)
             done = jnp.max(jnp.abs(r)) <= tol * (1.0 + jnp.max(jnp.abs(x)))
             ok = jnp.all(jnp.isfinite(dx))
@@ -656,11 +655,7 @@ def _newton(system, guesses, period: int, max_iter: int, tol: float):
 def _jacobians(system, xs, period: int):
     if isinstance(system, Flow):
         return jax.vmap(system.jacobian)(xs)
-
-    def F(x):
-        return jax.lax.fori_loop(0, period, lambda i, y: system.step(y), x)
-
-    return jax.vmap(jax.jacfwd(F))(xs)
+    return jax.vmap(jax.jacfwd(lambda x: _advance(system, x, period)))(xs)
 
 
 @eqx.filter_jit
