@@ -19,7 +19,8 @@ from ..systems import Flow, Map
 from ._qr import SMALL
 
 
-def _step(m: Map, x: Array, u: Array | None) -> Array:
+def step(m: Map, x: Array, u: Array | None = None) -> Array:
+    """F(x), or F(x, u) for an input-driven map."""
     return m.step(x) if u is None else m.driven_step(x, u)
 
 
@@ -39,7 +40,7 @@ class ForwardPush(eqx.Module):
     def __call__(self, x, Q, u=None):
         if self.use_jacobian and u is None:
             return self.m.step(x), _matmul_small(self.m.jacobian(x), Q)
-        x_next, lin = jax.linearize(lambda y: _step(self.m, y, u), x)
+        x_next, lin = jax.linearize(lambda y: step(self.m, y, u), x)
         return x_next, jax.vmap(lin, in_axes=1, out_axes=1)(Q)
 
 
@@ -105,22 +106,11 @@ class InversePush(eqx.Module):
         if u is None and m.has_analytic_jacobian:
             J = m.jacobian(x)
         else:
-            J = jax.jacfwd(lambda y: _step(m, y, u))(x)
-        return _step(m, x, u), jnp.linalg.solve(J, Q)
+            J = jax.jacfwd(lambda y: step(m, y, u))(x)
+        return step(m, x, u), jnp.linalg.solve(J, Q)
 
 
 def forward_push(m: Map, *, driven: bool = False, use_jacobian: bool = False):
     if _is_adaptive(m) and not driven:
         return AdaptivePush(m)
     return ForwardPush(m, bool(use_jacobian))
-
-
-def inverse_push(m: Map, *, driven: bool = False) -> InversePush:
-    return InversePush(m)
-
-
-def step_fn(m: Map, driven: bool):
-    """x, u -> next state (u ignored for an autonomous map)."""
-    if driven:
-        return lambda x, u: m.driven_step(x, u)
-    return lambda x, u: m.step(x)

@@ -22,7 +22,7 @@ from ..discretize import Discretized, as_map
 from ..simulate import DivergenceError, _is_traced
 from ..systems import Flow, Map
 from . import _cgen_spectrum, _qr
-from ._tangent import forward_push, inverse_push, step_fn
+from ._tangent import InversePush, forward_push, step
 
 
 class LyapunovResult(eqx.Module):
@@ -205,7 +205,7 @@ def _first_nonfinite_state(m, x, inputs, n):
     def body(carry, ku):
         y, first = carry
         k, u = ku
-        y = m.step(y) if u is None else m.driven_step(y, u)
+        y = step(m, y, u)
         bad = ~jnp.all(jnp.isfinite(y))
         return (y, jnp.where((first < 0) & bad, k, first)), None
 
@@ -227,7 +227,7 @@ def _orbit(m, x, us, length):
     """The states x, F(x), ..., F^{length-1}(x) (length, dim)."""
 
     def body(y, u):
-        return (m.step(y) if u is None else m.driven_step(y, u)), y
+        return step(m, y, u), y
 
     return jax.lax.scan(body, x, us, length=length)[1]
 
@@ -276,13 +276,8 @@ def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history)
             xn, u = xu
             _, V = push(xn, Q, u)
             cnt = cnt + 1
-
-            def do_qr(V):
-                Qn, logr = qr(V)
-                return Qn, logr
-
             Qn, logr = jax.lax.cond(
-                cnt % qr_every == 0, do_qr, lambda V: (V, jnp.zeros(k, V.dtype)), V
+                cnt % qr_every == 0, qr, lambda V: (V, jnp.zeros(k, V.dtype)), V
             )
             bad = ~(jnp.all(jnp.isfinite(Qn)) & jnp.all(jnp.isfinite(xn)))
             div = jnp.where((div < 0) & bad, cnt, div)
@@ -357,21 +352,20 @@ def _check_inputs(m: Map, inputs, n: int):
     return u[:n]
 
 
-def _check_invertible(m: Map, x: Array, driven: bool, inputs) -> None:
+def _check_invertible(m: Map, x: Array, inputs) -> None:
     """Raise if a map without `inverse_step` has a singular Jacobian along its orbit."""
     if m.has_inverse or isinstance(m, Discretized):
         return  # the time-dt map of a flow is a diffeomorphism
     if _is_traced(x, m):
         return  # parameters traced (a sweep): checked at run time by the NaNs it makes
-    f = step_fn(m, driven)
     y = x
     worst = np.inf
     for i in range(8 if inputs is None else min(8, inputs.shape[0])):
         u = None if inputs is None else inputs[i]
-        J = np.asarray(jax.jacfwd(lambda z: f(z, u))(y))
+        J = np.asarray(jax.jacfwd(lambda z: step(m, z, u))(y))
         sv = np.linalg.svd(J, compute_uv=False)
         worst = min(worst, sv[-1] / sv[0] if sv[0] > 0 else 0.0)
-        y = f(y, u)
+        y = step(m, y, u)
     if not worst > 1e-12:
         raise ValueError(
             f"`inverse=True` needs an invertible map, but {type(m).__name__} has no "
@@ -465,11 +459,7 @@ def spectrum_on_map(
     driven = inputs is not None
     if use_jacobian is None:
         use_jacobian = m.has_analytic_jacobian
-    push = (
-        inverse_push(m, driven=driven)
-        if inverse
-        else forward_push(m, driven=driven, use_jacobian=use_jacobian)
-    )
+    push = InversePush(m) if inverse else forward_push(m, driven=driven, use_jacobian=use_jacobian)
     near_identity = isinstance(m, Discretized) and qr_every == 1 and not inverse
     method = _qr.resolve(qr, dim, k, near_identity)
     qr_fn = _qr.KERNELS[method]
@@ -619,7 +609,7 @@ def lyapunov_spectrum(
     # `transient` steps beyond the accumulated ones.
     u = _check_inputs(m, inputs, transient + steps + (transient if inverse else 0))
     if inverse:
-        _check_invertible(m, x if x.ndim == 1 else x[0], u is not None, u)
+        _check_invertible(m, x if x.ndim == 1 else x[0], u)
     run = lambda x0_, prev: spectrum_on_map(
         m,
         x0_,
