@@ -489,19 +489,26 @@ def trajectory(
     return _guard_traced(out, x, throw, what)
 
 
-def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, throw, rtol, atol):
-    n_saves = steps // save_every
-    t_start = transient * dt
-    ts = t_start + dt * save_every * jnp.arange(n_saves + 1)
+@eqx.filter_jit
+def _adaptive_kernel(flow, x, ts, t_start: float, solver: str, rtol: float, atol: float):
+    """The states at times `ts` after a transient to `t_start` (static, as the solver and
+    the tolerances: one compilation per setting, not per call)."""
 
     def one(x):
-        if transient:
+        if t_start:
             x = solve_adaptive(
                 flow, x, jnp.array([0.0, t_start]), solver=solver, rtol=rtol, atol=atol
             )[-1]
         return solve_adaptive(flow, x, ts, solver=solver, rtol=rtol, atol=atol)
 
-    out = eqx.filter_jit(lambda x: _batched(one, x))(x)
+    return _batched(one, x)
+
+
+def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, throw, rtol, atol):
+    n_saves = steps // save_every
+    t_start = transient * dt
+    ts = t_start + dt * save_every * jnp.arange(n_saves + 1)
+    out = _adaptive_kernel(flow, x, ts, t_start, solver, rtol, atol)
     if throw and not _is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
         rows = np.flatnonzero(~np.isfinite(np.asarray(out)).reshape(-1, out.shape[-1]).all(-1))
         k = int(rows[0] % (n_saves + 1)) * save_every + transient
