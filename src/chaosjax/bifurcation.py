@@ -48,6 +48,7 @@ from .discretize import Discretized, discretize
 from .lyapunov import spectrum_on_map
 from .parallel import shard_batch
 from .systems import Flow, Map
+from .systems._base import _as_float
 
 __all__ = [
     "Hyperplane", "LocalMaxima", "LocalMinima", "OrbitDiagram", "orbit_diagram",
@@ -74,8 +75,8 @@ class Hyperplane(eqx.Module):
     Example: `cj.Hyperplane(normal=[0, 0, 1], offset=27.0)` for Lorenz63 (z = 27, upwards).
     """
 
-    normal: Float[Array, " dim"] = eqx.field(converter=lambda a: jnp.asarray(a, float))
-    offset: Float[Array, ""] = eqx.field(default=0.0, converter=lambda a: jnp.asarray(a, float))
+    normal: Float[Array, " dim"] = eqx.field(converter=_as_float)
+    offset: Float[Array, ""] = eqx.field(default=0.0, converter=_as_float)
     direction: int = eqx.field(default=1, static=True)
 
     def __check_init__(self):

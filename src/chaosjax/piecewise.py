@@ -42,6 +42,7 @@ from . import _validate as v
 from ._roots import illinois
 from .solvers import rk4_step
 from .systems import Flow, Map
+from .systems._base import _as_float, param
 from .systems.flows import PiecewiseLinearFlow, ReluFlow
 
 __all__ = [
@@ -276,11 +277,11 @@ class PiecewiseLinearMap(Map):
     ```
     """
 
-    A1: Float[Array, "n n"] = eqx.field(converter=lambda a: jnp.asarray(a, float))
-    A2: Float[Array, "n n"] = eqx.field(converter=lambda a: jnp.asarray(a, float))
-    b: Float[Array, " n"] = eqx.field(converter=lambda a: jnp.asarray(a, float))
-    c: Float[Array, " n"] = eqx.field(converter=lambda a: jnp.asarray(a, float))
-    mu: Float[Array, ""] = eqx.field(default=1.0, converter=lambda a: jnp.asarray(a, float))
+    A1: Float[Array, "n n"] = eqx.field(converter=_as_float)
+    A2: Float[Array, "n n"] = eqx.field(converter=_as_float)
+    b: Float[Array, " n"] = eqx.field(converter=_as_float)
+    c: Float[Array, " n"] = eqx.field(converter=_as_float)
+    mu: Float[Array, ""] = param(1.0)
 
     name = "piecewise_linear_map"
 
