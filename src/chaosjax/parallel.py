@@ -63,11 +63,10 @@ def shard_batch(x: jax.Array, devices=None) -> jax.Array:
     x = jnp.asarray(x)
     if len(devices) == 1 or x.ndim == 0 or x.shape[0] % len(devices):
         return x
+    sharding = NamedSharding(batch_mesh(devices), PartitionSpec("batch"))
     if isinstance(x, jax.core.Tracer):
-        return jax.lax.with_sharding_constraint(
-            x, NamedSharding(batch_mesh(devices), PartitionSpec("batch"))
-        )
-    return jax.device_put(x, NamedSharding(batch_mesh(devices), PartitionSpec("batch")))
+        return jax.lax.with_sharding_constraint(x, sharding)
+    return jax.device_put(x, sharding)
 
 
 def sharded_vmap(fn, *args, devices=None):
