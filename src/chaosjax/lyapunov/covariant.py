@@ -59,10 +59,18 @@ def _ginelli(push, x, Q, transient, steps, future):
         Q_next, R = householder_full(V)
         return (x_next, Q_next), (x, Q, R)
 
+    def r_only(carry, _):
+        carry, (_, _, R) = qr_step(carry, None)
+        return carry, R
+
     # Forward transient: the Gram-Schmidt basis converges.
-    (x, Q), _ = jax.lax.scan(qr_step, (x, Q), None, length=transient)
-    # Forward pass: keep x_n, Q_n and R_{n+1} (maps Q_n C to Q_{n+1} R_{n+1} C).
-    (x_end, _), (xs, Qs, Rs) = jax.lax.scan(qr_step, (x, Q), None, length=steps + future)
+    (x, Q), _ = jax.lax.scan(
+        lambda c, _: (qr_step(c, None)[0], None), (x, Q), None, length=transient
+    )
+    # Forward pass: keep x_n, Q_n and R_{n+1} (maps Q_n C to Q_{n+1} R_{n+1} C) on the
+    # window, and only R beyond it (the backward transient needs nothing else).
+    c, (xs, Qs, Rs) = jax.lax.scan(qr_step, (x, Q), None, length=steps)
+    _, R_future = jax.lax.scan(r_only, c, None, length=future)
     k = Q.shape[1]
 
     def back(C, R):
@@ -74,12 +82,12 @@ def _ginelli(push, x, Q, transient, steps, future):
 
     C0 = jnp.eye(k, dtype=Q.dtype)
     # Backward transient over the `future` steps beyond the stored window.
-    C, _ = jax.lax.scan(back, C0, Rs[steps:], reverse=True)
-    _, (Cs, growth) = jax.lax.scan(back, C, Rs[:steps], reverse=True)
-    vectors = jnp.einsum("ndk,nkj->ndj", Qs[:steps], Cs)
-    bad = ~jnp.all(jnp.isfinite(Rs), axis=(1, 2))
+    C, _ = jax.lax.scan(back, C0, R_future, reverse=True)
+    _, (Cs, growth) = jax.lax.scan(back, C, Rs, reverse=True)
+    vectors = jnp.einsum("ndk,nkj->ndj", Qs, Cs)
+    bad = ~jnp.all(jnp.isfinite(jnp.concatenate([Rs, R_future])), axis=(1, 2))
     div = jnp.where(jnp.any(bad), jnp.argmax(bad), -1)
-    return xs[:steps], vectors, growth, div
+    return xs, vectors, growth, div
 
 
 def covariant_lyapunov_vectors(
@@ -97,11 +105,11 @@ def covariant_lyapunov_vectors(
 ) -> CovariantVectors:
     """Covariant Lyapunov vectors along an orbit, by Ginelli et al. (2007).
 
-    Forward: `transient` QR steps (the Gram-Schmidt basis converges), then
-    `steps + future` steps storing Q_n and R_{n+1}. Backward: from the end, `future`
-    steps of C_n = R_{n+1}^-1 C_{n+1} (columns renormalised) let the coefficients
-    converge, then `steps` more give the CLVs v_n = Q_n C_n on the first `steps`
-    points. Memory is O((steps + future) k (dim + k)).
+    Forward: `transient` QR steps (the Gram-Schmidt basis converges), then `steps`
+    steps storing Q_n and R_{n+1}, and `future` more storing R only. Backward: from
+    the end, `future` steps of C_n = R_{n+1}^-1 C_{n+1} (columns renormalised) let the
+    coefficients converge, then `steps` more give the CLVs v_n = Q_n C_n on the first `steps`
+    points. Memory is O(steps k dim + (steps + future) k^2).
 
     **Arguments:** `system`, `x0` (dim,), `dt`/`solver` (flows) as
     `lyapunov_spectrum`; `steps` the number of orbit points returned; `transient`
