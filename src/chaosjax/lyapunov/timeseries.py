@@ -92,9 +92,9 @@ def _nearest(Y, n_valid, theiler, n_rows):
     return out.reshape(-1)[:n_rows]
 
 
-def _knearest(Y, n_valid, theiler, n_rows, k):
+def _knearest(Y, n_valid, theiler, rows, k):
     """The k nearest neighbours (among Y[:n_valid], outside the Theiler window) of each
-    of the first n_rows points, by a KD-tree (scipy's cKDTree).
+    point Y[rows], by a KD-tree (scipy's cKDTree).
 
     `lax.top_k` over rows of the distance matrix is ~50x slower on CPU than the tree;
     querying k + 2 theiler + 1 neighbours guarantees k outside the window.
@@ -104,9 +104,9 @@ def _knearest(Y, n_valid, theiler, n_rows, k):
     pts = np.asarray(Y)
     tree = cKDTree(pts[:n_valid])
     q = min(n_valid, k + 2 * theiler + 1)
-    _, idx = tree.query(pts[:n_rows], k=q)
-    idx = idx.reshape(n_rows, q)
-    ok = np.abs(idx - np.arange(n_rows)[:, None]) > theiler
+    _, idx = tree.query(pts[rows], k=q)
+    idx = idx.reshape(rows.size, q)
+    ok = np.abs(idx - rows[:, None]) > theiler
     # Stable sort keeps the distance order among the admissible neighbours.
     order = np.argsort(~ok, axis=1, kind="stable")[:, :k]
     return jnp.asarray(np.take_along_axis(idx, order, axis=1))
@@ -153,11 +153,9 @@ def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range):
 
 
 @eqx.filter_jit
-def _local_jacobians(Y, nbr, step):
+def _local_jacobians(Y, i, nbr, step):
     """Least-squares T_i with T_i (Y_j - Y_i) ~ Y_{j+step} - Y_{i+step} over the
-    neighbours j of i (normal equations, a tiny ridge against degenerate clouds)."""
-    n = nbr.shape[0]
-    i = jnp.arange(n)
+    neighbours j of each i (normal equations, a tiny ridge against degenerate clouds)."""
     dX = Y[nbr] - Y[i][:, None, :]
     dY = Y[nbr + step] - Y[i + step][:, None, :]
     G = jnp.einsum("nkd,nke->nde", dX, dX)
@@ -192,11 +190,10 @@ def _jacobian_method(x, dt, dim, lag, theiler, neighbours, step):
             f"(dim={dim}, lag={lag}); {neighbours} neighbours outside a Theiler window "
             f"of {theiler} need at least {neighbours + 2 * theiler + 2 + step}."
         )
-    nbr = _knearest(Y, n_valid, theiler, n_valid, neighbours)
-    Ts = _local_jacobians(Y, nbr, step)
-    # Chain the local maps along the orbit every `step` samples.
-    chain = Ts[::step]
-    lam = _qr_chain(chain) / (step * dt)
+    # The local maps along the orbit every `step` samples, chained.
+    rows = np.arange(0, n_valid, step)
+    nbr = _knearest(Y, n_valid, theiler, rows, neighbours)
+    lam = _qr_chain(_local_jacobians(Y, jnp.asarray(rows), nbr, step)) / (step * dt)
     empty = jnp.zeros((0,), lam.dtype)
     return -jnp.sort(-lam), empty, empty, jnp.full((2,), jnp.nan, lam.dtype)
 
