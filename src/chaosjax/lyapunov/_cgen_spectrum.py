@@ -22,7 +22,6 @@ working `gcc`, or `CHAOSJAX_CGEN=0`.
 from __future__ import annotations
 
 import ctypes
-import itertools
 from typing import Any
 
 import equinox as eqx
@@ -41,13 +40,6 @@ _ARGS = [
 ]
 
 _kernels: dict[Any, Any] = {}
-
-
-def _names(prefix: str, shape) -> np.ndarray:
-    a = np.empty(shape, object)
-    for n, idx in enumerate(np.ndindex(shape)):
-        a[idx] = f"{prefix}{n}"
-    return a
 
 
 _SPLIT = """
@@ -75,26 +67,12 @@ def _sum(i: int) -> str:
 
 def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     em = _cgen._Emitter(_cgen.LATENCY_OPS)
-    counter = itertools.count()
-    params = []
-    for shape in shapes:
-        a = np.empty(shape, object)
-        for idx in np.ndindex(shape):
-            a[idx] = f"p{next(counter)}"
-        params.append(a)
-    n_params = next(counter)
-    s_in, v_in = _names("s", (dim,)), _names("v", (dim, k))
-    x_new, V_new = _cgen._eval(
-        em,
-        push_jaxpr.jaxpr,
-        [_cgen._const_array(c) for c in push_jaxpr.consts],
-        params + [s_in, v_in],
-    )
+    params = _cgen._names("p", shapes)
+    n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
+    s_in, v_in = _cgen._names("s", [(dim,)])[0], _cgen._names("v", [(dim, k)])[0]
+    x_new, V_new = _cgen._eval_closed(em, push_jaxpr, params + [s_in, v_in])
     push_lines, em.lines = em.lines, []
-    w_in = _names("w", (dim, k))
-    Q_new, g = _cgen._eval(
-        em, qr_jaxpr.jaxpr, [_cgen._const_array(c) for c in qr_jaxpr.consts], [w_in]
-    )
+    Q_new, g = _cgen._eval_closed(em, qr_jaxpr, [_cgen._names("w", [(dim, k)])[0]])
     qr_lines = em.lines
     if len(push_lines) + len(qr_lines) > _cgen._MAX_LINES:
         raise _cgen.Unsupported("a step too large for straight-line code")
@@ -146,30 +124,11 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
 
 def _kernel_for(push, qr, dim: int, k: int):
     """(fn, params) for this push structure and QR, or None."""
-    dyn, static = eqx.partition(push, eqx.is_array)
-    leaves, treedef = jax.tree.flatten(dyn)
-    try:
-        key = (treedef, jax.tree.flatten(static)[1], tuple(jax.tree.leaves(static)), qr, dim, k)
-        hash(key)
-    except TypeError:
-        key = None
-    params = []
-    for leaf in leaves:
-        if isinstance(leaf, jax.core.Tracer):
-            return None
-        a = np.asarray(leaf)
-        if a.dtype != np.float64:
-            return None
-        params.append(a.reshape(-1))
-    params = np.ascontiguousarray(np.concatenate(params) if params else np.zeros(1))
-    if key is not None and key in _kernels:
-        fn = _kernels[key]
-    else:
-        fn = _generate(treedef, static, [np.shape(leaf) for leaf in leaves], qr, dim, k)
-        if key is not None:
-            if len(_kernels) >= 256:
-                _kernels.clear()
-            _kernels[key] = fn
+    split = _cgen._split(push, qr, dim, k)
+    if split is None:
+        return None
+    treedef, static, shapes, params, key = split
+    fn = _cgen._cached(_kernels, key, lambda: _generate(treedef, static, shapes, qr, dim, k))
     return None if fn is None else (fn, params)
 
 
