@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..lyapunov.dimension import kaplan_yorke_dimension  # noqa: E402
+
 
 def _unit(result) -> str:
     return "per iteration" if float(result.time_per_step) == 1.0 else "per unit time"
@@ -46,14 +48,7 @@ def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: 
     """The spectrum as bars (positive red, negative blue), with `reference` values as
     markers and the Kaplan-Yorke dimension in the title."""
     lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
-    csum = np.cumsum(lam)
-    j = int(np.sum(csum >= 0))
-    if j == 0:
-        dky = 0.0
-    elif j >= lam.size:
-        dky = float(lam.size)
-    else:
-        dky = j + csum[j - 1] / abs(lam[j])
+    dky = float(kaplan_yorke_dimension(lam))
     fig, ax = plt.subplots(figsize=(max(4.0, 0.25 * lam.size + 2.0), 3.6))
     idx = np.arange(1, lam.size + 1)
     ax.bar(idx, lam, color=np.where(lam > 0, "tab:red", "tab:blue"))
