@@ -20,21 +20,17 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None) -> Figur
         fig = plt.figure(figsize=(6, 5))
         ax = fig.add_subplot(projection="3d")
         ax.plot(*(xs[:, d] for d in dims), lw=0.3)
+        ax.set_ylabel(labels[dims[1]])
         ax.set_zlabel(labels[dims[2]])
     else:
         fig, ax = plt.subplots(figsize=(6, 5))
-        d0, d1 = (dims[0], dims[1]) if xs.shape[-1] > 1 else (0, 0)
         if xs.shape[-1] == 1:
             ax.plot(xs[:-1, 0], xs[1:, 0], ",", alpha=0.5)
             ax.set_ylabel("x_{n+1}")
         else:
-            ax.plot(xs[:, d0], xs[:, d1], ",", alpha=0.5)
-            ax.set_ylabel(labels[d1])
+            ax.plot(xs[:, dims[0]], xs[:, dims[1]], ",", alpha=0.5)
+            ax.set_ylabel(labels[dims[1]])
     ax.set_xlabel(labels[dims[0]])
-    if xs.shape[-1] >= 2 and len(dims) >= 2 and xs.shape[-1] < 3:
-        pass
-    elif xs.shape[-1] >= 3:
-        ax.set_ylabel(labels[dims[1]])
     ax.set_title(title)
     fig.tight_layout()
     return fig
