@@ -44,7 +44,7 @@ from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 from . import _validate as v
 from . import solvers as _solvers
 from ._roots import illinois
-from .discretize import Discretized, discretize
+from .discretize import discretize
 from .lyapunov import spectrum_on_map
 from .parallel import shard_batch
 from .systems import Flow, Map
@@ -200,14 +200,7 @@ def _check_dt_solver(system, dt, solver) -> float | None:
 def _partial_step(m: Map, x: Array, theta: Array) -> Array:
     """x advanced by the fraction theta in [0, 1] of one step of the discretised flow,
     by the same solver (so theta = 1 reproduces `m.step(x)` exactly)."""
-    if isinstance(m, Discretized):
-        tau = theta * m.dt
-        if m.solver in _solvers.FIXED_STEP:
-            return _solvers.FIXED_STEP[m.solver](m.flow.vector_field, x, tau)
-        return _solvers.adaptive_step(
-            m.flow, x, jnp.maximum(tau, 1e-300), solver=m.solver, rtol=m.rtol, atol=m.atol
-        )
-    if hasattr(m, "advance"):
+    if hasattr(m, "advance"):  # Discretized and cj.piecewise.EventDiscretized
         return m.advance(x, theta * m.time_per_step)
     raise ValueError(f"cannot take a partial step of {type(m).__name__}.")
 

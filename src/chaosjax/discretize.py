@@ -8,6 +8,7 @@ sensitivities and orbit diagrams are written once, against maps.
 from __future__ import annotations
 
 import equinox as eqx
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from . import solvers
@@ -40,10 +41,21 @@ class Discretized(Map):
         return self.flow.dim
 
     def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        return self.advance(x, self.dt)
+
+    def advance(self, x: Float[Array, " dim"], tau) -> Float[Array, " dim"]:
+        """x advanced by time tau (0 <= tau <= dt, may be traced) with this map's solver,
+        so advance(x, dt) is step(x); for adaptive solvers tau = 0 is taken as 1e-300
+        (their interval must not be empty)."""
         if self.solver in solvers.FIXED_STEP:
-            return solvers.FIXED_STEP[self.solver](self.flow.vector_field, x, self.dt)
+            return solvers.FIXED_STEP[self.solver](self.flow.vector_field, x, tau)
         return solvers.adaptive_step(
-            self.flow, x, self.dt, solver=self.solver, rtol=self.rtol, atol=self.atol
+            self.flow,
+            x,
+            jnp.maximum(tau, 1e-300),
+            solver=self.solver,
+            rtol=self.rtol,
+            atol=self.atol,
         )
 
     def default_state(self) -> Float[Array, " dim"]:
