@@ -4,7 +4,9 @@ Ensemble: 4,096 Lorenz63 trajectories x 20,000 classical RK4 steps (dt = 0.005),
 time average of z only (no trajectory stored). Single: one trajectory, 20,000 steps,
 every state stored. Every variant is timed in this one process, and the repeats are
 interleaved (variant A, B, C, ..., then again) so that all of them share the noise of
-a shared machine; the figures are medians of `--repeats` runs after a warm-up.
+a shared machine; the figures are medians of `--repeats` runs after a warm-up. Each
+timed call starts after a 50 ms pause, so that XLA's thread pool, which spins for a
+while after a JAX variant, does not share the cores with the next one.
 
 The slow peers run fewer steps (printed in the "steps" column) and are scaled per
 step: their cost is linear in the number of steps.
@@ -344,6 +346,9 @@ def measure(variants, repeats):
     cpu = {name: [] for name in variants}
     for _ in range(repeats):
         for name, (fn, _, _) in variants.items():
+            # Let thread pools a previous variant left spinning (XLA's) park first: on
+            # two cores they share the CPU with whatever is timed next.
+            time.sleep(0.05)
             t0, c0 = time.perf_counter(), time.process_time()
             block(fn())
             times[name].append(time.perf_counter() - t0)
