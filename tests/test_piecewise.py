@@ -49,11 +49,8 @@ def test_tangent_map_is_saltation_free_for_continuous_fields_and_jumps_otherwise
     fd = jnp.stack([(step(x + h * e) - step(x - h * e)) / (2 * h) for e in jnp.eye(2)], 1)
     assert jnp.allclose(J, fd, atol=1e-6)
 
-    class Jump(cj.Flow):
+    class Jump(cj.PiecewiseSmoothFlow):
         """dx/dt = (1, 0) for x1 < 0 and (2, 1) for x1 >= 0: discontinuous, crossing."""
-
-        def vector_field(self, x):
-            return jnp.where(x[0] < 0, jnp.array([1.0, 0.0]), jnp.array([2.0, 1.0]))
 
         def switching_function(self, x):
             return x[0]

@@ -20,6 +20,7 @@ from . import piecewise as piecewise
 from . import sensitivity as sensitivity
 from . import solvers as solvers
 from . import systems as systems
+from ._divergence import DivergenceError as DivergenceError
 from .bifurcation import Classification as Classification
 from .bifurcation import Hyperplane as Hyperplane
 from .bifurcation import LocalMaxima as LocalMaxima
@@ -34,9 +35,12 @@ from .bifurcation import lyapunov_sweep as lyapunov_sweep
 from .bifurcation import orbit_diagram as orbit_diagram
 from .bifurcation import periodic_orbits as periodic_orbits
 from .bifurcation import stability_boundary as stability_boundary
+from .discretize import AbstractDiscretizedFlow as AbstractDiscretizedFlow
 from .discretize import Discretized as Discretized
+from .discretize import EventDiscretized as EventDiscretized
 from .discretize import as_map as as_map
 from .discretize import discretize as discretize
+from .discretize import event_map as event_map
 from .lyapunov import CovariantVectors as CovariantVectors
 from .lyapunov import FiniteTimeLyapunov as FiniteTimeLyapunov
 from .lyapunov import LyapunovResult as LyapunovResult
@@ -57,14 +61,16 @@ from .sensitivity import finite_time_gradient as finite_time_gradient
 from .sensitivity import lag_sensitivities as lag_sensitivities
 from .sensitivity import sensitivity_blowup_table as sensitivity_blowup_table
 from .sensitivity import shadowing_sensitivity as shadowing_sensitivity
-from .simulate import DivergenceError as DivergenceError
 from .simulate import EnsembleAverage as EnsembleAverage
 from .simulate import ensemble_time_average as ensemble_time_average
 from .simulate import final_state as final_state
 from .simulate import time_average as time_average
 from .simulate import trajectory as trajectory
 from .solvers import solve_adaptive as solve_adaptive
+from .systems import DrivenMap as DrivenMap
 from .systems import Flow as Flow
+from .systems import InvertibleMap as InvertibleMap
 from .systems import Map as Map
+from .systems import PiecewiseSmoothFlow as PiecewiseSmoothFlow
 
 __version__ = "0.1.0"

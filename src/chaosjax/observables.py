@@ -15,13 +15,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from . import _validate as v
+from ._divergence import check_finite, guard_traced
 from ._progress import progress_bar
 from .simulate import (
-    _check_finite,
     _check_observable,
     _chunks,
     _cumulative_chunk,
-    _guard_traced,
     _identity,
     _prepare,
     _run_transient,
@@ -101,7 +100,7 @@ def cumulative_average(
         done = transient
         for n in _chunks(n_saves, chunk_size):
             (x_new, acc), sums = _cumulative_chunk(m, x, acc, observable, n, save_every)
-            _check_finite(m, x, x_new, n * save_every, done, throw, "cumulative_average")
+            check_finite(m, x, x_new, n * save_every, done, throw, "cumulative_average")
             pieces.append(sums)
             x, done = x_new, done + n * save_every
             bar.advance(n * save_every)
@@ -110,7 +109,7 @@ def cumulative_average(
     shape = (1,) * (x.ndim - 1) + (n_saves,) + (1,) * len(obs0.shape)
     averages = sums / counts.reshape(shape)
     times = counts * m.time_per_step
-    averages = _guard_traced(averages, x, throw, "cumulative_average")
+    averages = guard_traced(averages, x, throw, "cumulative_average")
     return CumulativeAverage(times=times, counts=counts, averages=averages)
 
 

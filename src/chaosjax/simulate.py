@@ -33,25 +33,17 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from . import _cgen
 from . import _validate as v
+from ._divergence import DivergenceError, check_finite, guard_traced, is_traced
 from ._progress import progress_bar
 from .discretize import as_map
 from .solvers import ADAPTIVE, solve_adaptive
 from .systems import Flow, Map
 
 Observable = Callable[[Array], ArrayLike]
-
-
-class DivergenceError(FloatingPointError):
-    """A trajectory left every bound (a NaN or inf state) at a known step."""
-
-    def __init__(self, message: str, step: int, member: int | None = None):
-        super().__init__(message)
-        self.step = step
-        self.member = member
 
 
 # --------------------------------------------------------------------------- kernels
@@ -135,7 +127,7 @@ def _plan(x: Array) -> tuple[int, int, int] | None:
     """
     if x.ndim != 2 or jax.default_backend() != "cpu":
         return None
-    if _is_traced(x):
+    if is_traced(x):
         if jax.device_count() > 1:
             return None
     elif len(x.sharding.device_set) > 1:
@@ -190,7 +182,7 @@ def _grouped(call: Callable, plan, x: Array, acc: Any = None) -> Any:
     (0.31 vs 0.49 s for a time average). Inside a user's trace, the groups stay in one
     program. Every output has the batch first.
     """
-    if plan is None or plan[0] == 1 or _is_traced(x, acc) or not _top_level():
+    if plan is None or plan[0] == 1 or is_traced(x, acc) or not _top_level():
         return call(x, acc, plan)
     groups, per_group, tile = plan
     size, n = per_group * tile, x.shape[0]
@@ -312,38 +304,13 @@ def _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan):
     return _members(loop, [m.step, observable], x, acc, plan=plan)
 
 
-@eqx.filter_jit
-def _first_nonfinite(m: Map, x: Array, n: int) -> Int[Array, "*batch"]:
-    """The first k in 1..n with a non-finite state after k steps, or -1."""
-
-    def one(x):
-        def body(carry, k):
-            y, first = carry
-            y = m.step(y)
-            bad = ~jnp.all(jnp.isfinite(y))
-            first = jnp.where((first < 0) & bad, k, first)
-            return (y, first), None
-
-        (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), jnp.arange(1, n + 1))
-        return first
-
-    return _batched(one, x)
-
-
 # --------------------------------------------------------------------------- helpers
 
 
-def _is_traced(*trees) -> bool:
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(trees))
-
-
 def _prepare(system, x0, dt, solver, *, steps, transient, name_steps="steps"):
-    if not isinstance(system, (Flow, Map)):
-        raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
+    m = as_map(system, dt, solver)
     steps = v.positive_int(steps, name_steps)
     transient = v.nonnegative_int(transient, "transient")
-    v.system_parameters(system)
-    m = as_map(system, dt, solver)  # checks dt and the solver
     x = v.state(x0, system.dim, "x0")
     return m, x, steps, transient
 
@@ -358,59 +325,13 @@ def _chunks(total: int, chunk: int | None) -> list[int]:
     return out
 
 
-def _raise_divergence(m: Map, x_start: Array, n: int, offset: int, what: str) -> None:
-    first = np.asarray(_first_nonfinite(m, x_start, n))
-    if first.ndim == 0:
-        k = int(first) if first >= 0 else n
-        raise DivergenceError(
-            f"{what} diverged: the state became non-finite at step {offset + k} "
-            f"(counting from x0, transient included).",
-            offset + k,
-        )
-    bad = np.flatnonzero(first >= 0)
-    if bad.size == 0:
-        bad = np.arange(first.size)
-        first = np.full(first.shape, n)
-    member = int(bad[np.argmin(first[bad])])
-    k = int(first[member])
-    raise DivergenceError(
-        f"{what} diverged: ensemble member {member} became non-finite at step {offset + k} "
-        f"(counting from x0, transient included); {bad.size} member(s) diverged.",
-        offset + k,
-        member,
-    )
-
-
-def _check_finite(
-    m: Map, x_start: Array, x_end: Array, n: int, offset: int, throw: bool, what: str
-) -> None:
-    if not throw:
-        return
-    if _is_traced(x_end):
-        return
-    # On the host: one transfer instead of another dispatch and a transfer.
-    if not np.isfinite(np.asarray(x_end)).all():
-        _raise_divergence(m, x_start, n, offset, what)
-
-
-def _guard_traced(value, x_end, throw: bool, what: str):
-    """Under jit/vmap/grad a Python raise is impossible: error at run time instead."""
-    if throw and _is_traced(x_end):
-        return eqx.error_if(
-            value,
-            ~jnp.all(jnp.isfinite(x_end)),
-            f"{what} diverged (non-finite state); call outside jit to get the step.",
-        )
-    return value
-
-
 def _run_transient(m, x, transient, chunk_size, throw, bar, what):
     done, plan = 0, _plan(x)
     for n in _chunks(transient, chunk_size) if transient else []:
         x_new = _cgen.advance(m, x, n) if plan is not None else None
         if x_new is None:
             x_new = _grouped(lambda x, _, plan: _advance(m, x, n, plan), plan, x)
-        _check_finite(m, x, x_new, n, done, throw, what)
+        check_finite(m, x, x_new, n, done, throw, what)
         x, done = x_new, done + n
         bar.advance(n)
     return x
@@ -481,12 +402,12 @@ def trajectory(
             x_new, saved = _grouped(
                 lambda x, _, plan: _saved_chunk(m, x, n, save_every, plan, first), plan, x
             )
-            _check_finite(m, x, x_new, n * save_every, done, throw, what)
+            check_finite(m, x, x_new, n * save_every, done, throw, what)
             pieces.append(saved)
             x, done = x_new, done + n * save_every
             bar.advance(n * save_every)
     out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
-    return _guard_traced(out, x, throw, what)
+    return guard_traced(out, x, throw, what)
 
 
 @eqx.filter_jit
@@ -509,7 +430,7 @@ def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, thro
     t_start = transient * dt
     ts = t_start + dt * save_every * jnp.arange(n_saves + 1)
     out = _adaptive_kernel(flow, x, ts, t_start, solver, rtol, atol)
-    if throw and not _is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
+    if throw and not is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
         rows = np.flatnonzero(~np.isfinite(np.asarray(out)).reshape(-1, out.shape[-1]).all(-1))
         k = int(rows[0] % (n_saves + 1)) * save_every + transient
         raise DivergenceError(f"adaptive trajectory diverged near step {k}.", k)
@@ -538,7 +459,7 @@ def final_state(
         chunk_size = max(1, steps // 100)
     with progress_bar(progress, steps, f"{getattr(system, 'name', '')} final state") as bar:
         x_end = _run_transient(m, x, steps, chunk_size, throw, bar, "final_state")
-    return _guard_traced(x_end, x_end, throw, "final_state")
+    return guard_traced(x_end, x_end, throw, "final_state")
 
 
 def _observable_sum(m, x, observable, obs0, steps, transient, throw, progress, chunk_size, desc):
@@ -559,7 +480,7 @@ def _observable_sum(m, x, observable, obs0, steps, transient, throw, progress, c
                     lambda x, acc, plan: _sum_chunk(m, x, acc, observable, n, plan), plan, x, acc
                 )
             )
-            _check_finite(m, x, x_new, n, done, throw, "time_average")
+            check_finite(m, x, x_new, n, done, throw, "time_average")
             x, done = x_new, done + n
             bar.advance(n)
     return acc, x
@@ -649,7 +570,7 @@ def time_average(
         f"{getattr(system, 'name', '')} time average",
     )
     avg = jax.tree.map(lambda s: s / steps, acc)
-    return _guard_traced(avg, x_end, throw, "time_average")
+    return guard_traced(avg, x_end, throw, "time_average")
 
 
 class EnsembleAverage(eqx.Module):

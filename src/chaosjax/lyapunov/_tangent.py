@@ -13,15 +13,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .._divergence import step
 from ..discretize import Discretized
-from ..solvers import ADAPTIVE, adaptive_step
-from ..systems import Flow, Map
+from ..solvers import adaptive_step
+from ..systems import Flow, InvertibleMap, Map
 from ._qr import SMALL
-
-
-def step(m: Map, x: Array, u: Array | None = None) -> Array:
-    """F(x), or F(x, u) for an input-driven map."""
-    return m.step(x) if u is None else m.driven_step(x, u)
 
 
 def _matmul_small(J: Array, Q: Array) -> Array:
@@ -81,7 +77,7 @@ class AdaptivePush(eqx.Module):
 
 
 def _is_adaptive(m: Map) -> bool:
-    return isinstance(m, Discretized) and m.solver in ADAPTIVE
+    return isinstance(m, Discretized) and m.adaptive
 
 
 class InversePush(eqx.Module):
@@ -96,7 +92,7 @@ class InversePush(eqx.Module):
 
     def __call__(self, x, Q, u=None):
         m = self.m
-        if m.has_inverse and u is None:
+        if isinstance(m, InvertibleMap) and m.has_inverse and u is None:
             x_next = m.step(x)
             _, lin = jax.linearize(m.inverse_step, x_next)
             return x_next, jax.vmap(lin, in_axes=1, out_axes=1)(Q)

@@ -17,11 +17,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from ..discretize import as_map
 from ..systems import Flow, Map
 from ._qr import householder_full
 from ._tangent import forward_push
 from .spectrum import (
-    _as_checked_map,
     _check_k,
     _initial_basis,
     _raise_if_diverged,
@@ -125,7 +125,7 @@ def covariant_lyapunov_vectors(
     clv.angles.min() > 0, clv.exponents     # ~ [0.419, -1.623]
     ```
     """
-    m = _as_checked_map(system, dt, solver)
+    m = as_map(system, dt, solver)
     steps = v.positive_int(steps, "steps")
     transient = v.nonnegative_int(transient, "transient")
     future = v.nonnegative_int(future, "future")

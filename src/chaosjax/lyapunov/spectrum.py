@@ -18,9 +18,9 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .. import _validate as v
-from ..discretize import Discretized, as_map
-from ..simulate import DivergenceError, _is_traced
-from ..systems import Flow, Map
+from .._divergence import first_nonfinite, is_traced, raise_diverged
+from ..discretize import AbstractDiscretizedFlow, Discretized, as_map
+from ..systems import DrivenMap, Flow, Map
 from . import _cgen_spectrum, _qr
 from ._tangent import InversePush, forward_push, step
 
@@ -198,29 +198,13 @@ def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history
     return x_end, Q, s, hist, div, x
 
 
-@eqx.filter_jit
-def _first_nonfinite_state(m, x, inputs, n):
-    """The first k in 1..n whose state F^k(x) is non-finite, or -1."""
-
-    def body(carry, ku):
-        y, first = carry
-        k, u = ku
-        y = step(m, y, u)
-        bad = ~jnp.all(jnp.isfinite(y))
-        return (y, jnp.where((first < 0) & bad, k, first)), None
-
-    us = None if inputs is None else inputs[:n]
-    (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), (jnp.arange(1, n + 1), us), length=n)
-    return first
-
-
 def _advance(m, x, us, length):
     """`length` plain steps (state only), optionally driven by `us`."""
     if length == 0:
         return x
     if us is None:
         return jax.lax.fori_loop(0, length, lambda i, y: m.step(y), x)
-    return jax.lax.scan(lambda y, u: (m.driven_step(y, u), None), x, us[:length])[0]
+    return jax.lax.scan(lambda y, u: (step(m, y, u), None), x, us[:length])[0]
 
 
 def _orbit(m, x, us, length):
@@ -312,14 +296,6 @@ def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history)
 # --------------------------------------------------------------------------- checks
 
 
-def _as_checked_map(system, dt, solver) -> Map:
-    """`as_map` (which checks `dt` and `solver`) of a Flow or Map with finite parameters."""
-    if not isinstance(system, (Flow, Map)):
-        raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
-    v.system_parameters(system)
-    return as_map(system, dt, solver)
-
-
 def _check_k(k, dim: int) -> int:
     if k is None:
         return dim
@@ -332,17 +308,17 @@ def _check_k(k, dim: int) -> int:
 def _check_inputs(m: Map, inputs, n: int):
     if inputs is None:
         return None
-    if not hasattr(m, "driven_step"):
+    if not isinstance(m, DrivenMap):
         raise ValueError(
-            f"`inputs` was given but {type(m).__name__} has no `driven_step(x, u)`; only "
+            f"`inputs` was given but {type(m).__name__} is not a cj.systems.DrivenMap; only "
             "input-driven maps (e.g. cj.systems.RNN) accept a driving sequence."
         )
     u = jnp.asarray(inputs)
     if not jnp.issubdtype(u.dtype, jnp.floating):
         u = u.astype(jnp.result_type(float))
-    n_in = getattr(m, "n_inputs", None)
-    if u.ndim != 2 or (n_in is not None and u.shape[1] != n_in) or u.shape[0] < n:
-        want = f"({n}, {n_in if n_in is not None else 'n_inputs'})"
+    n_in = m.n_inputs
+    if u.ndim != 2 or u.shape[1] != n_in or u.shape[0] < n:
+        want = f"({n}, {n_in})"
         raise ValueError(
             f"`inputs` must have shape {want} (one row per transient + accumulated step), "
             f"got shape {tuple(u.shape)}."
@@ -354,9 +330,9 @@ def _check_inputs(m: Map, inputs, n: int):
 
 def _check_invertible(m: Map, x: Array, inputs) -> None:
     """Raise if a map without `inverse_step` has a singular Jacobian along its orbit."""
-    if m.has_inverse or isinstance(m, Discretized):
+    if m.has_inverse or isinstance(m, AbstractDiscretizedFlow):
         return  # the time-dt map of a flow is a diffeomorphism
-    if _is_traced(x, m):
+    if is_traced(x, m):
         return  # parameters traced (a sweep): checked at run time by the NaNs it makes
     y = x
     worst = np.inf
@@ -407,22 +383,13 @@ def _initial_basis(dim: int, k: int, key, dtype) -> Array:
 
 
 def _raise_if_diverged(div, throw: bool, what: str) -> None:
-    if not throw or _is_traced(div):
-        return
-    d = np.asarray(div)
-    if d.ndim == 0 and d >= 0:
-        raise DivergenceError(
-            f"{what} diverged: the state or tangent vectors became non-finite by step "
-            f"{int(d)} after the transient (pass throw=False to get the partial result).",
-            int(d),
-        )
-    if d.ndim and (d >= 0).any():
-        member = int(np.flatnonzero(d >= 0)[0])
-        raise DivergenceError(
-            f"{what} diverged: ensemble member {member} became non-finite by step "
-            f"{int(d[member])} after the transient.",
-            int(d[member]),
-            member,
+    if throw and not is_traced(div):
+        raise_diverged(
+            div,
+            what,
+            subject="the state or tangent vectors",
+            at="by step",
+            origin="after the transient; pass throw=False to get the partial result",
         )
 
 
@@ -480,12 +447,10 @@ def spectrum_on_map(
         x_end, Q_end, s, hist, div, x_run = out
         # The C path returns NumPy arrays: finish in NumPy (eager jnp ops cost ~50 us each).
         xp = np if isinstance(s, np.ndarray) else jnp
-        if not _is_traced(div, x_run) and int(div) > 0:
+        if not is_traced(div, x_run) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
             first = int(
-                _first_nonfinite_state(
-                    m, x_run, None if inputs is None else inputs[transient:], int(div)
-                )
+                first_nonfinite(m, x_run, int(div), None if inputs is None else inputs[transient:])
             )
             div = xp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)
@@ -592,7 +557,7 @@ def lyapunov_spectrum(
     res.exponents        # ~ [0.906, 0.0, -14.57]
     ```
     """
-    m = _as_checked_map(system, dt, solver)
+    m = as_map(system, dt, solver)
     steps = v.positive_int(steps, "steps")
     transient = v.nonnegative_int(transient, "transient")
     qr_every = v.positive_int(qr_every, "qr_every")
@@ -720,7 +685,7 @@ def finite_time_lyapunov(
     """
     window = v.positive_int(window, "window")
     windows = v.positive_int(windows, "windows")
-    m = _as_checked_map(system, dt, solver)
+    m = as_map(system, dt, solver)
     transient = v.nonnegative_int(transient, "transient")
     qr_every = v.positive_int(qr_every, "qr_every")
     if window % qr_every:

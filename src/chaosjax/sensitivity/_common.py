@@ -14,7 +14,6 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._validate import unknown_name
-from ..systems import Flow, Map
 
 ParamPath = str | Sequence[str]
 
@@ -104,11 +103,6 @@ def check_scalar_observable(observable: object, dim: int, dtype: Any) -> None:
             "`observable` must return a real scalar (shape ()), e.g. `lambda x: x[2]`; "
             f"got output shape(s) {shapes}."
         )
-
-
-def check_system(system: object) -> None:
-    if not isinstance(system, (Flow, Map)):
-        raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,14 +27,12 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
-from ..discretize import as_map, discretize
+from ..discretize import as_map
 from ..simulate import final_state
-from ..solvers import ADAPTIVE
 from ..systems import Flow, Map
 from ._common import (
     ParamPath,
     check_scalar_observable,
-    check_system,
     parameter_getter,
     scalar_observable,
     with_parameter,
@@ -61,16 +59,10 @@ class FiniteTimeGradient(eqx.Module):
 
 
 def prepare_map(system: Flow | Map, dt, solver: str) -> tuple[Map, tuple[str, ...]]:
-    """The one-step map of `system` and the path from that map to the user's system."""
-    check_system(system)
-    v.system_parameters(system)
-    if isinstance(system, Flow):
-        if dt is None:
-            raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
-        dt = v.positive_float(dt, "dt")
-        m = discretize(system, dt, solver) if solver in ADAPTIVE else as_map(system, dt, solver)
-        return m, ("flow",)
-    return as_map(system, dt, solver), ()
+    """The one-step map of `system` (`as_map`) and the path from that map to the user's
+    system: a parameter of a flow lives on the discretised map's `flow`."""
+    m = as_map(system, dt, solver)
+    return m, ("flow",) if m is not system else ()
 
 
 def spin_up(system, x, transient: int, dt, solver: str) -> Array:

@@ -12,8 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._validate import unknown_name
+from ._base import DrivenMap as DrivenMap
 from ._base import Flow as Flow
+from ._base import InvertibleMap as InvertibleMap
 from ._base import Map as Map
+from ._base import PiecewiseSmoothFlow as PiecewiseSmoothFlow
 from ._base import param as param
 from .flows import (
     Chen,
@@ -37,6 +40,7 @@ from .maps import (
     Ikeda,
     Logistic,
     Lozi,
+    PiecewiseLinearMap,
     SmoothedSigmoidMap,
     StandardMap,
     Tent,
@@ -45,13 +49,14 @@ from .maps import (
 from .rnn import GRU, RNN  # input-driven maps; not in the catalogue (need weights)
 
 __all__ = [
-    "Flow", "Map", "param", "catalog", "get", "system_class",
+    "Flow", "Map", "InvertibleMap", "DrivenMap", "PiecewiseSmoothFlow",
+    "param", "catalog", "get", "system_class",
     "Lorenz63", "Rossler", "Lorenz96", "Chen", "Chua", "Thomas", "Halvorsen", "SprottB",
     "Duffing", "LinearFlow", "ReluFlow", "PiecewiseLinearFlow",
     "Logistic", "Tent", "Henon", "Lozi", "Tinkerbell", "DelayedLogistic", "Burgers", "Ikeda",
     "DelayedHenon", "SmoothedSigmoidMap", "StandardMap",
 ]  # fmt: skip
-__all__ += ["RNN", "GRU"]
+__all__ += ["RNN", "GRU", "PiecewiseLinearMap"]
 
 _CATALOG: dict[str, type] = {
     cls.name: cls

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from .._validate import unknown_name
 
@@ -128,13 +128,16 @@ class Flow(_System):
 class Map(_System):
     """A discrete-time system x_{n+1} = F(x_n).
 
-    Implement `step(x)`; optionally `jacobian(x)` (else autodiff is used) and
-    `inverse_step(x)` for invertible maps.
+    Implement `step(x)` and `default_state()`; optionally `jacobian(x)` (else autodiff
+    is used). An invertible map subclasses `InvertibleMap`, a map driven by an input
+    sequence `DrivenMap`.
     """
 
-    #: Time represented by one iteration: 1 for maps (exponents per iteration);
-    #: `dt` for a discretised flow (exponents per unit time).
-    time_per_step: ClassVar[float] = 1.0
+    @property
+    def time_per_step(self) -> float:
+        """Time represented by one iteration: 1 for maps (exponents per iteration),
+        `dt` for a discretised flow (exponents per unit time)."""
+        return 1.0
 
     @abc.abstractmethod
     def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
@@ -144,14 +147,84 @@ class Map(_System):
         """DF(x) (forward-mode autodiff unless a subclass gives it analytically)."""
         return jax.jacfwd(self.step)(x)
 
-    def inverse_step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
-        """The previous state F^{-1}(x); only invertible maps implement it."""
-        raise NotImplementedError(f"{type(self).__name__} has no inverse_step.")
-
     @property
     def has_inverse(self) -> bool:
-        return type(self).inverse_step is not Map.inverse_step
+        """Whether `inverse_step` exists for this map (see `InvertibleMap`)."""
+        return False
 
     @property
     def has_analytic_jacobian(self) -> bool:
         return type(self).jacobian is not Map.jacobian
+
+
+class InvertibleMap(Map):
+    """A map with a closed-form inverse: implement `inverse_step(x)` as well as `step(x)`.
+
+    Inverted-map spectra (`cj.lyapunov_spectrum(..., inverse=True)`) and backward lag
+    sensitivities use the inverse's derivative directly; other maps solve with the
+    forward Jacobian.
+    """
+
+    @abc.abstractmethod
+    def inverse_step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """The previous state F^{-1}(x)."""
+
+    @property
+    def has_inverse(self) -> bool:
+        return True
+
+
+class DrivenMap(Map):
+    """A map driven by an input sequence, x_{n+1} = F(x_n, u_n) (e.g. a recurrent network).
+
+    Implement `driven_step(x, u)` and `n_inputs`; `step(x)` is the autonomous map with
+    zero input unless overridden.
+    """
+
+    @property
+    @abc.abstractmethod
+    def n_inputs(self) -> int:
+        """Length of one input vector u_n."""
+
+    @abc.abstractmethod
+    def driven_step(
+        self, x: Float[Array, " dim"], u: Float[Array, " n_inputs"]
+    ) -> Float[Array, " dim"]:
+        """The next state F(x, u)."""
+
+    def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        return self.driven_step(x, jnp.zeros(self.n_inputs, x.dtype))
+
+
+class PiecewiseSmoothFlow(Flow):
+    """A flow that is smooth inside regions bounded by switching manifolds s_j(x) = 0.
+
+    Implement `switching_function(x)` (the m values s_j, or a scalar for one manifold)
+    and `mode_vector_field(x, mode)`: the smooth field of the region `mode`
+    (mode_j = s_j(x) >= 0), extended past its region so that a step can be integrated in
+    one mode up to the crossing. `vector_field` follows from them. Such a flow can be
+    discretised with its crossings located inside each step (`solver="event"`), which
+    keeps fourth order and puts the saltation matrix into the tangent map (di Bernardo,
+    Budd, Champneys & Kowalczyk 2008, *Piecewise-smooth Dynamical Systems*, sec. 2.5).
+    """
+
+    @abc.abstractmethod
+    def switching_function(self, x: Float[Array, " dim"]) -> Float[Array, "*m"]:
+        """s(x): the flow switches where an entry changes sign."""
+
+    @abc.abstractmethod
+    def mode_vector_field(
+        self, x: Float[Array, " dim"], mode: Bool[Array, " m"]
+    ) -> Float[Array, " dim"]:
+        """The smooth field of region `mode`, valid beyond it."""
+
+    def switching(self, x: Float[Array, " dim"]) -> Float[Array, " m"]:
+        """The switching functions as a vector (m,)."""
+        return jnp.atleast_1d(self.switching_function(x))
+
+    def mode(self, x: Float[Array, " dim"]) -> Bool[Array, " m"]:
+        """The region of `x`: mode_j = s_j(x) >= 0."""
+        return self.switching(x) >= 0
+
+    def vector_field(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        return self.mode_vector_field(x, self.mode(x))

@@ -13,9 +13,9 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 
-from ._base import Flow, param
+from ._base import Flow, PiecewiseSmoothFlow, param
 
 Scalar = Float[ArrayLike, ""]
 
@@ -279,7 +279,7 @@ class LinearFlow(Flow):
         return jnp.ones(self.A.shape[0])
 
 
-class ReluFlow(Flow):
+class ReluFlow(PiecewiseSmoothFlow):
     """dx/dt = A1 x + b1 + ReLU(A2 x + b2): the ReLU-type ODE of seed 003, the form a
     one-hidden-layer ReLU network gives a neural ODE.
 
@@ -311,14 +311,24 @@ class ReluFlow(Flow):
     def dim(self) -> int:
         return int(self.A1.shape[0])
 
+    def switching_function(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        """A2 x + b2: ReLU j switches where its entry changes sign."""
+        return self.A2 @ x + self.b2
+
+    def mode_vector_field(
+        self, x: Float[Array, " n"], mode: Bool[Array, " n"]
+    ) -> Float[Array, " n"]:
+        return self.A1 @ x + self.b1 + jnp.where(mode, self.A2 @ x + self.b2, 0.0)
+
     def vector_field(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        # jax.nn.relu rather than the mode form: its derivative at a switching point is 0.
         return self.A1 @ x + self.b1 + jax.nn.relu(self.A2 @ x + self.b2)
 
     def default_state(self) -> Float[Array, " n"]:
         return jnp.full(self.A1.shape[0], 0.1)
 
 
-class PiecewiseLinearFlow(Flow):
+class PiecewiseLinearFlow(PiecewiseSmoothFlow):
     """The normal form of a ReLU-type flow at a switching manifold (seed 003; di Bernardo,
     Budd, Champneys & Kowalczyk (2008), *Piecewise-smooth Dynamical Systems*, Springer):
 
@@ -382,9 +392,10 @@ class PiecewiseLinearFlow(Flow):
         """c.x: the flow switches where it changes sign."""
         return self.c @ x
 
-    def vector_field(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
-        A = jnp.where(self.c @ x < 0.0, self.A1, self.A2)
-        return A @ x + self.mu * self.b
+    def mode_vector_field(
+        self, x: Float[Array, " n"], mode: Bool[Array, " 1"]
+    ) -> Float[Array, " n"]:
+        return jnp.where(mode[0], self.A2, self.A1) @ x + self.mu * self.b
 
     def default_state(self) -> Float[Array, " n"]:
         return jnp.full(self.A1.shape[0], 0.1)

@@ -1,7 +1,7 @@
 """The catalogue of maps (discrete-time systems).
 
-Invertible maps implement `inverse_step`; maps with a simple closed-form Jacobian
-give it analytically (tested against autodiff).
+Invertible maps subclass `InvertibleMap` and implement `inverse_step`; maps with a
+simple closed-form Jacobian give it analytically (tested against autodiff).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._base import Map, param
+from ._base import InvertibleMap, Map, _as_float, param
+from .flows import PiecewiseLinearFlow
 
 Scalar = Float[ArrayLike, ""]
 
@@ -71,7 +72,7 @@ class Tent(Map):
         return jax.random.uniform(key, (n, 1), minval=0.05, maxval=0.95)
 
 
-class Henon(Map):
+class Henon(InvertibleMap):
     """Hénon (1976), "A two-dimensional mapping with a strange attractor",
     Commun. Math. Phys. 50, 69-77.
 
@@ -102,7 +103,7 @@ class Henon(Map):
         return jnp.array([0.24253775926279586, -0.16182151088572697])
 
 
-class Lozi(Map):
+class Lozi(InvertibleMap):
     """Lozi (1978), "Un attracteur étrange (?) du type attracteur de Hénon",
     J. Phys. Colloques 39, C5-9.
 
@@ -174,7 +175,7 @@ class Tinkerbell(Map):
         return jnp.array([-0.72, -0.64])
 
 
-class DelayedLogistic(Map):
+class DelayedLogistic(InvertibleMap):
     """The delayed logistic map; Aronson, Chory, Hall & McGehee (1982), Commun. Math.
     Phys. 83, 303; parameters as in Sprott (2003).
 
@@ -277,7 +278,7 @@ class Ikeda(Map):
         return jnp.array([0.5, -0.3])
 
 
-class DelayedHenon(Map):
+class DelayedHenon(InvertibleMap):
     """The delayed Hénon map; Sprott (2006), "High-dimensional dynamics in the delayed
     Hénon map", Electron. J. Theor. Phys. 3, 19-35.
 
@@ -341,7 +342,7 @@ class SmoothedSigmoidMap(Map):
         return jnp.array([0.1])
 
 
-class StandardMap(Map):
+class StandardMap(InvertibleMap):
     """The Chirikov standard map; Chirikov (1979), Phys. Rep. 52, 263-379.
 
     p -> p + K sin(theta),  theta -> theta + p (new p), both mod 2 pi;  K = 1.
@@ -369,3 +370,72 @@ class StandardMap(Map):
 
     def sample_state(self, key: PRNGKeyArray, n: int) -> Float[Array, "n 2"]:
         return jax.random.uniform(key, (n, 2), maxval=2.0 * jnp.pi)
+
+
+class PiecewiseLinearMap(Map):
+    """The piecewise-linear map x -> A1 x + mu b if c.x < 0, A2 x + mu b if c.x >= 0: the
+    map interpretation of `PiecewiseLinearFlow` (same fields), and in companion form the
+    border-collision normal form (Nusse & Yorke 1992, Physica D 57, 39-57; di Bernardo,
+    Feigin, Hogan & Homer 1999, Chaos Solitons Fractals 10, 1881-1908).
+
+    Continuous across c.x = 0 when A1 - A2 is zero off the column along c.
+
+    Example:
+    ```python
+    m = cj.piecewise.PiecewiseLinearMap.border_collision_2d(0.5, 0.3, -2.0, 0.3, mu=1.0)
+    ```
+    """
+
+    A1: Float[Array, "n n"] = eqx.field(converter=_as_float)
+    A2: Float[Array, "n n"] = eqx.field(converter=_as_float)
+    b: Float[Array, " n"] = eqx.field(converter=_as_float)
+    c: Float[Array, " n"] = eqx.field(converter=_as_float)
+    mu: Float[Array, ""] = param(1.0)
+
+    name: ClassVar[str] = "piecewise_linear_map"
+
+    def __check_init__(self):
+        n = self.A1.shape[0]
+        if self.A1.shape != (n, n) or self.A2.shape != (n, n):
+            raise ValueError(
+                f"`A1`, `A2` must be square of equal size, got {self.A1.shape}, {self.A2.shape}."
+            )
+        if self.b.shape != (n,) or self.c.shape != (n,):
+            raise ValueError(
+                f"`b`, `c` must have shape ({n},), got {self.b.shape}, {self.c.shape}."
+            )
+
+    @property
+    def dim(self) -> int:
+        return int(self.A1.shape[0])
+
+    def switching_function(self, x: Float[Array, " n"]) -> Float[Array, ""]:
+        return self.c @ x
+
+    def step(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        return jnp.where(self.c @ x < 0.0, self.A1, self.A2) @ x + self.mu * self.b
+
+    def default_state(self) -> Float[Array, " n"]:
+        return jnp.full(self.A1.shape[0], 0.1)
+
+    @classmethod
+    def from_flow(cls, flow: PiecewiseLinearFlow) -> PiecewiseLinearMap:
+        """The same matrices read as a map (the companion form of `fp_to_chaos` is the
+        border-collision normal form of maps)."""
+        return cls(A1=flow.A1, A2=flow.A2, b=flow.b, c=flow.c, mu=flow.mu)
+
+    @classmethod
+    def border_collision_2d(
+        cls, tau_l: float, delta_l: float, tau_r: float, delta_r: float, mu: float = 1.0
+    ) -> PiecewiseLinearMap:
+        """The 2-D border-collision normal form (Nusse & Yorke 1992; Banerjee & Grebogi
+        1999, Phys. Rev. E 59, 4052): (x, y) -> (tau x + y + mu, -delta x), with
+        (tau, delta) = (tau_l, delta_l) for x < 0 and (tau_r, delta_r) for x >= 0; tau and
+        delta are the trace and determinant of each piece."""
+        return cls(
+            A1=((tau_l, 1.0), (-delta_l, 0.0)),
+            A2=((tau_r, 1.0), (-delta_r, 0.0)),
+            b=(1.0, 0.0),
+            c=(1.0, 0.0),
+            mu=mu,
+        )

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._base import Map, _as_float
+from ._base import DrivenMap, _as_float
 
 Scalar = Float[ArrayLike, ""]
 
@@ -37,7 +37,7 @@ def _hidden_state(n: int, dtype) -> Float[Array, " n"]:
     return 0.5 * jnp.sin(1.7 * jnp.arange(n, dtype=dtype) + 0.3)
 
 
-class RNN(Map):
+class RNN(DrivenMap):
     """A vanilla tanh RNN: h_{t+1} = tanh(W h_t + U u_t + b).
 
     `W` (n, n) recurrent weights, `U` (n, n_inputs) input weights (n_inputs may be 0),
@@ -110,7 +110,7 @@ class RNN(Map):
         return _hidden_state(self.dim, self.W.dtype)
 
 
-class GRU(Map):
+class GRU(DrivenMap):
     """A gated recurrent unit (Cho et al. 2014) as an input-driven map:
 
         z = sigmoid(Wz h + Uz u + bz),  r = sigmoid(Wr h + Ur u + br),
@@ -163,9 +163,6 @@ class GRU(Map):
         r = jax.nn.sigmoid(self.Wr @ x + self.Ur @ u + self.br)
         c = jnp.tanh(self.Wh @ (r * x) + self.Uh @ u + self.bh)
         return (1.0 - z) * x + z * c
-
-    def step(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
-        return self.driven_step(x, jnp.zeros(self.n_inputs, x.dtype))
 
     def default_state(self) -> Float[Array, " n"]:
         return _hidden_state(self.dim, self.Wz.dtype)

@@ -1,0 +1,123 @@
+"""Divergence: finding the first non-finite state and reporting it, in one place.
+
+A trajectory that leaves every bound is reported as a `DivergenceError` naming the
+step (and the ensemble member), never returned as silent NaNs. Outside `jit` the
+public functions raise; under `jit`/`vmap`/`grad` they either carry the step in a
+result field or fail at run time through `eqx.error_if`.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Int
+
+from .systems import DrivenMap, Map
+
+
+class DivergenceError(FloatingPointError):
+    """A trajectory left every bound (a NaN or inf state) at a known step.
+
+    `step` is that step; `member` the ensemble member, or None for a single state.
+    """
+
+    def __init__(self, message: str, step: int, member: int | None = None):
+        super().__init__(message)
+        self.step = step
+        self.member = member
+
+
+def is_traced(*trees) -> bool:
+    """True when any leaf is a tracer (inside jit/vmap/grad): no Python raise possible."""
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(trees))
+
+
+def step(m: Map, x: Array, u: Array | None = None) -> Array:
+    """F(x), or F(x, u) for an input-driven map."""
+    if u is None:
+        return m.step(x)
+    if not isinstance(m, DrivenMap):
+        raise ValueError(f"{type(m).__name__} is not a cj.systems.DrivenMap: it takes no input.")
+    return m.driven_step(x, u)
+
+
+@eqx.filter_jit
+def first_nonfinite(m: Map, x: Array, n: int, inputs: Array | None = None) -> Int[Array, "*batch"]:
+    """The first k in 1..n whose state F^k(x) is non-finite, or -1; per member for a
+    batch `x` of shape (batch, dim). `inputs` (n, n_inputs) drive a `DrivenMap`."""
+
+    def one(x):
+        def body(carry, ku):
+            y, first = carry
+            k, u = ku
+            y = step(m, y, u)
+            bad = ~jnp.all(jnp.isfinite(y))
+            return (y, jnp.where((first < 0) & bad, k, first)), None
+
+        us = None if inputs is None else inputs[:n]
+        ks = jnp.arange(1, n + 1)
+        (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), (ks, us), length=n)
+        return first
+
+    return jax.vmap(one)(x) if x.ndim == 2 else one(x)
+
+
+def raise_diverged(
+    first,
+    what: str,
+    *,
+    subject: str = "the state",
+    at: str = "at step",
+    origin: str = "counting from x0, transient included",
+    hint: str = "",
+) -> None:
+    """Raise `DivergenceError` for the earliest step in `first` (a step index, or one per
+    ensemble member; -1 means finite). Does nothing when every entry is -1."""
+    d = np.asarray(first)
+    if d.ndim == 0:
+        if d < 0:
+            return
+        raise DivergenceError(
+            f"{what} diverged: {subject} became non-finite {at} {int(d)} ({origin}){hint}.",
+            int(d),
+        )
+    bad = np.flatnonzero(d >= 0)
+    if bad.size == 0:
+        return
+    member = int(bad[np.argmin(d[bad])])
+    k = int(d[member])
+    raise DivergenceError(
+        f"{what} diverged: ensemble member {member} became non-finite {at} {k} ({origin}); "
+        f"{bad.size} member(s) diverged.",
+        k,
+        member,
+    )
+
+
+def check_finite(
+    m: Map, x_start: Array, x_end: Array, n: int, offset: int, throw: bool, what: str
+) -> None:
+    """After `n` steps from `x_start` to `x_end`: if `x_end` is not finite, locate the
+    first non-finite step (counting `offset` steps before `x_start`) and raise."""
+    if not throw or is_traced(x_end):
+        return
+    # On the host: one transfer instead of another dispatch and a transfer.
+    if np.isfinite(np.asarray(x_end)).all():
+        return
+    first = np.asarray(first_nonfinite(m, x_start, n))
+    # A state that turns non-finite only in the kernel's rounding: blame the last step.
+    first = np.where(first >= 0, first, n) if first.ndim == 0 or (first < 0).all() else first
+    raise_diverged(np.where(first >= 0, first + offset, -1), what)
+
+
+def guard_traced(value, x_end, throw: bool, what: str):
+    """Under jit/vmap/grad a Python raise is impossible: error at run time instead."""
+    if throw and is_traced(x_end):
+        return eqx.error_if(
+            value,
+            ~jnp.all(jnp.isfinite(x_end)),
+            f"{what} diverged (non-finite state); call outside jit to get the step.",
+        )
+    return value

@@ -1,0 +1,87 @@
+"""Flow + solver + dt -> Map: the hinge of the design.
+
+Every algorithm in chaosjax runs on a one-step map x_{k+1} = step(x_k) with a known
+time per step. `as_map` is the one door through which a system becomes that map:
+maps pass unchanged, flows are discretised by a solver (`discretize`) or, for
+piecewise-smooth flows, by an integrator that locates the switching crossings inside
+each step (`event_map`).
+"""
+
+from __future__ import annotations
+
+from .. import _validate as v
+from .. import solvers
+from ..systems import Flow, Map
+from .events import METHODS as METHODS
+from .events import EventDiscretized as EventDiscretized
+from .events import event_map as event_map
+from .flow_map import AbstractDiscretizedFlow as AbstractDiscretizedFlow
+from .flow_map import Discretized as Discretized
+from .flow_map import discretize as discretize
+
+#: Every `solver` name `as_map` accepts for a flow.
+SOLVERS = (*solvers.all_solvers(), "event")
+
+
+def as_map(
+    system: object,
+    dt: float | None = None,
+    solver: str = "rk4",
+    *,
+    rtol: float = 1e-9,
+    atol: float = 1e-9,
+) -> Map:
+    """The one-step map of `system`, after checking it: the entry point of every algorithm.
+
+    A map is returned unchanged (then `dt` must be None); a flow is discretised over `dt`
+    with `solver`. Raises `ValueError`, naming the argument, for anything that is not a
+    `cj.Flow` or `cj.Map`, non-finite parameters, a missing or non-positive `dt` for a
+    flow, a `dt` given for a map, or an unknown solver.
+
+    **Arguments:**
+
+    - `system`: a `cj.Flow` or `cj.Map` (typed `object`: this is where anything else is
+      caught and named).
+    - `dt`: time per step for a flow; None for a map.
+    - `solver`: "euler", "rk4", "tsit5", "dopri5", "dopri8" (see `discretize`), or
+      "event" for a `cj.systems.PiecewiseSmoothFlow` (see `event_map`).
+    - `rtol`, `atol`: tolerances of the adaptive solvers.
+
+    **Returns:**
+
+    A `cj.Map` whose `time_per_step` is `dt` for a flow and 1 for a map.
+
+    Example:
+    ```python
+    cj.as_map(cj.systems.Henon())                      # the Henon map itself
+    cj.as_map(cj.systems.Lorenz63(), dt=0.01).time_per_step   # 0.01
+    ```
+    """
+    if not isinstance(system, (Flow, Map)):
+        raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
+    v.system_parameters(system)
+    if isinstance(system, Map):
+        if dt is not None:
+            raise ValueError(
+                f"`dt` must be None for a map ({type(system).__name__} steps in iterations), "
+                f"got dt={dt!r}."
+            )
+        return system
+    if dt is None:
+        raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
+    v.one_of(solver, "solver", SOLVERS)
+    if solver == "event":
+        return event_map(system, dt)
+    return discretize(system, dt, solver, rtol=rtol, atol=atol)
+
+
+__all__ = [
+    "AbstractDiscretizedFlow",
+    "Discretized",
+    "EventDiscretized",
+    "METHODS",
+    "SOLVERS",
+    "as_map",
+    "discretize",
+    "event_map",
+]
