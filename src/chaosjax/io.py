@@ -368,8 +368,7 @@ def trajectory_dataset(
     The states go into the variable `state` (units "state units"); the coordinates are
     `time` and `step`, counted from the original x0 (the transient included), and
     `component`, plus `member` for many trajectories. The attributes are those of
-    [`attributes`][chaosjax.io.attributes] with `transient`, `save_every` and
-    `content="trajectory"`.
+    `attributes` with `transient`, `save_every` and `content="trajectory"`.
 
     **Arguments:**
 
@@ -444,9 +443,8 @@ def ensemble_dataset(
     `mean`, `std` (ddof=1) and `sem` (component); when given, the running averages
     `cumulative_average` (member, averaging_time, component) and every member's states
     `state` (member, time, component) with the `time` and `step` coordinates of
-    [`trajectory_dataset`][chaosjax.io.trajectory_dataset]. The attributes are those of
-    [`attributes`][chaosjax.io.attributes] with `transient`, `steps`, `members`,
-    `observable` and `content="ensemble"`.
+    `trajectory_dataset`. The attributes are those of `attributes` with `transient`,
+    `steps`, `members`, `observable` and `content="ensemble"`.
 
     **Arguments:**
 
@@ -565,12 +563,11 @@ def lyapunov_dataset(
 
     Variables: `exponents` (exponent), per unit time ("1/time") for a flow and per
     iteration ("1/iteration") for a map; `history` (history_time, exponent), the running
-    estimates; `kaplan_yorke_dimension` (scalar), from
-    [`cj.kaplan_yorke_dimension`][chaosjax.kaplan_yorke_dimension] (Kaplan & Yorke 1979,
-    Lecture Notes in Math. 730, 204). The coordinate `history_time` is
-    `result.history_steps` times `dt` (in iterations for a map), counted after the
-    transient. The attributes are those of [`attributes`][chaosjax.io.attributes] with
-    `steps`, `transient` and `content="lyapunov spectrum"`.
+    estimates; `kaplan_yorke_dimension` (scalar), from `cj.kaplan_yorke_dimension`
+    (Kaplan & Yorke 1979, Lecture Notes in Math. 730, 204). The coordinate
+    `history_time` is `result.history_steps` times `dt` (in iterations for a map),
+    counted after the transient. The attributes are those of `attributes` with `steps`,
+    `transient` and `content="lyapunov spectrum"`.
 
     **Arguments:**
 
@@ -635,13 +632,14 @@ def sensitivity_dataset(
 ) -> xr.Dataset:
     """A Dataset of the sensitivity d<S>/dp of a time average to a parameter.
 
-    From a shadowing result (least-squares shadowing, Wang 2014,
-    https://doi.org/10.1016/j.jcp.2014.03.002; NILSS; or S3): `shadowing_derivative`
-    and `shadowing_error` (scalars), `shadowing_estimates` (window), and for S3
-    `s3_parts` (part). From a blow-up table of finite-time gradients: `gradient` and
-    `average` (horizon, member), their `mean`, `std` and `median` over members
-    (horizon), and the coordinate `horizon` (time units for a flow, iterations for a
-    map). The attributes are those of [`attributes`][chaosjax.io.attributes] with
+    From a shadowing result (least-squares shadowing, Wang 2014, SIAM J. Numer. Anal.
+    52, 156-170; non-intrusive LSS, Ni & Wang 2017, J. Comput. Phys. 347, 56-77; or
+    space-split sensitivity, Chandramoorthy & Wang 2022, SIAM J. Appl. Dyn. Syst. 21):
+    `shadowing_derivative` and `shadowing_error` (scalars), `shadowing_estimates`
+    (window), and for S3 `s3_parts` (part). From a blow-up table of finite-time
+    gradients: `gradient` and `average` (horizon, member), their `mean`, `std` and
+    `median` over members (horizon), and the coordinate `horizon` (time units for a
+    flow, iterations for a map). The attributes are those of `attributes` with
     `parameter`, `observable`, `method` and `content="sensitivity"`.
 
     **Arguments:**
@@ -747,9 +745,8 @@ def orbit_diagram_dataset(
     Variables: `points` (value, point, component), the kept iterates of a map or the
     section crossings of a flow (NaN beyond `counts`); `counts` (value), the points
     found; `diverged` (value, int8), 1 where the run became non-finite. The coordinate
-    `value` holds the parameter values. The attributes are those of
-    [`attributes`][chaosjax.io.attributes] with `parameter` (the name),
-    `transient`, `keep` and `content="orbit diagram"`.
+    `value` holds the parameter values. The attributes are those of `attributes` with
+    `parameter` (the name), `transient`, `keep` and `content="orbit diagram"`.
 
     **Arguments:**
 
