@@ -132,3 +132,152 @@ def test_attributes_of_a_users_own_system():
 
     attrs = cj.io.attributes(Decay(), dt=0.1, solver="euler", seed=3)
     assert attrs["system"] == "Decay" and attrs["parameter_k"] == 0.5 and attrs["dim"] == 2
+
+
+# --------------------------------------------------------------------------- analysis datasets
+
+
+def _provenance(attrs, system_name):
+    assert attrs["system"] == system_name and attrs["chaosjax_version"] == cj.__version__
+    assert "created" in attrs and "parameters" in attrs
+
+
+def test_lyapunov_dataset_of_a_map_and_a_flow(tmp_path):
+    hen = cj.systems.Henon()
+    res = cj.lyapunov_spectrum(hen, hen.default_state(), steps=2_000, transient=100)
+    ds = cj.io.lyapunov_dataset(hen, res, dt=None, steps=2_000, transient=100)
+    back = cj.io.load(cj.io.save(ds, tmp_path / "l.nc"))
+    assert list(back.data_vars) == ["exponents", "history", "kaplan_yorke_dimension"]
+    assert back["exponents"].dims == ("exponent",) and back["kaplan_yorke_dimension"].dims == ()
+    assert back["history"].dims == ("history_time", "exponent")
+    np.testing.assert_array_equal(back["exponents"].values, np.asarray(res.exponents))
+    np.testing.assert_array_equal(back["history"].values, np.asarray(res.history))
+    assert float(back["kaplan_yorke_dimension"]) == float(cj.kaplan_yorke_dimension(res.exponents))
+    # A map: exponents per iteration, the history counted in iterations.
+    assert back["exponents"].attrs["units"] == "1/iteration"
+    assert back["history_time"].attrs["units"] == "iterations"
+    np.testing.assert_array_equal(back["history_time"].values, np.asarray(res.history_steps))
+    _provenance(back.attrs, "henon")
+    assert back.attrs["content"] == "lyapunov spectrum" and "dt" not in back.attrs
+    assert back.attrs["steps"] == 2_000 and back.attrs["transient"] == 100
+
+    lor = cj.systems.Lorenz63()
+    res = cj.lyapunov_spectrum(lor, lor.default_state(), steps=200, dt=0.01, k=2)
+    ds = cj.io.lyapunov_dataset(lor, res, dt=0.01, solver="rk4")
+    assert ds.sizes["exponent"] == 2
+    assert ds["exponents"].attrs["units"] == "1/time"
+    assert ds["history_time"].attrs["units"] == "time units of the system"
+    np.testing.assert_allclose(ds["history_time"].values, np.asarray(res.history_steps) * 0.01)
+    assert ds.attrs["dt"] == 0.01 and ds.attrs["solver"] == "rk4"
+
+
+def test_sensitivity_dataset_of_shadowing_and_a_blowup_table(tmp_path):
+    hen = cj.systems.Henon()
+    tab = cj.sensitivity_blowup_table(
+        hen, "a", lambda x: x[0], horizons=(5.0, 10.0), n_initial=4, key=jax.random.key(0)
+    )
+    res = cj.shadowing_sensitivity(
+        hen, "a", lambda x: x[0], hen.default_state(), steps=4_000, segments=4, method="lss"
+    )
+    ds = cj.io.sensitivity_dataset(
+        hen,
+        parameter="a",
+        observable="x[0]",
+        shadowing=res,
+        blowup=tab,
+        dt=None,
+        seed=3,
+        method="both",
+    )
+    back = cj.io.load(cj.io.save(ds, tmp_path / "s.nc"))
+    assert list(back.data_vars) == [
+        "shadowing_derivative",
+        "shadowing_error",
+        "shadowing_estimates",
+        "gradient",
+        "average",
+        "mean",
+        "std",
+        "median",
+    ]
+    assert back["shadowing_derivative"].dims == () and back["shadowing_error"].dims == ()
+    assert back["shadowing_estimates"].dims == ("window",) and back.sizes["window"] == 4
+    assert float(back["shadowing_derivative"]) == float(res.derivative)
+    assert back["gradient"].dims == ("horizon", "member") and back["gradient"].shape == (2, 4)
+    assert back["average"].dims == ("horizon", "member")
+    for stat in ("mean", "std", "median"):
+        assert back[stat].dims == ("horizon",)
+        np.testing.assert_array_equal(back[stat].values, np.asarray(getattr(tab, stat)))
+    np.testing.assert_array_equal(back["horizon"].values, [5.0, 10.0])
+    assert back["horizon"].attrs["units"] == "iterations"
+    _provenance(back.attrs, "henon")
+    assert back.attrs["parameter"] == "a" and back.attrs["observable"] == "x[0]"
+    assert back.attrs["method"] == "both" and back.attrs["content"] == "sensitivity"
+    assert back.attrs["seed"] == 3
+
+    # S3 adds its three parts, whose sum is the derivative.
+    s3 = cj.shadowing_sensitivity(
+        hen, "a", lambda x: x[0], hen.default_state(), steps=8_000, segments=2, method="s3"
+    )
+    ds = cj.io.sensitivity_dataset(hen, parameter="a", observable="x[0]", shadowing=s3, dt=None)
+    assert ds["s3_parts"].dims == ("part",) and ds.sizes["part"] == 3
+    np.testing.assert_allclose(float(ds["s3_parts"].sum()), float(ds["shadowing_derivative"]))
+    assert "gradient" not in ds and "horizon" not in ds.coords
+
+
+def test_orbit_diagram_dataset(tmp_path):
+    log = cj.systems.Logistic()
+    values = np.linspace(2.8, 3.2, 5)
+    d = cj.orbit_diagram(log, "r", values, transient=500, keep=16)
+    ds = cj.io.orbit_diagram_dataset(log, d, dt=None, transient=500, keep=16)
+    back = cj.io.load(cj.io.save(ds, tmp_path / "b.nc"))
+    assert list(back.data_vars) == ["points", "counts", "diverged"]
+    assert back["points"].dims == ("value", "point", "component")
+    assert back["points"].shape == (5, 16, 1)
+    assert back["points"].attrs["long_name"] == "iterates"
+    assert back["counts"].dims == ("value",) and back["diverged"].dtype == np.int8
+    np.testing.assert_array_equal(back["value"].values, values)
+    assert back["value"].attrs["long_name"] == "parameter r"
+    # r = 2.8: every kept iterate is the fixed point 1 - 1/r.
+    np.testing.assert_allclose(back["points"].values[0, :, 0], 1 - 1 / 2.8, atol=1e-6)
+    _provenance(back.attrs, "logistic")
+    assert back.attrs["parameter"] == "r" and back.attrs["content"] == "orbit diagram"
+    assert back.attrs["transient"] == 500 and back.attrs["keep"] == 16
+    named = cj.io.orbit_diagram_dataset(log, d, dt=None, points_long_name="section minima")
+    assert named["points"].attrs["long_name"] == "section minima"
+
+
+def test_ensemble_dataset_with_member_states():
+    lor = cj.systems.Lorenz63()
+    x0s = lor.default_state()[None, :] + 0.01 * np.arange(6.0).reshape(2, 3)
+    xs = jax.vmap(lambda x: cj.trajectory(lor, x, steps=20, dt=0.01, transient=4, save_every=5))(
+        x0s
+    )
+    ds = cj.io.ensemble_dataset(
+        lor,
+        initial_states=x0s,
+        time_averages=np.asarray(xs).mean(1),
+        states=xs,
+        save_every=5,
+        transient=4,
+        dt=0.01,
+        steps=20,
+    )
+    assert ds["state"].dims == ("member", "time", "component") and ds["state"].shape == (2, 5, 3)
+    assert ds["state"].attrs["long_name"] == "member states"
+    np.testing.assert_array_equal(ds["step"].values, [4, 9, 14, 19, 24])
+    np.testing.assert_allclose(ds["time"].values, [0.04, 0.09, 0.14, 0.19, 0.24])
+    assert ds.attrs["members"] == 2 and ds.attrs["content"] == "ensemble"
+
+
+def test_json_of_jax_arrays_and_unserialisable_objects(tmp_path):
+    path = cj.io.write_json(tmp_path / "j.json", {"x": jax.numpy.arange(3.0), "s": np.str_("a")})
+    assert json.loads(path.read_text()) == {"x": [0.0, 1.0, 2.0], "s": "a"}
+    with pytest.raises(TypeError, match="object"):
+        cj.io.write_json(tmp_path / "bad.json", {"o": object()})
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_system_parameters_include_static_structure():
+    params = cj.io.system_parameters(cj.systems.DelayedHenon(d=4))
+    assert params["d"] == 4 and isinstance(params["a"], float)

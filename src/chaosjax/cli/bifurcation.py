@@ -1,0 +1,126 @@
+"""`chaosjax bifurcation`: the orbit diagram of a map, or of a flow's section maxima."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import jax.numpy as jnp
+import numpy as np
+import typer
+
+import chaosjax as cj
+
+from .. import io as cjio
+from .. import report as rep
+from ..systems import Flow
+from ._errors import UserError
+from ._options import (
+    DtOpt,
+    NoPlotOpt,
+    OutOpt,
+    ParamOpt,
+    PlotOpt,
+    QuietOpt,
+    SolverOpt,
+    SystemArg,
+    SystemFileOpt,
+    WrtOpt,
+    chosen_parameter,
+    dt_for,
+    resolve_system,
+)
+from ._output import check_out_file, figure_path, interrupt_note, make_console, save_dataset
+
+EPILOG = """Examples:
+
+  chaosjax bifurcation logistic --param r --range 2.5:4:2000
+
+  chaosjax bifurcation henon --param a --range 1:1.4:800 --keep 300
+
+  chaosjax bifurcation lorenz63 --param rho --range 25:250:400 --dt 0.005
+
+For flows the points are the local maxima of one coordinate (--coordinate,
+default the last) along the orbit."""
+
+
+def bifurcation(
+    system: SystemArg = None,
+    param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    wrt: WrtOpt = None,
+    range_: Annotated[
+        str | None,
+        typer.Option(
+            "--range", metavar="START:STOP:NUM", help="Parameter values, e.g. 2.5:4:2000."
+        ),
+    ] = None,
+    transient: Annotated[
+        int | None, typer.Option("--transient", help="Steps discarded at each value.")
+    ] = None,
+    keep: Annotated[int | None, typer.Option("--keep", help="Points kept at each value.")] = None,
+    coordinate: Annotated[
+        int | None, typer.Option("--coordinate", help="Coordinate plotted (maxima for flows).")
+    ] = None,
+    dt: DtOpt = None,
+    solver: SolverOpt = "rk4",
+    out: OutOpt = None,
+    plot: PlotOpt = None,
+    no_plot: NoPlotOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Orbit (bifurcation) diagram of a map, or of a flow's section maxima, over a parameter."""
+    sysm, _, bare = resolve_system(system, param, system_file, allow_bare=True)
+    p = chosen_parameter(sysm, bare, wrt, "bifurcation")
+    flow = isinstance(sysm, Flow)
+    dt = dt_for(sysm, dt, 0.005)
+    name = cjio.system_name(sysm)
+    if range_ is None:
+        lo, hi = rep.MAIN_RANGE.get(name, (None, None))
+        if lo is None or p != rep.main_parameter(sysm):
+            raise UserError(f"--range START:STOP:NUM is required for {p} of {name}.")
+        range_ = f"{lo}:{hi}:{400 if flow else 1000}"
+    lo, hi, num = rep.parse_range(range_)
+    c = rep.observed_coordinate(sysm) if coordinate is None else coordinate
+    if not 0 <= c < sysm.dim:
+        raise UserError(f"--coordinate must be an index below {sysm.dim}, got {c}.")
+    transient = (20_000 if flow else 1_000) if transient is None else transient
+    keep = (100 if flow else 200) if keep is None else keep
+    if transient < 0 or keep < 1:
+        raise UserError("--transient must be >= 0 and --keep >= 1.")
+    out = check_out_file(out) if out is not None else None
+    plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png")
+    console = make_console(quiet)
+    values = np.linspace(lo, hi, num)
+    kw: dict[str, Any] = dict(transient=transient, keep=keep)
+    if flow:
+        kw.update(dt=dt, solver=solver, section=cj.LocalMaxima(c))
+    t0 = time.time()
+    with interrupt_note(console, "Nothing was written."):
+        with console.status(f"orbit diagram of {name}: {num} values of {p} ..."):
+            d = cj.orbit_diagram(sysm, p, jnp.asarray(values), **kw)
+        diverged = int(np.asarray(d.diverged).sum())
+        console.print(
+            f"Orbit diagram of {name} over {p} in [{lo:g}, {hi:g}] ({num} values) in "
+            f"{time.time() - t0:.1f} s; {diverged} run(s) diverged."
+        )
+        if out is not None:
+            ds = cjio.orbit_diagram_dataset(
+                sysm, d, dt=dt, solver=solver, transient=transient, keep=keep
+            )
+            save_dataset(console, ds, out)
+        if plot_path is not None:
+            # matplotlib loads only when a figure is asked for.
+            from ..plot import _report as figs
+
+            cjio.save_figure(
+                figs.orbit_diagram(
+                    values,
+                    np.asarray(d.points)[..., c],
+                    param=p,
+                    coordinate=f"x{c}",
+                    title=f"{name}: orbit diagram",
+                ),
+                plot_path,
+            )
+            console.print(f"Wrote {plot_path}.")

@@ -1,0 +1,139 @@
+"""`chaosjax report`: the end-to-end report (HTML, figures, results.json, results.nc)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import report as rep
+from ._errors import EXIT_FAILED, UserError, error
+from ._options import ParamOpt, QuietOpt, ReportSystemArg, SystemFileOpt, parse_params
+from ._output import make_console
+
+EPILOG = """Examples:
+
+  chaosjax report                         # lorenz63 into ./out
+
+  chaosjax report henon --out henon_report
+
+  chaosjax report lorenz63 --param rho=30 --members 128 --out rho30
+
+  chaosjax report --config run.toml       # every option from a TOML file
+
+  chaosjax report lorenz63 --quick        # ten times shorter runs
+
+The directory gets index.html, PNG figures, results.json, results.nc and
+config.toml (the resolved configuration: rerun with --config out/config.toml)."""
+
+
+def report(
+    system: ReportSystemArg = None,
+    param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Output directory \\[default: out].")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="TOML file with any of these options (command-line wins)."
+        ),
+    ] = None,
+    dt: Annotated[
+        float | None, typer.Option("--dt", help="Time step of a flow \\[default: 0.005].")
+    ] = None,
+    solver: Annotated[
+        str | None, typer.Option("--solver", help="Solver of a flow \\[default: rk4].")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[default: 0].")] = None,
+    transient: Annotated[int | None, typer.Option("--transient", help="Transient steps.")] = None,
+    trajectory_steps: Annotated[
+        int | None, typer.Option("--trajectory-steps", help="Steps of the attractor orbit.")
+    ] = None,
+    members: Annotated[
+        int | None, typer.Option("--members", help="Ensemble size of the averages.")
+    ] = None,
+    average_steps: Annotated[
+        int | None, typer.Option("--average-steps", help="Steps of each member's time average.")
+    ] = None,
+    lyapunov_steps: Annotated[
+        int | None, typer.Option("--lyapunov-steps", help="Steps of the Lyapunov spectrum.")
+    ] = None,
+    sensitivity_parameter: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitivity-parameter",
+            help="Parameter to differentiate by \\[default: the main one, e.g. rho].",
+        ),
+    ] = None,
+    bifurcation_parameter: Annotated[
+        str | None,
+        typer.Option(
+            "--bifurcation-parameter",
+            help="Parameter of the orbit diagram \\[default: the main one].",
+        ),
+    ] = None,
+    bifurcation_range: Annotated[
+        str | None,
+        typer.Option(
+            "--bifurcation-range",
+            help="Values of the orbit diagram, e.g. 25:250:400.",
+            metavar="START:STOP:NUM",
+        ),
+    ] = None,
+    sections: Annotated[
+        str | None,
+        typer.Option("--sections", help=f"Comma-separated subset of: {', '.join(rep.SECTIONS)}."),
+    ] = None,
+    quick: Annotated[
+        bool | None,
+        typer.Option("--quick/--full", help="Ten times shorter runs.", show_default=False),
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """The end-to-end report: index.html with figures, results.json, results.nc."""
+    overrides, _ = parse_params(param)
+    file_values = rep.read_config(config) if config is not None else {}
+    cli_values = {
+        "system": system,
+        "system_file": system_file,
+        "out": out,
+        "dt": dt,
+        "solver": solver,
+        "seed": seed,
+        "transient": transient,
+        "trajectory_steps": trajectory_steps,
+        "members": members,
+        "average_steps": average_steps,
+        "lyapunov_steps": lyapunov_steps,
+        "sensitivity_parameter": sensitivity_parameter,
+        "bifurcation_parameter": bifurcation_parameter,
+        "bifurcation_range": bifurcation_range,
+        "sections": sections,
+        "quick": quick,
+        "parameters": overrides or None,
+    }
+    if system and file_values.get("system_file") and not system_file:
+        file_values.pop("system_file")
+    if system_file and file_values.get("system") and not system:
+        file_values.pop("system")
+    if system and system_file:
+        raise UserError("Give either a SYSTEM name or --system-file, not both.")
+    cfg = rep.merge_config(file_values, cli_values)
+    console = make_console(quiet)
+    say = (lambda msg: console.print(msg)) if not quiet else (lambda msg: None)
+    try:
+        summary = rep.run_report(cfg, progress=not quiet, say=say)
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]Interrupted.[/yellow] The sections that finished are in "
+            f"{Path(cfg.out) / 'index.html'} (marked partial)."
+        )
+        raise
+    if not quiet:
+        console.print(f"Report written to [bold]{summary.index}[/bold] in {summary.seconds:.1f} s.")
+    if summary.failed:
+        error(f"section(s) failed: {', '.join(summary.failed)} (see {summary.index}).")
+        raise typer.Exit(EXIT_FAILED)

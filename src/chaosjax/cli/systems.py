@@ -1,0 +1,56 @@
+"""`chaosjax systems`: the catalogue as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .. import io as cjio
+from .. import report as rep
+from .. import systems as catalogue
+from ._output import make_console
+
+EPILOG = "Examples:\n\n  chaosjax systems\n\n  chaosjax systems --json > catalogue.json"
+
+
+def systems(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the built-in systems: name, kind, dimension, parameters, reference exponents."""
+    rows = []
+    for name in catalogue.catalog():
+        s = catalogue.get(name)
+        ref = s.reference_exponents
+        rows.append(
+            {
+                "name": name,
+                "kind": s.kind,
+                "dim": s.dim,
+                "parameters": cjio.system_parameters(s),
+                "reference_exponents": list(ref) if ref is not None else None,
+                "reference_source": s.reference_source or None,
+                "description": rep._first_paragraph(type(s).__doc__).split(". ")[0],
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="chaosjax systems", show_lines=False)
+    for col in ("name", "kind", "dim", "parameters", "reference exponents"):
+        table.add_column(col, overflow="fold")
+
+    def short(v):
+        return f"{v:g}" if isinstance(v, float) else json.dumps(v)
+
+    for r in rows:
+        params = ", ".join(f"{k}={short(v)}" for k, v in r["parameters"].items())
+        ref = (
+            ", ".join(f"{x:g}" for x in r["reference_exponents"])
+            if r["reference_exponents"]
+            else "-"
+        )
+        table.add_row(r["name"], r["kind"], str(r["dim"]), params, ref)
+    make_console().print(table)
