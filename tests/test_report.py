@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 import chaosjax as cj
 from chaosjax import report as rep
 from chaosjax.cli import app
+from chaosjax.report import run as report_run
+from chaosjax.report.results import _lookup
 
 runner = CliRunner()
 
@@ -150,7 +152,7 @@ def test_every_number_in_the_page_equals_results_json_and_results_nc(report_dir)
     assert loose == []
     assert len(page.keyed) > 50
     for item in page.keyed:
-        value = rep._lookup(res, item["key"])
+        value = _lookup(res, item["key"])
         if item["cls"] == "num":
             assert item["text"] == format(value, item["fmt"]), item
         else:
@@ -243,20 +245,41 @@ def test_a_map_report(tmp_path):
     assert "orbit_diagram.png" in res["figures"]
 
 
-def test_a_missing_capability_is_left_out_with_a_line(tmp_path, monkeypatch):
-    monkeypatch.delattr(cj, "lyapunov_spectrum", raising=False)
-    summary = rep.run_report(_tiny(tmp_path, sections=["system", "lyapunov", "timings"]))
-    assert summary.sections["lyapunov"] == "skipped"
-    html = (tmp_path / "index.html").read_text()
-    assert "Not included: this build of chaosjax has no" in html
-    assert "lyapunov_exponents" not in load_results(tmp_path)["values"]
+def test_a_section_that_does_not_apply_is_left_out_with_a_line(tmp_path):
+    # A rotation has no parameter to differentiate by or to sweep.
+    (tmp_path / "rotation.py").write_text(
+        "import jax.numpy as jnp\n"
+        "import chaosjax as cj\n\n"
+        "class Rotation(cj.Flow):\n"
+        "    def vector_field(self, x):\n"
+        "        return jnp.stack([-x[1], x[0]])\n"
+        "    def default_state(self):\n"
+        "        return jnp.array([1.0, 0.0])\n"
+    )
+    summary = rep.run_report(
+        dict(
+            system_file=f"{tmp_path / 'rotation.py'}:Rotation",
+            out=str(tmp_path / "o"),
+            sections=["system", "sensitivity", "bifurcation", "timings"],
+        )
+    )
+    assert summary.sections == {
+        "system": "done",
+        "sensitivity": "skipped",
+        "bifurcation": "skipped",
+        "timings": "done",
+    }
+    html = (tmp_path / "o" / "index.html").read_text()
+    assert html.count("Not applicable: this system has no scalar parameter") == 2
+    values = load_results(tmp_path / "o")["values"]
+    assert "blowup_mean" not in values and "bifurcation_values" not in values
 
 
 def test_a_failing_section_is_reported_and_the_rest_still_run(tmp_path, monkeypatch):
     def boom(r, s):
         raise RuntimeError("the solver exploded")
 
-    monkeypatch.setitem(rep._RUNNERS, "attractor", boom)
+    monkeypatch.setitem(report_run._RUNNERS, "attractor", boom)
     result = invoke(
         "report", "henon", "--sections", "system,attractor,timings", "--out", tmp_path, "-q"
     )
@@ -270,7 +293,7 @@ def test_an_interrupted_report_keeps_the_finished_sections(tmp_path, monkeypatch
     def interrupt(r, s):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(rep._RUNNERS, "averages", interrupt)
+    monkeypatch.setitem(report_run._RUNNERS, "averages", interrupt)
     result = invoke(
         "report",
         "henon",

@@ -1,0 +1,63 @@
+"""The HTML of the report, from the Jinja2 templates in `templates/`.
+
+`page.html.j2` lays out the page; `elements.html.j2` holds the keyed number and text
+spans and the figures; each section has its own template of macros, which its module
+calls with the report and appends to the section in the order the work finishes.
+Autoescaping is on: values are escaped, and only what a template rendered (a
+`markupsafe.Markup`) is inserted as HTML.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("chaosjax.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def snippets(name: str) -> Any:
+    """The macros of `templates/<name>.html.j2`, as attributes; each returns `Markup`."""
+    return _environment().get_template(f"{name}.html.j2").module
+
+
+def number(key: str, fmt: str, value: Any) -> Markup:
+    """A number shown on the page, tagged with where results.json holds it."""
+    return snippets("elements").number(key, fmt, format(value, fmt))
+
+
+def text(key: str, value: str, tag: str = "span") -> Markup:
+    """A text shown on the page (a citation, a version), tagged like `number`."""
+    return snippets("elements").text(key, value, tag)
+
+
+def figure(src: str, caption: str) -> Markup:
+    """A PNG beside the page with its caption."""
+    return snippets("elements").figure(src, caption)
+
+
+def render(*, name: str, created: Markup, sections: list[Any], interrupted: str | None) -> str:
+    """The whole page.
+
+    **Arguments:**
+
+    - `name`: the system's name.
+    - `created`: the creation time, as a keyed text span.
+    - `sections`: objects with `key`, `title`, `status` and `parts` (a list of
+        `Markup`), in page order.
+    - `interrupted`: the title of the section a KeyboardInterrupt stopped, or None.
+    """
+    template = _environment().get_template("page.html.j2")
+    return template.render(name=name, created=created, sections=sections, interrupted=interrupted)

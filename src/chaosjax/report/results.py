@@ -1,0 +1,186 @@
+"""What a report records while its sections run, and the files it writes.
+
+Every number shown on the page is recorded under the key its span names
+(`values.<name>[i,j]`, `config.<name>`, `strings.<name>`), so that the page,
+results.json and results.nc agree by construction; curves behind the figures go to
+results.nc only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from markupsafe import Markup
+
+from .. import io as cjio
+from ..systems import Flow
+from . import page
+from .config import SECTION_TITLES, SECTIONS, to_toml
+
+
+def _lookup(obj: Any, path: str) -> Any:
+    """The value a span's key names: `values.lyapunov_exponents[0]` ->
+    obj['values']['lyapunov_exponents'][0]."""
+    head, _, rest = path.partition(".")
+    cur = obj
+    for part in [head] + (rest.split(".") if rest else []):
+        name, *idx = part.replace("]", "").split("[")
+        cur = cur[name]
+        for i in idx:
+            for j in i.split(","):
+                cur = cur[int(j)]
+    return cur
+
+
+def _jsonable(value: Any) -> Any:
+    arr = np.asarray(value)
+    if arr.dtype.kind == "b":
+        arr = arr.astype(int)
+    if arr.ndim == 0:
+        return arr.item()
+    return arr.tolist()
+
+
+class Section:
+    """One section of the page: its HTML parts and how it ended."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self.title = SECTION_TITLES[key]
+        self.parts: list[Markup] = []
+        self.status = "pending"  # "done", "skipped", "failed", "interrupted"
+        self.note = ""
+
+    def not_applicable(self, why: str) -> None:
+        """Skip the section with a line that says why."""
+        self.status = "skipped"
+        self.note = f"not applicable: {why}"
+        self.parts.append(page.snippets("elements").not_applicable(why))
+
+
+class Report:
+    """The state of a report while its sections run: the configuration, the system,
+    and every number, text and figure recorded so far."""
+
+    def __init__(self, cfg: dict[str, Any], system, out: Path, progress: bool):
+        self.cfg, self.system, self.out, self.progress = cfg, system, out, progress
+        self.values: dict[str, Any] = {}
+        self.strings: dict[str, str] = {}
+        self.nc: dict[str, Any] = {}
+        self.coords: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
+        self.sections = {k: Section(k) for k in SECTIONS if k in cfg["sections"]}
+        self.figures: list[str] = []
+        self.started = time.time()
+        self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.interrupted: str | None = None
+        self._coordinates: dict[int, Callable] = {}
+        self.flow = isinstance(system, Flow)
+        self.dt = cfg["dt"] if self.flow else None
+
+    def busy(self, what: str):
+        """A spinner with the elapsed time while a call without its own progress bar runs."""
+        if not self.progress:
+            return contextlib.nullcontext()
+        from rich.console import Console
+
+        return Console(stderr=False).status(f"{what} ...")
+
+    def coordinate(self, i: int) -> Callable:
+        """The observable x -> x[i], one function object per i (jit caches by identity)."""
+        return self._coordinates.setdefault(i, lambda x: x[i])
+
+    # ---- numbers and text: every one shown is recorded under the key it shows
+    def put(
+        self,
+        name: str,
+        value: Any,
+        dims: tuple[str, ...] = (),
+        units: str = "",
+        long_name: str = "",
+    ) -> None:
+        """Record a value shown on the page, in results.json and results.nc."""
+        arr = np.asarray(value)
+        if arr.ndim != len(dims):
+            raise ValueError(f"{name}: {arr.ndim}-d value for dims {dims}")
+        self.values[name] = _jsonable(arr)
+        self.nc[name] = (dims, arr, {"units": units, "long_name": long_name or name})
+
+    def store(
+        self, name: str, value: Any, dims: tuple[str, ...], units: str = "", long_name: str = ""
+    ) -> None:
+        """Data kept in results.nc only (curves behind the figures, not shown as text)."""
+        self.nc[name] = (dims, np.asarray(value), {"units": units, "long_name": long_name or name})
+
+    def coord(self, name: str, value: Any, units: str = "", long_name: str = "") -> None:
+        self.coords[name] = (name, np.asarray(value), {"units": units, "long_name": long_name})
+
+    def v(self, name: str, *idx: int, fmt: str = ".4g") -> Markup:
+        """The span showing the recorded value `name` (at index `idx`) in format `fmt`."""
+        value = self.values[name]
+        for i in idx:
+            value = value[i]
+        key = f"values.{name}" + (f"[{','.join(map(str, idx))}]" if idx else "")
+        if isinstance(value, (list, dict)):
+            raise ValueError(f"{key} is not a number")
+        return page.number(key, fmt, value)
+
+    def c(self, name: str, fmt: str = "d") -> Markup:
+        """The span showing the configuration value `name`."""
+        return page.number(f"config.{name}", fmt, self.cfg[name])
+
+    def t(self, name: str, text: str, tag: str = "span") -> Markup:
+        """Text that may contain digits (a citation, a version): kept in results.json."""
+        self.strings[name] = text
+        return page.text(f"strings.{name}", text, tag)
+
+    def figure(self, fig, name: str, caption: str) -> Markup:
+        """Save a matplotlib figure beside the page; the HTML that shows it."""
+        cjio.save_figure(fig, self.out / name)
+        self.figures.append(name)
+        return page.figure(name, caption)
+
+    # ---- outputs
+    def write(self, final: bool) -> None:
+        """Write results.nc, results.json, config.toml and index.html (each atomically)."""
+        results = {
+            "chaosjax_version": cjio._version(),
+            "created": self.created,
+            "complete": bool(final and not self.interrupted),
+            "interrupted_in": self.interrupted,
+            "config": self.cfg,
+            "sections": {k: s.status for k, s in self.sections.items()},
+            "figures": self.figures,
+            "values": self.values,
+            "strings": self.strings,
+        }
+        ds = xr.Dataset(
+            self.nc,
+            coords=self.coords,
+            attrs=cjio.attributes(
+                self.system,
+                dt=self.dt,
+                solver=self.cfg["solver"],
+                seed=self.cfg["seed"],
+                config=json.dumps(self.cfg),
+                content="report",
+                complete=int(results["complete"]),
+            ),
+        )
+        cjio.save(ds, self.out / "results.nc")
+        cjio.write_json(self.out / "results.json", results)
+        cjio.write_text(self.out / "config.toml", to_toml(self.cfg))
+        html = page.render(
+            name=cjio.system_name(self.system),
+            created=self.t("created", self.created),
+            sections=list(self.sections.values()),
+            interrupted=SECTION_TITLES[self.interrupted] if self.interrupted else None,
+        )
+        cjio.write_text(self.out / "index.html", html)

@@ -1,0 +1,64 @@
+"""The report's first section: the system, its parameters, initial state and the
+literature exponents when it runs at its defaults."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .. import io as cjio
+from . import page
+from .results import Report, Section
+from .selection import _at_defaults
+
+
+def _first_paragraph(doc: str | None) -> str:
+    """The first paragraph of a docstring on one line ("" for none)."""
+    if not doc:
+        return ""
+    return " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+
+
+def run(r: Report, s: Section) -> None:
+    sysm = r.system
+    parameters = []  # (name, indices into the value; [] for a scalar)
+    for name, value in sysm.parameters().items():
+        arr = np.asarray(value)
+        r.put(
+            f"parameter_{name}",
+            arr,
+            tuple(f"parameter_{name}_{i}" for i in range(arr.ndim)),
+            long_name=f"parameter {name}",
+        )
+        parameters.append((name, list(np.ndindex(arr.shape)) if arr.ndim else []))
+    structural = []
+    for name, value in sysm.static_parameters().items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            r.put(f"structure_{name}", value, long_name=f"structural parameter {name}")
+            structural.append(name)
+    x0 = np.asarray(sysm.default_state())
+    r.put("initial_state", x0, ("component",), "state units", "initial state x0")
+    r.put("dim", sysm.dim, long_name="state dimension")
+    ref = sysm.reference_exponents
+    references = 0  # how many literature exponents apply (none away from the defaults)
+    if ref is not None and _at_defaults(sysm):
+        references = len(ref)
+        r.put(
+            "reference_exponents",
+            np.asarray(ref, float),
+            ("exponent",),
+            "1/time" if r.flow else "1/iteration",
+            "literature Lyapunov exponents",
+        )
+    s.parts.append(
+        page.snippets("system").section(
+            r,
+            name=cjio.system_name(sysm),
+            citation=_first_paragraph(type(sysm).__doc__),
+            parameters=parameters,
+            structural=structural,
+            states=len(x0),
+            references=references,
+        )
+    )
