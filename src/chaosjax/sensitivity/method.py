@@ -8,8 +8,6 @@ options are fields, checked in `__check_init__`, and `estimate` returns one esti
 d<S>/dp per window (`LSS`, `NILSS`, `S3`).
 """
 
-from __future__ import annotations
-
 import abc
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -21,7 +19,8 @@ from jaxtyping import Array, Float
 from ..lyapunov import lyapunov_spectrum
 from ..systems import Map
 
-# Type checkers know ClassVar, not equinox's run-time check that subclasses set it.
+# Type checkers know ClassVar, not equinox's run-time check that subclasses set it (which
+# needs the annotation evaluated: no `from __future__ import annotations` in this module).
 if TYPE_CHECKING:
     from typing import ClassVar as AbstractClassVar
 else:
