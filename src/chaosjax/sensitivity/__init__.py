@@ -1,7 +1,8 @@
 """Sensitivities: autodiff through trajectories, least-squares shadowing, lag space.
 
 - `finite_time_gradient`: d/dp of a finite-time average by forward or reverse mode
-  autodiff through the simulation (exact, but exploding for chaotic systems).
+  autodiff through the simulation (`ForwardMode`, `ReverseMode`; exact, but exploding
+  for chaotic systems).
 - `sensitivity_blowup_table`: seed 000's table of that explosion over horizons.
 - `shadowing_sensitivity`: d<S>/dp of the long-time average by a method given as an
   object with its options: least-squares shadowing (`LSS`, Wang 2014), non-intrusive
@@ -15,7 +16,10 @@
 from .blowup import SEED_000_TABLE as SEED_000_TABLE
 from .blowup import BlowupTable as BlowupTable
 from .blowup import sensitivity_blowup_table as sensitivity_blowup_table
+from .finite_time import AbstractGradientMode as AbstractGradientMode
 from .finite_time import FiniteTimeGradient as FiniteTimeGradient
+from .finite_time import ForwardMode as ForwardMode
+from .finite_time import ReverseMode as ReverseMode
 from .finite_time import finite_time_gradient as finite_time_gradient
 from .lag import LagSensitivities as LagSensitivities
 from .lag import lag_sensitivities as lag_sensitivities
