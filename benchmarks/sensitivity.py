@@ -4,7 +4,7 @@ For Lorenz63 (rho = 28, RK4, dt = 0.005, observable z) and T = 50, 200, 1000
 (N = 10,000 .. 200,000 steps, one window):
 
 - chaosjax LSS: tangent data + Schur complement + block-tridiagonal elimination, one
-  jitted program (`lss_single_window`); also NILSS through the public function;
+  jitted program (`lss.lss_single_window`); also NILSS through the public function;
 - SciPy: the *same* KKT system [[I, 0, B^T], [0, alpha^2 I, F^T], [B, F, 0]] in the
   unknowns (v, eta, w), assembled as a scipy.sparse matrix from the same tangent data
   and solved by `spsolve` (SuperLU). Its time excludes the tangent data (computed by
@@ -57,14 +57,14 @@ def _setup(T: float):
 def worker(method: str, T: float) -> dict:
     base = _rss_mb()
     jax, cj, lor, x0, m, n = _setup(T)
-    from chaosjax.sensitivity import shadowing as sh
+    from chaosjax.sensitivity import _common, lss, nilss
 
     get = lambda mm: mm.flow.rho  # noqa: E731
     Z = lambda x: x[2]  # noqa: E731
     out: dict = {"method": method, "T": T, "steps": n}
     repeats = 5 if T < 1000 else 3
     if method == "chaosjax-lss":
-        fn = jax.jit(lambda x: sh.lss_single_window(m, get, Z, x, n))
+        fn = jax.jit(lambda x: lss.lss_single_window(m, get, Z, x, n))
         compiled = fn.lower(x0).compile()
         mem = compiled.memory_analysis()
         value = float(compiled(x0)[0])
@@ -79,17 +79,15 @@ def worker(method: str, T: float) -> dict:
             steps=n,
             dt=DT,
             segments=1,
-            method="nilss",
-            num_unstable=1,
-            nilss_segment_steps=200,
+            method=cj.NILSS(num_unstable=1, segment_steps=200),
         ).derivative.block_until_ready()
         value = float(run())
         out["seconds"] = _median_time(run, repeats)
         seg = 200
         W0 = jax.numpy.ones((3, 1))
         one = jax.jit(
-            lambda x: sh._nilss_estimate(
-                *sh._nilss_window(m, get, Z, x, W0, n // seg, seg)[1:], n // seg * seg
+            lambda x: nilss.nilss_estimate(
+                *nilss.nilss_window(m, get, Z, x, W0, n // seg, seg)[1:], n // seg * seg
             )
         )
         out["xla_temp_mb"] = one.lower(x0).compile().memory_analysis().temp_size_in_bytes / 2**20
@@ -98,8 +96,8 @@ def worker(method: str, T: float) -> dict:
         import scipy.sparse as sp
         import scipy.sparse.linalg as spla
 
-        x_end, (xs, phi, b, s, ds) = sh._tangent_data(m, get, Z, x0, n)
-        ft = jax.vmap(sh._vector_field_step(m))(jax.numpy.concatenate([xs[1:], x_end[None]]))
+        x_end, (xs, phi, b, s, ds) = lss.tangent_data(m, get, Z, x0, n)
+        ft = jax.vmap(_common.vector_field_step(m))(jax.numpy.concatenate([xs[1:], x_end[None]]))
         phi, b, s, ds, ft = (np.asarray(a) for a in (phi, b, s, ds, ft))
         alpha2 = float(np.mean(np.sum(ft**2, -1)))
 

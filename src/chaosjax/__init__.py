@@ -53,6 +53,10 @@ from .lyapunov import lyapunov_spectrum as lyapunov_spectrum
 from .lyapunov import max_lyapunov as max_lyapunov
 from .observables import cumulative_average as cumulative_average
 from .parallel import use_all_cpu_cores as use_all_cpu_cores
+from .sensitivity import LSS as LSS
+from .sensitivity import NILSS as NILSS
+from .sensitivity import S3 as S3
+from .sensitivity import AbstractSensitivityMethod as AbstractSensitivityMethod
 from .sensitivity import BlowupTable as BlowupTable
 from .sensitivity import FiniteTimeGradient as FiniteTimeGradient
 from .sensitivity import LagSensitivities as LagSensitivities

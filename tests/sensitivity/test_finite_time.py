@@ -21,7 +21,7 @@ def test_forward_and_reverse_agree_with_finite_differences(lorenz_on_attractor):
     lor, x0 = lorenz_on_attractor
     fwd = cj.finite_time_gradient(lor, "rho", Z, x0, 200, dt=0.005)
     rev = cj.finite_time_gradient(
-        lor, "rho", Z, x0, 200, dt=0.005, mode="reverse", chunk_size=7
+        lor, "rho", Z, x0, 200, dt=0.005, mode=cj.sensitivity.ReverseMode(chunk_size=7)
     )  # 200 = 28 chunks of 7 + a tail of 4
     assert fwd.gradient.shape == (4,) and fwd.time == pytest.approx(1.0)
     assert jnp.allclose(fwd.gradient, rev.gradient, rtol=1e-10)
@@ -152,3 +152,23 @@ def test_blowup_table_reverse_mode_and_validation(lorenz_on_attractor):
         cj.sensitivity_blowup_table(lor, "gamma", Z, x0=x0, dt=0.005)
     with pytest.raises(ValueError, match="`observable`"):
         cj.sensitivity_blowup_table(lor, "rho", lambda x: x[:2], x0=x0, dt=0.005)
+
+
+def test_gradient_modes_as_objects(lorenz_on_attractor):
+    lor, x0 = lorenz_on_attractor
+    with pytest.raises(ValueError, match="`chunk_size`"):
+        cj.sensitivity.ReverseMode(chunk_size=0)
+    kw = dict(dt=0.005)
+    for shorthand, default in (
+        ("forward", cj.sensitivity.ForwardMode()),
+        ("reverse", cj.sensitivity.ReverseMode()),
+    ):
+        a = cj.finite_time_gradient(lor, "rho", Z, x0, 50, mode=shorthand, **kw)
+        b = cj.finite_time_gradient(lor, "rho", Z, x0, 50, mode=default, **kw)
+        assert a.mode == b.mode == shorthand
+        assert jnp.array_equal(a.gradient, b.gradient) and jnp.array_equal(a.average, b.average)
+        ta = cj.sensitivity_blowup_table(lor, "rho", Z, (0.1, 0.25), x0=x0, mode=shorthand, **kw)
+        tb = cj.sensitivity_blowup_table(lor, "rho", Z, (0.1, 0.25), x0=x0, mode=default, **kw)
+        assert jnp.array_equal(ta.gradients, tb.gradients)
+        # The table's last horizon is the finite-time gradient of that many steps.
+        assert jnp.allclose(ta.gradients[1], a.gradient, rtol=1e-12)

@@ -94,7 +94,7 @@ def test_s3_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="`steps`.*s3"):
         cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=8 * 5_000, dt=DT, method="s3")
     with pytest.raises(ValueError, match="`burn_in`"):
-        cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=8000, dt=DT, method="s3", burn_in=0)
+        cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=8000, dt=DT, method=cj.S3(burn_in=0))
     # A stable period-7 orbit (Henon a = 1.3): no positive exponent, S3 does not apply.
     hen = cj.systems.Henon(a=1.3)
     h0 = cj.final_state(hen, hen.default_state(), steps=5000)

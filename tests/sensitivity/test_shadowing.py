@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import chaosjax as cj
-from chaosjax.sensitivity import shadowing as sh
 from chaosjax.sensitivity._common import block_tridiagonal_solve
+from chaosjax.sensitivity.lss import lss_single_window
 
 Z = lambda x: x[2]  # noqa: E731  (one object: repeated calls reuse compilations)
 X0 = lambda x: x[0]  # noqa: E731
@@ -63,7 +63,7 @@ def test_lorenz_dz_drho_at_28(lorenz_x0, method):
     if method == "lss":
         n = res.steps_per_window
         m = cj.discretize(lor, DT)
-        fn = jax.jit(lambda x: sh.lss_single_window(m, lambda mm: mm.flow.rho, Z, x, n))
+        fn = jax.jit(lambda x: lss_single_window(m, lambda mm: mm.flow.rho, Z, x, n))
         mem = fn.lower(x0).compile().memory_analysis()
         print(
             f"  XLA memory of one window ({n} steps): {mem.temp_size_in_bytes / 2**20:.1f} MiB "
@@ -82,7 +82,7 @@ def test_lorenz_dz_drho_at_28(lorenz_x0, method):
 def test_lss_alpha_time_dilation_and_batched_initial_conditions(lorenz_x0):
     lor, x0 = lorenz_x0
     x0s = jnp.stack([x0, cj.final_state(lor, x0, steps=3000, dt=DT)])
-    kw = dict(dt=DT, alpha=100.0)
+    kw = dict(dt=DT, method=cj.LSS(alpha=100.0))
     # Two initial conditions x two windows: four independent estimates.
     base = cj.shadowing_sensitivity(lor, "rho", Z, x0s, steps=2 * 2000, segments=2, **kw)
     assert base.estimates.shape == (4,)
@@ -90,7 +90,7 @@ def test_lss_alpha_time_dilation_and_batched_initial_conditions(lorenz_x0):
     assert jnp.allclose(base.estimates[2:], one.estimates[:2], rtol=1e-10)
     for alpha in (30.0, 300.0):
         other = cj.shadowing_sensitivity(
-            lor, "rho", Z, x0s[1], steps=4 * 2000, segments=4, dt=DT, alpha=alpha
+            lor, "rho", Z, x0s[1], steps=4 * 2000, segments=4, dt=DT, method=cj.LSS(alpha=alpha)
         )
         # The time-dilation weight changes the finite-window minimiser, not the limit.
         assert abs(float(other.derivative - one.derivative)) < 0.03
@@ -301,7 +301,7 @@ def test_shadowing_bad_input_names_the_argument(lorenz_x0):
         cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=50, dt=DT, segments=8)
     with pytest.raises(ValueError, match="`steps`.*`segments`"):
         cj.shadowing_sensitivity(
-            lor, "rho", Z, x0, steps=800, dt=DT, segments=8, method="nilss", nilss_segment_steps=100
+            lor, "rho", Z, x0, steps=800, dt=DT, segments=8, method=cj.NILSS(segment_steps=100)
         )
     with pytest.raises(ValueError, match="`method`"):
         cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=1000, dt=DT, method="adjoint")
@@ -309,5 +309,5 @@ def test_shadowing_bad_input_names_the_argument(lorenz_x0):
         cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=1000, dt=DT, segments=0)
     with pytest.raises(ValueError, match="`num_unstable`"):
         cj.shadowing_sensitivity(
-            lor, "rho", Z, x0, steps=1000, dt=DT, method="nilss", num_unstable=4
+            lor, "rho", Z, x0, steps=1000, dt=DT, method=cj.NILSS(num_unstable=4)
         )

@@ -1,12 +1,14 @@
 """Sensitivities: autodiff through trajectories, least-squares shadowing, lag space.
 
 - `finite_time_gradient`: d/dp of a finite-time average by forward or reverse mode
-  autodiff through the simulation (exact, but exploding for chaotic systems).
+  autodiff through the simulation (`ForwardMode`, `ReverseMode`; exact, but exploding
+  for chaotic systems).
 - `sensitivity_blowup_table`: seed 000's table of that explosion over horizons.
-- `shadowing_sensitivity`: d<S>/dp of the long-time average by least-squares
-  shadowing (Wang 2014) or non-intrusive LSS (Ni & Wang 2017), or its whole linear
-  response by space-split sensitivity (S3, `linear_response.py`; one unstable
-  direction).
+- `shadowing_sensitivity`: d<S>/dp of the long-time average by a method given as an
+  object with its options: least-squares shadowing (`LSS`, Wang 2014), non-intrusive
+  LSS (`NILSS`, Ni & Wang 2017), or the whole linear response by space-split
+  sensitivity (`S3`, Chandramoorthy & Wang 2022; one unstable direction). A new method
+  subclasses `AbstractSensitivityMethod` (`method.py`).
 - `lag_sensitivities`: S(j) = mean |dx_n/dx_{n-j}| of delay maps and learned
   models, the lag space and the embedding dimension (seed 001).
 """
@@ -14,9 +16,18 @@
 from .blowup import SEED_000_TABLE as SEED_000_TABLE
 from .blowup import BlowupTable as BlowupTable
 from .blowup import sensitivity_blowup_table as sensitivity_blowup_table
+from .finite_time import AbstractGradientMode as AbstractGradientMode
 from .finite_time import FiniteTimeGradient as FiniteTimeGradient
+from .finite_time import ForwardMode as ForwardMode
+from .finite_time import ReverseMode as ReverseMode
 from .finite_time import finite_time_gradient as finite_time_gradient
 from .lag import LagSensitivities as LagSensitivities
 from .lag import lag_sensitivities as lag_sensitivities
+from .linear_response import S3 as S3
+from .lss import LSS as LSS
+from .method import AbstractSensitivityMethod as AbstractSensitivityMethod
+from .method import WindowEstimates as WindowEstimates
+from .method import Windows as Windows
+from .nilss import NILSS as NILSS
 from .shadowing import ShadowingSensitivity as ShadowingSensitivity
 from .shadowing import shadowing_sensitivity as shadowing_sensitivity

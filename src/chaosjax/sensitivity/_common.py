@@ -1,5 +1,5 @@
 """Shared helpers of the sensitivity algorithms: parameter paths, observable checks,
-the tangent data of a one-step map along an orbit, and a block-tridiagonal solver.
+the direction of a time dilation, and a block-tridiagonal solver.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._validate import unknown_name
+from ..discretize import Discretized
+from ..systems import Map
 
 ParamPath = str | Sequence[str]
 
@@ -66,7 +68,7 @@ class ParamGetter:
 
     parts: tuple[str, ...]
 
-    def __call__(self, s):
+    def __call__(self, s: Any) -> Any:
         for part in self.parts:
             s = getattr(s, part)
         return s
@@ -77,6 +79,13 @@ class ParamGetter:
 
 def with_parameter(system: Any, get: Callable[[Any], Array], value: Array) -> Any:
     return eqx.tree_at(get, system, value)
+
+
+def vector_field_step(m: Map) -> Callable[[Array], Array] | None:
+    """x -> dt f(x) for a discretised flow (the direction of a time dilation), else None."""
+    if isinstance(m, Discretized):
+        return lambda x: m.dt * m.flow.vector_field(x)
+    return None
 
 
 def check_scalar_observable(observable: object, dim: int, dtype: Any) -> None:

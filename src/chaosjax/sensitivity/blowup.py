@@ -20,8 +20,8 @@ from .. import _validate as v
 from ..systems import Flow, Map
 from ._common import ParamPath, check_scalar_observable, parameter_getter, scalar_observable
 from .finite_time import (
-    finite_time_gradient,
-    forward_cumulative,
+    AbstractGradientMode,
+    as_gradient_mode,
     horizon_steps,
     prepare_map,
     spin_up,
@@ -96,7 +96,7 @@ def sensitivity_blowup_table(
     key: PRNGKeyArray | None = None,
     x0: Float[ArrayLike, "n dim"] | None = None,
     spinup: int | None = None,
-    mode: str = "forward",
+    mode: AbstractGradientMode | str = "forward",
 ) -> BlowupTable:
     """Mean, std and median over initial conditions of the finite-time gradient
     d/dp (1/N) sum_{k<N} S(x_k), for each horizon T = N * dt (seed 000, section 5).
@@ -108,7 +108,8 @@ def sensitivity_blowup_table(
 
     **Arguments:** `system`, `param`, `observable`, `dt`, `solver` as in
     `finite_time_gradient`; `horizons` in time units (iterations for maps);
-    `mode` "forward" or "reverse" (one reverse pass per horizon).
+    `mode` `ForwardMode()` or `ReverseMode(chunk_size=...)` (one reverse pass per
+    horizon), or the shorthand "forward" or "reverse".
 
     **Returns:** a `BlowupTable`; `print(table)` prints it.
 
@@ -123,7 +124,7 @@ def sensitivity_blowup_table(
     get = parameter_getter(system, param).under(unwrap)
     if jnp.ndim(get(m)) != 0:
         raise ValueError(f"`param` {param!r} must be a scalar parameter for the table.")
-    mode = v.one_of(mode, "mode", ("forward", "reverse"))
+    mode = as_gradient_mode(mode)
     try:
         hs = [float(T) for T in horizons]
     except TypeError:
@@ -155,20 +156,11 @@ def sensitivity_blowup_table(
             )
     check_scalar_observable(observable, system.dim, x.dtype)
     obs = scalar_observable(observable)
-    if mode == "forward":
-        increments = tuple(np.diff((0,) + steps).tolist())
-        sums, grads = forward_cumulative(m, get, obs, x, increments)
-        n_arr = jnp.asarray(steps, x.dtype)
-        averages, gradients = (sums / n_arr[None, :]).T, (grads / n_arr[None, :]).T
-    else:
-        rows = [
-            finite_time_gradient(
-                system, param, observable, x, n, dt=dt, solver=solver, mode="reverse"
-            )
-            for n in steps
-        ]
-        averages = jnp.stack([r.average for r in rows])
-        gradients = jnp.stack([r.gradient for r in rows])
+    averages, gradients = (a.T for a in mode.averages_and_gradients(m, get, obs, x, steps))
+    if not bool(jnp.all(jnp.isfinite(averages))):
+        raise ValueError(
+            "the orbit diverged (non-finite average); check `x0`, `dt` and the parameters."
+        )
     return BlowupTable(
         horizons=jnp.asarray(hs),
         steps=steps,

@@ -14,11 +14,11 @@ The initial state (after the discarded `transient`) is held fixed: only the
 dependence of the N averaged steps on p is differentiated.
 """
 
-from __future__ import annotations
-
+import abc
 import functools
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 import equinox as eqx
 import jax
@@ -37,6 +37,13 @@ from ._common import (
     scalar_observable,
     with_parameter,
 )
+
+# Type checkers know ClassVar, not equinox's run-time check that subclasses set it (which
+# needs the annotation evaluated: no `from __future__ import annotations` in this module).
+if TYPE_CHECKING:
+    from typing import ClassVar as AbstractClassVar
+else:
+    from equinox import AbstractClassVar
 
 
 class FiniteTimeGradient(eqx.Module):
@@ -58,7 +65,7 @@ class FiniteTimeGradient(eqx.Module):
 # --------------------------------------------------------------------------- preparation
 
 
-def prepare_map(system: Flow | Map, dt, solver: str) -> tuple[Map, tuple[str, ...]]:
+def prepare_map(system: object, dt, solver: str) -> tuple[Map, tuple[str, ...]]:
     """The one-step map of `system` (`as_map`) and the path from that map to the user's
     system: a parameter of a flow lives on the discretised map's `flow`."""
     m = as_map(system, dt, solver)
@@ -157,6 +164,95 @@ def reverse_gradient(
     return jax.vmap(one)(x) if x.ndim == 2 else one(x)
 
 
+# --------------------------------------------------------------------------- modes
+
+
+class AbstractGradientMode(eqx.Module):
+    """How `finite_time_gradient` and `sensitivity_blowup_table` differentiate through
+    the orbit: `ForwardMode()` or `ReverseMode(chunk_size=...)`.
+
+    Subclasses implement `averages_and_gradients`; `name` is the string the result
+    reports (`FiniteTimeGradient.mode`).
+    """
+
+    name: AbstractClassVar[str]
+
+    @abc.abstractmethod
+    def averages_and_gradients(
+        self, m: Map, get: Callable, obs: Callable, x: Array, steps: tuple[int, ...]
+    ) -> tuple[Array, Array]:
+        """For each N of the increasing `steps`: (1/N) sum_{k<N} S(x_k) and its derivative
+        d/dp, of shapes (*batch, horizons) and (*batch, horizons, *param_shape)."""
+
+
+class ForwardMode(AbstractGradientMode):
+    """Forward mode: the tangent dx_k/dp is carried next to the state (`jax.jvp`), and one
+    pass to the longest horizon reads every shorter one on the way. The cheapest mode
+    for one parameter (PERFORMANCE.md)."""
+
+    name: ClassVar[str] = "forward"
+
+    def averages_and_gradients(
+        self, m: Map, get: Callable, obs: Callable, x: Array, steps: tuple[int, ...]
+    ) -> tuple[Array, Array]:
+        increments = tuple(np.diff((0,) + steps).tolist())
+        sums, grads = forward_cumulative(m, get, obs, x, increments)
+        n = jnp.asarray(steps, x.dtype).reshape((1,) * (x.ndim - 1) + (len(steps),))
+        per_step = n.reshape(n.shape + (1,) * jnp.ndim(get(m)))
+        return sums / n, grads / per_step
+
+
+class ReverseMode(AbstractGradientMode):
+    """Reverse mode: `jax.value_and_grad` through the orbit, one pass per horizon. The
+    scan is split into chunks, each under `jax.checkpoint`, so the adjoint stores
+    O(N / chunk_size + chunk_size) states instead of N.
+
+    **Arguments:**
+
+    - `chunk_size`: steps per checkpointed chunk, a positive int. Default None:
+      sqrt(N), which makes the memory O(sqrt N) states.
+    """
+
+    chunk_size: int | None = eqx.field(default=None, static=True)
+    name: ClassVar[str] = "reverse"
+
+    def __check_init__(self):
+        if self.chunk_size is not None:
+            v.positive_int(self.chunk_size, "chunk_size")
+
+    def averages_and_gradients(
+        self, m: Map, get: Callable, obs: Callable, x: Array, steps: tuple[int, ...]
+    ) -> tuple[Array, Array]:
+        rows = []
+        for n in steps:
+            chunk = _default_chunk(n) if self.chunk_size is None else int(self.chunk_size)
+            rows.append(reverse_gradient(m, get, obs, x, n, min(chunk, n)))
+        axis = x.ndim - 1  # the horizon axis comes after the batch axis
+        return (
+            jnp.stack([avg for avg, _ in rows], axis=axis),
+            jnp.stack([grad for _, grad in rows], axis=axis),
+        )
+
+
+#: The string shorthands of `mode`, each for the mode with its default options.
+GRADIENT_MODES: dict[str, Callable[[], AbstractGradientMode]] = {
+    "forward": ForwardMode,
+    "reverse": ReverseMode,
+}
+
+
+def as_gradient_mode(mode: object) -> AbstractGradientMode:
+    """`mode` as an `AbstractGradientMode`: itself, or the default object of a shorthand."""
+    if isinstance(mode, AbstractGradientMode):
+        return mode
+    if not isinstance(mode, str):
+        raise ValueError(
+            "`mode` must be a gradient mode (ForwardMode(), ReverseMode()) or one of "
+            f"{list(GRADIENT_MODES)}, got {mode!r}."
+        )
+    return GRADIENT_MODES[v.one_of(mode, "mode", GRADIENT_MODES)]()
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -170,16 +266,13 @@ def finite_time_gradient(
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
-    mode: str = "forward",
-    chunk_size: int | None = None,
+    mode: AbstractGradientMode | str = "forward",
 ) -> FiniteTimeGradient:
     """d/dp of the finite-time average (1/N) sum_{k=0}^{N-1} S(x_k) by autodiff.
 
     Differentiates through the simulation of the one-step map (the flow discretised
-    with `solver` and `dt`). `mode="forward"` propagates the tangent dx_k/dp with
-    `jax.jvp` (cheapest for one parameter, PERFORMANCE.md); `mode="reverse"` uses
-    `jax.value_and_grad` with the scan split into chunks of `chunk_size` steps
-    (default sqrt(N)), each under `jax.checkpoint`, so memory is O(sqrt N) states.
+    with `solver` and `dt`), in forward mode (the tangent dx_k/dp by `jax.jvp`) or in
+    reverse mode (`jax.value_and_grad` with checkpointed chunks, O(sqrt N) memory).
     The state after `transient` steps is the fixed initial condition. Batched over
     initial conditions when `x0` is (n, dim).
 
@@ -188,14 +281,20 @@ def finite_time_gradient(
     `shadowing_sensitivity`.
 
     **Arguments:**
+
     - `system`: a `cj.Flow` or `cj.Map`.
     - `param`: a field name ("rho"), or a path ("flow.rho", ("flow", "rho")) for
       nested systems; the leaf may be a scalar or an array.
     - `observable`: S, a state (dim,) -> scalar.
     - `x0`: (dim,) or (n, dim); `steps`: N (after `transient`).
     - `dt`, `solver`: the discretisation of a flow (None for maps).
+    - `transient`: steps discarded before the average starts.
+    - `mode`: `ForwardMode()` or `ReverseMode(chunk_size=...)` (in
+      `chaosjax.sensitivity`), or the shorthand "forward" or "reverse" for its defaults.
 
-    **Returns:** a `FiniteTimeGradient` (`gradient` of shape (*batch, *param_shape)).
+    **Returns:**
+
+    A `FiniteTimeGradient` (`gradient` of shape (*batch, *param_shape)).
 
     Example:
     ```python
@@ -208,28 +307,23 @@ def finite_time_gradient(
     get = parameter_getter(system, param).under(unwrap)
     steps = v.positive_int(steps, "steps")
     transient = v.nonnegative_int(transient, "transient")
-    mode = v.one_of(mode, "mode", ("forward", "reverse"))
+    mode = as_gradient_mode(mode)
     x = v.state(x0, system.dim, "x0")
     check_scalar_observable(observable, system.dim, x.dtype)
     obs = scalar_observable(observable)
     x = spin_up(system, x, transient, dt, solver)
-    if mode == "forward":
-        sums, grads = forward_cumulative(m, get, obs, x, (steps,))
-        avg, grad = sums[..., 0] / steps, grads[..., 0, *([slice(None)] * jnp.ndim(get(m)))]
-        grad = grad / steps
-    else:
-        chunk = (
-            _default_chunk(steps)
-            if chunk_size is None
-            else v.positive_int(chunk_size, "chunk_size")
-        )
-        avg, grad = reverse_gradient(m, get, obs, x, steps, min(chunk, steps))
+    averages, gradients = mode.averages_and_gradients(m, get, obs, x, (steps,))
+    avg, grad = averages[..., 0], gradients[(Ellipsis, 0) + (slice(None),) * jnp.ndim(get(m))]
     if not bool(jnp.all(jnp.isfinite(avg))):
         raise ValueError(
             "the orbit diverged (non-finite average); check `x0`, `dt` and the parameters."
         )
     return FiniteTimeGradient(
-        gradient=grad, average=avg, steps=steps, time=steps * float(m.time_per_step), mode=mode
+        gradient=grad,
+        average=avg,
+        steps=steps,
+        time=steps * float(m.time_per_step),
+        mode=mode.name,
     )
 
 

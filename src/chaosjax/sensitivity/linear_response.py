@@ -49,16 +49,89 @@ with its standard error, and the three parts are reported separately.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .. import _validate as v
 from ..discretize import Discretized
 from ..systems import Map
 from ._common import with_parameter
+from .method import AbstractSensitivityMethod, WindowEstimates, Windows, count_unstable
+
+
+class S3(AbstractSensitivityMethod):
+    """Space-split sensitivity (Chandramoorthy & Wang 2022): Ruelle's whole linear
+    response, shadowing plus the change of the density along the unstable manifold.
+
+    For systems with exactly one positive Lyapunov exponent (a one-dimensional unstable
+    manifold); see `chaosjax.sensitivity.linear_response` for the equations. Each window
+    needs at least `burn_in` + 6 `correlation_steps` steps; S3 needs long orbits (10^6
+    steps and more), and where the unstable manifold folds sharply its unstable part is
+    heavy-tailed (Lorenz63 at rho >= 35: use `LSS` or `NILSS` there).
+
+    **Arguments:**
+
+    - `burn_in`: steps each window runs its recursions before recording, a positive
+      int. Default None: 20 Lyapunov times, 20 / lambda_1.
+    - `correlation_steps`: the lag K up to which the unstable part's correlation sum has
+      full weight (then tapered to 0 at 3K), a positive int. Default None: `burn_in`.
+
+    Example:
+    ```python
+    res = cj.shadowing_sensitivity(lor, "rho", lambda x: x[2], x0, steps=2_000_000,
+                                   dt=0.005, segments=10, method=cj.S3())
+    res.parts        # shadowing-like, flow-direction and unstable contributions
+    ```
+    """
+
+    burn_in: int | None = eqx.field(default=None, static=True)
+    correlation_steps: int | None = eqx.field(default=None, static=True)
+    name: ClassVar[str] = "s3"
+
+    def __check_init__(self):
+        if self.burn_in is not None:
+            v.positive_int(self.burn_in, "burn_in")
+        if self.correlation_steps is not None:
+            v.positive_int(self.correlation_steps, "correlation_steps")
+
+    def check_steps(self, steps: int, segments: int) -> None:
+        # The default burn-in depends on the orbit's largest exponent: checked in
+        # `estimate`, after the one positive exponent is confirmed.
+        return None
+
+    def estimate(self, windows: Windows) -> WindowEstimates:
+        w = windows
+        n = w.steps_per_window
+        u, lam_max = count_unstable(w.m, w.starts[0], n, w.is_flow)
+        if u != 1:
+            raise ValueError(
+                f"method='s3' needs exactly one positive Lyapunov exponent (a "
+                f"one-dimensional unstable manifold); this orbit has {u}. Use "
+                f"method='lss' or 'nilss' (cj.LSS(), cj.NILSS())."
+            )
+        burn_in = int(math.ceil(20.0 / lam_max)) if self.burn_in is None else int(self.burn_in)
+        k = burn_in if self.correlation_steps is None else int(self.correlation_steps)
+        need = burn_in + 6 * k
+        if n < need:
+            raise ValueError(
+                f"`steps` ({w.steps}) is too short for `segments`={w.segments} with "
+                f"method='s3': each window needs burn_in + 6 correlation_steps = {need} "
+                f"steps; give steps >= {need * w.segments} (or fewer segments)."
+            )
+        est, avg, parts = s3_windows(w.m, w.get, w.obs, w.starts, n, burn_in, k)
+        return WindowEstimates(
+            estimates=est,
+            averages=avg,
+            steps_per_window=n,
+            num_unstable=u,
+            parts=jnp.mean(parts, axis=0),
+        )
 
 
 def _correlation_sum(b: Array, J: Array, k1: int, k2: int) -> Array:
