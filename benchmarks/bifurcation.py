@@ -27,6 +27,8 @@ import numpy as np
 
 import chaosjax as cj
 
+cj.enable_x64()
+
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 N_R, TRANSIENT, KEEP = 10_000, 1_000, 1_000
 N_RHO, L_TRANSIENT, L_STEPS, DT = 2_500, 1_000, 10_000, 0.01

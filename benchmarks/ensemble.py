@@ -38,7 +38,9 @@ import numpy as np
 import scipy
 from scipy.integrate import solve_ivp
 
-import chaosjax as cj  # turns on float64 (before any array is made)
+import chaosjax as cj
+
+cj.enable_x64()
 
 SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
 DT = 0.005

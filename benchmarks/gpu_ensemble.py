@@ -15,7 +15,9 @@ import time
 
 import jax
 
-import chaosjax as cj  # float64 on
+import chaosjax as cj
+
+cj.enable_x64()
 
 if jax.default_backend() != "gpu":
     print("benchmarks/gpu_ensemble.py: no GPU visible to JAX; skipped.")

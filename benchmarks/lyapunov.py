@@ -32,6 +32,8 @@ import numpy as np
 
 import chaosjax as cj
 
+cj.enable_x64()
+
 try:
     import numba
 except ImportError:  # pragma: no cover

@@ -47,6 +47,7 @@ def _setup(T: float):
 
     import chaosjax as cj
 
+    cj.enable_x64()
     lor = cj.systems.Lorenz63()
     x0 = cj.final_state(lor, lor.default_state(), steps=20_000, dt=DT)
     m = cj.discretize(lor, DT)

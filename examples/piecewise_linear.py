@@ -26,6 +26,8 @@ import chaosjax as cj
 import chaosjax.plot as cjp
 from chaosjax.piecewise import PiecewiseLinearMap, event_map
 
+cj.enable_x64()
+
 OUT = pathlib.Path("out/piecewise_linear")
 PWL = cj.systems.PiecewiseLinearFlow
 

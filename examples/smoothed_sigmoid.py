@@ -23,6 +23,8 @@ import numpy as np
 import chaosjax as cj
 import chaosjax.plot as cjp
 
+cj.enable_x64()
+
 OUT = pathlib.Path("out/smoothed_sigmoid")
 CS = (1.0, 5.0, 10.0, 50.0, 1000.0)
 BS = jnp.linspace(-0.2, 1.2, 1401)

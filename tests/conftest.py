@@ -1,8 +1,4 @@
-import os
-
-os.environ.setdefault("CHAOSJAX_X64", "1")
-
-import jax  # noqa: E402
+import jax
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

@@ -1,16 +1,16 @@
 """chaosjax: chaotic dynamical systems and the models learned from them, in JAX.
 
-Importing chaosjax turns on float64 (`jax_enable_x64`); set the environment variable
-`CHAOSJAX_X64=0` before import to leave JAX's default float32.
+chaosjax computes in float64 and leaves JAX's global configuration to you: call
+`cj.enable_x64()` first (it warns once, with `cj.PrecisionWarning`, if you do not).
 
 ```python
 import chaosjax as cj
+cj.enable_x64()
 lor = cj.systems.Lorenz63()
 xs = cj.trajectory(lor, lor.default_state(), steps=20_000, dt=0.005)
 ```
 """
 
-from . import _config  # noqa: F401  (float64 at import; must come first)
 from . import bifurcation as bifurcation
 from . import io as io
 from . import lyapunov as lyapunov
@@ -20,6 +20,9 @@ from . import piecewise as piecewise
 from . import sensitivity as sensitivity
 from . import solvers as solvers
 from . import systems as systems
+from ._config import PrecisionWarning as PrecisionWarning
+from ._config import enable_x64 as enable_x64
+from ._config import x64_enabled as x64_enabled
 from ._divergence import DivergenceError as DivergenceError
 from .bifurcation import Classification as Classification
 from .bifurcation import Hyperplane as Hyperplane

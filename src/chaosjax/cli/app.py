@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from .._config import enable_x64
 from . import bifurcation, lyapunov, report, sensitivity, simulate, systems
 from ._errors import guard
 
@@ -55,6 +56,8 @@ def _main(
     ] = None,
 ) -> None:
     """Chaotic dynamical systems in JAX."""
+    # The command owns its process: compute in float64, as the library is tested.
+    enable_x64()
 
 
 app.command(epilog=systems.EPILOG)(guard(systems.systems))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .. import _validate as v
 from .. import solvers
+from .._config import check_precision
 from ..systems import Flow, Map
 from .events import METHODS as METHODS
 from .events import EventDiscretized as EventDiscretized
@@ -59,6 +60,7 @@ def as_map(
     """
     if not isinstance(system, (Flow, Map)):
         raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
+    check_precision()
     v.system_parameters(system)
     if isinstance(system, Map):
         if dt is not None:
