@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.chaosjax-installed
 PYTEST_FLAGS ?=
 
-.PHONY: demo test test-all bench venv clean
+.PHONY: demo test test-all lint bench venv clean
 
 venv: $(STAMP)
 
@@ -17,6 +17,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m chaosjax.demo
+
+# Style, types and the docs build run before the tests: a failure names the file.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/pyright
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir .site-check
+	rm -rf .site-check
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_FLAGS)
