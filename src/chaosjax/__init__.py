@@ -22,6 +22,7 @@ from . import solvers as solvers
 from . import systems as systems
 from ._divergence import DivergenceError as DivergenceError
 from .bifurcation import Classification as Classification
+from .bifurcation import ClassifyOptions as ClassifyOptions
 from .bifurcation import Hyperplane as Hyperplane
 from .bifurcation import LocalMaxima as LocalMaxima
 from .bifurcation import LocalMinima as LocalMinima
