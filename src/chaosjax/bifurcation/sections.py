@@ -23,6 +23,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 from .._roots import illinois
 from ..discretize import AbstractDiscretizedFlow
+from ..systems import Map
 from ..systems._base import _as_float
 
 
@@ -189,13 +190,14 @@ class Crossings(eqx.Module):
 
 
 def section_crossings(
-    m: AbstractDiscretizedFlow,
+    m: Map,
     section: AbstractSection,
     x: Float[Array, " dim"],
     keep: int,
     max_steps: int,
 ) -> Crossings:
-    """Step the discretised flow `m` from `x` until `keep` crossings of `section` or
+    """Step the discretised flow `m` (an `AbstractDiscretizedFlow`: crossings are located
+    with its partial step `advance`) from `x` until `keep` crossings of `section` or
     `max_steps` steps (or a non-finite state), and locate each crossing inside its step.
 
     The loop stores the state before each crossing; afterwards every stored step is cut at
