@@ -199,7 +199,23 @@ def _options(options: ClassifyOptions | None, keywords: dict[str, Any]) -> Class
     return options
 
 
-def _for_system(options: ClassifyOptions, system: Flow | Map) -> ClassifyOptions:
+class _Settings(eqx.Module):
+    """`ClassifyOptions` with every default filled in for one system (`_for_system`): what
+    the compiled kernel reads. A flow's settings carry its section; a map's have none."""
+
+    section: AbstractSection | None
+    transient: int = eqx.field(static=True)
+    keep: int = eqx.field(static=True)
+    steps: int = eqx.field(static=True)
+    lyap_steps: int = eqx.field(static=True)
+    exponents: int = eqx.field(static=True)
+    max_period: int = eqx.field(static=True)
+    tol: float = eqx.field(static=True)
+    lyap_tol: float = eqx.field(static=True)
+    bound: float = eqx.field(static=True)
+
+
+def _for_system(options: ClassifyOptions, system: Flow | Map) -> _Settings:
     """`options` with every default that depends on the system filled in, and checked
     against its dimension (a map's section is dropped: its iterates are the sample)."""
     is_flow = isinstance(system, Flow)
@@ -210,13 +226,17 @@ def _for_system(options: ClassifyOptions, system: Flow | Map) -> ClassifyOptions
     # of the discretised flow scatter by the solver's error (about 1e-3 absolute for RK4
     # at dt = 0.01 on Lorenz63), so 1e-4 relative to |x| ~ 10..100. A finite-time estimate
     # of a zero exponent over 1e4 steps is within about 1e-2 (flows) / 1e-3 (maps).
-    return dataclasses.replace(
-        options,
+    return _Settings(
         section=check_section(options.section, system.dim) if is_flow else None,
+        transient=options.transient,
+        keep=options.keep,
         steps=200 * options.keep if options.steps is None else options.steps,
+        lyap_steps=options.lyap_steps,
         exponents=k,
+        max_period=options.max_period,
         tol=(1e-4 if is_flow else 1e-6) if options.tol is None else options.tol,
         lyap_tol=(2e-2 if is_flow else 5e-3) if options.lyap_tol is None else options.lyap_tol,
+        bound=options.bound,
     )
 
 
@@ -231,13 +251,13 @@ def _iterates(m: Map, x: Array, keep: int) -> tuple[Array, Array]:
     return pts, y
 
 
-def _classify(m: Map, x: Array, is_flow: bool, o: ClassifyOptions) -> Classification:
-    """The classification of the orbit of `x` under the one-step map `m`, with options
-    `o` already filled in for the system (`_for_system`)."""
+def _classify(m: Map, x: Array, o: _Settings) -> Classification:
+    """The classification of the orbit of `x` under the one-step map `m`."""
     dim = x.shape[-1]
     keep = o.keep
+    is_flow = o.section is not None
     y = iterate(m, x, o.transient)
-    if is_flow:
+    if o.section is not None:
         c = section_crossings(m, o.section, y, keep, o.steps)
         pts, times, n, y_end = c.points, c.times, c.count, c.final_state
         amplitude = c.high - c.low
@@ -350,9 +370,8 @@ def classify_attractor(
     """
     options = _options(options, keywords)
     m = as_map(system, dt, solver)
-    opts = _for_system(options, system)
     x = initial_states(system, x0)
-    return _classify_one(m, x, isinstance(system, Flow), opts)
+    return _classify_one(m, x, _for_system(options, system))
 
 
 def classify_sweep(
@@ -391,21 +410,18 @@ def classify_sweep(
     """
     options = _options(options, keywords)
     dt = checked_dt(system, dt, solver)
-    opts = _for_system(options, system)
+    settings = _for_system(options, system)
     vals = check_param(system, param, values)
     x = initial_states(system, x0, vals.shape[0])
     vals, x = shard_sweep(vals, x, shard)
-    return _classify_values(system, param, vals, x, dt, solver, opts)
+    return _classify_values(system, param, vals, x, dt, solver, settings)
 
 
 @eqx.filter_jit
-def _classify_one(m, x, is_flow, opts):
-    return _classify(m, x, is_flow, opts)
+def _classify_one(m, x, settings):
+    return _classify(m, x, settings)
 
 
 @eqx.filter_jit
-def _classify_values(system, param, vals, x, dt, solver, opts):
-    is_flow = isinstance(system, Flow)
-    return over_values(
-        lambda m, x0: _classify(m, x0, is_flow, opts), system, param, vals, x, dt, solver
-    )
+def _classify_values(system, param, vals, x, dt, solver, settings):
+    return over_values(lambda m, x0: _classify(m, x0, settings), system, param, vals, x, dt, solver)

@@ -79,7 +79,7 @@ def _cycles(system: Map, xs: Array, period: int) -> Array:
 def is_stable(system: Flow | Map, eig: np.ndarray) -> np.ndarray:
     """max Re(lambda) < 0 (flows) or max |mu| < 1 (maps), over the last axis."""
     if isinstance(system, Flow):
-        return np.max(eig.real, axis=-1) < 0
+        return np.max(np.real(eig), axis=-1) < 0
     return np.max(np.abs(eig), axis=-1) < 1
 
 

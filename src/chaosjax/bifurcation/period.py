@@ -176,7 +176,7 @@ def locate_period_change(
     points = v.positive_int(points, "points")
     if points < 3:
         raise ValueError(f"`points` must be at least 3, got {points}.")
-    p_lo = p_hi = None
+    p_lo = p_hi = -1  # periods are >= 0; p_lo is the period at `lo`, set in round one
     a, b = lo, hi
     for _ in range(v.positive_int(rounds, "rounds")):
         vals = jnp.linspace(a, b, points)
@@ -192,7 +192,7 @@ def locate_period_change(
             section=section,
         )
         per = np.asarray(detect_period(d.points, max_period=max_period, tol=tol, count=d.counts)[0])
-        if p_lo is None:
+        if p_lo < 0:
             p_lo = int(per[0])
         change = np.flatnonzero(per != p_lo)
         if change.size == 0:

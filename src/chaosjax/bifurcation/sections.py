@@ -13,7 +13,6 @@ is as accurate as the discretised trajectory itself.
 # No `from __future__ import annotations`: equinox reads `AbstractVar` from the real
 # annotation, not a string.
 import abc
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -120,7 +119,7 @@ class LocalMaxima(_AbstractExtremum):
     ```
     """
 
-    direction: ClassVar[int] = -1
+    direction: int = eqx.field(default=-1, static=True, init=False)
 
     def describe(self) -> str:
         return f"the local maxima of x[{self.coordinate}]"
@@ -139,7 +138,7 @@ class LocalMinima(_AbstractExtremum):
     ```
     """
 
-    direction: ClassVar[int] = 1
+    direction: int = eqx.field(default=1, static=True, init=False)
 
     def describe(self) -> str:
         return f"the local minima of x[{self.coordinate}]"
