@@ -8,10 +8,11 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
 
 - `sections`: `Hyperplane`, `LocalMaxima`, `LocalMinima`, and their crossings located
   inside a step;
-- `orbit_diagram`: `orbit_diagram` (May 1976; Feigenbaum 1978);
-- `lyapunov_sweep`: the leading exponents along a sweep (Benettin et al. 1980);
+- `orbit_diagrams`: `orbit_diagram` (May 1976; Feigenbaum 1978);
+- `exponents`: `lyapunov_sweep`, the leading exponents along a sweep (Benettin et al.
+  1980);
 - `period`: `detect_period`, `locate_period_change`, `feigenbaum_ratios`;
-- `fixed_points`: `fixed_points`, `periodic_orbits` (Newton's method);
+- `equilibria`: `fixed_points`, `periodic_orbits` (Newton's method);
 - `continuation`: `stability_boundary` (Kuznetsov 2004);
 - `classify`: `classify_attractor`, `classify_sweep` and their `ClassifyOptions`.
 
@@ -25,13 +26,13 @@ from .classify import classify_attractor as classify_attractor
 from .classify import classify_sweep as classify_sweep
 from .continuation import StabilityChange as StabilityChange
 from .continuation import stability_boundary as stability_boundary
-from .fixed_points import FixedPoints as FixedPoints
-from .fixed_points import PeriodicOrbits as PeriodicOrbits
-from .fixed_points import fixed_points as fixed_points
-from .fixed_points import periodic_orbits as periodic_orbits
-from .lyapunov_sweep import lyapunov_sweep as lyapunov_sweep
-from .orbit_diagram import OrbitDiagram as OrbitDiagram
-from .orbit_diagram import orbit_diagram as orbit_diagram
+from .equilibria import FixedPoints as FixedPoints
+from .equilibria import PeriodicOrbits as PeriodicOrbits
+from .equilibria import fixed_points as fixed_points
+from .equilibria import periodic_orbits as periodic_orbits
+from .exponents import lyapunov_sweep as lyapunov_sweep
+from .orbit_diagrams import OrbitDiagram as OrbitDiagram
+from .orbit_diagrams import orbit_diagram as orbit_diagram
 from .period import PeriodChange as PeriodChange
 from .period import detect_period as detect_period
 from .period import feigenbaum_ratios as feigenbaum_ratios

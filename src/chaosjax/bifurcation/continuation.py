@@ -2,7 +2,7 @@
 loses stability, and which bifurcation that is.
 
 The equilibrium (flow) or period-p cycle (map) is solved by Newton's method
-(`fixed_points.newton`) at each trial parameter value, starting from the nearest value
+(`equilibria.newton`) at each trial parameter value, starting from the nearest value
 already solved (natural-parameter continuation), and bisection runs on the sign of the
 stability indicator max Re(lambda) (flows) or max |mu| - 1 (maps). The critical
 eigenvalue names the bifurcation (Kuznetsov 2004, *Elements of Applied Bifurcation
@@ -22,7 +22,7 @@ from jaxtyping import Array, ArrayLike, Complex, Float
 from .. import _validate as v
 from ..systems import Flow, Map
 from ._common import check_param, check_system
-from .fixed_points import jacobians, newton
+from .equilibria import jacobians, newton
 
 
 class StabilityChange(eqx.Module):

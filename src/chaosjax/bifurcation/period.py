@@ -20,7 +20,7 @@ from jaxtyping import Array, ArrayLike, Float, Int
 
 from .. import _validate as v
 from ..systems import Flow, Map
-from .orbit_diagram import orbit_diagram
+from .orbit_diagrams import orbit_diagram
 from .sections import AbstractSection
 
 
