@@ -25,6 +25,7 @@ from ._config import enable_x64 as enable_x64
 from ._config import x64_enabled as x64_enabled
 from ._divergence import DivergenceError as DivergenceError
 from .bifurcation import Classification as Classification
+from .bifurcation import ClassifyOptions as ClassifyOptions
 from .bifurcation import Hyperplane as Hyperplane
 from .bifurcation import LocalMaxima as LocalMaxima
 from .bifurcation import LocalMinima as LocalMinima

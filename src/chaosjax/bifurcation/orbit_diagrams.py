@@ -1,0 +1,205 @@
+"""Orbit (bifurcation) diagrams: points of the omega-limit set at every value of a
+parameter (May 1976, Nature 261, 459-467, https://doi.org/10.1038/261459a0; Feigenbaum
+1978, J. Stat. Phys. 19, 25-52, https://doi.org/10.1007/BF01020332).
+
+For a map, the iterates after a transient; for a flow, the crossings of a Poincare
+section (`sections.py`), each located inside its step. All parameter values run in one
+compiled `vmap` (`_common.over_values`), its batch axis sharded over `jax.devices()`.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
+
+from .. import _validate as v
+from ..systems import Flow, Map
+from ._common import (
+    check_param,
+    checked_dt,
+    initial_states,
+    iterate,
+    over_values,
+    shard_sweep,
+)
+from .sections import AbstractSection, check_section, section_crossings
+
+
+class OrbitDiagram(eqx.Module):
+    """Points of the omega-limit set for each parameter value (from `orbit_diagram`).
+
+    - `param`: the name of the parameter swept.
+    - `values`: (n, ...), its values.
+    - `points`: (n, keep, dim); `points[i, j]` is the j-th kept iterate (maps) or section
+      crossing (flows) at `values[i]`. Beyond `counts[i]` the entries are NaN (flows) or
+      the non-finite iterates of a diverged map (inf or NaN).
+    - `counts`: (n,), the number of finite points stored per value.
+    - `times`: (n, keep), the iteration index (maps) or the time since the end of the
+      transient (flows) of each point.
+    - `final_states`: (n, dim), the state at the end of each run.
+    - `diverged`: (n,), runs that became non-finite.
+    """
+
+    param: str = eqx.field(static=True)
+    values: Float[Array, "n ..."]
+    points: Float[Array, "n keep dim"]
+    counts: Int[Array, " n"]
+    times: Float[Array, "n keep"]
+    final_states: Float[Array, "n dim"]
+    diverged: Bool[Array, " n"]
+
+    def scatter(self, coordinate: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Flat (parameter value, point coordinate) pairs for a scatter plot, NaNs dropped.
+
+        **Arguments:**
+
+        - `coordinate`: which coordinate of the points to return.
+
+        **Returns:**
+
+        Two NumPy arrays of the same length: the parameter value (its first entry, for a
+        vector parameter) and the coordinate of each finite point.
+        """
+        vals = np.asarray(self.values).reshape(self.values.shape[0], -1)[:, 0]
+        pts = np.asarray(self.points[..., coordinate])
+        p = np.broadcast_to(vals[:, None], pts.shape)
+        ok = np.isfinite(pts)
+        return p[ok], pts[ok]
+
+
+def orbit_diagram(
+    system: Flow | Map,
+    param: str,
+    values: Float[ArrayLike, "n ..."],
+    x0: Float[ArrayLike, "*n dim"] | None = None,
+    *,
+    transient: int,
+    keep: int,
+    dt: float | None = None,
+    solver: str = "rk4",
+    section: AbstractSection | None = None,
+    steps: int | None = None,
+    shard: bool = True,
+    allow_empty: bool = True,
+) -> OrbitDiagram:
+    """The orbit (bifurcation) diagram of `system` as `param` runs over `values`.
+
+    For a map, `transient` iterations are discarded and the next `keep` iterates stored
+    (May 1976). For a flow, `transient` steps of `dt` are discarded, then the orbit is
+    followed for at most `steps` steps until `keep` crossings of `section`, each located
+    inside its step by the Illinois method on the solver's partial step (see
+    `cj.bifurcation.sections`). All values run in one compiled `vmap`, its batch axis
+    sharded over `jax.devices()`.
+
+    Raises `ValueError` for a parameter the system does not have, and when no run crosses
+    the section at all (the message names the section). Runs that end on an equilibrium
+    have `counts == 0` and their `final_states` hold it.
+
+    **Arguments:**
+
+    - `system`: a `cj.Map`, or a `cj.Flow` (then `dt` is required).
+    - `param`: the name of a numeric parameter of `system`.
+    - `values`: (n,) values of `param` (or (n, *shape) for a vector parameter).
+    - `x0`: (dim,) initial state for every value, or (n, dim) one per value; default
+      `system.default_state()`.
+    - `transient`: steps (iterations) discarded first.
+    - `keep`: the number of points stored per value.
+    - `dt`: the time per step of a flow; None for a map.
+    - `solver`: the solver of a flow, as in `cj.as_map`; "event" for a
+      `cj.systems.PiecewiseSmoothFlow`.
+    - `section`: flows only: a `cj.Hyperplane`, `cj.LocalMaxima(i)` or
+      `cj.LocalMinima(i)`; default `cj.LocalMaxima(0)`.
+    - `steps`: flows only: the most steps taken after the transient; default 200 * keep.
+    - `shard`: split the parameter axis over `jax.devices()`.
+    - `allow_empty`: when False, a run without crossings raises even when others have some.
+
+    **Returns:**
+
+    An `OrbitDiagram` with points of shape (n, keep, dim).
+
+    Example:
+    ```python
+    d = cj.orbit_diagram(cj.systems.Logistic(), "r", jnp.linspace(2.8, 4, 1000),
+                         jnp.array([0.5]), transient=1000, keep=200)
+    d = cj.orbit_diagram(cj.systems.Lorenz63(), "rho", jnp.linspace(20, 200, 500),
+                         transient=5000, keep=100, dt=0.01, section=cj.LocalMaxima(2))
+    ```
+    """
+    dt = checked_dt(system, dt, solver)
+    vals = check_param(system, param, values)
+    transient = v.nonnegative_int(transient, "transient")
+    keep = v.positive_int(keep, "keep")
+    x = initial_states(system, x0, vals.shape[0])
+
+    if isinstance(system, Map):
+        if section is not None:
+            raise ValueError(
+                "`section` applies to flows only; a map's orbit diagram keeps "
+                f"its iterates (got section={section!r})."
+            )
+        vals, x = shard_sweep(vals, x, shard)
+        pts, counts, times, finals, diverged = _map_diagram(
+            system, param, vals, x, dt, solver, transient, keep
+        )
+        return OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
+
+    section = check_section(section, system.dim)
+    steps = 200 * keep if steps is None else v.positive_int(steps, "steps")
+    vals, x = shard_sweep(vals, x, shard)
+    pts, counts, times, finals, diverged = _flow_diagram(
+        system, param, vals, x, dt, solver, section, transient, keep, steps
+    )
+    out = OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
+    _check_crossings(out, section, steps, allow_empty)
+    return out
+
+
+@eqx.filter_jit
+def _map_diagram(system, param, vals, x, dt, solver, transient, keep):
+    def one(m, x0):
+        y = iterate(m, x0, transient)
+
+        # The finite iterates are counted inside the scan: a second pass would read every
+        # stored point again. Iterates after a divergence stay non-finite (inf or NaN).
+        def body(carry, _):
+            z, count, alive = carry
+            z1 = m.step(z)
+            alive = alive & jnp.all(jnp.isfinite(z1))
+            return (z1, count + alive.astype(count.dtype), alive), z1
+
+        init = (y, jnp.asarray(0), jnp.all(jnp.isfinite(y)))
+        (y_end, count, _), pts = jax.lax.scan(body, init, None, length=keep)
+        return pts, count, jnp.arange(1, keep + 1) * 1.0, y_end, count < keep
+
+    return over_values(one, system, param, vals, x, dt, solver)
+
+
+@eqx.filter_jit
+def _flow_diagram(system, param, vals, x, dt, solver, section, transient, keep, steps):
+    def one(m, x0):
+        y = iterate(m, x0, transient)
+        c = section_crossings(m, section, y, keep, steps)
+        return c.points, c.count, c.times, c.final_state, ~jnp.all(jnp.isfinite(c.final_state))
+
+    return over_values(one, system, param, vals, x, dt, solver)
+
+
+def _check_crossings(d: OrbitDiagram, section: AbstractSection, steps: int, allow_empty: bool):
+    counts = np.asarray(d.counts)
+    empty = np.flatnonzero(counts == 0)
+    if empty.size == 0 or (allow_empty and empty.size < counts.size):
+        return
+    vals = np.asarray(d.values).reshape(counts.size, -1)[:, 0]
+    shown = ", ".join(f"{x:g}" for x in vals[empty[:5]]) + (" ..." if empty.size > 5 else "")
+    fin = np.asarray(d.final_states)[empty[0]]
+    raise ValueError(
+        f"The orbit never crosses the section ({section.describe()}) within `steps` = "
+        f"{steps} steps after the transient, at {d.param} = {shown} ({empty.size} of "
+        f"{counts.size} values). The run ended at x = {np.array2string(fin, precision=4)}"
+        f"{' (diverged)' if bool(np.asarray(d.diverged)[empty[0]]) else ''}: choose a section "
+        "the attractor crosses (e.g. cj.LocalMaxima(i), or a hyperplane through the "
+        "attractor), raise `steps`, or classify the run (an equilibrium has no crossings)."
+    )
