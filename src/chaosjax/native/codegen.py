@@ -23,11 +23,12 @@ from typing import Any
 import equinox as eqx
 import jax
 import numpy as np
+from jax.core import Tracer
 
 try:
     from jax.extend.core import ClosedJaxpr, Literal
 except ImportError:  # pragma: no cover - JAX before jax.extend.core had them
-    from jax.core import ClosedJaxpr, Literal
+    from jax.core import ClosedJaxpr, Literal  # pyright: ignore[reportAttributeAccessIssue]
 
 
 class Unsupported(Exception):
@@ -533,7 +534,7 @@ def kernel_parameters(module, *extra):
     """
     dyn, static = eqx.partition(module, eqx.is_array)
     leaves, treedef = jax.tree.flatten(dyn)
-    if any(isinstance(a, jax.core.Tracer) or a.dtype != np.float64 for a in leaves):
+    if any(isinstance(a, Tracer) or a.dtype != np.float64 for a in leaves):
         return None
     flat = [np.asarray(a).reshape(-1) for a in leaves]
     params = np.ascontiguousarray(np.concatenate(flat) if flat else np.zeros(1))

@@ -51,6 +51,7 @@ def cores() -> int:
 _lock = threading.Lock()
 _no_compiler: set[str] = set()  # compilers found missing
 _libs: dict[str, Any] = {}
+_handles: dict[str, ctypes.CDLL] = {}  # loaded libraries, alive as long as the process
 
 
 def _cache_dir() -> str:
@@ -126,7 +127,7 @@ def _load(path: str, argtypes):
     fn = lib.cj_kernel
     fn.restype = None
     fn.argtypes = argtypes
-    fn._lib = lib  # keep the library alive with the function
+    _handles[path] = lib
     return fn
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import numpy as np
+from jax.core import Tracer
 
 from .codegen import (
     HEADER,
@@ -171,7 +172,7 @@ def iterate(m, x, n: int):
 def _run(m, x, acc, observable, n):
     if not enabled() or jax.default_backend() != "cpu" or n <= 0:
         return None
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in [x, *jax.tree.leaves(acc)]):
+    if any(isinstance(leaf, Tracer) for leaf in [x, *jax.tree.leaves(acc)]):
         return None  # (a traced parameter of m: `kernel_parameters` says None)
     if not isinstance(x, (jax.Array, np.ndarray)) or x.ndim != 2 or x.dtype != np.float64:
         return None

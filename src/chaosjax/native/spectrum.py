@@ -24,6 +24,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import numpy as np
+from jax.core import Tracer
 
 from .codegen import (
     HEADER,
@@ -192,7 +193,7 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
     if not enabled() or jax.default_backend() != "cpu":
         return None
     for a in (x, Q):
-        if isinstance(a, jax.core.Tracer) or not isinstance(a, (jax.Array, np.ndarray)):
+        if isinstance(a, Tracer) or not isinstance(a, (jax.Array, np.ndarray)):
             return None
         if a.dtype != np.float64 or (isinstance(a, jax.Array) and len(a.devices()) > 1):
             return None
@@ -234,6 +235,6 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
         Y[dim : dim + dim * k].reshape(dim, k).copy(),
         Y[dim + dim * k :].copy(),
         H[:, :k].copy(),
-        np.asarray(div, np.int64 if jax.config.jax_enable_x64 else np.int32),
+        np.asarray(div, jax.dtypes.canonicalize_dtype(np.int64)),
         x_run,
     )

@@ -80,6 +80,7 @@ def cpu_tuned_jit(fun: Callable) -> Callable:
         leaves = [d if s is _STATIC else s for s, d in zip(static, dynamic, strict=True)]
         return fun(*jax.tree.unflatten(treedef, leaves))
 
+    @functools.wraps(fun)
     def wrapper(*args):
         leaves, treedef = jax.tree.flatten(args)
         arrays = [eqx.is_array(leaf) for leaf in leaves]
@@ -98,8 +99,6 @@ def cpu_tuned_jit(fun: Callable) -> Callable:
             _options_ok[0] = False
             return wrapper(*args)
 
-    wrapper.__wrapped__ = fun
-    wrapper.__doc__ = fun.__doc__
     return wrapper
 
 
@@ -214,10 +213,3 @@ def for_each_member(loop: Callable, fns: list[Callable], x: Array, *trees, plan=
     if x.ndim == 2:
         return jax.vmap(lambda *a: loop(*fns, *a))(x, *trees)
     return loop(*fns, x, *trees)
-
-
-def vmap_if_batched(fn: Callable, x: Array, *args) -> Any:
-    """fn(x, *args) for one state x (dim,), vmapped over the rows of a batch (n, dim)."""
-    if x.ndim == 2:
-        return jax.vmap(fn, in_axes=(0,) + (None,) * len(args))(x, *args)
-    return fn(x, *args)

@@ -7,7 +7,11 @@ Everything runs on the one-step map of the system (`cj.discretize` for flows): a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
@@ -21,7 +25,7 @@ from . import _tiling
 from ._arguments import prepare
 from ._chunked import run_transient, split_chunks
 from ._kernels import save_chunk
-from ._tiling import call_per_group, vmap_if_batched
+from ._tiling import call_per_group
 
 
 def trajectory(
@@ -92,6 +96,13 @@ def trajectory(
     return guard_traced(out, x, throw, what)
 
 
+def _vmap_if_batched(fn: Callable, x: Array, *args) -> Any:
+    """fn(x, *args) for one state x (dim,), vmapped over the rows of a batch (n, dim)."""
+    if x.ndim == 2:
+        return jax.vmap(fn, in_axes=(0,) + (None,) * len(args))(x, *args)
+    return fn(x, *args)
+
+
 @eqx.filter_jit
 def _adaptive_kernel(flow, x, ts, t_start: float, solver: str, rtol: float, atol: float):
     """The states at times `ts` after a transient to `t_start` (static, as the solver and
@@ -104,7 +115,7 @@ def _adaptive_kernel(flow, x, ts, t_start: float, solver: str, rtol: float, atol
             )[-1]
         return solve_adaptive(flow, x, ts, solver=solver, rtol=rtol, atol=atol)
 
-    return vmap_if_batched(one, x)
+    return _vmap_if_batched(one, x)
 
 
 def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, throw, rtol, atol):
