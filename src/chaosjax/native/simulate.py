@@ -170,6 +170,7 @@ def iterate(m, x, n: int):
 
 
 def _run(m, x, acc, observable, n):
+    """`iterate_and_sum` (acc and observable None: `iterate`), or None."""
     if not enabled() or jax.default_backend() != "cpu" or n <= 0:
         return None
     if any(isinstance(leaf, Tracer) for leaf in [x, *jax.tree.leaves(acc)]):

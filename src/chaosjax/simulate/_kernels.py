@@ -88,6 +88,8 @@ def cumulative_chunk(
 
 @cpu_tuned_jit
 def _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan):
+    """`cumulative_chunk` for one group of tiles (or one state, or a plain batch)."""
+
     def loop(step, observable, x, acc):
         def body(carry, _):
             carry = jax.lax.fori_loop(0, save_every, _summing_body(step, observable), carry)

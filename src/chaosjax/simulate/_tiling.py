@@ -56,6 +56,7 @@ def _untraced_state():
 
 
 def _trace_state():
+    """JAX's opaque trace state of this thread (None where JAX has no such API)."""
     try:
         from jax.extend.core import get_opaque_trace_state
     except ImportError:  # pragma: no cover - JAX without it: no tracer comparison
