@@ -244,15 +244,15 @@ def test_divergence_under_jit_raises_at_run_time():
 
 
 def test_tiled_cpu_path_equals_the_plain_vmap(monkeypatch):
-    # Batches on a CPU run in structure-of-arrays tiles (simulate._plan); the plain
-    # vmap path is the independent computation to compare with.
-    from chaosjax import simulate as S
+    # Batches on a CPU run in structure-of-arrays tiles (simulate/_tiling.py); the
+    # plain vmap path is the independent computation to compare with.
+    from chaosjax.simulate import _tiling
 
     x0s = LOR.sample_state(jax.random.key(7), 37)  # not a multiple of any tile size
     kw = dict(steps=300, dt=0.01, transient=50)
     tiled_avg = cj.time_average(LOR, x0s, lambda x: x[2], **kw)
     tiled_traj = cj.trajectory(LOR, x0s, steps=60, dt=0.01, save_every=6)
-    monkeypatch.setattr(S, "_plan", lambda x: None)
+    monkeypatch.setattr(_tiling, "tile_plan", lambda x: None)
     plain_avg = cj.time_average(LOR, x0s, lambda x: x[2], **kw)
     plain_traj = cj.trajectory(LOR, x0s, steps=60, dt=0.01, save_every=6)
     np.testing.assert_allclose(np.asarray(tiled_avg), np.asarray(plain_avg), rtol=1e-12)
@@ -270,3 +270,25 @@ def test_grad_through_a_batched_time_average():
     h = 1e-5
     fd = (mean_z(28.0 + h) - mean_z(28.0 - h)) / (2 * h)
     assert abs(float(g) - float(fd)) < 1e-6 * max(1.0, abs(float(fd)))
+
+
+def test_trace_check_and_a_users_jit_of_vmap(monkeypatch):
+    """Inside a user's jit/vmap/grad the kernels compile into the user's program
+    (without chaosjax's CPU compiler options, all tile groups in one program): JAX's
+    public trace state tells the two apart, and the numbers are the eager ones."""
+    from chaosjax.simulate import _tiling
+
+    assert _tiling.outside_traces()
+    assert not jax.jit(lambda x: x * _tiling.outside_traces())(1.0)
+    assert not jax.vmap(lambda x: x * _tiling.outside_traces())(jnp.ones(2)).any()
+    assert not jax.grad(lambda x: x * _tiling.outside_traces())(1.0)
+    x0s = LOR.sample_state(jax.random.key(9), 40)
+
+    def f(x):
+        return cj.time_average(LOR, x, lambda y: y[2], steps=200, dt=0.01, transient=10)
+
+    monkeypatch.setenv("CHAOSJAX_CGEN", "0")  # eager: the tiled XLA kernels, tuned
+    eager = np.asarray(f(x0s))
+    traced = np.asarray(jax.jit(jax.vmap(f))(x0s))
+    # The same step in another XLA program: rounding only, then 210 chaotic steps.
+    np.testing.assert_allclose(traced, eager, rtol=1e-11)

@@ -17,14 +17,9 @@ from jaxtyping import Array, ArrayLike, Float
 from . import _validate as v
 from ._divergence import check_finite, guard_traced
 from ._progress import progress_bar
-from .simulate import (
-    _check_observable,
-    _chunks,
-    _cumulative_chunk,
-    _identity,
-    _prepare,
-    _run_transient,
-)
+from .simulate._arguments import check_observable, identity, prepare
+from .simulate._chunked import run_transient, split_chunks
+from .simulate._kernels import cumulative_chunk
 from .systems import Flow, Map
 
 
@@ -76,19 +71,19 @@ def cumulative_average(
     ca.averages.mean(0), ca.averages.std(0)
     ```
     """
-    m, x, steps, transient = _prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
     save_every = v.positive_int(save_every, "save_every")
     if steps % save_every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
-    observable = _identity if observable is None else observable
-    obs0 = _check_observable(observable, x.shape[-1], x.dtype)
+    observable = identity if observable is None else observable
+    obs0 = check_observable(observable, x.shape[-1], x.dtype)
     acc = jnp.zeros(x.shape[:-1] + obs0.shape, x.dtype)
     n_saves = steps // save_every
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
     pieces = []
     with progress_bar(progress, transient + steps, "cumulative average") as bar:
-        x = _run_transient(
+        x = run_transient(
             m,
             x,
             transient,
@@ -98,8 +93,8 @@ def cumulative_average(
             "cumulative_average",
         )
         done = transient
-        for n in _chunks(n_saves, chunk_size):
-            (x_new, acc), sums = _cumulative_chunk(m, x, acc, observable, n, save_every)
+        for n in split_chunks(n_saves, chunk_size):
+            (x_new, acc), sums = cumulative_chunk(m, x, acc, observable, n, save_every)
             check_finite(m, x, x_new, n * save_every, done, throw, "cumulative_average")
             pieces.append(sums)
             x, done = x_new, done + n * save_every

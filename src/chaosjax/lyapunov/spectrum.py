@@ -18,10 +18,11 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .. import _validate as v
+from .. import native
 from .._divergence import first_nonfinite, is_traced, raise_diverged
 from ..discretize import AbstractDiscretizedFlow, Discretized, as_map
 from ..systems import DrivenMap, Flow, Map
-from . import _cgen_spectrum, _qr
+from . import _qr
 from ._tangent import InversePush, forward_push, step
 
 
@@ -440,8 +441,19 @@ def spectrum_on_map(
         hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
     else:
         # Generated C first (the same push and QR, the time loop in registers); None
-        # when unsupported (traced, driven, not float64, no gcc): the XLA kernel.
-        out = _cgen_spectrum.run(push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
+        # when unsupported (traced, not float64, no gcc): the XLA kernel. Driving
+        # inputs always take the XLA kernel.
+        out = None
+        if inputs is None:
+            out = native.lyapunov_spectrum(
+                push,
+                _qr.RAW_KERNELS[method],
+                x,
+                Q0,
+                transient=transient,
+                qr_every=qr_every,
+                plan=_plan(steps, qr_every, history),
+            )
         if out is None:
             out = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
         x_end, Q_end, s, hist, div, x_run = out

@@ -1,4 +1,4 @@
-"""The generated-C path of batched time averages (`chaosjax._cgen`) against the XLA path."""
+"""The generated-C path of batched time averages (`chaosjax.native`) against the XLA path."""
 
 import shutil
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import chaosjax as cj
-from chaosjax import _cgen
+from chaosjax import native
+from chaosjax.native import simulate as native_simulate
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc")
 
@@ -17,14 +18,14 @@ needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc")
 def c_calls(monkeypatch):
     """Counts the chunks the C path ran (a None return is the XLA fallback)."""
     calls = {"c": 0, "fallback": 0}
-    real = _cgen.sum_chunk
+    real = native.iterate_and_sum
 
     def spy(*args, **kwargs):
         out = real(*args, **kwargs)
         calls["c" if out is not None else "fallback"] += 1
         return out
 
-    monkeypatch.setattr(_cgen, "sum_chunk", spy)
+    monkeypatch.setattr(native, "iterate_and_sum", spy)
     return calls
 
 
@@ -127,7 +128,7 @@ def test_fallbacks_give_the_xla_result(monkeypatch, c_calls):
 @needs_gcc
 def test_missing_compiler_falls_back(monkeypatch, c_calls):
     monkeypatch.setenv("CC", "/nonexistent/cc-for-chaosjax-tests")
-    monkeypatch.setattr(_cgen, "_kernels", {})
+    monkeypatch.setattr(native_simulate, "_kernels", {})
     lor = cj.systems.Lorenz63()
     x0s = lor.sample_state(jax.random.key(0), 16)
     out = cj.time_average(lor, x0s, lambda x: x[0] - 1.0, steps=50, dt=0.01)

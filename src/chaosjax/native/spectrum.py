@@ -1,22 +1,19 @@
-"""The Lyapunov spectrum of one orbit through generated C (`chaosjax._cgen`).
+"""The Lyapunov spectrum of one orbit in generated C: the whole time loop in registers.
 
-XLA:CPU compiles one tangent step plus QR into ~8-14 small kernels per step; the loop
-of one orbit is latency-bound, so each kernel launch costs more than its arithmetic
-(docs/lyapunov.md, Speed). Here the *same* functions the XLA kernel runs -- the push
-`(x, Q) -> (F(x), DF(x) Q)` (`jax.linearize` of the step, or the analytic Jacobian) and
-the scalar QR of `_qr.py` in its raw form `V -> (Q, diag R^2)` -- are traced to jaxprs,
-translated to straight-line scalar C by `_cgen`'s translator, and the whole time loop
-(blocks of `qr_every` pushes, one QR, a history row every so many blocks) runs in C
-with the state, basis and sums in registers. The sums of log diag R are kept as
-running products with their binary exponents split off each step (exact scaling by a
-power of two), so a step takes no logarithm; the logarithms are taken per history row.
+XLA:CPU compiles one tangent step plus QR into several small kernels per step; the
+loop of one orbit is latency-bound, so each kernel launch costs more than its
+arithmetic (docs/lyapunov.md, Speed). Here the functions the XLA kernel runs -- the
+push `(x, Q) -> (F(x), DF(x) Q)` and a QR in its raw form `V -> (Q, diag R^2)` -- are
+traced to jaxprs, translated to straight-line scalar C (`codegen.py`), and the whole
+time loop (blocks of `qr_every` pushes, one QR, a history row every so many blocks)
+runs in C with the state, basis and sums in registers. The sums of log diag R are
+kept as running products with their binary exponents split off each step (exact
+scaling by a power of two), so a step takes no logarithm; the logarithms are taken per
+history row.
 
-`run` mirrors `spectrum._spectrum_kernel` (same plan of transient, history rows and
-tail, same divergence marks) and returns None when the call is not supported, so the
-caller runs the XLA kernel: a traced call (`jit`, `vmap`, `grad`), driving inputs, a
-backend other than the CPU, a dtype other than float64, a primitive without a C
-translation (Householder QR for dim > 8, adaptive solvers' while loops, ...), no
-working `gcc`, or `CHAOSJAX_CGEN=0`.
+`lyapunov_spectrum` follows the caller's plan of transient, history rows and tail and
+marks divergence as the XLA kernel does; it returns None when the call is not
+supported, and the caller runs its XLA kernel.
 """
 
 from __future__ import annotations
@@ -27,8 +24,20 @@ from typing import Any
 import equinox as eqx
 import jax
 import numpy as np
+from jax.core import Tracer
 
-from .. import _cgen
+from .codegen import (
+    HEADER,
+    LATENCY_OPS,
+    MAX_LINES,
+    Emitter,
+    Unsupported,
+    c_expr,
+    eval_closed,
+    kernel_parameters,
+    scalar_names,
+)
+from .compile import cached, compile_kernel, enabled
 
 _ARGS = [
     ctypes.c_void_p,  # P: parameters
@@ -66,23 +75,23 @@ def _sum(i: int) -> str:
 
 
 def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
-    em = _cgen._Emitter(_cgen.LATENCY_OPS)
-    params = _cgen._names("p", shapes)
+    em = Emitter(LATENCY_OPS)
+    params = scalar_names("p", shapes)
     n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
-    s_in, v_in = _cgen._names("s", [(dim,)])[0], _cgen._names("v", [(dim, k)])[0]
-    x_new, V_new = _cgen._eval_closed(em, push_jaxpr, params + [s_in, v_in])
+    s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, k)])[0]
+    x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
     push_lines, em.lines = em.lines, []
-    Q_new, g = _cgen._eval_closed(em, qr_jaxpr, [_cgen._names("w", [(dim, k)])[0]])
+    Q_new, g = eval_closed(em, qr_jaxpr, [scalar_names("w", [(dim, k)])[0]])
     qr_lines = em.lines
-    if len(push_lines) + len(qr_lines) > _cgen._MAX_LINES:
-        raise _cgen.Unsupported("a step too large for straight-line code")
-    f = lambda e: _cgen._c(e, "f")  # noqa: E731
+    if len(push_lines) + len(qr_lines) > MAX_LINES:
+        raise Unsupported("a step too large for straight-line code")
+    f = lambda e: c_expr(e, "f")  # noqa: E731
     x_new, V_new = np.ravel(x_new), np.ravel(V_new)
     Q_new, g = np.ravel(Q_new), np.ravel(g)
     nq = dim * k
     i3, i4 = " " * 12, " " * 16
     src = [
-        _cgen._HEADER,
+        HEADER,
         _SPLIT,
         "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
         "int64_t nrows, int64_t nblocks, int64_t blen)",
@@ -122,17 +131,17 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     return "\n".join(src)
 
 
-def _kernel_for(push, qr, dim: int, k: int):
+def _kernel_for(push, qr_raw, dim: int, k: int):
     """(fn, params) for this push structure and QR, or None."""
-    split = _cgen._split(push, qr, dim, k)
+    split = kernel_parameters(push, qr_raw, dim, k)
     if split is None:
         return None
     treedef, static, shapes, params, key = split
-    fn = _cgen._cached(_kernels, key, lambda: _generate(treedef, static, shapes, qr, dim, k))
+    fn = cached(_kernels, key, lambda: _generate(treedef, static, shapes, qr_raw, dim, k))
     return None if fn is None else (fn, params)
 
 
-def _generate(treedef, static, shapes, qr, dim, k):
+def _generate(treedef, static, shapes, qr_raw, dim, k):
     xs = jax.ShapeDtypeStruct((dim,), np.float64)
     Qs = jax.ShapeDtypeStruct((dim, k), np.float64)
     param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
@@ -142,41 +151,56 @@ def _generate(treedef, static, shapes, qr, dim, k):
 
     try:
         pj = jax.make_jaxpr(push_fn)(param_specs, xs, Qs)
-        qj = jax.make_jaxpr(qr.raw)(Qs)
+        qj = jax.make_jaxpr(qr_raw)(Qs)
         want_p = [((dim,), np.float64), ((dim, k), np.float64)]
         want_q = [((dim, k), np.float64), ((k,), np.float64)]
         for avals, want in ((pj.out_avals, want_p), (qj.out_avals, want_q)):
             if [(tuple(a.shape), a.dtype) for a in avals] != want:
                 return None
         src = _source(pj, qj, shapes, dim, k)
-    except _cgen.Unsupported:
+    except Unsupported:
         return None
     except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
         return None
-    return _cgen._compile(src, _ARGS)
+    return compile_kernel(src, _ARGS)
 
 
 def _finite(a) -> bool:
     return bool(np.isfinite(a).all())
 
 
-def run(push, qr, x, Q, inputs, steps, transient, qr_every, history):
-    """What `spectrum._spectrum_kernel` returns, computed in C, or None (unsupported)."""
-    from .spectrum import _plan
+def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan):
+    """Benettin's loop for one orbit in C: what the caller's XLA kernel returns, or None.
 
-    if getattr(qr, "raw", None) is None:
-        return None
-    if not _cgen.enabled() or inputs is not None or jax.default_backend() != "cpu":
+    **Arguments:**
+
+    - `push`: a Module `(x, Q) -> (F(x), DF(x) Q)`; its array leaves become the kernel's
+      parameters.
+    - `qr_raw`: `V -> (Q, g)` with log diag R = log(g) / 2.
+    - `x`, `Q`: the concrete float64 state (dim,) and basis (dim, k) on one CPU device.
+    - `transient`: steps run first (state and basis), their sums discarded.
+    - `qr_every`: pushes per QR.
+    - `plan`: (rows, blocks_per_row, tail_blocks, tail_steps): `rows` history rows of
+      `blocks_per_row` blocks of `qr_every` pushes, then `tail_blocks` blocks and a last
+      partial block of `tail_steps` pushes.
+
+    **Returns:** NumPy arrays (final state, basis, log-sums, history of log-sums (rows, k),
+    divergence step, state after the transient), the divergence step being 0 for the
+    transient, the end of the first non-finite history row, `steps` for the tail, or -1;
+    None when unsupported (not float64, traced, not on a CPU, a primitive without a
+    translation, no compiler, `CHAOSJAX_CGEN=0`).
+    """
+    if not enabled() or jax.default_backend() != "cpu":
         return None
     for a in (x, Q):
-        if isinstance(a, jax.core.Tracer) or not isinstance(a, (jax.Array, np.ndarray)):
+        if isinstance(a, Tracer) or not isinstance(a, (jax.Array, np.ndarray)):
             return None
         if a.dtype != np.float64 or (isinstance(a, jax.Array) and len(a.devices()) > 1):
             return None
     if x.ndim != 1 or Q.ndim != 2 or Q.shape[0] != x.shape[0]:
         return None
     dim, k = Q.shape
-    got = _kernel_for(push, qr, dim, k)
+    got = _kernel_for(push, qr_raw, dim, k)
     if got is None:
         return None
     fn, P = got
@@ -190,7 +214,8 @@ def run(push, qr, x, Q, inputs, steps, transient, qr_every, history):
     x_run = Y[:dim].copy()
     div = -1 if _finite(Y[:dim]) and _finite(Y[dim + dim * k :]) else 0
     Y[dim + dim * k :] = 0.0
-    rows, per_row, tail_blocks, tail_steps = _plan(steps, qr_every, history)
+    rows, per_row, tail_blocks, tail_steps = plan
+    steps = (rows * per_row + tail_blocks) * qr_every + tail_steps
     row_len = per_row * qr_every
     H = np.zeros((rows, k + 1))
     if rows:
@@ -210,6 +235,6 @@ def run(push, qr, x, Q, inputs, steps, transient, qr_every, history):
         Y[dim : dim + dim * k].reshape(dim, k).copy(),
         Y[dim + dim * k :].copy(),
         H[:, :k].copy(),
-        np.asarray(div, np.int64 if jax.config.jax_enable_x64 else np.int32),
+        np.asarray(div, jax.dtypes.canonicalize_dtype(np.int64)),
         x_run,
     )

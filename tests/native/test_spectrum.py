@@ -1,4 +1,4 @@
-"""The generated-C Lyapunov spectrum (`lyapunov/_cgen_spectrum.py`) against the XLA kernel."""
+"""The generated-C Lyapunov spectrum (`native/spectrum.py`) against the XLA kernel."""
 
 import shutil
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import chaosjax as cj
-from chaosjax.lyapunov import _cgen_spectrum
+from chaosjax import native
+from chaosjax.native import spectrum as native_spectrum
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc")
 
@@ -27,14 +28,14 @@ FIELDS = (
 def c_calls(monkeypatch):
     """Counts the runs the C path took (a None return is the XLA fallback)."""
     calls = {"c": 0, "fallback": 0}
-    real = _cgen_spectrum.run
+    real = native.lyapunov_spectrum
 
     def spy(*args, **kwargs):
         out = real(*args, **kwargs)
         calls["c" if out is not None else "fallback"] += 1
         return out
 
-    monkeypatch.setattr(_cgen_spectrum, "run", spy)
+    monkeypatch.setattr(native, "lyapunov_spectrum", spy)
     return calls
 
 
@@ -122,7 +123,7 @@ def test_fallbacks(monkeypatch, c_calls):
 @needs_gcc
 def test_missing_compiler_falls_back(monkeypatch, c_calls):
     monkeypatch.setenv("CC", "/nonexistent/cc-for-chaosjax-tests")
-    monkeypatch.setattr(_cgen_spectrum, "_kernels", {})
+    monkeypatch.setattr(native_spectrum, "_kernels", {})
     out = cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01)
     assert c_calls["c"] == 0 and c_calls["fallback"] == 1
     monkeypatch.setenv("CHAOSJAX_CGEN", "0")

@@ -1,0 +1,23 @@
+"""Generated C kernels for CPU hot loops: the one door the algorithms go through.
+
+Each entry point takes what an XLA kernel would take and returns the same results, or
+None when it cannot run the call; the caller then runs its XLA kernel. Callers never
+depend on which backend ran. See README.md in this folder for how a kernel is
+generated, compiled and cached, and when XLA is used instead.
+
+- `iterate(m, x, n)`: a batch of states after `n` steps of the map `m`.
+- `iterate_and_sum(m, x, acc, observable, n)`: the same, adding `observable` of each
+  state before its step to the running sums `acc`.
+- `lyapunov_spectrum(push, qr_raw, x, Q, transient=..., qr_every=..., plan=...)`:
+  Benettin's QR loop for one orbit.
+- `cores()`: the cores this process may run on (the kernels' OpenMP threads).
+- `enabled()`: False when `CHAOSJAX_CGEN=0` turns generated C off.
+"""
+
+from .compile import cores as cores
+from .compile import enabled as enabled
+from .simulate import iterate as iterate
+from .simulate import iterate_and_sum as iterate_and_sum
+from .spectrum import lyapunov_spectrum as lyapunov_spectrum
+
+__all__ = ["cores", "enabled", "iterate", "iterate_and_sum", "lyapunov_spectrum"]

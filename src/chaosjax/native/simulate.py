@@ -1,0 +1,214 @@
+"""Batched time loops in generated C: one trajectory's step, vectorised across a tile.
+
+XLA:CPU splits one RK4 step into several loop fusions, each writing its stage arrays
+to memory; a hand-written loop keeps the whole step of one trajectory in registers
+(benchmarks/RESULTS.md). This kernel is that loop for any map: `m.step` (with the
+map's array parameters as inputs) and the observable are traced to jaxprs and
+translated to scalar C (`codegen.py`), wrapped in a loop where
+
+- the time loop runs outside a `#pragma omp simd` loop over a tile of trajectories
+  stored structure-of-arrays (batch innermost, contiguous), so the compiler vectorises
+  across trajectories and a tile stays in L1 for its whole time loop;
+- tiles are shared among the available cores by OpenMP (`schedule(dynamic)`, so a core
+  taken by another process does not hold the others back).
+
+Results agree with the XLA path to rounding (FMA contraction changes the last bit of
+a step). Divergence is left to the caller: the kernel returns the final state (NaN and
+inf propagate) and the caller re-runs a diverged chunk on the XLA path to name the
+step.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+from jax.core import Tracer
+
+from .codegen import (
+    HEADER,
+    MAX_LINES,
+    Emitter,
+    Unsupported,
+    c_expr,
+    c_kind,
+    eval_closed,
+    kernel_parameters,
+    scalar_names,
+)
+from .compile import cached, compile_kernel, cores, enabled
+
+#: Trajectories per tile: the width of the `omp simd` loop (a few vectors of eight
+#: doubles; tiles of 32 to 128 ran alike).
+TILE = int(os.environ.get("CHAOSJAX_CGEN_TILE", "64"))
+#: A tile's states and sums beyond this many bytes overflow the L1/L2 cache: XLA's
+#: path is the better one.
+_MAX_TILE_BYTES = 256 * 1024
+
+_ARGS = [
+    ctypes.c_void_p,  # P: parameters
+    ctypes.c_void_p,  # X: states, (dim, npad) structure-of-arrays; in and out
+    ctypes.c_void_p,  # A: sums of the observable, (k, npad); in and out
+    ctypes.c_int64,  # npad: the batch padded to whole tiles
+    ctypes.c_int64,  # steps
+    ctypes.c_int,  # threads
+]
+
+_kernels: dict[Any, Any] = {}
+
+
+def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, int]:
+    """C source of the kernel, and the number of observable scalars it accumulates.
+
+    The step's inputs are the parameter leaves (`shapes`, elements named p0, p1, ...
+    in order, read from P) and the state (s0, s1, ...)."""
+    (state,), params = scalar_names("s", [(dim,)]), scalar_names("p", shapes)
+    n_params = sum(a.size for a in params)
+    em = Emitter()
+    obs_flat: list = []
+    if obs_jaxpr is not None:
+        outs = eval_closed(em, obs_jaxpr, [state])
+        for o, v in zip(outs, obs_jaxpr.jaxpr.outvars, strict=True):
+            if c_kind(v.aval.dtype) != "f":
+                raise Unsupported("a non-float observable")
+            obs_flat += list(np.ravel(o))
+    obs_lines = list(em.lines)
+    em.lines = []
+    (new,) = eval_closed(em, step_jaxpr, params + [state])
+    new = np.ravel(new)
+    k = len(obs_flat)
+    if len(obs_lines) + len(em.lines) > MAX_LINES or (dim + k) * tile * 8 > _MAX_TILE_BYTES:
+        raise Unsupported("a step too large for straight-line code")
+    ind = " " * 16
+    src = [
+        HEADER,
+        f"#define T {tile}",
+        "",
+        "void cj_kernel(const double *restrict P, double *restrict X, "
+        "double *restrict A, int64_t npad, int64_t nsteps, int nthreads)",
+        "{",
+        "    const int64_t ntiles = npad / T;",
+        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)",
+        "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
+        "        const int64_t off = tile * T;",
+    ]
+    src += [f"        const double p{i} = P[{i}];" for i in range(n_params)]
+    src += [f"        double x{i}[T] __attribute__((aligned(64)));" for i in range(dim)]
+    src += [f"        double a{q}[T] __attribute__((aligned(64)));" for q in range(k)]
+    src += [f"        memcpy(x{i}, X + {i} * npad + off, sizeof(x{i}));" for i in range(dim)]
+    src += [f"        memcpy(a{q}, A + {q} * npad + off, sizeof(a{q}));" for q in range(k)]
+    src += [
+        "        for (int64_t s = 0; s < nsteps; ++s) {",
+        "            #pragma omp simd",
+        "            for (int j = 0; j < T; ++j) {",
+    ]
+    src += [f"{ind}const double s{i} = x{i}[j];" for i in range(dim)]
+    src += [ind + line for line in obs_lines]
+    src += [
+        f"{ind}a{q} [j] += {c_expr(o, 'f')};".replace(" [", "[") for q, o in enumerate(obs_flat)
+    ]
+    src += [ind + line for line in em.lines]
+    src += [f"{ind}x{i}[j] = {c_expr(e, 'f')};" for i, e in enumerate(new)]
+    src += ["            }", "        }"]
+    src += [f"        memcpy(X + {i} * npad + off, x{i}, sizeof(x{i}));" for i in range(dim)]
+    src += [f"        memcpy(A + {q} * npad + off, a{q}, sizeof(a{q}));" for q in range(k)]
+    src += ["    }", "}", ""]
+    return "\n".join(src), k
+
+
+def _kernel_for(m, observable, dim: int):
+    """(fn, params, k) for this map structure and observable, or None."""
+    split = kernel_parameters(m, observable, dim)
+    if split is None:
+        return None
+    treedef, static, shapes, params, key = split
+    entry = cached(_kernels, key, lambda: _generate(treedef, static, shapes, observable, dim))
+    return None if entry is None else (entry[0], params, entry[1])
+
+
+def _generate(treedef, static, shapes, observable, dim):
+    spec = jax.ShapeDtypeStruct((dim,), np.float64)
+    param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
+
+    def step(leaves, x):
+        return eqx.combine(jax.tree.unflatten(treedef, leaves), static).step(x)
+
+    try:
+        step_jaxpr = jax.make_jaxpr(step)(param_specs, spec)
+        obs_jaxpr = None
+        if observable is not None:
+            obs_jaxpr = jax.make_jaxpr(lambda x: jax.tree.leaves(observable(x)))(spec)
+        out = step_jaxpr.out_avals
+        if len(out) != 1 or tuple(out[0].shape) != (dim,) or out[0].dtype != np.float64:
+            return None
+        src, k = _source(step_jaxpr, obs_jaxpr, shapes, dim, TILE)
+    except Unsupported:
+        return None
+    except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
+        return None
+    fn = compile_kernel(src, _ARGS)
+    return None if fn is None else (fn, k)
+
+
+def iterate_and_sum(m, x, acc, observable, n: int):
+    """(x_end, acc_end) of `n` steps adding observable(x_k) before each step, or None.
+
+    x: a concrete float64 batch (B, dim) on one CPU device; acc: the running sums, a
+    pytree of (B, *shape) float64 arrays matching observable's output.
+    """
+    return _run(m, x, acc, observable, n)
+
+
+def iterate(m, x, n: int):
+    """The batch x after `n` steps, or None (see `iterate_and_sum`)."""
+    out = _run(m, x, None, None, n)
+    return None if out is None else out[0]
+
+
+def _run(m, x, acc, observable, n):
+    """`iterate_and_sum` (acc and observable None: `iterate`), or None."""
+    if not enabled() or jax.default_backend() != "cpu" or n <= 0:
+        return None
+    if any(isinstance(leaf, Tracer) for leaf in [x, *jax.tree.leaves(acc)]):
+        return None  # (a traced parameter of m: `kernel_parameters` says None)
+    if not isinstance(x, (jax.Array, np.ndarray)) or x.ndim != 2 or x.dtype != np.float64:
+        return None
+    if isinstance(x, jax.Array) and len(x.sharding.device_set) > 1:
+        return None
+    acc_leaves, acc_tree = jax.tree.flatten(acc)
+    if any(np.dtype(a.dtype) != np.float64 for a in acc_leaves):
+        return None
+    B, dim = x.shape
+    if B == 0:
+        return None
+    got = _kernel_for(m, observable, dim)
+    if got is None:
+        return None
+    fn, params, k = got
+    if k != sum(int(np.prod(a.shape[1:])) for a in acc_leaves):
+        return None
+    npad = -(-B // TILE) * TILE
+
+    def soa(a):  # (B, ...) -> (rows, npad), padded with copies of the last member
+        a = np.asarray(a).reshape(B, -1).T
+        out = np.empty((a.shape[0], npad))
+        out[:, :B] = a
+        out[:, B:] = a[:, B - 1 : B]
+        return out
+
+    X = soa(x)
+    A = np.ascontiguousarray(np.concatenate([soa(a) for a in acc_leaves])) if k else np.zeros(1)
+    fn(params.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), cores())
+    x_end = jax.numpy.asarray(np.ascontiguousarray(X[:, :B].T))
+    sums, row = [], 0
+    for a in acc_leaves:
+        size = int(np.prod(a.shape[1:]))
+        sums.append(
+            jax.numpy.asarray(np.ascontiguousarray(A[row : row + size, :B].T).reshape(a.shape))
+        )
+        row += size
+    return x_end, jax.tree.unflatten(acc_tree, sums)

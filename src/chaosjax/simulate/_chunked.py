@@ -1,0 +1,69 @@
+"""The chunked time loop: generated C first, the XLA kernels otherwise.
+
+Long runs are split into chunks of one compiled call, so memory stays bounded, a
+progress bar can advance, and a divergence (non-finite state) is caught after each
+chunk and located to the exact step by re-running only that chunk
+(`_divergence.check_finite`). A chunk of a concrete batch on a CPU runs through
+`chaosjax.native` when the map and observable translate to C; otherwise (traced,
+sharded, on a GPU, `CHAOSJAX_CGEN=0`, ...) through the XLA kernels of `_kernels.py`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .. import _validate as v
+from .. import native
+from .._divergence import check_finite
+from .._progress import progress_bar
+from . import _tiling
+from ._kernels import iterate_chunk, sum_chunk
+from ._tiling import call_per_group
+
+
+def split_chunks(total: int, chunk: int | None) -> list[int]:
+    """`total` steps as chunks of `chunk` (the last one shorter); one chunk if None."""
+    if chunk is None or chunk >= total:
+        return [total]
+    chunk = v.positive_int(chunk, "chunk_size")
+    out = [chunk] * (total // chunk)
+    if total % chunk:
+        out.append(total % chunk)
+    return out
+
+
+def run_transient(m, x, transient, chunk_size, throw, bar, what):
+    """The state (or batch) after `transient` steps, nothing stored on the way."""
+    done, plan = 0, _tiling.tile_plan(x)
+    for n in split_chunks(transient, chunk_size) if transient else []:
+        x_new = native.iterate(m, x, n) if plan is not None else None
+        if x_new is None:
+            x_new = call_per_group(lambda x, _, plan: iterate_chunk(m, x, n, plan), plan, x)
+        check_finite(m, x, x_new, n, done, throw, what)
+        x, done = x_new, done + n
+        bar.advance(n)
+    return x
+
+
+def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, chunk_size, desc):
+    """(sums of observable(x_k) over `steps` states after the transient, final state)."""
+    zeros = jax.tree.map(lambda s: jnp.zeros(x.shape[:-1] + s.shape, x.dtype), obs0)
+    if progress and chunk_size is None:
+        chunk_size = max(1, (steps + transient) // 100)
+    with progress_bar(progress, transient + steps, desc) as bar:
+        x = run_transient(m, x, transient, chunk_size, throw, bar, "time_average")
+        acc, done, plan = zeros, transient, _tiling.tile_plan(x)
+        for n in split_chunks(steps, chunk_size):
+            out = native.iterate_and_sum(m, x, acc, observable, n) if plan is not None else None
+            x_new, acc = (
+                out
+                if out is not None
+                else call_per_group(
+                    lambda x, acc, plan: sum_chunk(m, x, acc, observable, n, plan), plan, x, acc
+                )
+            )
+            check_finite(m, x, x_new, n, done, throw, "time_average")
+            x, done = x_new, done + n
+            bar.advance(n)
+    return acc, x
