@@ -15,6 +15,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
 from .._divergence import guard_traced
+from ..parallel import shard_batch
 from ..systems import Flow, Map
 from ._arguments import Observable, check_observable, identity, prepare
 from ._chunked import sum_observable
@@ -124,8 +125,6 @@ def ensemble_time_average(
     if x0.ndim != 2 or x0.shape[0] != n:
         raise ValueError(f"`x0` must have shape ({n}, {system.dim}), got {tuple(x0.shape)}.")
     if shard:
-        from ..parallel import shard_batch
-
         x0 = shard_batch(x0)
     values = time_average(
         system,
