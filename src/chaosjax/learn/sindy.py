@@ -368,7 +368,7 @@ def _stlsq(theta, y, threshold, alpha, max_iter, normalize_columns):
     if normalize_columns:
         norms = jnp.linalg.norm(theta, axis=0)
         norms = jnp.where(norms > 0, norms, 1.0)
-        theta = theta / norms
+        theta = theta / norms[None, :]
     Q, R = jnp.linalg.qr(theta)  # reduced: R is (min(samples, p), p)
     rhs = Q.T @ y
     # An inactive term's coefficient is pinned to 0 by an extra row (scale) e_k; an active
