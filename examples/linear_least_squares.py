@@ -15,16 +15,15 @@ Run: `python examples/linear_least_squares.py`.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 
 import chaosjax as cj
 
 cj.enable_x64()
 
-A = jnp.array([[-0.1, -1.0], [1.0, -0.1]])
-X0 = jnp.array([2.0, 0.0])
+A = np.array([[-0.1, -1.0], [1.0, -0.1]])
+X0 = np.array([2.0, 0.0])
 #: The lecture's fitted matrices, by number of samples.
 LECTURE = {
     100: [[-0.1001, -1.0005], [1.0004, -0.0993]],
@@ -33,10 +32,10 @@ LECTURE = {
 }
 
 
-def samples(n: int) -> tuple[jax.Array, float]:
+def samples(n: int) -> tuple[np.ndarray, float]:
     """n exact samples x(t) = expm(A t) x0 spread evenly over [0, 15], and their step."""
-    t = jnp.linspace(0.0, 15.0, n)
-    xs = jax.vmap(lambda s: jax.scipy.linalg.expm(A * s) @ X0)(t)
+    t = np.linspace(0.0, 15.0, n)
+    xs = np.stack([scipy.linalg.expm(A * s) @ X0 for s in t])
     return xs, float(t[1] - t[0])
 
 

@@ -3,6 +3,8 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.interpolate
+import scipy.signal
 
 import chaosjax as cj
 from chaosjax.learn.derivatives import METHODS, state_derivative_pairs
@@ -117,6 +119,26 @@ def test_smoothing_spline_and_savgol_reduce_noise():
     assert rms("savgol", window=51, polyorder=3) < 0.01
     assert rms("spline", smoothing=None) < 0.01
     assert rms("spline", smoothing=1e-4) < 0.01
+
+
+def test_pairs_return_the_smoothed_states_of_a_smoothing_estimator():
+    t = 0.01 * np.arange(300)
+    x = np.stack([np.sin(t), np.cos(3 * t)], axis=1)
+    x = x + 1e-2 * np.random.default_rng(1).standard_normal(x.shape)
+    sg = cj.learn.SavitzkyGolay(window=15, polyorder=3)
+    X, X_dot = state_derivative_pairs(x, dt=0.01, derivative=sg)
+    np.testing.assert_allclose(X, scipy.signal.savgol_filter(x, 15, 3, axis=0), atol=1e-14)
+    np.testing.assert_allclose(X_dot, cj.learn.derivative(x, 0.01, sg), atol=1e-12)
+    X, _ = state_derivative_pairs(x, dt=0.01, derivative=sg, smooth_states=False)
+    np.testing.assert_array_equal(np.asarray(X), x)
+    spline = cj.learn.Spline(smoothing=1e-5)
+    X, X_dot = state_derivative_pairs(x, dt=0.01, derivative=spline)
+    s0 = scipy.interpolate.make_smoothing_spline(t, x[:, 0], lam=1e-5)
+    np.testing.assert_allclose(X[:, 0], s0(t), atol=1e-12)
+    np.testing.assert_allclose(X_dot[:, 0], s0.derivative()(t), atol=1e-10)
+    for method in ("fd2", "fd4", "spline"):
+        X, _ = state_derivative_pairs(x, dt=0.01, derivative=method)
+        np.testing.assert_array_equal(np.asarray(X), x)
 
 
 def test_state_derivative_pairs_stacks_members_in_order():

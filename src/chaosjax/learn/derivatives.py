@@ -52,6 +52,14 @@ class AbstractDerivative(eqx.Module):
     def estimate(self, x: np.ndarray, dt: float) -> np.ndarray:
         """dx/dt along axis 0 of `x` (a finite float64 NumPy array of >= `min_points` rows)."""
 
+    def smooth_and_estimate(self, x: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """(the states as this estimator's smoother sees them, dx/dt).
+
+        Estimators that smooth (Savitzky-Golay, smoothing splines) return the smoothed
+        states, whose derivative `estimate` is; the others return `x` unchanged.
+        """
+        return x, self.estimate(x, dt)
+
 
 #: One-sided and central stencils (coefficients times dt) by order: the rows of the first
 #: `order // 2` samples, then the central stencil. The last samples use the first rows
@@ -168,20 +176,21 @@ class Spline(AbstractDerivative):
         return self.degree + 1 if self.smoothing == 0 else 5
 
     def estimate(self, x: np.ndarray, dt: float) -> np.ndarray:
+        return self.smooth_and_estimate(x, dt)[1]
+
+    def smooth_and_estimate(self, x: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
         t = dt * np.arange(x.shape[0])
         if self.smoothing == 0:
             spline = scipy.interpolate.make_interp_spline(t, x, k=self.degree, axis=0)
-            return spline.derivative()(t)
-        lam = self.smoothing
+            return x, spline.derivative()(t)
         cols = x.reshape(x.shape[0], -1)
-        out = np.stack(
-            [
-                scipy.interpolate.make_smoothing_spline(t, cols[:, j], lam=lam).derivative()(t)
-                for j in range(cols.shape[1])
-            ],
-            axis=1,
-        )
-        return out.reshape(x.shape)
+        splines = [
+            scipy.interpolate.make_smoothing_spline(t, cols[:, j], lam=self.smoothing)
+            for j in range(cols.shape[1])
+        ]
+        values = np.stack([s(t) for s in splines], axis=1).reshape(x.shape)
+        rates = np.stack([s.derivative()(t) for s in splines], axis=1).reshape(x.shape)
+        return values, rates
 
 
 class SavitzkyGolay(AbstractDerivative):
@@ -227,6 +236,10 @@ class SavitzkyGolay(AbstractDerivative):
         return scipy.signal.savgol_filter(
             x, self.window, self.polyorder, deriv=1, delta=dt, axis=0, mode="interp"
         )
+
+    def smooth_and_estimate(self, x: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        values = scipy.signal.savgol_filter(x, self.window, self.polyorder, axis=0, mode="interp")
+        return values, self.estimate(x, dt)
 
 
 #: The string shorthands of `derivative`'s `method`; options go to the Module.
@@ -320,6 +333,7 @@ def state_derivative_pairs(
     dt: float,
     derivative: str | AbstractDerivative = "fd4",
     x_dot: Float[ArrayLike, "..."] | None = None,
+    smooth_states: bool = True,
 ) -> tuple[Float[Array, "samples dim"], Float[Array, "samples dim"]]:
     """The regression pairs (x_i, dx/dt_i) of one or several trajectories, rows stacked.
 
@@ -327,12 +341,20 @@ def state_derivative_pairs(
     (see `derivative`), or the given `x_dot` is used; the members' rows are then stacked
     in order. Used by `fit_linear_flow` and `fit_sindy`.
 
+    With `smooth_states` and a smoothing estimator (Savitzky-Golay, a smoothing spline)
+    the states returned are the smoothed ones the derivative belongs to, so that noise
+    in the regressors does not add to the fit's error (as pysindy's
+    `SmoothedFiniteDifference(save_smooth=True)` does); finite differences and
+    interpolating splines leave the states unchanged.
+
     **Arguments:**
 
     - `data`: states sampled every `dt`, shape (time, dim) or (member, time, dim); finite.
     - `dt`: the sampling step (time units), a positive float.
     - `derivative`: a string of `METHODS` or an `AbstractDerivative` (default "fd4").
-    - `x_dot`: precomputed dx/dt of the shape of `data`, or None (estimate it).
+    - `x_dot`: precomputed dx/dt of the shape of `data`, or None (estimate it); the
+      states are then returned as given.
+    - `smooth_states`: return the estimator's smoothed states (default True).
 
     **Returns:**
 
@@ -345,6 +367,8 @@ def state_derivative_pairs(
     """
     estimator = as_derivative(derivative, name="derivative")
     dt = v.positive_float(dt, "dt")
+    if not isinstance(smooth_states, bool):
+        raise ValueError(f"`smooth_states` must be a bool, got {smooth_states!r}.")
     arr = _finite_float(data, "data")
     if arr.ndim not in (2, 3):
         raise ValueError(
@@ -357,7 +381,12 @@ def state_derivative_pairs(
                 f"`data` has {members.shape[1]} samples along time; the derivative "
                 f"{type(estimator).__name__} needs at least {estimator.min_points}."
             )
-        rates = np.stack([estimator.estimate(m, dt) for m in members])
+        if smooth_states:
+            pairs = [estimator.smooth_and_estimate(m, dt) for m in members]
+            members = np.stack([p[0] for p in pairs])
+            rates = np.stack([p[1] for p in pairs])
+        else:
+            rates = np.stack([estimator.estimate(m, dt) for m in members])
     else:
         rates = _finite_float(x_dot, "x_dot")
         if rates.shape != arr.shape:

@@ -21,6 +21,7 @@ def fit_linear_flow(
     dt: float,
     derivative: str | AbstractDerivative = "fd4",
     x_dot: Float[ArrayLike, "..."] | None = None,
+    smooth_states: bool = True,
 ) -> LinearFlow:
     """The linear flow dx/dt = A x that fits the data best in least squares.
 
@@ -39,6 +40,9 @@ def fit_linear_flow(
     - `dt`: the sampling step (time units), a positive float.
     - `derivative`: how dx/dt is estimated (default "fd4").
     - `x_dot`: precomputed dx/dt of the shape of `data`, or None.
+    - `smooth_states`: regress on the smoothed states of a smoothing `derivative`
+      (Savitzky-Golay, smoothing spline) rather than the raw ones (default True; no
+      effect for finite differences and interpolating splines).
 
     **Returns:**
 
@@ -54,7 +58,9 @@ def fit_linear_flow(
     flow.A                                   # A to ~2e-5
     ```
     """
-    X, X_dot = state_derivative_pairs(data, dt=dt, derivative=derivative, x_dot=x_dot)
+    X, X_dot = state_derivative_pairs(
+        data, dt=dt, derivative=derivative, x_dot=x_dot, smooth_states=smooth_states
+    )
     if X.shape[0] < X.shape[1]:
         raise ValueError(
             f"`data` has {X.shape[0]} samples of dimension {X.shape[1]}; the least-squares "

@@ -508,6 +508,7 @@ def fit_sindy(
     normalize_columns: bool = False,
     var_names: Sequence[str] | None = None,
     x_dot: Float[ArrayLike, "..."] | None = None,
+    smooth_states: bool = True,
 ) -> SINDyFlow:
     """Identify dx/dt = Theta(x) Xi from sampled trajectories with SINDy.
 
@@ -515,8 +516,8 @@ def fit_sindy(
     113, 3932-3937): dx/dt is estimated along each trajectory (`derivative`), the library
     Theta is evaluated on every sample, and the sparse coefficients Xi come from
     sequentially thresholded least squares (`stlsq`). For noisy data use a smoothing
-    derivative (`cj.learn.SavitzkyGolay(window=...)` or `cj.learn.Spline(smoothing=None)`);
-    the noisy states themselves enter Theta.
+    derivative (`cj.learn.SavitzkyGolay(window=...)` or `cj.learn.Spline(smoothing=...)`);
+    Theta is then evaluated on the smoothed states (`smooth_states`).
 
     **Arguments:**
 
@@ -534,6 +535,11 @@ def fit_sindy(
     - `var_names`: the coordinates' names for `equations()`; default x, y, z (dim <= 3)
       or x0, x1, ...
     - `x_dot`: precomputed dx/dt of the shape of `data`; then `derivative` is not used.
+    - `smooth_states`: evaluate the library on the smoothed states of a smoothing
+      `derivative` rather than the raw ones (default True), which keeps the noise out
+      of Theta as well as out of dx/dt (pysindy's `SmoothedFiniteDifference` with
+      `save_smooth=True` does the same). No effect for finite differences, interpolating
+      splines or a given `x_dot`.
 
     **Returns:**
 
@@ -550,7 +556,9 @@ def fit_sindy(
     ```
     """
     library = _as_library(library)
-    X, X_dot = state_derivative_pairs(data, dt=dt, derivative=derivative, x_dot=x_dot)
+    X, X_dot = state_derivative_pairs(
+        data, dt=dt, derivative=derivative, x_dot=x_dot, smooth_states=smooth_states
+    )
     dim = X.shape[1]
     names = _check_names(var_names, dim)
     n_features = library.n_features(dim)
