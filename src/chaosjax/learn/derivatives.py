@@ -26,8 +26,6 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-import scipy.interpolate
-import scipy.signal
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
@@ -179,6 +177,8 @@ class Spline(AbstractDerivative):
         return self.smooth_and_estimate(x, dt)[1]
 
     def smooth_and_estimate(self, x: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        import scipy.interpolate  # slow to import; only this estimator needs it
+
         t = dt * np.arange(x.shape[0])
         if self.smoothing == 0:
             spline = scipy.interpolate.make_interp_spline(t, x, k=self.degree, axis=0)
@@ -233,13 +233,19 @@ class SavitzkyGolay(AbstractDerivative):
         return self.window
 
     def estimate(self, x: np.ndarray, dt: float) -> np.ndarray:
-        return scipy.signal.savgol_filter(
-            x, self.window, self.polyorder, deriv=1, delta=dt, axis=0, mode="interp"
+        import scipy.signal  # slow to import; only this estimator needs it
+
+        return np.asarray(
+            scipy.signal.savgol_filter(
+                x, self.window, self.polyorder, deriv=1, delta=dt, axis=0, mode="interp"
+            )
         )
 
     def smooth_and_estimate(self, x: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        import scipy.signal
+
         values = scipy.signal.savgol_filter(x, self.window, self.polyorder, axis=0, mode="interp")
-        return values, self.estimate(x, dt)
+        return np.asarray(values), self.estimate(x, dt)
 
 
 #: The string shorthands of `derivative`'s `method`; options go to the Module.
@@ -374,11 +380,12 @@ def state_derivative_pairs(
         raise ValueError(
             f"`data` must have shape (time, dim) or (member, time, dim), got shape {arr.shape}."
         )
-    members = arr.reshape((-1,) + arr.shape[-2:])
+    n_time, dim = arr.shape[-2:]
+    members = arr.reshape(-1, n_time, dim)
     if x_dot is None:
-        if members.shape[1] < estimator.min_points:
+        if n_time < estimator.min_points:
             raise ValueError(
-                f"`data` has {members.shape[1]} samples along time; the derivative "
+                f"`data` has {n_time} samples along time; the derivative "
                 f"{type(estimator).__name__} needs at least {estimator.min_points}."
             )
         if smooth_states:
@@ -394,7 +401,6 @@ def state_derivative_pairs(
                 f"`x_dot` must have the shape of `data` {arr.shape}, got shape {rates.shape}."
             )
         rates = rates.reshape(members.shape)
-    dim = arr.shape[-1]
     return jnp.asarray(members.reshape(-1, dim)), jnp.asarray(rates.reshape(-1, dim))
 
 
