@@ -13,6 +13,7 @@ xs = cj.trajectory(lor, lor.default_state(), steps=20_000, dt=0.005)
 
 from . import bifurcation as bifurcation
 from . import io as io
+from . import learn as learn
 from . import lyapunov as lyapunov
 from . import observables as observables
 from . import parallel as parallel
