@@ -54,15 +54,23 @@ def _split_fractions(split: object) -> tuple[float, float, float]:
 
 
 def _split_counts(n: int, fractions: tuple[float, float, float], along: str) -> list[int]:
-    n_train = round(fractions[0] * n)
-    n_val = round(fractions[1] * n)
-    counts = [n_train, n_val, n - n_train - n_val]
-    for name, f, c in zip(SPLITS, fractions, counts, strict=True):
-        if (f > 0 and c < 1) or c < 0:
-            raise ValueError(
-                f"`split` {fractions} leaves the {name} split empty with {n} {along}; "
-                "use more trajectories or steps, or a zero fraction for that split."
-            )
+    # Largest remainders, then one item for every split with a positive fraction taken
+    # from the largest split: (0.7, 0.15, 0.15) of 5 trajectories gives 3, 1, 1.
+    exact = [f * n for f in fractions]
+    counts = [math.floor(e) for e in exact]
+    order = sorted(range(3), key=lambda i: counts[i] - exact[i])
+    for i in order[: n - sum(counts)]:
+        counts[i] += 1
+    for i in range(3):
+        if fractions[i] > 0 and counts[i] == 0:
+            donor = max(range(3), key=lambda j: counts[j])
+            if counts[donor] < 2:
+                raise ValueError(
+                    f"`split` {fractions} leaves the {SPLITS[i]} split empty with {n} "
+                    f"{along}; use more, or a zero fraction for that split."
+                )
+            counts[donor] -= 1
+            counts[i] += 1
     return counts
 
 
@@ -398,7 +406,9 @@ class Normalizer(eqx.Module):
         """Mean and standard deviation of `x` over `axis`.
 
         `axis` defaults to every axis but the last (one statistic per coordinate), or
-        the only axis of a 1-D series. A coordinate with zero spread gets scale 1.
+        the only axis of a 1-D series; it must be leading axes, since the statistics
+        apply to the trailing axes of what is normalised. A coordinate with zero spread
+        gets scale 1.
 
         **Arguments:**
 
@@ -419,6 +429,9 @@ class Normalizer(eqx.Module):
             raise ValueError("`x` must be finite; it contains NaN or inf.")
         if axis is None:
             axis = tuple(range(arr.ndim - 1)) if arr.ndim > 1 else (0,)
+        axes = sorted(a % arr.ndim for a in ((axis,) if isinstance(axis, int) else axis))
+        if axes != list(range(len(axes))):
+            raise ValueError(f"`axis` must be leading axes of `x`, got {axis!r}.")
         try:
             mean = arr.mean(axis=axis)
             std = arr.std(axis=axis)
@@ -427,12 +440,25 @@ class Normalizer(eqx.Module):
         scale = np.where(std > 0, std, 1.0)
         return cls(mean=jnp.asarray(mean), scale=jnp.asarray(scale))
 
-    def normalize(self, x: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
-        """(x - mean) / scale."""
+    def _stats(self, x: Array) -> tuple[Array, Array]:
+        # The statistics describe the trailing axes; leading (batch, time) axes are
+        # broadcast explicitly (chaosjax's tests forbid implicit rank promotion).
+        if x.ndim < self.mean.ndim:
+            raise ValueError(
+                f"`x` of shape {x.shape} has fewer axes than the statistics {self.mean.shape}."
+            )
+        lead = (1,) * (x.ndim - self.mean.ndim)
         mean, scale = jax.lax.stop_gradient((self.mean, self.scale))
-        return (jnp.asarray(x) - mean) / scale
+        return mean.reshape(lead + mean.shape), scale.reshape(lead + scale.shape)
+
+    def normalize(self, x: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
+        """(x - mean) / scale, over the trailing axes of `x`."""
+        x = jnp.asarray(x)
+        mean, scale = self._stats(x)
+        return (x - mean) / scale
 
     def denormalize(self, z: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
-        """z * scale + mean."""
-        mean, scale = jax.lax.stop_gradient((self.mean, self.scale))
-        return jnp.asarray(z) * scale + mean
+        """z * scale + mean, over the trailing axes of `z`."""
+        z = jnp.asarray(z)
+        mean, scale = self._stats(z)
+        return z * scale + mean

@@ -42,6 +42,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .. import _validate as v
 from .._progress import progress_bar
+from ..io import ensure_writable_dir
 from . import checkpoint as ckpt
 from .data import Normalizer
 from .optimizers import AbstractOptimizer, Stage, as_optimizer
@@ -294,7 +295,7 @@ def _chunk(
     patience: int | None,
 ):
     n_data = jax.tree.leaves(data)[0].shape[0]
-    full = batch_size is None or opt.full_batch or batch_size == n_data
+    full = batch_size is None or batch_size == n_data
 
     def one(c: _Carry, train_key):
         tx = opt.transformation()
@@ -428,10 +429,11 @@ def fit(
 
     Example:
     ```python
-    A, b = jax.random.normal(jax.random.key(0), (50, 3)), jnp.arange(50.0)
-    loss = lambda w, batch: jnp.mean((batch[0] @ w.w - batch[1]) ** 2)
     class W(eqx.Module):
         w: jax.Array
+
+    A, b = jax.random.normal(jax.random.key(0), (50, 3)), jnp.arange(50.0)
+    loss = lambda m, batch: jnp.mean((batch[0] @ m.w - batch[1]) ** 2)
     res = cj.learn.fit(W(jnp.zeros(3)), loss, (A, b), key=jax.random.key(1),
                        stages=[("adam", 500), ("lbfgs", 50)])
     res.model.w        # the least-squares solution
@@ -456,8 +458,12 @@ def fit(
     patience = None if early_stopping is None else v.positive_int(early_stopping, "early_stopping")
     if checkpoint_every is not None:
         checkpoint_every = v.positive_int(checkpoint_every, "checkpoint_every")
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise ValueError(f"`checkpoint` must be a file path, got {checkpoint!r}.")
+    if checkpoint is not None:
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise ValueError(f"`checkpoint` must be a file path, got {checkpoint!r}.")
+        if Path(checkpoint).is_dir():
+            raise ValueError(f"`checkpoint` must be a file path, got a directory {checkpoint!r}.")
+        ensure_writable_dir(Path(checkpoint).parent)
     if trainable is None:
         trainable = default_trainable
     elif not callable(trainable):
@@ -608,6 +614,7 @@ def fit(
                 if c > 0 and schedule[c - 1][0] != stage:
                     carry = _start_stage(carry, stage_list[stage].optimizer)
                 last = c + 1 == n_chunks or schedule[c + 1][0] != stage
+                opt = stage_list[stage].optimizer
                 if not bool(jnp.all(carry.stopped)):
                     carry, tl, vl = _chunk(
                         carry,
@@ -615,12 +622,12 @@ def fit(
                         jnp.asarray(start, jnp.int32),
                         jnp.asarray(last),
                         static=static,
-                        opt=stage_list[stage].optimizer,
+                        opt=opt,
                         loss=loss,
                         data=data,
                         validation=validation,
                         n=n,
-                        batch_size=batch_size,
+                        batch_size=None if opt.full_batch else batch_size,
                         patience=patience,
                     )
                     hist_train[members, c] = np.asarray(tl)
