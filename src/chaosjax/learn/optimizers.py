@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import equinox as eqx
 import jax
@@ -141,7 +141,9 @@ class LBFGS(AbstractOptimizer):
     def update(self, tx, loss_fn, params, opt_state, batch):
         fn = lambda p: loss_fn(p, batch)
         value, grads = optax.value_and_grad_from_state(fn)(params, state=opt_state)
-        updates, new_state = tx.update(
+        # optax.lbfgs is a GradientTransformationExtraArgs: its update takes these too.
+        extra = cast(optax.GradientTransformationExtraArgs, tx)
+        updates, new_state = extra.update(
             grads, opt_state, params, value=value, grad=grads, value_fn=fn
         )
         new_params = eqx.apply_updates(params, updates)
@@ -175,7 +177,11 @@ class Optax(AbstractOptimizer):
         return self.tx
 
 
-_SHORTHANDS: dict[str, type[AbstractOptimizer]] = {"adam": Adam, "adamw": AdamW, "lbfgs": LBFGS}
+_SHORTHANDS: dict[str, Callable[..., AbstractOptimizer]] = {
+    "adam": Adam,
+    "adamw": AdamW,
+    "lbfgs": LBFGS,
+}
 
 
 def as_optimizer(

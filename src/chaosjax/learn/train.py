@@ -27,6 +27,7 @@ How a run is organised (what a contributor must know to extend it):
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -295,7 +296,6 @@ def _chunk(
     patience: int | None,
 ):
     n_data = jax.tree.leaves(data)[0].shape[0]
-    full = batch_size is None or batch_size == n_data
 
     def one(c: _Carry, train_key):
         tx = opt.transformation()
@@ -303,7 +303,7 @@ def _chunk(
 
         def body(state, i):
             params, opt_state = state
-            if full:
+            if batch_size is None or batch_size == n_data:
                 batch = data
             else:
                 k = jax.random.fold_in(train_key, start + i)
@@ -537,8 +537,15 @@ def fit(
         "validation": validation is not None,
         "n_data": n_data,
     }
-    model_class = ckpt.class_path(models[0])
-    model_leaves = [ckpt.leaf_signature(eqx.filter(m, eqx.is_array)) for m in models]
+    identity = _json_round(
+        {
+            "kind": "training",
+            "model_class": ckpt.class_path(models[0]),
+            "model_leaves": [ckpt.leaf_signature(eqx.filter(m, eqx.is_array)) for m in models],
+            "config": config,
+            "key": key_data.tolist(),
+        }
+    )
 
     def state_tree() -> dict[str, Any]:
         return {
@@ -550,20 +557,7 @@ def fit(
 
     if checkpoint is not None and Path(checkpoint).exists():
         header = ckpt.read_header(checkpoint, name="checkpoint")
-        problem = None
-        if header.get("kind") != "training":
-            problem = f"is a {header.get('kind')!r} file, not a training checkpoint"
-        elif header.get("model_class") != model_class:
-            problem = f"holds a {header.get('model_class')}, not a {model_class}"
-        elif header.get("model_leaves") != json_round(model_leaves):
-            problem = "holds a model with other leaf shapes or dtypes"
-        elif header.get("config") != json_round(config):
-            problem = (
-                f"was written with another configuration {header.get('config')} "
-                f"(now {json_round(config)})"
-            )
-        elif header.get("key") != key_data.tolist():
-            problem = "was written with another `key`"
+        problem = _mismatch(header, identity)
         if problem is not None:
             raise ValueError(
                 f"`checkpoint` {str(checkpoint)!r} {problem}; it is left untouched. Remove "
@@ -583,12 +577,9 @@ def fit(
         hist_train, hist_val = np.array(state["train"]), np.array(state["validation"])
 
     def save_checkpoint(g: int, next_chunk: int) -> None:
+        assert checkpoint is not None
         header = {
-            "kind": "training",
-            "model_class": model_class,
-            "model_leaves": model_leaves,
-            "config": config,
-            "key": key_data.tolist(),
+            **identity,
             "group": g,
             "next_chunk": next_chunk,
             "steps": schedule[next_chunk - 1][1] + schedule[next_chunk - 1][2] if next_chunk else 0,
@@ -636,7 +627,8 @@ def fit(
                         callback(start + n, tl, None if validation is None else vl)
                 carries[g] = carry
                 bar.advance(n * len(members))
-                bar.describe(f"fit (best loss {_best_so_far(carries):.3e})")
+                if progress:
+                    bar.describe(f"fit (best loss {_best_so_far(carries):.3e})")
                 since += n
                 if checkpoint is not None and (since >= every or c + 1 == n_chunks):
                     save_checkpoint(g, c + 1)
@@ -674,6 +666,24 @@ def fit(
     )
 
 
+def _mismatch(header: dict[str, Any], identity: dict[str, Any]) -> str | None:
+    """Why a checkpoint's header does not belong to this run, or None if it does."""
+    if header.get("kind") != identity["kind"]:
+        return f"is a {header.get('kind')!r} file, not a training checkpoint"
+    if header.get("model_class") != identity["model_class"]:
+        return f"holds a {header.get('model_class')}, not a {identity['model_class']}"
+    if header.get("model_leaves") != identity["model_leaves"]:
+        return "holds a model with other leaf shapes or dtypes"
+    if header.get("config") != identity["config"]:
+        return (
+            f"was written with another configuration {header.get('config')} "
+            f"(now {identity['config']})"
+        )
+    if header.get("key") != identity["key"]:
+        return "was written with another `key`"
+    return None
+
+
 def _stack_keys(keys: list[Any]) -> Any:
     return jax.random.wrap_key_data(jnp.stack([jax.random.key_data(k) for k in keys]))
 
@@ -683,8 +693,6 @@ def _best_so_far(carries: list[_Carry]) -> float:
     return min(values) if values else math.inf
 
 
-def json_round(obj: Any) -> Any:
+def _json_round(obj: Any) -> Any:
     """`obj` as it reads back from JSON (tuples become lists)."""
-    import json
-
     return json.loads(json.dumps(obj))
