@@ -239,3 +239,19 @@ def test_optimizer_options_validate_themselves():
     with pytest.raises(ValueError, match="`steps`"):
         cj.learn.Stage("adam", 0)
     assert isinstance(cj.learn.Stage("lbfgs", 3).optimizer, cj.learn.LBFGS)
+
+
+def test_a_catalogue_map_is_fitted_directly_and_stays_a_map():
+    # Parameters are leaves, so a chaosjax system trains as it is: one-step loss on
+    # Henon (1976) pairs recovers a = 1.4, b = 0.3.
+    truth = cj.systems.Henon()
+    xs = cj.trajectory(truth, truth.default_state(), steps=200)
+    loss = lambda m, pair: jnp.mean((jax.vmap(m.step)(pair[0]) - pair[1]) ** 2)
+    res = cj.learn.fit(
+        cj.systems.Henon(a=1.2, b=0.2), loss, (xs[:-1], xs[1:]), key=jax.random.key(0),
+        steps=1500, optimizer="adam", learning_rate=2e-2, eval_every=500,
+    )  # fmt: skip
+    assert isinstance(res.model, cj.systems.Henon)
+    np.testing.assert_allclose([res.model.a, res.model.b], [1.4, 0.3], atol=1e-6)
+    lam = cj.lyapunov_spectrum(res.model, truth.default_state(), steps=20_000).exponents
+    np.testing.assert_allclose(lam, truth.reference_exponents, atol=1e-2)
