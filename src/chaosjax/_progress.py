@@ -10,6 +10,9 @@ class _NullBar:
     def advance(self, n: int) -> None:
         pass
 
+    def describe(self, text: str) -> None:
+        pass
+
 
 class _RichBar:
     def __init__(self, progress, task):
@@ -17,6 +20,10 @@ class _RichBar:
 
     def advance(self, n: int) -> None:
         self._progress.update(self._task, advance=n)
+
+    def describe(self, text: str) -> None:
+        """Replace the bar's description (e.g. with the current loss)."""
+        self._progress.update(self._task, description=text)
 
 
 @contextlib.contextmanager
