@@ -60,7 +60,10 @@ def _as_method(method: object) -> AbstractSensitivityMethod:
 
 
 class ShadowingSensitivity(eqx.Module):
-    """d<S>/dp of a long-time average by shadowing (or S3's whole linear response).
+    """d<S>/dp of a long-time average by shadowing, or S3's whole linear response (what
+    `shadowing_sensitivity` returns); `print(res)` summarises it.
+
+    **Attributes:**
 
     - `derivative`: the mean of `estimates`.
     - `standard_error`: std(estimates, ddof=1) / sqrt(len(estimates)) (NaN for one).
@@ -162,6 +165,7 @@ def shadowing_sensitivity(
     `parts`).
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)
