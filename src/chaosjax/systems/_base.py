@@ -112,7 +112,19 @@ class _System(eqx.Module):
     def replace(self, **changes: Any):
         """A copy with some parameters changed; unknown names raise `ValueError`.
 
-        Example: `cj.systems.Lorenz63().replace(rho=30.0)`.
+        **Arguments:**
+
+        - `**changes`: field name -> new value.
+
+        **Returns:**
+
+        The new system (the original is unchanged).
+
+        Example:
+
+        ```python
+        lor30 = cj.systems.Lorenz63().replace(rho=30.0)
+        ```
         """
         names = {f.name for f in dataclasses.fields(self)}
         for key in changes:
