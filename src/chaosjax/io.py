@@ -806,7 +806,7 @@ def sensitivity_dataset(
     method: str | None = None,
     **extra: Any,
 ) -> xr.Dataset:
-    """A Dataset of the sensitivity d<S>/dp of a time average to a parameter.
+    """A Dataset of the sensitivity `d<S>/dp` of a time average to a parameter.
 
     From a shadowing result (least-squares shadowing, Wang 2014, SIAM J. Numer. Anal.
     52, 156-170; non-intrusive LSS, Ni & Wang 2017, J. Comput. Phys. 347, 56-77; or

@@ -38,7 +38,7 @@ class TimeSeriesLyapunov(eqx.Module):
     - `exponents` (k,): per unit time (the series' sample spacing is `dt`); one for
       "rosenstein", `dim` for "jacobian" (sorted descending; with `dim` above the true
       dimension some are spurious).
-    - `divergence` (horizon,): Rosenstein's mean log divergence <ln d_j(i)> after i
+    - `divergence` (horizon,): Rosenstein's mean log divergence `<ln d_j(i)>` after i
       samples (empty for "jacobian"): plot it against `times` to choose `fit_range`.
     - `times` (horizon,): i * dt.
     - `fit` (2,): slope (per sample) and intercept of the line fitted to

@@ -99,7 +99,7 @@ def cumulative_average_band(times, averages, *, label: str = "<S>", title: str =
 
     - `times`: averaging times, shape (times,).
     - `averages`: cumulative averages, shape (members, times).
-    - `label`: the y-axis label, default "<S>"; `title`: the axes title.
+    - `label`: the y-axis label, default "`<S>`"; `title`: the axes title.
 
     **Returns:**
 

@@ -22,7 +22,7 @@ from .selection import _at_defaults, ensemble_states
 
 def _finite_difference(r: Report, param: str, index: int):
     """Central difference of ensemble time averages at p -/+ delta (same initial states):
-    an independent estimate of d<S>/dp to set beside the shadowing derivative."""
+    an independent estimate of `d<S>/dp` to set beside the shadowing derivative."""
     cfg, sysm = r.cfg, r.system
     p = float(np.asarray(sysm.parameters()[param]))
     delta = (0.05 if r.flow else 0.01) * (abs(p) if p else 1.0)
@@ -48,7 +48,7 @@ def _finite_difference(r: Report, param: str, index: int):
 
 
 def _shadowing(r: Report, param: str, i: int) -> float:
-    """d<x_i>/dp by least-squares shadowing, recorded with its standard error."""
+    """d`<x_i>`/dp by least-squares shadowing, recorded with its standard error."""
     cfg, sysm = r.cfg, r.system
     kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
     with r.busy("least-squares shadowing"):

@@ -6,7 +6,7 @@
 - `sensitivity_blowup_table`: the table of that explosion over horizons, as in the blog
   post "Chaotic Dynamical Systems Using JAX" (UW PLSE, 2026,
   https://uwplse.org/2026/06/16/jax.html), whose numbers are `PUBLISHED_BLOWUP_TABLE`.
-- `shadowing_sensitivity`: d<S>/dp of the long-time average by a method given as an
+- `shadowing_sensitivity`: `d<S>/dp` of the long-time average by a method given as an
   object with its options: least-squares shadowing (`LSS`, Wang 2014), non-intrusive
   LSS (`NILSS`, Ni & Wang 2017), or the whole linear response by space-split
   sensitivity (`S3`, Chandramoorthy & Wang 2022; one unstable direction). A new method

@@ -1,7 +1,7 @@
 """The gradient blow-up table: finite-time gradients of a time average over many initial
 conditions, for growing horizons T.
 
-For short T the gradients cluster near the true d<S>/dp; beyond a few Lyapunov
+For short T the gradients cluster near the true `d<S>/dp`; beyond a few Lyapunov
 times their spread grows like exp(lambda_1 T), so naive autodiff through a chaotic
 simulation is no estimator of the sensitivity of a long-time average. The table and
 its conclusion follow the blog post "Chaotic Dynamical Systems Using JAX" (UW PLSE,
@@ -126,7 +126,7 @@ def sensitivity_blowup_table(
     """How finite-time gradients of a time average blow up with the horizon.
 
     Mean, std and median over initial conditions of the finite-time gradient
-    d/dp (1/N) sum_{k<N} S(x_k), for each horizon T = N * dt; the experiment of
+    `d/dp (1/N) sum_{k<N} S(x_k)`, for each horizon T = N * dt; the experiment of
     "Chaotic Dynamical Systems Using JAX" (UW PLSE, 2026,
     https://uwplse.org/2026/06/16/jax.html, section 5). Initial conditions are
     `system.sample_state(key, n_initial)` run for `spinup` steps onto the attractor, or

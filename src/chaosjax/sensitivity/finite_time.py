@@ -7,7 +7,7 @@ For a one-step map x_{k+1} = phi(x_k; p) and the finite-time average
 the derivative dJ_N/dp is well defined for every N, and autodiff computes it exactly
 (forward mode: the tangent v_k = dx_k/dp obeys v_{k+1} = Dphi(x_k) v_k + dphi/dp(x_k);
 reverse mode: the adjoint runs backwards). For a chaotic system v_k grows like
-exp(lambda_1 k dt), so dJ_N/dp is *not* an estimate of d<S>/dp for long N (see
+exp(lambda_1 k dt), so dJ_N/dp is *not* an estimate of `d<S>/dp` for long N (see
 `sensitivity_blowup_table`, and the blog post "Chaotic Dynamical Systems Using JAX", UW
 PLSE, 2026, https://uwplse.org/2026/06/16/jax.html, section 5); use
 `shadowing_sensitivity` for that.
@@ -54,7 +54,7 @@ class FiniteTimeGradient(eqx.Module):
 
     **Attributes:**
 
-    - `gradient`: (*batch, *param_shape), d/dp (1/N) sum_{k<N} S(x_k).
+    - `gradient`: (*batch, *param_shape), `d/dp (1/N) sum_{k<N} S(x_k)`.
     - `average`: (*batch,), the finite-time average itself.
     - `steps`: N; `time`: N times the time per step (N for maps).
     - `mode`: "forward" (jvp) or "reverse" (grad with checkpointed chunks).
@@ -194,7 +194,7 @@ class AbstractGradientMode(eqx.Module):
     def averages_and_gradients(
         self, m: Map, get: Callable, obs: Callable, x: Array, steps: tuple[int, ...]
     ) -> tuple[Array, Array]:
-        """For each N of the increasing `steps`: (1/N) sum_{k<N} S(x_k) and its derivative
+        """For each N of the increasing `steps`: `(1/N) sum_{k<N} S(x_k)` and its derivative
         d/dp, of shapes (*batch, horizons) and (*batch, horizons, *param_shape)."""
 
 
@@ -311,7 +311,7 @@ def finite_time_gradient(
     initial conditions when `x0` is (n, dim).
 
     For chaotic systems the result grows like exp(lambda_1 T) with the horizon T and
-    is no estimate of d<S>/dp at long T: see `sensitivity_blowup_table` and
+    is no estimate of `d<S>/dp` at long T: see `sensitivity_blowup_table` and
     `shadowing_sensitivity`.
 
     **Arguments:**

@@ -150,7 +150,7 @@ def _lss_all(m: Map, get: Callable, obs: Callable, starts: Array, n: int, alpha:
 def lss_single_window(
     m: Map, get: Callable, obs: Callable, x: Array, n: int, alpha: float | None = None
 ) -> tuple[Array, Array]:
-    """(d<S>/dp, <S>) of one LSS window of n steps from x, as one traceable program.
+    """(`d<S>/dp`, `<S>`) of one LSS window of n steps from x, as one traceable program.
 
     The whole computation (tangent data, Schur complement, block elimination) as one
     function, so that it can be compiled as one program and its cost and memory

@@ -161,7 +161,7 @@ def nilss_window(
 
 
 def nilss_estimate(acc, R, bq, total_steps):
-    """Solve the NILSS KKT system of one window and return (d<S>/dp, <S>)."""
+    """Solve the NILSS KKT system of one window and return (`d<S>/dp`, `<S>`)."""
     C, dv, GW, gw, HW, hW, Hw, hw, S = acc
     M = C.shape[0]
     Cinv = jnp.linalg.inv(C)

@@ -234,7 +234,7 @@ class DelayedLogistic(InvertibleMap):
 
     Exponents (0.1832, -1.2431), computed (4e6 iterations from three orbits). The
     largest agrees with Sprott (2003)'s 0.1830; the second is fixed by the exact
-    identity lam_1 + lam_2 = <ln|det J|> = <ln(a x)> = -1.060 along the orbit, which a
+    identity lam_1 + lam_2 = `<ln|det J|> = <ln(a x)>` = -1.060 along the orbit, which a
     second exponent of -1.6557 would violate.
 
     **Arguments:**
@@ -284,7 +284,7 @@ class Burgers(Map):
     (x, y) -> (a x - y^2, b y + x y).
 
     Exponents (0.1209, -0.2213), computed (4e6 iterations from three orbits, spread
-    < 2e-4; the sum equals the exact <ln|det J|> = <ln|a (b + x) + 2 y^2|> =
+    < 2e-4; the sum equals the exact `<ln|det J|> = <ln|a (b + x) + 2 y^2|>` =
     -0.1004). The pair (0.1276, -0.1720) is not reproduced by this map at these
     parameters (its sum contradicts the identity).
 
