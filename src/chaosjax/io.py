@@ -130,7 +130,7 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
 
     ```python
     with cj.io.atomic_path("table.csv") as tmp:
-        tmp.write_text("T,mean\n0.5,1.01\n")
+        tmp.write_text("T,mean\\n0.5,1.01\\n")
     ```
     """
     target = Path(path)
@@ -204,7 +204,7 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     Example:
 
     ```python
-    cj.io.write_text("notes.txt", "rho = 28\n")
+    cj.io.write_text("notes.txt", "rho = 28\\n")
     ```
     """
     with atomic_path(path) as tmp:

@@ -98,6 +98,7 @@ def resolve_system(
     Example:
 
     ```python
+    from chaosjax.report import resolve_system
     lor = resolve_system("lorenz63", {"rho": 30.0})
     ```
     """

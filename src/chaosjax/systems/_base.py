@@ -311,7 +311,7 @@ class PiecewiseSmoothFlow(Flow):
         def default_state(self):
             return jnp.array([0.5, 0.0])
 
-    m = cj.discretize(Relay(), dt=0.01, solver="event")
+    m = cj.event_map(Relay(), dt=0.01)        # crossings located inside each step
     ```
     """
 
