@@ -1,4 +1,5 @@
-"""Seed 003's piecewise-linear examples, swept over mu through 0 (issue 6):
+"""The piecewise-linear examples of C. Budd, "Neural ODEs for, and as, dynamical systems"
+(Lecture 7, Seattle, June 2025), swept over mu through 0:
 
     dx/dt = A1 x + mu b  if c.x < 0,      dx/dt = A2 x + mu b  if c.x >= 0.
 

@@ -1,4 +1,5 @@
-"""Omega-limit sets of the smoothed sigmoid map (seed 003, "one-d smoothed sigmoid map"):
+"""Omega-limit sets of the smoothed sigmoid map, the one-neuron case study of C. Budd,
+"Neural ODEs for, and as, dynamical systems" (Lecture 7, Seattle, June 2025):
 
     x_{n+1} = a x_n - (1 + tanh(c x_n)) / 2 + b,   a = 0.8,
 

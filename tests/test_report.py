@@ -21,7 +21,7 @@ from chaosjax.report.results import _lookup
 
 runner = CliRunner()
 
-# A reduced run of every section (the default one takes ~20 s; this a few).
+# A reduced run of every section: shorter orbits and fewer members than the defaults.
 SMALL = """
 system = "lorenz63"
 seed = 3

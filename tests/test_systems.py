@@ -11,8 +11,9 @@ import chaosjax as cj
 NAMES = cj.systems.catalog()
 FLOWS = [n for n in NAMES if cj.systems.get(n).kind == "flow"]
 MAPS = [n for n in NAMES if cj.systems.get(n).kind == "map"]
-# Seed 003's "FP -> chaos" matrices as printed diverge from small states (issue 6
-# investigates which reading shows the transition); the preset keeps them verbatim.
+# The "FP -> chaos" matrices of Budd's lecture "Neural ODEs for, and as, dynamical
+# systems" (2025), as printed, diverge from small states (docs/bifurcation.md shows why:
+# neither piece is stable); the preset keeps them verbatim.
 PRINTED_DIVERGENT = {"pwl_fp_to_chaos"}
 
 

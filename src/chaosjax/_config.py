@@ -19,7 +19,18 @@ import jax
 
 
 class PrecisionWarning(UserWarning):
-    """chaosjax is running in float32 (JAX's default), not the float64 it is tested in."""
+    """chaosjax is running in float32 (JAX's default), not the float64 it is tested in.
+
+    Issued once per process, the first time a system is prepared for an algorithm with
+    float64 off.
+
+    Example:
+
+    ```python
+    import warnings
+    warnings.simplefilter("ignore", cj.PrecisionWarning)   # float32 on purpose
+    ```
+    """
 
 
 _warned = [False]
@@ -29,9 +40,18 @@ def enable_x64(enabled: bool = True) -> None:
     """Turn JAX's float64 mode on (or off): `jax.config.update("jax_enable_x64", enabled)`.
 
     Call it at the start of a program, before arrays are created: arrays made before
-    keep their dtype.
+    keep their dtype. Importing chaosjax never changes this setting.
+
+    **Arguments:**
+
+    - `enabled`: True (default) for float64, False for JAX's float32 default.
+
+    **Returns:**
+
+    None.
 
     Example:
+
     ```python
     import chaosjax as cj
     cj.enable_x64()
@@ -41,7 +61,19 @@ def enable_x64(enabled: bool = True) -> None:
 
 
 def x64_enabled() -> bool:
-    """Whether JAX is in float64 mode."""
+    """Whether JAX is in float64 mode.
+
+    **Returns:**
+
+    `jax.config.read("jax_enable_x64")` as a bool.
+
+    Example:
+
+    ```python
+    cj.enable_x64()
+    cj.x64_enabled()          # True
+    ```
+    """
     return bool(jax.config.read("jax_enable_x64"))
 
 

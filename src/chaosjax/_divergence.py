@@ -20,7 +20,22 @@ from .systems import DrivenMap, Map
 class DivergenceError(FloatingPointError):
     """A trajectory left every bound (a NaN or inf state) at a known step.
 
-    `step` is that step; `member` the ensemble member, or None for a single state.
+    Raised by the public functions outside `jit` when `throw=True`; under
+    `jit`/`vmap`/`grad` a result field (`diverged_at`) or `eqx.error_if` reports it.
+
+    **Attributes:**
+
+    - `step`: the first step whose state is non-finite.
+    - `member`: the ensemble member, or None for a single state.
+
+    Example:
+
+    ```python
+    try:
+        cj.trajectory(cj.systems.Logistic(r=4.5), jnp.array([0.3]), steps=100)
+    except cj.DivergenceError as e:
+        print(e.step)
+    ```
     """
 
     def __init__(self, message: str, step: int, member: int | None = None):

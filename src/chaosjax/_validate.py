@@ -21,12 +21,14 @@ def is_concrete(x: Any) -> bool:
 
 
 def positive_int(value: object, name: str) -> int:
+    """`value` as an int >= 1; else a `ValueError` naming `name`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
     return int(value)
 
 
 def nonnegative_int(value: object, name: str) -> int:
+    """`value` as an int >= 0; else a `ValueError` naming `name`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"`{name}` must be a non-negative int, got {value!r}.")
     return int(value)
@@ -48,6 +50,7 @@ def positive_float(value: object, name: str) -> float:
 
 
 def one_of(value: object, name: str, choices: Iterable[str]) -> str:
+    """`value` if it is one of `choices`; else a `ValueError` with the close matches."""
     choices = list(choices)
     if not isinstance(value, str) or value not in choices:
         close = difflib.get_close_matches(str(value), choices, n=3)
@@ -89,6 +92,7 @@ def system_parameters(system: eqx.Module, name: str = "system") -> None:
 
 
 def unknown_name(name: str, choices: Iterable[str], what: str) -> ValueError:
+    """The `ValueError` (returned, not raised) for an unknown name, with close matches."""
     choices = sorted(choices)
     close = difflib.get_close_matches(name, choices, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""

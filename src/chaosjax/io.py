@@ -11,6 +11,8 @@ interrupted or killed writer therefore leaves either the previous file or the
 complete new one, never a truncated file.
 
 ```python
+lor = cj.systems.Lorenz63()
+xs = cj.trajectory(lor, lor.default_state(), steps=1_000, dt=0.005)
 ds = cj.io.trajectory_dataset(lor, xs, dt=0.005, solver="rk4", seed=0)
 cj.io.save(ds, "run.nc")           # or "run.zarr" when zarr is installed
 ds = cj.io.load("run.nc")
@@ -57,7 +59,18 @@ __all__ = [
 
 
 def zarr_available() -> bool:
-    """True when the optional `zarr` package is importable (for `.zarr` outputs)."""
+    """Whether the optional `zarr` package is importable (needed for `.zarr` outputs).
+
+    **Returns:**
+
+    True or False.
+
+    Example:
+
+    ```python
+    path = "run.zarr" if cj.io.zarr_available() else "run.nc"
+    ```
+    """
     try:
         import zarr  # noqa: F401
     except ImportError:
@@ -103,7 +116,22 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
     `directory=True` the temporary path is a directory (for Zarr stores); an existing
     target directory is moved aside and removed only after the new one is in place.
 
-    Raises `OSError` (from the filesystem) when the target directory is not writable.
+    **Arguments:**
+
+    - `path`: the file (or directory) to write.
+    - `directory`: whether the temporary path is a directory, default False.
+
+    **Returns:**
+
+    A context manager yielding the temporary `Path`. Raises `OSError` (from the
+    filesystem) when the target directory is not writable.
+
+    Example:
+
+    ```python
+    with cj.io.atomic_path("table.csv") as tmp:
+        tmp.write_text("T,mean\\n0.5,1.01\\n")
+    ```
     """
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
@@ -137,9 +165,22 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
 
 
 def ensure_writable_dir(directory: str | os.PathLike) -> Path:
-    """Create `directory` (and parents) and check that a file can be written in it.
+    """Create a directory (and its parents) and check that a file can be written in it.
 
-    Raises `OSError` (from the filesystem) when it cannot. Returns the path.
+    **Arguments:**
+
+    - `directory`: the directory.
+
+    **Returns:**
+
+    The directory as a `Path`. Raises `OSError` (from the filesystem) when it cannot be
+    created or written.
+
+    Example:
+
+    ```python
+    out = cj.io.ensure_writable_dir("results")
+    ```
     """
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
@@ -150,7 +191,22 @@ def ensure_writable_dir(directory: str | os.PathLike) -> Path:
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` atomically. Returns the path."""
+    """Write text (UTF-8) to a file atomically.
+
+    **Arguments:**
+
+    - `path`: the file; `text`: its new content.
+
+    **Returns:**
+
+    The path as a `Path`.
+
+    Example:
+
+    ```python
+    cj.io.write_text("notes.txt", "rho = 28\\n")
+    ```
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
@@ -168,12 +224,47 @@ def _json_default(obj: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write `obj` as indented JSON to `path` atomically (NumPy/JAX arrays become lists)."""
+    """Write an object as indented JSON to a file atomically.
+
+    **Arguments:**
+
+    - `path`: the file.
+    - `obj`: JSON-serialisable data; NumPy and JAX arrays and scalars become lists and
+      numbers, paths strings.
+
+    **Returns:**
+
+    The path as a `Path`.
+
+    Example:
+
+    ```python
+    cj.io.write_json("spectrum.json", {"exponents": jnp.array([0.42, -1.62])})
+    ```
+    """
     return write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
 def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 110) -> Path:
-    """Save a matplotlib figure to `path` (format from the suffix) atomically and close it."""
+    """Save a matplotlib figure atomically, then close it.
+
+    **Arguments:**
+
+    - `fig`: a `matplotlib.figure.Figure`.
+    - `path`: the file; the format follows its suffix (default PNG).
+    - `dpi`: the resolution, default 110.
+
+    **Returns:**
+
+    The path as a `Path`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    cj.io.save_figure(cjp.lyapunov_spectrum_bars(jnp.array([0.42, -1.62])), "bars.png")
+    ```
+    """
     import matplotlib.pyplot as plt
 
     target = Path(path)
@@ -230,14 +321,29 @@ def _netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
 
 
 def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) -> Path:
-    """Write `ds` to `path` atomically: NetCDF-4 via h5netcdf (`.nc`) or Zarr (`.zarr`).
+    """Write a dataset atomically: NetCDF-4 via h5netcdf (`.nc`) or Zarr (`.zarr`).
 
-    The format follows the suffix unless `format` ("netcdf" or "zarr") is given.
     Attribute values that NetCDF cannot hold (dicts, None, booleans) are stored as
-    JSON strings or integers. Returns the path.
+    JSON strings or integers.
 
-    Raises `ValueError` for an unknown suffix or when Zarr is requested but not
-    installed, and `OSError` when the directory is not writable.
+    **Arguments:**
+
+    - `ds`: an `xarray.Dataset`.
+    - `path`: the target; its suffix chooses the format.
+    - `format`: "netcdf" or "zarr" to override the suffix.
+
+    **Returns:**
+
+    The path as a `Path`. Raises `ValueError` for an unknown suffix or when Zarr is
+    requested but not installed, and `OSError` when the directory is not writable.
+
+    Example:
+
+    ```python
+    hen = cj.systems.Henon()
+    xs = cj.trajectory(hen, hen.default_state(), steps=1_000)
+    cj.io.save(cj.io.trajectory_dataset(hen, xs, dt=None), "henon.nc")
+    ```
     """
     if not isinstance(ds, xr.Dataset):
         raise ValueError(f"`ds` must be an xarray.Dataset, got {type(ds).__name__}.")
@@ -262,7 +368,23 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     """Read a dataset written by `save` (NetCDF or Zarr) fully into memory.
 
     The file is closed on return, so it can be replaced or deleted afterwards.
-    Raises `FileNotFoundError` when `path` does not exist.
+
+    **Arguments:**
+
+    - `path`: a `.nc` file or a `.zarr` store.
+
+    **Returns:**
+
+    An `xarray.Dataset`. Raises `FileNotFoundError` when `path` does not exist.
+
+    Example:
+
+    ```python
+    hen = cj.systems.Henon()
+    xs = cj.trajectory(hen, hen.default_state(), steps=1_000)
+    cj.io.save(cj.io.trajectory_dataset(hen, xs, dt=None), "henon.nc")
+    ds = cj.io.load("henon.nc")
+    ```
     """
     target = Path(path)
     if not target.exists():
@@ -282,7 +404,23 @@ def _version() -> str:
 
 
 def system_parameters(system: Flow | Map) -> dict[str, Any]:
-    """The system's parameters as plain Python numbers or lists (JSON-ready)."""
+    """A system's parameters as plain Python numbers or lists (JSON-ready).
+
+    **Arguments:**
+
+    - `system`: a `cj.Flow` or `cj.Map`.
+
+    **Returns:**
+
+    A dict name -> value: the numeric parameters, and the static ones that are plain
+    numbers or strings (a delay `d`, a size `n`).
+
+    Example:
+
+    ```python
+    cj.io.system_parameters(cj.systems.Henon())     # {'a': 1.4, 'b': 0.3}
+    ```
+    """
     out: dict[str, Any] = {}
     for name, value in system.parameters().items():
         arr = np.asarray(value)
@@ -294,7 +432,22 @@ def system_parameters(system: Flow | Map) -> dict[str, Any]:
 
 
 def system_name(system: Flow | Map) -> str:
-    """The catalogue name of `system`, or its class name for a user's own system."""
+    """The catalogue name of a system, or its class name for a user's own system.
+
+    **Arguments:**
+
+    - `system`: a `cj.Flow` or `cj.Map`.
+
+    **Returns:**
+
+    The name, e.g. "lorenz63".
+
+    Example:
+
+    ```python
+    cj.io.system_name(cj.systems.Lorenz63())        # 'lorenz63'
+    ```
+    """
     return system.name or type(system).__name__
 
 
@@ -309,8 +462,25 @@ def attributes(
     """The provenance attributes every chaosjax dataset carries.
 
     `system`, `system_class`, `kind`, `dim`, `parameters` (JSON), `parameter_<name>`
-    for each scalar parameter, `dt` (time per step; absent for maps), `solver`,
-    `seed`, `chaosjax_version`, `created` (UTC, ISO 8601), plus `extra`.
+    for each scalar parameter, `dt` (time per step; absent for maps), `time_units`,
+    `solver`, `seed`, `chaosjax_version`, `created` (UTC, ISO 8601), plus `extra`.
+
+    **Arguments:**
+
+    - `system`: a `cj.Flow` or `cj.Map`.
+    - `dt`: the time step of a flow; None for a map.
+    - `solver`: the solver's name (kept for flows only); `seed`: a random seed.
+    - `**extra`: further attributes (None values are left out).
+
+    **Returns:**
+
+    A dict of attributes.
+
+    Example:
+
+    ```python
+    attrs = cj.io.attributes(cj.systems.Lorenz63(), dt=0.01, solver="rk4", seed=0)
+    ```
     """
     params = system_parameters(system)
     attrs: dict[str, Any] = {
@@ -374,7 +544,7 @@ def trajectory_dataset(
 
     - `system`: the simulated `cj.Flow` or `cj.Map`.
     - `states`: what `cj.trajectory` returned with the same `transient` and
-        `save_every`, shape (time, dim) or (member, time, dim).
+      `save_every`, shape (time, dim) or (member, time, dim).
     - `dt`: the time step of a flow; None for a map (time then counts iterations).
     - `solver`, `seed`: provenance attributes (the solver only for flows).
     - `transient`, `save_every`: as passed to `cj.trajectory`.
@@ -385,6 +555,7 @@ def trajectory_dataset(
     An `xarray.Dataset`. Raises `ValueError` when `states` is not 2- or 3-dimensional.
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     xs = cj.trajectory(lor, lor.default_state(), steps=200, dt=0.01, save_every=2)
@@ -452,9 +623,9 @@ def ensemble_dataset(
     - `initial_states`: shape (member, dim), the states before the transient.
     - `time_averages`: shape (member, dim), each member's time average.
     - `cumulative_times`, `cumulative_averages`: shapes (averaging_time,) and (member,
-        averaging_time, dim), e.g. `times` and `averages` of `cj.cumulative_average`.
+      averaging_time, dim), e.g. `times` and `averages` of `cj.cumulative_average`.
     - `states`: shape (member, time, dim), what `cj.trajectory` returned for every
-        member with the same `transient` and `save_every`.
+      member with the same `transient` and `save_every`.
     - `dt`: the time step of a flow; None for a map.
     - `solver`, `seed`, `transient`, `steps`, `observable`: provenance attributes.
     - `extra_vars`: further variables, name -> (dims, values, attrs).
@@ -465,9 +636,13 @@ def ensemble_dataset(
     An `xarray.Dataset`.
 
     Example:
+
     ```python
+    lor = cj.systems.Lorenz63()
+    x0s = lor.sample_state(jax.random.key(0), 8)
+    avgs = cj.time_average(lor, x0s, steps=10_000, dt=0.01, transient=1_000)
     ds = cj.io.ensemble_dataset(lor, initial_states=x0s, time_averages=avgs, dt=0.01,
-                                steps=10_000)
+                                steps=10_000, transient=1_000)
     ```
     """
     x0 = np.asarray(initial_states)
@@ -582,6 +757,7 @@ def lyapunov_dataset(
     An `xarray.Dataset`.
 
     Example:
+
     ```python
     hen = cj.systems.Henon()
     res = cj.lyapunov_spectrum(hen, hen.default_state(), steps=10_000)
@@ -630,7 +806,7 @@ def sensitivity_dataset(
     method: str | None = None,
     **extra: Any,
 ) -> xr.Dataset:
-    """A Dataset of the sensitivity d<S>/dp of a time average to a parameter.
+    """A Dataset of the sensitivity `d<S>/dp` of a time average to a parameter.
 
     From a shadowing result (least-squares shadowing, Wang 2014, SIAM J. Numer. Anal.
     52, 156-170; non-intrusive LSS, Ni & Wang 2017, J. Comput. Phys. 347, 56-77; or
@@ -658,7 +834,9 @@ def sensitivity_dataset(
     An `xarray.Dataset` (without variables when neither result is given).
 
     Example:
+
     ```python
+    lor = cj.systems.Lorenz63()
     tab = cj.sensitivity_blowup_table(lor, "rho", lambda x: x[2], horizons=(1.0, 10.0),
                                       n_initial=8, dt=0.01)
     ds = cj.io.sensitivity_dataset(lor, parameter="rho", observable="x[2]",
@@ -755,8 +933,8 @@ def orbit_diagram_dataset(
     - `dt`: the time step of a flow; None for a map.
     - `solver`, `transient`, `keep`: as passed to `cj.orbit_diagram` (provenance).
     - `points_long_name`: what the points are; default "iterates" for a map and
-        "section maxima" for a flow (the crossings of `cj.orbit_diagram`'s default
-        section, `cj.LocalMaxima`).
+      "section maxima" for a flow (the crossings of `cj.orbit_diagram`'s default
+      section, `cj.LocalMaxima`).
     - `**extra`: further attributes (None values are left out).
 
     **Returns:**
@@ -764,6 +942,7 @@ def orbit_diagram_dataset(
     An `xarray.Dataset`. Raises `ValueError` when the parameter is not a scalar.
 
     Example:
+
     ```python
     d = cj.orbit_diagram(cj.systems.Logistic(), "r", jnp.linspace(2.8, 4, 100),
                          transient=1000, keep=200)

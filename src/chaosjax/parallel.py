@@ -1,10 +1,11 @@
 """Sharding the batch axis of ensembles and parameter sweeps over devices and hosts.
 
 On one CPU, XLA already spreads a large batched computation over the cores of one
-device; splitting it into several CPU devices pays only for some workloads (measure:
-PERFORMANCE.md). On GPUs and across hosts (after `jax.distributed.initialize()`),
-sharding the batch axis over every device is how an ensemble scales: the same code
-runs, and XLA partitions the vmapped scan with no communication until the reduction.
+device; splitting it into several CPU devices pays only for some workloads (measure
+yours; docs/performance.md has ours). On GPUs and across hosts (after
+`jax.distributed.initialize()`), sharding the batch axis over every device is how an
+ensemble scales: the same code runs, and XLA partitions the vmapped scan with no
+communication until the reduction.
 """
 
 from __future__ import annotations
@@ -19,17 +20,24 @@ from . import _validate as v
 
 
 def use_all_cpu_cores(n: int | None = None) -> int:
-    """Expose the machine's CPU cores as `n` JAX CPU devices (default: every core).
+    """Expose the machine's CPU cores as `n` JAX CPU devices.
 
-    Must run before JAX creates its backends (before the first array is made); it sets
-    `jax_num_cpu_devices` as seed 000 does. Returns the number of devices requested.
-    Raises `RuntimeError` if the backend already exists with a different count.
+    Sets `jax_num_cpu_devices`, so it must run before JAX creates its backends (before
+    the first array is made). On one CPU host one device already spreads a large batched
+    computation over every core, and splitting it over several devices can be slower
+    (docs/performance.md): use this to test sharding, or for workloads you measured.
 
-    On one CPU host, one device already spreads a large batched computation over every
-    core, and chaosjax's tiled CPU kernels were 2.3x slower split over two devices
-    (benchmarks/RESULTS.md): use this to test sharding, or for workloads you measured.
+    **Arguments:**
 
-    Example (first thing in a script):
+    - `n`: the number of CPU devices, a positive int; default every core.
+
+    **Returns:**
+
+    The number of devices requested. Raises `RuntimeError` if the backend already
+    exists with a different count.
+
+    Example:
+
     ```python
     import chaosjax as cj
     cj.use_all_cpu_cores()      # jax.devices() now lists one CPU device per core
@@ -48,7 +56,22 @@ def use_all_cpu_cores(n: int | None = None) -> int:
 
 
 def batch_mesh(devices=None) -> Mesh:
-    """A one-axis mesh named "batch" over `devices` (default: all, every host)."""
+    """A one-axis device mesh whose axis is named "batch".
+
+    **Arguments:**
+
+    - `devices`: the devices; default `jax.devices()` (every device of every host).
+
+    **Returns:**
+
+    A `jax.sharding.Mesh`.
+
+    Example:
+
+    ```python
+    mesh = cj.parallel.batch_mesh()
+    ```
+    """
     devices = jax.devices() if devices is None else devices
     return Mesh(devices, ("batch",))
 
@@ -57,7 +80,23 @@ def shard_batch(x: jax.Array, devices=None) -> jax.Array:
     """Place `x` with its leading (batch) axis split over the devices.
 
     With one device, or a batch not divisible by the device count, `x` is returned
-    unchanged (replicated placement), so callers never have to special-case it.
+    unchanged (replicated placement), so callers never have to special-case it. Inside
+    `jit` the placement is a sharding constraint.
+
+    **Arguments:**
+
+    - `x`: an array whose first axis is the batch.
+    - `devices`: the devices; default `jax.devices()`.
+
+    **Returns:**
+
+    `x`, placed.
+
+    Example:
+
+    ```python
+    x0s = cj.parallel.shard_batch(cj.systems.Lorenz63().sample_state(jax.random.key(0), 64))
+    ```
     """
     devices = jax.devices() if devices is None else devices
     x = jnp.asarray(x)
@@ -70,14 +109,30 @@ def shard_batch(x: jax.Array, devices=None) -> jax.Array:
 
 
 def sharded_vmap(fn, *args, devices=None):
-    """`jax.vmap(fn)(*args)` with the leading axis of every argument sharded over devices.
+    """`jax.jit(jax.vmap(fn))(*args)` with the leading axis of every argument sharded
+    over the devices.
 
-    Example (a parameter sweep over all devices):
+    **Arguments:**
+
+    - `fn`: a function of one batch element of each argument.
+    - `*args`: arrays (or pytrees of arrays) with a common leading batch axis.
+    - `devices`: the devices; default `jax.devices()`.
+
+    **Returns:**
+
+    `fn`'s outputs stacked along a leading batch axis.
+
+    Example:
+
     ```python
-    rhos = jnp.linspace(20, 40, 1024)
+    lor = cj.systems.Lorenz63()
+    x0 = lor.default_state()
+    rhos = jnp.linspace(20.0, 40.0, 64)
     zbar = cj.parallel.sharded_vmap(
-        lambda r: cj.time_average(Lorenz63(rho=r), x0, lambda x: x[2], steps=10_000,
-                                  dt=0.01), rhos)
+        lambda r: cj.time_average(cj.systems.Lorenz63(rho=r), x0, lambda x: x[2],
+                                  steps=10_000, dt=0.01),
+        rhos,
+    )
     ```
     """
     args = jax.tree.map(lambda a: shard_batch(a, devices), args)

@@ -1,9 +1,10 @@
 """One step of a flow: fixed-step Euler and classical RK4, and adaptive solving through
 diffrax for trajectories on a time grid.
 
-The fixed-step kernels are written by hand on purpose: diffrax's fixed-step RK4 costs
-~50x a plain `lax.scan` of this function (PERFORMANCE.md), and these are the hot loops
-of every ensemble, spectrum and sensitivity computation.
+The fixed-step kernels are written by hand on purpose: these are the hot loops of every
+ensemble, spectrum and sensitivity computation, and a plain function of the state
+compiles to far less work per step than diffrax's general fixed-step machinery
+(docs/performance.md has the measurement).
 """
 
 from __future__ import annotations
@@ -21,12 +22,47 @@ VectorField = Callable[[Array], Array]
 
 
 def euler_step(f: VectorField, x: Float[Array, " dim"], dt) -> Float[Array, " dim"]:
-    """x + dt f(x): first order."""
+    """One explicit Euler step, x + dt f(x) (first order).
+
+    **Arguments:**
+
+    - `f`: the vector field, a function (dim,) -> (dim,).
+    - `x`: the state, shape (dim,).
+    - `dt`: the step, in the system's time units.
+
+    **Returns:**
+
+    The state after `dt`, shape (dim,).
+
+    Example:
+
+    ```python
+    cj.solvers.euler_step(lambda x: -x, jnp.ones(2), 0.1)     # [0.9, 0.9]
+    ```
+    """
     return x + dt * f(x)
 
 
 def rk4_step(f: VectorField, x: Float[Array, " dim"], dt) -> Float[Array, " dim"]:
-    """The classical fourth-order Runge-Kutta step (Kutta 1901)."""
+    """One step of the classical fourth-order Runge-Kutta method (Kutta 1901).
+
+    **Arguments:**
+
+    - `f`: the vector field, a function (dim,) -> (dim,).
+    - `x`: the state, shape (dim,).
+    - `dt`: the step, in the system's time units.
+
+    **Returns:**
+
+    The state after `dt`, shape (dim,); the local error is O(dt^5).
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    cj.solvers.rk4_step(lor.vector_field, lor.default_state(), 0.01)
+    ```
+    """
     k1 = f(x)
     k2 = f(x + (0.5 * dt) * k1)
     k3 = f(x + (0.5 * dt) * k2)
@@ -45,7 +81,22 @@ ADAPTIVE = {
 
 
 def fixed_step(solver: str) -> Callable:
-    """The step function of a fixed-step solver by name ("euler", "rk4")."""
+    """The step function `(f, x, dt) -> x_next` of a fixed-step solver, by name.
+
+    **Arguments:**
+
+    - `solver`: "euler" or "rk4"; anything else raises `ValueError` listing them.
+
+    **Returns:**
+
+    `euler_step` or `rk4_step`.
+
+    Example:
+
+    ```python
+    step = cj.solvers.fixed_step("rk4")
+    ```
+    """
     return FIXED_STEP[one_of(solver, "solver", FIXED_STEP)]
 
 
@@ -60,14 +111,33 @@ def solve_adaptive(
     max_steps: int | None = 1_000_000,
     dt0: float | None = None,
 ) -> Float[Array, "times dim"]:
-    """States at the times `ts` (ts[0] is the initial time) with an adaptive diffrax solver.
+    """States of a flow at given times, by an adaptive diffrax solver.
 
-    **Arguments:** `flow`; `x0` of shape (dim,); `ts` increasing times; `solver` one of
-    "tsit5", "dopri5", "dopri8"; `rtol`, `atol` the PID controller's tolerances.
+    Solves dx/dt = f(x) with an explicit Runge-Kutta pair (Tsitouras 2011, Dormand &
+    Prince 1980 and 1981) under diffrax's PID step-size controller
+    (https://docs.kidger.site/diffrax/).
 
-    **Returns:** an array (len(ts), dim).
+    **Arguments:**
 
-    Example: `solve_adaptive(Lorenz63(), x0, jnp.linspace(0, 1, 11), solver="dopri8")`.
+    - `flow`: a `cj.Flow`.
+    - `x0`: the state at `ts[0]`, shape (dim,).
+    - `ts`: increasing times, shape (times,), in the flow's time units.
+    - `solver`: "tsit5" (default), "dopri5" or "dopri8".
+    - `rtol`, `atol`: the controller's relative and absolute tolerances, default 1e-8.
+    - `max_steps`: the most steps diffrax may take, default 1,000,000.
+    - `dt0`: the first step; default None lets diffrax choose.
+
+    **Returns:**
+
+    The states at `ts`, shape (times, dim).
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    xs = cj.solve_adaptive(lor, lor.default_state(), jnp.linspace(0.0, 1.0, 11),
+                           solver="dopri8")
+    ```
     """
     name = one_of(solver, "solver", ADAPTIVE)
     positive_float(rtol, "rtol")
@@ -96,4 +166,5 @@ def adaptive_step(
 
 
 def all_solvers() -> list[str]:
+    """The names every `solver=` argument accepts: the fixed-step ones, then the adaptive."""
     return list(FIXED_STEP) + list(ADAPTIVE)

@@ -1,4 +1,5 @@
-"""Lyapunov spectra of random and input-driven RNNs (seed 004)."""
+"""Lyapunov spectra of random and input-driven RNNs (E. Shlizerman, "Artificial Neural
+Networks are a New Kind of Dynamical Systems", 2023; Engelken, Wolf & Abbott 2020)."""
 
 import jax
 import jax.numpy as jnp

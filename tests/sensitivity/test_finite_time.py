@@ -100,14 +100,14 @@ def test_bad_input_names_the_argument(lorenz_on_attractor):
         cj.finite_time_gradient(lor, "rho", Z, x0, 10)
 
 
-def test_blowup_table_lorenz_matches_seed_000_shape():
+def test_blowup_table_lorenz_matches_the_published_shape():
     lor = cj.systems.Lorenz63()
     tab = cj.sensitivity_blowup_table(
         lor, "rho", Z, n_initial=64, dt=0.005, key=jax.random.PRNGKey(0)
     )
     print()
-    print("64 initial conditions, beside seed 000's table:")
-    print(tab.table(reference=cj.sensitivity.SEED_000_TABLE))
+    print("64 initial conditions, beside the published table:")
+    print(tab.table(reference=cj.sensitivity.PUBLISHED_BLOWUP_TABLE))
     assert tab.gradients.shape == (7, 64)
     assert tab.steps == (100, 200, 400, 1000, 2000, 4000, 10000)
     # Exponential growth of the spread: astronomically large by T = 20 .. 50.
@@ -133,7 +133,8 @@ def test_blowup_table_lorenz_matches_seed_000_shape():
     assert 0.7 <= float(big.median[0]) <= 1.3
     assert 0.7 <= float(big.median[1]) <= 1.3
     assert float(big.std[2]) > 1e3
-    # Seed 000 at T=0.5: mean 1.01, std 0.35; here the same order.
+    # The published table (UW PLSE 2026, "Chaotic Dynamical Systems Using JAX") at
+    # T = 0.5: mean 1.01, std 0.35; here the same order.
     assert 0.2 < float(big.std[0]) < 0.6
 
 

@@ -1,4 +1,5 @@
-"""Lag sensitivities of the delayed Henon map (seed 001) and of learned-model callables."""
+"""Lag sensitivities of the delayed Henon map (Maus & Sprott 2011) and of learned-model
+callables."""
 
 import jax.numpy as jnp
 import numpy as np
@@ -13,12 +14,13 @@ def delayed_henon_result():
     return cj.lag_sensitivities(dh, jnp.full(4, 0.1), steps=10_000, transient=1_000)
 
 
-def test_delayed_henon_sensitivities_match_seed_001(delayed_henon_result):
+def test_delayed_henon_sensitivities_match_the_published_values(delayed_henon_result):
     res = delayed_henon_result
     print()
     print(res.table())
     s = np.asarray(res.sensitivities)
-    # Seed 001: S(1) = 1.8980 (10,000 points) / 1.90594 (512 points); S(1) = 2a<|x|>.
+    # A. Maus's delayed Henon posts (2011): S(1) = 1.8980 (10,000 points) and 1.90594
+    # (512 points); S(1) = 2a<|x|>.
     assert abs(s[0] - 1.90) <= 0.02
     # x_n depends on x_{n-2}, x_{n-3} not at all: autodiff gives exact zeros.
     assert s[1] == 0.0 and s[2] == 0.0

@@ -32,7 +32,7 @@ def as_map(
     rtol: float = 1e-9,
     atol: float = 1e-9,
 ) -> Map:
-    """The one-step map of `system`, after checking it: the entry point of every algorithm.
+    """The one-step map of a system, after checking it: the entry point of every algorithm.
 
     A map is returned unchanged (then `dt` must be None); a flow is discretised over `dt`
     with `solver`. Raises `ValueError`, naming the argument, for anything that is not a
@@ -46,13 +46,14 @@ def as_map(
     - `dt`: time per step for a flow; None for a map.
     - `solver`: "euler", "rk4", "tsit5", "dopri5", "dopri8" (see `discretize`), or
       "event" for a `cj.systems.PiecewiseSmoothFlow` (see `event_map`).
-    - `rtol`, `atol`: tolerances of the adaptive solvers.
+    - `rtol`, `atol`: tolerances of the adaptive solvers, default 1e-9.
 
     **Returns:**
 
     A `cj.Map` whose `time_per_step` is `dt` for a flow and 1 for a map.
 
     Example:
+
     ```python
     cj.as_map(cj.systems.Henon())                      # the Henon map itself
     cj.as_map(cj.systems.Lorenz63(), dt=0.01).time_per_step   # 0.01

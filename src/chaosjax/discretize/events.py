@@ -118,9 +118,27 @@ def _segment_diffrax(flow: PiecewiseSmoothFlow, y, mode, t0, t1, rtol, atol):
 class EventDiscretized(AbstractDiscretizedFlow):
     """The time-`dt` map of a piecewise-smooth flow with the switching manifolds
     located inside each step (`method` "event" or "diffrax"; see the module docs).
+    Built by `cj.event_map` (which checks the arguments).
 
     `advance(x, tau)` takes any partial step 0 <= tau <= dt (used to locate Poincare
     section crossings); `time_per_step == dt`.
+
+    **Arguments:**
+
+    - `flow`: the `cj.PiecewiseSmoothFlow`.
+    - `dt`: the time per step (static).
+    - `method`: "event" (default) or "diffrax".
+    - `max_switches`: the most crossings located per step, default 2.
+    - `iterations`: Illinois iterations per located crossing, default 16.
+    - `rtol`, `atol`: tolerances of the "diffrax" method, default 1e-10.
+
+    Example:
+
+    ```python
+    flow = cj.systems.PiecewiseLinearFlow.fp_to_limit_cycle(mu=1.0)
+    m = cj.event_map(flow, dt=0.02)
+    m.advance(flow.default_state(), 0.01)
+    ```
     """
 
     flow: PiecewiseSmoothFlow
@@ -177,16 +195,31 @@ def event_map(
     rtol: float = 1e-10,
     atol: float = 1e-10,
 ) -> Map:
-    """The one-step map of a piecewise-smooth `flow` over `dt` that integrates across its
-    switching manifolds correctly: `method` "event" (RK4, crossing located inside the
-    step, default), "diffrax" (adaptive Tsit5 with a diffrax Event, tolerances
-    `rtol`/`atol`) or "fixed" (plain RK4; needs a small `dt`).
+    """The one-step map of a piecewise-smooth flow that integrates across its switching
+    manifolds correctly.
 
     The map plugs into everything that takes a map: `cj.trajectory(m, x0, steps=...)`,
     orbit diagrams (`solver="event"`), Lyapunov exponents (its tangent map contains the
-    saltation matrix, the identity for continuous fields).
+    saltation matrix of di Bernardo et al. 2008, sec. 2.5, the identity for continuous
+    fields).
+
+    **Arguments:**
+
+    - `flow`: a `cj.PiecewiseSmoothFlow`.
+    - `dt`: the time per step, > 0.
+    - `method`: "event" (RK4 with the crossing located inside the step; default),
+      "diffrax" (adaptive Tsit5 with a diffrax Event, tolerances `rtol`/`atol`) or
+      "fixed" (plain RK4; needs a small `dt`).
+    - `max_switches`: the most crossings located per step, default 2.
+    - `rtol`, `atol`: tolerances of "diffrax", default 1e-10.
+
+    **Returns:**
+
+    A `cj.Map` with `time_per_step == dt` (an `EventDiscretized`, or a `Discretized`
+    for "fixed").
 
     Example:
+
     ```python
     flow = cj.systems.PiecewiseLinearFlow.fp_to_limit_cycle(mu=1.0)
     m = cj.piecewise.event_map(flow, dt=0.02)

@@ -19,6 +19,16 @@ class AbstractDiscretizedFlow(Map):
 
     Subclasses implement `advance(x, tau)` for any 0 <= tau <= dt; `step` is
     `advance(x, dt)`. Partial steps locate Poincare-section crossings inside a step.
+    The subclasses are `Discretized` (a solver) and `EventDiscretized` (a
+    piecewise-smooth flow with its switchings located).
+
+    Example:
+
+    ```python
+    m = cj.discretize(cj.systems.Lorenz63(), dt=0.01)
+    isinstance(m, cj.AbstractDiscretizedFlow)          # True
+    m.advance(m.default_state(), 0.004)                # a partial step
+    ```
     """
 
     flow: eqx.AbstractVar[Flow]
@@ -30,10 +40,12 @@ class AbstractDiscretizedFlow(Map):
         integrator, so that `advance(x, dt)` is `step(x)`."""
 
     def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """`advance(x, dt)`: the state one step later."""
         return self.advance(x, self.dt)
 
     @property
     def time_per_step(self) -> float:
+        """`dt`: exponents on this map are per unit time."""
         return self.dt
 
     @property
@@ -50,7 +62,22 @@ class AbstractDiscretizedFlow(Map):
 class Discretized(AbstractDiscretizedFlow):
     """The time-`dt` map of a flow under a solver: a fixed-step one ("euler", "rk4"), or
     an adaptive diffrax solver ("tsit5", "dopri5", "dopri8") run to `rtol`/`atol`
-    within each step."""
+    within each step. Built by `cj.discretize` (which checks the arguments).
+
+    **Arguments:**
+
+    - `flow`: the `cj.Flow`.
+    - `dt`: the time per step (static).
+    - `solver`: the solver's name, default "rk4".
+    - `rtol`, `atol`: tolerances of an adaptive solver, default 1e-9.
+
+    Example:
+
+    ```python
+    m = cj.discretize(cj.systems.Lorenz63(), dt=0.01, solver="dopri5")
+    m.adaptive                                          # True
+    ```
+    """
 
     flow: Flow
     dt: float = eqx.field(static=True)
@@ -86,15 +113,16 @@ def discretize(
     **Arguments:**
 
     - `flow`: a `cj.Flow`.
-    - `dt`: the time per step, > 0.
-    - `solver`: "euler", "rk4" (fixed step) or "tsit5", "dopri5", "dopri8" (adaptive
-      within each step, to `rtol`/`atol`).
+    - `dt`: the time per step, > 0, in the flow's time units.
+    - `solver`: "euler", "rk4" (fixed step; the default) or "tsit5", "dopri5", "dopri8"
+      (adaptive within each step, to `rtol`/`atol`, default 1e-9).
 
     **Returns:**
 
-    A `Map` with `time_per_step == dt`.
+    A `Discretized` map with `time_per_step == dt`.
 
     Example:
+
     ```python
     m = cj.discretize(cj.systems.Lorenz63(), dt=0.01)
     x1 = m.step(m.default_state())

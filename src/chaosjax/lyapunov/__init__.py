@@ -7,6 +7,9 @@
 - `covariant_lyapunov_vectors`: Ginelli et al. (2007);
 - `lyapunov_from_timeseries`: Rosenstein et al. (1993) and a local-Jacobian spectrum
   (Eckmann et al. 1986; Sano & Sawada 1985) for measured scalar data.
+
+Exponents are per unit time for flows and per iteration for maps.
+src/chaosjax/lyapunov/README.md explains the tangent and QR machinery.
 """
 
 from .covariant import CovariantVectors as CovariantVectors
@@ -21,3 +24,18 @@ from .spectrum import spectrum_on_map as spectrum_on_map
 from .timeseries import TimeSeriesLyapunov as TimeSeriesLyapunov
 from .timeseries import delay_embed as delay_embed
 from .timeseries import lyapunov_from_timeseries as lyapunov_from_timeseries
+
+__all__ = [
+    "CovariantVectors",
+    "FiniteTimeLyapunov",
+    "LyapunovResult",
+    "TimeSeriesLyapunov",
+    "covariant_lyapunov_vectors",
+    "delay_embed",
+    "finite_time_lyapunov",
+    "kaplan_yorke_dimension",
+    "lyapunov_from_timeseries",
+    "lyapunov_spectrum",
+    "max_lyapunov",
+    "spectrum_on_map",
+]

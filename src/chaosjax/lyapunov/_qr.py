@@ -1,14 +1,15 @@
 """Re-orthonormalisation of tangent vectors: V = Q R with diag(R) > 0.
 
-`jnp.linalg.qr` on a tiny matrix is a LAPACK call of ~2 us, which dominates a
-spectrum step (PERFORMANCE.md). For small matrices the factorisation is written out
-on scalars instead, so that XLA fuses it with the tangent step into a few kernels:
+`jnp.linalg.qr` on a tiny matrix is a LAPACK call per step, which costs more than the
+rest of a small system's spectrum step (docs/performance.md). For small matrices the
+factorisation is written out on scalars instead, so that XLA fuses it with the tangent
+step into a few kernels:
 
 - "gram_schmidt": modified Gram-Schmidt, unrolled over columns (stable: loss of
   orthogonality O(eps cond(V)));
-- "cholesky": Cholesky QR (R from the Gram matrix V^T V, then Q = V R^-1), about
-  twice as fast for 3 x 3 but O(eps cond(V)^2): used only where the caller knows V
-  is well conditioned (one short tangent step after the previous QR);
+- "cholesky": Cholesky QR (R from the Gram matrix V^T V, then Q = V R^-1), fewer
+  operations than Gram-Schmidt but O(eps cond(V)^2): used only where the caller knows
+  V is well conditioned (one short tangent step after the previous QR);
 - "householder": `jnp.linalg.qr` with the signs of diag(R) fixed, for anything large.
 
 Each returns (Q, log diag R); diag R is positive by construction, so the signs of
@@ -23,7 +24,7 @@ q_1..q_{d-1} (the perpendicular in 2-D, the cross product in 3-D) with the sign 
 det V, and r_dd = |det V| / (r_11 ... r_{d-1,d-1}). This is the same factorisation
 (a square Q is fixed by its first d-1 columns and the sign of its determinant), and
 it takes the last column's projections, square root and division off the
-step-to-step dependency chain: for Henon that chain is most of a step's time.
+step-to-step dependency chain, which bounds the speed of a small map such as Henon.
 """
 
 from __future__ import annotations

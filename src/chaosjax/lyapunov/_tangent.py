@@ -85,7 +85,7 @@ class InversePush(eqx.Module):
 
     Uses the derivative of `inverse_step` at F(x) when the map has one (exact), else
     solves with the forward Jacobian. Either way the state moves *forward*: the
-    inverted map is a repeller and cannot be iterated (seed 001).
+    inverted map is a repeller and cannot be iterated.
     """
 
     m: Map
@@ -107,6 +107,9 @@ class InversePush(eqx.Module):
 
 
 def forward_push(m: Map, *, driven: bool = False, use_jacobian: bool = False):
+    """The forward push of `m`: `AdaptivePush` for an adaptively discretised flow
+    (unless driven by inputs), else `ForwardPush` (`use_jacobian`: the map's analytic
+    Jacobian instead of `jax.linearize`)."""
     if _is_adaptive(m) and not driven:
         return AdaptivePush(m)
     return ForwardPush(m, bool(use_jacobian))

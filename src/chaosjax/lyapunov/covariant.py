@@ -29,7 +29,10 @@ from .spectrum import (
 
 
 class CovariantVectors(eqx.Module):
-    """Covariant Lyapunov vectors along an orbit.
+    """Covariant Lyapunov vectors along an orbit (what `covariant_lyapunov_vectors`
+    returns).
+
+    **Attributes:**
 
     - `states` (steps, dim): the orbit x_n.
     - `vectors` (steps, dim, k): unit CLVs v_n^j as columns, ordered like the
@@ -40,6 +43,8 @@ class CovariantVectors(eqx.Module):
     - `growth` (steps, k): local growth rates, log |DF v_n^j| per unit time (per
       iteration for maps); their means `exponents` reproduce the Lyapunov exponents.
     - `exponents` (k,): the time averages of `growth`.
+    - `diverged_at`: the first non-finite step of the QR passes, or -1.
+    - `time_per_step`: `dt` for a flow, 1 for a map.
     """
 
     states: Float[Array, "steps dim"]
@@ -108,18 +113,30 @@ def covariant_lyapunov_vectors(
     Forward: `transient` QR steps (the Gram-Schmidt basis converges), then `steps`
     steps storing Q_n and R_{n+1}, and `future` more storing R only. Backward: from
     the end, `future` steps of C_n = R_{n+1}^-1 C_{n+1} (columns renormalised) let the
-    coefficients converge, then `steps` more give the CLVs v_n = Q_n C_n on the first `steps`
-    points. Memory is O(steps k dim + (steps + future) k^2).
+    coefficients converge, then `steps` more give the CLVs v_n = Q_n C_n on the first
+    `steps` points. Memory is O(steps k dim + (steps + future) k^2).
 
-    **Arguments:** `system`, `x0` (dim,), `dt`/`solver` (flows) as
-    `lyapunov_spectrum`; `steps` the number of orbit points returned; `transient`
-    and `future` the forward and backward convergence lengths (steps); `k` the number
-    of leading CLVs (default all).
+    **Arguments:**
 
-    **Returns:** a `CovariantVectors` (vectors, angles between pairs, local growth
-    rates and their means, the exponents).
+    - `system`: a `cj.Flow` or `cj.Map`.
+    - `x0`: the initial state, shape (dim,).
+    - `steps`: the number of orbit points returned.
+    - `dt`, `solver`: the discretisation of a flow (None for a map), as in
+      `lyapunov_spectrum`.
+    - `transient`, `future`: the forward and backward convergence lengths in steps,
+      default 1,000 each.
+    - `k`: the number of leading CLVs, default all.
+    - `throw`: raise `cj.DivergenceError` on a non-finite state (outside `jit`),
+      default True.
+    - `key`: a PRNG key for the initial tangent basis (default a fixed one).
+
+    **Returns:**
+
+    A `CovariantVectors` (vectors, angles between pairs, local growth rates per unit
+    time for flows or per iteration for maps, and their means, the exponents).
 
     Example:
+
     ```python
     clv = cj.covariant_lyapunov_vectors(cj.systems.Henon(), jnp.zeros(2), steps=10_000)
     clv.angles.min() > 0, clv.exponents     # ~ [0.419, -1.623]

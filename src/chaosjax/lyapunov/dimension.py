@@ -7,19 +7,27 @@ from jaxtyping import Array, ArrayLike, Float
 
 
 def kaplan_yorke_dimension(exponents: Float[ArrayLike, "*batch k"]) -> Float[Array, "*batch"]:
-    """D_KY = j + (lam_1 + ... + lam_j) / |lam_{j+1}|, j the largest index with a
-    non-negative partial sum (Kaplan & Yorke 1979, Lecture Notes in Math. 730, 204).
+    """The Kaplan-Yorke (Lyapunov) dimension of an attractor from its exponents.
 
+    D_KY = j + (lam_1 + ... + lam_j) / |lam_{j+1}|, j the largest index with a
+    non-negative partial sum (Kaplan & Yorke 1979, Lecture Notes in Math. 730, 204).
     The exponents are sorted descending first. If even lam_1 < 0 the dimension is 0; if
     every partial sum is non-negative it is k (the number of exponents given).
     Traceable (works under `jit`/`vmap`); leading batch axes are kept.
 
-    **Arguments:** `exponents` (..., k), in any order and any unit (the ratio is
-    unit-free).
+    **Arguments:**
 
-    **Returns:** the dimension, shape (...).
+    - `exponents`: shape (..., k), in any order and any unit (the ratio is unit-free).
 
-    Example: `cj.kaplan_yorke_dimension(jnp.array([0.9056, 0.0, -14.5723]))  # 2.0621`.
+    **Returns:**
+
+    The dimension, shape (...).
+
+    Example:
+
+    ```python
+    cj.kaplan_yorke_dimension(jnp.array([0.9056, 0.0, -14.5723]))   # 2.0621
+    ```
     """
     lam = -jnp.sort(-jnp.asarray(exponents), axis=-1)
     k = lam.shape[-1]

@@ -31,16 +31,19 @@ _BLOCK = 512
 
 
 class TimeSeriesLyapunov(eqx.Module):
-    """Exponents estimated from a time series.
+    """Exponents estimated from a time series (what `lyapunov_from_timeseries` returns).
+
+    **Attributes:**
 
     - `exponents` (k,): per unit time (the series' sample spacing is `dt`); one for
       "rosenstein", `dim` for "jacobian" (sorted descending; with `dim` above the true
       dimension some are spurious).
-    - `divergence` (horizon,): Rosenstein's mean log divergence <ln d_j(i)> after i
+    - `divergence` (horizon,): Rosenstein's mean log divergence `<ln d_j(i)>` after i
       samples (empty for "jacobian"): plot it against `times` to choose `fit_range`.
     - `times` (horizon,): i * dt.
     - `fit` (2,): slope (per sample) and intercept of the line fitted to
       `divergence[fit_range]`.
+    - `method`, `dim`, `lag`, `theiler`: the settings used.
     """
 
     exponents: Float[Array, " k"]
@@ -54,7 +57,25 @@ class TimeSeriesLyapunov(eqx.Module):
 
 
 def delay_embed(series: Float[ArrayLike, " n"], dim: int, lag: int) -> Float[Array, "m dim"]:
-    """Delay vectors [x_i, x_{i+lag}, ..., x_{i+(dim-1)lag}], i = 0 .. n-(dim-1)lag-1."""
+    """The delay embedding of a scalar series (Takens 1981, Lecture Notes in Math. 898,
+    366-381).
+
+    **Arguments:**
+
+    - `series`: shape (n,).
+    - `dim`: the embedding dimension; `lag`: the delay in samples.
+
+    **Returns:**
+
+    The delay vectors [x_i, x_{i+lag}, ..., x_{i+(dim-1)lag}] for i = 0 .. n-(dim-1)lag-1,
+    shape (n - (dim-1) lag, dim).
+
+    Example:
+
+    ```python
+    cj.lyapunov.delay_embed(jnp.arange(6.0), dim=3, lag=2)   # [[0, 2, 4], [1, 3, 5]]
+    ```
+    """
     x = jnp.asarray(series)
     m = x.shape[0] - (dim - 1) * lag
     idx = jnp.arange(m)[:, None] + lag * jnp.arange(dim)[None, :]
@@ -96,8 +117,9 @@ def _knearest(Y, n_valid, theiler, rows, k):
     """The k nearest neighbours (among Y[:n_valid], outside the Theiler window) of each
     point Y[rows], by a KD-tree (scipy's cKDTree).
 
-    `lax.top_k` over rows of the distance matrix is ~50x slower on CPU than the tree;
-    querying k + 2 theiler + 1 neighbours guarantees k outside the window.
+    A tree, not `lax.top_k` over rows of the distance matrix, which is much slower on
+    CPU (docs/performance.md); querying k + 2 theiler + 1 neighbours guarantees k
+    outside the window.
     """
     from scipy.spatial import cKDTree
 
@@ -213,7 +235,8 @@ def lyapunov_from_timeseries(
 ) -> TimeSeriesLyapunov:
     """Lyapunov exponents of a scalar series sampled every `dt`, from its delay embedding.
 
-    **Methods:**
+    Two methods:
+
     - "rosenstein" (Rosenstein et al. 1993): embed in `dim` dimensions with `lag`; for
       each of the first m - horizon + 1 vectors find the nearest neighbour more than
       `theiler` samples away; average ln |Y_{i+k} - Y_{nn(i)+k}| over i for
@@ -225,16 +248,26 @@ def lyapunov_from_timeseries(
       Y_{i+step}, then run the QR method on T_i along the orbit: `dim` exponents.
       Choose `dim` near the attractor's dimension; extra ones are spurious.
 
-    **Arguments:** `series` (n,) finite samples; `dt` their spacing (exponents per
-    unit time; 1 gives per sample); `dim`, `lag` the embedding; `theiler` the window
-    excluded around each point (default: the mean period from the power spectrum,
-    as nolds); `horizon` Rosenstein's curve length (samples); `fit_range` (start,
-    stop) indices into it; `neighbours` for "jacobian" (default 2 dim + 4); `step`
-    the samples the local maps advance.
+    **Arguments:**
 
-    **Returns:** a `TimeSeriesLyapunov` (exponents, divergence curve, fit).
+    - `series`: finite samples, shape (n,).
+    - `method`: "rosenstein" (default) or "jacobian".
+    - `dt`: the sample spacing, default 1 (exponents per unit time; 1 gives per sample).
+    - `dim`, `lag`: the embedding dimension (default 10) and delay in samples
+      (default 1).
+    - `theiler`: the window of samples excluded around each point; default the mean
+      period from the power spectrum, as nolds.
+    - `horizon`: the length of Rosenstein's divergence curve in samples, default 20.
+    - `fit_range`: (start, stop) indices into the curve for the line fit; default all.
+    - `neighbours`: neighbours per local fit of "jacobian", default 2 dim + 4.
+    - `step`: the samples the local maps of "jacobian" advance, default 1.
+
+    **Returns:**
+
+    A `TimeSeriesLyapunov` (exponents per unit time, divergence curve, fit).
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     xs = cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,

@@ -1,10 +1,37 @@
 """matplotlib figures. Each function returns a `matplotlib.figure.Figure` (Agg backend,
-no display needed); the caller saves it. Algorithms never import this package.
+no display needed); the caller saves it (e.g. with `cj.io.save_figure`). Algorithms never
+import this package.
+
+```python
+import chaosjax.plot as cjp
+hen = cj.systems.Henon()
+res = cj.lyapunov_spectrum(hen, hen.default_state(), 20_000)
+cjp.lyapunov_convergence(res, reference=hen.reference_exponents).savefig("henon.png")
+```
 """
 
-from ._bifurcation import orbit_diagram, poincare_section, return_map  # noqa: F401
-from ._lyapunov import clv_angles, divergence_curve, lyapunov_convergence, lyapunov_spectrum_bars  # noqa: F401,E501
+from ._bifurcation import orbit_diagram as orbit_diagram
+from ._bifurcation import poincare_section as poincare_section
+from ._bifurcation import return_map as return_map
+from ._lyapunov import clv_angles as clv_angles
+from ._lyapunov import divergence_curve as divergence_curve
+from ._lyapunov import lyapunov_convergence as lyapunov_convergence
+from ._lyapunov import lyapunov_spectrum_bars as lyapunov_spectrum_bars
 from ._sensitivity import sensitivity_blowup as sensitivity_blowup
 from ._simulate import cumulative_average_band as cumulative_average_band
 from ._simulate import phase_portrait as phase_portrait
 from ._simulate import time_series as time_series
+
+__all__ = [
+    "clv_angles",
+    "cumulative_average_band",
+    "divergence_curve",
+    "lyapunov_convergence",
+    "lyapunov_spectrum_bars",
+    "orbit_diagram",
+    "phase_portrait",
+    "poincare_section",
+    "return_map",
+    "sensitivity_blowup",
+    "time_series",
+]

@@ -41,14 +41,40 @@ def orbit_diagram(
     ax_exponent=None,
     markersize: float = 0.15,
 ) -> Figure:
-    """The orbit diagram of a `cj.OrbitDiagram` (`coordinate` of each kept point against
-    the parameter) with, underneath on the same parameter axis, the largest Lyapunov
-    exponent `exponents` (n,) or (n, k) (column 0 used) and its zero line.
+    """An orbit diagram with, underneath on the same parameter axis, the largest
+    Lyapunov exponent and its zero line.
 
-    `labels` (n names, e.g. `Classification.labels`) colours a strip along the bottom of
-    the diagram by attractor type. Runs without section crossings (an equilibrium of a
-    flow) are drawn at their final state. Pass `ax_points`/`ax_exponent` to draw into
-    existing axes (the figure of `ax_points` is returned).
+    Runs without section crossings (an equilibrium of a flow) are drawn at their final
+    state.
+
+    **Arguments:**
+
+    - `diagram`: a `cj.OrbitDiagram` (`coordinate` of each kept point is drawn against
+      the parameter).
+    - `exponents`: optional largest exponents, shape (n,) or (n, k) (column 0 used),
+      e.g. from `cj.lyapunov_sweep`.
+    - `coordinate`: the coordinate drawn, default 0.
+    - `labels`: optional n names (e.g. `Classification.labels`) that colour a strip
+      along the bottom of the diagram by attractor type.
+    - `title`, `param_label`, `point_label`, `exponent_units`: texts of the axes.
+    - `ax_points`, `ax_exponent`: existing axes to draw into (the figure of
+      `ax_points` is returned).
+    - `markersize`: the size of the diagram's points, default 0.15.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    log = cj.systems.Logistic()
+    rs = jnp.linspace(2.8, 4.0, 400)
+    od = cj.orbit_diagram(log, "r", rs, jnp.array([0.3]), transient=500, keep=100)
+    lam = cj.lyapunov_sweep(log, "r", rs, jnp.array([0.3]), steps=2_000, transient=500)
+    cjp.orbit_diagram(od, lam, param_label="r")
+    ```
     """
     vals = _param_values(diagram.values)
     pts = np.asarray(diagram.points[..., coordinate])
@@ -114,8 +140,31 @@ def orbit_diagram(
 
 
 def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=None) -> Figure:
-    """Points on a Poincare section (k, dim) (or (n, k, dim), one colour per run):
-    coordinates `dims` against each other; NaN padding is skipped."""
+    """Points on a Poincare section, two coordinates against each other; NaN padding is
+    skipped.
+
+    **Arguments:**
+
+    - `points`: shape (k, dim), or (n, k, dim) for n runs drawn in n colours (e.g.
+      `OrbitDiagram.points`).
+    - `dims`: the two coordinates drawn, default (0, 1).
+    - `title`, `labels`: the axes title and the names of the coordinates.
+    - `ax`: an existing axes to draw into.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    lor = cj.systems.Lorenz63()
+    od = cj.orbit_diagram(lor, "rho", jnp.array([28.0]), transient=2_000, keep=500,
+                          dt=0.01, section=cj.Hyperplane(normal=(0.0, 0.0, 1.0), offset=27.0))
+    cjp.poincare_section(od.points, dims=(0, 1))
+    ```
+    """
     pts = np.asarray(points)
     if pts.ndim == 2:
         pts = pts[None]
@@ -135,7 +184,28 @@ def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=No
 
 def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figure:
     """The next-point map s_{k+1} against s_k of one coordinate of section points or map
-    iterates (e.g. Lorenz's map of successive z-maxima)."""
+    iterates, e.g. Lorenz's (1963) map of successive z-maxima.
+
+    **Arguments:**
+
+    - `points`: shape (k, dim), or (n, k, dim) for n runs.
+    - `coordinate`: the coordinate s, default 0.
+    - `title`: the axes title; `ax`: an existing axes to draw into.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    lor = cj.systems.Lorenz63()
+    od = cj.orbit_diagram(lor, "rho", jnp.array([28.0]), transient=2_000, keep=500,
+                          dt=0.01, section=cj.LocalMaxima(2))
+    cjp.return_map(od.points, coordinate=2)
+    ```
+    """
     s = np.asarray(points)[..., coordinate]
     s = s[np.isfinite(s)] if s.ndim == 1 else s
     if ax is None:

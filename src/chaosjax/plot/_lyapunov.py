@@ -19,9 +19,28 @@ def _unit(result) -> str:
 
 
 def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
-    """Running estimates of a `LyapunovResult` against time (or iterations), one line
-    per exponent, with the `reference` values (e.g. `system.reference_exponents`)
-    dashed. A log time axis shows the 1/T settling."""
+    """Running estimates of the exponents against time (or iterations), one line per
+    exponent; a log time axis shows the 1/T settling.
+
+    **Arguments:**
+
+    - `result`: a `cj.LyapunovResult` of one run (index a batched result first).
+    - `reference`: optional values drawn dashed, e.g. `system.reference_exponents`.
+    - `title`: the axes title.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    hen = cj.systems.Henon()
+    res = cj.lyapunov_spectrum(hen, hen.default_state(), 20_000)
+    cjp.lyapunov_convergence(res, reference=hen.reference_exponents)
+    ```
+    """
     hist = np.asarray(result.history)
     steps = np.asarray(result.history_steps)
     if hist.ndim != 2:
@@ -45,8 +64,26 @@ def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
 
 
 def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: str = "") -> Figure:
-    """The spectrum as bars (positive red, negative blue), with `reference` values as
-    markers and the Kaplan-Yorke dimension in the title."""
+    """The spectrum as bars (positive red, negative blue), with the Kaplan-Yorke
+    dimension in the title.
+
+    **Arguments:**
+
+    - `exponents`: shape (k,), in any order (sorted descending for the plot).
+    - `reference`: optional values drawn as markers.
+    - `unit`: appended to the y label, e.g. "per unit time"; `title`: the axes title.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    cjp.lyapunov_spectrum_bars(jnp.array([0.906, 0.0, -14.57]), unit="per unit time")
+    ```
+    """
     lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
     dky = float(kaplan_yorke_dimension(lam))
     fig, ax = plt.subplots(figsize=(max(4.0, 0.25 * lam.size + 2.0), 3.6))
@@ -65,8 +102,29 @@ def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: 
 
 
 def divergence_curve(estimate, *, title: str = "") -> Figure:
-    """Rosenstein's mean log divergence against time, with the fitted line over the
-    fit range (a `TimeSeriesLyapunov` from method="rosenstein")."""
+    """Rosenstein's mean log divergence against time, with the line fitted over the fit
+    range (Rosenstein, Collins & De Luca 1993).
+
+    **Arguments:**
+
+    - `estimate`: a `cj.TimeSeriesLyapunov` from `method="rosenstein"`.
+    - `title`: the axes title.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    lor = cj.systems.Lorenz63()
+    xs = cj.trajectory(lor, lor.default_state(), steps=10_000, dt=0.02)
+    est = cj.lyapunov_from_timeseries(xs[:, 0], dt=0.02, dim=5, lag=5, theiler=50,
+                                      horizon=125, fit_range=(50, 125))
+    cjp.divergence_curve(est)
+    ```
+    """
     t = np.asarray(estimate.times)
     d = np.asarray(estimate.divergence)
     if d.size == 0:
@@ -91,8 +149,26 @@ def divergence_curve(estimate, *, title: str = "") -> Figure:
 
 
 def clv_angles(clv, *, bins: int = 60, title: str = "") -> Figure:
-    """Histogram of the angles between pairs of covariant Lyapunov vectors
-    (`CovariantVectors.angles`), log density to show near-tangencies."""
+    """Histograms of the angles between pairs of covariant Lyapunov vectors, on a log
+    density scale that shows near-tangencies.
+
+    **Arguments:**
+
+    - `clv`: a `cj.CovariantVectors` (its `angles`, one column per pair of vectors).
+    - `bins`: the number of bins over [0, pi/2], default 60; `title`: the axes title.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    hen = cj.systems.Henon()
+    cjp.clv_angles(cj.covariant_lyapunov_vectors(hen, hen.default_state(), 5_000))
+    ```
+    """
     ang = np.asarray(clv.angles)
     fig, ax = plt.subplots(figsize=(6, 4))
     k = int(round((1 + np.sqrt(1 + 8 * ang.shape[1])) / 2))

@@ -1,4 +1,4 @@
-"""Figures of sensitivities: the gradient blow-up of seed 000 on a log scale."""
+"""Figures of sensitivities: the blow-up of finite-time gradients on a log scale."""
 
 from __future__ import annotations
 
@@ -14,13 +14,33 @@ from matplotlib.figure import Figure  # noqa: E402
 def sensitivity_blowup(
     table, *, exponent: float | None = 0.9056, reference=None, title: str = ""
 ) -> Figure:
-    """Finite-time gradients against the horizon T on a log scale (seed 000, section 5).
+    """Finite-time gradients against the horizon T on a log scale.
 
-    `table` is a `cj.BlowupTable`. Plotted: |gradient| of every initial condition
-    (grey dots), the std and |median| over them, `reference` (T -> (mean, std), e.g.
-    `cj.sensitivity.SEED_000_TABLE`) as crosses, and the growth exp(`exponent` T)
-    anchored at the median at the first horizon beyond T = 2 (the largest Lyapunov
-    exponent, 0.9056 for Lorenz63; None to omit).
+    Plotted: |gradient| of every initial condition (grey dots), the std and |median|
+    over them, the reference std as crosses, and the growth exp(`exponent` T) anchored
+    at the std at the first horizon from T = 2 on.
+
+    **Arguments:**
+
+    - `table`: a `cj.BlowupTable` from `cj.sensitivity_blowup_table`.
+    - `exponent`: the largest Lyapunov exponent, per unit time (per iteration for
+      maps); default 0.9056, Lorenz63's; None omits the line.
+    - `reference`: optional T -> (mean, std), e.g.
+      `cj.sensitivity.PUBLISHED_BLOWUP_TABLE`.
+    - `title`: the axes title.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    tab = cj.sensitivity_blowup_table(cj.systems.Lorenz63(), "rho", lambda x: x[2],
+                                      horizons=(0.5, 2.0, 5.0), n_initial=8, dt=0.005)
+    cjp.sensitivity_blowup(tab, reference=cj.sensitivity.PUBLISHED_BLOWUP_TABLE)
+    ```
     """
     T = np.asarray(table.horizons)
     g = np.abs(np.asarray(table.gradients))
@@ -39,7 +59,7 @@ def sensitivity_blowup(
     ax.plot(T, np.abs(np.asarray(table.median)), "s-", label="|median|")
     if reference is not None:
         ts = [t for t in T if float(t) in reference]
-        ax.plot(ts, [reference[float(t)][1] for t in ts], "x", ms=9, mew=2, label="seed 000 std")
+        ax.plot(ts, [reference[float(t)][1] for t in ts], "x", ms=9, mew=2, label="reference std")
     if exponent is not None:
         later = np.flatnonzero(T >= 2.0)
         i0 = int(later[0]) if later.size else 0

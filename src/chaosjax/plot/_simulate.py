@@ -12,8 +12,28 @@ from matplotlib.figure import Figure  # noqa: E402
 
 
 def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None) -> Figure:
-    """A 3-D (or 2-D, when the state has two coordinates) phase portrait of `xs`
-    (times, dim)."""
+    """A phase portrait: 3-D for three or more coordinates, else 2-D (a 1-D map's
+    states are drawn as x_{n+1} against x_n).
+
+    **Arguments:**
+
+    - `xs`: states, shape (times, dim).
+    - `dims`: the coordinates drawn, default (0, 1, 2).
+    - `title`: the axes title; `labels`: names of the coordinates (default x0, x1, ...).
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    lor = cj.systems.Lorenz63()
+    xs = cj.trajectory(lor, lor.default_state(), steps=5_000, dt=0.01)
+    cjp.phase_portrait(xs, title="Lorenz63").savefig("lorenz.png")
+    ```
+    """
     xs = np.asarray(xs)
     labels = labels or [f"x{i}" for i in range(xs.shape[-1])]
     if xs.shape[-1] >= 3 and len(dims) == 3:
@@ -37,7 +57,27 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None) -> Figur
 
 
 def time_series(times, xs, *, title: str = "", labels=None) -> Figure:
-    """Each coordinate of `xs` (times, dim) against `times`, one panel per coordinate."""
+    """Each coordinate against time, one panel per coordinate.
+
+    **Arguments:**
+
+    - `times`: shape (times,).
+    - `xs`: states, shape (times, dim).
+    - `title`: the title of the top panel; `labels`: names of the coordinates.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    lor = cj.systems.Lorenz63()
+    xs = cj.trajectory(lor, lor.default_state(), steps=2_000, dt=0.01)
+    cjp.time_series(0.01 * jnp.arange(xs.shape[0]), xs)
+    ```
+    """
     xs = np.asarray(xs)
     dim = xs.shape[-1]
     labels = labels or [f"x{i}" for i in range(dim)]
@@ -52,8 +92,30 @@ def time_series(times, xs, *, title: str = "", labels=None) -> Figure:
 
 
 def cumulative_average_band(times, averages, *, label: str = "<S>", title: str = "") -> Figure:
-    """Cumulative averages of an ensemble (members, times): the mean curve, a +-1 std band,
-    and a few members, as in seed 000."""
+    """Cumulative averages of an ensemble: the mean curve, a +-1 std band and up to eight
+    members, the picture of how time averages converge across initial conditions.
+
+    **Arguments:**
+
+    - `times`: averaging times, shape (times,).
+    - `averages`: cumulative averages, shape (members, times).
+    - `label`: the y-axis label, default "`<S>`"; `title`: the axes title.
+
+    **Returns:**
+
+    A `matplotlib.figure.Figure`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    lor = cj.systems.Lorenz63()
+    x0s = lor.sample_state(jax.random.key(0), 16)
+    ca = cj.cumulative_average(lor, x0s, lambda x: x[2], steps=4_000, dt=0.01,
+                               transient=2_000, save_every=10)
+    cjp.cumulative_average_band(ca.times, ca.averages)
+    ```
+    """
     a = np.asarray(averages)
     t = np.asarray(times)
     mean, std = a.mean(0), a.std(0)

@@ -218,7 +218,7 @@ def merge_config(*layers: dict[str, Any]) -> ReportConfig:
     **Arguments:**
 
     - `layers`: dicts of options (a TOML file's, the command line's); a later layer
-        wins, `None` means "not given", and `parameters` tables are merged key by key.
+      wins, `None` means "not given", and `parameters` tables are merged key by key.
 
     **Returns:**
 

@@ -56,7 +56,7 @@ def render(*, name: str, created: Markup, sections: list[Any], interrupted: str 
     - `name`: the system's name.
     - `created`: the creation time, as a keyed text span.
     - `sections`: objects with `key`, `title`, `status` and `parts` (a list of
-        `Markup`), in page order.
+      `Markup`), in page order.
     - `interrupted`: the title of the section a KeyboardInterrupt stopped, or None.
     """
     template = _environment().get_template("page.html.j2")

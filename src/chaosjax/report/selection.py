@@ -86,7 +86,7 @@ def resolve_system(
     **Arguments:**
 
     - `name`: a catalogue name (`chaosjax systems` lists them); ignored when
-        `system_file` is given.
+      `system_file` is given.
     - `parameters`: overrides, name -> value.
     - `system_file`: 'path/to/file.py:ClassName' of a user's `cj.Flow` or `cj.Map`.
 
@@ -98,6 +98,7 @@ def resolve_system(
     Example:
 
     ```python
+    from chaosjax.report import resolve_system
     lor = resolve_system("lorenz63", {"rho": 30.0})
     ```
     """

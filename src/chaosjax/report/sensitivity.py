@@ -22,7 +22,7 @@ from .selection import _at_defaults, ensemble_states
 
 def _finite_difference(r: Report, param: str, index: int):
     """Central difference of ensemble time averages at p -/+ delta (same initial states):
-    an independent estimate of d<S>/dp to set beside the shadowing derivative."""
+    an independent estimate of `d<S>/dp` to set beside the shadowing derivative."""
     cfg, sysm = r.cfg, r.system
     p = float(np.asarray(sysm.parameters()[param]))
     delta = (0.05 if r.flow else 0.01) * (abs(p) if p else 1.0)
@@ -48,7 +48,7 @@ def _finite_difference(r: Report, param: str, index: int):
 
 
 def _shadowing(r: Report, param: str, i: int) -> float:
-    """d<x_i>/dp by least-squares shadowing, recorded with its standard error."""
+    """d`<x_i>`/dp by least-squares shadowing, recorded with its standard error."""
     cfg, sysm = r.cfg, r.system
     kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
     with r.busy("least-squares shadowing"):
@@ -136,9 +136,10 @@ def run(r: Report, s: Section) -> None:
         ("horizon", "sensitivity_member"),
         long_name="finite-time gradient per initial condition",
     )
-    # The table printed in the post "Chaotic Dynamical Systems Using JAX" holds for this
-    # system, parameter, observable and step only, so it is shown beside ours only then.
-    post = (
+    # The table published in the blog post "Chaotic Dynamical Systems Using JAX" (UW PLSE,
+    # 2026, https://uwplse.org/2026/06/16/jax.html) holds for this system, parameter,
+    # observable and step only, so it is shown beside ours only then.
+    published = (
         cjio.system_name(sysm) == "lorenz63"
         and param == "rho"
         and i == 2
@@ -146,12 +147,14 @@ def run(r: Report, s: Section) -> None:
         and abs((r.dt or 0) - 0.005) < 1e-12
         and _at_defaults(sysm)
     )
-    if post:
-        ref = cj.sensitivity.SEED_000_TABLE
+    if published:
+        ref = cj.sensitivity.PUBLISHED_BLOWUP_TABLE
         T = [float(t) for t in np.asarray(tab.horizons)]
-        r.put("seed000_mean", [ref.get(t, (np.nan, np.nan))[0] for t in T], ("horizon",))
-        r.put("seed000_std", [ref.get(t, (np.nan, np.nan))[1] for t in T], ("horizon",))
-    s.parts.append(html.blowup(r, param=param, i=i, unit=unit, horizons=len(grads), post=post))
+        r.put("published_mean", [ref.get(t, (np.nan, np.nan))[0] for t in T], ("horizon",))
+        r.put("published_std", [ref.get(t, (np.nan, np.nan))[1] for t in T], ("horizon",))
+    s.parts.append(
+        html.blowup(r, param=param, i=i, unit=unit, horizons=len(grads), published=published)
+    )
     fig = figs.gradient_blowup(
         tab.horizons,
         grads,

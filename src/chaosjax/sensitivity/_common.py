@@ -74,10 +74,12 @@ class ParamGetter:
         return s
 
     def under(self, prefix: tuple[str, ...]) -> ParamGetter:
+        """The same parameter reached from a system that holds this one at `prefix`."""
         return ParamGetter(tuple(prefix) + self.parts)
 
 
 def with_parameter(system: Any, get: Callable[[Any], Array], value: Array) -> Any:
+    """A copy of `system` whose parameter `get` is `value` (traceable)."""
     return eqx.tree_at(get, system, value)
 
 
@@ -126,6 +128,7 @@ class ScalarObservable:
 
 
 def scalar_observable(observable: Callable) -> ScalarObservable:
+    """`observable` wrapped as a `ScalarObservable`."""
     return ScalarObservable(observable)
 
 
@@ -133,7 +136,7 @@ def scalar_observable(observable: Callable) -> ScalarObservable:
 
 
 #: Largest block for which the SPD inverse is unrolled Gauss-Jordan in plain array ops;
-#: a LAPACK call per tiny block costs more than the arithmetic (PERFORMANCE.md).
+#: a LAPACK call per tiny block costs more than the arithmetic (docs/performance.md).
 SMALL_BLOCK = 8
 
 

@@ -1,9 +1,12 @@
-"""The gradient blow-up table of seed 000 (section 5): finite-time gradients of a time
-average over many initial conditions, for growing horizons T.
+"""The gradient blow-up table: finite-time gradients of a time average over many initial
+conditions, for growing horizons T.
 
-For short T the gradients cluster near the true d<S>/dp; beyond a few Lyapunov
+For short T the gradients cluster near the true `d<S>/dp`; beyond a few Lyapunov
 times their spread grows like exp(lambda_1 T), so naive autodiff through a chaotic
-simulation is no estimator of the sensitivity of a long-time average.
+simulation is no estimator of the sensitivity of a long-time average. The table and
+its conclusion follow the blog post "Chaotic Dynamical Systems Using JAX" (UW PLSE,
+2026, https://uwplse.org/2026/06/16/jax.html, section 5, "Autodiff"), whose printed
+numbers are `PUBLISHED_BLOWUP_TABLE`.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from .finite_time import (
     spin_up,
 )
 
-#: Seed 000's printed table (Lorenz63, rho = 28, dt = 0.005): T -> (mean, std).
-SEED_000_TABLE: dict[float, tuple[float, float]] = {
+#: The table published in "Chaotic Dynamical Systems Using JAX" (UW PLSE, 2026,
+#: https://uwplse.org/2026/06/16/jax.html, section 5): the mean and std of d<z>_T/d rho
+#: for Lorenz63 at rho = 28, RK4 with dt = 0.005, by horizon T -> (mean, std).
+PUBLISHED_BLOWUP_TABLE: dict[float, tuple[float, float]] = {
     0.5: (1.0141, 3.5329e-01),
     1.0: (1.1143, 1.9646e-01),
     2.0: (1.0449, 9.0405e-02),
@@ -40,13 +45,24 @@ SEED_000_TABLE: dict[float, tuple[float, float]] = {
 
 
 class BlowupTable(eqx.Module):
-    """Finite-time gradients over initial conditions, per horizon.
+    """Finite-time gradients over initial conditions, per horizon (what
+    `sensitivity_blowup_table` returns).
+
+    **Attributes:**
 
     - `horizons`: (h,), T in time units (iterations for maps).
     - `steps`: the number of steps of each horizon.
     - `gradients`: (h, n), one finite-time gradient per horizon and initial condition.
     - `averages`: (h, n), the finite-time averages themselves.
     - `mean`, `std` (ddof=1), `median`: (h,), statistics over the n initial conditions.
+
+    Example:
+
+    ```python
+    tab = cj.sensitivity_blowup_table(cj.systems.Lorenz63(), "rho", lambda x: x[2],
+                                      horizons=(0.5, 1.0), n_initial=8, dt=0.01)
+    print(tab)
+    ```
     """
 
     horizons: Float[Array, " h"]
@@ -58,8 +74,17 @@ class BlowupTable(eqx.Module):
     median: Float[Array, " h"]
 
     def table(self, reference: dict[float, tuple[float, float]] | None = None) -> str:
-        """The table as text; with `reference` (T -> (mean, std), e.g. `SEED_000_TABLE`)
-        its columns are printed beside ours."""
+        """The table as text.
+
+        **Arguments:**
+
+        - `reference`: optional T -> (mean, std), e.g. `PUBLISHED_BLOWUP_TABLE`, printed
+          beside the computed columns.
+
+        **Returns:**
+
+        The table as a string, one row per horizon.
+        """
         head = f"{'T':>6} | {'mean grad':>12} | {'std':>11} | {'median':>11}"
         if reference is not None:
             head += f" || {'ref. mean':>11} | {'ref. std':>10}"
@@ -98,26 +123,39 @@ def sensitivity_blowup_table(
     spinup: int | None = None,
     mode: AbstractGradientMode | str = "forward",
 ) -> BlowupTable:
-    """Mean, std and median over initial conditions of the finite-time gradient
-    d/dp (1/N) sum_{k<N} S(x_k), for each horizon T = N * dt (seed 000, section 5).
+    """How finite-time gradients of a time average blow up with the horizon.
 
-    Initial conditions are `system.sample_state(key, n_initial)` run for `spinup`
-    steps onto the attractor (default 100 time units for flows, 1,000 iterations for
-    maps), or the given `x0` (n, dim) as they are. In forward mode a single tangent
-    pass to the longest horizon reads every shorter one on the way.
+    Mean, std and median over initial conditions of the finite-time gradient
+    `d/dp (1/N) sum_{k<N} S(x_k)`, for each horizon T = N * dt; the experiment of
+    "Chaotic Dynamical Systems Using JAX" (UW PLSE, 2026,
+    https://uwplse.org/2026/06/16/jax.html, section 5). Initial conditions are
+    `system.sample_state(key, n_initial)` run for `spinup` steps onto the attractor, or
+    the given `x0` as they are. In forward mode a single tangent pass to the longest
+    horizon reads every shorter one on the way.
 
-    **Arguments:** `system`, `param`, `observable`, `dt`, `solver` as in
-    `finite_time_gradient`; `horizons` in time units (iterations for maps);
-    `mode` `ForwardMode()` or `ReverseMode(chunk_size=...)` (one reverse pass per
-    horizon), or the shorthand "forward" or "reverse".
+    **Arguments:**
 
-    **Returns:** a `BlowupTable`; `print(table)` prints it.
+    - `system`, `param`, `observable`, `dt`, `solver`: as in `finite_time_gradient`.
+    - `horizons`: increasing horizons T in time units (iterations for maps), default
+      (0.5, 1, 2, 5, 10, 20, 50).
+    - `n_initial`: the number of initial conditions (at least 2), default 64.
+    - `key`: the PRNG key of the initial conditions, default `jax.random.PRNGKey(0)`.
+    - `x0`: (n, dim) initial conditions to use as they are, instead of sampling.
+    - `spinup`: steps from the samples onto the attractor; default 100 time units for
+      flows, 1,000 iterations for maps.
+    - `mode`: `cj.sensitivity.ForwardMode()` or `ReverseMode(chunk_size=...)` (one
+      reverse pass per horizon), or the shorthand "forward" (default) or "reverse".
+
+    **Returns:**
+
+    A `BlowupTable`; `print(table)` prints it.
 
     Example:
+
     ```python
     tab = cj.sensitivity_blowup_table(cj.systems.Lorenz63(), "rho", lambda x: x[2],
                                       n_initial=64, dt=0.005)
-    print(tab.table(reference=cj.sensitivity.SEED_000_TABLE))
+    print(tab.table(reference=cj.sensitivity.PUBLISHED_BLOWUP_TABLE))
     ```
     """
     m, unwrap = prepare_map(system, dt, solver)

@@ -7,8 +7,10 @@ For a one-step map x_{k+1} = phi(x_k; p) and the finite-time average
 the derivative dJ_N/dp is well defined for every N, and autodiff computes it exactly
 (forward mode: the tangent v_k = dx_k/dp obeys v_{k+1} = Dphi(x_k) v_k + dphi/dp(x_k);
 reverse mode: the adjoint runs backwards). For a chaotic system v_k grows like
-exp(lambda_1 k dt), so dJ_N/dp is *not* an estimate of d<S>/dp for long N (seed 000,
-section 5; `sensitivity_blowup_table`); use `shadowing_sensitivity` for that.
+exp(lambda_1 k dt), so dJ_N/dp is *not* an estimate of `d<S>/dp` for long N (see
+`sensitivity_blowup_table`, and the blog post "Chaotic Dynamical Systems Using JAX", UW
+PLSE, 2026, https://uwplse.org/2026/06/16/jax.html, section 5); use
+`shadowing_sensitivity` for that.
 
 The initial state (after the discarded `transient`) is held fixed: only the
 dependence of the N averaged steps on p is differentiated.
@@ -47,9 +49,12 @@ else:
 
 
 class FiniteTimeGradient(eqx.Module):
-    """The derivative of a finite-time average with respect to one parameter.
+    """The derivative of a finite-time average with respect to one parameter (what
+    `finite_time_gradient` returns).
 
-    - `gradient`: (*batch, *param_shape), d/dp (1/N) sum_{k<N} S(x_k).
+    **Attributes:**
+
+    - `gradient`: (*batch, *param_shape), `d/dp (1/N) sum_{k<N} S(x_k)`.
     - `average`: (*batch,), the finite-time average itself.
     - `steps`: N; `time`: N times the time per step (N for maps).
     - `mode`: "forward" (jvp) or "reverse" (grad with checkpointed chunks).
@@ -73,6 +78,7 @@ def prepare_map(system: object, dt, solver: str) -> tuple[Map, tuple[str, ...]]:
 
 
 def spin_up(system, x, transient: int, dt, solver: str) -> Array:
+    """`x` after `transient` steps of `system` (`x` itself for no transient)."""
     if transient == 0:
         return x
     return final_state(system, x, steps=transient, dt=dt, solver=solver)
@@ -173,6 +179,13 @@ class AbstractGradientMode(eqx.Module):
 
     Subclasses implement `averages_and_gradients`; `name` is the string the result
     reports (`FiniteTimeGradient.mode`).
+
+    Example:
+
+    ```python
+    mode = cj.sensitivity.ReverseMode(chunk_size=100)
+    isinstance(mode, cj.sensitivity.AbstractGradientMode)   # True
+    ```
     """
 
     name: AbstractClassVar[str]
@@ -181,14 +194,25 @@ class AbstractGradientMode(eqx.Module):
     def averages_and_gradients(
         self, m: Map, get: Callable, obs: Callable, x: Array, steps: tuple[int, ...]
     ) -> tuple[Array, Array]:
-        """For each N of the increasing `steps`: (1/N) sum_{k<N} S(x_k) and its derivative
+        """For each N of the increasing `steps`: `(1/N) sum_{k<N} S(x_k)` and its derivative
         d/dp, of shapes (*batch, horizons) and (*batch, horizons, *param_shape)."""
 
 
 class ForwardMode(AbstractGradientMode):
-    """Forward mode: the tangent dx_k/dp is carried next to the state (`jax.jvp`), and one
-    pass to the longest horizon reads every shorter one on the way. The cheapest mode
-    for one parameter (PERFORMANCE.md)."""
+    """Forward mode: the tangent dx_k/dp is carried next to the state (`jax.jvp`).
+
+    One pass to the longest horizon reads every shorter one on the way, and no orbit is
+    stored: the natural mode for a scalar parameter. Takes no options.
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)
+    cj.finite_time_gradient(lor, "rho", lambda x: x[2], x0, 200, dt=0.005,
+                            mode=cj.sensitivity.ForwardMode())
+    ```
+    """
 
     name: ClassVar[str] = "forward"
 
@@ -211,6 +235,15 @@ class ReverseMode(AbstractGradientMode):
 
     - `chunk_size`: steps per checkpointed chunk, a positive int. Default None:
       sqrt(N), which makes the memory O(sqrt N) states.
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)
+    cj.finite_time_gradient(lor, "rho", lambda x: x[2], x0, 200, dt=0.005,
+                            mode=cj.sensitivity.ReverseMode(chunk_size=20))
+    ```
     """
 
     chunk_size: int | None = eqx.field(default=None, static=True)
@@ -268,7 +301,8 @@ def finite_time_gradient(
     transient: int = 0,
     mode: AbstractGradientMode | str = "forward",
 ) -> FiniteTimeGradient:
-    """d/dp of the finite-time average (1/N) sum_{k=0}^{N-1} S(x_k) by autodiff.
+    """The derivative of a finite-time average, d/dp (1/N) sum_{k=0}^{N-1} S(x_k), by
+    autodiff through the simulation.
 
     Differentiates through the simulation of the one-step map (the flow discretised
     with `solver` and `dt`), in forward mode (the tangent dx_k/dp by `jax.jvp`) or in
@@ -277,7 +311,7 @@ def finite_time_gradient(
     initial conditions when `x0` is (n, dim).
 
     For chaotic systems the result grows like exp(lambda_1 T) with the horizon T and
-    is no estimate of d<S>/dp at long T: see `sensitivity_blowup_table` and
+    is no estimate of `d<S>/dp` at long T: see `sensitivity_blowup_table` and
     `shadowing_sensitivity`.
 
     **Arguments:**
@@ -290,15 +324,18 @@ def finite_time_gradient(
     - `dt`, `solver`: the discretisation of a flow (None for maps).
     - `transient`: steps discarded before the average starts.
     - `mode`: `ForwardMode()` or `ReverseMode(chunk_size=...)` (in
-      `chaosjax.sensitivity`), or the shorthand "forward" or "reverse" for its defaults.
+      `chaosjax.sensitivity`), or the shorthand "forward" (default) or "reverse" for
+      its defaults.
 
     **Returns:**
 
     A `FiniteTimeGradient` (`gradient` of shape (*batch, *param_shape)).
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)
     g = cj.finite_time_gradient(lor, "rho", lambda x: x[2], x0, steps=200, dt=0.005)
     g.gradient     # ~ 1 at T = 1 for most x0 on the attractor
     ```
@@ -328,6 +365,7 @@ def finite_time_gradient(
 
 
 def horizon_steps(horizons: Sequence[float], time_per_step: float) -> tuple[int, ...]:
+    """The number of steps of each horizon (rounded); a horizon under one step raises."""
     out = []
     for T in horizons:
         n = int(round(float(T) / time_per_step))

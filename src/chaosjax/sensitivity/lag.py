@@ -10,8 +10,9 @@ computed by autodiff of the step (no hand-written partial derivatives). Lags who
 S(j) exceeds a threshold form the *lag space* (Goutte 1997); the largest of them is
 the *embedding dimension*.
 
-An inverted delay map (seed 001, "Inverted Delayed Henon Map") is a repellor, so its
-orbit cannot be computed; instead its partial derivatives are evaluated along the
+An inverted delay map is a repellor (A. Maus, "Inverted Delayed Henon Map", 2011,
+https://adammaus.com/wp/2011/04/inverted-delayed-henon-map/), so its orbit cannot be
+computed; instead its partial derivatives are evaluated along the
 *forward* orbit. In reversed time the delay vector is (x_{n-d}, ..., x_{n-1}) and the
 new value is x_{n-d-1} = F^{-1}(s_n)[d-1], so reversed-time lag j is coordinate d-j.
 """
@@ -32,7 +33,10 @@ from ..systems import Flow, Map
 
 
 class LagSensitivities(eqx.Module):
-    """Mean absolute partial derivatives of the new value with respect to each lag.
+    """Mean absolute partial derivatives of the new value with respect to each lag (what
+    `lag_sensitivities` returns).
+
+    **Attributes:**
 
     - `sensitivities`: (d,), S(1), ..., S(d) (dimensionless).
     - `lag_space`: the lags j (1-based) with S(j) > `threshold * max(S)`.
@@ -40,6 +44,14 @@ class LagSensitivities(eqx.Module):
     - `threshold`: the relative threshold used.
     - `n_points`: the number of orbit points averaged over.
     - `inverse`: the same for the inverted map along the same forward orbit, or None.
+
+    Example:
+
+    ```python
+    res = cj.lag_sensitivities(cj.systems.DelayedHenon(d=4), jnp.full(4, 0.1), 10_000,
+                               transient=1_000)
+    print(res)          # the table, with the inverted map's column
+    ```
     """
 
     sensitivities: Float[Array, " d"]
@@ -50,7 +62,12 @@ class LagSensitivities(eqx.Module):
     inverse: LagSensitivities | None = None
 
     def table(self) -> str:
-        """A printable table: lag, S(j), and the inverted map's S(j) beside it if known."""
+        """A printable table: lag, S(j), and the inverted map's S(j) beside it if known.
+
+        **Returns:**
+
+        The table as a string.
+        """
         s = np.asarray(self.sensitivities)
         inv = None if self.inverse is None else np.asarray(self.inverse.sensitivities)
         head = "  lag j |        S(j)" + ("  | S_inverted(j)" if inv is not None else "")
@@ -112,10 +129,14 @@ def lag_sensitivities(
     from `x0` (or the given `orbit`, e.g. delay vectors of measured data). At each
     state the gradient of the new value (coordinate `output` of the step) is taken
     by `jax.grad`, and absolute values are averaged. States are delay vectors, most
-    recent value first, so coordinate j-1 is lag j. Maus & Sprott (2011), Commun.
-    Nonlinear Sci. Numer. Simul. 16, 3294-3302; seed 001.
+    recent value first, so coordinate j-1 is lag j. Maus & Sprott (2011), "Neural
+    network method for determining embedding dimension of a time series", Commun.
+    Nonlinear Sci. Numer. Simul. 16, 3294-3302; for the delayed Hénon map see A. Maus,
+    "Delayed Henon Map Sensitivities" (2011),
+    https://adammaus.com/wp/2011/04/delayed-henon-map-sensitivities/.
 
     **Arguments:**
+
     - `system`: a `cj.Map` on delay vectors (e.g. `cj.systems.DelayedHenon(d=4)`, a
       learned model's map), or a callable `window (d,) -> next value` (then `orbit`
       is required and no inverse is computed).
@@ -126,9 +147,12 @@ def lag_sensitivities(
       forward orbit (`"auto"`: when the map has `inverse_step`).
     - `threshold`: lags with S(j) > threshold * max S are in the lag space.
 
-    **Returns:** a `LagSensitivities` record; `print(res)` gives the table.
+    **Returns:**
+
+    A `LagSensitivities` record (S(j) are dimensionless); `print(res)` gives the table.
 
     Example:
+
     ```python
     res = cj.lag_sensitivities(cj.systems.DelayedHenon(d=4), jnp.full(4, 0.1),
                                steps=10_000, transient=1_000)

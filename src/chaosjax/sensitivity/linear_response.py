@@ -83,7 +83,10 @@ class S3(AbstractSensitivityMethod):
       full weight (then tapered to 0 at 3K), a positive int. Default None: `burn_in`.
 
     Example:
+
     ```python
+    lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)
     res = cj.shadowing_sensitivity(lor, "rho", lambda x: x[2], x0, steps=2_000_000,
                                    dt=0.005, segments=10, method=cj.S3())
     res.parts        # shadowing-like, flow-direction and unstable contributions

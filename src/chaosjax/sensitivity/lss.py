@@ -52,7 +52,10 @@ class LSS(AbstractSensitivityMethod):
       time shift like the displacement it causes in one time unit.
 
     Example:
+
     ```python
+    lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)
     cj.shadowing_sensitivity(lor, "rho", lambda x: x[2], x0, steps=80_000, dt=0.005,
                              method=cj.LSS(alpha=100.0))
     ```
@@ -147,10 +150,11 @@ def _lss_all(m: Map, get: Callable, obs: Callable, starts: Array, n: int, alpha:
 def lss_single_window(
     m: Map, get: Callable, obs: Callable, x: Array, n: int, alpha: float | None = None
 ) -> tuple[Array, Array]:
-    """(d<S>/dp, <S>) of one LSS window of n steps from x, as one traceable program.
+    """(`d<S>/dp`, `<S>`) of one LSS window of n steps from x, as one traceable program.
 
-    The whole computation (tangent data, Schur complement, block elimination) under
-    one `jax.jit`, for timing and for XLA's memory analysis (benchmarks/sensitivity.py).
+    The whole computation (tangent data, Schur complement, block elimination) as one
+    function, so that it can be compiled as one program and its cost and memory
+    analysed by XLA (benchmarks/sensitivity.py does).
     """
     x_end, (xs, phi, b, s, ds) = tangent_data(m, get, obs, x, n)
     fstep = vector_field_step(m)

@@ -5,7 +5,7 @@ the windows it is handed and the estimates it returns.
 the one-step map, runs the transient and cuts the orbit into windows. It then hands the
 window starts to `method.estimate`. A method is an `AbstractSensitivityMethod`: its
 options are fields, checked in `__check_init__`, and `estimate` returns one estimate of
-d<S>/dp per window (`LSS`, `NILSS`, `S3`).
+`d<S>/dp` per window (`LSS`, `NILSS`, `S3`).
 """
 
 import abc
@@ -52,8 +52,8 @@ class Windows(eqx.Module):
 class WindowEstimates(eqx.Module):
     """What a method returns: one estimate per window, and what it chose on the way.
 
-    - `estimates`: (windows,), d<S>/dp of each window.
-    - `averages`: (windows,), <S> over each window.
+    - `estimates`: (windows,), `d<S>/dp` of each window.
+    - `averages`: (windows,), `<S>` over each window.
     - `steps_per_window`: the steps each estimate used (NILSS drops a partial segment).
     - `num_unstable`: the number of unstable tangent directions used, or None.
     - `alpha`: the time-dilation weight used (LSS on flows), or None.
@@ -85,7 +85,7 @@ class AbstractSensitivityMethod(eqx.Module):
 
     @abc.abstractmethod
     def estimate(self, windows: Windows) -> WindowEstimates:
-        """One estimate of d<S>/dp (and of <S>) per window of `windows`."""
+        """One estimate of `d<S>/dp` (and of `<S>`) per window of `windows`."""
 
 
 def count_unstable(m: Map, x: Array, steps: int, is_flow: bool) -> tuple[int, float]:

@@ -45,7 +45,10 @@ class NILSS(AbstractSensitivityMethod):
       `jax.random.PRNGKey(0)`.
 
     Example:
+
     ```python
+    lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)
     cj.shadowing_sensitivity(lor, "rho", lambda x: x[2], x0, steps=80_000, dt=0.005,
                              method=cj.NILSS(num_unstable=1, segment_steps=200))
     ```
@@ -158,7 +161,7 @@ def nilss_window(
 
 
 def nilss_estimate(acc, R, bq, total_steps):
-    """Solve the NILSS KKT system of one window and return (d<S>/dp, <S>)."""
+    """Solve the NILSS KKT system of one window and return (`d<S>/dp`, `<S>`)."""
     C, dv, GW, gw, HW, hW, Hw, hw, S = acc
     M = C.shape[0]
     Cinv = jnp.linalg.inv(C)

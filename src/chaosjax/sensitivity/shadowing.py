@@ -1,7 +1,7 @@
 """Sensitivity of long-time averages by shadowing, or their whole linear response.
 
 For a chaotic system the derivative of a finite-time average explodes with the
-horizon (`sensitivity_blowup_table`), yet d<S>/dp of the long-time average exists
+horizon (`sensitivity_blowup_table`), yet `d<S>/dp` of the long-time average exists
 for uniformly hyperbolic (and, in practice, for many non-uniformly hyperbolic)
 systems. Shadowing methods find, among all tangent solutions v_k = dx_k/dp, the one
 that stays bounded -- the derivative of a *shadowing* orbit -- and average the
@@ -60,12 +60,15 @@ def _as_method(method: object) -> AbstractSensitivityMethod:
 
 
 class ShadowingSensitivity(eqx.Module):
-    """d<S>/dp of a long-time average by shadowing (or S3's whole linear response).
+    """`d<S>/dp` of a long-time average by shadowing, or S3's whole linear response (what
+    `shadowing_sensitivity` returns); `print(res)` summarises it.
+
+    **Attributes:**
 
     - `derivative`: the mean of `estimates`.
     - `standard_error`: std(estimates, ddof=1) / sqrt(len(estimates)) (NaN for one).
     - `estimates`: (windows,), one estimate per independent window of the orbit.
-    - `average`: <S>, the time average over all windows.
+    - `average`: `<S>`, the time average over all windows.
     - `method`: "lss", "nilss" or "s3"; `num_unstable`: u for NILSS and S3 (None for
       LSS).
     - `steps_per_window`, `time_per_window`: each window's length in steps and time.
@@ -127,7 +130,7 @@ def shadowing_sensitivity(
     segments: int = 8,
     method: AbstractSensitivityMethod | str = "lss",
 ) -> ShadowingSensitivity:
-    """d<S>/dp of the long-time average of S by shadowing, or its whole linear response.
+    """`d<S>/dp` of the long-time average of S by shadowing, or its whole linear response.
 
     The orbit of `steps` steps after `transient` is split into `segments` consecutive
     windows; `method` gives an independent estimate on each, and the result is their
@@ -162,6 +165,7 @@ def shadowing_sensitivity(
     `parts`).
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     x0 = cj.final_state(lor, lor.default_state(), steps=10_000, dt=0.005)

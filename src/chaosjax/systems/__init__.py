@@ -1,5 +1,10 @@
 """Systems: what evolves. Base classes `Flow` and `Map`, and the catalogue.
 
+The abstract bases are `Flow`, `Map`, `InvertibleMap`, `DrivenMap` and
+`PiecewiseSmoothFlow`; the catalogue's classes are final, with parameters as array
+leaves (`param`) and their metadata (name, citation, reference exponents) on the class.
+src/chaosjax/systems/README.md explains how to add a system.
+
 ```python
 import chaosjax as cj
 cj.systems.catalog()                    # every built-in name
@@ -75,12 +80,38 @@ _PRESETS: dict[str, Any] = {
 
 
 def catalog() -> list[str]:
-    """Names of every built-in system (flows first, then maps), plus named presets."""
+    """Names of every built-in system (flows first, then maps), plus named presets.
+
+    **Returns:**
+
+    A list of names, each accepted by `get`.
+
+    Example:
+
+    ```python
+    "lorenz63" in cj.systems.catalog()      # True
+    ```
+    """
     return list(_CATALOG) + list(_PRESETS)
 
 
 def system_class(name: str) -> type:
-    """The class registered under `name`."""
+    """The class registered under a catalogue name.
+
+    **Arguments:**
+
+    - `name`: a catalogue name (case and "-" / "_" are ignored); presets are not classes.
+
+    **Returns:**
+
+    The class; an unknown name raises `ValueError` listing close matches.
+
+    Example:
+
+    ```python
+    cj.systems.system_class("henon")        # cj.systems.Henon
+    ```
+    """
     key = name.strip().lower().replace("-", "_")
     if key in _CATALOG:
         return _CATALOG[key]
@@ -90,10 +121,21 @@ def system_class(name: str) -> type:
 def get(name: str, **params: Any) -> Flow | Map:
     """The built-in system `name`, with parameters overridden by keyword.
 
-    Raises `ValueError` for an unknown name (with close matches) or a parameter the
-    system does not have.
+    **Arguments:**
 
-    Example: `cj.systems.get("lorenz63", rho=30.0)`.
+    - `name`: a name from `catalog()` (a class or a preset such as "pwl_fp_to_chaos").
+    - `**params`: parameter values that replace the defaults.
+
+    **Returns:**
+
+    The system (a `Flow` or a `Map`). An unknown name (with close matches) or a
+    parameter the system does not have raises `ValueError`.
+
+    Example:
+
+    ```python
+    lor = cj.systems.get("lorenz63", rho=30.0)
+    ```
     """
     if not isinstance(name, str):
         raise ValueError(f"`name` must be a system name (str), got {name!r}.")

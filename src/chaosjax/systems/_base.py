@@ -24,12 +24,40 @@ def _as_float(value: Any) -> jax.Array:
     x = jnp.asarray(value)
     if jnp.issubdtype(x.dtype, jnp.complexfloating):
         return x
-    # Strong (not weak) float dtype: float64 under chaosjax's default x64.
+    # A strong (not weak) float dtype: float64 once `cj.enable_x64()` has run.
     return x.astype(jnp.result_type(float))
 
 
 def param(default: Any) -> Any:
-    """A traced numeric parameter: stored as a float array leaf, converted on construction."""
+    """A numeric parameter of a system: an equinox field stored as a float array leaf.
+
+    The value is converted on construction (a Python float, a nested tuple, an array), so
+    `jit`, `vmap` and `grad` see the parameter as an array and never recompile for a new
+    value. Structural integers (a delay, a size) are `eqx.field(static=True)` instead.
+
+    **Arguments:**
+
+    - `default`: the default value, a scalar or a nested tuple of numbers (a matrix).
+
+    **Returns:**
+
+    An `eqx.field` with that default and a float-array converter.
+
+    Example:
+
+    ```python
+    class Decay(cj.Flow):
+        k: float = cj.systems.param(0.5)
+
+        def vector_field(self, x):
+            return -self.k * x
+
+        def default_state(self):
+            return jnp.ones(2)
+
+    jax.grad(lambda s: s.vector_field(jnp.ones(2)).sum())(Decay()).k   # -2.0
+    ```
+    """
     return eqx.field(default=default, converter=_as_float)
 
 
@@ -84,7 +112,19 @@ class _System(eqx.Module):
     def replace(self, **changes: Any):
         """A copy with some parameters changed; unknown names raise `ValueError`.
 
-        Example: `cj.systems.Lorenz63().replace(rho=30.0)`.
+        **Arguments:**
+
+        - `**changes`: field name -> new value.
+
+        **Returns:**
+
+        The new system (the original is unchanged).
+
+        Example:
+
+        ```python
+        lor30 = cj.systems.Lorenz63().replace(rho=30.0)
+        ```
         """
         names = {f.name for f in dataclasses.fields(self)}
         for key in changes:
@@ -94,21 +134,32 @@ class _System(eqx.Module):
 
     @property
     def kind(self) -> str:
+        """The kind of system: "flow" or "map"."""
         return "flow" if isinstance(self, Flow) else "map"
 
 
 class Flow(_System):
     """A continuous-time system dx/dt = f(x).
 
-    Subclass it and implement `vector_field(x)` and `default_state()`:
+    Subclass it, declare the parameters as fields with `cj.systems.param`, and implement
+    `vector_field(x)` and `default_state()`; `jacobian(x)` may be given analytically
+    (else forward-mode autodiff). A flow becomes a one-step map with `cj.discretize`.
+    Class variables carry the metadata: `name`, `reference_exponents` (per unit time)
+    with their `reference_source`, `sample_scale`, `unbounded_coordinates`.
+
+    Example:
 
     ```python
     class MyFlow(cj.Flow):
         a: float = cj.systems.param(0.2)
+
         def vector_field(self, x):
             return -self.a * x
+
         def default_state(self):
             return jnp.ones(2)
+
+    xs = cj.trajectory(MyFlow(), jnp.ones(2), steps=100, dt=0.01)
     ```
     """
 
@@ -130,7 +181,21 @@ class Map(_System):
 
     Implement `step(x)` and `default_state()`; optionally `jacobian(x)` (else autodiff
     is used). An invertible map subclasses `InvertibleMap`, a map driven by an input
-    sequence `DrivenMap`.
+    sequence `DrivenMap`. Lyapunov exponents of a map are per iteration
+    (`time_per_step` is 1); a discretised flow is a `Map` whose `time_per_step` is `dt`.
+
+    Example:
+
+    ```python
+    class Doubling(cj.Map):
+        def step(self, x):
+            return jnp.mod(2.0 * x, 1.0)
+
+        def default_state(self):
+            return jnp.array([0.1234])
+
+    cj.max_lyapunov(Doubling(), jnp.array([0.1234]), steps=40)   # ln 2 per iteration
+    ```
     """
 
     @property
@@ -154,6 +219,7 @@ class Map(_System):
 
     @property
     def has_analytic_jacobian(self) -> bool:
+        """Whether a subclass overrides `jacobian` (else it comes from autodiff)."""
         return type(self).jacobian is not Map.jacobian
 
 
@@ -163,6 +229,20 @@ class InvertibleMap(Map):
     Inverted-map spectra (`cj.lyapunov_spectrum(..., inverse=True)`) and backward lag
     sensitivities use the inverse's derivative directly; other maps solve with the
     forward Jacobian.
+
+    Example:
+
+    ```python
+    class Shear(cj.systems.InvertibleMap):
+        def step(self, x):
+            return jnp.stack([x[0] + x[1], x[1]])
+
+        def inverse_step(self, x):
+            return jnp.stack([x[0] - x[1], x[1]])
+
+        def default_state(self):
+            return jnp.array([0.1, 0.2])
+    ```
     """
 
     @abc.abstractmethod
@@ -171,6 +251,7 @@ class InvertibleMap(Map):
 
     @property
     def has_inverse(self) -> bool:
+        """True: `inverse_step` exists."""
         return True
 
 
@@ -178,7 +259,16 @@ class DrivenMap(Map):
     """A map driven by an input sequence, x_{n+1} = F(x_n, u_n) (e.g. a recurrent network).
 
     Implement `driven_step(x, u)` and `n_inputs`; `step(x)` is the autonomous map with
-    zero input unless overridden.
+    zero input unless overridden. `cj.lyapunov_spectrum(system, x0, ..., inputs=us)`
+    computes the spectrum of the driven (non-autonomous) map for an input sequence `us`
+    of shape (steps, n_inputs).
+
+    Example:
+
+    ```python
+    rnn = cj.systems.RNN.random(jax.random.key(0), 8, n_inputs=1)
+    rnn.driven_step(rnn.default_state(), jnp.ones(1))
+    ```
     """
 
     @property
@@ -193,6 +283,7 @@ class DrivenMap(Map):
         """The next state F(x, u)."""
 
     def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """The autonomous map: `driven_step` with zero input."""
         return self.driven_step(x, jnp.zeros(self.n_inputs, x.dtype))
 
 
@@ -206,6 +297,22 @@ class PiecewiseSmoothFlow(Flow):
     discretised with its crossings located inside each step (`solver="event"`), which
     keeps fourth order and puts the saltation matrix into the tangent map (di Bernardo,
     Budd, Champneys & Kowalczyk 2008, *Piecewise-smooth Dynamical Systems*, sec. 2.5).
+
+    Example:
+
+    ```python
+    class Relay(cj.PiecewiseSmoothFlow):
+        def switching_function(self, x):
+            return x[0]
+
+        def mode_vector_field(self, x, mode):
+            return jnp.stack([x[1], jnp.where(mode[0], -1.0, 1.0) - 0.1 * x[1]])
+
+        def default_state(self):
+            return jnp.array([0.5, 0.0])
+
+    m = cj.event_map(Relay(), dt=0.01)        # crossings located inside each step
+    ```
     """
 
     @abc.abstractmethod
@@ -227,4 +334,5 @@ class PiecewiseSmoothFlow(Flow):
         return self.switching(x) >= 0
 
     def vector_field(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """The field of the region `x` lies in."""
         return self.mode_vector_field(x, self.mode(x))

@@ -24,7 +24,20 @@ class Lorenz63(Flow):
     """Lorenz (1963), "Deterministic nonperiodic flow", J. Atmos. Sci. 20, 130-141.
 
     dx/dt = sigma (y - x),  dy/dt = x (rho - z) - y,  dz/dt = x y - beta z.
-    Chaotic at the defaults sigma = 10, rho = 28, beta = 8/3.
+    Chaotic at the defaults.
+
+    **Arguments:**
+
+    - `sigma`: Prandtl number, default 10.
+    - `rho`: Rayleigh number, default 28.
+    - `beta`: geometric factor, default 8/3.
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63(rho=30.0)
+    lor.vector_field(lor.default_state())   # dx/dt, shape (3,)
+    ```
     """
 
     sigma: Scalar = param(10.0)
@@ -48,7 +61,17 @@ class Lorenz63(Flow):
 class Rossler(Flow):
     """Rössler (1976), "An equation for continuous chaos", Phys. Lett. A 57, 397-398.
 
-    dx/dt = -y - z,  dy/dt = x + a y,  dz/dt = b + z (x - c);  a = b = 0.2, c = 5.7.
+    dx/dt = -y - z,  dy/dt = x + a y,  dz/dt = b + z (x - c).
+
+    **Arguments:**
+
+    - `a`, `b`, `c`: default 0.2, 0.2, 5.7 (chaotic).
+
+    Example:
+
+    ```python
+    ros = cj.systems.Rossler(c=5.7)
+    ```
     """
 
     a: Scalar = param(0.2)
@@ -73,7 +96,18 @@ class Lorenz96(Flow):
     """Lorenz (1996), "Predictability: a problem partly solved", ECMWF Seminar.
 
     dx_i/dt = (x_{i+1} - x_{i-2}) x_{i-1} - x_i + F, cyclic in i = 0..n-1.
-    `n` (static) sets the dimension; F = 8 is chaotic for n >= 5.
+
+    **Arguments:**
+
+    - `F`: the forcing, default 8 (chaotic for n >= 5).
+    - `n`: the number of sites (static: it sets the dimension), an int >= 4, default 40.
+
+    Example:
+
+    ```python
+    l96 = cj.systems.Lorenz96(n=10, F=8.0)
+    l96.dim                                  # 10
+    ```
     """
 
     F: Scalar = param(8.0)
@@ -104,7 +138,17 @@ class Lorenz96(Flow):
 class Chen(Flow):
     """Chen & Ueta (1999), "Yet another chaotic attractor", Int. J. Bifurc. Chaos 9, 1465.
 
-    dx/dt = a (y - x),  dy/dt = (c - a) x - x z + c y,  dz/dt = x y - b z;  a=35, b=3, c=28.
+    dx/dt = a (y - x),  dy/dt = (c - a) x - x z + c y,  dz/dt = x y - b z.
+
+    **Arguments:**
+
+    - `a`, `b`, `c`: default 35, 3, 28 (chaotic).
+
+    Example:
+
+    ```python
+    chen = cj.systems.Chen()
+    ```
     """
 
     a: Scalar = param(35.0)
@@ -130,8 +174,19 @@ class Chua(Flow):
 
     dx/dt = alpha (y - h(x)),  dy/dt = x - y + z,  dz/dt = -beta y,  h(x) = c3 x^3 + c1 x.
     Cubic form of Huang, Pivka, Wu, Chua & Yang (1996), Int. J. Bifurc. Chaos 6,
-    2175 ("Chua's equation with cubic nonlinearity"); double-scroll-like chaos at
-    alpha = 10, beta = 16, c3 = 1/16, c1 = -1/6.
+    2175 ("Chua's equation with cubic nonlinearity"); double-scroll-like chaos at the
+    defaults.
+
+    **Arguments:**
+
+    - `alpha`, `beta`: default 10, 16.
+    - `c1`, `c3`: the coefficients of h, default -1/6, 1/16.
+
+    Example:
+
+    ```python
+    chua = cj.systems.Chua(alpha=10.0)
+    ```
     """
 
     alpha: Scalar = param(10.0)
@@ -156,7 +211,17 @@ class Thomas(Flow):
     """Thomas (1999), "Deterministic chaos seen in terms of feedback circuits",
     Int. J. Bifurc. Chaos 9, 1889-1905.
 
-    dx/dt = sin y - b x (cyclic in x, y, z);  chaotic at b = 0.208186.
+    dx/dt = sin y - b x (cyclic in x, y, z).
+
+    **Arguments:**
+
+    - `b`: the damping, default 0.208186 (chaotic).
+
+    Example:
+
+    ```python
+    th = cj.systems.Thomas(b=0.2)
+    ```
     """
 
     b: Scalar = param(0.208186)
@@ -176,7 +241,17 @@ class Halvorsen(Flow):
     """Halvorsen's cyclically symmetric attractor; Sprott (2010), *Elegant Chaos*, World
     Scientific, eq. (3.8).
 
-    dx/dt = -a x - 4 y - 4 z - y^2 (cyclic);  a = 1.27 (chaotic; a = 1.89 is periodic).
+    dx/dt = -a x - 4 y - 4 z - y^2 (cyclic in x, y, z).
+
+    **Arguments:**
+
+    - `a`: default 1.27 (chaotic; a = 1.89 is periodic).
+
+    Example:
+
+    ```python
+    hal = cj.systems.Halvorsen()
+    ```
     """
 
     a: Scalar = param(1.27)
@@ -197,7 +272,17 @@ class Halvorsen(Flow):
 class SprottB(Flow):
     """Sprott (1994), "Some simple chaotic flows", Phys. Rev. E 50, R647, case B.
 
-    dx/dt = a y z,  dy/dt = x - y,  dz/dt = 1 - x y  (a = 1).
+    dx/dt = a y z,  dy/dt = x - y,  dz/dt = 1 - x y.
+
+    **Arguments:**
+
+    - `a`: default 1.
+
+    Example:
+
+    ```python
+    sb = cj.systems.SprottB()
+    ```
     """
 
     a: Scalar = param(1.0)
@@ -221,8 +306,21 @@ class Duffing(Flow):
     third coordinate; Guckenheimer & Holmes (1983), *Nonlinear Oscillations*, sec. 2.2.
 
     dx/dt = v,  dv/dt = -delta v - alpha x - beta x^3 + gamma cos(theta),  dtheta/dt = omega.
-    Chaotic at delta = 0.3, alpha = -1, beta = 1, gamma = 0.5, omega = 1.2.
-    The phase theta grows without bound by design.
+    The phase theta grows without bound by design (`unbounded_coordinates = (2,)`).
+
+    **Arguments:**
+
+    - `delta`: the damping, default 0.3.
+    - `alpha`, `beta`: the linear and cubic stiffness, default -1, 1 (double well).
+    - `gamma`, `omega`: the forcing amplitude and angular frequency, default 0.5, 1.2.
+
+    Chaotic at the defaults.
+
+    Example:
+
+    ```python
+    duf = cj.systems.Duffing(gamma=0.4)
+    ```
     """
 
     delta: Scalar = param(0.3)
@@ -250,10 +348,25 @@ class Duffing(Flow):
 
 
 class LinearFlow(Flow):
-    """dx/dt = A x (seed 003: learning A from one trajectory).
+    """The linear flow dx/dt = A x.
 
-    Exact Lyapunov exponents: the real parts of the eigenvalues of A. The default A is a
-    weakly damped rotation.
+    Its exact Lyapunov exponents are the real parts of the eigenvalues of A, which makes
+    it an oracle for the spectrum code, and it is the example with which Budd (2025)
+    contrasts learning A from one trajectory by a neural ODE with least squares (C. Budd,
+    "Neural ODEs for, and as, dynamical systems", Lecture 7, Seattle, June 2025).
+
+    **Arguments:**
+
+    - `A`: the matrix, shape (n, n); the default ((-0.1, 2), (-2, -0.1)) is a weakly
+      damped rotation.
+
+    Example:
+
+    ```python
+    lin = cj.systems.LinearFlow(A=jnp.diag(jnp.array([0.5, -1.0])))
+    cj.lyapunov_spectrum(lin, lin.default_state(), steps=1_000, dt=0.01).exponents
+    # (0.5, -1.0) per unit time
+    ```
     """
 
     A: Float[ArrayLike, "n n"] = param(((-0.1, 2.0), (-2.0, -0.1)))
@@ -280,12 +393,25 @@ class LinearFlow(Flow):
 
 
 class ReluFlow(PiecewiseSmoothFlow):
-    """dx/dt = A1 x + b1 + ReLU(A2 x + b2): the ReLU-type ODE of seed 003, the form a
-    one-hidden-layer ReLU network gives a neural ODE.
+    """dx/dt = A1 x + b1 + ReLU(A2 x + b2): the ReLU-type ODE that a one-hidden-layer ReLU
+    network gives a neural ODE (C. Budd, "Neural ODEs for, and as, dynamical systems",
+    Lecture 7, Seattle, June 2025).
 
     Continuous, piecewise linear; its Jacobian jumps across A2 x + b2 = 0. The defaults
     (2-D) switch at x_1 = 0 between a stable focus (x_1 < 0, whose equilibrium lies on
     the other side) and an unstable focus (x_1 > 0), giving a limit cycle around it.
+
+    **Arguments:**
+
+    - `A1`, `A2`: (n, n) matrices of the affine and the ReLU part.
+    - `b1`, `b2`: (n,) offsets.
+
+    Example:
+
+    ```python
+    relu = cj.systems.ReluFlow()
+    xs = cj.trajectory(relu, relu.default_state(), steps=2_000, dt=0.01)
+    ```
     """
 
     A1: Float[ArrayLike, "n n"] = param(((-3.0, 1.0), (-5.0, 0.0)))
@@ -329,15 +455,29 @@ class ReluFlow(PiecewiseSmoothFlow):
 
 
 class PiecewiseLinearFlow(PiecewiseSmoothFlow):
-    """The normal form of a ReLU-type flow at a switching manifold (seed 003; di Bernardo,
-    Budd, Champneys & Kowalczyk (2008), *Piecewise-smooth Dynamical Systems*, Springer):
+    """The normal form of a ReLU-type flow at a switching manifold; di Bernardo, Budd,
+    Champneys & Kowalczyk (2008), *Piecewise-smooth Dynamical Systems*, Springer.
 
         dx/dt = A1 x + mu b   if c.x < 0,
         dx/dt = A2 x + mu b   if c.x >= 0.
 
     Continuous across c.x = 0 when A1 and A2 differ only in the column along c.
     Presets: `PiecewiseLinearFlow.fp_to_limit_cycle(mu)` and
-    `PiecewiseLinearFlow.fp_to_chaos(mu)` (the two examples of the lecture).
+    `PiecewiseLinearFlow.fp_to_chaos(mu)`, the two examples of C. Budd, "Neural ODEs
+    for, and as, dynamical systems", Lecture 7, Seattle, June 2025.
+
+    **Arguments:**
+
+    - `A1`, `A2`: (n, n) matrices on the two sides of the switching manifold.
+    - `b`: (n,) direction of the offset; `c`: (n,) normal of the manifold c.x = 0.
+    - `mu`: the bifurcation parameter (a scalar), default -1.
+
+    Example:
+
+    ```python
+    pwl = cj.systems.PiecewiseLinearFlow.fp_to_limit_cycle(mu=0.5)
+    xs = cj.trajectory(pwl, pwl.default_state(), steps=2_000, dt=0.01)
+    ```
     """
 
     A1: Float[ArrayLike, "n n"] = param(((-1.0, 1.0), (-1.0, 0.0)))
@@ -362,7 +502,24 @@ class PiecewiseLinearFlow(PiecewiseSmoothFlow):
 
     @classmethod
     def fp_to_limit_cycle(cls, mu: float = -1.0) -> PiecewiseLinearFlow:
-        """Seed 003, "FP -> limit cycle": a stable focus for c.x < 0, unstable for c.x >= 0."""
+        """Budd's (2025) "FP -> limit cycle" example: a stable focus for c.x < 0 and an
+        unstable one for c.x >= 0.
+
+        **Arguments:**
+
+        - `mu`: the bifurcation parameter, default -1 (a stable equilibrium); a limit
+          cycle exists for mu > 0.
+
+        **Returns:**
+
+        A 2-D `PiecewiseLinearFlow`.
+
+        Example:
+
+        ```python
+        pwl = cj.systems.PiecewiseLinearFlow.fp_to_limit_cycle(mu=0.5)
+        ```
+        """
         return cls(
             A1=((-1.0, 1.0), (-1.0, 0.0)),
             A2=((2.0, 1.0), (-5.0, 0.0)),
@@ -373,9 +530,26 @@ class PiecewiseLinearFlow(PiecewiseSmoothFlow):
 
     @classmethod
     def fp_to_chaos(cls, mu: float = 1.0) -> PiecewiseLinearFlow:
-        """Seed 003, "FP -> chaos", with the matrices exactly as printed in the lecture
-        (companion form). As printed they diverge from small states; see the bifurcation
-        docs for what computation finds."""
+        """Budd's (2025) "FP -> chaos" example, with the matrices exactly as printed in
+        the lecture notes (companion form).
+
+        As printed they diverge from small states; docs/bifurcation.md shows what
+        computation finds.
+
+        **Arguments:**
+
+        - `mu`: the bifurcation parameter, default 1.
+
+        **Returns:**
+
+        A 3-D `PiecewiseLinearFlow`.
+
+        Example:
+
+        ```python
+        pwl = cj.systems.PiecewiseLinearFlow.fp_to_chaos(mu=1.0)
+        ```
+        """
         return cls(
             A1=((0.8, 1.0, 0.0), (0.57, 0.0, 1.0), (-0.09, 0.0, 0.0)),
             A2=((0.1, 1.0, 0.0), (-0.2, 0.0, 1.0), (-60.0, 0.0, 0.0)),

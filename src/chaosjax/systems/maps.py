@@ -23,6 +23,16 @@ class Logistic(Map):
     """The logistic map x -> r x (1 - x); May (1976), Nature 261, 459-467.
 
     At r = 4 the exponent is exactly ln 2 per iteration.
+
+    **Arguments:**
+
+    - `r`: the growth rate, default 4.
+
+    Example:
+
+    ```python
+    cj.max_lyapunov(cj.systems.Logistic(r=4.0), jnp.array([0.3]), steps=100_000)  # ~ ln 2
+    ```
     """
 
     r: Scalar = param(4.0)
@@ -48,8 +58,16 @@ class Logistic(Map):
 class Tent(Map):
     """The tent map x -> mu min(x, 1 - x); exponent ln mu for 1 < mu <= 2.
 
-    mu = 1.99 by default: at mu = 2 every binary floating-point orbit collapses onto
-    0 within ~53 iterations (each step shifts one mantissa bit out).
+    **Arguments:**
+
+    - `mu`: the slope, default 1.99: at mu = 2 every binary floating-point orbit
+      collapses onto 0 within ~53 iterations (each step shifts one mantissa bit out).
+
+    Example:
+
+    ```python
+    tent = cj.systems.Tent(mu=1.9)
+    ```
     """
 
     mu: Scalar = param(1.99)
@@ -76,7 +94,18 @@ class Henon(InvertibleMap):
     """Hénon (1976), "A two-dimensional mapping with a strange attractor",
     Commun. Math. Phys. 50, 69-77.
 
-    (x, y) -> (1 - a x^2 + y, b x);  a = 1.4, b = 0.3.
+    (x, y) -> (1 - a x^2 + y, b x).
+
+    **Arguments:**
+
+    - `a`, `b`: default 1.4, 0.3 (the classic strange attractor).
+
+    Example:
+
+    ```python
+    hen = cj.systems.Henon(a=1.4, b=0.3)
+    hen.inverse_step(hen.step(hen.default_state()))   # the default state again
+    ```
     """
 
     a: Scalar = param(1.4)
@@ -107,7 +136,17 @@ class Lozi(InvertibleMap):
     """Lozi (1978), "Un attracteur étrange (?) du type attracteur de Hénon",
     J. Phys. Colloques 39, C5-9.
 
-    (x, y) -> (1 - a |x| + y, b x);  a = 1.7, b = 0.5.
+    (x, y) -> (1 - a |x| + y, b x).
+
+    **Arguments:**
+
+    - `a`, `b`: default 1.7, 0.5.
+
+    Example:
+
+    ```python
+    lozi = cj.systems.Lozi()
+    ```
     """
 
     a: Scalar = param(1.7)
@@ -133,14 +172,26 @@ class Lozi(InvertibleMap):
 
 class Tinkerbell(Map):
     """The Tinkerbell map; Nusse & Yorke (1994), *Dynamics: Numerical Explorations*;
-    parameters as in Sprott (2003) and seed 001.
+    parameters as in Sprott (2003) and in A. Maus, "Lyapunov spectra of inverted discrete
+    dynamical systems" (2011), https://adammaus.com/wp/tag/invertible-maps/.
 
-    (x, y) -> (x^2 - y^2 + a x + b y, 2 x y + c x + d y);  a=0.9, b=-0.6, c=2, d=0.5.
+    (x, y) -> (x^2 - y^2 + a x + b y, 2 x y + c x + d y).
     Not globally invertible (quadratic), but its Jacobian is invertible on the
     attractor, so the inverted map's spectrum can be computed along forward orbits.
 
     Exponents (0.1900, -0.5209) (Sprott 2003); chaosjax computes (0.18998, -0.52088)
     (4e6 iterations). The often-quoted b = -0.6013 gives (0.1999, -0.4999) instead.
+
+    **Arguments:**
+
+    - `a`, `b`, `c`, `d`: default 0.9, -0.6, 2, 0.5.
+
+    Example:
+
+    ```python
+    tink = cj.systems.Tinkerbell()
+    cj.lyapunov_spectrum(tink, tink.default_state(), steps=100_000, inverse=True)
+    ```
     """
 
     a: Scalar = param(0.9)
@@ -152,7 +203,7 @@ class Tinkerbell(Map):
     dim: ClassVar[int] = 2
     reference_exponents: ClassVar[tuple[float, ...]] = (0.1900, -0.5209)
     reference_source: ClassVar[str] = (
-        "Sprott (2003), Chaos and Time-Series Analysis, App. A (b = -0.6, as seed 001)"
+        "Sprott (2003), Chaos and Time-Series Analysis, App. A (b = -0.6)"
     )
     sample_scale: ClassVar[float] = 0.02
 
@@ -179,12 +230,22 @@ class DelayedLogistic(InvertibleMap):
     """The delayed logistic map; Aronson, Chory, Hall & McGehee (1982), Commun. Math.
     Phys. 83, 303; parameters as in Sprott (2003).
 
-    (x, y) -> (a x (1 - y), x);  a = 2.27.
+    (x, y) -> (a x (1 - y), x).
 
     Exponents (0.1832, -1.2431), computed (4e6 iterations from three orbits). The
     largest agrees with Sprott (2003)'s 0.1830; the second is fixed by the exact
-    identity lam_1 + lam_2 = <ln|det J|> = <ln(a x)> = -1.060 along the orbit, which a
-    tabulated -1.6557 (the value this class first carried) would violate.
+    identity lam_1 + lam_2 = `<ln|det J|> = <ln(a x)>` = -1.060 along the orbit, which a
+    second exponent of -1.6557 would violate.
+
+    **Arguments:**
+
+    - `a`: default 2.27.
+
+    Example:
+
+    ```python
+    dl = cj.systems.DelayedLogistic(a=2.27)
+    ```
     """
 
     a: Scalar = param(2.27)
@@ -220,12 +281,22 @@ class Burgers(Map):
     """The discrete Burgers map; Whitehead & MacDonald (1984), Physica D 13, 401;
     parameters as in Sprott (2003).
 
-    (x, y) -> (a x - y^2, b y + x y);  a = 0.75, b = 1.75.
+    (x, y) -> (a x - y^2, b y + x y).
 
     Exponents (0.1209, -0.2213), computed (4e6 iterations from three orbits, spread
-    < 2e-4; the sum equals the exact <ln|det J|> = <ln|a (b + x) + 2 y^2|> =
-    -0.1004). The values first carried here, (0.1276, -0.1720), are not reproduced
-    by this map at these parameters (their sum contradicts the identity).
+    < 2e-4; the sum equals the exact `<ln|det J|> = <ln|a (b + x) + 2 y^2|>` =
+    -0.1004). The pair (0.1276, -0.1720) is not reproduced by this map at these
+    parameters (its sum contradicts the identity).
+
+    **Arguments:**
+
+    - `a`, `b`: default 0.75, 1.75.
+
+    Example:
+
+    ```python
+    bur = cj.systems.Burgers()
+    ```
     """
 
     a: Scalar = param(0.75)
@@ -256,7 +327,17 @@ class Ikeda(Map):
     (1985), J. Opt. Soc. Am. B 2, 552.
 
     t = 0.4 - 6 / (1 + x^2 + y^2);
-    (x, y) -> (1 + u (x cos t - y sin t), u (x sin t + y cos t));  u = 0.9.
+    (x, y) -> (1 + u (x cos t - y sin t), u (x sin t + y cos t)).
+
+    **Arguments:**
+
+    - `u`: default 0.9.
+
+    Example:
+
+    ```python
+    ike = cj.systems.Ikeda(u=0.9)
+    ```
     """
 
     u: Scalar = param(0.9)
@@ -284,8 +365,19 @@ class DelayedHenon(InvertibleMap):
 
         x_n = 1 - a x_{n-1}^2 + b x_{n-d}
 
-    The state is the delay vector (x_{n-1}, x_{n-2}, ..., x_{n-d}); `d` (static) is its
-    dimension. a = 1.6, b = 0.1 (Sprott's values; chaotic for every d).
+    The state is the delay vector (x_{n-1}, x_{n-2}, ..., x_{n-d}).
+
+    **Arguments:**
+
+    - `a`, `b`: default 1.6, 0.1 (Sprott's values; chaotic for every d).
+    - `d`: the delay (static: it is the dimension), a positive int, default 4.
+
+    Example:
+
+    ```python
+    dh = cj.systems.DelayedHenon(d=4)
+    cj.lag_sensitivities(dh, dh.default_state(), steps=10_000, transient=1_000)
+    ```
     """
 
     a: Scalar = param(1.6)
@@ -323,8 +415,23 @@ class DelayedHenon(InvertibleMap):
 
 
 class SmoothedSigmoidMap(Map):
-    """x -> a x - (1 + tanh(c x)) / 2 + b (seed 003): a smooth family that tends to a
-    piecewise-linear map with a jump (border collisions, period adding) as c grows.
+    """The smoothed sigmoid map x -> a x - (1 + tanh(c x)) / 2 + b; C. Budd, "Neural ODEs
+    for, and as, dynamical systems", Lecture 7, Seattle, June 2025.
+
+    A one-neuron feed-forward network iterated as a map: a smooth family that tends to
+    a piecewise-linear map with a jump (border collisions, period adding) as c grows.
+
+    **Arguments:**
+
+    - `a`, `b`: the slope and offset, default 0.8, 0.5.
+    - `c`: the steepness of the sigmoid, default 10.
+
+    Example:
+
+    ```python
+    sig = cj.systems.SmoothedSigmoidMap(c=50.0)
+    xs = cj.trajectory(sig, sig.default_state(), steps=100, transient=2_000)
+    ```
     """
 
     a: Scalar = param(0.8)
@@ -345,8 +452,18 @@ class SmoothedSigmoidMap(Map):
 class StandardMap(InvertibleMap):
     """The Chirikov standard map; Chirikov (1979), Phys. Rep. 52, 263-379.
 
-    p -> p + K sin(theta),  theta -> theta + p (new p), both mod 2 pi;  K = 1.
-    Area preserving: the exponents sum to zero.
+    p -> p + K sin(theta),  theta -> theta + p (new p), both mod 2 pi; the state is
+    (theta, p). Area preserving: the exponents sum to zero.
+
+    **Arguments:**
+
+    - `K`: the kick strength, default 1.
+
+    Example:
+
+    ```python
+    std = cj.systems.StandardMap(K=1.5)
+    ```
     """
 
     K: Scalar = param(1.0)
@@ -380,9 +497,16 @@ class PiecewiseLinearMap(Map):
 
     Continuous across c.x = 0 when A1 - A2 is zero off the column along c.
 
+    **Arguments:**
+
+    - `A1`, `A2`: (n, n) matrices on the two sides of c.x = 0.
+    - `b`: (n,) direction of the offset; `c`: (n,) normal of the border.
+    - `mu`: the bifurcation parameter (a scalar), default 1.
+
     Example:
+
     ```python
-    m = cj.piecewise.PiecewiseLinearMap.border_collision_2d(0.5, 0.3, -2.0, 0.3, mu=1.0)
+    m = cj.systems.PiecewiseLinearMap.border_collision_2d(0.5, 0.3, -2.0, 0.3, mu=1.0)
     ```
     """
 
@@ -421,7 +545,23 @@ class PiecewiseLinearMap(Map):
     @classmethod
     def from_flow(cls, flow: PiecewiseLinearFlow) -> PiecewiseLinearMap:
         """The same matrices read as a map (the companion form of `fp_to_chaos` is the
-        border-collision normal form of maps)."""
+        border-collision normal form of maps).
+
+        **Arguments:**
+
+        - `flow`: a `PiecewiseLinearFlow`.
+
+        **Returns:**
+
+        A `PiecewiseLinearMap` with the flow's `A1`, `A2`, `b`, `c` and `mu`.
+
+        Example:
+
+        ```python
+        flow = cj.systems.PiecewiseLinearFlow.fp_to_chaos(mu=1.0)
+        m = cj.systems.PiecewiseLinearMap.from_flow(flow)
+        ```
+        """
         return cls(A1=flow.A1, A2=flow.A2, b=flow.b, c=flow.c, mu=flow.mu)
 
     @classmethod
@@ -430,8 +570,25 @@ class PiecewiseLinearMap(Map):
     ) -> PiecewiseLinearMap:
         """The 2-D border-collision normal form (Nusse & Yorke 1992; Banerjee & Grebogi
         1999, Phys. Rev. E 59, 4052): (x, y) -> (tau x + y + mu, -delta x), with
-        (tau, delta) = (tau_l, delta_l) for x < 0 and (tau_r, delta_r) for x >= 0; tau and
-        delta are the trace and determinant of each piece."""
+        (tau, delta) = (tau_l, delta_l) for x < 0 and (tau_r, delta_r) for x >= 0.
+
+        **Arguments:**
+
+        - `tau_l`, `delta_l`: trace and determinant of the left piece (x < 0).
+        - `tau_r`, `delta_r`: trace and determinant of the right piece (x >= 0).
+        - `mu`: the bifurcation parameter, default 1.
+
+        **Returns:**
+
+        A `PiecewiseLinearMap`.
+
+        Example:
+
+        ```python
+        m = cj.systems.PiecewiseLinearMap.border_collision_2d(0.5, 0.3, -2.0, 0.3, mu=1.0)
+        xs = cj.trajectory(m, m.default_state(), steps=1_000)
+        ```
+        """
         return cls(
             A1=((tau_l, 1.0), (-delta_l, 0.0)),
             A2=((tau_r, 1.0), (-delta_r, 0.0)),

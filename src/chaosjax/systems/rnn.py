@@ -1,5 +1,10 @@
-"""Recurrent neural networks as input-driven maps (seed 004).
+"""Recurrent neural networks as input-driven maps.
 
+Trained networks are dynamical systems of their own kind: nonlinear, high-dimensional,
+non-autonomous and with learned parameters, and their Lyapunov spectra describe them
+(E. Shlizerman, "Artificial Neural Networks are a New Kind of Dynamical Systems", UW
+Applied Mathematics, 2023,
+https://amath.washington.edu/news/2023/09/05/artificial-neural-networks-are-new-kind-dynamical-systems).
 An RNN's hidden state evolves by h_{t+1} = F(h_t, u_t): a map driven by an input
 sequence. `step(h)` is the autonomous map (zero input); `driven_step(h, u)` takes
 the input, and `cj.lyapunov_spectrum(rnn, h0, steps=..., inputs=us)` computes the
@@ -46,6 +51,19 @@ class RNN(DrivenMap):
     the largest exponent crosses zero near g = 1 for large n (Engelken et al. 2020).
 
     The Jacobian is analytic: diag(1 - h_{t+1}^2) W.
+
+    **Arguments:**
+
+    - `W`: recurrent weights, shape (n, n).
+    - `U`: input weights, shape (n, n_inputs); n_inputs may be 0.
+    - `b`: biases, shape (n,).
+
+    Example:
+
+    ```python
+    net = cj.systems.RNN.random(jax.random.key(0), 100, g=2.0)
+    cj.lyapunov_spectrum(net, net.default_state(), steps=2_000, k=4).exponents
+    ```
     """
 
     W: Float[Array, "n n"] = _weight()
@@ -79,9 +97,29 @@ class RNN(DrivenMap):
         input_scale: Scalar = 1.0,
         bias_scale: Scalar = 0.0,
     ) -> RNN:
-        """W ~ N(0, g^2/n), U ~ N(0, input_scale^2/n_inputs), b ~ N(0, bias_scale^2).
+        """A random network: W ~ N(0, g^2/n), U ~ N(0, input_scale^2/n_inputs),
+        b ~ N(0, bias_scale^2).
 
-        `g` may be traced (a `vmap` over gains builds a batch of networks).
+        **Arguments:**
+
+        - `key`: a JAX PRNG key.
+        - `n`: the number of hidden units.
+        - `n_inputs`: the length of an input vector, default 0 (autonomous).
+        - `g`: the gain of the recurrent weights, default 1; may be traced (a `vmap`
+          over gains builds a batch of networks).
+        - `input_scale`, `bias_scale`: the scales of U and b, default 1 and 0.
+
+        **Returns:**
+
+        An `RNN`.
+
+        Example:
+
+        ```python
+        nets = jax.vmap(lambda g: cj.systems.RNN.random(jax.random.key(0), 50, g=g))(
+            jnp.linspace(0.5, 2.0, 8)
+        )
+        ```
         """
         kw, ku, kb = jax.random.split(key, 3)
         b = bias_scale * jax.random.normal(kb, (n,))
@@ -118,6 +156,21 @@ class GRU(DrivenMap):
 
     Weights are array leaves; `GRU.random(key, n, g=...)` draws recurrent weights
     N(0, g^2/n) and input weights N(0, 1/n_inputs).
+
+    **Arguments:**
+
+    - `Wz`, `Wr`, `Wh`: recurrent weights of the update gate, reset gate and
+      candidate, each (n, n).
+    - `Uz`, `Ur`, `Uh`: their input weights, each (n, n_inputs).
+    - `bz`, `br`, `bh`: their biases, each (n,).
+
+    Example:
+
+    ```python
+    gru = cj.systems.GRU.random(jax.random.key(0), 32, n_inputs=2, g=1.5)
+    us = jax.random.normal(jax.random.key(1), (1_000, 2))
+    cj.lyapunov_spectrum(gru, gru.default_state(), steps=1_000, k=3, inputs=us)
+    ```
     """
 
     Wz: Float[Array, "n n"] = _weight()
@@ -143,6 +196,26 @@ class GRU(DrivenMap):
         g: Scalar = 1.0,
         input_scale: Scalar = 1.0,
     ) -> GRU:
+        """A random GRU: recurrent weights N(0, g^2/n), input weights
+        N(0, input_scale^2/n_inputs), zero biases.
+
+        **Arguments:**
+
+        - `key`: a JAX PRNG key.
+        - `n`: the number of hidden units.
+        - `n_inputs`: the length of an input vector, default 0.
+        - `g`, `input_scale`: the scales of the recurrent and input weights, default 1.
+
+        **Returns:**
+
+        A `GRU`.
+
+        Example:
+
+        ```python
+        gru = cj.systems.GRU.random(jax.random.key(0), 16, n_inputs=3)
+        ```
+        """
         ks = jax.random.split(key, 6)
         Wz, Wr, Wh = (_gaussian(k, (n, n), g) for k in ks[:3])
         Uz, Ur, Uh = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[3:])
