@@ -8,6 +8,7 @@ import textwrap
 SCRIPT = textwrap.dedent(
     """
     import chaosjax as cj
+    cj.enable_x64()
     cj.use_all_cpu_cores(4)
     import jax, jax.numpy as jnp, numpy as np
     assert len(jax.devices()) == 4, jax.devices()
