@@ -13,11 +13,11 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Bool, Float
+from jaxtyping import Array, Bool, Float
 
 from ._base import Flow, PiecewiseSmoothFlow, param
 
-Scalar = Float[ArrayLike, ""]
+Scalar = Float[Array, ""]
 
 
 class Lorenz63(Flow):
@@ -369,7 +369,7 @@ class LinearFlow(Flow):
     ```
     """
 
-    A: Float[ArrayLike, "n n"] = param(((-0.1, 2.0), (-2.0, -0.1)))
+    A: Float[Array, "n n"] = param(((-0.1, 2.0), (-2.0, -0.1)))
 
     name: ClassVar[str] = "linear_flow"
     sample_scale: ClassVar[float] = 1.0
@@ -414,10 +414,10 @@ class ReluFlow(PiecewiseSmoothFlow):
     ```
     """
 
-    A1: Float[ArrayLike, "n n"] = param(((-3.0, 1.0), (-5.0, 0.0)))
-    b1: Float[ArrayLike, " n"] = param((0.0, 1.0))
-    A2: Float[ArrayLike, "n n"] = param(((3.5, 0.0), (2.0, 0.0)))
-    b2: Float[ArrayLike, " n"] = param((0.0, 0.0))
+    A1: Float[Array, "n n"] = param(((-3.0, 1.0), (-5.0, 0.0)))
+    b1: Float[Array, " n"] = param((0.0, 1.0))
+    A2: Float[Array, "n n"] = param(((3.5, 0.0), (2.0, 0.0)))
+    b2: Float[Array, " n"] = param((0.0, 0.0))
 
     name: ClassVar[str] = "relu_flow"
     sample_scale: ClassVar[float] = 0.5
@@ -480,10 +480,10 @@ class PiecewiseLinearFlow(PiecewiseSmoothFlow):
     ```
     """
 
-    A1: Float[ArrayLike, "n n"] = param(((-1.0, 1.0), (-1.0, 0.0)))
-    A2: Float[ArrayLike, "n n"] = param(((2.0, 1.0), (-5.0, 0.0)))
-    b: Float[ArrayLike, " n"] = param((0.0, 1.0))
-    c: Float[ArrayLike, " n"] = param((1.0, 0.0))
+    A1: Float[Array, "n n"] = param(((-1.0, 1.0), (-1.0, 0.0)))
+    A2: Float[Array, "n n"] = param(((2.0, 1.0), (-5.0, 0.0)))
+    b: Float[Array, " n"] = param((0.0, 1.0))
+    c: Float[Array, " n"] = param((1.0, 0.0))
     mu: Scalar = param(-1.0)
 
     name: ClassVar[str] = "piecewise_linear_flow"

@@ -11,12 +11,12 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._base import InvertibleMap, Map, _as_float, param
 from .flows import PiecewiseLinearFlow
 
-Scalar = Float[ArrayLike, ""]
+Scalar = Float[Array, ""]
 
 
 class Logistic(Map):
