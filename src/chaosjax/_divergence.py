@@ -12,6 +12,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, Int
 
 from .systems import DrivenMap, Map
@@ -46,7 +47,7 @@ class DivergenceError(FloatingPointError):
 
 def is_traced(*trees) -> bool:
     """True when any leaf is a tracer (inside jit/vmap/grad): no Python raise possible."""
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(trees))
+    return any(isinstance(leaf, Tracer) for leaf in jax.tree_util.tree_leaves(trees))
 
 
 def step(m: Map, x: Array, u: Array | None = None) -> Array:

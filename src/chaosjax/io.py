@@ -72,7 +72,7 @@ def zarr_available() -> bool:
     ```
     """
     try:
-        import zarr  # noqa: F401
+        import zarr  # noqa: F401  # pyright: ignore[reportMissingImports] (optional)
     except ImportError:
         return False
     return True

@@ -14,6 +14,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+from jax.core import Tracer
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from . import _validate as v
@@ -103,7 +104,7 @@ def shard_batch(x: jax.Array, devices=None) -> jax.Array:
     if len(devices) == 1 or x.ndim == 0 or x.shape[0] % len(devices):
         return x
     sharding = NamedSharding(batch_mesh(devices), PartitionSpec("batch"))
-    if isinstance(x, jax.core.Tracer):
+    if isinstance(x, Tracer):
         return jax.lax.with_sharding_constraint(x, sharding)
     return jax.device_put(x, sharding)
 

@@ -154,6 +154,7 @@ def solve_adaptive(
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
     )
+    assert sol.ys is not None  # SaveAt(ts=...) saves the states
     return sol.ys
 
 

@@ -108,6 +108,7 @@ def _segment_diffrax(flow: PiecewiseSmoothFlow, y, mode, t0, t1, rtol, atol):
         saveat=diffrax.SaveAt(t1=True), max_steps=4096,
         throw=False,
     )  # fmt: skip
+    assert sol.ys is not None and sol.ts is not None  # SaveAt(t1=True) saves both
     y_end, t_end = sol.ys[-1], sol.ts[-1]
     hit = jnp.asarray(sol.event_mask)
     j = jnp.argmin(sign * flow.switching(y_end))

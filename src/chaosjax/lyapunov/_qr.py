@@ -29,6 +29,8 @@ step-to-step dependency chain, which bounds the speed of a small map such as Hen
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -98,8 +100,9 @@ def _cholesky_raw(V: Float[Array, "d k"]):
     closed = _closes(V)
     k = len(v) - 1 if closed else len(v)
     G = [[sum(a * b for a, b in zip(v[i], v[j])) for j in range(k)] for i in range(k)]
-    R = [[None] * k for _ in range(k)]
-    inv, sq = [None] * k, []
+    R: list[list[Any]] = [[None] * k for _ in range(k)]
+    inv: list[Any] = [None] * k
+    sq = []
     for j in range(k):
         for i in range(j):
             R[i][j] = (G[i][j] - sum(R[l][i] * R[l][j] for l in range(i))) * inv[i]

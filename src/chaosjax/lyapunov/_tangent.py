@@ -8,6 +8,8 @@ an optional per-step driving input. Pushes are equinox Modules holding the map, 
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -76,7 +78,7 @@ class AdaptivePush(eqx.Module):
         return y[:d], y[d:].reshape(d, k)
 
 
-def _is_adaptive(m: Map) -> bool:
+def _is_adaptive(m: Map) -> TypeGuard[Discretized]:
     return isinstance(m, Discretized) and m.adaptive
 
 

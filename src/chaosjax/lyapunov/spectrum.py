@@ -462,7 +462,12 @@ def spectrum_on_map(
         if not is_traced(div, x_run) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
             first = int(
-                first_nonfinite(m, x_run, int(div), None if inputs is None else inputs[transient:])
+                first_nonfinite(
+                    m,
+                    jnp.asarray(x_run),
+                    int(div),
+                    None if inputs is None else jnp.asarray(inputs)[transient:],
+                )
             )
             div = xp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)

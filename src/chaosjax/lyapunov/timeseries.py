@@ -115,16 +115,16 @@ def _nearest(Y, n_valid, theiler, n_rows):
 
 def _knearest(Y, n_valid, theiler, rows, k):
     """The k nearest neighbours (among Y[:n_valid], outside the Theiler window) of each
-    point Y[rows], by a KD-tree (scipy's cKDTree).
+    point Y[rows], by a KD-tree (scipy.spatial.KDTree).
 
     A tree, not `lax.top_k` over rows of the distance matrix, which is much slower on
     CPU (docs/performance.md); querying k + 2 theiler + 1 neighbours guarantees k
     outside the window.
     """
-    from scipy.spatial import cKDTree
+    from scipy.spatial import KDTree
 
     pts = np.asarray(Y)
-    tree = cKDTree(pts[:n_valid])
+    tree = KDTree(pts[:n_valid])
     q = min(n_valid, k + 2 * theiler + 1)
     _, idx = tree.query(pts[rows], k=q)
     idx = idx.reshape(rows.size, q)

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 # One colour per label of cj.bifurcation.LABELS.
 LABEL_COLOURS = {
@@ -20,6 +21,14 @@ LABEL_COLOURS = {
     "divergent": "black",
     "unresolved": "tab:gray",
 }
+
+
+def _figure_of(ax) -> Figure:
+    """The top-level figure an axes draws in (a subfigure's parent figure)."""
+    fig = ax.figure
+    while not isinstance(fig, Figure):
+        fig = fig.figure
+    return fig
 
 
 def _param_values(values) -> np.ndarray:
@@ -111,7 +120,7 @@ def orbit_diagram(
         ax_points.scatter(vals, np.full(vals.shape, y), c=colours, marker="s", s=4, linewidths=0)
         ax_points.set_ylim(y - 0.03 * (hi - lo), hi)
         handles = [
-            plt.Line2D([], [], color=LABEL_COLOURS[lab], marker="s", ls="")
+            Line2D([], [], color=LABEL_COLOURS[lab], marker="s", ls="")
             for lab in LABEL_COLOURS
             if lab in labels
         ]
@@ -170,7 +179,7 @@ def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=No
         pts = pts[None]
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 5))
-    fig = ax.figure
+    fig = _figure_of(ax)
     for run in pts:
         ok = np.all(np.isfinite(run), axis=-1)
         ax.plot(run[ok, dims[0]], run[ok, dims[1]], ".", markersize=1.5)
@@ -210,7 +219,7 @@ def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figu
     s = s[np.isfinite(s)] if s.ndim == 1 else s
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 5))
-    fig = ax.figure
+    fig = _figure_of(ax)
     rows = s if s.ndim == 2 else s[None]
     for row in rows:
         row = row[np.isfinite(row)]

@@ -29,7 +29,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
 from ..simulate import trajectory
-from ..systems import Flow, Map
+from ..systems import Flow, InvertibleMap, Map
 
 
 class LagSensitivities(eqx.Module):
@@ -208,17 +208,18 @@ def lag_sensitivities(
     ):
         raise ValueError(f"`output` must be an int in [0, {d}), got {output!r}.")
 
-    if is_map:
+    if isinstance(system, Map):
         forward_fn = lambda s: system.step(s)[output]  # noqa: E731
     else:
         forward_fn = lambda s: jnp.asarray(system(s)).reshape(())  # noqa: E731
     s_fwd = _mean_abs_partials(forward_fn, states)
 
-    want_inverse = is_map and (system.has_inverse if inverse == "auto" else bool(inverse))
-    if want_inverse and is_map and not system.has_inverse:
+    invertible = isinstance(system, InvertibleMap) and system.has_inverse
+    want_inverse = is_map and (invertible if inverse == "auto" else bool(inverse))
+    if want_inverse and not invertible:
         raise ValueError(f"`inverse`: {type(system).__name__} has no inverse_step.")
     inv = None
-    if want_inverse:
+    if want_inverse and isinstance(system, InvertibleMap):
         s_inv_coords = _mean_abs_partials(lambda s: system.inverse_step(s)[d - 1], states)
         inv = _record(s_inv_coords[::-1], threshold, int(states.shape[0]))
     return _record(s_fwd, threshold, int(states.shape[0]), inv)

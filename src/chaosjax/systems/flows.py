@@ -521,11 +521,11 @@ class PiecewiseLinearFlow(PiecewiseSmoothFlow):
         ```
         """
         return cls(
-            A1=((-1.0, 1.0), (-1.0, 0.0)),
-            A2=((2.0, 1.0), (-5.0, 0.0)),
-            b=(0.0, 1.0),
-            c=(1.0, 0.0),
-            mu=mu,
+            A1=jnp.asarray(((-1.0, 1.0), (-1.0, 0.0))),
+            A2=jnp.asarray(((2.0, 1.0), (-5.0, 0.0))),
+            b=jnp.asarray((0.0, 1.0)),
+            c=jnp.asarray((1.0, 0.0)),
+            mu=jnp.asarray(mu),
         )
 
     @classmethod
@@ -551,11 +551,11 @@ class PiecewiseLinearFlow(PiecewiseSmoothFlow):
         ```
         """
         return cls(
-            A1=((0.8, 1.0, 0.0), (0.57, 0.0, 1.0), (-0.09, 0.0, 0.0)),
-            A2=((0.1, 1.0, 0.0), (-0.2, 0.0, 1.0), (-60.0, 0.0, 0.0)),
-            b=(0.0, 0.0, 1.0),
-            c=(1.0, 0.0, 0.0),
-            mu=mu,
+            A1=jnp.asarray(((0.8, 1.0, 0.0), (0.57, 0.0, 1.0), (-0.09, 0.0, 0.0))),
+            A2=jnp.asarray(((0.1, 1.0, 0.0), (-0.2, 0.0, 1.0), (-60.0, 0.0, 0.0))),
+            b=jnp.asarray((0.0, 0.0, 1.0)),
+            c=jnp.asarray((1.0, 0.0, 0.0)),
+            mu=jnp.asarray(mu),
         )
 
     @property

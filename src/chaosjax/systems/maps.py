@@ -590,9 +590,9 @@ class PiecewiseLinearMap(Map):
         ```
         """
         return cls(
-            A1=((tau_l, 1.0), (-delta_l, 0.0)),
-            A2=((tau_r, 1.0), (-delta_r, 0.0)),
-            b=(1.0, 0.0),
-            c=(1.0, 0.0),
-            mu=mu,
+            A1=jnp.asarray(((tau_l, 1.0), (-delta_l, 0.0))),
+            A2=jnp.asarray(((tau_r, 1.0), (-delta_r, 0.0))),
+            b=jnp.asarray((1.0, 0.0)),
+            c=jnp.asarray((1.0, 0.0)),
+            mu=jnp.asarray(mu),
         )

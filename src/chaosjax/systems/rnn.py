@@ -34,7 +34,7 @@ def _weight():
 
 def _gaussian(key: PRNGKeyArray, shape: tuple[int, int], scale: Scalar) -> Array:
     """Weights N(0, scale^2 / fan-in), the fan-in being the number of columns."""
-    return scale * jax.random.normal(key, shape) / jnp.sqrt(max(shape[1], 1))
+    return jnp.asarray(scale * jax.random.normal(key, shape) / jnp.sqrt(float(max(shape[1], 1))))
 
 
 def _hidden_state(n: int, dtype) -> Float[Array, " n"]:
@@ -122,7 +122,7 @@ class RNN(DrivenMap):
         ```
         """
         kw, ku, kb = jax.random.split(key, 3)
-        b = bias_scale * jax.random.normal(kb, (n,))
+        b = jnp.asarray(bias_scale * jax.random.normal(kb, (n,)))
         return cls(W=_gaussian(kw, (n, n), g), U=_gaussian(ku, (n, n_inputs), input_scale), b=b)
 
     @property
