@@ -3,7 +3,8 @@ an optax-style running-mean accumulator, and ready-made observables.
 
 For an ergodic system Birkhoff's theorem makes the time average of an observable S
 converge to its mean over the invariant measure; the cumulative average shows that
-convergence, and its spread over an ensemble shows how long "long" is (seed 000).
+convergence, and its spread over an ensemble shows how long "long" is (UW PLSE 2026,
+"Chaotic Dynamical Systems Using JAX", https://uwplse.org/2026/06/16/jax.html, sec. 4).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def cumulative_average(
 
     Only the running sums are carried; one average is stored every `save_every` steps.
     With `x0` of shape (n, dim) every member gets its curve: averages (n, saves, *obs),
-    the ensemble band of seed 000.
+    the ensemble band of UW PLSE (2026), sec. 4.
 
     Example:
     ```python

@@ -534,7 +534,9 @@ def lyapunov_spectrum(
 
     With `inverse=True` the spectrum of the inverted map F^-1 is computed along the
     *forward* orbit (the inverted map is a repeller): the tangent vectors are pushed by
-    D F^-1(F(x)) = DF(x)^-1 (seed 001); it equals minus the forward spectrum.
+    D F^-1(F(x)) = DF(x)^-1 (A. Maus 2011, "Inverted Delayed Henon Map",
+    https://adammaus.com/wp/2011/04/inverted-delayed-henon-map/); it equals minus the
+    forward spectrum.
 
     For an input-driven map (`cj.systems.RNN`) pass `inputs`, one row per step
     (transient + steps rows): the step is then non-autonomous, x_{n+1} = F(x_n, u_n),
