@@ -543,6 +543,7 @@ def lyapunov_spectrum(
     and the exponents are those of the driven system (Engelken, Wolf & Abbott 2020).
 
     **Arguments:**
+
     - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`.
     - `x0`: initial state (dim,), or (n, dim) for n orbits at once (vmapped).
     - `steps`: accumulated steps after the transient.

@@ -50,6 +50,7 @@ def trajectory(
     first row is the state after them.
 
     **Arguments:**
+
     - `system`: a `cj.Flow` or `cj.Map`.
     - `x0`: shape (dim,), or (n, dim) for n trajectories at once (vmapped).
     - `steps`: steps after the transient; a multiple of `save_every`.
