@@ -13,7 +13,6 @@ from rich.table import Table
 import chaosjax as cj
 
 from .. import io as cjio
-from .. import report as rep
 from ..systems import Flow
 from ._errors import UserError
 from ._options import (
@@ -84,7 +83,7 @@ def lyapunov(
         lam = np.asarray(res.exponents)
         ky = float(np.asarray(cj.kaplan_yorke_dimension(lam)))
         ref = sysm.reference_exponents
-        if ref is not None and (len(ref) != len(lam) or not rep._at_defaults(sysm)):
+        if ref is not None and (len(ref) != len(lam) or not sysm.at_defaults()):
             ref = None
         unit = "per unit time" if flow else "per iteration"
         table = Table(title=f"Lyapunov exponents of {name} ({unit}), {time.time() - t0:.1f} s")

@@ -140,7 +140,7 @@ def simulate(
             if x0 is not None:
                 raise UserError("--x0 cannot be combined with --ensemble (states are sampled).")
             x0s = rep.ensemble_states(sysm, ensemble, seed, dt=dt, solver=solver)
-            every = save_every if save_every > 1 else rep._divisor_near(n_steps, 500)
+            every = save_every if save_every > 1 else rep.divisor_near(n_steps, 500)
             if not quiet:
                 console.print(
                     f"Simulating {ensemble} members of {name} for {n_steps} steps "

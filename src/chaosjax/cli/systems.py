@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from .. import io as cjio
-from .. import report as rep
 from .. import systems as catalogue
 from ._output import make_console
 
@@ -32,7 +31,7 @@ def systems(
                 "parameters": cjio.system_parameters(s),
                 "reference_exponents": list(ref) if ref is not None else None,
                 "reference_source": s.reference_source or None,
-                "description": rep._first_paragraph(type(s).__doc__).split(". ")[0],
+                "description": s.summary().split(". ")[0],
             }
         )
     if as_json:

@@ -18,7 +18,7 @@ summary = run_report(ReportConfig(system="lorenz63", out="out"))
 ```
 """
 
-from .averages import _divisor_near as _divisor_near  # used by chaosjax.cli
+from .averages import divisor_near as divisor_near
 from .config import SECTION_TITLES as SECTION_TITLES
 from .config import SECTIONS as SECTIONS
 from .config import ReportConfig as ReportConfig
@@ -35,11 +35,9 @@ from .run import prepare_out as prepare_out
 from .run import run_report as run_report
 from .selection import MAIN_PARAMETER as MAIN_PARAMETER
 from .selection import MAIN_RANGE as MAIN_RANGE
-from .selection import _at_defaults as _at_defaults  # used by chaosjax.cli
 from .selection import ensemble_states as ensemble_states
 from .selection import load_system_class as load_system_class
 from .selection import main_parameter as main_parameter
 from .selection import observed_coordinate as observed_coordinate
 from .selection import resolve as resolve
 from .selection import resolve_system as resolve_system
-from .system import _first_paragraph as _first_paragraph  # used by chaosjax.cli

@@ -16,7 +16,7 @@ from .results import Report, Section
 from .selection import ensemble_states
 
 
-def _divisor_near(steps: int, target: int) -> int:
+def divisor_near(steps: int, target: int) -> int:
     """The divisor of `steps` at or below `steps // target`: a save interval that gives
     about `target` saves and ends on the last step."""
     k = max(1, steps // max(target, 1))
@@ -31,7 +31,7 @@ def run(r: Report, s: Section) -> None:
     cfg, sysm = r.cfg, r.system
     n, k = cfg["members"], cfg["observables"]
     x0s = ensemble_states(sysm, n, cfg["seed"], dt=r.dt, solver=cfg["solver"])
-    every = _divisor_near(cfg["average_steps"], 200)
+    every = divisor_near(cfg["average_steps"], 200)
     ca = cj.observables.cumulative_average(
         sysm,
         x0s,

@@ -145,20 +145,6 @@ def observed_coordinate(system) -> int:
     return bounded[-1] if isinstance(system, Flow) else bounded[0]
 
 
-def _at_defaults(system) -> bool:
-    """True when every parameter has its class default (reference values apply)."""
-    try:
-        default = type(system)()
-    except Exception:  # noqa: BLE001 - a user's class without defaults
-        return False
-    if system.static_parameters() != default.static_parameters():
-        return False
-    return all(
-        np.array_equal(np.asarray(v), np.asarray(default.parameters()[k]))
-        for k, v in system.parameters().items()
-    )
-
-
 def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
     """Every default of a report filled in for the chosen system.
 

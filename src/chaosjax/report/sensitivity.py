@@ -17,7 +17,7 @@ import chaosjax as cj
 from .. import io as cjio
 from . import page
 from .results import Report, Section
-from .selection import _at_defaults, ensemble_states
+from .selection import ensemble_states
 
 
 def _finite_difference(r: Report, param: str, index: int):
@@ -145,7 +145,7 @@ def run(r: Report, s: Section) -> None:
         and i == 2
         and r.flow
         and abs((r.dt or 0) - 0.005) < 1e-12
-        and _at_defaults(sysm)
+        and sysm.at_defaults()
     )
     if published:
         ref = cj.sensitivity.PUBLISHED_BLOWUP_TABLE

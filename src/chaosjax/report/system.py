@@ -3,21 +3,11 @@ literature exponents when it runs at its defaults."""
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from .. import io as cjio
 from . import page
 from .results import Report, Section
-from .selection import _at_defaults
-
-
-def _first_paragraph(doc: str | None) -> str:
-    """The first paragraph of a docstring on one line ("" for none)."""
-    if not doc:
-        return ""
-    return " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
 
 
 def run(r: Report, s: Section) -> None:
@@ -42,7 +32,7 @@ def run(r: Report, s: Section) -> None:
     r.put("dim", sysm.dim, long_name="state dimension")
     ref = sysm.reference_exponents
     references = 0  # how many literature exponents apply (none away from the defaults)
-    if ref is not None and _at_defaults(sysm):
+    if ref is not None and sysm.at_defaults():
         references = len(ref)
         r.put(
             "reference_exponents",
@@ -55,7 +45,7 @@ def run(r: Report, s: Section) -> None:
         page.snippets("system").section(
             r,
             name=cjio.system_name(sysm),
-            citation=_first_paragraph(type(sysm).__doc__),
+            citation=sysm.summary(),
             parameters=parameters,
             structural=structural,
             states=len(x0),

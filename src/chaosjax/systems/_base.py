@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import inspect
 from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from .._validate import unknown_name
@@ -108,6 +110,25 @@ class _System(eqx.Module):
             for f in dataclasses.fields(self)
             if f.metadata.get("static", False)
         }
+
+    def at_defaults(self) -> bool:
+        """Whether every parameter has its class default, so that `reference_exponents`
+        (quoted at the defaults) apply; False for a class without defaults."""
+        try:
+            default = type(self)()
+        except Exception:  # noqa: BLE001 - a user's class without defaults
+            return False
+        if self.static_parameters() != default.static_parameters():
+            return False
+        ours, theirs = self.parameters(), default.parameters()
+        return all(np.array_equal(np.asarray(v), np.asarray(theirs[k])) for k, v in ours.items())
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first paragraph of the class docstring on one line ("" for none)."""
+        if not cls.__doc__:
+            return ""
+        return " ".join(inspect.cleandoc(cls.__doc__).split("\n\n")[0].split())
 
     def replace(self, **changes: Any):
         """A copy with some parameters changed; unknown names raise `ValueError`.
