@@ -6,8 +6,8 @@ by `eqx.tree_serialise_leaves` (NumPy `.npy` records). The header says what the
 leaves are: the model's class (`module.QualName`), how to rebuild it, the shape and
 dtype of every leaf, and the chaosjax version, so that a file is checked against what
 it will be read into before anything is overwritten. Files are written atomically
-through `chaosjax.io.atomic_path` (a temporary file, fsync, then one rename), so a run
-killed while writing leaves the previous checkpoint whole.
+through `cj.io.atomic_path` (a temporary file, fsync, then one rename), so a run killed
+while writing leaves the previous checkpoint whole.
 
 `save(model, path)` and `load(path)` handle fitted models (any equinox Module; a
 chaosjax system in particular). `load` rebuilds a chaosjax class from the header
@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..io import atomic_path
+from .._files import atomic_path
 
 __all__ = ["load", "read_header", "save", "write"]
 

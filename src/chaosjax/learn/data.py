@@ -24,7 +24,7 @@ import xarray as xr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
-from ..io import attributes
+from .._provenance import attributes
 from ..simulate import trajectory
 from ..systems import Flow, Map
 

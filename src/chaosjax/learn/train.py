@@ -42,8 +42,8 @@ import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .. import _validate as v
+from .._files import ensure_writable_dir
 from .._progress import progress_bar
-from ..io import ensure_writable_dir
 from . import checkpoint as ckpt
 from .data import Normalizer
 from .optimizers import AbstractOptimizer, Stage, as_optimizer

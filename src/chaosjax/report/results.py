@@ -20,6 +20,7 @@ import xarray as xr
 from markupsafe import Markup
 
 from .. import io as cjio
+from .._provenance import _version
 from ..systems import Flow
 from . import page
 from .config import SECTION_TITLES, SECTIONS, to_toml
@@ -151,7 +152,7 @@ class Report:
     def write(self, final: bool) -> None:
         """Write results.nc, results.json, config.toml and index.html (each atomically)."""
         results = {
-            "chaosjax_version": cjio._version(),
+            "chaosjax_version": _version(),
             "created": self.created,
             "complete": bool(final and not self.interrupted),
             "interrupted_in": self.interrupted,

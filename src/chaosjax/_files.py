@@ -1,0 +1,358 @@
+"""Files written atomically: text, JSON, figures and xarray datasets (NetCDF or Zarr).
+
+A file is written to a temporary name in the target's own directory, flushed to disk,
+then renamed over the target with `os.replace`: an interrupted or killed writer leaves
+either the previous file or the complete new one, never a truncated file. Public
+through `cj.io`; here so that every layer (checkpoints of the training loop included)
+can write safely without importing the faces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+
+def zarr_available() -> bool:
+    """Whether the optional `zarr` package is importable (needed for `.zarr` outputs).
+
+    **Returns:**
+
+    True or False.
+
+    Example:
+
+    ```python
+    path = "run.zarr" if cj.io.zarr_available() else "run.nc"
+    ```
+    """
+    try:
+        import zarr  # noqa: F401  # pyright: ignore[reportMissingImports] (optional)
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def _sync_dir(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk (POSIX only).
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _default_mode() -> int:
+    # mkstemp makes 0600 files; give the new file the mode a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator[Path]:
+    """A temporary path beside `path`; on success it replaces `path` in one rename.
+
+    Write the new content to the yielded path inside the `with` block. On a normal
+    exit the temporary file is fsynced and renamed over `path` (`os.replace`); on any
+    exception (KeyboardInterrupt included) it is removed and `path` is untouched. With
+    `directory=True` the temporary path is a directory (for Zarr stores); an existing
+    target directory is moved aside and removed only after the new one is in place.
+
+    **Arguments:**
+
+    - `path`: the file (or directory) to write.
+    - `directory`: whether the temporary path is a directory, default False.
+
+    **Returns:**
+
+    A context manager yielding the temporary `Path`. Raises `OSError` (from the
+    filesystem) when the target directory is not writable.
+
+    Example:
+
+    ```python
+    with cj.io.atomic_path("table.csv") as tmp:
+        tmp.write_text("T,mean\\n0.5,1.01\\n")
+    ```
+    """
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    prefix = f".{target.name}."
+    if directory:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+        if not directory:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.chmod(tmp, _default_mode())
+            os.replace(tmp, target)
+        else:
+            old = None
+            if target.exists():
+                old = parent / f".{target.name}.old-{os.getpid()}"
+                _remove(old)
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if old is not None:
+                _remove(old)
+        _sync_dir(parent)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def ensure_writable_dir(directory: str | os.PathLike) -> Path:
+    """Create a directory (and its parents) and check that a file can be written in it.
+
+    **Arguments:**
+
+    - `directory`: the directory.
+
+    **Returns:**
+
+    The directory as a `Path`. Raises `OSError` (from the filesystem) when it cannot be
+    created or written.
+
+    Example:
+
+    ```python
+    out = cj.io.ensure_writable_dir("results")
+    ```
+    """
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    probe = path / f".chaosjax-write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+    return path
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write text (UTF-8) to a file atomically.
+
+    **Arguments:**
+
+    - `path`: the file; `text`: its new content.
+
+    **Returns:**
+
+    The path as a `Path`.
+
+    Example:
+
+    ```python
+    cj.io.write_text("notes.txt", "rho = 28\\n")
+    ```
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    # NumPy scalars, NumPy and JAX arrays, anything NumPy can read as numbers or text;
+    # everything else arrives as a 0-d object array.
+    arr = np.asarray(obj)
+    if arr.dtype.kind in "biufU":
+        return arr.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write an object as indented JSON to a file atomically.
+
+    **Arguments:**
+
+    - `path`: the file.
+    - `obj`: JSON-serialisable data; NumPy and JAX arrays and scalars become lists and
+      numbers, paths strings.
+
+    **Returns:**
+
+    The path as a `Path`.
+
+    Example:
+
+    ```python
+    cj.io.write_json("spectrum.json", {"exponents": jnp.array([0.42, -1.62])})
+    ```
+    """
+    return write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 110) -> Path:
+    """Save a matplotlib figure atomically, then close it.
+
+    **Arguments:**
+
+    - `fig`: a `matplotlib.figure.Figure`.
+    - `path`: the file; the format follows its suffix (default PNG).
+    - `dpi`: the resolution, default 110.
+
+    **Returns:**
+
+    The path as a `Path`.
+
+    Example:
+
+    ```python
+    import chaosjax.plot as cjp
+    cj.io.save_figure(cjp.lyapunov_spectrum_bars(jnp.array([0.42, -1.62])), "bars.png")
+    ```
+    """
+    import matplotlib.pyplot as plt
+
+    target = Path(path)
+    try:
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=target.suffix.lstrip(".") or "png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return target
+
+
+# --------------------------------------------------------------------------- NetCDF / Zarr
+
+
+def _format_of(path: Path, format: str | None) -> str:
+    if format is not None:
+        if format not in ("netcdf", "zarr"):
+            raise ValueError(f"`format` must be 'netcdf' or 'zarr', got {format!r}.")
+        return format
+    suffix = path.suffix.lower()
+    if suffix == ".zarr":
+        return "zarr"
+    if suffix in (".nc", ".nc4", ".netcdf", ".h5", ".cdf"):
+        return "netcdf"
+    raise ValueError(f"`path` must end in .nc (NetCDF) or .zarr (Zarr), got {str(path)!r}.")
+
+
+def _clean_attr(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        return value
+    if (
+        isinstance(value, (list, tuple))
+        and all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            for v in value
+        )
+        and value
+    ):
+        return np.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return value
+    return json.dumps(value, default=_json_default)
+
+
+def _netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
+    """NetCDF attributes are strings, numbers or 1-D numeric arrays: convert the rest."""
+    ds = ds.copy()
+    ds.attrs = {k: _clean_attr(v) for k, v in ds.attrs.items() if v is not None}
+    for name in ds.variables:
+        ds[name].attrs = {k: _clean_attr(v) for k, v in ds[name].attrs.items() if v is not None}
+    return ds
+
+
+def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) -> Path:
+    """Write a dataset atomically: NetCDF-4 via h5netcdf (`.nc`) or Zarr (`.zarr`).
+
+    Attribute values that NetCDF cannot hold (dicts, None, booleans) are stored as
+    JSON strings or integers.
+
+    **Arguments:**
+
+    - `ds`: an `xarray.Dataset`.
+    - `path`: the target; its suffix chooses the format.
+    - `format`: "netcdf" or "zarr" to override the suffix.
+
+    **Returns:**
+
+    The path as a `Path`. Raises `ValueError` for an unknown suffix or when Zarr is
+    requested but not installed, and `OSError` when the directory is not writable.
+
+    Example:
+
+    ```python
+    hen = cj.systems.Henon()
+    xs = cj.trajectory(hen, hen.default_state(), steps=1_000)
+    cj.io.save(cj.io.trajectory_dataset(hen, xs, dt=None), "henon.nc")
+    ```
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise ValueError(f"`ds` must be an xarray.Dataset, got {type(ds).__name__}.")
+    target = Path(path)
+    fmt = _format_of(target, format)
+    ds = _netcdf_safe(ds)
+    if fmt == "zarr":
+        if not zarr_available():
+            raise ValueError(
+                f"Cannot write {str(target)!r}: Zarr output needs the optional `zarr` "
+                "package (pip install 'chaosjax[zarr]'); use a .nc path for NetCDF."
+            )
+        with atomic_path(target, directory=True) as tmp:
+            ds.to_zarr(tmp, mode="w", consolidated=False)
+        return target
+    with atomic_path(target) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+    return target
+
+
+def load(path: str | os.PathLike) -> xr.Dataset:
+    """Read a dataset written by `save` (NetCDF or Zarr) fully into memory.
+
+    The file is closed on return, so it can be replaced or deleted afterwards.
+
+    **Arguments:**
+
+    - `path`: a `.nc` file or a `.zarr` store.
+
+    **Returns:**
+
+    An `xarray.Dataset`. Raises `FileNotFoundError` when `path` does not exist.
+
+    Example:
+
+    ```python
+    hen = cj.systems.Henon()
+    xs = cj.trajectory(hen, hen.default_state(), steps=1_000)
+    cj.io.save(cj.io.trajectory_dataset(hen, xs, dt=None), "henon.nc")
+    ds = cj.io.load("henon.nc")
+    ```
+    """
+    target = Path(path)
+    if not target.exists():
+        raise FileNotFoundError(f"No such file or store: {str(target)!r}.")
+    if _format_of(target, None) == "zarr" or target.is_dir():
+        return xr.open_zarr(target, consolidated=False).load()
+    return xr.load_dataset(target, engine="h5netcdf")
