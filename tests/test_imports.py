@@ -84,3 +84,42 @@ def test_each_package_imports_on_its_own(module):
         [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr
+
+
+# The layers of DESIGN.md, lowest first. A module may import its own layer and those
+# below it, never one above: foundations (argument checks, precision, files, progress
+# bars, the native backend, sharding) serve every layer; the faces come last.
+LAYERS = [
+    {"_version", "_validate", "_config", "_progress", "_roots", "_files", "native", "parallel"},
+    {"systems"},
+    {"_provenance", "_divergence", "solvers"},
+    {"discretize", "piecewise"},
+    {"simulate", "observables"},
+    {"lyapunov"},
+    {"sensitivity"},
+    {"bifurcation"},
+    {"learn"},
+    {"io", "plot"},
+    {"report"},
+    {"cli", "demo", "__main__", "__init__"},
+]
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else "__init__"
+    for rank, layer in enumerate(LAYERS):
+        if top in layer:
+            return rank
+    raise AssertionError(f"{module} is in no layer of LAYERS: add it where it belongs")
+
+
+def test_imports_point_only_down_the_layers():
+    upward = [
+        (m, d)
+        for m, deps in _graph().items()
+        for d in deps
+        # The faces (report, cli) may use the public `chaosjax` namespace itself.
+        if _layer(d) > _layer(m) and not (d == "chaosjax" and _layer(m) >= _layer("x.report"))
+    ]
+    assert not upward, f"upward imports (module, imported): {upward}"

@@ -82,4 +82,4 @@ from .systems import InvertibleMap as InvertibleMap
 from .systems import Map as Map
 from .systems import PiecewiseSmoothFlow as PiecewiseSmoothFlow
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__

@@ -13,7 +13,7 @@ from .systems import Flow, Map
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return __version__
 

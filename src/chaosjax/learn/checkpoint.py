@@ -41,7 +41,7 @@ _ALLOWED_PREFIX = "chaosjax."
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 

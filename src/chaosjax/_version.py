@@ -1,0 +1,3 @@
+"""The package version, in one place (read by provenance attributes and checkpoints)."""
+
+__version__ = "0.1.0"
