@@ -44,21 +44,33 @@ _FP, _PER, _QP, _CH, _DIV, _UNR = range(6)
 
 class Classification(eqx.Module):
     """The omega-limit set of one orbit (or of each run of a parameter sweep, along a
-    leading axis n), with the evidence behind its label.
+    leading axis n), with the evidence behind its label (what `classify_attractor` and
+    `classify_sweep` return).
+
+    **Attributes:**
 
     - `code`: index into `cj.bifurcation.LABELS` (`label` / `labels` give the names):
       fixed_point, periodic, quasi_periodic, chaotic, divergent, unresolved.
     - `period`: the detected period (iterations for maps, section crossings per period
       for flows); 1 for a fixed point, 0 when none up to `max_period`.
     - `period_time`: the time of one period: for flows the mean over the stored
-      crossings, for maps `period` iterations; NaN when not periodic.
-    - `return_distances`: (max_period,), max_k |x_{k+p} - x_k| for each p, and
-      `threshold`, the tolerance they were compared with.
+      crossings (time units), for maps `period` iterations; NaN when not periodic.
+    - `return_distances`: (max_period,), max_k |x_{k+p} - x_k| for each p.
+    - `threshold`: the tolerance the return distances were compared with.
     - `exponents`: (k,), the leading Lyapunov exponents (per unit time for flows, per
       iteration for maps).
     - `amplitude`: (dim,), max - min of each coordinate over the sampled orbit.
     - `crossings`: the number of section points stored (flows; `keep` for maps).
     - `final_state`: (dim,), the state after the sampled orbit.
+
+    Example:
+
+    ```python
+    c = cj.classify_sweep(cj.systems.Logistic(), "r", jnp.array([2.8, 3.2, 3.5, 3.9]),
+                          jnp.array([0.5]))
+    c.labels       # ['fixed_point', 'periodic', 'periodic', 'chaotic']
+    c.period       # [1, 2, 4, 0]
+    ```
     """
 
     code: Int[Array, "*n"]
@@ -84,7 +96,12 @@ class Classification(eqx.Module):
         return [LABELS[int(c)] for c in np.asarray(self.code).reshape(-1)]
 
     def counts(self) -> dict[str, int]:
-        """How many runs carry each label (labels that no run carries are left out)."""
+        """How many runs carry each label.
+
+        **Returns:**
+
+        A dict from label to count; labels that no run carries are left out.
+        """
         out = {name: 0 for name in LABELS}
         for name in self.labels:
             out[name] += 1
@@ -134,6 +151,7 @@ class ClassifyOptions(eqx.Module):
     - `bound`: a state with |x| above it counts as divergent; default 1e8.
 
     Example:
+
     ```python
     opts = cj.ClassifyOptions(section=cj.LocalMaxima(2), transient=20_000, keep=128,
                               max_period=32)
@@ -353,7 +371,8 @@ def classify_attractor(
 
     - `system`: a `cj.Map`, or a `cj.Flow` (then `dt` is required).
     - `x0`: (dim,) initial state; default `system.default_state()`.
-    - `dt`, `solver`: the time per step and solver of a flow, as in `cj.as_map`.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: the solver of a flow, as in `cj.as_map` (default "rk4").
     - `options`: a `cj.ClassifyOptions`; default `cj.ClassifyOptions()`.
     - `**keywords`: the fields of `cj.ClassifyOptions` (`transient=...`, `keep=...`), a
       shorthand for `options=cj.ClassifyOptions(...)`; not together with `options`.
@@ -363,6 +382,7 @@ def classify_attractor(
     A `Classification`; `.label` is its name.
 
     Example:
+
     ```python
     c = cj.classify_attractor(cj.systems.Logistic(r=3.5), jnp.array([0.5]))
     c.label, int(c.period)   # ('periodic', 4)
@@ -391,17 +411,24 @@ def classify_sweep(
 
     **Arguments:**
 
-    - `system`, `x0`, `dt`, `solver`, `options`, `**keywords`: as in
-      `classify_attractor`; `x0` may also be (n, dim), one state per value.
+    - `system`: a `cj.Map`, or a `cj.Flow` (then `dt` is required).
     - `param`: the name of a numeric parameter of `system`.
-    - `values`: (n,) values of `param`.
-    - `shard`: split the parameter axis over `jax.devices()`.
+    - `values`: (n,) values of `param` (or (n, *shape) for a vector parameter).
+    - `x0`: (dim,) initial state for every value, or (n, dim) one per value; default
+      `system.default_state()`.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: the solver of a flow, as in `cj.as_map` (default "rk4").
+    - `options`: a `cj.ClassifyOptions`; default `cj.ClassifyOptions()`.
+    - `shard`: split the parameter axis over `jax.devices()` (default True).
+    - `**keywords`: the fields of `cj.ClassifyOptions`, a shorthand for `options`; not
+      together with `options`.
 
     **Returns:**
 
     A `Classification` batched along a leading axis n; `.labels`, `.counts()`.
 
     Example:
+
     ```python
     c = cj.classify_sweep(cj.systems.Logistic(), "r", jnp.linspace(2.5, 4, 301),
                           jnp.array([0.5]))

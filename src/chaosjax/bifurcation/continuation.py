@@ -27,15 +27,24 @@ from .equilibria import jacobians, newton
 
 class StabilityChange(eqx.Module):
     """A loss of stability of an equilibrium (flow) or a period-p cycle (map) along a
-    parameter (from `stability_boundary`).
+    parameter (what `stability_boundary` returns).
 
-    - `value`: the parameter value where max Re(lambda) (flows) or max |mu| (maps)
-      crosses 0 (1).
+    **Attributes:**
+
+    - `value`: the parameter value where max Re(lambda) (flows) crosses 0, or max |mu|
+      (maps) crosses 1.
     - `kind`: the bifurcation named by the critical eigenvalue: "hopf", "fold",
       "period_doubling" or "neimark_sacker".
     - `eigenvalues`: (dim,) complex, at the crossing (multipliers of DF^p for maps).
     - `point`: (dim,), the equilibrium, or a point of the cycle, at the crossing.
     - `period`: p (1 for an equilibrium or a fixed point).
+
+    Example:
+
+    ```python
+    pd = cj.stability_boundary(cj.systems.Logistic(), "r", 2.5, 3.2, jnp.array([0.6]))
+    pd.value, pd.kind                  # 3.0, 'period_doubling'
+    ```
     """
 
     value: float
@@ -74,15 +83,17 @@ def stability_boundary(
     - `param`: the name of a scalar numeric parameter.
     - `lo`, `hi`: the bracket; the indicator must have opposite signs at its ends.
     - `guess`: (dim,), a point near the equilibrium / a point of the cycle at `lo`.
-    - `period`: maps only: the period p of the cycle.
-    - `xtol`: the bracket width at which bisection stops, relative to max(1, |value|).
-    - `tol`: Newton's residual tolerance, relative to 1 + |x|.
+    - `period`: maps only: the period p of the cycle (default 1).
+    - `xtol`: the bracket width at which bisection stops, relative to max(1, |value|)
+      (default 1e-12).
+    - `tol`: Newton's residual tolerance, relative to 1 + |x| (default 1e-12).
 
     **Returns:**
 
     A `StabilityChange`.
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     h = cj.stability_boundary(lor, "rho", 20.0, 30.0, jnp.array([8.0, 8.0, 24.0]))

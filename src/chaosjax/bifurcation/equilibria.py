@@ -107,13 +107,22 @@ def _solve(system, guesses, period: int, tol, max_iter) -> tuple[np.ndarray, np.
 
 class FixedPoints(eqx.Module):
     """Distinct equilibria (flows: f(x) = 0) or fixed points (maps: F(x) = x), sorted
-    lexicographically (from `fixed_points`).
+    lexicographically (what `fixed_points` returns).
+
+    **Attributes:**
 
     - `points`: (m, dim).
     - `eigenvalues`: (m, dim) complex, those of Df(x) (flows, per unit time) or the
-      multipliers, the eigenvalues of DF(x) (maps).
+      multipliers, the eigenvalues of DF(x) (maps, per iteration).
     - `stable`: (m,), max Re < 0 (flows) or max |mu| < 1 (maps).
     - `residuals`: (m,), |f(x)|_inf or |F(x) - x|_inf at each point.
+
+    Example:
+
+    ```python
+    fp = cj.fixed_points(cj.systems.Henon(), jnp.array([[0.6, 0.2], [-1.1, -0.3]]))
+    fp.points, fp.stable       # the two fixed points of the Henon map, both unstable
+    ```
     """
 
     points: Float[Array, "m dim"]
@@ -140,14 +149,16 @@ def fixed_points(
 
     - `system`: a `cj.Flow` or `cj.Map`.
     - `guesses`: (dim,) or (m, dim) starting points.
-    - `tol`: the residual tolerance, relative to 1 + |x|.
-    - `max_iter`: Newton iterations per guess.
+    - `tol`: the residual tolerance, relative to 1 + |x| (default 1e-11).
+    - `max_iter`: Newton iterations per guess (default 60).
 
     **Returns:**
 
-    A `FixedPoints` (points (k, dim), eigenvalues (k, dim) complex, stable (k,)).
+    A `FixedPoints` (points (k, dim), eigenvalues (k, dim) complex, stable (k,)) for the
+    k distinct points found.
 
     Example:
+
     ```python
     fp = cj.fixed_points(cj.systems.Lorenz63(rho=28.0), [[8, 8, 27], [-8, -8, 27], [0, 0, 0]])
     fp.eigenvalues   # C+, C- have a complex pair with positive real part at rho = 28
@@ -171,13 +182,22 @@ def fixed_points(
 
 
 class PeriodicOrbits(eqx.Module):
-    """Distinct periodic orbits of a map (from `periodic_orbits`).
+    """Distinct periodic orbits of a map (what `periodic_orbits` returns).
+
+    **Attributes:**
 
     - `points`: (m, p, dim); `points[i]` is a cycle, starting at its lexicographically
       smallest point.
     - `period`: (m,), the minimal period of each cycle (a divisor of the requested p).
     - `multipliers`: (m, dim) complex, the eigenvalues of DF^p on the cycle.
     - `stable`: (m,), max |mu| < 1.
+
+    Example:
+
+    ```python
+    po = cj.periodic_orbits(cj.systems.Logistic(r=3.2), jnp.array([[0.5], [0.8]]), 2)
+    po.points[0, :, 0], po.stable            # ~[0.513, 0.799], [True]
+    ```
     """
 
     points: Float[Array, "m p dim"]
@@ -206,15 +226,18 @@ def periodic_orbits(
     - `system`: a `cj.Map` (for a flow, use an orbit diagram on a section).
     - `guesses`: (dim,) or (m, dim) starting points.
     - `period`: p, a positive int.
-    - `tol`, `max_iter`: as in `fixed_points`.
+    - `tol`: the residual tolerance, relative to 1 + |x| (default 1e-11).
+    - `max_iter`: Newton iterations per guess (default 60).
     - `minimal`: drop cycles whose minimal period is a proper divisor of p (e.g. the
-      fixed points when p = 2).
+      fixed points when p = 2); default True.
 
     **Returns:**
 
-    A `PeriodicOrbits` (points (m, p, dim)).
+    A `PeriodicOrbits` (points (m, p, dim), multipliers (m, dim) complex) for the m
+    distinct cycles found.
 
     Example:
+
     ```python
     po = cj.periodic_orbits(cj.systems.Logistic(r=3.2), jnp.linspace(0.1, 0.9, 9)[:, None], 2)
     po.multipliers   # 4 + 2r - r^2 = 0.16 at r = 3.2

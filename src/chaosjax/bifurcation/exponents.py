@@ -35,10 +35,17 @@ def lyapunov_sweep(
 
     **Arguments:**
 
-    - `system`, `param`, `values`, `x0`, `dt`, `solver`, `shard`: as in `orbit_diagram`.
-    - `steps`: steps (iterations) averaged over, after the transient.
-    - `transient`: steps (iterations) discarded first.
-    - `k`: the number of exponents, at most dim.
+    - `system`: a `cj.Map`, or a `cj.Flow` (then `dt` is required).
+    - `param`: the name of a numeric parameter of `system`.
+    - `values`: (n,) values of `param` (or (n, *shape) for a vector parameter).
+    - `x0`: (dim,) initial state for every value, or (n, dim) one per value; default
+      `system.default_state()`.
+    - `steps`: steps (iterations for a map) averaged over, after the transient.
+    - `transient`: steps (iterations for a map) discarded first (default 0).
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: the solver of a flow, as in `cj.as_map` (default "rk4").
+    - `k`: the number of exponents, at most dim (default 1).
+    - `shard`: split the parameter axis over `jax.devices()` (default True).
 
     **Returns:**
 
@@ -46,6 +53,7 @@ def lyapunov_sweep(
     that diverged are NaN.
 
     Example:
+
     ```python
     lam = cj.lyapunov_sweep(cj.systems.Logistic(), "r", jnp.linspace(2.8, 4, 500),
                             jnp.array([0.5]), steps=2000)

@@ -29,18 +29,29 @@ from .sections import AbstractSection, check_section, section_crossings
 
 
 class OrbitDiagram(eqx.Module):
-    """Points of the omega-limit set for each parameter value (from `orbit_diagram`).
+    """Points of the omega-limit set for each parameter value (what `orbit_diagram`
+    returns).
+
+    **Attributes:**
 
     - `param`: the name of the parameter swept.
-    - `values`: (n, ...), its values.
+    - `values`: (n,), or (n, *shape) for a vector parameter, its values.
     - `points`: (n, keep, dim); `points[i, j]` is the j-th kept iterate (maps) or section
       crossing (flows) at `values[i]`. Beyond `counts[i]` the entries are NaN (flows) or
       the non-finite iterates of a diverged map (inf or NaN).
     - `counts`: (n,), the number of finite points stored per value.
     - `times`: (n, keep), the iteration index (maps) or the time since the end of the
-      transient (flows) of each point.
+      transient (flows, time units) of each point.
     - `final_states`: (n, dim), the state at the end of each run.
     - `diverged`: (n,), runs that became non-finite.
+
+    Example:
+
+    ```python
+    d = cj.orbit_diagram(cj.systems.Logistic(), "r", jnp.linspace(2.8, 4, 200),
+                         jnp.array([0.5]), transient=500, keep=50)
+    r, x = d.scatter()       # flat pairs for plt.scatter(r, x, s=0.1)
+    ```
     """
 
     param: str = eqx.field(static=True)
@@ -56,7 +67,7 @@ class OrbitDiagram(eqx.Module):
 
         **Arguments:**
 
-        - `coordinate`: which coordinate of the points to return.
+        - `coordinate`: which coordinate of the points to return (default 0).
 
         **Returns:**
 
@@ -105,22 +116,24 @@ def orbit_diagram(
     - `values`: (n,) values of `param` (or (n, *shape) for a vector parameter).
     - `x0`: (dim,) initial state for every value, or (n, dim) one per value; default
       `system.default_state()`.
-    - `transient`: steps (iterations) discarded first.
+    - `transient`: steps (iterations for a map) discarded first.
     - `keep`: the number of points stored per value.
-    - `dt`: the time per step of a flow; None for a map.
-    - `solver`: the solver of a flow, as in `cj.as_map`; "event" for a
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: the solver of a flow, as in `cj.as_map` (default "rk4"); "event" for a
       `cj.systems.PiecewiseSmoothFlow`.
     - `section`: flows only: a `cj.Hyperplane`, `cj.LocalMaxima(i)` or
       `cj.LocalMinima(i)`; default `cj.LocalMaxima(0)`.
     - `steps`: flows only: the most steps taken after the transient; default 200 * keep.
-    - `shard`: split the parameter axis over `jax.devices()`.
-    - `allow_empty`: when False, a run without crossings raises even when others have some.
+    - `shard`: split the parameter axis over `jax.devices()` (default True).
+    - `allow_empty`: when False, a run without crossings raises even when others have
+      some (default True).
 
     **Returns:**
 
-    An `OrbitDiagram` with points of shape (n, keep, dim).
+    An `OrbitDiagram` with `points` of shape (n, keep, dim).
 
     Example:
+
     ```python
     d = cj.orbit_diagram(cj.systems.Logistic(), "r", jnp.linspace(2.8, 4, 1000),
                          jnp.array([0.5]), transient=1000, keep=200)

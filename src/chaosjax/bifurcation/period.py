@@ -74,8 +74,8 @@ def detect_period(
     **Arguments:**
 
     - `points`: (keep, dim), or batched (*batch, keep, dim), e.g. `OrbitDiagram.points`.
-    - `max_period`: the largest period tested.
-    - `tol`: the tolerance, relative to max(1, max|x|).
+    - `max_period`: the largest period tested (default 64).
+    - `tol`: the tolerance, relative to max(1, max|x|) (default 1e-6).
     - `count`: (*batch,), the number of valid leading rows (the rest, NaN padding, is
       ignored); default: the rows with every entry finite.
 
@@ -84,6 +84,7 @@ def detect_period(
     `(period, return_distances)` of shapes (*batch,) and (*batch, max_period).
 
     Example:
+
     ```python
     d = cj.orbit_diagram(cj.systems.Logistic(), "r", jnp.array([3.2, 3.5]),
                          jnp.array([0.5]), transient=10_000, keep=64)
@@ -108,11 +109,22 @@ def detect_period(
 
 
 class PeriodChange(eqx.Module):
-    """Where the detected period changes (from `locate_period_change`).
+    """Where the detected period changes (what `locate_period_change` returns).
+
+    **Attributes:**
 
     - `value`: the midpoint of the final bracket.
     - `lo`, `hi`: the final bracket.
-    - `period_before`: the period at `lo`; `period_after`: the period at `hi`.
+    - `period_before`: the period at `lo`.
+    - `period_after`: the period at `hi`.
+
+    Example:
+
+    ```python
+    pc = cj.locate_period_change(cj.systems.Logistic(), "r", 3.2, 3.5, jnp.array([0.5]),
+                                 transient=20_000, rounds=2)
+    pc.lo, pc.hi, pc.period_before, pc.period_after   # around 3.449, 2, 4
+    ```
     """
 
     value: float
@@ -152,18 +164,27 @@ def locate_period_change(
 
     **Arguments:**
 
-    - `system`, `param`, `x0`, `transient`, `keep`, `dt`, `solver`, `section`: as in
-      `orbit_diagram`.
+    - `system`: a `cj.Map`, or a `cj.Flow` (then `dt` is required).
+    - `param`: the name of a scalar numeric parameter of `system`.
     - `lo`, `hi`: the bracket, lo < hi.
-    - `max_period`, `tol`: as in `detect_period`.
-    - `points`: parameter values per round, at least 3.
-    - `rounds`: the number of rounds.
+    - `x0`: (dim,) initial state at every value; default `system.default_state()`.
+    - `transient`: steps (iterations for a map) discarded first at every value.
+    - `keep`: the number of points per value given to `detect_period` (default 256).
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: the solver of a flow, as in `cj.as_map` (default "rk4").
+    - `section`: flows only: the Poincare section, as in `orbit_diagram` (default
+      `cj.LocalMaxima(0)`).
+    - `max_period`: the largest period tested (default 64).
+    - `tol`: the period tolerance, relative to max(1, max|x|) (default 1e-6).
+    - `points`: parameter values per round, at least 3 (default 64).
+    - `rounds`: the number of rounds (default 3).
 
     **Returns:**
 
     A `PeriodChange`.
 
     Example:
+
     ```python
     pc = cj.locate_period_change(cj.systems.Logistic(), "r", 2.9, 3.1, jnp.array([0.5]),
                                  transient=300_000)
@@ -225,6 +246,7 @@ def feigenbaum_ratios(points: Sequence[float]) -> np.ndarray:
     The len(points) - 2 ratios, as a NumPy array.
 
     Example:
+
     ```python
     cj.bifurcation.feigenbaum_ratios([3.0, 3.449490, 3.544090, 3.564407])  # [4.75, 4.66]
     ```

@@ -27,39 +27,94 @@ from ..systems._base import _as_float
 
 
 class AbstractSection(eqx.Module):
-    """A Poincare section of a flow: the zero set of `value(x, f)`, crossed in `direction`
-    (+1: from negative to non-negative, -1: from positive to non-positive, 0: both).
+    """A Poincare section of a flow: the zero set of a scalar function s(x, f(x)),
+    crossed in `direction`.
 
-    Subclasses implement `value`, `describe` (for error messages) and `check_dim` (a
-    `ValueError` naming the field that does not fit a state of `dim` coordinates).
+    `cj.orbit_diagram`, `cj.classify_attractor` and `cj.classify_sweep` accept any
+    subclass: a crossing is a sign change of `value` between two steps, located inside
+    the step by the Illinois method (Dowell & Jarratt 1971, BIT 11, 168-174). Subclasses
+    implement `value`, `describe` (for error messages) and `check_dim` (a `ValueError`
+    naming the field that does not fit a state of `dim` coordinates), and declare
+    `direction`.
+
+    **Attributes:**
+
+    - `direction`: +1 (crossed from negative to non-negative), -1 (from positive to
+      non-positive) or 0 (both).
+
+    Example:
+
+    ```python
+    import equinox as eqx
+
+    class Sphere(cj.bifurcation.AbstractSection):
+        radius: float = 20.0
+        direction: int = eqx.field(default=1, static=True)
+
+        def value(self, x, f):
+            return jnp.linalg.norm(x) - self.radius
+
+        def describe(self):
+            return f"the sphere |x| = {self.radius}"
+
+        def check_dim(self, dim):
+            pass
+
+    d = cj.orbit_diagram(cj.systems.Lorenz63(), "rho", jnp.array([28.0]), transient=500,
+                         keep=10, dt=0.01, section=Sphere())
+    ```
     """
 
     direction: eqx.AbstractVar[int]
 
     @abc.abstractmethod
     def value(self, x: Float[Array, " dim"], f: Float[Array, " dim"]) -> Float[Array, ""]:
-        """The section function at state `x`, where the vector field is `f`."""
+        """The section function at state `x`, where the vector field is `f`.
+
+        **Arguments:**
+
+        - `x`: the state, shape (dim,).
+        - `f`: the flow's vector field at `x`, shape (dim,).
+
+        **Returns:**
+
+        A scalar whose sign change between two steps is a crossing.
+        """
 
     @abc.abstractmethod
     def describe(self) -> str:
-        """The section in words, e.g. "the local maxima of x[2]"."""
+        """The section in words, e.g. "the local maxima of x[2]", for error messages.
+
+        **Returns:**
+
+        A string.
+        """
 
     @abc.abstractmethod
     def check_dim(self, dim: int) -> None:
-        """Raise a `ValueError` when the section does not apply to states of `dim`."""
+        """Raise a `ValueError`, naming the field, when the section does not apply to
+        states of `dim` coordinates.
+
+        **Arguments:**
+
+        - `dim`: the state dimension of the system.
+        """
 
 
 class Hyperplane(AbstractSection):
-    """The hyperplane n.x = `offset`, crossed in `direction` (+1: n.x increasing, -1:
-    decreasing, 0: both).
+    """The hyperplane n.x = `offset`, crossed in `direction`.
+
+    A Poincare section for `cj.orbit_diagram` and the classification: a crossing is a
+    sign change of n.x - offset between two steps, located inside the step.
 
     **Arguments:**
 
-    - `normal`: n, shape (dim,).
-    - `offset`: c, a scalar.
-    - `direction`: +1 (default), -1 or 0.
+    - `normal`: n, shape (dim,) (any length; the section is n.x = c).
+    - `offset`: c, a scalar (default 0.0).
+    - `direction`: +1 (default: n.x increasing), -1 (decreasing) or 0 (both).
 
     Example:
+
     ```python
     sec = cj.Hyperplane(normal=[0.0, 0.0, 1.0], offset=27.0)   # Lorenz63, z = 27 upwards
     ```
@@ -109,11 +164,16 @@ class _AbstractExtremum(AbstractSection):
 class LocalMaxima(_AbstractExtremum):
     """The local maxima of coordinate `coordinate`: where dx_i/dt changes sign from + to -.
 
+    A Poincare section for `cj.orbit_diagram` and the classification, with the section
+    function s(x, f) = f_i(x); Lorenz (1963) read the chaos of his flow from the return
+    map of successive maxima of z.
+
     **Arguments:**
 
     - `coordinate`: the index i of the coordinate, 0 <= i < dim (default 0).
 
     Example:
+
     ```python
     sec = cj.LocalMaxima(2)   # the z-maxima of Lorenz (1963)'s return map
     ```
@@ -128,11 +188,15 @@ class LocalMaxima(_AbstractExtremum):
 class LocalMinima(_AbstractExtremum):
     """The local minima of coordinate `coordinate`: where dx_i/dt changes sign from - to +.
 
+    A Poincare section for `cj.orbit_diagram` and the classification, with the section
+    function s(x, f) = f_i(x).
+
     **Arguments:**
 
     - `coordinate`: the index i of the coordinate, 0 <= i < dim (default 0).
 
     Example:
+
     ```python
     sec = cj.LocalMinima(0)
     ```

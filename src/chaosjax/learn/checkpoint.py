@@ -195,6 +195,7 @@ def save(model: eqx.Module, path: str | os.PathLike) -> Path:
     The path written.
 
     Example:
+
     ```python
     cj.learn.save(cj.systems.Henon(a=1.3), "henon.eqx")
     cj.learn.load("henon.eqx").a        # 1.3
@@ -213,24 +214,28 @@ def save(model: eqx.Module, path: str | os.PathLike) -> Path:
 def load(path: str | os.PathLike, *, like: eqx.Module | None = None) -> Any:
     """Read a model written by `save`.
 
-    Without `like`, a chaosjax class is rebuilt from the header (see the module
-    docstring); with `like`, its array leaves are replaced by the stored ones after the
-    header's class, shapes and dtypes have been checked against it.
+    The header is read and checked first (a training checkpoint, or a file of another
+    class than `like`, is a `ValueError` naming the argument), then the leaves. Without
+    `like`, a chaosjax class is rebuilt from the header (see the module docstring);
+    with `like`, its array leaves are replaced by the stored ones after the header's
+    class, shapes and dtypes have been checked against it.
 
     **Arguments:**
 
     - `path`: a file written by `cj.learn.save`.
-    - `like`: a template Module of the same class and leaf shapes; needed for classes
-        outside chaosjax.
+    - `like`: a template Module of the same class and leaf shapes (default None); needed
+      for classes outside chaosjax.
 
     **Returns:**
 
     The model.
 
     Example:
+
     ```python
-    model = cj.learn.load("model.eqx")
-    cj.lyapunov_spectrum(model, model.default_state(), steps=10_000)
+    cj.learn.save(cj.systems.Henon(a=1.3), "henon.eqx")
+    model = cj.learn.load("henon.eqx")
+    cj.lyapunov_spectrum(model, model.default_state(), steps=10_000).exponents
     ```
     """
     header = read_header(path, name="path")

@@ -124,14 +124,16 @@ def dataset(
     - `n_trajectories`: number of trajectories (members), >= 1.
     - `steps`: steps per trajectory after the transient; a multiple of `save_every`.
     - `key`: PRNG key; split into one key for the initial states and one for the noise.
-    - `dt`: time step of a flow (None for a map).
-    - `solver`: the flow's solver, as in `cj.trajectory`.
-    - `transient`: steps run and discarded first.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: the flow's solver, as in `cj.trajectory` (default "rk4").
+    - `transient`: steps run and discarded first (default 0).
     - `noise`: relative noise level (0.01 is 1 % of each coordinate's standard
-        deviation), >= 0.
-    - `observe`: optional function state (dim,) -> observation (scalar or vector).
-    - `split`: fractions (train, validation, test), summing to 1.
-    - `save_every`: keep every `save_every`-th state.
+      deviation), >= 0 (default 0).
+    - `observe`: optional function state (dim,) -> observation (scalar or vector);
+      default None (the states themselves).
+    - `split`: fractions (train, validation, test), summing to 1 (default (0.7, 0.15,
+      0.15)).
+    - `save_every`: keep every `save_every`-th state (default 1).
 
     **Returns:**
 
@@ -139,6 +141,7 @@ def dataset(
     (n_trajectories, steps // save_every + 1, dim or observation size).
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     ds = cj.learn.dataset(lor, 20, 2_000, dt=0.01, key=jax.random.key(0),
@@ -252,6 +255,9 @@ def _key_data(key: Any) -> Array:
 def subset(ds: xr.Dataset, which: str) -> xr.Dataset:
     """The members (or times) of `ds` labelled `which` in its `split` coordinate.
 
+    Whichever dimension `split` lies on (`member` for several trajectories, `time` for
+    one), the entries labelled `which` are selected with `Dataset.isel`.
+
     **Arguments:**
 
     - `ds`: a Dataset from `cj.learn.dataset`.
@@ -262,8 +268,10 @@ def subset(ds: xr.Dataset, which: str) -> xr.Dataset:
     The selected `xarray.Dataset` (its `split` dimension shortened).
 
     Example:
+
     ```python
-    val = cj.learn.subset(ds, "validation").states.values   # (member, time, state)
+    ds = cj.learn.dataset(cj.systems.Henon(), 10, 100, key=jax.random.key(0))
+    val = cj.learn.subset(ds, "validation").states.values   # (2, 101, 2)
     ```
     """
     if not isinstance(ds, xr.Dataset) or "split" not in ds.coords:
@@ -316,6 +324,7 @@ def delay_embed(
     An array (*batch, n - lags + 1, lags).
 
     Example:
+
     ```python
     cj.learn.delay_embed(jnp.arange(5.0), 3)
     # [[2, 1, 0], [3, 2, 1], [4, 3, 2]]
@@ -329,10 +338,19 @@ def delay_embed(
 
 
 class DelayPairs(eqx.Module):
-    """Inputs and targets for one-step prediction on delay vectors.
+    """Inputs and targets for prediction on delay vectors (what `delay_pairs` returns).
+
+    **Attributes:**
 
     - `inputs`: (*batch, rows, lags), rows (x_t, ..., x_{t-lags+1}).
     - `targets`: (*batch, rows), x_{t+horizon}.
+
+    Example:
+
+    ```python
+    pairs = cj.learn.delay_pairs(jnp.arange(6.0), lags=2)
+    pairs.inputs, pairs.targets      # [[1, 0], [2, 1], [3, 2], [4, 3]], [2, 3, 4, 5]
+    ```
     """
 
     inputs: Float[Array, "*batch rows lags"]
@@ -350,13 +368,14 @@ def delay_pairs(series: Float[ArrayLike, "*batch n"], lags: int, *, horizon: int
 
     - `series`: shape (n,), or (*batch, n).
     - `lags`: the embedding dimension, a positive int.
-    - `horizon`: how far ahead the target lies, >= 1.
+    - `horizon`: how far ahead the target lies, in samples, >= 1 (default 1).
 
     **Returns:**
 
     A `DelayPairs` record (`inputs`, `targets`).
 
     Example:
+
     ```python
     xs = cj.trajectory(cj.systems.DelayedHenon(d=4), jnp.full(4, 0.1), steps=512)
     pairs = cj.learn.delay_pairs(xs[:, 0], lags=5)   # 508 rows of 5 lags
@@ -377,15 +396,21 @@ class Normalizer(eqx.Module):
 
     Its statistics are array leaves, so a model that holds one is still a pytree that
     `jit`, `vmap` and serialisation see whole; `cj.learn.fit` leaves them untrained,
-    and `normalize`/`denormalize` stop gradients through them.
+    and `normalize`/`denormalize` stop gradients through them. The statistics apply to
+    the trailing axes of what is normalised.
 
-    - `mean`: broadcastable against the data's trailing axes.
-    - `scale`: the same shape; positive.
+    **Arguments:**
+
+    - `mean`: an array broadcastable against the data's trailing axes.
+    - `scale`: an array of the same shape; positive.
 
     Example:
+
     ```python
-    norm = cj.learn.Normalizer.fit(xs)          # xs (n, dim): per-coordinate statistics
-    z = norm.normalize(xs); xs_again = norm.denormalize(z)
+    xs = cj.trajectory(cj.systems.Henon(), jnp.zeros(2), steps=1_000)
+    norm = cj.learn.Normalizer.fit(xs)      # xs (n, dim): per-coordinate statistics
+    z = norm.normalize(xs)                  # mean 0, standard deviation 1 per coordinate
+    xs_again = norm.denormalize(z)
     ```
     """
 
@@ -413,7 +438,8 @@ class Normalizer(eqx.Module):
         **Arguments:**
 
         - `x`: data, e.g. (n, dim) or (member, time, dim); finite.
-        - `axis`: the axes reduced over.
+        - `axis`: the leading axes reduced over (an int or a tuple of ints); default
+          None: every axis but the last.
 
         **Returns:**
 
@@ -452,13 +478,31 @@ class Normalizer(eqx.Module):
         return mean.reshape(lead + mean.shape), scale.reshape(lead + scale.shape)
 
     def normalize(self, x: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
-        """(x - mean) / scale, over the trailing axes of `x`."""
+        """(x - mean) / scale, over the trailing axes of `x`.
+
+        **Arguments:**
+
+        - `x`: data whose trailing axes have the statistics' shape.
+
+        **Returns:**
+
+        The normalised data, the shape of `x`.
+        """
         x = jnp.asarray(x)
         mean, scale = self._stats(x)
         return (x - mean) / scale
 
     def denormalize(self, z: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
-        """z * scale + mean, over the trailing axes of `z`."""
+        """z * scale + mean, over the trailing axes of `z`: the inverse of `normalize`.
+
+        **Arguments:**
+
+        - `z`: normalised data whose trailing axes have the statistics' shape.
+
+        **Returns:**
+
+        The data in the original units, the shape of `z`.
+        """
         z = jnp.asarray(z)
         mean, scale = self._stats(z)
         return z * scale + mean

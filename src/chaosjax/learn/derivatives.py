@@ -36,7 +36,26 @@ class AbstractDerivative(eqx.Module):
 
     Subclasses hold their options as fields, check them in `__check_init__`, give the
     fewest samples they need (`min_points`) and implement `estimate` on a checked float
-    array (time, ...) sampled every `dt`.
+    array (time, ...) sampled every `dt`; estimators that smooth also override
+    `smooth_and_estimate`. Any subclass is accepted wherever a `derivative` or `method`
+    argument takes an estimator.
+
+    Example:
+
+    ```python
+    import numpy as np
+
+    class NumpyGradient(cj.learn.AbstractDerivative):
+        @property
+        def min_points(self):
+            return 3
+
+        def estimate(self, x, dt):
+            return np.gradient(x, dt, axis=0, edge_order=2)
+
+    t = jnp.linspace(0.0, 1.0, 101)
+    cj.learn.derivative(jnp.sin(t), dt=0.01, method=NumpyGradient())   # ~cos(t)
+    ```
     """
 
     name: ClassVar[str] = ""
@@ -44,17 +63,36 @@ class AbstractDerivative(eqx.Module):
     @property
     @abc.abstractmethod
     def min_points(self) -> int:
-        """The fewest samples along time this estimator works with."""
+        """The fewest samples along time this estimator works with (an int)."""
 
     @abc.abstractmethod
     def estimate(self, x: np.ndarray, dt: float) -> np.ndarray:
-        """dx/dt along axis 0 of `x` (a finite float64 NumPy array of >= `min_points` rows)."""
+        """dx/dt along axis 0 of `x`.
+
+        **Arguments:**
+
+        - `x`: a finite float64 NumPy array (time, ...) of at least `min_points` rows.
+        - `dt`: the sampling step (time units).
+
+        **Returns:**
+
+        dx/dt, a NumPy array of the shape of `x`, in units of x per time unit.
+        """
 
     def smooth_and_estimate(self, x: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """(the states as this estimator's smoother sees them, dx/dt).
+        """The states as this estimator's smoother sees them, and dx/dt.
 
         Estimators that smooth (Savitzky-Golay, smoothing splines) return the smoothed
         states, whose derivative `estimate` is; the others return `x` unchanged.
+
+        **Arguments:**
+
+        - `x`: a finite float64 NumPy array (time, ...) of at least `min_points` rows.
+        - `dt`: the sampling step (time units).
+
+        **Returns:**
+
+        `(states, dx/dt)`, two NumPy arrays of the shape of `x`.
         """
         return x, self.estimate(x, dt)
 
@@ -90,7 +128,9 @@ class FiniteDifference(AbstractDerivative):
     - `order`: 2 or 4 (default 4). Needs order + 1 samples.
 
     Example:
+
     ```python
+    xs = cj.trajectory(cj.systems.Lorenz63(), jnp.ones(3), steps=1_000, dt=0.01)
     dxdt = cj.learn.derivative(xs, dt=0.01, method=cj.learn.FiniteDifference(order=2))
     ```
     """
@@ -141,13 +181,17 @@ class Spline(AbstractDerivative):
 
     **Arguments:**
 
-    - `smoothing`: 0.0, a positive lam, or None (see above).
+    - `smoothing`: 0.0 (default), a positive lam, or None (see above).
     - `degree`: the interpolating spline's degree, 1 to 5 (default 5); used only when
       `smoothing=0`. The smoothing spline is cubic.
 
     Example:
+
     ```python
+    t = jnp.linspace(0.0, 2.0, 1_001)
+    noisy = jnp.sin(t) + 1e-3 * jax.random.normal(jax.random.key(0), t.shape)
     dxdt = cj.learn.derivative(noisy, dt=0.002, method="spline", smoothing=None)
+    dxdt = cj.learn.derivative(noisy, dt=0.002, method=cj.learn.Spline(smoothing=None))
     ```
     """
 
@@ -210,7 +254,10 @@ class SavitzkyGolay(AbstractDerivative):
     - `polyorder`: degree of the local polynomials, >= 1 (default 3).
 
     Example:
+
     ```python
+    t = jnp.linspace(0.0, 2.0, 1_001)
+    noisy = jnp.sin(t) + 1e-3 * jax.random.normal(jax.random.key(0), t.shape)
     dxdt = cj.learn.derivative(noisy, dt=0.002, method="savgol", window=41, polyorder=3)
     ```
     """
@@ -313,16 +360,18 @@ def derivative(
     - `x`: samples, shape (time,) or (time, dim); finite.
     - `dt`: the sampling step, a positive float (time units).
     - `method`: a string of `METHODS` or an `AbstractDerivative` (default "fd4").
-    - `options`: the options of a string `method`.
+    - `**options`: the options of a string `method` (e.g. `window=` for "savgol").
 
     **Returns:**
 
     dx/dt, the shape of `x`, in state units per time unit.
 
     Example:
+
     ```python
     t = jnp.linspace(0.0, 1.0, 101)
     cj.learn.derivative(jnp.sin(t), dt=0.01)                    # ~cos(t), error ~1e-9
+    noisy = jnp.sin(t) + 1e-4 * jax.random.normal(jax.random.key(0), t.shape)
     cj.learn.derivative(noisy, dt=0.01, method="savgol", window=21)
     ```
     """
@@ -367,8 +416,11 @@ def state_derivative_pairs(
     `(X, X_dot)`, each of shape (member * time, dim).
 
     Example:
+
     ```python
-    X, X_dot = cj.learn.state_derivative_pairs(xs, dt=0.01, derivative="fd4")
+    lor = cj.systems.Lorenz63()
+    xs = cj.trajectory(lor, lor.sample_state(jax.random.key(0), 3), steps=500, dt=0.01)
+    X, X_dot = cj.learn.state_derivative_pairs(xs, dt=0.01, derivative="fd4")  # (1503, 3)
     ```
     """
     estimator = as_derivative(derivative, name="derivative")

@@ -50,6 +50,7 @@ def fit_linear_flow(
     parts of A's eigenvalues.
 
     Example:
+
     ```python
     t = jnp.linspace(0.0, 15.0, 100)
     A = jnp.array([[-0.1, -1.0], [1.0, -0.1]])

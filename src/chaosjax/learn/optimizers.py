@@ -34,14 +34,50 @@ def _check_rate(value: object, name: str = "learning_rate", optional: bool = Fal
 
 
 class AbstractOptimizer(eqx.Module):
-    """An optimiser of `cj.learn.fit`: an optax transformation and how to step it."""
+    """An optimiser of `cj.learn.fit`: an optax transformation and how to step it.
+
+    Subclasses hold their options as fields, check them in `__check_init__`, and
+    implement `transformation`; the default `update` is one first-order step,
+    `tx.update(grads, state, params)` (optax), and a method that needs more (a line
+    search) overrides it and sets `full_batch`. Any subclass is accepted wherever
+    `cj.learn.fit` takes an `optimizer`.
+
+    **Attributes:**
+
+    - `full_batch`: a class variable, True when every step needs the whole training set
+      (a line search does); default False.
+
+    Example:
+
+    ```python
+    import optax
+
+    class SGD(cj.learn.AbstractOptimizer):
+        learning_rate: float = 1e-2
+
+        def transformation(self):
+            return optax.sgd(self.learning_rate)
+
+    # Recover the Henon map's parameters from its orbit: fit the one-step map.
+    xs = cj.trajectory(cj.systems.Henon(), jnp.zeros(2), steps=500)
+    loss = lambda m, pairs: jnp.mean((jax.vmap(m.step)(pairs[0]) - pairs[1]) ** 2)
+    res = cj.learn.fit(cj.systems.Henon(a=1.0, b=0.2), loss, (xs[:-1], xs[1:]),
+                       key=jax.random.key(0), steps=1_000, optimizer=SGD(learning_rate=0.1))
+    res.model.a, res.model.b                 # ~1.4, ~0.3
+    ```
+    """
 
     #: Whether every step needs the whole training set (a line search does).
     full_batch: ClassVar[bool] = False
 
     @abc.abstractmethod
     def transformation(self) -> optax.GradientTransformation:
-        """The optax transformation."""
+        """The optax transformation, built from the options (fields).
+
+        **Returns:**
+
+        An `optax.GradientTransformation`.
+        """
 
     def update(
         self,
@@ -51,18 +87,51 @@ class AbstractOptimizer(eqx.Module):
         opt_state: Any,
         batch: Any,
     ) -> tuple[Any, Any, jax.Array]:
-        """One step on `batch`: the new parameters, optimiser state and the loss before it."""
+        """One step on `batch`: the new parameters, optimiser state and the loss before it.
+
+        **Arguments:**
+
+        - `tx`: the transformation returned by `transformation()`.
+        - `loss_fn`: `loss_fn(params, batch) -> scalar`.
+        - `params`: the trainable parameters (a pytree).
+        - `opt_state`: the optimiser state of `tx`.
+        - `batch`: the data of this step.
+
+        **Returns:**
+
+        `(params, opt_state, loss)`: the parameters and state after the step, and the
+        loss at the parameters before it.
+        """
         value, grads = eqx.filter_value_and_grad(loss_fn)(params, batch)
         updates, opt_state = tx.update(grads, opt_state, params)
         return eqx.apply_updates(params, updates), opt_state, value
 
 
 class Adam(AbstractOptimizer):
-    """Adam; Kingma & Ba (2015), "Adam: a method for stochastic optimization",
-    arXiv:1412.6980 (`optax.adam`).
+    """The Adam optimiser (`optax.adam`).
 
-    - `learning_rate`: a positive float or an optax schedule (step -> rate).
-    - `b1`, `b2`, `eps`: the moment decay rates and the denominator's offset.
+    Adam scales each gradient component by running estimates of its first and second
+    moments; Kingma & Ba (2015), "Adam: a method for stochastic optimization",
+    arXiv:1412.6980.
+
+    **Arguments:**
+
+    - `learning_rate`: a positive float or an optax schedule (step -> rate); default
+      1e-3.
+    - `b1`, `b2`: the decay rates of the first and second moment estimates, in [0, 1)
+      (default 0.9 and 0.999).
+    - `eps`: the offset added to the denominator, positive (default 1e-8).
+
+    Example:
+
+    ```python
+    xs = cj.trajectory(cj.systems.Henon(), jnp.zeros(2), steps=500)
+    loss = lambda m, pairs: jnp.mean((jax.vmap(m.step)(pairs[0]) - pairs[1]) ** 2)
+    res = cj.learn.fit(cj.systems.Henon(a=1.0, b=0.2), loss, (xs[:-1], xs[1:]),
+                       key=jax.random.key(0), steps=1_000,
+                       optimizer=cj.learn.Adam(learning_rate=1e-2))
+    res.model.a, res.model.b                 # ~1.4, ~0.3
+    ```
     """
 
     learning_rate: LearningRate = 1e-3
@@ -83,12 +152,24 @@ class Adam(AbstractOptimizer):
 
 
 class AdamW(AbstractOptimizer):
-    """Adam with decoupled weight decay; Loshchilov & Hutter (2019), "Decoupled weight
-    decay regularization", arXiv:1711.05101 (`optax.adamw`).
+    """Adam with decoupled weight decay (`optax.adamw`).
 
-    - `learning_rate`: a positive float or an optax schedule.
-    - `weight_decay`: the decay rate, >= 0.
-    - `b1`, `b2`, `eps`: as for `Adam`.
+    Each step shrinks the parameters by `learning_rate * weight_decay` apart from the
+    Adam update; Loshchilov & Hutter (2019), "Decoupled weight decay regularization",
+    arXiv:1711.05101.
+
+    **Arguments:**
+
+    - `learning_rate`: a positive float or an optax schedule (step -> rate); default
+      1e-3.
+    - `weight_decay`: the decay rate, >= 0 (default 1e-4).
+    - `b1`, `b2`, `eps`: as for `Adam` (default 0.9, 0.999, 1e-8).
+
+    Example:
+
+    ```python
+    stage = cj.learn.Stage(cj.learn.AdamW(learning_rate=3e-3, weight_decay=1e-3), 1_000)
+    ```
     """
 
     learning_rate: LearningRate = 1e-3
@@ -118,12 +199,28 @@ class AdamW(AbstractOptimizer):
 
 
 class LBFGS(AbstractOptimizer):
-    """Limited-memory BFGS with a zoom line search; Liu & Nocedal (1989), Math. Program.
-    45, 503-528; Nocedal & Wright (2006), *Numerical Optimization*, alg. 7.5 and 3.5
-    (`optax.lbfgs`). Always full batch: the line search compares losses on one data set.
+    """Limited-memory BFGS with a zoom line search (`optax.lbfgs`).
 
-    - `memory_size`: number of past updates kept, >= 1.
-    - `learning_rate`: None (the line search picks the step) or a fixed scale.
+    The inverse Hessian is approximated from the last `memory_size` updates and each
+    step length is chosen by a line search satisfying the strong Wolfe conditions;
+    Liu & Nocedal (1989), Math. Program. 45, 503-528; Nocedal & Wright (2006),
+    *Numerical Optimization*, alg. 7.5 and 3.5. Always full batch: the line search
+    compares losses on one data set.
+
+    **Arguments:**
+
+    - `memory_size`: the number of past updates kept, >= 1 (default 10).
+    - `learning_rate`: None (default: the line search picks the step) or a fixed scale.
+
+    Example:
+
+    ```python
+    xs = cj.trajectory(cj.systems.Henon(), jnp.zeros(2), steps=500)
+    loss = lambda m, pairs: jnp.mean((jax.vmap(m.step)(pairs[0]) - pairs[1]) ** 2)
+    res = cj.learn.fit(cj.systems.Henon(a=1.0, b=0.2), loss, (xs[:-1], xs[1:]),
+                       key=jax.random.key(0), steps=20, optimizer=cj.learn.LBFGS())
+    res.model.a, res.model.b                 # 1.4, 0.3
+    ```
     """
 
     memory_size: int = 10
@@ -161,8 +258,21 @@ class LBFGS(AbstractOptimizer):
 class Optax(AbstractOptimizer):
     """Any first-order optax transformation, stepped as `tx.update(grads, state, params)`.
 
-    - `tx`: an `optax.GradientTransformation` (e.g. `optax.chain(optax.clip(1.0),
-        optax.sgd(1e-2))`). Use `LBFGS` for L-BFGS: its line search needs more.
+    `cj.learn.fit` wraps a bare `optax.GradientTransformation` given as `optimizer` in
+    this class. Use `LBFGS` for L-BFGS: its line search needs more than the gradient.
+
+    **Arguments:**
+
+    - `tx`: an `optax.GradientTransformation`, e.g. `optax.chain(optax.clip(1.0),
+      optax.sgd(1e-2))`.
+
+    Example:
+
+    ```python
+    import optax
+
+    opt = cj.learn.Optax(optax.chain(optax.clip(1.0), optax.sgd(1e-2)))
+    ```
     """
 
     tx: optax.GradientTransformation
@@ -220,11 +330,20 @@ class Stage(eqx.Module):
     """One stage of training: an optimiser run for a number of steps.
 
     `cj.learn.fit(..., stages=[Stage("adam", 2000), Stage("lbfgs", 200)])` trains each
-    restart with Adam, then continues from its best parameters with L-BFGS; a tuple
-    `("adam", 2000)` is the same as `Stage("adam", 2000)`.
+    restart with Adam, then continues from its best parameters with L-BFGS and a fresh
+    optimiser state; a tuple `("adam", 2000)` is the same as `Stage("adam", 2000)`.
 
-    - `optimizer`: a shorthand string, an optimiser Module or an optax transformation.
-    - `steps`: optimiser steps in this stage, >= 1.
+    **Arguments:**
+
+    - `optimizer`: "adam", "adamw", "lbfgs", an optimiser Module (`cj.learn.Adam`, ...)
+      or an `optax.GradientTransformation`.
+    - `steps`: optimiser steps in this stage, >= 1 (default 1).
+
+    Example:
+
+    ```python
+    stages = [cj.learn.Stage("adam", 2_000), cj.learn.Stage(cj.learn.LBFGS(), 200)]
+    ```
     """
 
     optimizer: AbstractOptimizer = eqx.field(converter=_as_stage_optimizer)

@@ -55,23 +55,71 @@ from .derivatives import AbstractDerivative, state_derivative_pairs
 
 
 class AbstractLibrary(eqx.Module):
-    """A library of candidate functions Theta(x) for SINDy.
+    """A library of candidate functions Theta(x) for SINDy (Brunton, Proctor & Kutz
+    2016, PNAS 113, 3932-3937).
 
-    A library maps one state (dim,) to its features (n_features(dim),) and names them.
-    Libraries concatenate with `+` (`PolynomialLibrary(2) + FourierLibrary(1)`).
+    A library maps one state (dim,) to its features (n_features(dim),) and names them:
+    subclasses implement `n_features`, `__call__` (a JAX function, traced inside the
+    fitted `SINDyFlow`) and `feature_names`. Libraries concatenate with `+`
+    (`PolynomialLibrary(2) + FourierLibrary(1)`), and any subclass is accepted as
+    `fit_sindy`'s `library`.
+
+    Example:
+
+    ```python
+    class Exponentials(cj.learn.AbstractLibrary):
+        def n_features(self, dim):
+            return dim
+
+        def __call__(self, x):
+            return jnp.exp(x)
+
+        def feature_names(self, var_names):
+            return [f"exp({v})" for v in var_names]
+
+    lib = cj.learn.PolynomialLibrary(1) + Exponentials()
+    lib.feature_names(["x"])               # ['1', 'x', 'exp(x)']
+    ```
     """
 
     @abc.abstractmethod
     def n_features(self, dim: int) -> int:
-        """How many features a state of dimension `dim` gives."""
+        """How many features a state of dimension `dim` gives.
+
+        **Arguments:**
+
+        - `dim`: the state dimension.
+
+        **Returns:**
+
+        The number of features, an int.
+        """
 
     @abc.abstractmethod
     def __call__(self, x: Float[Array, " dim"]) -> Float[Array, " features"]:
-        """The features theta_k(x) of one state."""
+        """The features theta_k(x) of one state.
+
+        **Arguments:**
+
+        - `x`: one state, shape (dim,).
+
+        **Returns:**
+
+        The features, shape (n_features(dim),); a JAX function, traced inside the model.
+        """
 
     @abc.abstractmethod
     def feature_names(self, var_names: Sequence[str]) -> list[str]:
-        """The features' names, written with `var_names` (one per state coordinate)."""
+        """The features' names, written with `var_names`.
+
+        **Arguments:**
+
+        - `var_names`: one name per state coordinate.
+
+        **Returns:**
+
+        A list of n_features(len(var_names)) strings, in the order of the features.
+        """
 
     def __add__(self, other: AbstractLibrary) -> ConcatLibrary:
         if not isinstance(other, AbstractLibrary):
@@ -91,6 +139,7 @@ class PolynomialLibrary(AbstractLibrary):
     - `include_bias`: whether the constant 1 is a feature (default True).
 
     Example:
+
     ```python
     lib = cj.learn.PolynomialLibrary(2)
     lib.feature_names(["x", "y"])      # ['1', 'x', 'y', 'x^2', 'x y', 'y^2']
@@ -106,7 +155,16 @@ class PolynomialLibrary(AbstractLibrary):
             raise ValueError(f"`include_bias` must be a bool, got {self.include_bias!r}.")
 
     def terms(self, dim: int) -> list[tuple[int, ...]]:
-        """The monomials as tuples of coordinate indices (x y^2 -> (0, 1, 1))."""
+        """The monomials as tuples of coordinate indices (x y^2 -> (0, 1, 1)).
+
+        **Arguments:**
+
+        - `dim`: the state dimension.
+
+        **Returns:**
+
+        A list of tuples, in the order of the features; () is the constant.
+        """
         first = 0 if self.include_bias else 1
         return [
             t
@@ -156,6 +214,7 @@ class FourierLibrary(AbstractLibrary):
     - `n_frequencies`: the highest integer frequency, >= 1 (default 1).
 
     Example:
+
     ```python
     lib = cj.learn.PolynomialLibrary(1) + cj.learn.FourierLibrary(2)
     ```
@@ -192,6 +251,7 @@ class ConcatLibrary(AbstractLibrary):
     - `libraries`: a non-empty tuple of libraries.
 
     Example:
+
     ```python
     lib = cj.learn.ConcatLibrary((cj.learn.PolynomialLibrary(3), cj.learn.FourierLibrary(1)))
     ```
@@ -262,11 +322,14 @@ class SINDyFlow(Flow):
     - `library`: the candidate functions Theta (an `AbstractLibrary`).
     - `coefficients`: Xi, shape (n_features, dim); column j gives dx_j/dt.
     - `var_names`: the coordinates' names, one per state coordinate.
-    - `initial_state`: a state the model is started from by default (`default_state()`);
-      `fit_sindy` stores the first sample of the data.
+    - `initial_state`: a state the model is started from by default (`default_state()`),
+      shape (dim,); `fit_sindy` stores the first sample of the data.
 
     Example:
+
     ```python
+    lor = cj.systems.Lorenz63()
+    xs = cj.trajectory(lor, lor.default_state(), steps=5_000, dt=0.002)
     model = cj.learn.fit_sindy(xs, dt=0.002)
     print(model)                        # x' = -10.000 x + 10.000 y ...
     model.vector_field(xs[0])
@@ -347,12 +410,23 @@ class SINDyFlow(Flow):
 
 
 class STLSQResult(eqx.Module):
-    """What `stlsq` returns.
+    """Sparse coefficients from sequentially thresholded least squares (what `stlsq`
+    returns).
+
+    **Attributes:**
 
     - `coefficients`: Xi, shape (n_features, dim), zero outside the active set.
     - `active`: the active set, bool (n_features, dim).
     - `iterations`: the thresholding rounds run (each one least-squares fit per equation).
     - `converged`: whether the active set stopped changing within `max_iter` rounds.
+
+    Example:
+
+    ```python
+    theta = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    res = cj.learn.stlsq(theta, theta @ jnp.array([[2.0], [0.01]]), threshold=0.1)
+    res.coefficients, res.active             # [[2.005], [0.0]], [[True], [False]]
+    ```
     """
 
     coefficients: Float[Array, "features dim"]
@@ -437,9 +511,14 @@ def stlsq(
     An `STLSQResult` (coefficients (n_features, dim), active set, iterations, converged).
 
     Example:
+
     ```python
+    lor = cj.systems.Lorenz63()
+    X = cj.trajectory(lor, lor.default_state(), steps=2_000, dt=0.002)
+    X_dot = jax.vmap(lor.vector_field)(X)
     theta = jax.vmap(cj.learn.PolynomialLibrary(2))(X)
     res = cj.learn.stlsq(theta, X_dot, threshold=0.1)
+    res.coefficients[1:4, 0]                 # dx/dt = -10 x + 10 y: [-10, 10, 0]
     ```
     """
     for name, value in (("threshold", threshold), ("alpha", alpha)):
@@ -526,15 +605,17 @@ def fit_sindy(
     - `dt`: the sampling step (time units), a positive float.
     - `library`: the candidate functions, an `AbstractLibrary` or one of "linear",
       "polynomial" (degree 2), "cubic", "fourier" (default `PolynomialLibrary(2)`).
-    - `threshold`: the smallest kept coefficient magnitude (default 0.1).
+    - `threshold`: the smallest kept coefficient magnitude, >= 0 (default 0.1).
     - `derivative`: the derivative estimator, a string of
       `cj.learn.derivatives.METHODS` or an `AbstractDerivative` (default "fd4").
-    - `alpha`: ridge weight of every fit (default 0).
+    - `alpha`: ridge weight of every fit, >= 0 (default 0).
     - `max_iter`: the most thresholding rounds (default 20).
-    - `normalize_columns`: threshold the coefficients of unit-norm library columns.
+    - `normalize_columns`: threshold the coefficients of unit-norm library columns
+      (default False).
     - `var_names`: the coordinates' names for `equations()`; default x, y, z (dim <= 3)
       or x0, x1, ...
-    - `x_dot`: precomputed dx/dt of the shape of `data`; then `derivative` is not used.
+    - `x_dot`: precomputed dx/dt of the shape of `data`, in state units per time unit;
+      then `derivative` is not used (default None).
     - `smooth_states`: evaluate the library on the smoothed states of a smoothing
       `derivative` rather than the raw ones (default True), which keeps the noise out
       of Theta as well as out of dx/dt (pysindy's `SmoothedFiniteDifference` with
@@ -547,12 +628,13 @@ def fit_sindy(
     `var_names`, `equations()`; `default_state()` is the first sample of `data`.
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     xs = cj.trajectory(lor, lor.default_state(), steps=10_000, dt=0.002)
     model = cj.learn.fit_sindy(xs, dt=0.002, threshold=0.1)
     print(model)            # x' = -10.000 x + 10.000 y, y' = 28.000 x - 1.000 y - ...
-    cj.lyapunov_spectrum(model, model.default_state(), steps=50_000, dt=0.01)
+    cj.lyapunov_spectrum(model, model.default_state(), steps=20_000, dt=0.01).exponents
     ```
     """
     library = _as_library(library)

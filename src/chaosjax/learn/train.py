@@ -55,13 +55,26 @@ __all__ = ["FitResult", "History", "default_trainable", "fit"]
 
 
 class History(eqx.Module):
-    """Loss curves, one value per evaluation (every `eval_every` steps and at stage ends).
+    """Loss curves, one value per evaluation (every `eval_every` steps and at stage ends),
+    the `history` of a `FitResult`.
+
+    **Attributes:**
 
     - `steps`: (evals,) global optimiser step at each evaluation.
     - `stage`: (evals,) index of the stage it belongs to.
     - `train`: (restarts, evals) loss on the whole training set; NaN once a restart
-        has stopped within the stage.
+      has stopped within the stage.
     - `validation`: (restarts, evals) loss on the validation data, or None.
+
+    Example:
+
+    ```python
+    xs = cj.trajectory(cj.systems.Henon(), jnp.zeros(2), steps=500)
+    loss = lambda m, pairs: jnp.mean((jax.vmap(m.step)(pairs[0]) - pairs[1]) ** 2)
+    res = cj.learn.fit(cj.systems.Henon(a=1.0, b=0.2), loss, (xs[:-1], xs[1:]),
+                       key=jax.random.key(0), steps=1_000, eval_every=100)
+    res.history.steps, res.history.train[0]  # [100, ..., 1000], decreasing losses
+    ```
     """
 
     steps: Int[Array, " evals"]
@@ -71,17 +84,30 @@ class History(eqx.Module):
 
 
 class FitResult(eqx.Module):
-    """What `cj.learn.fit` returns.
+    """The trained models and their loss curves (what `cj.learn.fit` returns).
+
+    **Attributes:**
 
     - `model`: the best model: the best restart at its best evaluation.
     - `models`: every restart's best model, in restart order.
     - `history`: the loss curves (`History`).
     - `restart_losses`: (restarts,) each restart's best loss (validation loss when
-        validation data are given, else training loss); inf if never finite.
+      validation data are given, else training loss); inf if never finite.
     - `best_restart`: the index of the restart with the lowest of them.
     - `steps_done`: (restarts,) optimiser steps each restart took.
     - `stopped_early`: (restarts,) whether a restart stopped before the end of a stage
-        (patience exhausted, or a non-finite loss).
+      (patience exhausted, or a non-finite loss).
+
+    Example:
+
+    ```python
+    xs = cj.trajectory(cj.systems.Henon(), jnp.zeros(2), steps=500)
+    loss = lambda m, pairs: jnp.mean((jax.vmap(m.step)(pairs[0]) - pairs[1]) ** 2)
+    init = lambda key: cj.systems.Henon(a=1.0 + 0.1 * jax.random.normal(key), b=0.2)
+    res = cj.learn.fit(init, loss, (xs[:-1], xs[1:]), key=jax.random.key(0),
+                       steps=500, restarts=3, optimizer=cj.learn.Adam(learning_rate=1e-2))
+    res.best_restart, res.restart_losses, res.model.a
+    ```
     """
 
     model: eqx.Module
@@ -110,7 +136,29 @@ class _Carry(eqx.Module):
 
 
 def default_trainable(model: eqx.Module) -> PyTree[bool]:
-    """The default `trainable` filter: every floating-point array outside a `Normalizer`."""
+    """The default `trainable` filter: every floating-point array outside a `Normalizer`.
+
+    An equinox filter specification (see `eqx.partition`): the leaves marked True are
+    trained by `cj.learn.fit`, the rest (integer arrays, static fields, the statistics
+    of a `cj.learn.Normalizer`) are held fixed.
+
+    **Arguments:**
+
+    - `model`: an equinox Module.
+
+    **Returns:**
+
+    A pytree of bools of the structure of `model`.
+
+    Example:
+
+    ```python
+    import equinox as eqx
+
+    only_a = lambda m: eqx.tree_at(lambda t: t.b, cj.learn.default_trainable(m), False)
+    only_a(cj.systems.Henon())               # train `a`, hold `b` fixed: trainable=only_a
+    ```
+    """
     is_norm = lambda x: isinstance(x, Normalizer)
     return jax.tree.map(
         lambda x: (not is_norm(x)) and eqx.is_inexact_array(x), model, is_leaf=is_norm
@@ -393,34 +441,37 @@ def fit(
     **Arguments:**
 
     - `model`: the model (an equinox Module), or a function `init(key) -> model` that
-        builds one per restart from key_r = fold_in(`key`, r).
+      builds one per restart from key_r = fold_in(`key`, r).
     - `loss`: `loss(model, batch) -> scalar`, with `batch` a slice of `data` along its
-        leading axis (the whole of `data` for full-batch training).
+      leading axis (the whole of `data` for full-batch training).
     - `data`: an array or a pytree of arrays sharing a leading sample axis, finite.
     - `key`: PRNG key: restarts' initialisation and mini-batches.
-    - `steps`: optimiser steps (with `optimizer`); or give `stages`.
-    - `optimizer`: "adam", "adamw", "lbfgs", a `cj.learn.Adam`/`AdamW`/`LBFGS`, or an
-        `optax.GradientTransformation`.
-    - `learning_rate`: for a string `optimizer`: a float or an optax schedule.
+    - `steps`: optimiser steps (with `optimizer`); or give `stages` (default None).
+    - `optimizer`: "adam" (default), "adamw", "lbfgs", a `cj.learn.Adam`/`AdamW`/
+      `LBFGS`, or an `optax.GradientTransformation`.
+    - `learning_rate`: for a string `optimizer`: a float or an optax schedule (default
+      None: the optimiser's default).
     - `stages`: a list of `cj.learn.Stage(optimizer, steps)` or `(optimizer, steps)`
-        run in order, e.g. `[("adam", 2000), ("lbfgs", 200)]`.
+      run in order, e.g. `[("adam", 2000), ("lbfgs", 200)]`.
     - `batch_size`: samples per step, drawn without replacement; None for full batch.
-        L-BFGS stages always use the full batch.
-    - `validation`: data of the same form as `data` for the validation loss.
+      L-BFGS stages always use the full batch.
+    - `validation`: data of the same form as `data` for the validation loss (default
+      None).
     - `early_stopping`: stop a restart's stage after this many evaluations without
-        improvement; None to run every step.
-    - `eval_every`: steps per compiled chunk, between evaluations.
-    - `restarts`: number of models from `init`; needs a function `model` when > 1.
-    - `vmap_restarts`: train restarts of equal shapes together (one `vmap`); False
-        runs them one after another.
+      improvement; None (default) to run every step.
+    - `eval_every`: steps per compiled chunk, between evaluations (default 100).
+    - `restarts`: number of models from `init`; needs a function `model` when > 1
+      (default 1).
+    - `vmap_restarts`: train restarts of equal shapes together (one `vmap`; default
+      True); False runs them one after another.
     - `trainable`: `trainable(model) -> pytree of bools` (an equinox filter
-        specification); default `default_trainable` (normalisers are not trained).
+      specification); default `default_trainable` (normalisers are not trained).
     - `checkpoint`: file to write and resume from; None for none.
     - `checkpoint_every`: steps between checkpoints (rounded up to evaluations);
-        default every evaluation.
-    - `progress`: show a rich progress bar with the best loss.
+      default every evaluation.
+    - `progress`: show a rich progress bar with the best loss (default False).
     - `callback`: `callback(step, train_losses, validation_losses)` after each
-        evaluation, with the losses of the restarts trained together.
+      evaluation, with the losses of the restarts trained together (default None).
 
     **Returns:**
 
@@ -428,7 +479,10 @@ def fit(
     `steps_done`, `stopped_early`).
 
     Example:
+
     ```python
+    import equinox as eqx
+
     class W(eqx.Module):
         w: jax.Array
 

@@ -27,22 +27,37 @@ from ._tangent import InversePush, forward_push, step
 
 
 class LyapunovResult(eqx.Module):
-    """Lyapunov exponents and how they converged.
+    """Lyapunov exponents and how they converged (what `lyapunov_spectrum`,
+    `max_lyapunov` and `spectrum_on_map` return).
 
-    - `exponents` (k,): sorted descending; per unit time for flows (and maps with
+    With a batch of initial states every array attribute gains a leading axis n.
+
+    **Attributes:**
+
+    - `exponents`: (k,), sorted descending; per unit time for flows (and maps with
       `time_per_step != 1`), per iteration for maps.
-    - `history` (rows, k): the running estimates after `history_steps[i]` steps
+    - `history`: (rows, k), the running estimates after `history_steps[i]` steps
       (counted after the transient), each row sorted descending.
-    - `history_steps` (rows,): the step count of each history row.
+    - `history_steps`: (rows,), the step count of each history row.
     - `diverged_at`: the first step after the transient at which the state became
       non-finite (exact outside `jit`/`vmap`; under a trace, the end of the first
       history row that went non-finite); 0 if it happened in the transient; -1 if
       none. With `inverse=True` it counts steps of the backward pass.
-    - `final_state` (dim,), `basis` (dim, k), `log_sums` (k,): where the run ended
-      (the orthonormal tangent basis and the unsorted sums of log diag R, aligned with
-      its columns); pass the result as `resume=` to continue the run.
+    - `final_state`: (dim,), the state where the run ended.
+    - `basis`: (dim, k), the orthonormal tangent basis where the run ended.
+    - `log_sums`: (k,), the unsorted sums of log diag R, aligned with the columns of
+      `basis`; pass the result as `resume=` to continue the run.
     - `steps`, `time_per_step`: static; the exponents are log-sums / (steps x
       time_per_step).
+    - `largest`: the largest exponent, `exponents[..., 0]`.
+
+    Example:
+
+    ```python
+    res = cj.lyapunov_spectrum(cj.systems.Henon(), jnp.zeros(2), steps=10_000)
+    res.exponents, res.largest             # ~[0.42, -1.62], ~0.42
+    res.history[-1], res.history_steps[-1]  # the last running estimate, after 10,000
+    ```
     """
 
     exponents: Float[Array, " k"]
@@ -57,17 +72,33 @@ class LyapunovResult(eqx.Module):
 
     @property
     def largest(self) -> Array:
-        """The largest exponent (leading axes kept)."""
+        """The largest exponent, `exponents[..., 0]` (leading batch axes kept)."""
         return self.exponents[..., 0]
 
 
 class FiniteTimeLyapunov(eqx.Module):
-    """Finite-time Lyapunov exponents over consecutive windows of one orbit.
+    """Finite-time Lyapunov exponents over consecutive windows of one orbit (what
+    `finite_time_lyapunov` returns).
 
-    `exponents` (windows, k): the exponents of each window of `window` steps (per unit
-    time for flows), not sorted within a window (column i follows the i-th QR
-    direction); `window_starts` (windows,): the first step of each window after the
-    transient. `mean`/`std` summarise the distribution over windows.
+    **Attributes:**
+
+    - `exponents`: (windows, k), the exponents of each window of `window` steps (per
+      unit time for flows, per iteration for maps), not sorted within a window (column
+      i follows the i-th QR direction).
+    - `window_starts`: (windows,), the first step of each window after the transient.
+    - `diverged_at`: the end of the first window in which the state or the tangent
+      vectors became non-finite (0: in the transient; -1: none).
+    - `window`, `time_per_step`: static; the window's length in steps and the time per
+      step.
+    - `mean`, `std`: (k,), the mean and standard deviation (ddof=1) over windows.
+
+    Example:
+
+    ```python
+    ftle = cj.finite_time_lyapunov(cj.systems.Henon(), jnp.zeros(2), window=20,
+                                   windows=500, transient=100)
+    ftle.exponents.shape, ftle.mean        # (500, 1), ~[0.42]
+    ```
     """
 
     exponents: Float[Array, "windows k"]
@@ -78,10 +109,12 @@ class FiniteTimeLyapunov(eqx.Module):
 
     @property
     def mean(self) -> Array:
+        """The mean over windows, (k,): the ordinary exponents over the whole run."""
         return jnp.mean(self.exponents, axis=-2)
 
     @property
     def std(self) -> Array:
+        """The standard deviation over windows (ddof=1), (k,)."""
         return jnp.std(self.exponents, axis=-2, ddof=1)
 
 
@@ -377,7 +410,7 @@ def _check_resume(resume, dim, k, transient, inverse, m):
 
 def _initial_basis(dim: int, k: int, key, dtype) -> Array:
     if k == dim and key is None:
-        return jnp.asarray(np.eye(dim, dtype=dtype))  # no eager jnp.eye dispatch (~0.3 ms)
+        return jnp.asarray(np.eye(dim, dtype=dtype))  # NumPy: no eager jnp dispatch
     key = jax.random.key(0) if key is None else key
     Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
     return Q
@@ -413,13 +446,50 @@ def spectrum_on_map(
     key: PRNGKeyArray | None = None,
     resume: LyapunovResult | None = None,
 ) -> LyapunovResult:
-    """The low-level spectrum on a `cj.Map` (no validation of `system`/`dt`).
+    """The Lyapunov spectrum of one orbit of a `cj.Map`, without checking the arguments.
 
-    `lyapunov_spectrum` validates its arguments, turns a flow into a map and calls
-    this; use it directly for a map you assembled yourself. Arguments as
-    `lyapunov_spectrum`; `qr` picks the orthonormalisation ("auto", "gram_schmidt",
-    "cholesky", "householder") and `use_jacobian` forces (True) or forbids (False) the
-    map's analytic `jacobian` (default: used when the map has one).
+    The QR method of `lyapunov_spectrum` (Benettin, Galgani, Giorgilli & Strelcyn 1980,
+    Meccanica 15, 9-30) on a map you assembled yourself (or `cj.as_map` of a system):
+    `lyapunov_spectrum` checks its arguments, turns a flow into its map and calls this.
+    Nothing is validated here and nothing is raised on divergence (read
+    `diverged_at`), so it can run inside `jit` and `vmap`, e.g. over a parameter
+    sweep.
+
+    **Arguments:**
+
+    - `m`: a `cj.Map` (for a flow, `cj.as_map(flow, dt)`); exponents are divided by its
+      `time_per_step`.
+    - `x0`: the initial state, shape (dim,).
+    - `steps`: accumulated steps after the transient, a positive int.
+    - `transient`: steps run first, during which the state and the tangent basis
+      converge; discarded (default 0).
+    - `k`: the number of exponents (default None: dim).
+    - `qr_every`: steps between re-orthonormalisations (default 1).
+    - `inverse`: the spectrum of the inverted map (default False).
+    - `inputs`: driving inputs of a `cj.DrivenMap`, as in `lyapunov_spectrum`.
+    - `history`: the most running estimates kept (default 200).
+    - `qr`: the orthonormalisation: "auto" (default), "gram_schmidt", "cholesky" or
+      "householder".
+    - `use_jacobian`: True to use the map's analytic `jacobian`, False for autodiff of
+      `step`; default None: the analytic one when the map has it.
+    - `key`: PRNG key for the initial tangent basis when k < dim (default a fixed key).
+    - `resume`: a previous `LyapunovResult` to continue: pass its `final_state` as `x0`
+      and `transient=0`; its basis, sums, step count and history carry on.
+
+    **Returns:**
+
+    A `LyapunovResult`, exponents per unit of `m.time_per_step` (per iteration for a
+    map).
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    m = cj.as_map(lor, dt=0.01)
+    res = cj.lyapunov.spectrum_on_map(m, lor.default_state(), steps=20_000,
+                                      transient=1_000)
+    res.exponents                          # ~[0.9, 0.0, -14.6]
+    ```
     """
     x = jnp.asarray(x0)
     dim = x.shape[-1]
@@ -457,7 +527,8 @@ def spectrum_on_map(
         if out is None:
             out = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
         x_end, Q_end, s, hist, div, x_run = out
-        # The C path returns NumPy arrays: finish in NumPy (eager jnp ops cost ~50 us each).
+        # The C path returns NumPy arrays: finish in NumPy, since each eager jnp op is a
+        # dispatch (docs/performance.md).
         xp = np if isinstance(s, np.ndarray) else jnp
         if not is_traced(div, x_run) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
@@ -540,41 +611,52 @@ def lyapunov_spectrum(
 
     For an input-driven map (`cj.systems.RNN`) pass `inputs`, one row per step
     (transient + steps rows): the step is then non-autonomous, x_{n+1} = F(x_n, u_n),
-    and the exponents are those of the driven system (Engelken, Wolf & Abbott 2020).
+    and the exponents are those of the driven system (Engelken, Wolf & Abbott 2020,
+    "Lyapunov spectra of chaotic recurrent neural networks", arXiv:2006.02427).
 
     **Arguments:**
 
     - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`.
-    - `x0`: initial state (dim,), or (n, dim) for n orbits at once (vmapped).
-    - `steps`: accumulated steps after the transient.
-    - `dt`: time per step for a flow (None for maps). `solver`: "rk4" (default),
-      "euler", or adaptive "tsit5"/"dopri5"/"dopri8".
-    - `k`: number of exponents (default: all); k < dim propagates only k vectors.
-    - `qr_every`: steps between re-orthonormalisations (valid while the tangent
-      vectors stay well conditioned over that many steps).
-    - `inverse`: the inverted map's spectrum (maps without `inverse_step` need an
-      invertible Jacobian).
-    - `inputs`: driving inputs (transient + steps, n_inputs) for driven maps;
-      (2 transient + steps, n_inputs) with `inverse=True`.
-    - `history`: number of running estimates kept (thinned evenly).
-    - `throw`: raise `cj.DivergenceError` if the orbit blows up (outside jit).
-    - `key`: PRNG key for the initial tangent basis when k < dim (default fixed).
-    - `qr`: "auto" (scalar Gram-Schmidt/Cholesky QR for dim <= 8, else Householder),
-      or one of "gram_schmidt", "cholesky", "householder".
-    - `resume`: a previous `LyapunovResult` of the same system to continue: the run
-      starts from its final state and basis (`x0` may be None, `transient` must be 0),
-      and the sums, step count and history carry on, so `exponents` are those of the
-      whole run. Long runs can thus be done (and saved) in pieces.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once
+      (vmapped); None when resuming.
+    - `steps`: accumulated steps after the transient, a positive int.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: a flow's solver: "rk4" (default), "euler", or adaptive "tsit5",
+      "dopri5", "dopri8".
+    - `transient`: steps run first, during which the state and the tangent basis
+      converge; discarded (default 0).
+    - `k`: the number of exponents (default None: all); k < dim propagates only k
+      vectors.
+    - `qr_every`: steps between re-orthonormalisations (default 1; valid while the
+      tangent vectors stay well conditioned over that many steps).
+    - `inverse`: the inverted map's spectrum (default False; maps without
+      `inverse_step` need an invertible Jacobian).
+    - `inputs`: driving inputs of a `cj.DrivenMap`, shape (transient + steps,
+      n_inputs), or (2 transient + steps, n_inputs) with `inverse=True`; default None.
+    - `history`: the most running estimates kept, thinned evenly (default 200).
+    - `throw`: raise `cj.DivergenceError` if the orbit blows up (default True; outside
+      `jit`; under a trace read `diverged_at`).
+    - `key`: PRNG key for the initial tangent basis when k < dim (default a fixed key).
+    - `qr`: "auto" (default: scalar Gram-Schmidt or Cholesky QR for dim <= 8, else
+      Householder), or one of "gram_schmidt", "cholesky", "householder".
+    - `resume`: a previous `LyapunovResult` of the same system to continue (default
+      None): the run starts from its final state and basis (`x0` may be None,
+      `transient` must be 0), and the sums, step count and history carry on, so
+      `exponents` are those of the whole run. Long runs can thus be done (and saved) in
+      pieces.
 
-    **Returns:** a `LyapunovResult`; `exponents` (k,) sorted descending, per unit time
+    **Returns:**
+
+    A `LyapunovResult`; `exponents` (k,) (or (n, k)) sorted descending, per unit time
     for flows and per iteration for maps.
 
     Example:
+
     ```python
     lor = cj.systems.Lorenz63()
     res = cj.lyapunov_spectrum(lor, lor.default_state(), steps=100_000, dt=0.01,
                                transient=1_000)
-    res.exponents        # ~ [0.906, 0.0, -14.57]
+    res.exponents        # ~[0.91, 0.0, -14.58]
     ```
     """
     m = as_map(system, dt, solver)
@@ -636,16 +718,32 @@ def max_lyapunov(
     or per iteration (maps) is the largest exponent (Benettin et al. 1980). Cheaper
     than the spectrum: one Jacobian-vector product per step, no QR.
 
-    **Arguments:** as `lyapunov_spectrum` (`renorm_every` plays `qr_every`).
+    **Arguments:**
 
-    **Returns:** a `LyapunovResult` with `exponents` of shape (1,); `.largest` is the
-    exponent itself.
+    - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once.
+    - `steps`: accumulated steps after the transient, a positive int.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: a flow's solver, as in `lyapunov_spectrum` (default "rk4").
+    - `transient`: steps run and discarded first (default 0).
+    - `renorm_every`: steps between renormalisations (default 1).
+    - `inverse`: the largest exponent of the inverted map (default False).
+    - `inputs`: driving inputs of a `cj.DrivenMap`, as in `lyapunov_spectrum`.
+    - `history`: the most running estimates kept (default 200).
+    - `throw`: raise `cj.DivergenceError` if the orbit blows up (default True).
+    - `key`: PRNG key for the initial tangent vector (default a fixed key).
+
+    **Returns:**
+
+    A `LyapunovResult` with `exponents` of shape (1,) (or (n, 1)); `.largest` is the
+    exponent itself, per unit time for flows and per iteration for maps.
 
     Example:
+
     ```python
-    lam = cj.max_lyapunov(cj.systems.Henon(), jnp.zeros(2), steps=100_000).largest
+    lam = cj.max_lyapunov(cj.systems.Henon(), jnp.zeros(2), steps=100_000).largest  # ~0.419
     # a parameter sweep in one compiled call:
-    rs = jnp.linspace(3.5, 4.0, 10_000)
+    rs = jnp.linspace(3.5, 4.0, 1_000)
     lams = jax.vmap(lambda r: cj.max_lyapunov(cj.systems.Logistic(r=r),
                     jnp.array([0.3]), steps=2_000, transient=500).largest)(rs)
     ```
@@ -691,12 +789,29 @@ def finite_time_lyapunov(
     how unevenly chaos is distributed along the attractor (e.g. Abarbanel, Brown &
     Kennel 1991, J. Nonlinear Sci. 1, 175).
 
-    **Arguments:** `window` steps per window; `windows` how many; `k` exponents per
-    window (default 1, the largest). Others as `lyapunov_spectrum`.
+    **Arguments:**
 
-    **Returns:** a `FiniteTimeLyapunov` with `exponents` (windows, k).
+    - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`.
+    - `x0`: the initial state, shape (dim,).
+    - `window`: steps per window, a multiple of `qr_every`.
+    - `windows`: the number of windows, a positive int.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: a flow's solver, as in `lyapunov_spectrum` (default "rk4").
+    - `transient`: steps run and discarded first (default 0).
+    - `k`: the number of exponents per window (default 1: the largest).
+    - `qr_every`: steps between re-orthonormalisations (default 1).
+    - `inputs`: driving inputs of a `cj.DrivenMap`, shape (transient + window *
+      windows, n_inputs); default None.
+    - `throw`: raise `cj.DivergenceError` if the orbit blows up (default True).
+    - `key`: PRNG key for the initial tangent basis when k < dim (default a fixed key).
+
+    **Returns:**
+
+    A `FiniteTimeLyapunov` with `exponents` (windows, k), per unit time for flows and
+    per iteration for maps.
 
     Example:
+
     ```python
     ftle = cj.finite_time_lyapunov(cj.systems.Henon(), jnp.zeros(2), window=20,
                                    windows=5_000, transient=1_000)

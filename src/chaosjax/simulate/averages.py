@@ -36,19 +36,39 @@ def time_average(
 ) -> Array:
     """The finite-time average (1/N) sum_{k=0}^{N-1} S(x_k) along one orbit or many.
 
-    x_0 is the state after `transient` discarded steps and N = `steps`. The sum is
-    carried in the scan: no trajectory is stored. Differentiable with `jax.grad` with
+    x_0 is the state after `transient` discarded steps and N = `steps`; by Birkhoff's
+    ergodic theorem the average tends to the mean of S over the invariant measure as N
+    grows (Birkhoff 1931, PNAS 17, 656-660). The sum is carried in the scan, in chunks
+    of `chunk_size` steps: no trajectory is stored. Differentiable with `jax.grad` with
     respect to system parameters and `x0` (reverse mode stores one state per step).
 
-    **Arguments:** `observable` S maps a state (dim,) to an array (or pytree); default
-    the state itself. Others as `trajectory`.
+    **Arguments:**
 
-    **Returns:** S's shape, with a leading batch axis if `x0` is (n, dim).
+    - `system`: a `cj.Flow` or `cj.Map`.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once.
+    - `observable`: S, a function of one state (dim,) to an array or a pytree of arrays;
+      default the state itself.
+    - `steps`: N, the number of states averaged, a positive int.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: a flow's solver, as in `cj.trajectory` (default "rk4").
+    - `transient`: steps run and discarded first (default 0).
+    - `throw`: raise `cj.DivergenceError`, naming the step, when a state becomes
+      non-finite (default True).
+    - `progress`: show a progress bar advancing between chunks (default False).
+    - `chunk_size`: steps per compiled chunk; default one chunk (100 chunks with
+      `progress`).
+
+    **Returns:**
+
+    The average, of the shape (and units) of S's output, with a leading axis n when
+    `x0` is (n, dim).
 
     Example:
+
     ```python
-    zbar = cj.time_average(lor, x0, lambda x: x[2], steps=20_000, dt=0.005,
-                           transient=20_000)
+    lor = cj.systems.Lorenz63()
+    zbar = cj.time_average(lor, lor.default_state(), lambda x: x[2], steps=20_000,
+                           dt=0.005, transient=2_000)          # ~23.6
     ```
     """
     m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
@@ -71,10 +91,26 @@ def time_average(
 
 
 class EnsembleAverage(eqx.Module):
-    """Ensemble statistics of finite-time averages over `n` initial conditions.
+    """Ensemble statistics of finite-time averages over `n` initial conditions (what
+    `ensemble_time_average` returns).
 
-    `values` holds each member's time average (n, *obs); `mean` and `std` (ddof=1) are
-    over members; `sem = std / sqrt(n)` is the standard error of `mean`.
+    **Attributes:**
+
+    - `mean`: the mean over members of the time averages, the shape of the observable's
+      output (*obs).
+    - `std`: their standard deviation over members (ddof=1; 0 for one member), (*obs).
+    - `sem`: `std / sqrt(n)`, the standard error of `mean`, (*obs).
+    - `values`: each member's time average, (n, *obs).
+    - `initial_states`: (n, dim), the members' initial states.
+    - `steps`, `transient`: the steps averaged and discarded by each member.
+
+    Example:
+
+    ```python
+    ens = cj.ensemble_time_average(cj.systems.Henon(), jax.random.key(0), 8,
+                                   lambda x: x[0], steps=10_000, transient=100)
+    ens.values.shape, ens.mean, ens.sem
+    ```
     """
 
     mean: Array
@@ -104,17 +140,39 @@ def ensemble_time_average(
 ) -> EnsembleAverage:
     """Time averages of `observable` from `n` initial conditions, with their spread.
 
-    Initial conditions are `system.sample_state(key, n)` (or `x0` if given); each runs
-    `transient` discarded steps, then `steps` averaged ones. With `shard=True` the batch
-    axis is split over `jax.devices()` (all CPU cores after `cj.use_all_cpu_cores()`,
-    or every GPU).
+    Each member runs `transient` discarded steps, then `steps` averaged ones, as in
+    `time_average`, all members in one batched run. The spread of the members' averages
+    over the attractor shows how far a finite-time average is from the ensemble limit
+    (the ensemble band of UW PLSE 2026, "Chaotic Dynamical Systems Using JAX",
+    https://uwplse.org/2026/06/16/jax.html, sec. 4). With `shard=True` the batch axis
+    is split over `jax.devices()` (all CPU cores after `cj.use_all_cpu_cores()`, or
+    every GPU).
 
-    **Returns:** an `EnsembleAverage` with `mean`, `std`, `sem`, `values` (n, *obs).
+    **Arguments:**
+
+    - `system`: a `cj.Flow` or `cj.Map`.
+    - `key`: PRNG key for `system.sample_state(key, n)` (ignored when `x0` is given).
+    - `n`: the number of members, a positive int.
+    - `observable`: S, a function of one state (dim,) to an array; default the state.
+    - `steps`: the number of states averaged per member, a positive int.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: a flow's solver, as in `cj.trajectory` (default "rk4").
+    - `transient`: steps run and discarded first by each member (default 0).
+    - `x0`: the initial states, shape (n, dim); default sampled with `key`.
+    - `throw`, `progress`, `chunk_size`: as in `time_average`.
+    - `shard`: split the members over `jax.devices()` (default True).
+
+    **Returns:**
+
+    An `EnsembleAverage`: `mean`, `std` and `sem` of the shape of S's output, and
+    `values` (n, *obs).
 
     Example:
+
     ```python
-    ens = cj.ensemble_time_average(lor, jax.random.key(0), 256, lambda x: x[2],
-                                   steps=20_000, dt=0.005, transient=20_000)
+    lor = cj.systems.Lorenz63()
+    ens = cj.ensemble_time_average(lor, jax.random.key(0), 16, lambda x: x[2],
+                                   steps=5_000, dt=0.005, transient=2_000)
     ens.mean, ens.std
     ```
     """

@@ -46,25 +46,42 @@ def trajectory(
     """The states x_0, x_s, x_2s, ..., x_steps (s = `save_every`) after a transient.
 
     Iterates the one-step map of `system` (a map itself, or a flow discretised with
-    `solver` and `dt`). `transient` steps are run and discarded first; the returned
-    first row is the state after them.
+    `solver` and `dt`, see `cj.as_map`) in a `lax.scan` under `jit`, in chunks of
+    `chunk_size` saves. `transient` steps are run and discarded first; the returned
+    first row is the state after them. With an adaptive solver (`cj.solve_adaptive`:
+    diffrax's Runge-Kutta pairs of Tsitouras 2011 and Dormand & Prince 1980, 1981) the
+    flow is integrated with the solver's own steps and the solution is interpolated
+    onto the grid of `dt`.
 
     **Arguments:**
 
     - `system`: a `cj.Flow` or `cj.Map`.
-    - `x0`: shape (dim,), or (n, dim) for n trajectories at once (vmapped).
-    - `steps`: steps after the transient; a multiple of `save_every`.
-    - `dt`: time per step (flows only; None for maps).
-    - `solver`: "rk4" (default), "euler", or adaptive "tsit5"/"dopri5"/"dopri8"
-      (diffrax, tolerances `rtol`, `atol`; the states are interpolated onto the dt grid).
-    - `throw`: raise `DivergenceError` naming the step when a state becomes non-finite.
-    - `progress`: show a progress bar advancing between chunks of `chunk_size` saves.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n trajectories at once.
+    - `steps`: steps after the transient, a positive multiple of `save_every`.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: a flow's solver: "rk4" (default), "euler", "event" (a
+      `cj.systems.PiecewiseSmoothFlow`) or adaptive "tsit5", "dopri5", "dopri8".
+    - `transient`: steps run and discarded first (default 0).
+    - `save_every`: keep every `save_every`-th state (default 1: all).
+    - `throw`: raise `cj.DivergenceError`, naming the step, when a state becomes
+      non-finite (default True); under `jit` a fixed-step run fails through
+      `eqx.error_if` instead. With False the non-finite states are returned.
+    - `progress`: show a progress bar advancing between chunks (default False).
+    - `chunk_size`: saves per compiled chunk; default one chunk (100 chunks with
+      `progress`).
+    - `rtol`, `atol`: the tolerances of an adaptive solver (default 1e-9).
 
-    **Returns:** an array (steps // save_every + 1, dim), or (n, ..., dim) when batched.
+    **Returns:**
+
+    The states, shape (steps // save_every + 1, dim), or (n, steps // save_every + 1,
+    dim) for a batch; row j is the state `transient + j * save_every` steps after `x0`.
 
     Example:
+
     ```python
-    xs = cj.trajectory(cj.systems.Lorenz63(), jnp.ones(3), steps=20_000, dt=0.005)
+    lor = cj.systems.Lorenz63()
+    xs = cj.trajectory(lor, lor.default_state(), steps=2_000, dt=0.005, save_every=10)
+    xs.shape                                   # (201, 3)
     ```
     """
     m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
@@ -142,11 +159,36 @@ def final_state(
     progress: bool = False,
     chunk_size: int | None = None,
 ) -> Float[Array, "*batch dim"]:
-    """The state after `steps` steps of the one-step map (nothing stored on the way).
+    """The state after `steps` steps of the one-step map, nothing stored on the way.
 
-    **Arguments:** as `trajectory`. **Returns:** shape of `x0`.
+    The map of `system` (a flow discretised with `solver` and `dt`, see `cj.as_map`) is
+    iterated in a `lax.scan` under `jit`, in chunks of `chunk_size` steps; only the
+    current state is carried, so memory does not grow with `steps`.
 
-    Example: `cj.final_state(lor, x0, steps=20_000, dt=0.005)`.
+    **Arguments:**
+
+    - `system`: a `cj.Flow` or `cj.Map`.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n states at once.
+    - `steps`: the number of steps, a positive int.
+    - `dt`: the time per step of a flow (time units); None for a map.
+    - `solver`: a flow's solver, as in `trajectory` (default "rk4").
+    - `throw`: raise `cj.DivergenceError`, naming the step, when the state becomes
+      non-finite (default True).
+    - `progress`: show a progress bar advancing between chunks (default False).
+    - `chunk_size`: steps per compiled chunk; default one chunk (100 chunks with
+      `progress`).
+
+    **Returns:**
+
+    The state after `steps` steps (`steps * dt` time units for a flow), of the shape of
+    `x0`.
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    x = cj.final_state(lor, lor.default_state(), steps=2_000, dt=0.005)   # shape (3,)
+    ```
     """
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0)
     if progress and chunk_size is None:
