@@ -25,6 +25,7 @@ from ._config import PrecisionWarning as PrecisionWarning
 from ._config import enable_x64 as enable_x64
 from ._config import x64_enabled as x64_enabled
 from ._divergence import DivergenceError as DivergenceError
+from ._version import __version__ as __version__
 from .bifurcation import Classification as Classification
 from .bifurcation import ClassifyOptions as ClassifyOptions
 from .bifurcation import Hyperplane as Hyperplane
@@ -81,5 +82,3 @@ from .systems import Flow as Flow
 from .systems import InvertibleMap as InvertibleMap
 from .systems import Map as Map
 from .systems import PiecewiseSmoothFlow as PiecewiseSmoothFlow
-
-from ._version import __version__ as __version__
