@@ -279,9 +279,9 @@ def test_trace_check_and_a_users_jit_of_vmap(monkeypatch):
     from chaosjax.simulate import _tiling
 
     assert _tiling.outside_traces()
-    assert not jax.jit(lambda x: x * _tiling.outside_traces())(1.0)
-    assert not jax.vmap(lambda x: x * _tiling.outside_traces())(jnp.ones(2)).any()
-    assert not jax.grad(lambda x: x * _tiling.outside_traces())(1.0)
+    assert not jax.jit(lambda x: x * float(_tiling.outside_traces()))(1.0)
+    assert not jax.vmap(lambda x: x * float(_tiling.outside_traces()))(jnp.ones(2)).any()
+    assert not jax.grad(lambda x: x * float(_tiling.outside_traces()))(1.0)
     x0s = LOR.sample_state(jax.random.key(9), 40)
 
     def f(x):

@@ -102,8 +102,8 @@ def cumulative_average(
     sums = jnp.concatenate(pieces, axis=x.ndim - 1)
     counts = save_every * jnp.arange(1, n_saves + 1)
     shape = (1,) * (x.ndim - 1) + (n_saves,) + (1,) * len(obs0.shape)
-    averages = sums / counts.reshape(shape)
-    times = counts * m.time_per_step
+    averages = sums / counts.reshape(shape).astype(sums.dtype)
+    times = counts.astype(float) * m.time_per_step
     averages = guard_traced(averages, x, throw, "cumulative_average")
     return CumulativeAverage(times=times, counts=counts, averages=averages)
 
