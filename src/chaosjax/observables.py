@@ -111,8 +111,8 @@ def cumulative_average(
 def running_mean(values: Float[ArrayLike, " times *obs"]) -> Float[Array, " times *obs"]:
     """Cumulative mean along the first axis of stored values: cumsum / count."""
     values = jnp.asarray(values)
-    count = jnp.arange(1, values.shape[0] + 1, dtype=values.dtype).reshape((-1,) + (1,) * (values.ndim - 1))
-    return jnp.cumsum(values, axis=0) / count
+    count = jnp.arange(1, values.shape[0] + 1).reshape((-1,) + (1,) * (values.ndim - 1))
+    return jnp.cumsum(values, axis=0) / count.astype(values.dtype)
 
 
 # optax-style accumulator: state is an explicit pytree, init/update are pure.
