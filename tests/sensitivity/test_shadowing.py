@@ -52,6 +52,10 @@ def test_lorenz_dz_drho_at_28(lorenz_x0, method):
         assert res.num_unstable == 1  # Lorenz63: one positive exponent
     else:
         assert res.alpha is not None and res.alpha > 0
+        # The default time-dilation weight: the RMS of |f| over the states of the run.
+        f = jax.vmap(lor.vector_field)(cj.trajectory(lor, x0, steps=8 * 10_000, dt=DT)[1:])
+        rms = float(jnp.sqrt(jnp.mean(jnp.sum(f**2, -1))))
+        assert res.alpha == pytest.approx(rms, rel=1e-10)
 
 
 def test_lss_alpha_time_dilation_and_batched_initial_conditions(lorenz_x0):
