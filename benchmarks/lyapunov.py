@@ -275,6 +275,8 @@ def sweeps(repeats):
         ).exponents
 
     rnn = jax.jit(jax.vmap(rnn_one))
+    l96 = cj.systems.Lorenz96(n=40)
+    l96_x0 = cj.final_state(l96, l96.default_state(), steps=5_000, dt=0.01)
     cases = [
         (
             "logistic, 10,000 r, 2,500 steps",
@@ -296,6 +298,16 @@ def sweeps(repeats):
                 f"lam_1 crosses 0 at g ~ "
                 f"{float(jnp.linspace(0.5, 3.0, 64)[int(jnp.argmax(o[:, 0] > 0))]):.2f}"
             ),
+        ),
+        (
+            "(no sweep) Lorenz96 N = 40, all 40 exponents, 11,000 RK4 steps, QR every 5",
+            lambda: (
+                cj.lyapunov_spectrum(
+                    l96, l96_x0, steps=10_000, dt=0.01, transient=1_000, qr_every=5
+                ).exponents
+            ),
+            11_000,
+            lambda o: f"sum = {float(o.sum()):.5f} (exactly -40 up to RK4)",
         ),
     ]
     for name, fn, work, check in cases:

@@ -13,7 +13,16 @@ For Lorenz63 (rho = 28, RK4, dt = 0.005, observable z) and T = 50, 200, 1000
 Each (method, T) runs in its own process: the peak resident memory (ru_maxrss) of that
 process is reported beside its baseline after imports, and for chaosjax XLA's own
 memory analysis of the compiled program. Times are medians of repeated runs after a
-warm-up. Run: `python benchmarks/sensitivity.py` (about a minute).
+warm-up.
+
+Then `cj.shadowing_sensitivity` as a user calls it at rho = 28, from the default state
+after 100 time units: LSS and NILSS on 8 windows of T = 50, S3 on 8 windows of T = 500,
+each in its own process, timed on the first call (compilation included) and on a
+second call. Run: `python benchmarks/sensitivity.py` (about two minutes).
+
+`python benchmarks/sensitivity.py --rho-sweep` (several minutes) prints
+d<z>/drho at rho = 25, 30, 35, 40: S3, LSS and NILSS beside central finite differences
+of long averages over 128 initial conditions, the table of docs/sensitivity.md.
 """
 
 from __future__ import annotations
@@ -130,6 +139,19 @@ def worker(method: str, T: float) -> dict:
 
         value = solve()
         out["seconds"] = _median_time(solve, repeats)
+    elif method in ("lss-windows", "nilss-windows", "s3-windows"):
+        # T is the length of one window here: 8 windows, as a user calls it.
+        run = lambda: cj.shadowing_sensitivity(  # noqa: E731
+            lor, "rho", Z, x0, steps=8 * n, dt=DT, segments=8, method=method.split("-")[0]
+        )
+        t0 = time.perf_counter()
+        res = run()
+        res.derivative.block_until_ready()
+        out["first_seconds"] = time.perf_counter() - t0
+        out["seconds"] = _median_time(lambda: run().derivative.block_until_ready(), 1)
+        value = float(res.derivative)
+        out["standard_error"] = float(res.standard_error)
+        out["estimates"] = [float(e) for e in res.estimates]
     else:
         raise SystemExit(f"unknown method {method!r}")
     out["value"] = value
@@ -142,15 +164,7 @@ def main() -> None:
     rows = []
     for T in HORIZONS:
         for method in ("chaosjax-lss", "chaosjax-nilss", "scipy-kkt"):
-            res = subprocess.run(
-                [sys.executable, __file__, "--worker", method, str(T)],
-                capture_output=True,
-                text=True,
-            )
-            if res.returncode != 0:
-                print(res.stderr[-2000:], file=sys.stderr)
-                raise SystemExit(f"{method} at T={T} failed")
-            rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+            rows.append(_run_worker(method, T))
             r = rows[-1]
             print(
                 f"  {r['method']:<15} T={T:<6g} {r['seconds'] * 1e3:9.1f} ms  "
@@ -178,12 +192,79 @@ def main() -> None:
     t50, t1000 = by["chaosjax-lss", 50.0], by["chaosjax-lss", 1000.0]
     print(
         f"\nLSS time ratio T=1000 / T=50: {t1000['seconds'] / t50['seconds']:.1f} "
-        f"(linear: 20); XLA memory ratio {t1000['xla_temp_mb'] / t50['xla_temp_mb']:.1f}"
+        f"(linear: 20); XLA memory ratio {t1000['xla_temp_mb'] / t50['xla_temp_mb']:.1f}; "
+        f"{t50['xla_temp_mb'] * 2**20 / t50['steps']:.0f} B per step"
     )
+    print("\nrho = 28, 8 windows, `cj.shadowing_sensitivity`:\n")
+    print(
+        "| method | window T | d<z>/drho | standard error | window estimates | "
+        "first call (compile incl.) | second call | peak RSS |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for method, T in (("lss-windows", 50.0), ("nilss-windows", 50.0), ("s3-windows", 500.0)):
+        r = _run_worker(method, T)
+        print(
+            f"| {method.split('-')[0].upper()} | {T:g} | {r['value']:.4f} | "
+            f"{r['standard_error']:.4f} | {' '.join(f'{e:.3f}' for e in r['estimates'])} | "
+            f"{r['first_seconds']:.1f} s | {r['seconds'] * 1e3:.0f} ms | "
+            f"{r['rss_peak_mb']:.0f} MB |",
+            flush=True,
+        )
+
+
+def rho_sweep(rhos=(25.0, 30.0, 35.0, 40.0), n_initial=128, fd_steps=200_000, s3_window=200_000):
+    import jax
+    import numpy as np
+
+    import chaosjax as cj
+
+    cj.enable_x64()
+    lor = cj.systems.Lorenz63()
+    Z = lambda x: x[2]  # noqa: E731
+    key = jax.random.PRNGKey(5)
+    x0s = cj.final_state(lor, lor.sample_state(key, n_initial), steps=4000, dt=DT)
+
+    def average(rho):
+        a = cj.time_average(lor.replace(rho=rho), x0s, Z, steps=fd_steps, dt=DT, transient=4000)
+        return float(a.mean()), float(a.std(ddof=1) / np.sqrt(a.shape[0]))
+
+    print("| rho | S3 | LSS | NILSS | FD <z>(rho +- h) | h |")
+    print("|---|---|---|---|---|---|")
+    for rho in rhos:
+        # Below rho = 24.74 the fixed points C+- attract: near 25 the difference stays above.
+        h = 0.25 if rho < 26.0 else 1.0
+        (hi, se_hi), (lo, se_lo) = average(rho + h), average(rho - h)
+        fd, se_fd = (hi - lo) / (2 * h), np.hypot(se_hi, se_lo) / (2 * h)
+        sys_ = lor.replace(rho=rho)
+        x0 = cj.final_state(sys_, x0s[0], steps=4000, dt=DT)
+        kw = dict(dt=DT, segments=8)
+        s3 = cj.shadowing_sensitivity(
+            sys_, "rho", Z, x0, steps=10 * s3_window, dt=DT, segments=10, method="s3"
+        )
+        lss = cj.shadowing_sensitivity(sys_, "rho", Z, x0, steps=8 * 10_000, **kw)
+        nil = cj.shadowing_sensitivity(sys_, "rho", Z, x0, steps=8 * 10_000, method="nilss", **kw)
+        cells = [
+            f"{float(r.derivative):.4f} +- {float(r.standard_error):.4f}" for r in (s3, lss, nil)
+        ]
+        print(f"| {rho:g} | {' | '.join(cells)} | {fd:.4f} +- {se_fd:.4f} | {h:g} |", flush=True)
+
+
+def _run_worker(method: str, T: float) -> dict:
+    res = subprocess.run(
+        [sys.executable, __file__, "--worker", method, str(T)],
+        capture_output=True,
+        text=True,
+    )
+    if res.returncode != 0:
+        print(res.stderr[-2000:], file=sys.stderr)
+        raise SystemExit(f"{method} at T={T} failed")
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], float(sys.argv[3]))))
+    elif sys.argv[1:] == ["--rho-sweep"]:
+        rho_sweep()
     else:
         main()

@@ -130,7 +130,9 @@ def test_simulate_t_final_and_a_map(tmp_path):
         "simulate", "lorenz63", "--t-final", 1.0, "--dt", 0.01, "-q", "--out", tmp_path / "a.nc"
     )
     assert result.exit_code == 0 and result.output == ""  # --quiet prints nothing
-    assert cj.io.load(tmp_path / "a.nc")["state"].shape == (101, 3)
+    a = cj.io.load(tmp_path / "a.nc")
+    assert a["state"].shape == (101, 3)
+    np.testing.assert_allclose(a["time"].values[[0, -1]], [0.0, 1.0], rtol=0, atol=1e-12)
     result = invoke(
         "simulate", "henon", "--steps", 50, "--x0", "0.1,0.1", "--out", tmp_path / "h.nc"
     )

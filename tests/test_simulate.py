@@ -88,7 +88,6 @@ def test_lorenz_ensemble_mean_of_z():
     ens = cj.ensemble_time_average(
         LOR, jax.random.key(0), 256, lambda x: x[2], steps=20_000, dt=0.005, transient=20_000
     )
-    print(f"<z> = {float(ens.mean):.4f} +- {float(ens.std):.4f} (std over 256 members)")
     assert 23.3 < float(ens.mean) < 23.8
     assert 0.0 < float(ens.std) < 1.0
     assert ens.values.shape == (256,)
@@ -110,7 +109,6 @@ def test_rk4_is_fourth_order_against_dopri8():
         errs.append(float(jnp.linalg.norm(xf - ref)))
     ratios = [a / b for a, b in zip(errs[:-1], errs[1:])]
     order = np.polyfit(np.log(dts), np.log(errs), 1)[0]
-    print("RK4 errors at t=1:", errs, "ratios per halving:", ratios, "fitted order:", order)
     # Independently measured from another attractor state: 7.5e-5, 5.4e-6, 3.6e-7. From
     # this state the ratios are 25.8, 20.0, 16.9: they approach 2^4 = 16 as dt -> 0.
     assert 3e-5 < errs[0] < 2e-4
@@ -279,9 +277,9 @@ def test_trace_check_and_a_users_jit_of_vmap(monkeypatch):
     from chaosjax.simulate import _tiling
 
     assert _tiling.outside_traces()
-    assert not jax.jit(lambda x: x * _tiling.outside_traces())(1.0)
-    assert not jax.vmap(lambda x: x * _tiling.outside_traces())(jnp.ones(2)).any()
-    assert not jax.grad(lambda x: x * _tiling.outside_traces())(1.0)
+    assert not jax.jit(lambda x: x * float(_tiling.outside_traces()))(1.0)
+    assert not jax.vmap(lambda x: x * float(_tiling.outside_traces()))(jnp.ones(2)).any()
+    assert not jax.grad(lambda x: x * float(_tiling.outside_traces()))(1.0)
     x0s = LOR.sample_state(jax.random.key(9), 40)
 
     def f(x):

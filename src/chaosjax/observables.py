@@ -177,8 +177,8 @@ def cumulative_average(
     sums = jnp.concatenate(pieces, axis=x.ndim - 1)
     counts = save_every * jnp.arange(1, n_saves + 1)
     shape = (1,) * (x.ndim - 1) + (n_saves,) + (1,) * len(obs0.shape)
-    averages = sums / counts.reshape(shape)
-    times = counts * m.time_per_step
+    averages = sums / counts.reshape(shape).astype(sums.dtype)
+    times = counts.astype(float) * m.time_per_step
     averages = guard_traced(averages, x, throw, "cumulative_average")
     return CumulativeAverage(times=times, counts=counts, averages=averages)
 
@@ -206,7 +206,7 @@ def running_mean(values: Float[ArrayLike, " times *obs"]) -> Float[Array, " time
     """
     values = jnp.asarray(values)
     count = jnp.arange(1, values.shape[0] + 1).reshape((-1,) + (1,) * (values.ndim - 1))
-    return jnp.cumsum(values, axis=0) / count
+    return jnp.cumsum(values, axis=0) / count.astype(values.dtype)
 
 
 # optax-style accumulator: state is an explicit pytree, init/update are pure.

@@ -1,6 +1,7 @@
 """Orbit diagrams of maps and flows: shapes, known windows, sweeps, bad input."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -36,6 +37,9 @@ def test_sweep_matches_single_runs_and_is_one_compiled_call():
     assert np.array_equal(np.asarray(d.points), np.asarray(d2.points))
     p, x = d.scatter(0)
     assert p.shape == x.shape == (160,)
+    # Row-major pairs: each r beside its 10 kept points.
+    np.testing.assert_array_equal(p, np.repeat(np.asarray(rs), 10))
+    np.testing.assert_array_equal(x, np.asarray(d.points[:, :, 0]).ravel())
     # A diverging orbit (r = 4.2 escapes to -inf): counted up to its last finite iterate.
     e = cj.orbit_diagram(LOG, "r", jnp.array([3.2, 4.2]), jnp.array([0.3]), transient=0, keep=20)
     assert e.diverged.tolist() == [False, True] and int(e.counts[0]) == 20
@@ -72,6 +76,13 @@ def test_unknown_or_static_parameter_and_bad_values():
     with pytest.raises(ValueError, match="Parameter of Lorenz63"):
         cj.classify_sweep(cj.systems.Lorenz63(), "rh0", jnp.array([1.0]), dt=0.01)
     assert isinstance(eqx.filter(cj.LocalMaxima(2), eqx.is_array), cj.LocalMaxima)
+    # A turning-point section is all static (its coordinate is an index); a hyperplane's
+    # normal and offset are array leaves, traced under jit.
+    assert eqx.filter(cj.LocalMaxima(2), eqx.is_array) == cj.LocalMaxima(2)
+    assert jax.tree.leaves(cj.LocalMaxima(2)) == []
+    plane = cj.Hyperplane(normal=[0.0, 0.0, 1.0], offset=27.0)
+    leaves = jax.tree.leaves(plane)
+    assert [np.asarray(a).tolist() for a in leaves] == [[0.0, 0.0, 1.0], 27.0]
 
 
 @pytest.mark.slow  # a fresh process: ~10 s of import and compilation

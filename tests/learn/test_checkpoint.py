@@ -81,6 +81,7 @@ def test_killed_run_resumes_bit_identical(tmp_path):
         if child.poll() is None:
             child.kill()
             child.wait()
+        child.stdout.close()
     assert child.returncode == -signal.SIGKILL
     assert ckpt.read_header(path)["steps"] == 40
     # Resumed here from what the killed process wrote, to the end.

@@ -101,7 +101,10 @@ def test_strings_are_shorthands_for_the_modules():
         b = cj.learn.derivative(x, 0.1, module)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert set(METHODS) == {"fd2", "fd4", "spline", "savgol"}
-    assert isinstance(cj.learn.derivative(jnp.asarray(x), 0.1), jnp.ndarray)
+    d = cj.learn.derivative(jnp.asarray(x), 0.1)
+    assert isinstance(d, jnp.ndarray)
+    # The default is "fd4", for a JAX array as for a NumPy one.
+    np.testing.assert_array_equal(np.asarray(d), np.asarray(cj.learn.derivative(x, 0.1, "fd4")))
 
 
 def test_smoothing_spline_and_savgol_reduce_noise():

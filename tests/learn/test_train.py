@@ -146,7 +146,7 @@ def poly_init(key):
 
 def poly_loss(model, batch):
     x, y = batch
-    powers = x[:, None] ** jnp.arange(model.c.shape[0])[None, :]
+    powers = x[:, None] ** jnp.arange(model.c.shape[0], dtype=x.dtype)[None, :]
     return jnp.mean((powers @ model.c - y) ** 2)
 
 

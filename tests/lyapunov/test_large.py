@@ -1,7 +1,5 @@
 """Larger systems and sweeps: Lorenz96 with N = 40, a Lorenz63 (rho, sigma) grid."""
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,15 +9,12 @@ import chaosjax as cj
 
 
 def _l96_exponents(steps, transient):
-    """The 40 exponents of Lorenz96 (N = 40) from a point near the attractor, timed."""
+    """The 40 exponents of Lorenz96 (N = 40) from a point near the attractor (timed by
+    benchmarks/lyapunov.py --sweeps)."""
     l96 = cj.systems.Lorenz96(n=40)
     x0 = cj.final_state(l96, l96.default_state(), steps=5_000, dt=0.01)
-    t0 = time.perf_counter()
     res = cj.lyapunov_spectrum(l96, x0, steps=steps, dt=0.01, transient=transient, qr_every=5)
-    lam = np.asarray(res.exponents)
-    n = steps + transient
-    print(f"Lorenz96 N=40, {n:,} RK4 steps, 40 exponents: {time.perf_counter() - t0:.2f} s")
-    return lam
+    return np.asarray(res.exponents)
 
 
 def test_lorenz96_n40_short_run_sum_and_leading_exponent():
@@ -66,10 +61,9 @@ def test_lorenz63_rho_sigma_grid_in_one_compiled_call():
             )
         )(r, s)
 
-    t0 = time.perf_counter()
+    # Timed by benchmarks/lyapunov.py --sweeps.
     lam = grid(cj.parallel.shard_batch(R.ravel()), cj.parallel.shard_batch(S.ravel()))
     lam = np.asarray(lam).reshape(100, 100)
-    print(f"Lorenz63 100 x 100 grid, 2,500 steps each: {time.perf_counter() - t0:.2f} s")
     assert np.all(np.isfinite(lam))
     # Below the Hopf point rho_H = sigma (sigma + beta + 3) / (sigma - beta - 1) the
     # fixed points C+- attract: negative exponent; at (28, 10) chaos.

@@ -17,6 +17,10 @@ def test_rnn_jacobian_matches_autodiff_and_shapes():
     np.testing.assert_allclose(net.jacobian(x), jax.jacfwd(net.step)(x), atol=1e-12)
     assert net.dim == 20 and net.n_inputs == 3
     assert net.driven_step(x, jnp.zeros(3)).shape == (20,)
+    np.testing.assert_array_equal(net.driven_step(x, jnp.zeros(3)), net.step(x))
+    u = jnp.array([0.3, -1.0, 2.0])
+    W, U, b, xn, un = (np.asarray(a) for a in (net.W, net.U, net.b, x, u))
+    np.testing.assert_allclose(net.driven_step(x, u), np.tanh(W @ xn + U @ un + b), rtol=1e-12)
     with pytest.raises(ValueError, match="weights"):
         cj.systems.RNN(W=jnp.zeros((3, 3)), U=jnp.zeros((2, 1)), b=jnp.zeros(3))
 

@@ -169,6 +169,13 @@ def test_qr_kernels_jacobians_and_qr_every_agree():
     np.testing.assert_allclose(every5.exponents, ref.exponents, atol=1e-9)
     odd = spectrum_on_map(hen, x0, steps=20_003, qr_every=7, history=13)
     assert odd.history.shape == (13, 2)
+    # 13 rows of 219 QR blocks (1,533 steps) each, then a tail of 74 steps: each row is
+    # the estimate of a run that long, and the exponents are those of all 20,003 steps.
+    np.testing.assert_array_equal(odd.history_steps, 1_533 * np.arange(1, 14))
+    row13 = spectrum_on_map(hen, x0, steps=13 * 1_533, qr_every=7)
+    np.testing.assert_allclose(odd.history[-1], row13.exponents, atol=1e-12)
+    whole = spectrum_on_map(hen, x0, steps=20_003)
+    np.testing.assert_allclose(odd.exponents, whole.exponents, atol=1e-9)
 
 
 def test_analytic_jacobians_match_autodiff():
@@ -285,6 +292,11 @@ def test_result_is_a_pytree_usable_under_jit():
     res = f(jnp.asarray(1.4))
     assert isinstance(res, cj.LyapunovResult)
     assert res.exponents.shape == (2,)
+    # The same numbers as outside `jit`.
+    eager = cj.lyapunov_spectrum(hen, hen.default_state(), steps=1_000)
+    np.testing.assert_allclose(res.exponents, eager.exponents, rtol=1e-12)
+    np.testing.assert_allclose(res.history, eager.history, rtol=1e-12)
+    assert int(res.diverged_at) == -1
 
 
 def test_resume_continues_a_run_exactly():

@@ -105,9 +105,6 @@ def test_blowup_table_lorenz_matches_the_published_shape():
     tab = cj.sensitivity_blowup_table(
         lor, "rho", Z, n_initial=64, dt=0.005, key=jax.random.PRNGKey(0)
     )
-    print()
-    print("64 initial conditions, beside the published table:")
-    print(tab.table(reference=cj.sensitivity.PUBLISHED_BLOWUP_TABLE))
     assert tab.gradients.shape == (7, 64)
     assert tab.steps == (100, 200, 400, 1000, 2000, 4000, 10000)
     # Exponential growth of the spread: astronomically large by T = 20 .. 50.
@@ -128,8 +125,6 @@ def test_blowup_table_lorenz_matches_the_published_shape():
         dt=0.005,
         key=jax.random.PRNGKey(1),
     )
-    print("4,096 initial conditions:")
-    print(big.table())
     assert 0.7 <= float(big.median[0]) <= 1.3
     assert 0.7 <= float(big.median[1]) <= 1.3
     assert float(big.std[2]) > 1e3

@@ -16,8 +16,6 @@ def delayed_henon_result():
 
 def test_delayed_henon_sensitivities_match_the_published_values(delayed_henon_result):
     res = delayed_henon_result
-    print()
-    print(res.table())
     s = np.asarray(res.sensitivities)
     # A. Maus's delayed Henon posts (2011): S(1) = 1.8980 (10,000 points) and 1.90594
     # (512 points); S(1) = 2a<|x|>.

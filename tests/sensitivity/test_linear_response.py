@@ -1,7 +1,5 @@
 """Space-split sensitivity (S3): the whole linear response, shadowing + unstable part."""
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -64,7 +62,6 @@ def test_s3_recovers_the_unstable_contribution_on_a_map():
         sol, "e", _obs, x0s[0], steps=16 * 20_000, segments=16, transient=100, method="s3"
     )
     lss = cj.shadowing_sensitivity(sol, "e", _obs, x0s[0], steps=16 * 2000, segments=16)
-    print(f"\nexpanding solenoid: FD {fd_mean:.4f} +- {fd_se:.4f}\n  S3  {s3}\n  LSS {lss}")
     assert s3.method == "s3" and s3.num_unstable == 1 and s3.alpha is None
     assert float(s3.parts[1]) == 0.0  # a map has no flow direction
     np.testing.assert_allclose(float(jnp.sum(s3.parts)), float(s3.derivative), rtol=1e-12)
@@ -78,9 +75,8 @@ def test_s3_lorenz_dz_drho_at_28():
     LSS and NILSS 1.015, 1.5 % high: the unstable contribution they leave out."""
     lor = cj.systems.Lorenz63()
     x0 = cj.final_state(lor, lor.default_state(), steps=20_000, dt=DT)
-    t0 = time.perf_counter()
+    # Run time: benchmarks/sensitivity.py.
     res = cj.shadowing_sensitivity(lor, "rho", Z, x0, steps=8 * 100_000, dt=DT, method="s3")
-    print(f"\nS3 rho=28: {res} ({time.perf_counter() - t0:.1f} s)")
     assert 0.98 < float(res.derivative) < 1.03
     assert float(res.standard_error) < 0.01 and res.estimates.shape == (8,)
     shadow, along_flow, unstable = (float(p) for p in res.parts)

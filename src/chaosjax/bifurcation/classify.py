@@ -309,15 +309,15 @@ def _classify(m: Map, x: Array, o: _Settings) -> Classification:
         t_per = jnp.where(
             period >= 1,
             (jnp.take(times, jnp.minimum(n - 1, keep - 1)) - times[0])
-            / jnp.maximum(n - 1, 1)
-            * period,
+            / jnp.maximum(n - 1, 1).astype(times.dtype)
+            * period.astype(times.dtype),
             jnp.nan,
         )
         quasi = (jnp.abs(lam1) <= lyap_tol) & (jnp.abs(lam2) <= lyap_tol) & (dim >= 3)
     else:
         fixed = period == 1
         periodic = period >= 2
-        t_per = jnp.where(period >= 1, period * 1.0, jnp.nan)
+        t_per = jnp.where(period >= 1, period.astype(float), jnp.nan)
         quasi = jnp.abs(lam1) <= lyap_tol
     chaotic = lam1 > lyap_tol
     code = jnp.where(

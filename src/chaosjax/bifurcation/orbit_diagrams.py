@@ -185,7 +185,7 @@ def _map_diagram(system, param, vals, x, dt, solver, transient, keep):
 
         init = (y, jnp.asarray(0), jnp.all(jnp.isfinite(y)))
         (y_end, count, _), pts = jax.lax.scan(body, init, None, length=keep)
-        return pts, count, jnp.arange(1, keep + 1) * 1.0, y_end, count < keep
+        return pts, count, jnp.arange(1.0, keep + 1), y_end, count < keep
 
     return over_values(one, system, param, vals, x, dt, solver)
 

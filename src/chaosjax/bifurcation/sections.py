@@ -315,5 +315,5 @@ def section_crossings(
     pts, theta = jax.vmap(locate)(safe)
     valid = jnp.arange(keep) < n
     pts = jnp.where(valid[:, None], pts, jnp.nan)
-    times = jnp.where(valid, (kbuf + theta) * m.dt, jnp.nan)
+    times = jnp.where(valid, (kbuf.astype(theta.dtype) + theta) * m.dt, jnp.nan)
     return Crossings(pts, times, n, y, lo, hi, k)

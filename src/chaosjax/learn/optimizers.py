@@ -103,7 +103,10 @@ class AbstractOptimizer(eqx.Module):
         loss at the parameters before it.
         """
         value, grads = eqx.filter_value_and_grad(loss_fn)(params, batch)
-        updates, opt_state = tx.update(grads, opt_state, params)
+        # optax mixes dtypes (Adam's `decay**count`: a float to an int32 power) where
+        # strict promotion (`jax_numpy_dtype_promotion="strict"`) refuses: standard here.
+        with jax.numpy_dtype_promotion("standard"):
+            updates, opt_state = tx.update(grads, opt_state, params)
         return eqx.apply_updates(params, updates), opt_state, value
 
 
@@ -240,9 +243,11 @@ class LBFGS(AbstractOptimizer):
         value, grads = optax.value_and_grad_from_state(fn)(params, state=opt_state)
         # optax.lbfgs is a GradientTransformationExtraArgs: its update takes these too.
         extra = cast(optax.GradientTransformationExtraArgs, tx)
-        updates, new_state = extra.update(
-            grads, opt_state, params, value=value, grad=grads, value_fn=fn
-        )
+        # optax's L-BFGS adds an int32 index to an int64 range: standard promotion, as above.
+        with jax.numpy_dtype_promotion("standard"):
+            updates, new_state = extra.update(
+                grads, opt_state, params, value=value, grad=grads, value_fn=fn
+            )
         new_params = eqx.apply_updates(params, updates)
         # At an exact minimum the line search can return a non-finite step (zero
         # curvature); then the iterate stays where it is, a fixed point.

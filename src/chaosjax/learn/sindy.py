@@ -452,7 +452,7 @@ def _stlsq(theta, y, threshold, alpha, max_iter, normalize_columns):
 
     def solve(mask, b):
         rows = jnp.where(mask, jnp.sqrt(alpha), scale)
-        A = jnp.concatenate([R * mask[None, :], jnp.diag(rows)])
+        A = jnp.concatenate([R * mask[None, :].astype(R.dtype), jnp.diag(rows)])
         xi = jnp.linalg.lstsq(A, jnp.concatenate([b, zeros]))[0]
         return jnp.where(mask, xi, 0.0)
 

@@ -360,7 +360,9 @@ def _chunk(
             params, opt_state, _ = opt.update(tx, loss_fn, params, opt_state, batch)
             return (params, opt_state), None
 
-        (params, opt_state), _ = jax.lax.scan(body, (c.params, c.opt_state), jnp.arange(n))
+        (params, opt_state), _ = jax.lax.scan(
+            body, (c.params, c.opt_state), jnp.arange(n, dtype=jnp.int32)
+        )
         keep = c.stopped
         params, opt_state = jax.tree.map(
             lambda old, new: jnp.where(keep, old, new),

@@ -38,4 +38,4 @@ def kaplan_yorke_dimension(exponents: Float[ArrayLike, "*batch k"]) -> Float[Arr
     sum_j = jnp.take_along_axis(csum, (jj - 1)[..., None], axis=-1)[..., 0]
     nxt = jnp.take_along_axis(lam, jnp.clip(jj, 0, k - 1)[..., None], axis=-1)[..., 0]
     frac = sum_j / jnp.abs(nxt)
-    return jnp.where(j == 0, 0.0, jnp.where(j >= k, float(k), j + frac))
+    return jnp.where(j == 0, 0.0, jnp.where(j >= k, float(k), j.astype(frac.dtype) + frac))

@@ -560,7 +560,7 @@ def spectrum_on_map(
     if not rows:  # fewer steps than one QR block: one row, the final estimate
         hist, hist_steps = s[None, :], xp.array([steps + done], np.int32)
         rows = 1
-    hist = hist / (hist_steps[:, None] * tau)
+    hist = hist / (hist_steps[:, None].astype(hist.dtype) * tau)
     exps = s / ((steps + done) * tau)
     j = jnp.asarray
     return LyapunovResult(

@@ -142,7 +142,8 @@ def _divergence(Y, nbr, horizon):
     def one(kk):
         d = jnp.sqrt(jnp.sum((Y[i + kk] - Y[nbr + kk]) ** 2, axis=1))
         ok = d > 0
-        return jnp.sum(jnp.where(ok, jnp.log(jnp.where(ok, d, 1.0)), 0.0)) / jnp.sum(ok)
+        logs = jnp.where(ok, jnp.log(jnp.where(ok, d, 1.0)), 0.0)
+        return jnp.sum(logs) / jnp.sum(ok, dtype=d.dtype)
 
     return jax.lax.map(one, jnp.arange(horizon))
 

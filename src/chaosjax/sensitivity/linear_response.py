@@ -143,7 +143,7 @@ def _correlation_sum(b: Array, J: Array, k1: int, k2: int) -> Array:
     size = 1 << int(n + k2).bit_length()
     fb = jnp.fft.rfft(b - jnp.mean(b), size)
     fj = jnp.fft.rfft(J - jnp.mean(J), size)
-    corr = jnp.fft.irfft(jnp.conj(fb) * fj, size)[:k2] / (n - jnp.arange(k2))
+    corr = jnp.fft.irfft(jnp.conj(fb) * fj, size)[:k2] / (n - jnp.arange(k2, dtype=b.dtype))
     w = jnp.concatenate([jnp.ones(k1), jnp.linspace(1.0, 0.0, k2 - k1, endpoint=False)])
     return jnp.sum(w * corr)
 

@@ -139,7 +139,7 @@ def _adaptive_kernel(flow, x, ts, t_start: float, solver: str, rtol: float, atol
 def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, throw, rtol, atol):
     n_saves = steps // save_every
     t_start = transient * dt
-    ts = t_start + dt * save_every * jnp.arange(n_saves + 1)
+    ts = t_start + dt * save_every * jnp.arange(n_saves + 1, dtype=float)
     out = _adaptive_kernel(flow, x, ts, t_start, solver, rtol, atol)
     if throw and not is_traced(out) and not bool(jnp.all(jnp.isfinite(out))):
         rows = np.flatnonzero(~np.isfinite(np.asarray(out)).reshape(-1, out.shape[-1]).all(-1))

@@ -129,10 +129,9 @@ class Lorenz96(Flow):
 
     def default_state(self) -> Float[Array, " n"]:
         # F everywhere is an (unstable) equilibrium; a deterministic kick leaves it.
-        i = jnp.arange(self.n)
-        return (
-            jnp.full((self.n,), 8.0) + 0.01 * jnp.sin(2.0 * jnp.pi * i / self.n) + 0.01 * (i == 0)
-        )
+        i = jnp.arange(self.n, dtype=float)
+        x = jnp.full((self.n,), 8.0) + 0.01 * jnp.sin(2.0 * jnp.pi * i / self.n)
+        return x.at[0].add(0.01)
 
 
 class Chen(Flow):
