@@ -26,7 +26,7 @@ lint: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir .site-check
 	rm -rf .site-check
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q $(PYTEST_FLAGS)
 
 test-all: $(STAMP)
