@@ -92,7 +92,7 @@ def test_each_package_imports_on_its_own(module):
 LAYERS = [
     {"_version", "_validate", "_config", "_progress", "_roots", "_files", "native", "parallel"},
     {"systems"},
-    {"_provenance", "_divergence", "solvers"},
+    {"_provenance", "_iterate", "_divergence", "solvers"},
     {"discretize", "piecewise"},
     {"simulate", "observables"},
     {"lyapunov"},

@@ -15,7 +15,8 @@ import numpy as np
 from jax.core import Tracer
 from jaxtyping import Array, Int
 
-from .systems import DrivenMap, Map
+from ._iterate import step
+from .systems import Map
 
 
 class DivergenceError(FloatingPointError):
@@ -48,15 +49,6 @@ class DivergenceError(FloatingPointError):
 def is_traced(*trees) -> bool:
     """True when any leaf is a tracer (inside jit/vmap/grad): no Python raise possible."""
     return any(isinstance(leaf, Tracer) for leaf in jax.tree_util.tree_leaves(trees))
-
-
-def step(m: Map, x: Array, u: Array | None = None) -> Array:
-    """F(x), or F(x, u) for an input-driven map."""
-    if u is None:
-        return m.step(x)
-    if not isinstance(m, DrivenMap):
-        raise ValueError(f"{type(m).__name__} is not a cj.systems.DrivenMap: it takes no input.")
-    return m.driven_step(x, u)
 
 
 @eqx.filter_jit

@@ -14,6 +14,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._iterate import iterate as iterate
 from ..discretize import as_map
 from ..parallel import shard_batch
 from ..systems import Flow, Map
@@ -88,13 +89,6 @@ def shard_sweep(values: Array, x0: Array, shard: bool) -> tuple[Array, Array]:
     if not shard:
         return values, x0
     return shard_batch(values), (shard_batch(x0) if x0.ndim == 2 else x0)
-
-
-def iterate(m: Map, x: Float[Array, " dim"], n: int) -> Float[Array, " dim"]:
-    """`x` after `n` steps of the map `m` (n a static int; no states stored)."""
-    if n == 0:
-        return x
-    return jax.lax.fori_loop(0, n, lambda i, y: m.step(y), x)
 
 
 def over_values(

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .._divergence import step
+from .._iterate import step
 from ..discretize import Discretized
 from ..solvers import adaptive_step
 from ..systems import Flow, InvertibleMap, Map

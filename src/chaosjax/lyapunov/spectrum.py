@@ -20,10 +20,11 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 from .. import _validate as v
 from .. import native
 from .._divergence import first_nonfinite, is_traced, raise_diverged
+from .._iterate import iterate, step
 from ..discretize import AbstractDiscretizedFlow, Discretized, as_map
 from ..systems import DrivenMap, Flow, Map
 from . import _qr
-from ._tangent import InversePush, forward_push, step
+from ._tangent import InversePush, forward_push
 
 
 class LyapunovResult(eqx.Module):
@@ -232,15 +233,6 @@ def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history
     return x_end, Q, s, hist, div, x
 
 
-def _advance(m, x, us, length):
-    """`length` plain steps (state only), optionally driven by `us`."""
-    if length == 0:
-        return x
-    if us is None:
-        return jax.lax.fori_loop(0, length, lambda i, y: m.step(y), x)
-    return jax.lax.scan(lambda y, u: (step(m, y, u), None), x, us[:length])[0]
-
-
 def _orbit(m, x, us, length):
     """The states x, F(x), ..., F^{length-1}(x) (length, dim)."""
 
@@ -265,7 +257,7 @@ def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history)
     m = push.m
     k = Q.shape[1]
     sl = (lambda a, b: None) if inputs is None else (lambda a, b: inputs[a:b])
-    x = _advance(m, x, sl(0, transient), transient)
+    x = iterate(m, x, transient, sl(0, transient))
     off = transient
     rows = max(1, min(history, steps))
     L, tail = divmod(steps, rows)
@@ -277,11 +269,11 @@ def _inverse_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history)
     )
 
     def fwd(y, u):
-        return _advance(m, y, u, L), y
+        return iterate(m, y, L, u), y
 
     x, starts = jax.lax.scan(fwd, x, us_rows, length=rows)
     x_tail = x
-    x_disc = _advance(m, x_tail, sl(off + rows * L, off + steps), tail)
+    x_disc = iterate(m, x_tail, tail, sl(off + rows * L, off + steps))
 
     def segment(carry, start, us, length):
         """Regenerate a segment, then push the basis backwards through it."""
