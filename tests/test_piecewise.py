@@ -1,5 +1,5 @@
-"""Piecewise-smooth flows across their switching manifolds; seed 003's piecewise-linear
-examples as sweeps over mu through 0 (issue 6, items 4 and "what it must show")."""
+"""Piecewise-smooth flows across their switching manifolds; the piecewise-linear
+examples of C. Budd (Lecture 7, Seattle, 2025) as sweeps over mu through 0."""
 
 import jax
 import jax.numpy as jnp

@@ -108,7 +108,7 @@ def test_logistic_r4_is_ln2():
 @pytest.mark.parametrize(
     "system, ref, rtol",
     [
-        # Sprott (2003), App. A, with Sprott's (and seed 001's) Tinkerbell b = -0.6,
+        # Sprott (2003), App. A, with Sprott's (and A. Maus's 2011) Tinkerbell b = -0.6,
         # the class default.
         (cj.systems.Tinkerbell(), (0.1900, -0.5209), 0.02),
         (cj.systems.Lozi(), (0.4702, -1.1634), 0.02),
