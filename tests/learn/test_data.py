@@ -18,7 +18,7 @@ def test_dataset_layout_values_and_provenance(lorenz_data):
     lor, key, ds = lorenz_data
     assert ds["states"].dims == ("member", "time", "state")
     assert ds["states"].shape == (5, 51, 3)
-    assert list(ds["state"].values) == ["x0", "x1", "x2"]
+    assert list(ds["state"].values) == ["x", "y", "z"]  # Lorenz63.variable_names()
     # Whole trajectories per split, train first: (0.7, 0.15, 0.15) of 5 is 3, 1, 1.
     assert list(ds["split"].values) == ["train"] * 3 + ["validation", "test"]
     assert ds["split"].dims == ("member",)

@@ -75,10 +75,10 @@ def _split_counts(n: int, fractions: tuple[float, float, float], along: str) -> 
 
 
 def _state_names(system: Flow | Map, dim: int, observed: bool) -> list[str]:
-    # Observations are named y0, y1, ...; states x0, x1, ... (the systems carry no
-    # variable names yet).
-    prefix = "y" if observed else "x"
-    return [f"{prefix}{i}" for i in range(dim)]
+    # States carry the system's variable names; observations are y0, y1, ...
+    if observed:
+        return [f"y{i}" for i in range(dim)]
+    return list(system.variable_names())
 
 
 def dataset(

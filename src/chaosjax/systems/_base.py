@@ -74,6 +74,8 @@ class _System(eqx.Module):
     reference_source: ClassVar[str] = ""
     #: Standard deviation of the perturbation `sample_state` adds to `default_state`.
     sample_scale: ClassVar[float] = 1.0
+    #: Names of the state coordinates ("x", "y", "z"), or None for x0, x1, ...
+    variables: ClassVar[tuple[str, ...] | None] = None
     #: Indices of coordinates that grow without bound by design (phases).
     unbounded_coordinates: ClassVar[tuple[int, ...]] = ()
 
@@ -110,6 +112,17 @@ class _System(eqx.Module):
             for f in dataclasses.fields(self)
             if f.metadata.get("static", False)
         }
+
+    def variable_names(self) -> tuple[str, ...]:
+        """The state coordinates' names: `variables`, else x, y, z for dimension 3 or
+        less, else x0, x1, ..."""
+        if self.variables is not None:
+            return self.variables
+        return (
+            ("x", "y", "z")[: self.dim]
+            if self.dim <= 3
+            else tuple(f"x{i}" for i in range(self.dim))
+        )
 
     def at_defaults(self) -> bool:
         """Whether every parameter has its class default, so that `reference_exponents`

@@ -469,6 +469,7 @@ class StandardMap(InvertibleMap):
     K: Scalar = param(1.0)
 
     name: ClassVar[str] = "standard_map"
+    variables: ClassVar[tuple[str, ...] | None] = ("theta", "p")
     dim: ClassVar[int] = 2
     sample_scale: ClassVar[float] = 1.0
 
