@@ -15,6 +15,9 @@ flow = cj.learn.fit_linear_flow(xs, dt=0.01)       # a cj.systems.LinearFlow
 L-BFGS, early stopping and checkpoints from which a killed run resumes bit for bit.
 """
 
+from .anneal import Annealing as Annealing
+from .anneal import AnnealResult as AnnealResult
+from .anneal import anneal as anneal
 from .checkpoint import load as load
 from .checkpoint import save as save
 from .data import DelayPairs as DelayPairs
@@ -23,6 +26,12 @@ from .data import dataset as dataset
 from .data import delay_embed as delay_embed
 from .data import delay_pairs as delay_pairs
 from .data import subset as subset
+from .delay_mlp import AbstractSelection as AbstractSelection
+from .delay_mlp import DelayMLP as DelayMLP
+from .delay_mlp import DelayMLPFit as DelayMLPFit
+from .delay_mlp import LowestNMSE as LowestNMSE
+from .delay_mlp import Parsimonious as Parsimonious
+from .delay_mlp import fit_delay_mlp as fit_delay_mlp
 from .derivatives import AbstractDerivative as AbstractDerivative
 from .derivatives import FiniteDifference as FiniteDifference
 from .derivatives import SavitzkyGolay as SavitzkyGolay
@@ -44,6 +53,9 @@ from .sindy import SINDyFlow as SINDyFlow
 from .sindy import STLSQResult as STLSQResult
 from .sindy import fit_sindy as fit_sindy
 from .sindy import stlsq as stlsq
+from .svr import SVRFit as SVRFit
+from .svr import SVRMap as SVRMap
+from .svr import fit_svr as fit_svr
 from .train import FitResult as FitResult
 from .train import History as History
 from .train import default_trainable as default_trainable
@@ -53,31 +65,43 @@ __all__ = [
     "AbstractDerivative",
     "AbstractLibrary",
     "AbstractOptimizer",
+    "AbstractSelection",
     "Adam",
     "AdamW",
+    "AnnealResult",
+    "Annealing",
     "ConcatLibrary",
+    "DelayMLP",
+    "DelayMLPFit",
     "DelayPairs",
     "FiniteDifference",
     "FitResult",
     "FourierLibrary",
     "History",
     "LBFGS",
+    "LowestNMSE",
     "Normalizer",
     "Optax",
+    "Parsimonious",
     "PolynomialLibrary",
     "SINDyFlow",
     "STLSQResult",
+    "SVRFit",
+    "SVRMap",
     "SavitzkyGolay",
     "Spline",
     "Stage",
+    "anneal",
     "dataset",
     "default_trainable",
     "delay_embed",
     "delay_pairs",
     "derivative",
     "fit",
+    "fit_delay_mlp",
     "fit_linear_flow",
     "fit_sindy",
+    "fit_svr",
     "load",
     "save",
     "state_derivative_pairs",
