@@ -9,6 +9,10 @@ ds = cj.learn.dataset(cj.systems.Lorenz63(), 20, 2_000, dt=0.01, key=jax.random.
 xs = cj.learn.subset(ds, "train").states.values[0]
 model = cj.learn.fit_sindy(xs, dt=0.01)            # a cj.Flow
 flow = cj.learn.fit_linear_flow(xs, dt=0.01)       # a cj.systems.LinearFlow
+dh = cj.systems.DelayedHenon(d=4)
+series = cj.trajectory(dh, dh.default_state(), steps=511, transient=1_000)[:, 0]
+net = cj.learn.fit_delay_mlp(series, lags=5, hidden=4, key=jax.random.key(0)).model
+cj.lag_sensitivities(net, net.default_state(), 5_000)   # a delay map, a cj.Map
 ```
 
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then

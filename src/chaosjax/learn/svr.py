@@ -37,13 +37,13 @@ from .data import Normalizer
 __all__ = ["SVRFit", "SVRMap", "fit_svr"]
 
 
-def _predict_np(estimator: Any, z: np.ndarray) -> np.ndarray:
+def _predict_np(estimator: Any, z: Any) -> np.ndarray:
     z = np.asarray(z)
     flat = z.reshape(-1, z.shape[-1])
     return np.asarray(estimator.predict(flat), dtype=z.dtype).reshape(z.shape[:-1])
 
 
-def _gradient_np(estimator: Any, h: float, z: np.ndarray) -> np.ndarray:
+def _gradient_np(estimator: Any, h: float, z: Any) -> np.ndarray:
     # Central differences in every lag, all 2 * lags shifted points in one predict call.
     z = np.asarray(z)
     lags = z.shape[-1]
