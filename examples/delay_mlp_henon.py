@@ -95,6 +95,8 @@ def main() -> None:
     if rebuilt:
         print(f"   largest S(2) among them: {sens[rebuilt, 1].max():.3f}")
     print(f"   selection: {grad.selection} -> restart {grad.selected}; {t_grad:.1f} s")
+    other = cj.learn.Parsimonious()
+    print(f"   (the rule {other} would pick restart {other.select(nmse, sens)})")
 
     model = grad.model
     own = cj.lag_sensitivities(model, model.default_state(), 10_000, transient=1_000)

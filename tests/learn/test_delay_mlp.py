@@ -162,6 +162,15 @@ def test_validation_rows_are_held_out_and_selected_on(series):
     np.testing.assert_array_equal(res.model.default_state(), series[381 + 4 : 380 : -1])
 
 
+def test_checkpointed_fit_resumes_to_the_same_networks(series, tmp_path):
+    kwargs = dict(restarts=2, key=jax.random.key(4), stages=[("adam", 100), ("lbfgs", 50)],
+                  eval_every=50, checkpoint=str(tmp_path / "fit.ckpt"))  # fmt: skip
+    first = cj.learn.fit_delay_mlp(series, **kwargs)
+    again = cj.learn.fit_delay_mlp(series, **kwargs)  # resumed from the finished file
+    np.testing.assert_array_equal(again.nmse, first.nmse)
+    np.testing.assert_array_equal(again.model.readout, first.model.readout)
+
+
 def test_reverse_trains_on_the_reversed_series(series):
     kwargs = dict(restarts=1, key=jax.random.key(2), stages=[("adam", 50)], eval_every=50)
     a = cj.learn.fit_delay_mlp(series, reverse=True, **kwargs)
