@@ -5,6 +5,8 @@ import pytest
 
 import chaosjax as cj
 
+pytest.importorskip("sklearn")
+
 LAGS = 5
 
 
