@@ -34,3 +34,11 @@ def test_piecewise_linear_example_reports_without_forcing_labels(tmp_path):
     assert "mu < 0: ['fixed_point'];  mu > 0: ['periodic']" in text
     assert "no fixed point -> chaos transition in the printed example" in text
     assert "mu > 0: {'chaotic': 200}" in text
+
+
+@pytest.mark.slow
+def test_delay_mlp_henon_example_prints_the_post_beside_the_fits(tmp_path):
+    text = _run("delay_mlp_henon.py", tmp_path)
+    assert "selection: LowestNMSE() -> restart" in text
+    assert "post: network" in text and "inverted map, exact along the data" in text
+    assert "annealing (200,000 steps)" in text and "SVR, along the data" in text

@@ -9,12 +9,19 @@ ds = cj.learn.dataset(cj.systems.Lorenz63(), 20, 2_000, dt=0.01, key=jax.random.
 xs = cj.learn.subset(ds, "train").states.values[0]
 model = cj.learn.fit_sindy(xs, dt=0.01)            # a cj.Flow
 flow = cj.learn.fit_linear_flow(xs, dt=0.01)       # a cj.systems.LinearFlow
+dh = cj.systems.DelayedHenon(d=4)
+series = cj.trajectory(dh, dh.default_state(), steps=511, transient=1_000)[:, 0]
+net = cj.learn.fit_delay_mlp(series, lags=5, hidden=4, key=jax.random.key(0)).model
+cj.lag_sensitivities(net, net.default_state(), 5_000)   # a delay map, a cj.Map
 ```
 
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then
 L-BFGS, early stopping and checkpoints from which a killed run resumes bit for bit.
 """
 
+from .anneal import Annealing as Annealing
+from .anneal import AnnealResult as AnnealResult
+from .anneal import anneal as anneal
 from .checkpoint import load as load
 from .checkpoint import save as save
 from .data import DelayPairs as DelayPairs
@@ -23,6 +30,12 @@ from .data import dataset as dataset
 from .data import delay_embed as delay_embed
 from .data import delay_pairs as delay_pairs
 from .data import subset as subset
+from .delay_mlp import AbstractSelection as AbstractSelection
+from .delay_mlp import DelayMLP as DelayMLP
+from .delay_mlp import DelayMLPFit as DelayMLPFit
+from .delay_mlp import LowestNMSE as LowestNMSE
+from .delay_mlp import Parsimonious as Parsimonious
+from .delay_mlp import fit_delay_mlp as fit_delay_mlp
 from .derivatives import AbstractDerivative as AbstractDerivative
 from .derivatives import FiniteDifference as FiniteDifference
 from .derivatives import SavitzkyGolay as SavitzkyGolay
@@ -44,6 +57,9 @@ from .sindy import SINDyFlow as SINDyFlow
 from .sindy import STLSQResult as STLSQResult
 from .sindy import fit_sindy as fit_sindy
 from .sindy import stlsq as stlsq
+from .svr import SVRFit as SVRFit
+from .svr import SVRMap as SVRMap
+from .svr import fit_svr as fit_svr
 from .train import FitResult as FitResult
 from .train import History as History
 from .train import default_trainable as default_trainable
@@ -53,31 +69,43 @@ __all__ = [
     "AbstractDerivative",
     "AbstractLibrary",
     "AbstractOptimizer",
+    "AbstractSelection",
     "Adam",
     "AdamW",
+    "AnnealResult",
+    "Annealing",
     "ConcatLibrary",
+    "DelayMLP",
+    "DelayMLPFit",
     "DelayPairs",
     "FiniteDifference",
     "FitResult",
     "FourierLibrary",
     "History",
     "LBFGS",
+    "LowestNMSE",
     "Normalizer",
     "Optax",
+    "Parsimonious",
     "PolynomialLibrary",
     "SINDyFlow",
     "STLSQResult",
+    "SVRFit",
+    "SVRMap",
     "SavitzkyGolay",
     "Spline",
     "Stage",
+    "anneal",
     "dataset",
     "default_trainable",
     "delay_embed",
     "delay_pairs",
     "derivative",
     "fit",
+    "fit_delay_mlp",
     "fit_linear_flow",
     "fit_sindy",
+    "fit_svr",
     "load",
     "save",
     "state_derivative_pairs",
