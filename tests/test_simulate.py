@@ -84,7 +84,8 @@ def test_running_moments_match_numpy():
 
 
 def test_lorenz_ensemble_mean_of_z():
-    # UW PLSE (2026), sec. 4: 256 members, T = 100 averaged after a T = 100 transient, RK4 dt = 0.005.
+    # UW PLSE (2026), sec. 4: 256 members, T = 100 averaged after a T = 100 transient,
+    # RK4 dt = 0.005.
     ens = cj.ensemble_time_average(
         LOR, jax.random.key(0), 256, lambda x: x[2], steps=20_000, dt=0.005, transient=20_000
     )

@@ -30,7 +30,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import equinox as eqx
 import jax
@@ -572,7 +572,7 @@ def fit_delay_mlp(
     else:
         assert isinstance(method, Annealing)
         training = anneal(init, loss, pairs, key=key, schedule=method, restarts=restarts)
-    models = tuple(training.models)
+    models = cast(tuple[DelayMLP, ...], tuple(training.models))
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *models)
     train_nmse, val_nmse, sens = _figures(stacked, data)
     score = np.asarray(val_nmse if val_nmse is not None else train_nmse)

@@ -249,7 +249,7 @@ def fit_svr(
     norm = data.normalizer
     X = np.asarray(norm.normalize(data.inputs))
     y = np.asarray(norm.normalize(data.targets))
-    estimator = SVR(kernel="rbf", C=C, epsilon=epsilon, gamma=gamma).fit(X, y)
+    estimator = SVR(kernel="rbf", C=C, epsilon=epsilon, gamma=gamma).fit(X, y)  # pyright: ignore[reportArgumentType] (sklearn's stub types gamma as str only; it takes a float)
     model = SVRMap(estimator=estimator, normalizer=norm, initial_state=data.initial_state, h=h)
 
     def err(x: Array, target: Array) -> Array:
@@ -257,7 +257,7 @@ def fit_svr(
         return jnp.mean((pred - target) ** 2) / jnp.var(target)
 
     val = None
-    if data.validation_inputs is not None:
+    if data.validation_inputs is not None and data.validation_targets is not None:
         val = err(data.validation_inputs, data.validation_targets)
     return SVRFit(
         model=model,
