@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from .._config import enable_x64
-from . import bifurcation, lyapunov, report, sensitivity, simulate, systems
+from . import bifurcation, learn, lyapunov, report, sensitivity, simulate, systems
 from ._errors import guard
 
 # typer's rich help text: examples are kept verbatim with [b]...[/b]-free blocks.
@@ -25,6 +25,7 @@ app = typer.Typer(
         "  chaosjax systems\n\n"
         "  chaosjax simulate lorenz63 --param rho=30 --steps 20000 --out run.nc\n\n"
         "  chaosjax report lorenz63 --out out\n\n"
+        "  chaosjax learn sindy lorenz63 --out lorenz_sindy\n\n"
         "Every command has --help with examples."
     ),
     no_args_is_help=True,
@@ -66,6 +67,7 @@ app.command(epilog=lyapunov.EPILOG)(guard(lyapunov.lyapunov))
 app.command(epilog=sensitivity.EPILOG)(guard(sensitivity.sensitivity))
 app.command(epilog=bifurcation.EPILOG)(guard(bifurcation.bifurcation))
 app.command(epilog=report.EPILOG)(guard(report.report))
+app.add_typer(learn.app, name="learn")
 
 
 def main() -> None:

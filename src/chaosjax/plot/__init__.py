@@ -13,6 +13,7 @@ cjp.lyapunov_convergence(res, reference=hen.reference_exponents).savefig("henon.
 from ._bifurcation import orbit_diagram as orbit_diagram
 from ._bifurcation import poincare_section as poincare_section
 from ._bifurcation import return_map as return_map
+from ._learn import loss_curves as loss_curves
 from ._lyapunov import clv_angles as clv_angles
 from ._lyapunov import divergence_curve as divergence_curve
 from ._lyapunov import lyapunov_convergence as lyapunov_convergence
@@ -26,6 +27,7 @@ __all__ = [
     "clv_angles",
     "cumulative_average_band",
     "divergence_curve",
+    "loss_curves",
     "lyapunov_convergence",
     "lyapunov_spectrum_bars",
     "orbit_diagram",

@@ -1,0 +1,540 @@
+"""`chaosjax learn`: fit a model to data of a system and judge it as a system.
+
+Each subcommand simulates training data from a catalogue system (or reads a NetCDF of
+states with `--data`), fits, and writes into `--out DIR` the model (`cj.learn.save`;
+`cj.learn.load` gives it back as a system), `metrics.json` and figures, each file
+atomically. The learned model's Lyapunov exponents are computed by the same
+`cj.lyapunov_spectrum` as the true system's: a fitted model is a `cj.Map` or `cj.Flow`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import typer
+from rich.table import Table
+
+import chaosjax as cj
+
+from .. import io as cjio
+from ..systems import Flow, Map
+from ._errors import UserError, guard
+from ._options import (
+    ParamOpt,
+    QuietOpt,
+    SeedOpt,
+    SystemArg,
+    SystemFileOpt,
+    dt_for,
+    resolve_system,
+)
+from ._output import interrupt_note, make_console
+
+app = typer.Typer(
+    name="learn",
+    help="Learn a system from data: a delay-embedding network or SINDy; the fitted model "
+    "is a chaosjax system, judged by its Lyapunov exponents beside the true ones.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+MODEL_FILE = "model.eqx"
+METRICS_FILE = "metrics.json"
+
+DELAY_EPILOG = """Examples:
+
+  chaosjax learn delay-mlp delayed_henon --lags 5 --hidden 4 --points 512 --out dh_net
+
+  chaosjax learn delay-mlp henon --lags 2 --restarts 4 --steps 6000 --out henon_net
+
+  chaosjax learn delay-mlp --data run.nc --lags 5 --out net
+
+Writes DIR/model.eqx (read it back with cj.learn.load), DIR/metrics.json, DIR/loss.png
+and DIR/exponents.png."""
+
+SINDY_EPILOG = """Examples:
+
+  chaosjax learn sindy lorenz63 --dt 0.002 --points 10000 --out lorenz_sindy
+
+  chaosjax learn sindy lorenz63 --noise 0.01 --derivative savgol --out noisy
+
+  chaosjax learn sindy --data run.nc --threshold 0.05 --out sindy
+
+Writes DIR/model.eqx (read it back with cj.learn.load), DIR/metrics.json and
+DIR/exponents.png."""
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        metavar="FILE",
+        help="A NetCDF/Zarr of states (e.g. from `chaosjax simulate`) instead of simulating.",
+    ),
+]
+OutDirOpt = Annotated[
+    Path, typer.Option("--out", "-o", help="Output directory (created if needed).")
+]
+PointsOpt = Annotated[int | None, typer.Option("--points", help="Samples simulated for training.")]
+NoiseOpt = Annotated[
+    float,
+    typer.Option(
+        "--noise", help="Gaussian noise added, relative to each coordinate's std (0.01 = 1 %)."
+    ),
+]
+LyapStepsOpt = Annotated[
+    int,
+    typer.Option("--lyap-steps", help="Steps of the learned and true Lyapunov spectra."),
+]
+NoPlotsOpt = Annotated[bool, typer.Option("--no-plot", help="Write no figures.")]
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _positive(value: int, option: str) -> int:
+    if value < 1:
+        raise UserError(f"{option} must be a positive integer, got {value}.")
+    return value
+
+
+def _out_dir(out: Path) -> Path:
+    """--out: a directory that exists or can be created, and is writable."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} is a file; give a directory.")
+    try:
+        cjio.ensure_writable_dir(out)
+    except OSError as e:
+        raise UserError(f"--out {str(out)!r} cannot be written: {e.strerror or e}.") from None
+    return out
+
+
+def _system(
+    system: str | None, param: list[str] | None, system_file: str | None, data: Path | None
+) -> Flow | Map | None:
+    """The true system: SYSTEM / --system-file, None with --data alone."""
+    if system is None and system_file is None:
+        if data is None:
+            raise UserError("Give a SYSTEM (see `chaosjax systems`) or --data FILE.")
+        return None
+    sysm, _, _ = resolve_system(system, param, system_file)
+    return sysm
+
+
+def _read_data(data: Path) -> tuple[np.ndarray, float | None]:
+    """--data: the `state` variable as (time, dim) or (member, time, dim), and its dt."""
+    if not data.exists():
+        raise UserError(f"--data {str(data)!r}: no such file.")
+    try:
+        ds = cjio.load(data)
+    except (OSError, ValueError) as e:
+        raise UserError(f"--data {str(data)!r} cannot be read: {e}.") from None
+    if "state" not in ds:
+        raise UserError(
+            f"--data {str(data)!r} has no `state` variable (write one with `chaosjax simulate`)."
+        )
+    xs = np.asarray(ds["state"].values, dtype=np.float64)
+    if xs.ndim not in (2, 3):
+        raise UserError(
+            f"--data {str(data)!r}: `state` must be (time, dim) or (member, time, dim), "
+            f"got shape {xs.shape}."
+        )
+    if not np.all(np.isfinite(xs)):
+        raise UserError(f"--data {str(data)!r} contains NaN or infinite states.")
+    dt = ds.attrs.get("dt")
+    return xs, (float(dt) if dt is not None else None)
+
+
+def _simulate(
+    sysm: Flow | Map, points: int, dt: float | None, noise: float, seed: int
+) -> np.ndarray:
+    """`points` states on the attractor (after a transient), with relative noise."""
+    transient = 2_000 if isinstance(sysm, Flow) else 1_000
+    xs = cj.trajectory(sysm, sysm.default_state(), steps=points - 1, dt=dt, transient=transient)
+    xs = np.asarray(xs, dtype=np.float64)
+    if not np.all(np.isfinite(xs)):
+        raise cj.DivergenceError("the simulated training data are not finite.")
+    if noise > 0:
+        eps = np.asarray(jax.random.normal(jax.random.key(seed + 1), xs.shape, xs.dtype))
+        xs = xs + noise * xs.std(axis=0) * eps
+    return xs
+
+
+def _spectrum(sysm: Flow | Map, x0: Any, steps: int, dt: float | None) -> list[float] | None:
+    """The Lyapunov spectrum, None if the orbit diverges (a poor model may)."""
+    kw: dict[str, Any] = {"dt": dt} if isinstance(sysm, Flow) else {}
+    try:
+        res = cj.lyapunov_spectrum(sysm, x0, steps=steps, transient=steps // 10, **kw)
+    except cj.DivergenceError:
+        return None
+    lam = np.asarray(res.exponents, dtype=float)
+    return [float(x) for x in lam] if np.all(np.isfinite(lam)) else None
+
+
+def _exponent_table(console, learned, true, unit: str) -> None:
+    table = Table(title=f"Lyapunov exponents ({unit})")
+    table.add_column("exponent")
+    table.add_column("learned", justify="right")
+    table.add_column("true", justify="right")
+    n = max(len(learned or []), len(true or []))
+    for j in range(n):
+        lv = f"{learned[j]:+.5f}" if learned is not None and j < len(learned) else "-"
+        tv = f"{true[j]:+.5f}" if true is not None and j < len(true) else "-"
+        table.add_row(f"lambda{j + 1}", lv, tv)
+    console.print(table)
+    if learned is None:
+        console.print("[yellow]The learned model's orbit diverged: no exponents.[/yellow]")
+
+
+def _exponent_figure(path: Path, learned, true, unit: str, title: str) -> None:
+    # matplotlib loads only when a figure is asked for.
+    from .. import plot as cjp
+
+    cjio.save_figure(
+        cjp.lyapunov_spectrum_bars(
+            np.asarray(learned), reference=true, unit=unit, title=f"{title} (bars: learned)"
+        ),
+        path,
+    )
+
+
+def _write(console, out: Path, model, metrics: dict[str, Any]) -> None:
+    cj.learn.save(model, out / MODEL_FILE)
+    cjio.write_json(out / METRICS_FILE, metrics)
+    console.print(f"Wrote {out / MODEL_FILE} and {out / METRICS_FILE}.")
+
+
+# --------------------------------------------------------------------------- delay-mlp
+
+
+@app.command("delay-mlp", epilog=DELAY_EPILOG)
+@guard
+def delay_mlp(
+    system: SystemArg = None,
+    param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    data: DataOpt = None,
+    observable: Annotated[
+        int, typer.Option("--observable", help="The coordinate x\\[i] used as the series.")
+    ] = 0,
+    lags: Annotated[int, typer.Option("--lags", help="Inputs of the network.")] = 5,
+    hidden: Annotated[int, typer.Option("--hidden", help="Neurons of the hidden layer.")] = 4,
+    restarts: Annotated[int, typer.Option("--restarts", help="Networks trained.")] = 10,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", help="Gradient steps: one third Adam, then L-BFGS (anneal: its steps)."
+        ),
+    ] = 30_000,
+    trainer: Annotated[str, typer.Option("--trainer", help="gradient or anneal.")] = "gradient",
+    reverse: Annotated[
+        bool, typer.Option("--reverse", help="Fit the reversed series (the inverted map).")
+    ] = False,
+    points: PointsOpt = None,
+    dt: Annotated[
+        float | None, typer.Option("--dt", help="Sampling step of a flow \\[default: 0.05].")
+    ] = None,
+    noise: NoiseOpt = 0.0,
+    seed: SeedOpt = 0,
+    lyap_steps: LyapStepsOpt = 20_000,
+    out: OutDirOpt = Path("delay_mlp"),
+    no_plot: NoPlotsOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fit a delay-embedding network (a delay map) to a scalar series; compare exponents
+    and lag sensitivities with the true system's."""
+    lags = _positive(lags, "--lags")
+    hidden = _positive(hidden, "--hidden")
+    restarts = _positive(restarts, "--restarts")
+    steps = _positive(steps, "--steps")
+    lyap_steps = _positive(lyap_steps, "--lyap-steps")
+    if trainer not in ("gradient", "anneal"):
+        raise UserError(f"--trainer must be gradient or anneal, got {trainer!r}.")
+    if not noise >= 0:
+        raise UserError(f"--noise must be >= 0, got {noise}.")
+    sysm = _system(system, param, system_file, data)
+    if data is not None:
+        if points is not None or noise:
+            raise UserError("--points and --noise apply to simulated data, not --data.")
+        states, file_dt = _read_data(data)
+        dt = dt if dt is not None else file_dt
+    else:
+        assert sysm is not None
+        dt = dt_for(sysm, dt, 0.05)
+        n = 512 if points is None else _positive(points, "--points")
+        states = _simulate(sysm, n, dt, noise, seed)
+    if not 0 <= observable < states.shape[-1]:
+        raise UserError(
+            f"--observable must be an index below {states.shape[-1]}, got {observable}."
+        )
+    series = states[..., observable]
+    if series.shape[-1] <= lags + 1:
+        raise UserError(f"--lags {lags} needs more than {lags + 1} points, got {series.shape[-1]}.")
+    out = _out_dir(out)
+    console = make_console(quiet)
+    name = cjio.system_name(sysm) if sysm is not None else str(data)
+    key = jax.random.key(seed)
+    with interrupt_note(console, "Files already written are kept whole."):
+        t0 = time.time()
+        kw: dict[str, Any] = {}
+        if trainer == "gradient":
+            adam = max(1, steps // 3)
+            kw["stages"] = [
+                cj.learn.Stage(cj.learn.Adam(learning_rate=1e-2), adam),
+                cj.learn.Stage(cj.learn.LBFGS(), max(1, steps - adam)),
+            ]
+            kw["eval_every"] = max(1, min(1_000, steps // 30))
+            kw["progress"] = not quiet
+        else:
+            kw["trainer"] = cj.learn.Annealing(
+                steps=steps, eval_every=max(1, min(1_000, steps // 10))
+            )
+        res = cj.learn.fit_delay_mlp(
+            series,
+            key=key,
+            lags=lags,
+            hidden=hidden,
+            restarts=restarts,
+            reverse=reverse,
+            **kw,
+        )
+        seconds = time.time() - t0
+        model = res.model
+        nmse = np.asarray(res.nmse, dtype=float)
+        sens = np.asarray(res.sensitivities, dtype=float)
+        best = res.selected
+        console.print(
+            f"Fitted {restarts} networks ({lags} lags, {hidden} neurons) to {name} in "
+            f"{seconds:.1f} s; restart {best} selected, one-step NMSE {nmse[best]:.3e}."
+        )
+        flow = sysm is not None and isinstance(sysm, Flow)
+        per_step = dt if (flow or (sysm is None and dt is not None)) else None
+        unit = "per unit time" if per_step else "per iteration"
+        learned = None
+        true_lag = None
+        if not reverse:
+            learned = _spectrum(model, model.default_state(), lyap_steps, None)
+            if learned is not None and per_step:
+                learned = [x / per_step for x in learned]
+        true = None
+        if sysm is not None:
+            true = _spectrum(sysm, sysm.default_state(), lyap_steps, dt)
+            if isinstance(sysm, Map) and sysm.dim <= lags:
+                # The state of a delay map (e.g. the delayed Henon map) is its delay vector;
+                # lags beyond its dimension have sensitivity zero.
+                true_lag = cj.lag_sensitivities(
+                    sysm,
+                    sysm.default_state(),
+                    lyap_steps,
+                    transient=1_000,
+                    inverse="auto" if reverse else False,
+                )
+        if reverse:
+            learned_lag = cj.lag_sensitivities(model, orbit=_delay_rows(series[..., ::-1], lags))
+        else:
+            learned_lag = cj.lag_sensitivities(model, model.default_state(), lyap_steps)
+        s_learned = [float(x) for x in np.asarray(learned_lag.sensitivities)]
+        s_true = None
+        if true_lag is not None:
+            src = true_lag.inverse if reverse else true_lag
+            if src is not None:
+                s_true = [float(x) for x in np.asarray(src.sensitivities)]
+                s_true += [0.0] * (lags - len(s_true))
+        table = Table(title=f"lag sensitivities S(j) of the {'reversed ' if reverse else ''}fit")
+        table.add_column("lag j")
+        table.add_column("learned", justify="right")
+        if s_true is not None:
+            table.add_column("true", justify="right")
+        for j, s in enumerate(s_learned):
+            table.add_row(str(j + 1), f"{s:.4f}", *([f"{s_true[j]:.4f}"] if s_true else []))
+        console.print(table)
+        if not reverse:
+            _exponent_table(console, learned, true, unit)
+        probe = np.asarray(model.default_state())
+        metrics = {
+            "model": "delay_mlp",
+            "system": name,
+            "parameters": cjio.system_parameters(sysm) if sysm is not None else None,
+            "data": str(data) if data is not None else None,
+            "points": int(series.shape[-1]),
+            "dt": dt,
+            "noise": noise,
+            "seed": seed,
+            "lags": lags,
+            "hidden": hidden,
+            "restarts": restarts,
+            "trainer": trainer,
+            "steps": steps,
+            "reverse": reverse,
+            "seconds": seconds,
+            "selected": best,
+            "nmse": nmse[best],
+            "restart_nmse": nmse,
+            "restart_sensitivities": sens,
+            "lag_sensitivities": {"learned": s_learned, "true": s_true},
+            "lyapunov_exponents": {"learned": learned, "true": true, "unit": unit},
+            # Lets a reader check that cj.learn.load gives this very model back.
+            "prediction_check": {
+                "state": probe,
+                "step": np.asarray(model.step(jnp.asarray(probe))),
+            },
+        }
+        _write(console, out, model, metrics)
+        if not no_plot:
+            from .. import plot as cjp
+
+            training = res.training
+            if isinstance(training, cj.learn.FitResult):
+                cjio.save_figure(
+                    cjp.loss_curves(
+                        training.history.steps,
+                        training.history.train,
+                        best=best,
+                        title=f"{name}: delay network training (NMSE)",
+                    ),
+                    out / "loss.png",
+                )
+                console.print(f"Wrote {out / 'loss.png'}.")
+            if learned is not None:
+                _exponent_figure(
+                    out / "exponents.png", learned, true, unit, f"{name}: delay network"
+                )
+                console.print(f"Wrote {out / 'exponents.png'}.")
+
+
+def _delay_rows(series: np.ndarray, lags: int) -> np.ndarray:
+    """Delay vectors (x_{t-1}, ..., x_{t-lags}) of one series (the first member)."""
+    s = np.asarray(series).reshape(-1, np.shape(series)[-1])[0]
+    return np.stack([s[lags - 1 - j : len(s) - 1 - j] for j in range(lags)], axis=1)
+
+
+# --------------------------------------------------------------------------- sindy
+
+
+@app.command("sindy", epilog=SINDY_EPILOG)
+@guard
+def sindy(
+    system: SystemArg = None,
+    param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    data: DataOpt = None,
+    points: PointsOpt = None,
+    dt: Annotated[
+        float | None, typer.Option("--dt", help="Sampling step \\[default: 0.002].")
+    ] = None,
+    noise: NoiseOpt = 0.0,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Smallest kept coefficient magnitude.")
+    ] = 0.1,
+    derivative: Annotated[
+        str, typer.Option("--derivative", help="fd2, fd4, spline or savgol.")
+    ] = "fd4",
+    library: Annotated[
+        str, typer.Option("--library", help="linear, polynomial, cubic or fourier.")
+    ] = "polynomial",
+    seed: SeedOpt = 0,
+    lyap_steps: LyapStepsOpt = 20_000,
+    lyap_dt: Annotated[
+        float, typer.Option("--lyap-dt", help="Time step of the Lyapunov spectra.")
+    ] = 0.01,
+    out: OutDirOpt = Path("sindy"),
+    no_plot: NoPlotsOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Identify a flow's equations with SINDy; compare coefficients and exponents with the
+    true system's."""
+    if derivative not in ("fd2", "fd4", "spline", "savgol"):
+        raise UserError(f"--derivative must be fd2, fd4, spline or savgol, got {derivative!r}.")
+    if library not in ("linear", "polynomial", "cubic", "fourier"):
+        raise UserError(f"--library must be linear, polynomial, cubic or fourier, got {library!r}.")
+    if not threshold >= 0:
+        raise UserError(f"--threshold must be >= 0, got {threshold}.")
+    if not noise >= 0:
+        raise UserError(f"--noise must be >= 0, got {noise}.")
+    if not lyap_dt > 0:
+        raise UserError(f"--lyap-dt must be positive, got {lyap_dt}.")
+    lyap_steps = _positive(lyap_steps, "--lyap-steps")
+    sysm = _system(system, param, system_file, data)
+    if sysm is not None and not isinstance(sysm, Flow):
+        raise UserError(f"SINDy identifies flows; {cjio.system_name(sysm)} is a map.")
+    if data is not None:
+        if points is not None or noise:
+            raise UserError("--points and --noise apply to simulated data, not --data.")
+        states, file_dt = _read_data(data)
+        dt = dt if dt is not None else file_dt
+        if dt is None:
+            raise UserError(f"--data {str(data)!r} records no dt; give --dt.")
+    else:
+        assert sysm is not None
+        dt = dt_for(sysm, dt, 0.002)
+        n = 10_000 if points is None else _positive(points, "--points")
+        states = _simulate(sysm, n, dt, noise, seed)
+    if not dt > 0:
+        raise UserError(f"--dt must be positive, got {dt}.")
+    out = _out_dir(out)
+    console = make_console(quiet)
+    name = cjio.system_name(sysm) if sysm is not None else str(data)
+    names = sysm.variable_names() if sysm is not None else None
+    with interrupt_note(console, "Files already written are kept whole."):
+        t0 = time.time()
+        model = cj.learn.fit_sindy(
+            states,
+            dt=dt,
+            library=library,
+            threshold=threshold,
+            derivative=derivative,
+            var_names=names,
+        )
+        seconds = time.time() - t0
+        console.print(f"SINDy on {states.shape[-2]} samples of {name} ({seconds:.2f} s):")
+        for line in model.equations():
+            console.print(f"  {line}")
+        flat = jnp.asarray(states.reshape(-1, states.shape[-1]))
+        vf_error = None
+        if sysm is not None:
+            f_true = jax.vmap(sysm.vector_field)(flat)
+            f_model = jax.vmap(model.vector_field)(flat)
+            vf_error = float(jnp.linalg.norm(f_model - f_true) / jnp.linalg.norm(f_true))
+            console.print(f"Relative vector-field error on the data: {vf_error:.3e}")
+        learned = _spectrum(model, flat[-1], lyap_steps, lyap_dt)
+        true = _spectrum(sysm, flat[-1], lyap_steps, lyap_dt) if sysm is not None else None
+        _exponent_table(console, learned, true, "per unit time")
+        features = model.library.feature_names(model.var_names)
+        coefficients = np.asarray(model.coefficients, dtype=float)
+        probe = np.asarray(model.default_state())
+        metrics = {
+            "model": "sindy",
+            "system": name,
+            "parameters": cjio.system_parameters(sysm) if sysm is not None else None,
+            "data": str(data) if data is not None else None,
+            "points": int(states.shape[-2]),
+            "dt": dt,
+            "noise": noise,
+            "seed": seed,
+            "threshold": threshold,
+            "derivative": derivative,
+            "library": library,
+            "seconds": seconds,
+            "equations": model.equations(precision=6),
+            "terms": int(np.count_nonzero(coefficients)),
+            "coefficients": {
+                var: {f: coefficients[i, j] for i, f in enumerate(features) if coefficients[i, j]}
+                for j, var in enumerate(model.var_names)
+            },
+            "vector_field_relative_error": vf_error,
+            "lyapunov_exponents": {"learned": learned, "true": true, "unit": "per unit time"},
+            "prediction_check": {
+                "state": probe,
+                "vector_field": np.asarray(model.vector_field(jnp.asarray(probe))),
+            },
+        }
+        _write(console, out, model, metrics)
+        if not no_plot and learned is not None:
+            _exponent_figure(
+                out / "exponents.png", learned, true, "per unit time", f"{name}: SINDy"
+            )
+            console.print(f"Wrote {out / 'exponents.png'}.")
