@@ -156,8 +156,9 @@ def _simulate(
     transient = 2_000 if isinstance(sysm, Flow) else 1_000
     xs = cj.trajectory(sysm, sysm.default_state(), steps=points - 1, dt=dt, transient=transient)
     xs = np.asarray(xs, dtype=np.float64)
-    if not np.all(np.isfinite(xs)):
-        raise cj.DivergenceError("the simulated training data are not finite.")
+    bad = np.flatnonzero(~np.all(np.isfinite(xs), axis=-1))
+    if bad.size:
+        raise cj.DivergenceError("the simulated training data are not finite.", int(bad[0]))
     if noise > 0:
         eps = np.asarray(jax.random.normal(jax.random.key(seed + 1), xs.shape, xs.dtype))
         xs = xs + noise * xs.std(axis=0) * eps
@@ -473,7 +474,7 @@ def sindy(
         dt = dt_for(sysm, dt, 0.002)
         n = 10_000 if points is None else _positive(points, "--points")
         states = _simulate(sysm, n, dt, noise, seed)
-    if not dt > 0:
+    if dt is None or not dt > 0:
         raise UserError(f"--dt must be positive, got {dt}.")
     out = _out_dir(out)
     console = make_console(quiet)

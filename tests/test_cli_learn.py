@@ -1,0 +1,137 @@
+"""`chaosjax learn`: each subcommand writes its files, the model loads back as the same
+system, and bad input is a user error naming the option."""
+
+import json
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import chaosjax as cj
+from chaosjax.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], prog_name="chaosjax")
+
+
+def assert_user_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    text = result.stderr.lower()
+    for fragment in fragments:
+        assert fragment.lower() in text, result.stderr
+
+
+@pytest.fixture(scope="module")
+def delay_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("delay")
+    result = invoke(
+        "learn", "delay-mlp", "delayed_henon", "--points", 200, "--restarts", 2,
+        "--steps", 300, "--lyap-steps", 1_000, "--out", out,
+    )  # fmt: skip
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def sindy_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sindy")
+    result = invoke(
+        "learn", "sindy", "lorenz63", "--points", 2_000, "--lyap-steps", 1_000, "-q",
+        "--out", out,
+    )  # fmt: skip
+    return result, out
+
+
+def test_delay_mlp_writes_model_metrics_and_figures(delay_run):
+    result, out = delay_run
+    assert result.exit_code == 0, result.output
+    for name in ("model.eqx", "metrics.json", "loss.png", "exponents.png"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] == "delay_mlp" and m["lags"] == 5 and m["restarts"] == 2
+    assert 0 <= m["nmse"] < 1e-2
+    assert len(m["lag_sensitivities"]["learned"]) == 5
+    # DelayedHenon(d=4) is itself a delay map: its exact S(j), padded to 5 lags.
+    true_s = m["lag_sensitivities"]["true"]
+    assert true_s[4] == 0.0 and true_s[3] == pytest.approx(0.1)
+    assert len(m["lyapunov_exponents"]["learned"]) == 5
+    assert len(m["lyapunov_exponents"]["true"]) == 4
+
+
+def test_sindy_writes_model_metrics_and_figure(sindy_run):
+    result, out = sindy_run
+    assert result.exit_code == 0, result.output
+    assert result.output == ""  # --quiet
+    for name in ("model.eqx", "metrics.json", "exponents.png"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["terms"] == 7
+    assert m["coefficients"]["x"]["x"] == pytest.approx(-10.0, rel=1e-3)
+    assert m["coefficients"]["z"]["x y"] == pytest.approx(1.0, rel=1e-3)
+    assert m["vector_field_relative_error"] < 1e-3
+
+
+def test_cli_models_load_back_as_the_same_systems(delay_run, sindy_run):
+    net = cj.learn.load(delay_run[1] / "model.eqx")
+    assert isinstance(net, cj.learn.DelayMLP) and isinstance(net, cj.Map)
+    check = json.loads((delay_run[1] / "metrics.json").read_text())["prediction_check"]
+    step = np.asarray(net.step(jnp.asarray(check["state"])))
+    np.testing.assert_array_equal(step, np.asarray(check["step"]))
+
+    flow = cj.learn.load(sindy_run[1] / "model.eqx")
+    assert isinstance(flow, cj.learn.SINDyFlow) and isinstance(flow, cj.Flow)
+    check = json.loads((sindy_run[1] / "metrics.json").read_text())["prediction_check"]
+    f = np.asarray(flow.vector_field(jnp.asarray(check["state"])))
+    np.testing.assert_array_equal(f, np.asarray(check["vector_field"]))
+    # Every analysis applies to the loaded model unchanged.
+    res = cj.lag_sensitivities(net, net.default_state(), 200)
+    assert res.sensitivities.shape == (5,)
+
+
+def test_learn_from_a_simulated_file(tmp_path):
+    data = tmp_path / "run.nc"
+    sim = invoke("simulate", "lorenz63", "--steps", 1_500, "--dt", 0.002, "-q", "--out", data)
+    assert sim.exit_code == 0, sim.output
+    result = invoke(
+        "learn", "sindy", "--data", data, "--lyap-steps", 500, "--no-plot", "-q",
+        "--out", tmp_path / "s",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    m = json.loads((tmp_path / "s" / "metrics.json").read_text())
+    assert m["dt"] == 0.002 and m["points"] == 1_501 and m["terms"] == 7
+    assert m["lyapunov_exponents"]["true"] is None
+
+
+def test_unknown_system_is_a_user_error(tmp_path):
+    assert_user_error(invoke("learn", "sindy", "lorenz99", "--out", tmp_path), "lorenz99")
+    assert_user_error(invoke("learn", "delay-mlp", "--out", tmp_path), "SYSTEM", "--data")
+
+
+def test_bad_options_name_the_option(tmp_path):
+    assert_user_error(
+        invoke("learn", "delay-mlp", "henon", "--lags", 0, "--out", tmp_path), "--lags"
+    )
+    assert_user_error(
+        invoke("learn", "sindy", "lorenz63", "--derivative", "fd3", "--out", tmp_path),
+        "--derivative",
+    )
+    assert_user_error(invoke("learn", "sindy", "henon", "--out", tmp_path), "map")
+    f = tmp_path / "file"
+    f.write_text("")
+    assert_user_error(invoke("learn", "sindy", "lorenz63", "--out", f), "--out")
+
+
+def test_nan_in_data_is_a_user_error_and_writes_nothing(tmp_path):
+    lor = cj.systems.Lorenz63()
+    xs = np.array(cj.trajectory(lor, lor.default_state(), steps=300, dt=0.01))
+    xs[17, 1] = np.nan
+    data = tmp_path / "nan.nc"
+    cj.io.save(cj.io.trajectory_dataset(lor, xs, dt=0.01), data)
+    out = tmp_path / "out"
+    for command in ("sindy", "delay-mlp"):
+        assert_user_error(invoke("learn", command, "--data", data, "--out", out), "--data", "nan")
+    assert not out.exists()
