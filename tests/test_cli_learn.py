@@ -135,3 +135,12 @@ def test_nan_in_data_is_a_user_error_and_writes_nothing(tmp_path):
     for command in ("sindy", "delay-mlp"):
         assert_user_error(invoke("learn", command, "--data", data, "--out", out), "--data", "nan")
     assert not out.exists()
+
+
+def test_help_with_examples():
+    top = invoke("--help")
+    assert top.exit_code == 0 and "learn" in top.output
+    for command in ("delay-mlp", "sindy"):
+        result = invoke("learn", command, "--help")
+        assert result.exit_code == 0, result.output
+        assert "Examples" in result.output and f"chaosjax learn {command}" in result.output
