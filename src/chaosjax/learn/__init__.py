@@ -30,6 +30,11 @@ from .derivatives import Spline as Spline
 from .derivatives import derivative as derivative
 from .derivatives import state_derivative_pairs as state_derivative_pairs
 from .linear import fit_linear_flow as fit_linear_flow
+from .neural_ode import MLP as MLP
+from .neural_ode import NeuralODE as NeuralODE
+from .neural_ode import NeuralODEResult as NeuralODEResult
+from .neural_ode import fit_neural_ode as fit_neural_ode
+from .neural_ode import shooting_loss as shooting_loss
 from .optimizers import LBFGS as LBFGS
 from .optimizers import AbstractOptimizer as AbstractOptimizer
 from .optimizers import Adam as Adam
@@ -62,6 +67,9 @@ __all__ = [
     "FourierLibrary",
     "History",
     "LBFGS",
+    "MLP",
+    "NeuralODE",
+    "NeuralODEResult",
     "Normalizer",
     "Optax",
     "PolynomialLibrary",
@@ -77,9 +85,11 @@ __all__ = [
     "derivative",
     "fit",
     "fit_linear_flow",
+    "fit_neural_ode",
     "fit_sindy",
     "load",
     "save",
+    "shooting_loss",
     "state_derivative_pairs",
     "stlsq",
     "subset",
