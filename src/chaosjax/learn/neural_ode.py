@@ -19,7 +19,10 @@ How training works (what a contributor must know to extend it):
 - All segments of a batch are one ODE of shape (segments, dim), solved by one
   `diffrax.diffeqsolve` (so an adaptive solver shares its steps across the batch and
   its error norm is the RMS over the batch). The model is passed as `args`, never
-  closed over, which `diffrax.BacksolveAdjoint` needs to differentiate it.
+  closed over, which `diffrax.BacksolveAdjoint` needs to differentiate it. The one
+  exception is `adjoint="direct"` with a fixed-step solver: chaosjax's own RK4 or Euler
+  step in a `lax.scan`, backpropagated directly (the same gradient as diffrax's
+  recursive checkpointing, with less bookkeeping per step).
 - The loss is an equinox Module whose options are static fields, so a second fit with
   the same options and shapes reuses the compiled training chunks of `cj.learn.fit`.
 """
@@ -40,6 +43,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from ..solvers import fixed_step
 from ..systems import Flow
 from .data import Normalizer
 from .derivatives import derivative
@@ -91,14 +95,16 @@ SOLVERS: dict[str, tuple[Callable[[], diffrax.AbstractSolver], bool]] = {
     "euler": (diffrax.Euler, False),
 }
 
-#: Adjoint names -> diffrax adjoints (how gradients pass through the solver).
-ADJOINTS: dict[str, Callable[[], diffrax.AbstractAdjoint]] = {
+#: Adjoint names -> diffrax adjoints (how gradients pass through the solver); "direct"
+#: (None here) is backpropagation through chaosjax's own fixed-step loop.
+ADJOINTS: dict[str, Callable[[], diffrax.AbstractAdjoint] | None] = {
     "recursive_checkpoint": diffrax.RecursiveCheckpointAdjoint,
     "backsolve": diffrax.BacksolveAdjoint,
+    "direct": None,
 }
 
 
-def _as_adjoint(adjoint: object) -> diffrax.AbstractAdjoint:
+def _as_adjoint(adjoint: object, solver: str) -> diffrax.AbstractAdjoint | None:
     if isinstance(adjoint, diffrax.AbstractAdjoint):
         return adjoint
     if not isinstance(adjoint, str):
@@ -106,7 +112,14 @@ def _as_adjoint(adjoint: object) -> diffrax.AbstractAdjoint:
             f"`adjoint` must be one of {list(ADJOINTS)} or a diffrax.AbstractAdjoint, "
             f"got {adjoint!r}."
         )
-    return ADJOINTS[v.one_of(adjoint, "adjoint", ADJOINTS)]()
+    make = ADJOINTS[v.one_of(adjoint, "adjoint", ADJOINTS)]
+    if make is None:
+        if SOLVERS[solver][1]:
+            raise ValueError(
+                f"`adjoint` 'direct' needs a fixed-step `solver` ('rk4', 'euler'), got {solver!r}."
+            )
+        return None
+    return make()
 
 
 # ------------------------------------------------------------------------------- model
@@ -304,7 +317,7 @@ class _ShootingLoss(eqx.Module):
     # The mean squared error, in units of each coordinate's standard deviation, of the
     # model integrated `segment_steps` samples ahead from every segment start.
     scale: Array
-    adjoint: diffrax.AbstractAdjoint
+    adjoint: diffrax.AbstractAdjoint | None
     dt: float = eqx.field(static=True)
     segment_steps: int = eqx.field(static=True)
     solver: str = eqx.field(static=True)
@@ -316,6 +329,8 @@ class _ShootingLoss(eqx.Module):
     def predict(self, model: Flow, starts: Float[Array, "batch dim"]):
         """The model's states at the `segment_steps` samples after each start,
         shape (batch, segment_steps, dim)."""
+        if self.adjoint is None:
+            return self._predict_direct(model, starts)
         cls, adaptive = SOLVERS[self.solver]
         ts = self.dt * jnp.arange(1, self.segment_steps + 1, dtype=starts.dtype)
         if adaptive:
@@ -343,6 +358,22 @@ class _ShootingLoss(eqx.Module):
         # loop sees a non-finite loss and keeps the parameters it had.
         ok = sol.result == diffrax.RESULTS.successful
         ys = jnp.where(ok, sol.ys, jnp.inf)
+        return jnp.swapaxes(ys, 0, 1)
+
+    def _predict_direct(self, model: Flow, starts: Float[Array, "batch dim"]):
+        # The fixed-step solver's own steps in a `lax.scan`, differentiated directly:
+        # every stage is stored for the backward pass (what torchdiffeq's `odeint`
+        # does), which is the fastest gradient when memory allows.
+        one = fixed_step(self.solver)
+        h = self.dt / self.substeps
+        step = jax.vmap(lambda y: one(model.vector_field, y, h))
+
+        def sample(y, _):
+            for _ in range(self.substeps):
+                y = step(y)
+            return y, y
+
+        _, ys = jax.lax.scan(sample, starts, None, length=self.segment_steps)
         return jnp.swapaxes(ys, 0, 1)
 
     def __call__(self, model: Flow, batch) -> Float[Array, ""]:
@@ -434,7 +465,7 @@ def _shooting(
     dt = v.positive_float(dt, "dt")
     segment_steps = v.positive_int(segment_steps, "segment_steps")
     solver = v.one_of(solver, "solver", SOLVERS)
-    adjoint_obj = _as_adjoint(adjoint)
+    adjoint_obj = _as_adjoint(adjoint, solver)
     rtol = v.positive_float(rtol, "rtol")
     atol = v.positive_float(atol, "atol")
     substeps = v.positive_int(substeps, "substeps")
@@ -593,9 +624,12 @@ def fit_neural_ode(
     (discretise-then-optimise, with recursive checkpointing; Stumm & Walther 2010, SIAM J.
     Sci. Comput. 32, 836), "backsolve" solves the continuous adjoint equations backwards
     in time (optimise-then-discretise; Pontryagin 1962, as in Chen et al. 2018,
-    "Neural ordinary differential equations", arXiv:1806.07366). Short segments make
-    training on chaotic data possible: over many Lyapunov times the loss would be
-    rough in the parameters.
+    "Neural ordinary differential equations", arXiv:1806.07366), both through
+    `diffrax.diffeqsolve`; "direct" (fixed-step solvers) runs chaosjax's own RK4 or
+    Euler steps in a `lax.scan` and backpropagates through them, storing every stage:
+    the gradient of "recursive_checkpoint", faster, with memory growing with the steps.
+    Short segments make training on chaotic data possible: over many Lyapunov times the
+    loss would be rough in the parameters.
 
     Training on one arc of a trajectory fits the vector field near that arc only; data
     that cover the region of interest (several trajectories, a full turn of an orbit)
@@ -619,8 +653,8 @@ def fit_neural_ode(
     - `segment_stride`: samples between segment starts (default 1: every sample).
     - `solver`: "tsit5" (default), "dopri5", "dopri8" (adaptive, to `rtol`/`atol`), or
       "rk4", "euler" (fixed step dt / `substeps`).
-    - `adjoint`: "recursive_checkpoint" (default), "backsolve", or a
-      `diffrax.AbstractAdjoint`.
+    - `adjoint`: "recursive_checkpoint" (default), "backsolve", "direct" (with "rk4" or
+      "euler"), or a `diffrax.AbstractAdjoint`.
     - `rtol`, `atol`: tolerances of an adaptive solver (default 1e-6 each).
     - `substeps`: fixed steps per sample interval (default 1).
     - `max_steps`: the most solver steps per segment (default 4096); a segment that needs
