@@ -27,9 +27,11 @@ Tasks (issue 10):
   coefficients agree to 1e-10, asserted here.
 
 Every variant runs in this process, interleaved, after a warm-up (compilation) call;
-the figures are medians of `--repeats` runs. Each timed call starts after a 50 ms pause:
-XLA's thread pool spins for a while after a JAX call, and on a two-core machine that
-slows whatever runs next. A chaosjax training call is the whole `fit_neural_ode` call
+the figures are medians of `--repeats` runs. Each timed call starts after a 250 ms
+pause: XLA's and OpenBLAS's thread pools spin for a while after a call, and on a
+two-core machine that slows whatever runs next. Run it with OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset where a machine sets them, so that numpy (and pysindy) run
+OpenBLAS's kernel for the processor. A chaosjax training call is the whole `fit_neural_ode` call
 (argument checks, segments, initialisation, the compiled chunk of `--steps` steps and
 one evaluation of the loss at its end). Ratios are "peer time / chaosjax time": above
 1, chaosjax is faster. torch and torchdiffeq are needed only here (`pip install
@@ -71,11 +73,14 @@ HIDDEN, DEPTH = 64, 2
 RTOL, ATOL = 1e-7, 1e-9
 LEARNING_RATE = 1e-3
 KEY = 0
+PAUSE = 0.25
 
 
 def timed(fn):
-    # Let thread pools a previous variant left spinning (XLA's) park first.
-    time.sleep(0.05)
+    # Let the thread pools a previous variant left spinning park first: XLA's, and
+    # OpenBLAS's (numpy and scikit-learn in pysindy), whose workers spin ~0.1 s after a
+    # call; with 50 ms, whichever library ran second was slowed up to 10x.
+    time.sleep(PAUSE)
     t0 = time.perf_counter()
     out = fn()
     jax.block_until_ready(out)
@@ -360,6 +365,7 @@ def main():
     ap.add_argument(
         "--torch-adjoint-steps", type=int, default=10, help="steps timed for odeint_adjoint"
     )
+    ap.add_argument("--only", choices=("neural-ode", "sindy"), help="run one of the two")
     ap.add_argument("--markdown", help="also write the tables to this file")
     args = ap.parse_args()
     out = Out()
@@ -377,8 +383,10 @@ def main():
         f"Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC. Medians of "
         f"{args.repeats} interleaved runs after a warm-up."
     )
-    neural_ode_benchmark(out, args.repeats, args.steps, args.torch_adjoint_steps)
-    sindy_benchmark(out, args.repeats)
+    if args.only != "sindy":
+        neural_ode_benchmark(out, args.repeats, args.steps, args.torch_adjoint_steps)
+    if args.only != "neural-ode":
+        sindy_benchmark(out, args.repeats)
     out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
     if args.markdown:
         with open(args.markdown, "w") as f:

@@ -9,6 +9,7 @@ ds = cj.learn.dataset(cj.systems.Lorenz63(), 20, 2_000, dt=0.01, key=jax.random.
 xs = cj.learn.subset(ds, "train").states.values[0]
 model = cj.learn.fit_sindy(xs, dt=0.01)            # a cj.Flow
 flow = cj.learn.fit_linear_flow(xs, dt=0.01)       # a cj.systems.LinearFlow
+node = cj.learn.fit_neural_ode(xs, dt=0.01, key=jax.random.key(1)).model   # a cj.Flow
 ```
 
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then

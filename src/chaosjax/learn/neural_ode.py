@@ -354,8 +354,9 @@ class _ShootingLoss(eqx.Module):
             throw=False,
         )
         assert sol.ys is not None
-        # A solve that failed (too many steps, a blow-up) gives inf, so the training
-        # loop sees a non-finite loss and keeps the parameters it had.
+        # A solve that failed (too many steps, a blow-up) gives inf rather than silent
+        # NaNs: the training loop sees a non-finite loss and stops that restart at its
+        # best parameters so far; the gradient through the `where` stays finite.
         ok = sol.result == diffrax.RESULTS.successful
         ys = jnp.where(ok, sol.ys, jnp.inf)
         return jnp.swapaxes(ys, 0, 1)
