@@ -13,6 +13,7 @@ dh = cj.systems.DelayedHenon(d=4)
 series = cj.trajectory(dh, dh.default_state(), steps=511, transient=1_000)[:, 0]
 net = cj.learn.fit_delay_mlp(series, lags=5, hidden=4, key=jax.random.key(0)).model
 cj.lag_sensitivities(net, net.default_state(), 5_000)   # a delay map, a cj.Map
+node = cj.learn.fit_neural_ode(xs, dt=0.01, key=jax.random.key(1)).model   # a cj.Flow
 ```
 
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then
@@ -43,6 +44,11 @@ from .derivatives import Spline as Spline
 from .derivatives import derivative as derivative
 from .derivatives import state_derivative_pairs as state_derivative_pairs
 from .linear import fit_linear_flow as fit_linear_flow
+from .neural_ode import MLP as MLP
+from .neural_ode import NeuralODE as NeuralODE
+from .neural_ode import NeuralODEResult as NeuralODEResult
+from .neural_ode import fit_neural_ode as fit_neural_ode
+from .neural_ode import shooting_loss as shooting_loss
 from .optimizers import LBFGS as LBFGS
 from .optimizers import AbstractOptimizer as AbstractOptimizer
 from .optimizers import Adam as Adam
@@ -84,6 +90,9 @@ __all__ = [
     "History",
     "LBFGS",
     "LowestNMSE",
+    "MLP",
+    "NeuralODE",
+    "NeuralODEResult",
     "Normalizer",
     "Optax",
     "Parsimonious",
@@ -104,10 +113,12 @@ __all__ = [
     "fit",
     "fit_delay_mlp",
     "fit_linear_flow",
+    "fit_neural_ode",
     "fit_sindy",
     "fit_svr",
     "load",
     "save",
+    "shooting_loss",
     "state_derivative_pairs",
     "stlsq",
     "subset",

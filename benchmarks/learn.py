@@ -1,0 +1,405 @@
+"""Learning benchmarks: neural-ODE training against torchdiffeq, SINDy against pysindy.
+
+    python benchmarks/learn.py [--repeats 5] [--steps 50] [--markdown FILE]
+
+Tasks (issue 10):
+- Neural-ODE training steps per second on Lorenz63 data: 256 segments of 20 samples
+  (dt = 0.01) from one trajectory, the network 3 -> 64 tanh -> 64 tanh -> 3 between a
+  normalisation of the state and a scaling of the derivative, the mean squared error of
+  the normalised states, Adam (lr 1e-3), full batch, float64, CPU. chaosjax is
+  `cj.learn.fit_neural_ode` (diffrax `diffeqsolve` inside `cj.learn.fit`); the peer is
+  torchdiffeq's `odeint` (direct backpropagation through the solver's operations) and
+  `odeint_adjoint` (the continuous adjoint solved backwards) on the same network,
+  initial weights, normalisation, loss and optimiser, in a plain PyTorch loop
+  (`zero_grad`, forward, `backward`, `Adam.step`). Solvers: Dormand-Prince 5(4) at
+  rtol = 1e-7, atol = 1e-9 in both (diffrax `Dopri5` with a PID controller, torchdiffeq
+  "dopri5"; both pick the first step by Hairer's rule and use the RMS error norm over
+  the whole batched state), and fixed-step RK4 with one step per sample (chaosjax's
+  classical RK4 tableau in diffrax; torchdiffeq's "rk4", its 3/8-rule variant, also four
+  evaluations per step). The recursive-checkpoint adjoint (diffrax) and the direct one
+  (chaosjax's own RK4 loop, every stage stored, as `odeint` stores them) are compared
+  with `odeint` (all three differentiate the solver's steps), the backsolve adjoint
+  with `odeint_adjoint`.
+- SINDy fit time on 10,000 (and 100,000) Lorenz63 samples (dt = 0.002): the same
+  library (monomials up to degree 2, or 3), STLSQ with threshold 0.1, no ridge term,
+  20 iterations at most, the derivative given as `x_dot` (4th-order differences, computed
+  once). chaosjax is `cj.learn.fit_sindy`; the peer is `pysindy.SINDy(...).fit`. The
+  coefficients agree to 1e-10, asserted here.
+
+Every variant runs in this process, interleaved, after a warm-up (compilation) call;
+the figures are medians of `--repeats` runs. Each timed call starts after a 250 ms
+pause: XLA's and OpenBLAS's thread pools spin for a while after a call, and on a
+two-core machine that slows whatever runs next. Run it with OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset where a machine sets them, so that numpy (and pysindy) run
+OpenBLAS's kernel for the processor. A chaosjax training call is the whole `fit_neural_ode` call
+(argument checks, segments, initialisation, the compiled chunk of `--steps` steps and
+one evaluation of the loss at its end). Ratios are "peer time / chaosjax time": above
+1, chaosjax is faster. torch and torchdiffeq are needed only here (`pip install
+torch torchdiffeq`; the CPU build of torch suffices).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from importlib.metadata import version
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import chaosjax as cj
+
+cj.enable_x64()
+
+try:
+    import torch
+    import torchdiffeq
+except ImportError:  # pragma: no cover
+    torch = torchdiffeq = None
+try:
+    import pysindy
+except ImportError:  # pragma: no cover
+    pysindy = None
+
+DT = 0.01
+SEGMENTS, SEGMENT_STEPS, STRIDE = 256, 20, 10
+HIDDEN, DEPTH = 64, 2
+RTOL, ATOL = 1e-7, 1e-9
+LEARNING_RATE = 1e-3
+KEY = 0
+PAUSE = 0.25
+
+
+def timed(fn):
+    # Let the thread pools a previous variant left spinning park first: XLA's, and
+    # OpenBLAS's (numpy and scikit-learn in pysindy), whose workers spin ~0.1 s after a
+    # call; with 50 ms, whichever library ran second was slowed up to 10x.
+    time.sleep(PAUSE)
+    t0 = time.perf_counter()
+    out = fn()
+    jax.block_until_ready(out)
+    return time.perf_counter() - t0, out
+
+
+def fmt(seconds):
+    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+class Out:
+    """Print, and collect the lines for --markdown."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, text=""):
+        print(text, flush=True)
+        self.lines.append(text)
+
+
+# --------------------------------------------------------------------------- neural ODE
+
+
+def lorenz_data():
+    lor = cj.systems.Lorenz63()
+    x0 = cj.final_state(lor, lor.default_state(), steps=1_000, dt=DT)
+    n = SEGMENTS * STRIDE + SEGMENT_STEPS
+    return np.asarray(cj.trajectory(lor, x0, steps=n - 1, dt=DT))
+
+
+def initial_model(xs):
+    """The NeuralODE `fit_neural_ode` starts from with key KEY and one restart: the
+    MLP of `init(k)` with k the first half of split(fold_in(key, 0)) (cj.learn.fit's
+    restart keys), between the data's normalisers."""
+    k = jax.random.split(jax.random.fold_in(jax.random.key(KEY), 0))[0]
+    mlp = cj.learn.MLP.init(k, 3, 3, hidden=HIDDEN, depth=DEPTH, activation="tanh")
+    deriv = np.asarray(cj.learn.derivative(xs, DT, "fd2"))
+    return cj.learn.NeuralODE(
+        mlp=mlp,
+        state_normalizer=cj.learn.Normalizer.fit(xs),
+        derivative_normalizer=cj.learn.Normalizer.fit(deriv),
+        initial_state=jnp.asarray(xs[0]),
+    )
+
+
+def chaosjax_training(xs, solver, adjoint, steps):
+    kw = dict(
+        dt=DT,
+        key=jax.random.key(KEY),
+        hidden=HIDDEN,
+        depth=DEPTH,
+        activation="tanh",
+        segment_steps=SEGMENT_STEPS,
+        segment_stride=STRIDE,
+        solver=solver,
+        adjoint=adjoint,
+        rtol=RTOL,
+        atol=ATOL,
+        steps=steps,
+        eval_every=steps,
+        optimizer=cj.learn.Adam(learning_rate=LEARNING_RATE),
+    )
+    return lambda: cj.learn.fit_neural_ode(xs, **kw).model
+
+
+def diffrax_steps(model, xs, solver):
+    """Forward solver steps (accepted, rejected) of the batched solve at `model`."""
+    import diffrax
+
+    if solver != "dopri5":
+        return None
+    starts = jnp.asarray(xs[0 : SEGMENTS * STRIDE : STRIDE])
+    ts = DT * jnp.arange(1, SEGMENT_STEPS + 1)
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(lambda t, y, m: jax.vmap(m.vector_field)(y)),
+        diffrax.Dopri5(),
+        0.0,
+        float(ts[-1]),
+        None,
+        starts,
+        args=model,
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol=RTOL, atol=ATOL),
+    )
+    return int(sol.stats["num_accepted_steps"]), int(sol.stats["num_rejected_steps"])
+
+
+class TorchField(torch.nn.Module if torch else object):
+    """f(y) = (W3 tanh(W2 tanh(W1 N(y) + b1) + b2) + b3) * dscale + dmean, weights
+    copied from a chaosjax MLP; the statistics are constants, not parameters."""
+
+    def __init__(self, model):
+        super().__init__()
+        layers = []
+        for i, (w, b) in enumerate(zip(model.mlp.weights, model.mlp.biases, strict=True)):
+            lin = torch.nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(np.array(w)))
+                lin.bias.copy_(torch.from_numpy(np.array(b)))
+            layers.append(lin)
+            if i < len(model.mlp.weights) - 1:
+                layers.append(torch.nn.Tanh())
+        self.net = torch.nn.Sequential(*layers)
+        as_t = lambda a: torch.from_numpy(np.array(a))
+        self.mean = as_t(model.state_normalizer.mean)
+        self.scale = as_t(model.state_normalizer.scale)
+        self.dmean = as_t(model.derivative_normalizer.mean)
+        self.dscale = as_t(model.derivative_normalizer.scale)
+        self.evaluations = 0
+
+    def forward(self, t, y):
+        self.evaluations += 1
+        return self.net((y - self.mean) / self.scale) * self.dscale + self.dmean
+
+
+def torch_training(model, xs, solver, adjoint):
+    """A closure running n Adam steps of the same problem in PyTorch + torchdiffeq."""
+    idx = np.arange(0, SEGMENTS * STRIDE, STRIDE)
+    starts = torch.from_numpy(xs[idx].copy())
+    targets = torch.from_numpy(np.stack([xs[i + 1 : i + 1 + SEGMENT_STEPS] for i in idx]))
+    scale = torch.from_numpy(np.array(model.state_normalizer.scale))
+    ts = torch.from_numpy(DT * np.arange(SEGMENT_STEPS + 1))
+    integrate = torchdiffeq.odeint_adjoint if adjoint == "backsolve" else torchdiffeq.odeint
+    if solver == "dopri5":
+        options = dict(method="dopri5", rtol=RTOL, atol=ATOL)
+    else:
+        options = dict(method="rk4", options=dict(step_size=DT))
+
+    def loss_of(field):
+        ys = integrate(field, starts, ts, **options)[1:]  # (time, segments, dim)
+        return (((ys.transpose(0, 1) - targets) / scale) ** 2).mean()
+
+    def run(n):
+        field = TorchField(model)
+        opt = torch.optim.Adam(field.parameters(), lr=LEARNING_RATE)
+        for _ in range(n):
+            opt.zero_grad()
+            loss = loss_of(field)
+            loss.backward()
+            opt.step()
+
+    def initial_loss_and_evaluations():
+        field = TorchField(model)
+        with torch.no_grad():
+            value = float(loss_of(field))
+        forward = field.evaluations
+        field = TorchField(model)
+        loss_of(field).backward()
+        return value, forward, field.evaluations
+
+    return run, initial_loss_and_evaluations
+
+
+def neural_ode_benchmark(out, repeats, steps, torch_steps):
+    xs = lorenz_data()
+    model = initial_model(xs)
+    out(
+        f"\n### Neural-ODE training: Lorenz63, {SEGMENTS} segments x {SEGMENT_STEPS} "
+        f"samples (dt = {DT}), MLP 3-{HIDDEN}-{HIDDEN}-3 tanh, Adam, full batch, float64\n"
+    )
+    cases = [
+        ("dopri5", "recursive_checkpoint", "odeint"),
+        ("dopri5", "backsolve", "odeint_adjoint"),
+        ("rk4", "recursive_checkpoint", "odeint"),
+        ("rk4", "direct", "odeint"),
+        ("rk4", "backsolve", "odeint_adjoint"),
+    ]
+    variants, checks = [], []
+    for solver, adjoint, peer in cases:
+        kw = dict(dt=DT, segment_steps=SEGMENT_STEPS, segment_stride=STRIDE, solver=solver)
+        kw.update(adjoint=adjoint, rtol=RTOL, atol=ATOL)
+        ours = float(cj.learn.shooting_loss(model, xs, **kw))
+        run, initial = torch_training(model, xs, solver, adjoint) if torch else (None, None)
+        label = f"{solver}, {adjoint} vs `{peer}`"
+        variants.append((label, chaosjax_training(xs, solver, adjoint, steps), run))
+        if initial is not None:
+            theirs, fwd, total = initial()
+            checks.append((label, ours, theirs, diffrax_steps(model, xs, solver), fwd, total))
+    if torch is None:
+        out("torch / torchdiffeq are not installed: chaosjax only.")
+    # Warm-up (compilation), then interleaved repeats.
+    first = {}
+    for label, ours, theirs in variants:
+        first[label] = timed(ours)[0]
+        if theirs is not None:
+            theirs(1)
+    times = {label: ([], []) for label, *_ in variants}
+    for _ in range(repeats):
+        for label, ours, theirs in variants:
+            times[label][0].append(timed(ours)[0])
+            if theirs is not None:
+                n = torch_steps if "adjoint" in label.split("`")[1] else steps
+                times[label][1].append(timed(lambda t=theirs, n=n: t(n))[0] / n)
+    out(
+        "| solver, adjoint vs torchdiffeq | chaosjax steps/s | torchdiffeq steps/s | "
+        "chaosjax is x faster | chaosjax first call (compile) | torch steps timed |"
+    )
+    out("|---|---:|---:|---:|---:|---:|")
+    for label, *_ in variants:
+        ours = statistics.median(times[label][0]) / steps
+        theirs = statistics.median(times[label][1]) if times[label][1] else float("nan")
+        n = torch_steps if "adjoint" in label.split("`")[1] else steps
+        out(
+            f"| {label} | {1 / ours:.1f} | {1 / theirs:.2f} | {theirs / ours:.1f} | "
+            f"{fmt(first[label])} | {n} |"
+        )
+    out(
+        f"\nchaosjax: one `fit_neural_ode` call of {steps} steps per timing (its fixed cost "
+        "included); torchdiffeq: the time of a loop of n steps over n."
+    )
+    if checks:
+        out("\nSame problem in both (at the common initial weights):\n")
+        out(
+            "| variant | loss, chaosjax | loss, torchdiffeq | relative difference | "
+            "diffrax forward steps (rejected) | torchdiffeq evaluations: forward, training step |"
+        )
+        out("|---|---:|---:|---:|---:|---:|")
+        for label, ours, theirs, steps_dfx, fwd, total in checks:
+            dfx = "fixed" if steps_dfx is None else f"{steps_dfx[0]} ({steps_dfx[1]})"
+            out(
+                f"| {label} | {ours:.10e} | {theirs:.10e} | {abs(ours - theirs) / theirs:.1e} "
+                f"| {dfx} | {fwd}, {total} |"
+            )
+
+
+# --------------------------------------------------------------------------- SINDy
+
+
+def sindy_benchmark(out, repeats):
+    if pysindy is None:
+        out("\npysindy is not installed: SINDy comparison skipped.")
+        return
+    lor = cj.systems.Lorenz63()
+    dt = 0.002
+    out(
+        "\n### SINDy fit: Lorenz63 (dt = 0.002), STLSQ threshold 0.1, no ridge, "
+        "derivative given (4th-order differences)\n"
+    )
+    out(
+        "| samples, library | chaosjax `fit_sindy` | pysindy `SINDy.fit` | "
+        "chaosjax is x faster | chaosjax first call | max abs difference of the coefficients |"
+    )
+    out("|---|---:|---:|---:|---:|---:|")
+    for n, degree in ((10_000, 2), (100_000, 2), (100_000, 3)):
+        xs = np.asarray(cj.trajectory(lor, lor.default_state(), steps=n - 1, dt=dt))
+        x_dot = np.asarray(cj.learn.derivative(xs, dt, "fd4"))
+
+        def ours(xs=xs, x_dot=x_dot, degree=degree):
+            return cj.learn.fit_sindy(
+                xs, dt=dt, library=cj.learn.PolynomialLibrary(degree), threshold=0.1,
+                x_dot=x_dot,
+            ).coefficients  # fmt: skip
+
+        def theirs(xs=xs, x_dot=x_dot, degree=degree):
+            model = pysindy.SINDy(
+                optimizer=pysindy.STLSQ(threshold=0.1, alpha=0.0, max_iter=20),
+                feature_library=pysindy.PolynomialLibrary(degree=degree),
+            )
+            model.fit(xs, t=dt, x_dot=x_dot)
+            return model.coefficients().T
+
+        t_first, a = timed(ours)
+        _, b = timed(theirs)
+        diff = float(np.max(np.abs(np.asarray(a) - b)))
+        assert diff < 1e-10, f"chaosjax and pysindy differ by {diff:.1e}"
+        t_ours, t_theirs = [], []
+        for _ in range(repeats):
+            t_ours.append(timed(ours)[0])
+            t_theirs.append(timed(theirs)[0])
+        mo, mt = statistics.median(t_ours), statistics.median(t_theirs)
+        out(
+            f"| {n:,}, degree {degree} ({cj.learn.PolynomialLibrary(degree).n_features(3)} "
+            f"terms) | {fmt(mo)} | {fmt(mt)} | {mt / mo:.1f} | {fmt(t_first)} | {diff:.1e} |"
+        )
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=50, help="training steps per timed call")
+    ap.add_argument(
+        "--torch-adjoint-steps", type=int, default=10, help="steps timed for odeint_adjoint"
+    )
+    ap.add_argument("--only", choices=("neural-ode", "sindy"), help="run one of the two")
+    ap.add_argument("--markdown", help="also write the tables to this file")
+    args = ap.parse_args()
+    out = Out()
+    torch_threads = torch.get_num_threads() if torch else 0
+    if torch:
+        torch.set_default_dtype(torch.float64)
+    versions = ", ".join(
+        f"{name} {version(name)}"
+        for name in ("jax", "diffrax", "equinox", "optax", "torch", "torchdiffeq", "pysindy")
+        if _installed(name)
+    )
+    out(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}; {versions}; torch threads {torch_threads}. "
+        f"Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC. Medians of "
+        f"{args.repeats} interleaved runs after a warm-up."
+    )
+    if args.only != "sindy":
+        neural_ode_benchmark(out, args.repeats, args.steps, args.torch_adjoint_steps)
+    if args.only != "neural-ode":
+        sindy_benchmark(out, args.repeats)
+    out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(out.lines) + "\n")
+
+
+def _installed(name):
+    try:
+        version(name)
+    except Exception:  # noqa: BLE001 - a missing distribution
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())
