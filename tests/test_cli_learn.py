@@ -140,7 +140,50 @@ def test_nan_in_data_is_a_user_error_and_writes_nothing(tmp_path):
 def test_help_with_examples():
     top = invoke("--help")
     assert top.exit_code == 0 and "learn" in top.output
-    for command in ("delay-mlp", "sindy"):
+    for command in ("delay-mlp", "sindy", "neural-ode"):
         result = invoke("learn", command, "--help")
         assert result.exit_code == 0, result.output
         assert "Examples" in result.output and f"chaosjax learn {command}" in result.output
+
+
+def test_neural_ode_writes_files_and_loads_back(tmp_path):
+    out = tmp_path / "node"
+    result = invoke(
+        "learn", "neural-ode", "lorenz63", "--points", 200, "--hidden", 8, "--depth", 1,
+        "--segment-steps", 5, "--steps", 100, "--lyap-steps", 500, "-q", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("model.eqx", "metrics.json", "loss.png"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "neural_ode" and metrics["points"] == 200
+    # The true Lorenz63 spectrum is computed beside the learned one (sum = -(10 + 1 + 8/3)
+    # up to the short run's error).
+    assert abs(sum(metrics["lyapunov_exponents"]["true"]) + 13.6667) < 0.5
+    flow = cj.learn.load(out / "model.eqx")
+    assert isinstance(flow, cj.learn.NeuralODE) and isinstance(flow, cj.Flow)
+    check = metrics["prediction_check"]
+    f = np.asarray(flow.vector_field(jnp.asarray(check["state"])))
+    np.testing.assert_array_equal(f, np.asarray(check["vector_field"]))
+
+
+def test_neural_ode_bad_options_name_the_option(tmp_path):
+    assert_user_error(
+        invoke("learn", "neural-ode", "lorenz63", "--adjoint", "magic", "--out", tmp_path),
+        "--adjoint",
+    )
+    assert_user_error(invoke("learn", "neural-ode", "henon", "--out", tmp_path), "map")
+    assert_user_error(
+        invoke(
+            "learn",
+            "neural-ode",
+            "lorenz63",
+            "--points",
+            50,
+            "--segment-steps",
+            60,
+            "--out",
+            tmp_path,
+        ),  # fmt: skip
+        "--segment-steps",
+    )

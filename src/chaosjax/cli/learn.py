@@ -37,7 +37,8 @@ from ._output import interrupt_note, make_console
 
 app = typer.Typer(
     name="learn",
-    help="Learn a system from data: a delay-embedding network or SINDy; the fitted model "
+    help="Learn a system from data: a delay-embedding network, SINDy or a neural ODE; the "
+    "fitted model "
     "is a chaosjax system, judged by its Lyapunov exponents beside the true ones.",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -67,6 +68,17 @@ SINDY_EPILOG = """Examples:
 
 Writes DIR/model.eqx (read it back with cj.learn.load), DIR/metrics.json and
 DIR/exponents.png."""
+
+NODE_EPILOG = """Examples:
+
+  chaosjax learn neural-ode lorenz63 --points 2000 --dt 0.01 --steps 2000 --out lorenz_node
+
+  chaosjax learn neural-ode linear_flow --hidden 32 --depth 2 --segment-steps 10 --out lin
+
+  chaosjax learn neural-ode --data run.nc --adjoint backsolve --out node
+
+Writes DIR/model.eqx (read it back with cj.learn.load), DIR/metrics.json, DIR/loss.png
+and DIR/exponents.png."""
 
 DataOpt = Annotated[
     Path | None,
@@ -539,3 +551,163 @@ def sindy(
                 out / "exponents.png", learned, true, "per unit time", f"{name}: SINDy"
             )
             console.print(f"Wrote {out / 'exponents.png'}.")
+
+
+@app.command("neural-ode", epilog=NODE_EPILOG)
+@guard
+def neural_ode(
+    system: SystemArg = None,
+    param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    data: DataOpt = None,
+    points: PointsOpt = None,
+    dt: Annotated[
+        float | None, typer.Option("--dt", help="Sampling step \\[default: 0.01].")
+    ] = None,
+    noise: NoiseOpt = 0.0,
+    hidden: Annotated[int, typer.Option("--hidden", help="Width of each hidden layer.")] = 64,
+    depth: Annotated[int, typer.Option("--depth", help="Hidden layers.")] = 2,
+    segment_steps: Annotated[
+        int,
+        typer.Option("--segment-steps", help="Samples per shooting segment (multiple shooting)."),
+    ] = 20,
+    steps: Annotated[int, typer.Option("--steps", help="Adam steps.")] = 2_000,
+    adjoint: Annotated[
+        str,
+        typer.Option("--adjoint", help="recursive_checkpoint, backsolve or direct."),
+    ] = "recursive_checkpoint",
+    solver: Annotated[str, typer.Option("--solver", help="tsit5 or rk4.")] = "tsit5",
+    seed: SeedOpt = 0,
+    lyap_steps: LyapStepsOpt = 20_000,
+    lyap_dt: Annotated[
+        float, typer.Option("--lyap-dt", help="Time step of the Lyapunov spectra.")
+    ] = 0.01,
+    out: OutDirOpt = Path("neural_ode"),
+    no_plot: NoPlotsOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fit a neural ODE through the solver (multiple shooting); compare its Lyapunov
+    exponents and Kaplan-Yorke dimension with the true system's."""
+    if adjoint not in ("recursive_checkpoint", "backsolve", "direct"):
+        raise UserError(
+            f"--adjoint must be recursive_checkpoint, backsolve or direct, got {adjoint!r}."
+        )
+    if solver not in ("tsit5", "rk4"):
+        raise UserError(f"--solver must be tsit5 or rk4, got {solver!r}.")
+    if not noise >= 0:
+        raise UserError(f"--noise must be >= 0, got {noise}.")
+    if not lyap_dt > 0:
+        raise UserError(f"--lyap-dt must be positive, got {lyap_dt}.")
+    hidden = _positive(hidden, "--hidden")
+    depth = _positive(depth, "--depth")
+    segment_steps = _positive(segment_steps, "--segment-steps")
+    steps = _positive(steps, "--steps")
+    lyap_steps = _positive(lyap_steps, "--lyap-steps")
+    sysm = _system(system, param, system_file, data)
+    if sysm is not None and not isinstance(sysm, Flow):
+        raise UserError(f"a neural ODE learns flows; {cjio.system_name(sysm)} is a map.")
+    if data is not None:
+        if points is not None or noise:
+            raise UserError("--points and --noise apply to simulated data, not --data.")
+        states, file_dt = _read_data(data)
+        dt = dt if dt is not None else file_dt
+        if dt is None:
+            raise UserError(f"--data {str(data)!r} records no dt; give --dt.")
+    else:
+        assert sysm is not None
+        dt = dt_for(sysm, dt, 0.01)
+        n = 2_000 if points is None else _positive(points, "--points")
+        states = _simulate(sysm, n, dt, noise, seed)
+    if dt is None or not dt > 0:
+        raise UserError(f"--dt must be positive, got {dt}.")
+    if states.shape[-2] <= segment_steps:
+        raise UserError(
+            f"--segment-steps ({segment_steps}) must be below the number of samples "
+            f"({states.shape[-2]})."
+        )
+    out = _out_dir(out)
+    console = make_console(quiet)
+    name = cjio.system_name(sysm) if sysm is not None else str(data)
+    with interrupt_note(console, "Files already written are kept whole."):
+        t0 = time.time()
+        res = cj.learn.fit_neural_ode(
+            states,
+            dt=dt,
+            key=jax.random.key(seed),
+            hidden=hidden,
+            depth=depth,
+            segment_steps=segment_steps,
+            solver=solver,
+            adjoint=adjoint,
+            steps=steps,
+            progress=not quiet,
+        )
+        seconds = time.time() - t0
+        model = res.model
+        best = res.fit.best_restart
+        final_loss = float(np.asarray(res.history.train)[best, -1])
+        console.print(
+            f"Neural ODE ({depth} x {hidden}, {solver}, {adjoint}) on {states.shape[-2]} "
+            f"samples of {name}: shooting loss {final_loss:.3e} ({seconds:.1f} s)."
+        )
+        flat = jnp.asarray(states.reshape(-1, states.shape[-1]))
+        vf_error = None
+        if sysm is not None:
+            f_true = jax.vmap(sysm.vector_field)(flat)
+            f_model = jax.vmap(model.vector_field)(flat)
+            vf_error = float(jnp.linalg.norm(f_model - f_true) / jnp.linalg.norm(f_true))
+            console.print(f"Relative vector-field error on the data: {vf_error:.3e}")
+        learned = _spectrum(model, flat[-1], lyap_steps, lyap_dt)
+        true = _spectrum(sysm, flat[-1], lyap_steps, lyap_dt) if sysm is not None else None
+        _exponent_table(console, learned, true, "per unit time")
+        ky = {
+            "learned": None
+            if learned is None
+            else float(cj.kaplan_yorke_dimension(np.asarray(learned))),
+            "true": None if true is None else float(cj.kaplan_yorke_dimension(np.asarray(true))),
+        }
+        probe = np.asarray(model.default_state())
+        metrics = {
+            "model": "neural_ode",
+            "system": name,
+            "parameters": cjio.system_parameters(sysm) if sysm is not None else None,
+            "data": str(data) if data is not None else None,
+            "points": int(states.shape[-2]),
+            "dt": dt,
+            "noise": noise,
+            "seed": seed,
+            "hidden": hidden,
+            "depth": depth,
+            "segment_steps": segment_steps,
+            "steps": steps,
+            "solver": solver,
+            "adjoint": adjoint,
+            "seconds": seconds,
+            "final_shooting_loss": final_loss,
+            "vector_field_relative_error": vf_error,
+            "lyapunov_exponents": {"learned": learned, "true": true, "unit": "per unit time"},
+            "kaplan_yorke_dimension": ky,
+            "prediction_check": {
+                "state": probe,
+                "vector_field": np.asarray(model.vector_field(jnp.asarray(probe))),
+            },
+        }
+        _write(console, out, model, metrics)
+        if not no_plot:
+            from .. import plot as cjp
+
+            cjio.save_figure(
+                cjp.loss_curves(
+                    res.history.steps,
+                    res.history.train,
+                    best=best,
+                    title=f"{name}: neural ODE training (shooting loss)",
+                ),
+                out / "loss.png",
+            )
+            console.print(f"Wrote {out / 'loss.png'}.")
+            if learned is not None:
+                _exponent_figure(
+                    out / "exponents.png", learned, true, "per unit time", f"{name}: neural ODE"
+                )
+                console.print(f"Wrote {out / 'exponents.png'}.")
