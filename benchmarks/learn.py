@@ -2,7 +2,7 @@
 
     python benchmarks/learn.py [--repeats 5] [--steps 50] [--markdown FILE]
 
-Tasks (issue 10):
+Tasks:
 - Neural-ODE training steps per second on Lorenz63 data: 256 segments of 20 samples
   (dt = 0.01) from one trajectory, the network 3 -> 64 tanh -> 64 tanh -> 3 between a
   normalisation of the state and a scaling of the derivative, the mean squared error of

@@ -99,7 +99,7 @@ def main() -> None:
     xs = exact(X0)
     turn = 2 * np.pi
     print("Budd's linear example: A = [[-0.1, -1], [1, -0.1]], x0 = (2, 0), t in [0, 15],")
-    print(f"2,000 samples (dt = {DT:.5f}); the first 400 span t in [0, {T[399]:.2f}], ")
+    print(f"2,000 samples (dt = {DT:.5f}); the first 400 span t in [0, {T[399]:.2f}],")
     print(f"{T[399] / turn:.2f} of a turn (period 2 pi = {turn:.2f}).")
     print(
         "Network 2 -> 20 tanh -> 2 (the lecture's two layers); multiple shooting on "

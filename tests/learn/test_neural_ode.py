@@ -346,7 +346,7 @@ def test_lorenz_neural_ode_trains_and_its_spectrum_runs():
     xs = cj.trajectory(lor, lor.default_state(), steps=1_500, dt=0.01)
     res = cj.learn.fit_neural_ode(
         xs, dt=0.01, key=jax.random.key(0), hidden=32, depth=2, segment_steps=10,
-        segment_stride=2, solver="rk4", batch_size=128,
+        segment_stride=2, solver="rk4", adjoint="direct", batch_size=128,
         stages=[(cj.learn.Adam(learning_rate=3e-3), 800), ("lbfgs", 50)], eval_every=200,
     )  # fmt: skip
     train = np.asarray(res.history.train[0])
