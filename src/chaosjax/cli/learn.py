@@ -428,6 +428,62 @@ def _delay_rows(series: np.ndarray, lags: int) -> np.ndarray:
 # --------------------------------------------------------------------------- sindy
 
 
+def _flow_data(
+    what: str,
+    sysm: Flow | Map | None,
+    data: Path | None,
+    points: int | None,
+    dt: float | None,
+    noise: float,
+    seed: int,
+    *,
+    default_dt: float,
+    default_points: int,
+) -> tuple[np.ndarray, float]:
+    """Training states of a flow, simulated or read from `--data`, and their time step."""
+    if not noise >= 0:
+        raise UserError(f"--noise must be >= 0, got {noise}.")
+    if sysm is not None and not isinstance(sysm, Flow):
+        raise UserError(f"{what} learns flows; {cjio.system_name(sysm)} is a map.")
+    if data is not None:
+        if points is not None or noise:
+            raise UserError("--points and --noise apply to simulated data, not --data.")
+        states, file_dt = _read_data(data)
+        dt = dt if dt is not None else file_dt
+        if dt is None:
+            raise UserError(f"--data {str(data)!r} records no dt; give --dt.")
+    else:
+        assert sysm is not None
+        dt = dt_for(sysm, dt, default_dt)
+        n = default_points if points is None else _positive(points, "--points")
+        states = _simulate(sysm, n, dt, noise, seed)
+    if dt is None or not dt > 0:
+        raise UserError(f"--dt must be positive, got {dt}.")
+    return states, dt
+
+
+def _judge_flow(
+    console,
+    model: Flow,
+    sysm: Flow | Map | None,
+    states: np.ndarray,
+    lyap_steps: int,
+    lyap_dt: float,
+) -> tuple[float | None, list[float] | None, list[float] | None]:
+    """The learned field's relative error on the data and both Lyapunov spectra."""
+    flat = jnp.asarray(states.reshape(-1, states.shape[-1]))
+    vf_error = None
+    if isinstance(sysm, Flow):
+        f_true = jax.vmap(sysm.vector_field)(flat)
+        f_model = jax.vmap(model.vector_field)(flat)
+        vf_error = float(jnp.linalg.norm(f_model - f_true) / jnp.linalg.norm(f_true))
+        console.print(f"Relative vector-field error on the data: {vf_error:.3e}")
+    learned = _spectrum(model, flat[-1], lyap_steps, lyap_dt)
+    true = _spectrum(sysm, flat[-1], lyap_steps, lyap_dt) if sysm is not None else None
+    _exponent_table(console, learned, true, "per unit time")
+    return vf_error, learned, true
+
+
 @app.command("sindy", epilog=SINDY_EPILOG)
 @guard
 def sindy(
@@ -466,28 +522,13 @@ def sindy(
         raise UserError(f"--library must be linear, polynomial, cubic or fourier, got {library!r}.")
     if not threshold >= 0:
         raise UserError(f"--threshold must be >= 0, got {threshold}.")
-    if not noise >= 0:
-        raise UserError(f"--noise must be >= 0, got {noise}.")
     if not lyap_dt > 0:
         raise UserError(f"--lyap-dt must be positive, got {lyap_dt}.")
     lyap_steps = _positive(lyap_steps, "--lyap-steps")
     sysm = _system(system, param, system_file, data)
-    if sysm is not None and not isinstance(sysm, Flow):
-        raise UserError(f"SINDy identifies flows; {cjio.system_name(sysm)} is a map.")
-    if data is not None:
-        if points is not None or noise:
-            raise UserError("--points and --noise apply to simulated data, not --data.")
-        states, file_dt = _read_data(data)
-        dt = dt if dt is not None else file_dt
-        if dt is None:
-            raise UserError(f"--data {str(data)!r} records no dt; give --dt.")
-    else:
-        assert sysm is not None
-        dt = dt_for(sysm, dt, 0.002)
-        n = 10_000 if points is None else _positive(points, "--points")
-        states = _simulate(sysm, n, dt, noise, seed)
-    if dt is None or not dt > 0:
-        raise UserError(f"--dt must be positive, got {dt}.")
+    states, dt = _flow_data(
+        "SINDy", sysm, data, points, dt, noise, seed, default_dt=0.002, default_points=10_000
+    )
     out = _out_dir(out)
     console = make_console(quiet)
     name = cjio.system_name(sysm) if sysm is not None else str(data)
@@ -506,16 +547,7 @@ def sindy(
         console.print(f"SINDy on {states.shape[-2]} samples of {name} ({seconds:.2f} s):")
         for line in model.equations():
             console.print(f"  {line}")
-        flat = jnp.asarray(states.reshape(-1, states.shape[-1]))
-        vf_error = None
-        if sysm is not None:
-            f_true = jax.vmap(sysm.vector_field)(flat)
-            f_model = jax.vmap(model.vector_field)(flat)
-            vf_error = float(jnp.linalg.norm(f_model - f_true) / jnp.linalg.norm(f_true))
-            console.print(f"Relative vector-field error on the data: {vf_error:.3e}")
-        learned = _spectrum(model, flat[-1], lyap_steps, lyap_dt)
-        true = _spectrum(sysm, flat[-1], lyap_steps, lyap_dt) if sysm is not None else None
-        _exponent_table(console, learned, true, "per unit time")
+        vf_error, learned, true = _judge_flow(console, model, sysm, states, lyap_steps, lyap_dt)
         features = model.library.feature_names(model.var_names)
         coefficients = np.asarray(model.coefficients, dtype=float)
         probe = np.asarray(model.default_state())
@@ -594,8 +626,6 @@ def neural_ode(
         )
     if solver not in ("tsit5", "rk4"):
         raise UserError(f"--solver must be tsit5 or rk4, got {solver!r}.")
-    if not noise >= 0:
-        raise UserError(f"--noise must be >= 0, got {noise}.")
     if not lyap_dt > 0:
         raise UserError(f"--lyap-dt must be positive, got {lyap_dt}.")
     hidden = _positive(hidden, "--hidden")
@@ -604,22 +634,9 @@ def neural_ode(
     steps = _positive(steps, "--steps")
     lyap_steps = _positive(lyap_steps, "--lyap-steps")
     sysm = _system(system, param, system_file, data)
-    if sysm is not None and not isinstance(sysm, Flow):
-        raise UserError(f"a neural ODE learns flows; {cjio.system_name(sysm)} is a map.")
-    if data is not None:
-        if points is not None or noise:
-            raise UserError("--points and --noise apply to simulated data, not --data.")
-        states, file_dt = _read_data(data)
-        dt = dt if dt is not None else file_dt
-        if dt is None:
-            raise UserError(f"--data {str(data)!r} records no dt; give --dt.")
-    else:
-        assert sysm is not None
-        dt = dt_for(sysm, dt, 0.01)
-        n = 2_000 if points is None else _positive(points, "--points")
-        states = _simulate(sysm, n, dt, noise, seed)
-    if dt is None or not dt > 0:
-        raise UserError(f"--dt must be positive, got {dt}.")
+    states, dt = _flow_data(
+        "A neural ODE", sysm, data, points, dt, noise, seed, default_dt=0.01, default_points=2_000
+    )
     if states.shape[-2] <= segment_steps:
         raise UserError(
             f"--segment-steps ({segment_steps}) must be below the number of samples "
@@ -650,16 +667,7 @@ def neural_ode(
             f"Neural ODE ({depth} x {hidden}, {solver}, {adjoint}) on {states.shape[-2]} "
             f"samples of {name}: shooting loss {final_loss:.3e} ({seconds:.1f} s)."
         )
-        flat = jnp.asarray(states.reshape(-1, states.shape[-1]))
-        vf_error = None
-        if sysm is not None:
-            f_true = jax.vmap(sysm.vector_field)(flat)
-            f_model = jax.vmap(model.vector_field)(flat)
-            vf_error = float(jnp.linalg.norm(f_model - f_true) / jnp.linalg.norm(f_true))
-            console.print(f"Relative vector-field error on the data: {vf_error:.3e}")
-        learned = _spectrum(model, flat[-1], lyap_steps, lyap_dt)
-        true = _spectrum(sysm, flat[-1], lyap_steps, lyap_dt) if sysm is not None else None
-        _exponent_table(console, learned, true, "per unit time")
+        vf_error, learned, true = _judge_flow(console, model, sysm, states, lyap_steps, lyap_dt)
         ky = {
             "learned": None
             if learned is None
