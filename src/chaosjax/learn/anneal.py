@@ -38,7 +38,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .. import _validate as v
-from .train import _check_data, _key, default_trainable
+from .train import _check_data, _key, default_trainable, restart_models
 
 __all__ = ["AnnealResult", "Annealing", "anneal"]
 
@@ -300,21 +300,7 @@ def anneal(
         raise ValueError(
             f"`trainable` must be a function model -> pytree of bools, got {trainable!r}."
         )
-    restart_keys = [jax.random.split(jax.random.fold_in(key, r)) for r in range(restarts)]
-    if isinstance(model, eqx.Module):
-        if restarts > 1:
-            raise ValueError(
-                "`model` must be a function init(key) -> model when `restarts` > 1, so that "
-                "each restart starts elsewhere."
-            )
-        models = [model]
-    elif callable(model):
-        models = [model(k[0]) for k in restart_keys]
-        for m in models:
-            if not isinstance(m, eqx.Module):
-                raise ValueError(f"`model` (init) must return equinox Modules, got {m!r}.")
-    else:
-        raise ValueError(f"`model` must be an equinox Module or init(key), got {model!r}.")
+    models, restart_keys = restart_models(model, key, restarts)
     splits = [eqx.partition(m, trainable(m)) for m in models]
     params = [eqx.filter(p, eqx.is_inexact_array) for p, _ in splits]
     if not jax.tree.leaves(params[0]):

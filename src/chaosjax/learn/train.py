@@ -399,6 +399,31 @@ def _chunk(
 # --------------------------------------------------------------------------- fit
 
 
+def restart_models(
+    model: Any, key: PRNGKeyArray, restarts: int
+) -> tuple[list[eqx.Module], list[Array]]:
+    """One model per restart and the restart's key pair (init key, training key): restart r
+    uses fold_in(`key`, r); `model` is a Module (one restart) or init(key) -> Module."""
+    restart_keys = [jax.random.split(jax.random.fold_in(key, r)) for r in range(restarts)]
+    if isinstance(model, eqx.Module):
+        if restarts > 1:
+            raise ValueError(
+                "`model` must be a function init(key) -> model when `restarts` > 1, so that "
+                "each restart starts elsewhere."
+            )
+        models = [model]
+    elif callable(model):
+        models = []
+        for k in restart_keys:
+            m = model(k[0])
+            if not isinstance(m, eqx.Module):
+                raise ValueError(f"`model` (init) must return equinox Modules, got {m!r}.")
+            models.append(m)
+    else:
+        raise ValueError(f"`model` must be an equinox Module or init(key), got {model!r}.")
+    return models, restart_keys
+
+
 def fit(
     model: eqx.Module | Callable[[PRNGKeyArray], eqx.Module],
     loss: Callable[[Any, Any], Float[Array, ""]],
@@ -530,22 +555,8 @@ def fit(
         raise ValueError(f"`callback` must be a function, got {callback!r}.")
 
     # ---- models, one per restart, and their groups
-    restart_keys = [jax.random.split(jax.random.fold_in(key, r)) for r in range(restarts)]
+    models, restart_keys = restart_models(model, key, restarts)
     train_keys = [k[1] for k in restart_keys]
-    if isinstance(model, eqx.Module):
-        if restarts > 1:
-            raise ValueError(
-                "`model` must be a function init(key) -> model when `restarts` > 1, so that "
-                "each restart starts elsewhere."
-            )
-        models = [model]
-    elif callable(model):
-        models = [model(k[0]) for k in restart_keys]
-        for m in models:
-            if not isinstance(m, eqx.Module):
-                raise ValueError(f"`model` (init) must return equinox Modules, got {m!r}.")
-    else:
-        raise ValueError(f"`model` must be an equinox Module or init(key), got {model!r}.")
     parts = [_split_model(m, trainable) for m in models]
     if not jax.tree.leaves(parts[0][0]):
         raise ValueError("`trainable` selects no floating-point array of `model` to train.")
