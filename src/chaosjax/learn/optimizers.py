@@ -110,6 +110,15 @@ class AbstractOptimizer(eqx.Module):
         return eqx.apply_updates(params, updates), opt_state, value
 
 
+def _check_adam(learning_rate: Any, b1: float, b2: float, eps: float) -> None:
+    """The options Adam and AdamW share: a rate, moment decays in [0, 1), eps > 0."""
+    _check_rate(learning_rate)
+    for name, value in (("b1", b1), ("b2", b2)):
+        if not 0.0 <= float(value) < 1.0:
+            raise ValueError(f"`{name}` must lie in [0, 1), got {value!r}.")
+    v.positive_float(eps, "eps")
+
+
 class Adam(AbstractOptimizer):
     """The Adam optimiser (`optax.adam`).
 
@@ -143,12 +152,7 @@ class Adam(AbstractOptimizer):
     eps: float = 1e-8
 
     def __check_init__(self):
-        _check_rate(self.learning_rate)
-        for name in ("b1", "b2"):
-            value = getattr(self, name)
-            if not 0.0 <= float(value) < 1.0:
-                raise ValueError(f"`{name}` must lie in [0, 1), got {value!r}.")
-        v.positive_float(self.eps, "eps")
+        _check_adam(self.learning_rate, self.b1, self.b2, self.eps)
 
     def transformation(self) -> optax.GradientTransformation:
         return optax.adam(self.learning_rate, b1=self.b1, b2=self.b2, eps=self.eps)
@@ -182,14 +186,9 @@ class AdamW(AbstractOptimizer):
     eps: float = 1e-8
 
     def __check_init__(self):
-        _check_rate(self.learning_rate)
+        _check_adam(self.learning_rate, self.b1, self.b2, self.eps)
         if not float(self.weight_decay) >= 0.0:
             raise ValueError(f"`weight_decay` must be >= 0, got {self.weight_decay!r}.")
-        for name in ("b1", "b2"):
-            value = getattr(self, name)
-            if not 0.0 <= float(value) < 1.0:
-                raise ValueError(f"`{name}` must lie in [0, 1), got {value!r}.")
-        v.positive_float(self.eps, "eps")
 
     def transformation(self) -> optax.GradientTransformation:
         return optax.adamw(
