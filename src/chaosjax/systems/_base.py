@@ -166,6 +166,34 @@ class _System(eqx.Module):
                 raise unknown_name(key, names, f"Parameter of {type(self).__name__}:")
         return dataclasses.replace(self, **changes)
 
+    # ------------------------------------------------------------ observation
+    # A learned model's state need not be the observed state: an echo-state network
+    # carries a reservoir, a next-generation reservoir computer a stack of delayed
+    # observations. These three methods say how states and observations relate, so
+    # that forecasts from a model and runs of the true system can be compared in the
+    # coordinates both share. For a system whose state is what is observed (every
+    # catalogue system, a neural ODE, SINDy, a delay MLP on delay vectors) the
+    # defaults apply.
+
+    @property
+    def history_length(self) -> int:
+        """How many consecutive observations `synchronise` needs (1 by default)."""
+        return 1
+
+    def observe(self, x: Float[Array, " dim"]) -> Float[Array, " obs"]:
+        """The observed quantities of state `x` (the state itself by default)."""
+        return x
+
+    def synchronise(self, history: Float[Array, "history obs"]) -> Float[Array, " dim"]:
+        """The state at the time of the last row of `history`, a run of
+        `history_length` consecutive observations (by default that last row).
+
+        A model whose state is hidden (a reservoir) is driven by the observations here
+        and returns its state at the last one, so that `observe(step(...))` continues
+        the observed run.
+        """
+        return history[-1]
+
     @property
     def kind(self) -> str:
         """The kind of system: "flow" or "map"."""
