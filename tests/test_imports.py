@@ -98,6 +98,7 @@ LAYERS = [
     {"lyapunov"},
     {"sensitivity"},
     {"bifurcation"},
+    {"metrics"},
     {"learn"},
     {"io", "plot"},
     {"report"},
