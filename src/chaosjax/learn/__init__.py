@@ -43,6 +43,9 @@ from .derivatives import SavitzkyGolay as SavitzkyGolay
 from .derivatives import Spline as Spline
 from .derivatives import derivative as derivative
 from .derivatives import state_derivative_pairs as state_derivative_pairs
+from .evaluate import Verdict as Verdict
+from .evaluate import evaluate as evaluate
+from .evaluate import verdict_table as verdict_table
 from .linear import fit_linear_flow as fit_linear_flow
 from .neural_ode import MLP as MLP
 from .neural_ode import NeuralODE as NeuralODE
@@ -104,9 +107,11 @@ __all__ = [
     "SavitzkyGolay",
     "Spline",
     "Stage",
+    "Verdict",
     "anneal",
     "dataset",
     "default_trainable",
+    "evaluate",
     "delay_embed",
     "delay_pairs",
     "derivative",
@@ -122,4 +127,5 @@ __all__ = [
     "state_derivative_pairs",
     "stlsq",
     "subset",
+    "verdict_table",
 ]
