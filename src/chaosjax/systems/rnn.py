@@ -132,6 +132,11 @@ class RNN(DrivenMap):
         return int(self.W.shape[0])
 
     @property
+    def hidden_size(self) -> int:
+        """n, the number of hidden units (the state's dimension)."""
+        return int(self.W.shape[0])
+
+    @property
     def n_inputs(self) -> int:
         return int(self.U.shape[1])
 
@@ -230,6 +235,11 @@ class GRU(DrivenMap):
 
     @property
     def dim(self) -> int:
+        return int(self.Wz.shape[0])
+
+    @property
+    def hidden_size(self) -> int:
+        """n, the number of hidden units (the state's dimension)."""
         return int(self.Wz.shape[0])
 
     def __check_init__(self):
