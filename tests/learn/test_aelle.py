@@ -38,10 +38,10 @@ def test_classifier_is_the_cells_driven_map_and_training_learns():
     task = cj.learn.DelayedParity(length=6, delays=(1,), noise=0.3)  # delayed recall
     cells = [cj.systems.GRU.random(jax.random.key(s), 8, n_inputs=1, g=1.0) for s in range(2)]
     fit = cj.learn.fit_classifiers(
-        cells, task, key=jax.random.key(0), learning_rates=[1e-2, 3e-2], steps=300,
+        cells, task, key=jax.random.key(0), learning_rates=[1e-2, 3e-2], steps=150,
         test_size=2_000,
     )  # fmt: skip
-    assert fit.loss.shape == (2, 300) and fit.accuracy.shape == (2,)
+    assert fit.loss.shape == (2, 150) and fit.accuracy.shape == (2,)
     # Delayed recall of one bit is easy: close to the best possible 1 - Phi(-1/0.3).
     assert np.all(np.asarray(fit.accuracy) > task.bayes_accuracy - 0.03)
     assert float(fit.loss[:, -20:].mean()) < float(fit.loss[:, :20].mean())

@@ -3,6 +3,7 @@ Networks are a New Kind of Dynamical Systems", 2023; Engelken, Wolf & Abbott 202
 
 import dataclasses
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -178,3 +179,19 @@ def test_driven_lstm_spectrum_sums_to_the_mean_log_determinant_along_the_orbit()
     # of the R diagonals is |det| of the product of Jacobians); rounding only.
     np.testing.assert_allclose(res.exponents.sum(), logdet.mean(), atol=1e-8)
     assert bool(jnp.all(jnp.diff(res.exponents) <= 0))
+
+
+def test_driven_spectrum_under_jit_with_closed_over_inputs():
+    # Inputs held by the traced function (not passed in) are concrete, and their
+    # finiteness check must not stage a jnp operation into the trace.
+    net = cj.systems.RNN.random(KEY, 4, n_inputs=1, g=1.5)
+    us = jax.random.normal(jax.random.key(5), (300, 1))
+
+    @jax.jit
+    def lam(g):
+        scaled = eqx.tree_at(lambda n: n.W, net, g * net.W)
+        return cj.lyapunov_spectrum(scaled, scaled.default_state(), 200, transient=100,
+                                    inputs=us, throw=False).exponents  # fmt: skip
+
+    eager = cj.lyapunov_spectrum(net, net.default_state(), 200, transient=100, inputs=us)
+    np.testing.assert_allclose(lam(1.0), eager.exponents, atol=1e-12)
