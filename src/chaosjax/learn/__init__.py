@@ -16,10 +16,20 @@ cj.lag_sensitivities(net, net.default_state(), 5_000)   # a delay map, a cj.Map
 node = cj.learn.fit_neural_ode(xs, dt=0.01, key=jax.random.key(1)).model   # a cj.Flow
 ```
 
+Recurrent networks trained on a sequence task are input-driven maps too
+(`fit_classifiers`, `rnn_lyapunov_grid`), and AeLLE (`fit_aelle`,
+`cross_validate_aelle`) asks whether their Lyapunov spectra predict their accuracy.
+
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then
 L-BFGS, early stopping and checkpoints from which a killed run resumes bit for bit.
 """
 
+from .aelle import AeLLE as AeLLE
+from .aelle import AeLLEComparison as AeLLEComparison
+from .aelle import AeLLEFit as AeLLEFit
+from .aelle import cross_validate_aelle as cross_validate_aelle
+from .aelle import fit_aelle as fit_aelle
+from .aelle import fixed_length as fixed_length
 from .anneal import Annealing as Annealing
 from .anneal import AnnealResult as AnnealResult
 from .anneal import anneal as anneal
@@ -58,6 +68,12 @@ from .optimizers import Adam as Adam
 from .optimizers import AdamW as AdamW
 from .optimizers import Optax as Optax
 from .optimizers import Stage as Stage
+from .rnn_grid import rnn_lyapunov_grid as rnn_lyapunov_grid
+from .rnn_grid import spectrum_features as spectrum_features
+from .rnn_task import ClassifierFit as ClassifierFit
+from .rnn_task import DelayedParity as DelayedParity
+from .rnn_task import RecurrentClassifier as RecurrentClassifier
+from .rnn_task import fit_classifiers as fit_classifiers
 from .sindy import AbstractLibrary as AbstractLibrary
 from .sindy import ConcatLibrary as ConcatLibrary
 from .sindy import FourierLibrary as FourierLibrary
@@ -76,6 +92,18 @@ from .train import fit as fit
 
 __all__ = [
     "AbstractDerivative",
+    "AeLLE",
+    "AeLLEComparison",
+    "AeLLEFit",
+    "ClassifierFit",
+    "DelayedParity",
+    "RecurrentClassifier",
+    "cross_validate_aelle",
+    "fit_aelle",
+    "fit_classifiers",
+    "fixed_length",
+    "rnn_lyapunov_grid",
+    "spectrum_features",
     "AbstractLibrary",
     "AbstractOptimizer",
     "AbstractSelection",
