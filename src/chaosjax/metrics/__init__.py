@@ -28,9 +28,9 @@ from .prediction import smape as smape
 from .prediction import valid_prediction_time as valid_prediction_time
 from .signals import autocorrelation_distance as autocorrelation_distance
 from .signals import power_spectrum_distance as power_spectrum_distance
-from .wasserstein import WassersteinComparison as WassersteinComparison
-from .wasserstein import wasserstein as wasserstein
-from .wasserstein import wasserstein_comparison as wasserstein_comparison
+from .transport import WassersteinComparison as WassersteinComparison
+from .transport import wasserstein as wasserstein
+from .transport import wasserstein_comparison as wasserstein_comparison
 
 __all__ = [
     "VPT",

@@ -25,16 +25,23 @@ def _flip(bits: jax.Array) -> jax.Array:
     return bits ^ ((bits >> (bits.dtype.itemsize * 8 - 1)) & mask)
 
 
+@jax.custom_jvp
 def sort_columns(x: jax.Array) -> jax.Array:
-    """Every column of `x` (n, k) sorted ascending, exactly as `jnp.sort(x, axis=0)`.
+    """Every column of `x` (n, k) sorted ascending, the values of `jnp.sort(x, axis=0)`.
 
     XLA's CPU sort compares floats with a total-order comparator that is several times
     slower than its integer comparison, so the floats are sorted as order-preserving
-    integer keys and converted back; the values are unchanged bit for bit.
+    integer keys and converted back; the values are unchanged bit for bit. The integer
+    detour has no derivative, so derivatives are those of `jnp.sort`.
     """
     itype = {2: jnp.int16, 4: jnp.int32, 8: jnp.int64}[x.dtype.itemsize]
-    keys = _flip(lax.bitcast_convert_type(x.T, itype))
-    return lax.bitcast_convert_type(_flip(lax.sort(keys, dimension=1, is_stable=False)), x.dtype).T
+    keys = lax.sort(_flip(lax.bitcast_convert_type(x.T, itype)), dimension=1, is_stable=False)
+    return lax.bitcast_convert_type(_flip(keys), x.dtype).T
+
+
+@sort_columns.defjvp
+def _sort_columns_jvp(primals, tangents):
+    return jax.jvp(lambda x: jnp.sort(x, axis=0), primals, tangents)
 
 
 def _power(d: jax.Array, p: float) -> jax.Array:

@@ -94,7 +94,7 @@ def spectrum_distance(
     d = cj.metrics.spectrum_distance(jnp.array([0.88, 0.0, -14.4]),
                                      jnp.array([0.9056, 0.0, -14.5723]))
     d.largest_relative_error          # 0.0283 (2.8 %)
-    d.l2                              # 0.1744
+    d.l2                              # 0.1742
     d.kaplan_yorke_difference         # 2.0611 - 2.0621 = -0.0010
     ```
     """
