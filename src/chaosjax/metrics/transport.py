@@ -21,7 +21,7 @@ from ._transport1d import sort_columns, wasserstein_pp_sorted
 
 METHODS = ("auto", "marginal", "binned", "sliced")
 # Grid points per coordinate of the binned method: the occupied cells of a chaotic
-# attractor (~700 of 24^3 for Lorenz63) keep POT's dense cost matrix small.
+# attractor (~1,000 of 24^3 for Lorenz63) keep POT's dense cost matrix small.
 DEFAULT_BINS = {1: 256, 2: 64, 3: 24}
 DEFAULT_PROJECTIONS = 100
 
@@ -102,8 +102,9 @@ def wasserstein(
       seen at the grid's resolution h (the spacing): moving each sample to its grid
       point moves it by at most h sqrt(dim) / 2, so it differs from the W_p of the
       samples by at most h sqrt(dim). For p = 1 only the difference of the histograms
-      is transported (the same optimum; see `_binned.distance`). Runs on the host,
-      not traceable.
+      is transported: W_1 under a metric cost depends on the difference alone
+      (Kantorovich-Rubinstein duality), so this is the same optimum on a smaller
+      problem. Runs on the host, not traceable.
     - "sliced" (any dim; meant for dim > 3): the sliced Wasserstein distance (Rabin,
       Peyre, Delon & Bernot 2012, "Wasserstein barycenter and its application to
       texture mixing", SSVM, LNCS 6667; Bonneel, Rabin, Peyre & Pfister 2015, J. Math.
