@@ -30,9 +30,9 @@ def lorenz_runs():
 # --------------------------------------------------------------------------- VPT
 
 
-def _constructed(c, dim=2, seed=0):
+def _constructed(c, dim=2, stream=0):
     """A truth and a forecast whose error at t is exactly |c_t| (scale 1)."""
-    true = jnp.asarray(np.random.default_rng(seed).normal(size=(len(c), dim)))
+    true = jnp.asarray(np.random.default_rng(stream).normal(size=(len(c), dim)))
     return true + jnp.asarray(c)[:, None] * jnp.ones((1, dim)), true
 
 
@@ -120,8 +120,8 @@ def test_vpt_of_two_lorenz_runs_matches_the_lyapunov_growth_of_the_initial_error
 # --------------------------------------------------------------------------- Wasserstein
 
 
-def _sample_pair(n, m, seed=3, dim=3):
-    rng = np.random.default_rng(seed)
+def _sample_pair(n, m, stream=3, dim=3):
+    rng = np.random.default_rng(stream)
     a = rng.normal(size=(n, dim))
     b = rng.gamma(2.0, size=(m, dim)) - 1.5
     return a, b
