@@ -15,6 +15,7 @@ from . import bifurcation as bifurcation
 from . import io as io
 from . import learn as learn
 from . import lyapunov as lyapunov
+from . import metrics as metrics
 from . import observables as observables
 from . import parallel as parallel
 from . import piecewise as piecewise
