@@ -107,7 +107,9 @@ def test_a_hidden_state_model_is_synchronised_from_its_history():
     ).dataset  # fmt: skip
     assert ds.sizes["coordinate"] == 1
     assert float(np.abs(ds["forecast_error"]).max()) < 1e-6
-    assert float(ds["exponents_model"][0]) == pytest.approx(float(ds["exponents_truth"][0]), abs=0.02)
+    assert float(ds["exponents_model"][0]) == pytest.approx(
+        float(ds["exponents_truth"][0]), abs=0.02
+    )
 
 
 def test_delay_maps_get_their_lag_sensitivities():
