@@ -16,6 +16,10 @@ cj.lag_sensitivities(net, net.default_state(), 5_000)   # a delay map, a cj.Map
 node = cj.learn.fit_neural_ode(xs, dt=0.01, key=jax.random.key(1)).model   # a cj.Flow
 ```
 
+A causal transformer learns trajectories tokenised on a grid (`GridTokenizer`,
+`fit_transformer`, `generate` with a key-value cache), and the trained model is a
+`cj.Map` on token histories (`TokenMap`).
+
 Recurrent networks trained on a sequence task are input-driven maps too
 (`fit_classifiers`, `rnn_lyapunov_grid`), and AeLLE (`fit_aelle`,
 `cross_validate_aelle`) asks whether their Lyapunov spectra predict their accuracy.
@@ -85,10 +89,17 @@ from .sindy import stlsq as stlsq
 from .svr import SVRFit as SVRFit
 from .svr import SVRMap as SVRMap
 from .svr import fit_svr as fit_svr
+from .tokenize import GridTokenizer as GridTokenizer
 from .train import FitResult as FitResult
 from .train import History as History
 from .train import default_trainable as default_trainable
 from .train import fit as fit
+from .transformer import TokenMap as TokenMap
+from .transformer import Transformer as Transformer
+from .transformer import TransformerConfig as TransformerConfig
+from .transformer import TransformerFit as TransformerFit
+from .transformer import fit_transformer as fit_transformer
+from .transformer import generate as generate
 
 __all__ = [
     "AbstractDerivative",
@@ -118,6 +129,7 @@ __all__ = [
     "FiniteDifference",
     "FitResult",
     "FourierLibrary",
+    "GridTokenizer",
     "History",
     "LBFGS",
     "LowestNMSE",
@@ -135,6 +147,10 @@ __all__ = [
     "SavitzkyGolay",
     "Spline",
     "Stage",
+    "TokenMap",
+    "Transformer",
+    "TransformerConfig",
+    "TransformerFit",
     "Verdict",
     "anneal",
     "dataset",
@@ -149,6 +165,8 @@ __all__ = [
     "fit_neural_ode",
     "fit_sindy",
     "fit_svr",
+    "fit_transformer",
+    "generate",
     "load",
     "save",
     "shooting_loss",

@@ -341,6 +341,7 @@ def _chunk(
     validation,
     n: int,
     batch_size: int | None,
+    sample: Callable | None,
     patience: int | None,
 ):
     n_data = jax.tree.leaves(data)[0].shape[0]
@@ -351,10 +352,12 @@ def _chunk(
 
         def body(state, i):
             params, opt_state = state
-            if batch_size is None or batch_size == n_data:
+            k = jax.random.fold_in(train_key, start + i)
+            if sample is not None:
+                batch = sample(k, data)
+            elif batch_size is None or batch_size == n_data:
                 batch = data
             else:
-                k = jax.random.fold_in(train_key, start + i)
                 idx = jax.random.choice(k, n_data, (batch_size,), replace=False)
                 batch = jax.tree.map(lambda a: a[idx], data)
             params, opt_state, _ = opt.update(tx, loss_fn, params, opt_state, batch)
@@ -444,7 +447,8 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
-    callback: Callable[[int, Any, Any], None] | None = None,
+    callback: Callable[[int, Any, Any], str | None] | None = None,
+    sample: Callable[[PRNGKeyArray, Any], Any] | None = None,
 ) -> FitResult:
     """Minimise `loss(model, batch)` over the model's trainable leaves with optax.
 
@@ -482,6 +486,11 @@ def fit(
       run in order, e.g. `[("adam", 2000), ("lbfgs", 200)]`.
     - `batch_size`: samples per step, drawn without replacement; None for full batch.
       L-BFGS stages always use the full batch.
+    - `sample`: `sample(key, data) -> batch`, how each step's batch is drawn instead
+      (e.g. random windows of long sequences), from key fold_in(train_key_r, global
+      step); `batch_size` must then be None. The losses after each chunk are still
+      `loss(model, data)` (and `loss(model, validation)`), so `loss` must accept both
+      forms. Default None. L-BFGS stages ignore it (full batch).
     - `validation`: data of the same form as `data` for the validation loss (default
       None).
     - `early_stopping`: stop a restart's stage after this many evaluations without
@@ -498,7 +507,8 @@ def fit(
       default every evaluation.
     - `progress`: show a rich progress bar with the best loss (default False).
     - `callback`: `callback(step, train_losses, validation_losses)` after each
-      evaluation, with the losses of the restarts trained together (default None).
+      evaluation, with the losses of the restarts trained together (default None); a
+      string it returns is shown in the progress bar (e.g. a throughput).
 
     **Returns:**
 
@@ -530,6 +540,13 @@ def fit(
     data, n_data = _check_data(data, "data")
     if validation is not None:
         validation, _ = _check_data(validation, "validation")
+    if sample is not None:
+        if not callable(sample):
+            raise ValueError(
+                f"`sample` must be a function sample(key, data) -> batch, got {sample!r}."
+            )
+        if batch_size is not None:
+            raise ValueError("`batch_size` must be None with `sample` (it draws the batches).")
     if batch_size is not None:
         batch_size = v.positive_int(batch_size, "batch_size")
         if batch_size > n_data:
@@ -604,6 +621,8 @@ def fit(
         "validation": validation is not None,
         "n_data": n_data,
     }
+    if sample is not None:
+        config["sample"] = True
     identity = _json_round(
         {
             "kind": "training",
@@ -667,6 +686,7 @@ def fit(
             static = parts[members[0]][2]
             carry = carries[g]
             since = 0
+            note = None
             for c in range(chunk_pos if g == group_pos else 0, n_chunks):
                 stage, start, n = schedule[c]
                 if c > 0 and schedule[c - 1][0] != stage:
@@ -686,16 +706,18 @@ def fit(
                         validation=validation,
                         n=n,
                         batch_size=None if opt.full_batch else batch_size,
+                        sample=None if opt.full_batch else sample,
                         patience=patience,
                     )
                     hist_train[members, c] = np.asarray(tl)
                     hist_val[members, c] = np.asarray(vl)
                     if callback is not None:
-                        callback(start + n, tl, None if validation is None else vl)
+                        note = callback(start + n, tl, None if validation is None else vl)
                 carries[g] = carry
                 bar.advance(n * len(members))
                 if progress:
-                    bar.describe(f"fit (best loss {_best_so_far(carries):.3e})")
+                    extra = f", {note}" if isinstance(note, str) else ""
+                    bar.describe(f"fit (best loss {_best_so_far(carries):.3e}{extra})")
                 since += n
                 if checkpoint is not None and (since >= every or c + 1 == n_chunks):
                     save_checkpoint(g, c + 1)
