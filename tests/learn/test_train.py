@@ -197,6 +197,33 @@ def test_progress_bar_and_callback_run(lstsq_problem, capsys):
     assert seen == [10, 20, 30]
 
 
+def test_a_sampler_draws_the_batches(lstsq_problem):
+    A, b, w = lstsq_problem
+    kw = dict(key=jax.random.key(3), steps=200, eval_every=100, learning_rate=2e-2)
+    full = cj.learn.fit(Linear(jnp.zeros(4)), sq_loss, (A, b), **kw)
+    # A sampler that returns the whole data is full-batch training, bit for bit.
+    same = cj.learn.fit(Linear(jnp.zeros(4)), sq_loss, (A, b), sample=lambda k, d: d, **kw)
+    assert jnp.array_equal(full.model.w, same.model.w)
+
+    # A sampler of 8 random rows with replacement (keyed by the step) trains on them,
+    # and its note appears after each evaluation without changing the result.
+    def rows(k, data):
+        idx = jax.random.randint(k, (8,), 0, data[0].shape[0])
+        return data[0][idx], data[1][idx]
+
+    notes = []
+    res = cj.learn.fit(
+        Linear(jnp.zeros(4)), sq_loss, (A, b), sample=rows, progress=True,
+        callback=lambda step, tl, vl: notes.append(step) or f"note {step}", **kw,
+    )  # fmt: skip
+    again = cj.learn.fit(Linear(jnp.zeros(4)), sq_loss, (A, b), sample=rows, **kw)
+    assert notes == [100, 200] and jnp.array_equal(res.model.w, again.model.w)
+    assert not jnp.array_equal(res.model.w, full.model.w)
+    # Noisy gradients (8 of 64 rows) end near the least-squares minimum, not on it.
+    best = float(sq_loss(Linear(jnp.asarray(w)), (A, b)))
+    assert best < float(res.history.train[0, -1]) < 1.1 * best
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [
@@ -217,6 +244,7 @@ def test_progress_bar_and_callback_run(lstsq_problem, capsys):
         (dict(steps=None, stages=[]), "stages"),
         (dict(loss=lambda m, batch: batch[0] @ m.w), "loss"),
         (dict(checkpoint_every=0), "checkpoint_every"),
+        (dict(sample=lambda k, data: data, batch_size=2), "batch_size"),
     ],
 )
 def test_fit_bad_input(kwargs, name):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, Int
+from jaxtyping import Array, ArrayLike, Float, Int, Shaped
 
 from .. import _validate as v
 
@@ -101,7 +101,7 @@ class GridTokenizer(eqx.Module):
     @classmethod
     def fit(
         cls,
-        states: Float[ArrayLike, "... dim"],
+        states: Shaped[ArrayLike, "..."],
         n: int,
         *,
         margin: float = 0.05,
@@ -178,7 +178,7 @@ class GridTokenizer(eqx.Module):
         return x
 
     def encode_counting(
-        self, states: Float[ArrayLike, "*batch dim"]
+        self, states: Shaped[ArrayLike, "..."]
     ) -> tuple[Int[Array, "*batch"], Int[Array, ""]]:
         """Tokens of `states` and how many states lay outside the box (clipped).
 
@@ -213,7 +213,7 @@ class GridTokenizer(eqx.Module):
         tokens = jnp.where(finite, tokens, jnp.zeros_like(tokens))
         return tokens, jnp.sum(outside, dtype=jnp.int32)
 
-    def encode(self, states: Float[ArrayLike, "*batch dim"]) -> Int[Array, "*batch"]:
+    def encode(self, states: Shaped[ArrayLike, "..."]) -> Int[Array, "*batch"]:
         """Tokens of `states` (int32, shape `states.shape[:-1]`), clipped to the box.
 
         See `encode_counting` for the count of clipped states.
@@ -228,7 +228,7 @@ class GridTokenizer(eqx.Module):
         """
         return self.encode_counting(states)[0]
 
-    def decode(self, tokens: Int[ArrayLike, "*batch"]) -> Float[Array, "*batch dim"]:
+    def decode(self, tokens: Shaped[ArrayLike, "..."]) -> Float[Array, "*batch dim"]:
         """The centres of the cells of `tokens`: (..., dim) states of the dtype of `lower`.
 
         Tokens are not range-checked (under `jit` they cannot be): one outside

@@ -20,6 +20,7 @@ rebuild it from its header, and the layers are a loop over the leading axis.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Shaped
 
 from .. import _validate as v
 from ..systems import Map
@@ -409,7 +410,7 @@ class Transformer(eqx.Module):
         return x, kv
 
     def __call__(
-        self, tokens: Int[ArrayLike, "*batch seq"], *, key: PRNGKeyArray | None = None
+        self, tokens: Shaped[ArrayLike, "..."], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "*batch seq vocab"]:
         """The logits of the next token after each position: (..., seq, vocab).
 
@@ -548,7 +549,7 @@ def _generate(
 
 def generate(
     model: Transformer,
-    prompts: Int[ArrayLike, "*batch prompt"],
+    prompts: Shaped[ArrayLike, "..."],
     steps: int,
     *,
     key: PRNGKeyArray,
@@ -667,6 +668,45 @@ def _fixed_windows(
     return traj, starts
 
 
+# The sampler and the loss are Modules of static fields, equal whenever their settings
+# are: `cj.learn.fit` compiles its chunks for them once, not once per call.
+
+
+class _WindowSampler(eqx.Module):
+    # `batch_size` windows of context + 1 tokens: trajectory and start uniform.
+    batch_size: int = eqx.field(static=True)
+    context: int = eqx.field(static=True)
+
+    def __call__(self, k: Array, data: Array) -> _Windows:
+        k_traj, k_start, k_drop = jax.random.split(k, 3)
+        rows = jax.random.randint(k_traj, (self.batch_size,), 0, data.shape[0])
+        starts = jax.random.randint(k_start, (self.batch_size,), 0, data.shape[1] - self.context)
+        cols = starts[:, None] + jnp.arange(self.context + 1)[None, :]
+        return _Windows(tokens=data[rows[:, None], cols], key=k_drop)
+
+
+class _WindowLoss(eqx.Module):
+    # Mean next-token cross-entropy of sampled windows, or, given the whole token array
+    # (the loop's evaluations), of fixed windows in batches (bounded memory). Returned in
+    # `dtype`, the loop's float dtype (float64 under x64).
+    batch_size: int = eqx.field(static=True)
+    context: int = eqx.field(static=True)
+    eval_batches: int = eqx.field(static=True)
+    dropout: bool = eqx.field(static=True)
+    dtype: str = eqx.field(static=True)
+
+    def __call__(self, model: Transformer, batch: Any) -> Array:
+        if isinstance(batch, _Windows):
+            drop = batch.key if self.dropout else None
+            return _window_loss(model, batch.tokens, drop).astype(self.dtype)
+        b, n = self.batch_size, self.eval_batches
+        rows, starts = _fixed_windows(batch.shape[0], batch.shape[1], self.context, n * b)
+        cols = starts[:, None] + np.arange(self.context + 1)[None, :]
+        windows = batch[rows[:, None], cols].reshape(n, b, self.context + 1)
+        losses = jax.lax.map(lambda w: _window_loss(model, w, None), windows)
+        return jnp.mean(losses).astype(self.dtype)
+
+
 class TransformerFit(eqx.Module):
     """A trained transformer and its record (what `fit_transformer` returns).
 
@@ -689,7 +729,7 @@ class TransformerFit(eqx.Module):
 
 
 def fit_transformer(
-    tokens: Int[ArrayLike, "trajectories time"],
+    tokens: Shaped[ArrayLike, "..."],
     *,
     key: PRNGKeyArray,
     steps: int,
@@ -698,11 +738,11 @@ def fit_transformer(
     batch_size: int = 16,
     context: int | None = None,
     optimizer: str | AbstractOptimizer | optax.GradientTransformation | None = None,
-    validation: Int[ArrayLike, "val_trajectories val_time"] | None = None,
+    validation: Shaped[ArrayLike, "..."] | None = None,
     eval_every: int = 100,
     eval_batches: int = 4,
     early_stopping: int | None = None,
-    checkpoint: str | None = None,
+    checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     progress: bool = False,
     callback: Callable[[int, Any, Any], str | None] | None = None,
@@ -804,28 +844,14 @@ def fit_transformer(
     key = _as_key(key)
     n_traj, length = t.shape
 
-    def sample(k: Array, data: Array) -> _Windows:
-        k_traj, k_start, k_drop = jax.random.split(k, 3)
-        rows = jax.random.randint(k_traj, (batch_size,), 0, data.shape[0])
-        starts = jax.random.randint(k_start, (batch_size,), 0, data.shape[1] - context)
-        cols = starts[:, None] + jnp.arange(context + 1)[None, :]
-        return _Windows(tokens=data[rows[:, None], cols], key=k_drop)
-
-    # The loop keeps losses in the default float dtype (float64 under x64).
-    loss_dtype = jnp.result_type(float)
-
-    def loss(model: Transformer, batch: Any) -> Array:
-        if isinstance(batch, _Windows):
-            drop = batch.key if config.dropout else None
-            return _window_loss(model, batch.tokens, drop).astype(loss_dtype)
-        # The whole token array: fixed windows, in batches (bounded memory).
-        rows, starts = _fixed_windows(
-            batch.shape[0], batch.shape[1], context, eval_batches * batch_size
-        )
-        cols = starts[:, None] + np.arange(context + 1)[None, :]
-        windows = batch[rows[:, None], cols].reshape(eval_batches, batch_size, context + 1)
-        losses = jax.lax.map(lambda w: _window_loss(model, w, None), windows)
-        return jnp.mean(losses).astype(loss_dtype)
+    sample = _WindowSampler(batch_size=batch_size, context=context)
+    loss = _WindowLoss(
+        batch_size=batch_size,
+        context=context,
+        eval_batches=eval_batches,
+        dropout=config.dropout > 0,
+        dtype=jnp.dtype(jnp.result_type(float)).name,
+    )
 
     tokens_per_chunk: list[tuple[float, int]] = []
     last_step = [0]
@@ -943,7 +969,7 @@ class TokenMap(Map):
         cls,
         model: Transformer,
         tokenizer: GridTokenizer,
-        states: Float[ArrayLike, "length dim"],
+        states: Shaped[ArrayLike, "..."],
         *,
         dt: float = 1.0,
     ) -> TokenMap:
