@@ -16,7 +16,7 @@ LayerNorm eps 1e-5, tanh GELU, tied head as one matmul, the same initial weights
   parameter, as `optax.adamw` and `torch.optim.AdamW` both default to). chaosjax:
   `cj.learn.fit_transformer` with `eval_every` = `--steps`, timed whole (argument
   checks, initialisation, the compiled chunk of `--steps` steps, one evaluation of 4
-  batches); its steady-state figure `tokens_per_second` is also shown. PyTorch: a loop
+  batches; its compilation is cached after the warm-up). PyTorch: a loop
   of `zero_grad`, forward, `backward`, `AdamW.step` on random windows, eager and under
   `torch.compile` (inductor, C++ on this CPU; the fastest is the peer).
 - Generation: greedy continuation of `--prompts` prompts of 100 tokens by `--new`
