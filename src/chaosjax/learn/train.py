@@ -467,7 +467,8 @@ def fit(
     `checkpoint_every` steps and at the end; if the file exists, the run resumes from
     it and ends with parameters bit-identical to an uninterrupted run with the same
     arguments. A checkpoint from another model or configuration raises `ValueError`
-    and is left untouched.
+    and is left untouched (the configuration includes the `repr` of a `loss` or
+    `sample` that is an equinox Module).
 
     **Arguments:**
 
@@ -623,6 +624,11 @@ def fit(
     }
     if sample is not None:
         config["sample"] = True
+    # A loss or sampler written as a Module describes itself (its settings, e.g. the
+    # architecture a loss is for): a checkpoint written with other settings is refused.
+    for name, fn in (("loss", loss), ("sample", sample)):
+        if isinstance(fn, eqx.Module):
+            config[name] = repr(fn)
     identity = _json_round(
         {
             "kind": "training",

@@ -190,11 +190,40 @@ def _dense(x: Array, w: Array, b: Array, compute: Any) -> Array:
     return y + _like(b, y)
 
 
-def _attention(q: Array, k: Array, val: Array, **kwargs: Any) -> Array:
-    # jax.nn.dot_product_attention promotes float64 inputs against float32 internally,
-    # which strict dtype promotion refuses: standard promotion for this call.
+def _causal_attention(q: Array, k: Array, val: Array) -> Array:
+    """Causal multi-head attention of (batch, T, heads, head_size) queries, keys, values.
+
+    `jax.nn.dot_product_attention` (XLA on CPUs, cuDNN's fused kernels on GPUs where
+    they apply) for float32 and bfloat16. It takes the softmax in float32 whatever the
+    input, so float64 models get the same formula written out in float64 instead.
+    """
+    if q.dtype == jnp.float64:
+        T = q.shape[-3]
+        scores = jnp.einsum("bqhd,bkhd->bhqk", q, k) * (1.0 / math.sqrt(q.shape[-1]))
+        causal = jnp.tril(jnp.ones((T, T), dtype=bool))[None, None]
+        scores = jnp.where(causal, scores, jnp.finfo(q.dtype).min)
+        return jnp.einsum("bhqk,bkhd->bqhd", jax.nn.softmax(scores, axis=-1), val)
+    # It promotes bfloat16 against float32 inside, which strict dtype promotion
+    # (`jax_numpy_dtype_promotion="strict"`) refuses: standard promotion for this call.
     with jax.numpy_dtype_promotion("standard"):
-        return jax.nn.dot_product_attention(q, k, val, **kwargs)
+        return jax.nn.dot_product_attention(q, k, val, is_causal=True)
+
+
+def _cached_attention(q: Array, ks: Array, vs: Array, mask: Array) -> Array:
+    """One query per sequence against a cache: q (batch, heads, head_size), ks and vs
+    (batch, heads, context, head_size), `mask` (1, 1, context) of the filled slots ->
+    (batch, heads, head_size). The softmax attention of `jax.nn.dot_product_attention`
+    written as two batched products over a heads-first cache: measured on a CPU, the
+    library call transposes the cache of every layer at every step (2.6x slower per
+    call at 100 sequences)."""
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    # Scores and softmax in float32 at least (bfloat16 products accumulate in float32),
+    # float64 for float64 models, as in `_causal_attention`.
+    acc = q.dtype if jnp.finfo(q.dtype).bits >= 32 else jnp.dtype(jnp.float32)
+    scores = jnp.einsum("bhd,bhcd->bhc", q, ks, preferred_element_type=acc)
+    scores = jnp.where(mask, scores * scale, jnp.finfo(acc).min)
+    weights = jax.nn.softmax(scores, axis=-1).astype(vs.dtype)
+    return jnp.einsum("bhc,bhcd->bhd", weights, vs)
 
 
 def _dropout(x: Array, rate: float, key: Array | None) -> Array:
@@ -404,7 +433,7 @@ class Transformer(eqx.Module):
         kv = []
         for layer in range(c.layers):
             q, k, val = self._attention_in(layer, x)
-            att = _attention(q, k, val, is_causal=True)
+            att = _causal_attention(q, k, val)
             kv.append((k, val))
             x = self._attention_out_and_mlp(layer, x, att, (keys[2 * layer], keys[2 * layer + 1]))
         return x, kv
@@ -445,14 +474,15 @@ class Transformer(eqx.Module):
 
     def _prefill(self, tokens: Array) -> tuple[Array, Array, Array]:
         """Logits after the last of `tokens` (batch, vocab) and a cache of `context`
-        slots holding their keys and values: (layers, batch, context, heads, head_size)
+        slots holding their keys and values: (layers, batch, heads, context, head_size)
         twice."""
         c = self.config
         x, kv = self._hidden(tokens)
         pad = c.context - tokens.shape[-1]
-        widths = ((0, 0), (0, pad), (0, 0), (0, 0))
-        ks = jnp.stack([jnp.pad(k, widths) for k, _ in kv])
-        vs = jnp.stack([jnp.pad(val, widths) for _, val in kv])
+        widths = ((0, 0), (0, 0), (0, pad), (0, 0))
+        heads_first = lambda a: jnp.pad(jnp.swapaxes(a, 1, 2), widths)
+        ks = jnp.stack([heads_first(k) for k, _ in kv])
+        vs = jnp.stack([heads_first(val) for _, val in kv])
         return self._logits(x[:, -1]), ks, vs
 
     def _decode(
@@ -465,15 +495,15 @@ class Transformer(eqx.Module):
             self.token_embedding[token][:, None]
             + jax.lax.dynamic_slice_in_dim(self.position_embedding, position, 1)[None]
         )
-        # Slots 0..position are filled: a mask (1, 1, 1, context) over the key axis.
-        mask = (jnp.arange(c.context, dtype=jnp.int32) <= position)[None, None, None, :]
+        # Slots 0..position are filled: a mask (1, 1, context) over the key axis.
+        mask = (jnp.arange(c.context, dtype=jnp.int32) <= position)[None, None, :]
         for layer in range(c.layers):
             q, k, val = self._attention_in(layer, x)
-            at = (jnp.asarray(layer, jnp.int32), _I0, position, _I0, _I0)
-            ks = jax.lax.dynamic_update_slice(ks, k[None], at)
-            vs = jax.lax.dynamic_update_slice(vs, val[None], at)
-            att = _attention(q, ks[layer], vs[layer], mask=mask)
-            x = self._attention_out_and_mlp(layer, x, att, (None, None))
+            at = (jnp.asarray(layer, jnp.int32), _I0, _I0, position, _I0)
+            ks = jax.lax.dynamic_update_slice(ks, jnp.swapaxes(k, 1, 2)[None], at)
+            vs = jax.lax.dynamic_update_slice(vs, jnp.swapaxes(val, 1, 2)[None], at)
+            att = _cached_attention(q[:, 0], ks[layer], vs[layer], mask)
+            x = self._attention_out_and_mlp(layer, x, att[:, None], (None, None))
         return self._logits(x[:, 0]), ks, vs
 
 
@@ -688,7 +718,10 @@ class _WindowSampler(eqx.Module):
 class _WindowLoss(eqx.Module):
     # Mean next-token cross-entropy of sampled windows, or, given the whole token array
     # (the loop's evaluations), of fixed windows in batches (bounded memory). Returned in
-    # `dtype`, the loop's float dtype (float64 under x64).
+    # `dtype`, the loop's float dtype (float64 under x64). `architecture` is not used in
+    # the computation: through the loss's repr it puts the whole TransformerConfig (heads,
+    # dropout, dtypes: what the parameter shapes do not show) into a checkpoint's identity.
+    architecture: TransformerConfig
     batch_size: int = eqx.field(static=True)
     context: int = eqx.field(static=True)
     eval_batches: int = eqx.field(static=True)
@@ -846,6 +879,7 @@ def fit_transformer(
 
     sample = _WindowSampler(batch_size=batch_size, context=context)
     loss = _WindowLoss(
+        architecture=config,
         batch_size=batch_size,
         context=context,
         eval_batches=eval_batches,
