@@ -194,7 +194,7 @@ def torch_trainer(model, tokens, batch, steps, compiled):
 
     def run():
         net.load_state_dict(initial)
-        opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=WD, eps=1e-8, fused=True)
+        opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=WD, eps=1e-8)
         gen = torch.Generator().manual_seed(0)
         for _ in range(steps):
             rows = torch.randint(0, data.shape[0], (batch,), generator=gen)

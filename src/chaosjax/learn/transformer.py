@@ -592,8 +592,8 @@ def generate(
     (`temperature` 0: the most probable token, the T -> 0 of Shalova & Oseledets 2020,
     arXiv:2002.05111) and appended. A key-value cache of `config.context` slots holds
     every layer's keys and values, so the prompt costs one pass and each new token one
-    single-position pass (`jax.nn.dot_product_attention` over the filled slots): L new
-    tokens cost L model steps, all in one compiled `lax.scan`.
+    single-position pass (its query against the filled slots): L new tokens cost L - 1
+    model steps after the prompt's pass, all in one compiled `lax.scan`.
 
     Beyond the context: when the cache is full (the window holds `context` tokens), it is
     rebuilt from the last `keep` tokens at positions 0..keep-1 (one pass over them) and
