@@ -875,7 +875,6 @@ def fit_transformer(
     if optimizer is None:
         optimizer = AdamW(learning_rate=1e-3, weight_decay=1e-2)
     key = _as_key(key)
-    n_traj, length = t.shape
 
     sample = _WindowSampler(batch_size=batch_size, context=context)
     loss = _WindowLoss(
@@ -888,12 +887,12 @@ def fit_transformer(
     )
 
     tokens_per_chunk: list[tuple[float, int]] = []
-    last_step = [0]
 
     def timing(step: int, train: Any, validation_losses: Any) -> str | None:
         now = time.perf_counter()
-        done = (step - last_step[0]) * batch_size * context
-        last_step[0] = step
+        # The chunk that ends at `step` began at the previous multiple of eval_every
+        # (also for the first chunk after a resume).
+        done = (step - eval_every * ((step - 1) // eval_every)) * batch_size * context
         tokens_per_chunk.append((now, done))
         note = callback(step, train, validation_losses) if callback is not None else None
         if len(tokens_per_chunk) >= 2:
