@@ -176,7 +176,7 @@ def test_a_tiny_model_overfits_one_sequence_and_generation_reproduces_it():
     np.testing.assert_array_equal(out, seq[:, 1:])
 
 
-def hénon_tokens(n_traj=6, steps=400):
+def henon_tokens(n_traj=6, steps=400):
     hen = cj.systems.Henon()
     x0 = jnp.array([[-0.95, 0.35]]) + 0.05 * jax.random.uniform(
         jax.random.key(10), (n_traj, 2), minval=-1.0, maxval=1.0
@@ -191,7 +191,7 @@ class Stop(Exception):
 
 
 def test_interrupted_fit_resumes_bit_identical_and_another_architecture_is_refused(tmp_path):
-    tok, tokens = hénon_tokens()
+    tok, tokens = henon_tokens()
     cfg = cj.learn.TransformerConfig(vocab_size=100, context=16, layers=1, width=16, heads=2)
     kw = dict(config=cfg, key=jax.random.key(1), steps=30, batch_size=4, eval_every=10)
     reference = cj.learn.fit_transformer(tokens, **kw)
