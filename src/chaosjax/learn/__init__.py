@@ -20,6 +20,7 @@ node = cj.learn.fit_neural_ode(xs, dt=0.01, key=jax.random.key(1)).model   # a c
 L-BFGS, early stopping and checkpoints from which a killed run resumes bit for bit.
 """
 
+from ._reservoir import SearchResult as SearchResult
 from .anneal import Annealing as Annealing
 from .anneal import AnnealResult as AnnealResult
 from .anneal import anneal as anneal
@@ -43,12 +44,19 @@ from .derivatives import SavitzkyGolay as SavitzkyGolay
 from .derivatives import Spline as Spline
 from .derivatives import derivative as derivative
 from .derivatives import state_derivative_pairs as state_derivative_pairs
+from .esn import EchoStateNetwork as EchoStateNetwork
+from .esn import ESNFit as ESNFit
+from .esn import SparseMatrix as SparseMatrix
+from .esn import fit_esn as fit_esn
 from .linear import fit_linear_flow as fit_linear_flow
 from .neural_ode import MLP as MLP
 from .neural_ode import NeuralODE as NeuralODE
 from .neural_ode import NeuralODEResult as NeuralODEResult
 from .neural_ode import fit_neural_ode as fit_neural_ode
 from .neural_ode import shooting_loss as shooting_loss
+from .ngrc import NGRC as NGRC
+from .ngrc import NGRCFit as NGRCFit
+from .ngrc import fit_ngrc as fit_ngrc
 from .optimizers import LBFGS as LBFGS
 from .optimizers import AbstractOptimizer as AbstractOptimizer
 from .optimizers import Adam as Adam
@@ -84,6 +92,8 @@ __all__ = [
     "DelayMLP",
     "DelayMLPFit",
     "DelayPairs",
+    "ESNFit",
+    "EchoStateNetwork",
     "FiniteDifference",
     "FitResult",
     "FourierLibrary",
@@ -91,6 +101,8 @@ __all__ = [
     "LBFGS",
     "LowestNMSE",
     "MLP",
+    "NGRC",
+    "NGRCFit",
     "NeuralODE",
     "NeuralODEResult",
     "Normalizer",
@@ -102,6 +114,8 @@ __all__ = [
     "SVRFit",
     "SVRMap",
     "SavitzkyGolay",
+    "SearchResult",
+    "SparseMatrix",
     "Spline",
     "Stage",
     "anneal",
@@ -112,8 +126,10 @@ __all__ = [
     "derivative",
     "fit",
     "fit_delay_mlp",
+    "fit_esn",
     "fit_linear_flow",
     "fit_neural_ode",
+    "fit_ngrc",
     "fit_sindy",
     "fit_svr",
     "load",
