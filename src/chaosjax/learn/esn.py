@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.sparse
+import scipy.sparse.csgraph
 import scipy.sparse.linalg
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
@@ -404,10 +405,10 @@ def _draws(key: PRNGKeyArray, n: int, obs: int):
 
 def spectral_radius_of(W: np.ndarray) -> float:
     """max |eigenvalue| of a square matrix: ARPACK (implicitly restarted Arnoldi, a
-    fixed start vector so that it repeats) above 30 rows, LAPACK below or if ARPACK
-    fails to converge."""
+    fixed start vector so that it repeats) above 200 rows, else (or if ARPACK fails to
+    converge) LAPACK."""
     n = W.shape[0]
-    if n > 30:
+    if n > 200:
         try:
             top = scipy.sparse.linalg.eigs(
                 scipy.sparse.csr_matrix(W), k=1, which="LM", v0=np.ones(n),
@@ -419,6 +420,17 @@ def spectral_radius_of(W: np.ndarray) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
+def _nilpotent(W: np.ndarray) -> bool:
+    # A matrix whose graph (i <- j for W_ij != 0) has no cycle is nilpotent: every
+    # eigenvalue is 0 and no rescaling reaches a spectral radius. Numerically its
+    # eigenvalues come out as roundoff of size eps^(1/k), so decide on the graph: no
+    # cycle means every strongly connected component is one node without a self-loop.
+    n_components, _ = scipy.sparse.csgraph.connected_components(
+        scipy.sparse.csr_matrix(W != 0), directed=True, connection="strong"
+    )
+    return n_components == W.shape[0] and not np.any(np.diag(W))
+
+
 def _unit_reservoir(
     key: PRNGKeyArray, n: int, obs: int, density: float
 ) -> tuple[SparseMatrix, Array, Array]:
@@ -426,13 +438,12 @@ def _unit_reservoir(
     W_in and b uniform in [-1, 1]: every candidate of a grid scales these same draws."""
     uniform, normal, W_in, bias = _draws(key, n, obs)
     W = np.where(np.asarray(uniform) < density, np.asarray(normal), 0.0)
-    radius = spectral_radius_of(W) if np.any(W) else 0.0
-    if not radius > 1e-12:
+    if _nilpotent(W):
         raise ValueError(
-            f"`density` = {density} gives a recurrent matrix with spectral radius 0 for "
-            f"n = {n} (too few connections); raise `density`."
+            f"`density` = {density} gives a recurrent matrix without a cycle for n = {n} "
+            "(spectral radius 0, nothing to rescale); raise `density`."
         )
-    return SparseMatrix.from_dense(W / radius), W_in, bias
+    return SparseMatrix.from_dense(W / spectral_radius_of(W)), W_in, bias
 
 
 class ESNFit(eqx.Module):
@@ -486,7 +497,7 @@ def fit_esn(
     features: str = "quadratic",
     washout: int = 100,
     normalize: bool = True,
-    search: Mapping[str, Sequence[float]] | None = None,
+    search: Mapping[str, Sequence[Any]] | None = None,
     validation: Float[ArrayLike, "..."] | Sequence[Float[ArrayLike, "_time _obs"]] | None = None,
     validation_starts: int = 10,
     validation_steps: int | None = None,

@@ -311,7 +311,7 @@ def fit_ngrc(
     degree: int = 2,
     ridge: float = 2.5e-6,
     normalize: bool = True,
-    search: Mapping[str, Sequence[float]] | None = None,
+    search: Mapping[str, Sequence[Any]] | None = None,
     validation: Float[ArrayLike, "..."] | Sequence[Float[ArrayLike, "_time _obs"]] | None = None,
     validation_starts: int = 10,
     validation_steps: int | None = None,
