@@ -37,9 +37,9 @@ from ._output import interrupt_note, make_console
 
 app = typer.Typer(
     name="learn",
-    help="Learn a system from data: a delay-embedding network, SINDy or a neural ODE; the "
-    "fitted model "
-    "is a chaosjax system, judged by its Lyapunov exponents beside the true ones.",
+    help="Learn a system from data: a delay-embedding network, SINDy, a neural ODE, an "
+    "echo-state network or NG-RC; the fitted model is a chaosjax system, judged by its "
+    "Lyapunov exponents beside the true ones.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -719,3 +719,404 @@ def neural_ode(
                     out / "exponents.png", learned, true, "per unit time", f"{name}: neural ODE"
                 )
                 console.print(f"Wrote {out / 'exponents.png'}.")
+
+
+# --------------------------------------------------------------------------- reservoirs
+
+ESN_EPILOG = """Examples:
+
+  chaosjax learn esn lorenz63 --units 600 --points 20000 --dt 0.02 --out lorenz_esn
+
+  chaosjax learn esn lorenz63 --spectral-radius 0.8 --spectral-radius 0.9 --ridge 1e-8
+  --ridge 1e-6 --out searched   (two or more values of an option: a grid search on
+  validation data)
+
+  chaosjax learn esn --data run.nc --units 300 --washout 50 --out esn
+
+Writes DIR/model.eqx (read it back with cj.learn.load), DIR/metrics.json (valid
+prediction times from the test windows, learned and true exponents) and
+DIR/exponents.png."""
+
+NGRC_EPILOG = """Examples:
+
+  chaosjax learn ngrc lorenz63 --points 400 --dt 0.025 --lags 2 --skip 1 --out lorenz_ngrc
+
+  chaosjax learn ngrc henon --lags 1 --ridge 0 --out henon_ngrc
+
+  chaosjax learn ngrc --data run.nc --lags 3 --ridge 1e-7 --ridge 1e-5 --out ngrc
+
+Writes DIR/model.eqx (read it back with cj.learn.load), DIR/metrics.json and
+DIR/exponents.png."""
+
+RidgeOpt = Annotated[
+    list[float] | None,
+    typer.Option("--ridge", help="Ridge weight; repeat for a grid searched on validation data."),
+]
+HorizonOpt = Annotated[
+    int, typer.Option("--horizon", help="Steps of each closed-loop test forecast.")
+]
+TestStartsOpt = Annotated[
+    int, typer.Option("--test-starts", help="Test windows (never used to fit or tune).")
+]
+
+
+def _split_file(states: np.ndarray, reserve: int) -> tuple[list, list, list]:
+    """--data: the last members (or, for one trajectory, the last `reserve` rows each)
+    as test and validation data, the rest for training."""
+    if states.ndim == 3 and states.shape[0] >= 3:
+        return list(states[:-2]), [states[-2]], [states[-1]]
+    x = states.reshape(-1, states.shape[-2], states.shape[-1])[0]
+    if x.shape[0] <= 3 * reserve:
+        raise UserError(
+            f"--data holds {x.shape[0]} rows; the validation and test windows need "
+            f"{reserve} each beside the training rows (lower --horizon or --test-starts)."
+        )
+    return [x[: -2 * reserve]], [x[-2 * reserve : -reserve]], [x[-reserve:]]
+
+
+def _reservoir_data(
+    sysm: Flow | Map | None,
+    data: Path | None,
+    points: int | None,
+    dt: float | None,
+    noise: float,
+    seed: int,
+    *,
+    default_dt: float,
+    default_points: int,
+    reserve: int,
+) -> tuple[list, list, list, float | None]:
+    """Training, validation and test trajectories (a map's or a flow's) and the flow's dt.
+
+    Simulated: one run from the attractor, its first `points` rows for training, then
+    `reserve` rows of validation, then `reserve` of test; --noise only on the first two.
+    """
+    if not noise >= 0:
+        raise UserError(f"--noise must be >= 0, got {noise}.")
+    if data is not None:
+        if points is not None or noise:
+            raise UserError("--points and --noise apply to simulated data, not --data.")
+        states, file_dt = _read_data(data)
+        dt = dt if dt is not None else file_dt
+        if dt is not None and not dt > 0:
+            raise UserError(f"--dt must be positive, got {dt}.")
+        train, val, test = _split_file(states, reserve)
+        return train, val, test, dt
+    assert sysm is not None
+    dt = dt_for(sysm, dt, default_dt)
+    n = default_points if points is None else _positive(points, "--points")
+    xs = _simulate(sysm, n + 2 * reserve, dt, 0.0, seed)
+    fitted = xs[: n + reserve]
+    if noise > 0:
+        eps = np.asarray(jax.random.normal(jax.random.key(seed + 1), fitted.shape, xs.dtype))
+        fitted = fitted + noise * fitted.std(axis=0) * eps
+    return [fitted[:n]], [fitted[n:]], [xs[n + reserve :]], dt
+
+
+def _judge_reservoir(
+    console,
+    model: Map,
+    sysm: Flow | Map | None,
+    test: list,
+    dt: float | None,
+    *,
+    starts: int,
+    horizon: int,
+    lyap_steps: int,
+) -> dict[str, Any]:
+    """Valid prediction times from the test windows and both Lyapunov spectra."""
+    from ..learn import _reservoir as rc
+
+    history = model.history_length
+    hist, true = rc.windows(test, history, horizon, starts)
+    scale = np.concatenate(test).std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    pred = rc.closed_loop(model, jnp.asarray(hist), horizon)
+    steps = np.asarray(rc.vpt_steps(pred, jnp.asarray(true), jnp.asarray(scale), jnp.asarray(0.4)))
+    tau = float(model.time_per_step)
+    x0 = model.synchronise(jnp.asarray(hist[0]))
+    k = min(model.dim, sysm.dim if sysm is not None else hist.shape[-1])
+    unit = "per unit time" if dt is not None else "per iteration"
+    learned = None
+    try:
+        res = cj.lyapunov_spectrum(model, x0, steps=lyap_steps, transient=lyap_steps // 10, k=k)
+        lam = np.asarray(res.exponents, dtype=float)
+        learned = [float(x) for x in lam] if np.all(np.isfinite(lam)) else None
+    except cj.DivergenceError:
+        learned = None
+    true_exp = None
+    if sysm is not None:
+        true_exp = _spectrum(sysm, sysm.default_state(), lyap_steps, dt)
+    _exponent_table(console, learned, true_exp, unit)
+    lyap_time = 1.0 / true_exp[0] if true_exp and true_exp[0] > 0 else None
+    vpt = steps * tau
+    table = Table(title=f"valid prediction time ({starts} test windows, threshold 0.4)")
+    table.add_column("")
+    table.add_column("time", justify="right")
+    if lyap_time is not None:
+        table.add_column("Lyapunov times", justify="right")
+    for label, value in (("mean", vpt.mean()), ("min", vpt.min()), ("max", vpt.max())):
+        row = [label, f"{value:.3f}"]
+        if lyap_time is not None:
+            row.append(f"{value / lyap_time:.2f}")
+        table.add_row(*row)
+    console.print(table)
+    return {
+        "test": {
+            "windows": int(len(steps)),
+            "horizon_steps": horizon,
+            "threshold": 0.4,
+            "vpt_steps": steps,
+            "vpt_time": vpt,
+            "vpt_mean_time": float(vpt.mean()),
+            "lyapunov_time": lyap_time,
+            "vpt_lyapunov_times": None if lyap_time is None else vpt / lyap_time,
+            "vpt_mean_lyapunov_times": None if lyap_time is None else float(vpt.mean() / lyap_time),
+        },
+        "lyapunov_exponents": {"learned": learned, "true": true_exp, "unit": unit},
+    }
+
+
+def _search_record(search) -> dict[str, Any] | None:
+    if search is None:
+        return None
+    return {
+        "parameters": list(search.parameters),
+        "mean_vpt_time": np.asarray(search.mean_vpt),
+        "best": search.best,
+    }
+
+
+@app.command("esn", epilog=ESN_EPILOG)
+@guard
+def esn(
+    system: SystemArg = None,
+    param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    data: DataOpt = None,
+    points: PointsOpt = None,
+    dt: Annotated[
+        float | None, typer.Option("--dt", help="Sampling step of a flow \\[default: 0.02].")
+    ] = None,
+    noise: NoiseOpt = 0.0,
+    units: Annotated[int, typer.Option("--units", help="Reservoir units n.")] = 600,
+    spectral_radius: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--spectral-radius", help="Spectral radius of W \\[default: 0.9]; repeat for a grid."
+        ),
+    ] = None,
+    ridge: RidgeOpt = None,
+    leak: Annotated[float, typer.Option("--leak", help="Leak rate in (0, 1].")] = 1.0,
+    input_scaling: Annotated[
+        float, typer.Option("--input-scaling", help="Scale of W_in (normalised inputs).")
+    ] = 0.5,
+    bias_scaling: Annotated[float, typer.Option("--bias-scaling", help="Scale of the bias.")] = 0.5,
+    density: Annotated[
+        float, typer.Option("--density", help="Fraction of nonzero entries of W.")
+    ] = 0.01,
+    features: Annotated[
+        str, typer.Option("--features", help="quadratic ([1, r, r^2]) or linear ([1, r]).")
+    ] = "quadratic",
+    washout: Annotated[
+        int, typer.Option("--washout", help="Observations that synchronise the reservoir.")
+    ] = 100,
+    horizon: HorizonOpt = 1_000,
+    test_starts: TestStartsOpt = 10,
+    seed: SeedOpt = 0,
+    lyap_steps: LyapStepsOpt = 20_000,
+    out: OutDirOpt = Path("esn"),
+    no_plot: NoPlotsOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fit an echo-state network (sparse random reservoir, ridge readout); judge its
+    closed-loop forecasts and Lyapunov exponents against the true system's."""
+    units = _positive(units, "--units")
+    washout = _positive(washout, "--washout")
+    horizon = _positive(horizon, "--horizon")
+    test_starts = _positive(test_starts, "--test-starts")
+    lyap_steps = _positive(lyap_steps, "--lyap-steps")
+    if features not in ("quadratic", "linear"):
+        raise UserError(f"--features must be quadratic or linear, got {features!r}.")
+    if not 0 < leak <= 1:
+        raise UserError(f"--leak must lie in (0, 1], got {leak}.")
+    if not 0 < density <= 1:
+        raise UserError(f"--density must lie in (0, 1], got {density}.")
+    radii = spectral_radius or [0.9]
+    ridges = ridge or [1e-6]
+    if any(not r > 0 for r in radii):
+        raise UserError(f"--spectral-radius must be positive, got {radii}.")
+    if any(not r >= 0 for r in ridges):
+        raise UserError(f"--ridge must be >= 0, got {ridges}.")
+    sysm = _system(system, param, system_file, data)
+    window = washout + horizon
+    train, val, test, dt = _reservoir_data(
+        sysm, data, points, dt, noise, seed, default_dt=0.02, default_points=20_000,
+        reserve=test_starts * window,
+    )  # fmt: skip
+    out = _out_dir(out)
+    console = make_console(quiet)
+    name = cjio.system_name(sysm) if sysm is not None else str(data)
+    grid = {k: v for k, v in (("spectral_radius", radii), ("ridge", ridges)) if len(v) > 1}
+    with interrupt_note(console, "Files already written are kept whole."):
+        t0 = time.time()
+        res = cj.learn.fit_esn(
+            train, dt=1.0 if dt is None else dt, key=jax.random.key(seed), n=units,
+            spectral_radius=radii[0], ridge=ridges[0], leak=leak, input_scaling=input_scaling,
+            bias_scaling=bias_scaling, density=density, features=features, washout=washout,
+            search=grid or None, validation=val if grid else None,
+            validation_starts=min(test_starts, 5), validation_steps=horizon,
+        )  # fmt: skip
+        seconds = time.time() - t0
+        model = res.model
+        chosen = {"spectral_radius": radii[0], "ridge": ridges[0]}
+        if res.search is not None:
+            chosen.update(res.search.parameters[res.search.best])
+        console.print(
+            f"Echo-state network ({units} units, {features} readout) on "
+            f"{sum(x.shape[0] for x in train)} samples of {name} ({seconds:.1f} s): "
+            f"training NMSE {float(res.nmse):.3e}, spectral radius {chosen['spectral_radius']}, "
+            f"ridge {chosen['ridge']:g}."
+        )
+        judged = _judge_reservoir(
+            console, model, sysm, test, dt, starts=test_starts, horizon=horizon,
+            lyap_steps=lyap_steps,
+        )  # fmt: skip
+        probe = np.asarray(model.default_state())
+        metrics = {
+            "model": "esn",
+            "system": name,
+            "parameters": cjio.system_parameters(sysm) if sysm is not None else None,
+            "data": str(data) if data is not None else None,
+            "points": int(sum(x.shape[0] for x in train)),
+            "dt": dt,
+            "noise": noise,
+            "seed": seed,
+            "units": units,
+            "spectral_radius": chosen["spectral_radius"],
+            "ridge": chosen["ridge"],
+            "leak": leak,
+            "input_scaling": input_scaling,
+            "bias_scaling": bias_scaling,
+            "density": density,
+            "features": features,
+            "washout": washout,
+            "seconds": seconds,
+            "nmse": float(res.nmse),
+            "search": _search_record(res.search),
+            **judged,
+            "prediction_check": {
+                "state": probe,
+                "step": np.asarray(model.step(jnp.asarray(probe))),
+            },
+        }
+        _write(console, out, model, metrics)
+        learned = judged["lyapunov_exponents"]["learned"]
+        if not no_plot and learned is not None:
+            _exponent_figure(
+                out / "exponents.png", learned, judged["lyapunov_exponents"]["true"],
+                judged["lyapunov_exponents"]["unit"], f"{name}: echo-state network",
+            )  # fmt: skip
+            console.print(f"Wrote {out / 'exponents.png'}.")
+
+
+@app.command("ngrc", epilog=NGRC_EPILOG)
+@guard
+def ngrc(
+    system: SystemArg = None,
+    param: ParamOpt = None,
+    system_file: SystemFileOpt = None,
+    data: DataOpt = None,
+    points: PointsOpt = None,
+    dt: Annotated[
+        float | None, typer.Option("--dt", help="Sampling step of a flow \\[default: 0.025].")
+    ] = None,
+    noise: NoiseOpt = 0.0,
+    lags: Annotated[int, typer.Option("--lags", help="Delayed observations k.")] = 2,
+    skip: Annotated[int, typer.Option("--skip", help="Spacing s of the delays, in steps.")] = 1,
+    degree: Annotated[int, typer.Option("--degree", help="Largest monomial degree.")] = 2,
+    ridge: RidgeOpt = None,
+    horizon: HorizonOpt = 1_000,
+    test_starts: TestStartsOpt = 10,
+    seed: SeedOpt = 0,
+    lyap_steps: LyapStepsOpt = 20_000,
+    out: OutDirOpt = Path("ngrc"),
+    no_plot: NoPlotsOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fit a next-generation reservoir computer (polynomial features of delayed
+    observations, ridge readout of the increment); judge its forecasts and exponents."""
+    lags = _positive(lags, "--lags")
+    skip = _positive(skip, "--skip")
+    degree = _positive(degree, "--degree")
+    horizon = _positive(horizon, "--horizon")
+    test_starts = _positive(test_starts, "--test-starts")
+    lyap_steps = _positive(lyap_steps, "--lyap-steps")
+    ridges = ridge or [2.5e-6]
+    if any(not r >= 0 for r in ridges):
+        raise UserError(f"--ridge must be >= 0, got {ridges}.")
+    sysm = _system(system, param, system_file, data)
+    history = (lags - 1) * skip + 1
+    train, val, test, dt = _reservoir_data(
+        sysm, data, points, dt, noise, seed, default_dt=0.025, default_points=400,
+        reserve=test_starts * (history + horizon),
+    )  # fmt: skip
+    if any(x.shape[0] <= history for x in train):
+        raise UserError(f"--lags {lags} and --skip {skip} need more than {history} training rows.")
+    out = _out_dir(out)
+    console = make_console(quiet)
+    name = cjio.system_name(sysm) if sysm is not None else str(data)
+    grid = {"ridge": ridges} if len(ridges) > 1 else None
+    with interrupt_note(console, "Files already written are kept whole."):
+        t0 = time.time()
+        res = cj.learn.fit_ngrc(
+            train, dt=1.0 if dt is None else dt, lags=lags, skip=skip, degree=degree,
+            ridge=ridges[0], search=grid, validation=val if grid else None,
+            validation_starts=min(test_starts, 5), validation_steps=horizon,
+        )  # fmt: skip
+        seconds = time.time() - t0
+        model = res.model
+        chosen = res.search.parameters[res.search.best]["ridge"] if res.search else ridges[0]
+        console.print(
+            f"NG-RC ({lags} lags, skip {skip}, degree {degree}, {model.W_out.shape[1]} "
+            f"features) on {sum(x.shape[0] for x in train)} samples of {name} "
+            f"({seconds:.2f} s): increment NMSE {float(res.nmse):.3e}, ridge {chosen:g}."
+        )
+        judged = _judge_reservoir(
+            console, model, sysm, test, dt, starts=test_starts, horizon=horizon,
+            lyap_steps=lyap_steps,
+        )  # fmt: skip
+        names = list(sysm.variable_names()) if sysm is not None else None
+        features = model.feature_names(names)
+        probe = np.asarray(model.default_state())
+        metrics = {
+            "model": "ngrc",
+            "system": name,
+            "parameters": cjio.system_parameters(sysm) if sysm is not None else None,
+            "data": str(data) if data is not None else None,
+            "points": int(sum(x.shape[0] for x in train)),
+            "dt": dt,
+            "noise": noise,
+            "seed": seed,
+            "lags": lags,
+            "skip": skip,
+            "degree": degree,
+            "ridge": chosen,
+            "seconds": seconds,
+            "nmse": float(res.nmse),
+            "features": features,
+            "search": _search_record(res.search),
+            **judged,
+            "prediction_check": {
+                "state": probe,
+                "step": np.asarray(model.step(jnp.asarray(probe))),
+            },
+        }
+        _write(console, out, model, metrics)
+        learned = judged["lyapunov_exponents"]["learned"]
+        if not no_plot and learned is not None:
+            _exponent_figure(
+                out / "exponents.png", learned, judged["lyapunov_exponents"]["true"],
+                judged["lyapunov_exponents"]["unit"], f"{name}: NG-RC",
+            )  # fmt: skip
+            console.print(f"Wrote {out / 'exponents.png'}.")
