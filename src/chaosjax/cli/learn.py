@@ -750,7 +750,11 @@ DIR/exponents.png."""
 
 RidgeOpt = Annotated[
     list[float] | None,
-    typer.Option("--ridge", help="Ridge weight; repeat for a grid searched on validation data."),
+    typer.Option(
+        "--ridge",
+        help="Ridge weight \\[default: esn 1e-8, ngrc 2.5e-6]; repeat for a grid searched on "
+        "validation data.",
+    ),
 ]
 HorizonOpt = Annotated[
     int, typer.Option("--horizon", help="Steps of each closed-loop test forecast.")
@@ -910,7 +914,7 @@ def esn(
     leak: Annotated[float, typer.Option("--leak", help="Leak rate in (0, 1].")] = 1.0,
     input_scaling: Annotated[
         float, typer.Option("--input-scaling", help="Scale of W_in (normalised inputs).")
-    ] = 0.5,
+    ] = 0.25,
     bias_scaling: Annotated[float, typer.Option("--bias-scaling", help="Scale of the bias.")] = 0.5,
     density: Annotated[
         float, typer.Option("--density", help="Fraction of nonzero entries of W.")
@@ -943,7 +947,7 @@ def esn(
     if not 0 < density <= 1:
         raise UserError(f"--density must lie in (0, 1], got {density}.")
     radii = spectral_radius or [0.9]
-    ridges = ridge or [1e-6]
+    ridges = ridge or [1e-8]
     if any(not r > 0 for r in radii):
         raise UserError(f"--spectral-radius must be positive, got {radii}.")
     if any(not r >= 0 for r in ridges):

@@ -77,11 +77,14 @@ def ridge_solve(
     The constant's weight (the intercept) is not penalised, so the readout does not
     depend on where the data's origin lies; this is the ridge regression with a fitted
     bias of scikit-learn and reservoirpy's `Ridge` (Hoerl & Kennard 1970,
-    Technometrics 12, 55-67). Solved by LU in the dtype of `gram` (float64).
+    Technometrics 12, 55-67). The matrix is symmetric positive definite (|F w|^2 +
+    ridge |w[1:]|^2 > 0 for w != 0 when the constant column is nonzero): solved by
+    Cholesky in the dtype of `gram` (float64); a singular one (ridge 0, collinear
+    features) gives non-finite weights, which the callers report.
     """
     p = gram.shape[0]
     penalty = ridge * jnp.ones(p, gram.dtype).at[0].set(0.0)
-    return jnp.linalg.solve(gram + jnp.diag(penalty), cross).T
+    return jax.scipy.linalg.solve(gram + jnp.diag(penalty), cross, assume_a="pos").T
 
 
 # ----------------------------------------------------------------------------- judging

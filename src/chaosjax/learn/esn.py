@@ -44,7 +44,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 from .. import _validate as v
 from ..systems import Map
 from . import _reservoir as rc
-from .data import Normalizer
+from .data import Normalizer, _key_data
 from .neural_ode import _trajectories
 
 __all__ = ["ESNFit", "EchoStateNetwork", "SparseMatrix", "fit_esn"]
@@ -310,15 +310,19 @@ class EchoStateNetwork(Map):
                 f"`history` must have shape (rows >= 1, {self.n_observed}), got {history.shape}."
             )
 
-        def body(r, u):
-            return self.drive(r, u), None
-
-        r0 = jnp.zeros(self.dim, self.initial_state.dtype)
-        r, _ = jax.lax.scan(body, r0, history[:-1])
-        return r
+        return _teacher_forced(self, history[:-1])
 
     def default_state(self) -> Float[Array, " dim"]:
         return self.initial_state
+
+
+@eqx.filter_jit
+def _teacher_forced(model: EchoStateNetwork, inputs: Array) -> Array:
+    def body(r, u):
+        return model.drive(r, u), None
+
+    r, _ = jax.lax.scan(body, jnp.zeros(model.dim, model.initial_state.dtype), inputs)
+    return r
 
 
 # ----------------------------------------------------------------------------- training
@@ -391,59 +395,74 @@ def _squared_errors(model: EchoStateNetwork, Z: Array, mask: Array, chunk: int):
     return _scan_chunks(model, Z, mask, chunk, jnp.zeros(Z.shape[-1], Z.dtype), update)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _draws(key: PRNGKeyArray, n: int, obs: int):
-    k_mask, k_values, k_in, k_bias = jax.random.split(key, 4)
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _draws(key: PRNGKeyArray, n: int, obs: int, count: int):
+    k_values, k_in, k_bias = jax.random.split(key, 3)
     dtype = jnp.result_type(float)
     return (
-        jax.random.uniform(k_mask, (n, n), dtype),
-        jax.random.normal(k_values, (n, n), dtype),
+        jax.random.normal(k_values, (count,), dtype),
         jax.random.uniform(k_in, (n, obs), dtype, minval=-1.0, maxval=1.0),
         jax.random.uniform(k_bias, (n,), dtype, minval=-1.0, maxval=1.0),
     )
 
 
-def spectral_radius_of(W: np.ndarray) -> float:
-    """max |eigenvalue| of a square matrix: ARPACK (implicitly restarted Arnoldi, a
-    fixed start vector so that it repeats) above 200 rows, else (or if ARPACK fails to
-    converge) LAPACK."""
+def _positions(key: PRNGKeyArray, n: int, count: int) -> np.ndarray:
+    # `count` distinct entries of an n x n matrix, row-major: NumPy's Generator seeded
+    # with the key's bits samples without replacement in O(count) (jax.random.choice
+    # would shuffle all n^2 positions).
+    rng = np.random.default_rng(np.asarray(_key_data(key)).ravel())
+    return np.sort(rng.choice(n * n, size=count, replace=False))
+
+
+def spectral_radius_of(W: scipy.sparse.csr_matrix) -> float:
+    """max |eigenvalue| of a square sparse matrix: ARPACK (implicitly restarted Arnoldi,
+    a fixed start vector so that it repeats) above 200 rows, else (or if ARPACK fails
+    to converge) LAPACK on the dense matrix."""
     n = W.shape[0]
     if n > 200:
         try:
             top = scipy.sparse.linalg.eigs(
-                scipy.sparse.csr_matrix(W), k=1, which="LM", v0=np.ones(n),
-                return_eigenvectors=False,
-            )  # fmt: skip
+                W, k=1, which="LM", v0=np.ones(n), return_eigenvectors=False
+            )
             return float(np.max(np.abs(top)))
         except scipy.sparse.linalg.ArpackNoConvergence:
             pass
-    return float(np.max(np.abs(np.linalg.eigvals(W))))
+    return float(np.max(np.abs(np.linalg.eigvals(W.toarray()))))
 
 
-def _nilpotent(W: np.ndarray) -> bool:
+def _nilpotent(W: scipy.sparse.csr_matrix) -> bool:
     # A matrix whose graph (i <- j for W_ij != 0) has no cycle is nilpotent: every
     # eigenvalue is 0 and no rescaling reaches a spectral radius. Numerically its
     # eigenvalues come out as roundoff of size eps^(1/k), so decide on the graph: no
     # cycle means every strongly connected component is one node without a self-loop.
     n_components, _ = scipy.sparse.csgraph.connected_components(
-        scipy.sparse.csr_matrix(W != 0), directed=True, connection="strong"
+        W, directed=True, connection="strong"
     )
-    return n_components == W.shape[0] and not np.any(np.diag(W))
+    return n_components == W.shape[0] and not np.any(W.diagonal())
 
 
 def _unit_reservoir(
     key: PRNGKeyArray, n: int, obs: int, density: float
 ) -> tuple[SparseMatrix, Array, Array]:
-    """W with spectral radius 1 (Bernoulli(density) pattern, standard normal entries),
-    W_in and b uniform in [-1, 1]: every candidate of a grid scales these same draws."""
-    uniform, normal, W_in, bias = _draws(key, n, obs)
-    W = np.where(np.asarray(uniform) < density, np.asarray(normal), 0.0)
+    """W with spectral radius 1 (round(density n^2) entries at distinct uniformly random
+    positions, standard normal values), W_in and b uniform in [-1, 1]: every candidate
+    of a grid scales these same draws. A fixed number of entries (not one Bernoulli
+    draw per entry) keeps the shapes, hence the compiled code, the same for every key."""
+    count = max(1, round(density * n * n))
+    k_positions, k_rest = jax.random.split(key)
+    flat = _positions(k_positions, n, count)
+    rows, columns = flat // n, flat % n
+    values, W_in, bias = _draws(k_rest, n, obs, count)
+    values = np.asarray(values)
+    W = scipy.sparse.csr_matrix((values, (rows, columns)), shape=(n, n))
     if _nilpotent(W):
         raise ValueError(
             f"`density` = {density} gives a recurrent matrix without a cycle for n = {n} "
             "(spectral radius 0, nothing to rescale); raise `density`."
         )
-    return SparseMatrix.from_dense(W / spectral_radius_of(W)), W_in, bias
+    radius = spectral_radius_of(W)
+    unit = SparseMatrix(rows=rows, columns=columns, values=values / radius, shape=(n, n))
+    return unit, W_in, bias
 
 
 class ESNFit(eqx.Module):
@@ -490,10 +509,10 @@ def fit_esn(
     n: int = 600,
     spectral_radius: float = 0.9,
     leak: float = 1.0,
-    input_scaling: float = 0.5,
+    input_scaling: float = 0.25,
     bias_scaling: float = 0.5,
     density: float = 0.01,
-    ridge: float = 1e-6,
+    ridge: float = 1e-8,
     features: str = "quadratic",
     washout: int = 100,
     normalize: bool = True,
@@ -507,8 +526,8 @@ def fit_esn(
     a ridge-regression readout.
 
     The reservoir (Jaeger 2001, GMD Report 148; Pathak, Hunt, Girvan, Lu & Ott 2018,
-    Phys. Rev. Lett. 120, 024102): W has each entry nonzero with probability `density`,
-    standard normal, rescaled to spectral radius `spectral_radius` (eigenvalues by
+    Phys. Rev. Lett. 120, 024102): W has round(`density` n^2) nonzero entries at random
+    positions, standard normal, rescaled to spectral radius `spectral_radius` (eigenvalues by
     LAPACK, or ARPACK above 1,000 units); W_in and b are uniform in
     [-`input_scaling`, `input_scaling`] and [-`bias_scaling`, `bias_scaling`]. The
     observations are normalised (mean 0, standard deviation 1 per coordinate, with
@@ -537,10 +556,11 @@ def fit_esn(
     - `n`: reservoir units (default 600).
     - `spectral_radius`: the largest |eigenvalue| of W, > 0 (default 0.9).
     - `leak`: the leak rate a in (0, 1] (default 1: no leak).
-    - `input_scaling`: > 0 (default 0.5), in normalised units of the observations.
+    - `input_scaling`: > 0 (default 0.25), in normalised units of the observations.
     - `bias_scaling`: >= 0 (default 0.5).
-    - `density`: the fraction of nonzero entries of W, in (0, 1] (default 0.01).
-    - `ridge`: the ridge weight, >= 0 (default 1e-6); it multiplies the identity added to
+    - `density`: the fraction of nonzero entries of W, in (0, 1] (default 0.01): W has
+      round(density n^2) entries at distinct random positions.
+    - `ridge`: the ridge weight, >= 0 (default 1e-8); it multiplies the identity added to
       F^T F (not scaled by the number of samples).
     - `features`: "quadratic" [1, r, r^2] (default) or "linear" [1, r].
     - `washout`: the observations that synchronise a reservoir (>= 1, default 100):
