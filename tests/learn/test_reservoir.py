@@ -379,3 +379,22 @@ def test_vpt_steps_helper_counts_the_valid_steps():
     steps = rc.vpt_steps(pred, true, jnp.ones(2), jnp.asarray(0.4))
     # Window 0: error sqrt(0.25) = 0.5 > 0.4 first at index 2; window 1 never: 5.
     np.testing.assert_array_equal(np.asarray(steps), [2, 5])
+
+
+@pytest.mark.parametrize("features", ["linear", "quadratic"])
+def test_esn_normal_equations_agree_on_both_paths(lorenz, features):
+    # The CPU path forms F^T F with NumPy's BLAS, other backends inside XLA; both sum
+    # the same rows (two trajectories of different lengths, padded and masked).
+    from chaosjax.learn import esn as E
+
+    data = [lorenz["train"][:300], lorenz["train"][500:700]]
+    model = cj.learn.fit_esn(
+        data, dt=DT, key=jax.random.key(2), n=30, density=0.2, washout=10, features=features
+    ).model
+    Z, mask = E._padded(data, model.normalizer, 10, 64)
+    host = E._normal_equations_host(model, jnp.asarray(Z), jnp.asarray(mask), 64)
+    xla = E._normal_equations_xla(model, jnp.asarray(Z), jnp.asarray(mask), 64)
+    for a, b in zip(host, xla, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-10)
+    # The row count: every row t >= washout - 1 of each trajectory.
+    assert float(host[0][0, 0]) == (300 - 9) + (200 - 9)
