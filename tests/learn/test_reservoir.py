@@ -61,12 +61,12 @@ def test_esn_forecasts_lorenz63_and_has_its_largest_exponent(lorenz, esn300):
     radius = np.max(np.abs(np.linalg.eigvals(np.asarray(esn.W.todense()))))
     assert np.isclose(radius, 0.9, rtol=1e-10)
     vpt = vpt_lyapunov_times(esn, lorenz["test"])
-    # Measured: mean 10.4 Lyapunov times (7.7 .. 11.7) over 10 test windows with 300 units
+    # Measured: mean 11.5 Lyapunov times (10.6 .. 13.5) over 10 test windows with 300 units
     # and 10,000 training rows; the bound leaves room for other draws and machines.
-    assert vpt.mean() >= 7.0, vpt
+    assert vpt.mean() >= 8.0, vpt
     x0 = esn.synchronise(jnp.asarray(lorenz["test"][:100]))
     res = cj.lyapunov_spectrum(esn, x0, steps=20_000, transient=1_000, k=3)
-    # Measured 0.895 (per unit time, via time_per_step); a run of 400 time units
+    # Measured 0.912 (per unit time, via time_per_step); a run of 400 time units
     # estimates an exponent to about 1 %.
     assert abs(float(res.exponents[0]) - LAMBDA) < 0.05 * LAMBDA, res.exponents
     # The second exponent of a flow is 0; the model's is close to it.
@@ -179,12 +179,14 @@ def test_sparse_matrix_products_and_gradient():
     rng = np.random.default_rng(0)
     A = rng.normal(size=(7, 5)) * (rng.uniform(size=(7, 5)) < 0.4)
     S = cj.learn.SparseMatrix.from_dense(A)
-    assert S.values.shape == (np.count_nonzero(A),)
+    # Rows padded to the fullest row's count.
+    assert S.values.shape == (7, np.count_nonzero(A, axis=1).max()) and S.shape == (7, 5)
     x = jnp.asarray(rng.normal(size=5))
     np.testing.assert_allclose(np.asarray(S @ x), A @ np.asarray(x), rtol=1e-14, atol=1e-14)
     np.testing.assert_array_equal(np.asarray(S.todense()), A)
     g = eqx.filter_grad(lambda s: jnp.sum(s @ x))(S)
-    np.testing.assert_allclose(np.asarray(g.values), np.asarray(x)[np.nonzero(A)[1]])
+    np.testing.assert_allclose(np.asarray(g.values), np.asarray(x)[np.asarray(S.columns)])
+    np.testing.assert_array_equal(S.to_scipy().toarray(), A)
 
 
 def test_esn_grid_search_scores_on_validation_and_refits_the_best(lorenz):
@@ -240,7 +242,6 @@ def test_esn_bad_input_names_the_argument(lorenz):
         (dict(search={"leak": [0.5, 2.0]}, validation=x), "search['leak']"),
         (dict(validation=x[:, :2]), "`validation`"),
         (dict(validation=x[:60], validation_steps=50), "`validation`"),
-        (dict(n=10, density=1e-6, key=jax.random.key(1)), "`density`"),
     ]
     for changes, fragment in cases:
         kw = dict(data=x, dt=DT, key=key, n=20, washout=20)
@@ -258,11 +259,11 @@ def test_esn_600_units_reach_8_lyapunov_times_and_the_exponent(lorenz):
     res = cj.learn.fit_esn(lorenz["train"], dt=DT, key=jax.random.key(0), n=600)
     esn = res.model
     vpt = vpt_lyapunov_times(esn, lorenz["test"], starts=12, horizon=1_500)
-    # Measured: mean 10.8 Lyapunov times (8.7 .. 13.5).
+    # Measured: mean 11.2 Lyapunov times (9.1 .. 13.4).
     assert vpt.mean() >= 8.0, vpt
     x0 = esn.synchronise(jnp.asarray(lorenz["test"][:100]))
     res = cj.lyapunov_spectrum(esn, x0, steps=50_000, transient=1_000, k=3)
-    # Measured 0.898 (1,000 time units); within 5 % of 0.906.
+    # Measured 0.901 (1,000 time units); within 5 % of 0.906.
     assert abs(float(res.exponents[0]) - LAMBDA) < 0.05 * LAMBDA, res.exponents
 
 
