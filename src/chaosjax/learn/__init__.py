@@ -14,10 +14,15 @@ series = cj.trajectory(dh, dh.default_state(), steps=511, transient=1_000)[:, 0]
 net = cj.learn.fit_delay_mlp(series, lags=5, hidden=4, key=jax.random.key(0)).model
 cj.lag_sensitivities(net, net.default_state(), 5_000)   # a delay map, a cj.Map
 node = cj.learn.fit_neural_ode(xs, dt=0.01, key=jax.random.key(1)).model   # a cj.Flow
+esn = cj.learn.fit_esn(xs, dt=0.01, key=jax.random.key(2), n=200).model  # a cj.Map
+ngrc = cj.learn.fit_ngrc(xs, dt=0.01, lags=2).model                      # a cj.Map
 ```
 
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then
 L-BFGS, early stopping and checkpoints from which a killed run resumes bit for bit.
+Reservoir models (`fit_esn`, `fit_ngrc`) are fitted in closed form (ridge regression)
+and run closed-loop; their hidden state relates to the observations through
+`observe`, `synchronise` and `history_length`.
 """
 
 from ._reservoir import SearchResult as SearchResult
