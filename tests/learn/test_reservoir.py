@@ -392,9 +392,15 @@ def test_esn_normal_equations_agree_on_both_paths(lorenz, features):
         data, dt=DT, key=jax.random.key(2), n=30, density=0.2, washout=10, features=features
     ).model
     Z, mask = E._padded(data, model.normalizer, 10, 64)
-    host = E._normal_equations_host(model, jnp.asarray(Z), jnp.asarray(mask), 64)
-    xla = E._normal_equations_xla(model, jnp.asarray(Z), jnp.asarray(mask), 64)
+    Z, mask = jnp.asarray(Z), jnp.asarray(mask)
+    *host, kept = E._normal_equations_host(model, Z, mask, 64, keep_states=True)
+    xla = E._normal_equations_xla(model, Z, mask, 64)
     for a, b in zip(host, xla, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-10)
+    # The training error from the kept states equals the one from a second run.
+    W = np.asarray(model.W_out)
+    sse_host = E._squared_errors_host(W, features, kept)
+    sse_xla = np.asarray(E._squared_errors(model, Z, mask, 64))
+    np.testing.assert_allclose(sse_host, sse_xla, rtol=1e-9)
     # The row count: every row t >= washout - 1 of each trajectory.
     assert float(host[0][0, 0]) == (300 - 9) + (200 - 9)

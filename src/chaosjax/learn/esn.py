@@ -411,12 +411,16 @@ def _teacher_states(model: EchoStateNetwork, r: Array, z: Array) -> tuple[Array,
     return jax.lax.scan(step, r, z)
 
 
-def _normal_equations_host(model: EchoStateNetwork, Z: Array, mask: Array, chunk: int):
+def _normal_equations_host(
+    model: EchoStateNetwork, Z: Array, mask: Array, chunk: int, keep_states: bool = False
+):
     # The same sums, the reservoir run in JAX and F^T F formed by NumPy's BLAS: on a CPU
     # OpenBLAS's matrix product runs several times faster than XLA's for these
     # (features x rows) x (rows x features) products. The reservoir runs a block of
     # chunks at a time (states up to 256 MB), then BLAS takes the block: few switches
     # between the two thread pools, each of which spins for a while after its work.
+    # With `keep_states` and a single block, the fitted rows' states are returned too,
+    # so that the training error needs no second run of the reservoir.
     B, T, obs = Z.shape
     p = model.W_out.shape[1]
     n = model.dim
@@ -427,6 +431,9 @@ def _normal_equations_host(model: EchoStateNetwork, Z: Array, mask: Array, chunk
     G = np.zeros((p, p))
     C = np.zeros((p, obs))
     r = jnp.zeros((B, n), Z.dtype)
+    kept: list[tuple[np.ndarray, np.ndarray]] | None = [] if keep_states else None
+    if per_block * chunk < T:
+        kept = None
     for start in range(0, T, per_block * chunk):
         stop = min(T, start + per_block * chunk)
         r, R = _teacher_states(model, r, Zt[start:stop])
@@ -436,20 +443,40 @@ def _normal_equations_host(model: EchoStateNetwork, Z: Array, mask: Array, chunk
             if not keep.any():
                 continue
             rows = R[lo : lo + chunk].reshape(-1, n)[keep]
+            targets = Zn[start + lo : start + lo + chunk].reshape(-1, obs)[keep]
             parts = [np.ones((rows.shape[0], 1)), rows]
             if model.features == "quadratic":
                 parts.append(rows * rows)
             F = np.concatenate(parts, axis=1)
             G += F.T @ F
-            C += F.T @ Zn[start + lo : start + lo + chunk].reshape(-1, obs)[keep]
-    return jnp.asarray(G), jnp.asarray(C)
+            C += F.T @ targets
+            if kept is not None:
+                kept.append((rows, targets))
+    return jnp.asarray(G), jnp.asarray(C), kept
 
 
-def _normal_equations(model: EchoStateNetwork, Z: Array, mask: Array, chunk: int):
-    """(F^T F, F^T Z) over the fitted rows of every trajectory."""
+def _squared_errors_host(
+    W_out: np.ndarray, features: str, kept: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    n = kept[0][0].shape[1]
+    sse = np.zeros(W_out.shape[0])
+    for rows, targets in kept:
+        pred = W_out[:, 0] + rows @ W_out[:, 1 : n + 1].T
+        if features == "quadratic":
+            pred = pred + (rows * rows) @ W_out[:, n + 1 :].T
+        sse += np.sum((pred - targets) ** 2, axis=0)
+    return sse
+
+
+def _normal_equations(
+    model: EchoStateNetwork, Z: Array, mask: Array, chunk: int, keep_states: bool = False
+):
+    """(F^T F, F^T Z) over the fitted rows of every trajectory, and the fitted rows'
+    states and targets when kept (see `_normal_equations_host`), else None."""
     if jax.default_backend() == "cpu":
-        return _normal_equations_host(model, Z, mask, chunk)
-    return _normal_equations_xla(model, Z, mask, chunk)
+        return _normal_equations_host(model, Z, mask, chunk, keep_states)
+    G, C = _normal_equations_xla(model, Z, mask, chunk)
+    return G, C, None
 
 
 @eqx.filter_jit
@@ -700,15 +727,20 @@ def fit_esn(
             washout=washout,
         )
 
-    equations: dict[tuple[float, ...], tuple[Array, Array]] = {}
-    candidates, scores = [], []
+    equations: dict[tuple[float, ...], Any] = {}
+    # Keep the states for the training error when one reservoir is fitted (a grid over
+    # reservoirs would keep one copy each).
+    reservoirs = {tuple({**base, **q}[k] for k in RESERVOIR_PARAMETERS) for q in points}
+    one_reservoir = len(reservoirs) == 1
+    candidates, scores, kept_states = [], [], []
     for point in points:
         params = {**base, **point}
         reservoir = tuple(params[k] for k in RESERVOIR_PARAMETERS)
         if reservoir not in equations:
             blank = model_at(params, jnp.zeros((obs, p)))
-            equations[reservoir] = _normal_equations(blank, Z, mask, chunk)
-        G, C = equations[reservoir]
+            equations[reservoir] = _normal_equations(blank, Z, mask, chunk, one_reservoir)
+        G, C, kept = equations[reservoir]
+        kept_states.append(kept)
         W_out = rc.ridge_solve(G, C, jnp.asarray(params["ridge"]))
         if not bool(jnp.all(jnp.isfinite(W_out))):
             raise ValueError(
@@ -728,7 +760,11 @@ def fit_esn(
         search_result = rc.SearchResult(parameters=tuple(points), vpt=vpt, mean_vpt=mean, best=best)
     model = candidates[best]
 
-    sse = np.asarray(_squared_errors(model, Z, mask, chunk))
+    kept = kept_states[best]
+    if kept:
+        sse = _squared_errors_host(np.asarray(model.W_out), features, kept)
+    else:
+        sse = np.asarray(_squared_errors(model, Z, mask, chunk))
     rows = mask_np.astype(bool)
     targets = Z_np[rows]
     sst = np.sum((targets - targets.mean(axis=0)) ** 2, axis=0)
