@@ -4,6 +4,8 @@ trajectories with the distances between paired trajectories against time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -289,7 +291,7 @@ def generated_vs_true(
     runs, T, dim = min(a.shape[0], 4), a.shape[1], a.shape[2]
     labels = list(labels) if labels is not None else [f"x{i}" for i in range(dim)]
     t = np.arange(T) * dt
-    style = dict(ls="none", marker=".", ms=2) if points else dict(lw=0.9)
+    style: dict[str, Any] = dict(ls="none", marker=".", ms=2) if points else dict(lw=0.9)
     fig = plt.figure(figsize=(11, 1.5 * dim * runs + 0.8))
     grid = fig.add_gridspec(dim * runs, 2, width_ratios=(2.2, 1))
     first = None
@@ -313,7 +315,7 @@ def generated_vs_true(
             pa, pb = (a[r, :-1, 0], a[r, 1:, 0]), (b[r, :-1, 0], b[r, 1:, 0])
         else:
             pa, pb = (a[r, :, i], a[r, :, j]), (b[r, :, i], b[r, :, j])
-        pstyle = dict(ls="none", marker=".", ms=1.5) if points else dict(lw=0.5)
+        pstyle: dict[str, Any] = dict(ls="none", marker=".", ms=1.5) if points else dict(lw=0.5)
         ax.plot(*pa, color="k", alpha=0.7, **pstyle)
         ax.plot(*pb, color="tab:red", alpha=0.6, **pstyle)
         ax.set_xlabel(labels[i])
