@@ -181,8 +181,8 @@ def finite_n_lyapunov(
 
     For a map x_{t+1} = F(x_t) the largest exponent is
     lambda = lim_{n -> inf} (1/n) ln ||F'(x_{t+n-1}) ... F'(x_t)||, with || . || the
-    spectral norm (Shalova & Oseledets 2020, "Tensorized transformers for learning
-    dynamical systems", arXiv:2002.05111, their Lyapunov section). This function
+    spectral norm (Shalova & Oseledets 2020, "Deep representation learning for
+    dynamical systems modeling", arXiv:2002.05111, their Lyapunov section). This function
     computes, for n = 1 .. `n_max`,
 
         lambda_n = < (1/n) ln ||J(p_{t+n-1}) ... J(p_t)||_2 >_t,

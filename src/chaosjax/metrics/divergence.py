@@ -4,7 +4,7 @@ conditioning prefix keep visiting the same cells.
 A trajectory discretised on a grid (or by any encoder) is a sequence of tokens. Many
 continuous trajectories share one token sequence, so a model that continues a token
 sequence cannot be compared with one true continuation; Shalova & Oseledets (2020,
-"Tensorized transformers for learning dynamical systems", arXiv:2002.05111) sample
+"Deep representation learning for dynamical systems modeling", arXiv:2002.05111) sample
 initial conditions near x0 whose first k tokens match x0's, follow their true
 continuations, and measure for how long each still matches a reference (the model's
 continuation, or the true one of x0): the divergence time, to be compared with the
