@@ -42,10 +42,10 @@ PAPER_TD = {"lorenz": 1.11, "rossler": 4.59}
 PAPER_INV = {"lorenz": 1.04, "rossler": 5.33}
 CASES = {
     "lorenz printed (28, 10, 2.67)": (
-        cj.systems.Lorenz63(sigma=28.0, rho=10.0, beta=2.67), 0.01, 3, "lorenz"),
+        cj.systems.Lorenz63().replace(sigma=28.0, rho=10.0, beta=2.67), 0.01, 3, "lorenz"),
     "lorenz standard (10, 28, 8/3)": (cj.systems.Lorenz63(), 0.01, 3, "lorenz"),
     "rossler printed (0.15, 0.2, 10)": (
-        cj.systems.Rossler(a=0.15, b=0.2, c=10.0), 0.01, 10, "rossler"),
+        cj.systems.Rossler().replace(a=0.15, b=0.2, c=10.0), 0.01, 10, "rossler"),
     "rossler standard (0.2, 0.2, 5.7)": (cj.systems.Rossler(), 0.01, 10, "rossler"),
 }  # fmt: skip
 
@@ -179,7 +179,7 @@ def henon(quick: bool, key) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller samples")
     args = parser.parse_args()
     key = jax.random.key(0)
