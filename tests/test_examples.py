@@ -67,3 +67,13 @@ def test_rnn_lyapunov_aelle_quick_mode_writes_the_dataset(tmp_path):
     assert (res / "exponents_accuracy.png").stat().st_size > 0
     assert (res / "aelle_latent.png").stat().st_size > 0
     assert "cv" in (res / "summary.json").read_text()
+
+
+@pytest.mark.slow
+def test_tokenised_time_scales_quick_mode_prints_every_figure(tmp_path):
+    text = _run("tokenised_time_scales.py", tmp_path, "--quick")
+    assert "lorenz printed (28, 10, 2.67)" in text and "settles on a fixed point" in text
+    assert "rossler printed (0.15, 0.2, 10)" in text and "(paper: 5.33)" in text
+    assert "2. Divergence times of true continuations" in text
+    line = next(s for s in text.splitlines() if s.strip().startswith("true states, 10 x"))
+    assert abs(float(line.split("fit 1..15:")[1].split()[0]) - 0.4148) < 0.003
