@@ -4,14 +4,16 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import xarray as xr
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
 
-def _run(name, tmp_path):
+def _run(name, tmp_path, *args):
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
+        [sys.executable, str(EXAMPLES / name), *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -42,3 +44,36 @@ def test_delay_mlp_henon_example_prints_the_post_beside_the_fits(tmp_path):
     assert "selection: LowestNMSE() -> restart" in text
     assert "post: network" in text and "inverted map, exact along the data" in text
     assert "annealing (200,000 steps)" in text and "SVR, along the data" in text
+
+
+def test_rnn_lyapunov_aelle_quick_mode_writes_the_dataset(tmp_path):
+    text = _run("rnn_lyapunov_aelle.py", tmp_path, "--quick", "--out", "res")
+    assert "lam_1 crosses 0" in text and "cross-validated" in text
+    res = tmp_path / "res"
+    ds = xr.load_dataset(res / "rnn_lyapunov_aelle.nc")
+    for name in (
+        "architecture", "width", "gain", "learning_rate", "seed", "accuracy", "spectrum",
+        "lambda_max", "lambda_mean", "ky_dimension", "lambda_max_initial", "latent",
+        "top_quartile",
+    ):  # fmt: skip
+        assert name in ds, name
+    assert ds.sizes["network"] == 12 and ds.latent.shape == (12, 2)
+    assert set(ds.architecture.values) == {"rnn", "gru", "lstm"}
+    # An LSTM of width 8 has 16 exponents; a tanh RNN's or GRU's 8, then NaN padding.
+    lstm = ds.architecture.values == "lstm"
+    assert np.all(ds.state_dim.values[lstm] == 16) and np.all(ds.state_dim.values[~lstm] == 8)
+    assert np.all(np.isnan(ds.spectrum.values[~lstm, 8:]))
+    assert np.all(np.diff(ds.spectrum.values[lstm], axis=1) <= 0)
+    assert (res / "exponents_accuracy.png").stat().st_size > 0
+    assert (res / "aelle_latent.png").stat().st_size > 0
+    assert "cv" in (res / "summary.json").read_text()
+
+
+@pytest.mark.slow
+def test_tokenised_time_scales_quick_mode_prints_every_figure(tmp_path):
+    text = _run("tokenised_time_scales.py", tmp_path, "--quick")
+    assert "lorenz printed (28, 10, 2.67)" in text and "settles on a fixed point" in text
+    assert "rossler printed (0.15, 0.2, 10)" in text and "(paper: 5.33)" in text
+    assert "2. Divergence times of true continuations" in text
+    line = next(s for s in text.splitlines() if s.strip().startswith("true states, 10 x"))
+    assert abs(float(line.split("fit 1..15:")[1].split()[0]) - 0.4148) < 0.003

@@ -179,6 +179,10 @@ def test_checkpoint_of_another_model_is_refused_and_left_untouched(tmp_path):
         cj.systems.Henon(a=1.3, b=0.25),
         cj.systems.DelayedHenon(d=5, a=1.5),
         cj.systems.RNN.random(jax.random.key(0), 6, n_inputs=2, g=1.5),
+        cj.systems.LSTM.random(jax.random.key(0), 4, n_inputs=2, g=1.5),
+        cj.learn.RecurrentClassifier.init(
+            jax.random.key(1), cj.systems.GRU.random(jax.random.key(0), 4, n_inputs=1)
+        ),
         cj.discretize(cj.systems.Lorenz63(rho=30.0), dt=0.02, solver="rk4"),
         cj.systems.LinearFlow(A=jnp.array([[-0.1, -1.0], [1.0, -0.1]])),
     ],

@@ -74,3 +74,36 @@ def test_fitted_flows_take_every_flow_analysis(models):
             assert np.all(np.isfinite(np.asarray(orbit))), name
         lag = cj.lag_sensitivities(cj.discretize(f, 0.01), x0, 100)
         assert lag.sensitivities.shape == (3,), name
+
+
+class DelayedHenonInFiveLags(cj.Map):
+    """The delayed Henon map (d = 4) on delay vectors of 5 lags: the truth in the
+    coordinates of a 5-lag model."""
+
+    a: float = 1.6
+    b: float = 0.1
+    delay_coordinates = True
+    sample_scale = 0.01
+
+    def step(self, x):
+        return jnp.concatenate([(1.0 - self.a * x[0] ** 2 + self.b * x[3])[None], x[:-1]])
+
+    def default_state(self):
+        return cj.systems.DelayedHenon(d=5).default_state()
+
+
+def test_every_fitted_model_is_judged_by_evaluate(models):
+    maps, flows = models
+    quick = dict(starts=4, runs=2, run_steps=2_000, transient=200, spectrum_steps=1_000)
+    for name, m in maps.items():
+        # k = 4: the fifth lag never feeds back, so the truth's fifth exponent is -inf.
+        ds = cj.learn.evaluate(m, DelayedHenonInFiveLags(), horizon=5.0, k=4, **quick).dataset
+        assert ds.sizes["start"] == 4 and ds.sizes["lag"] == 5, name
+        # The truth's own lag sensitivities: S(1) = 2a<|x|>, S(4) = b, the rest 0.
+        s = np.asarray(ds["lag_sensitivities_truth"])
+        assert s[3] == pytest.approx(0.1) and s[1] == s[2] == s[4] == 0.0, name
+        assert np.all(np.asarray(ds["vpt_steps"]) >= 1), name
+    for name, f in flows.items():
+        ds = cj.learn.evaluate(f, cj.systems.Lorenz63(), dt=0.01, horizon=2.0, **quick).dataset
+        assert ds.sizes["exponent"] == 3 and "lag" not in ds.coords, name
+        assert np.isfinite(float(ds["exponents_truth"][0])), name

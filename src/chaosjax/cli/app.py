@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from .._config import enable_x64
-from . import bifurcation, learn, lyapunov, report, sensitivity, simulate, systems
+from . import bifurcation, evaluate, learn, lyapunov, report, sensitivity, simulate, systems
 from ._errors import guard
 
 # typer's rich help text: examples are kept verbatim with [b]...[/b]-free blocks.
@@ -68,6 +68,7 @@ app.command(epilog=sensitivity.EPILOG)(guard(sensitivity.sensitivity))
 app.command(epilog=bifurcation.EPILOG)(guard(bifurcation.bifurcation))
 app.command(epilog=report.EPILOG)(guard(report.report))
 app.add_typer(learn.app, name="learn")
+app.command(epilog=evaluate.EPILOG)(guard(evaluate.evaluate))
 
 
 def main() -> None:

@@ -91,6 +91,14 @@ def report(
         bool | None,
         typer.Option("--quick/--full", help="Ten times shorter runs.", show_default=False),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="A learned model (a file of `chaosjax learn`, or its --out DIR) to judge "
+            "against the system in a section of its own.",
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """The end-to-end report: index.html with figures, results.json, results.nc."""
@@ -113,6 +121,7 @@ def report(
         "bifurcation_range": bifurcation_range,
         "sections": sections,
         "quick": quick,
+        "model": model,
         "parameters": overrides or None,
     }
     if system and file_values.get("system_file") and not system_file:

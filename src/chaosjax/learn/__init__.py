@@ -18,6 +18,10 @@ esn = cj.learn.fit_esn(xs, dt=0.01, key=jax.random.key(2), n=200).model  # a cj.
 ngrc = cj.learn.fit_ngrc(xs, dt=0.01, lags=2).model                      # a cj.Map
 ```
 
+Recurrent networks trained on a sequence task are input-driven maps too
+(`fit_classifiers`, `rnn_lyapunov_grid`), and AeLLE (`fit_aelle`,
+`cross_validate_aelle`) asks whether their Lyapunov spectra predict their accuracy.
+
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then
 L-BFGS, early stopping and checkpoints from which a killed run resumes bit for bit.
 Reservoir models (`fit_esn`, `fit_ngrc`) are fitted in closed form (ridge regression)
@@ -26,6 +30,12 @@ and run closed-loop; their hidden state relates to the observations through
 """
 
 from ._reservoir import SearchResult as SearchResult
+from .aelle import AeLLE as AeLLE
+from .aelle import AeLLEComparison as AeLLEComparison
+from .aelle import AeLLEFit as AeLLEFit
+from .aelle import cross_validate_aelle as cross_validate_aelle
+from .aelle import fit_aelle as fit_aelle
+from .aelle import fixed_length as fixed_length
 from .anneal import Annealing as Annealing
 from .anneal import AnnealResult as AnnealResult
 from .anneal import anneal as anneal
@@ -53,6 +63,9 @@ from .esn import EchoStateNetwork as EchoStateNetwork
 from .esn import ESNFit as ESNFit
 from .esn import SparseMatrix as SparseMatrix
 from .esn import fit_esn as fit_esn
+from .evaluate import Verdict as Verdict
+from .evaluate import evaluate as evaluate
+from .evaluate import verdict_table as verdict_table
 from .linear import fit_linear_flow as fit_linear_flow
 from .neural_ode import MLP as MLP
 from .neural_ode import NeuralODE as NeuralODE
@@ -68,6 +81,12 @@ from .optimizers import Adam as Adam
 from .optimizers import AdamW as AdamW
 from .optimizers import Optax as Optax
 from .optimizers import Stage as Stage
+from .rnn_grid import rnn_lyapunov_grid as rnn_lyapunov_grid
+from .rnn_grid import spectrum_features as spectrum_features
+from .rnn_task import ClassifierFit as ClassifierFit
+from .rnn_task import DelayedParity as DelayedParity
+from .rnn_task import RecurrentClassifier as RecurrentClassifier
+from .rnn_task import fit_classifiers as fit_classifiers
 from .sindy import AbstractLibrary as AbstractLibrary
 from .sindy import ConcatLibrary as ConcatLibrary
 from .sindy import FourierLibrary as FourierLibrary
@@ -86,6 +105,18 @@ from .train import fit as fit
 
 __all__ = [
     "AbstractDerivative",
+    "AeLLE",
+    "AeLLEComparison",
+    "AeLLEFit",
+    "ClassifierFit",
+    "DelayedParity",
+    "RecurrentClassifier",
+    "cross_validate_aelle",
+    "fit_aelle",
+    "fit_classifiers",
+    "fixed_length",
+    "rnn_lyapunov_grid",
+    "spectrum_features",
     "AbstractLibrary",
     "AbstractOptimizer",
     "AbstractSelection",
@@ -123,9 +154,11 @@ __all__ = [
     "SparseMatrix",
     "Spline",
     "Stage",
+    "Verdict",
     "anneal",
     "dataset",
     "default_trainable",
+    "evaluate",
     "delay_embed",
     "delay_pairs",
     "derivative",
@@ -143,4 +176,5 @@ __all__ = [
     "state_derivative_pairs",
     "stlsq",
     "subset",
+    "verdict_table",
 ]

@@ -126,6 +126,7 @@ class DelayMLP(Map):
     activation: str = eqx.field(default="tanh", static=True)
 
     name: ClassVar[str] = "delay_mlp"
+    delay_coordinates: ClassVar[bool] = True
 
     def __check_init__(self):
         v.one_of(self.activation, "activation", ACTIVATIONS)

@@ -349,7 +349,9 @@ def _check_inputs(m: Map, inputs, n: int):
             f"`inputs` must have shape {want} (one row per transient + accumulated step), "
             f"got shape {tuple(u.shape)}."
         )
-    if v.is_concrete(u) and not bool(jnp.all(jnp.isfinite(u))):
+    # numpy, not jnp: inside a jit trace a jnp operation on a closed-over concrete
+    # array returns a tracer, which cannot be converted to a bool.
+    if v.is_concrete(u) and not np.all(np.isfinite(np.asarray(u))):
         raise ValueError("`inputs` must be finite.")
     return u[:n]
 

@@ -15,7 +15,8 @@ from typing import Any
 from .._validate import unknown_name
 
 SECTIONS: tuple[str, ...] = (
-    "system", "attractor", "averages", "lyapunov", "sensitivity", "bifurcation", "timings",
+    "system", "attractor", "averages", "lyapunov", "sensitivity", "bifurcation", "model",
+    "timings",
 )  # fmt: skip
 
 SECTION_TITLES = {
@@ -25,6 +26,7 @@ SECTION_TITLES = {
     "lyapunov": "Lyapunov spectrum",
     "sensitivity": "Sensitivity of a time average to a parameter",
     "bifurcation": "Orbit diagram",
+    "model": "A learned model, judged as a dynamical system",
     "timings": "Timings and software",
 }
 
@@ -76,6 +78,7 @@ class ReportConfig:
     bifurcation_keep: int | None = None
     sections: list[str] | None = None
     quick: bool = False
+    model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -102,6 +105,7 @@ _STR_FIELDS = {
     "sensitivity_parameter",
     "bifurcation_parameter",
     "bifurcation_range",
+    "model",
 }
 
 

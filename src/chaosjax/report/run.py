@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from .. import io as cjio
-from . import attractor, averages, bifurcation, lyapunov, page, sensitivity, system, timings
+from . import (
+    attractor,
+    averages,
+    bifurcation,
+    lyapunov,
+    model,
+    page,
+    sensitivity,
+    system,
+    timings,
+)
 from .config import ReportConfig, ReportError, merge_config
 from .results import Report, Section
 from .selection import resolve
@@ -24,6 +34,7 @@ _RUNNERS: dict[str, Callable[[Report, Section], None]] = {
     "lyapunov": lyapunov.run,
     "sensitivity": sensitivity.run,
     "bifurcation": bifurcation.run,
+    "model": model.run,
     "timings": timings.run,
 }
 

@@ -238,7 +238,9 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
         out["bifurcation_range"] = f"{lo:g}:{hi:g}:{num // 4 if config.quick else num}"
     if out["bifurcation_range"] is not None:
         parse_range(out["bifurcation_range"])
-    out["sections"] = list(out["sections"] or SECTIONS)
+    # The learned-model section runs when a model is given (or when asked for by name).
+    default = [k for k in SECTIONS if k != "model" or out.get("model")]
+    out["sections"] = list(out["sections"] or default)
     out["parameters"] = cjio.system_parameters(system)
     out["system"] = cjio.system_name(system)
     return out, system

@@ -51,7 +51,7 @@ from .maps import (
     Tent,
     Tinkerbell,
 )
-from .rnn import GRU, RNN  # input-driven maps; not in the catalogue (need weights)
+from .rnn import GRU, LSTM, RNN  # input-driven maps; not in the catalogue (need weights)
 
 __all__ = [
     "Flow", "Map", "InvertibleMap", "DrivenMap", "PiecewiseSmoothFlow",
@@ -61,7 +61,7 @@ __all__ = [
     "Logistic", "Tent", "Henon", "Lozi", "Tinkerbell", "DelayedLogistic", "Burgers", "Ikeda",
     "DelayedHenon", "SmoothedSigmoidMap", "StandardMap",
 ]  # fmt: skip
-__all__ += ["RNN", "GRU", "PiecewiseLinearMap"]
+__all__ += ["RNN", "GRU", "LSTM", "PiecewiseLinearMap"]
 
 _CATALOG: dict[str, type] = {
     cls.name: cls

@@ -78,6 +78,9 @@ class _System(eqx.Module):
     variables: ClassVar[tuple[str, ...] | None] = None
     #: Indices of coordinates that grow without bound by design (phases).
     unbounded_coordinates: ClassVar[tuple[int, ...]] = ()
+    #: Whether the state is a delay vector (x_{n-1}, ..., x_{n-d}) of one observed
+    #: variable, most recent first: lag sensitivities are defined for such a map.
+    delay_coordinates: ClassVar[bool] = False
 
     @property
     def dim(self) -> int:

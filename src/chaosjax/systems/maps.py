@@ -250,6 +250,7 @@ class DelayedLogistic(InvertibleMap):
 
     a: Scalar = param(2.27)
 
+    delay_coordinates: ClassVar[bool] = True
     name: ClassVar[str] = "delayed_logistic"
     dim: ClassVar[int] = 2
     reference_exponents: ClassVar[tuple[float, ...]] = (0.1832, -1.2431)
@@ -384,6 +385,7 @@ class DelayedHenon(InvertibleMap):
     b: Scalar = param(0.1)
     d: int = eqx.field(default=4, static=True)
 
+    delay_coordinates: ClassVar[bool] = True
     name: ClassVar[str] = "delayed_henon"
     sample_scale: ClassVar[float] = 0.05
 

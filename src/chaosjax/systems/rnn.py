@@ -10,7 +10,9 @@ sequence. `step(h)` is the autonomous map (zero input); `driven_step(h, u)` take
 the input, and `cj.lyapunov_spectrum(rnn, h0, steps=..., inputs=us)` computes the
 spectrum of the driven (non-autonomous) map (Engelken, Wolf & Abbott 2020, "Lyapunov
 spectra of chaotic recurrent neural networks", arXiv:2006.02427; Vogt et al. 2022,
-Front. Appl. Math. Stat. 8). Weights are array leaves, so a trained network's weights
+Front. Appl. Math. Stat. 8). `RNN` (tanh), `GRU` and `LSTM` (whose state is the
+pair (h, c)) share the interface; `hidden(x)` is the output a readout sees. Weights are
+array leaves, so a trained network's weights
 can be dropped in, and `vmap` over a gain sweeps random networks in one call.
 """
 
@@ -130,6 +132,11 @@ class RNN(DrivenMap):
         return int(self.W.shape[0])
 
     @property
+    def hidden_size(self) -> int:
+        """n, the number of hidden units (the state's dimension)."""
+        return int(self.W.shape[0])
+
+    @property
     def n_inputs(self) -> int:
         return int(self.U.shape[1])
 
@@ -139,6 +146,10 @@ class RNN(DrivenMap):
     def driven_step(self, x: Float[Array, " n"], u: Float[Array, " m"]) -> Float[Array, " n"]:
         """h_{t+1} given the input u_t."""
         return jnp.tanh(self.W @ x + self.U @ u + self.b)
+
+    def hidden(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        """The hidden output h: the state itself."""
+        return x
 
     def jacobian(self, x: Float[Array, " n"]) -> Float[Array, "n n"]:
         h = self.step(x)
@@ -227,8 +238,31 @@ class GRU(DrivenMap):
         return int(self.Wz.shape[0])
 
     @property
+    def hidden_size(self) -> int:
+        """n, the number of hidden units (the state's dimension)."""
+        return int(self.Wz.shape[0])
+
+    def __check_init__(self):
+        n = self.Wz.shape[0] if self.Wz.ndim == 2 else -1
+        m = self.Uz.shape[1] if self.Uz.ndim == 2 else -1
+        expected = {"W": (n, n), "U": (n, m), "b": (n,)}
+        for gate in "zrh":
+            for kind, shape in expected.items():
+                name = kind + gate
+                got = getattr(self, name).shape
+                if n < 0 or m < 0 or got != shape:
+                    raise ValueError(
+                        f"GRU field `{name}` must have shape {shape} (n = {n} hidden units, "
+                        f"n_inputs = {m}, from `Wz` and `Uz`), got {got}."
+                    )
+
+    @property
     def n_inputs(self) -> int:
         return int(self.Uz.shape[1])
+
+    def hidden(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
+        """The hidden output h: the state itself."""
+        return x
 
     def driven_step(self, x: Float[Array, " n"], u: Float[Array, " m"]) -> Float[Array, " n"]:
         """h_{t+1} given the input u_t."""
@@ -239,3 +273,144 @@ class GRU(DrivenMap):
 
     def default_state(self) -> Float[Array, " n"]:
         return _hidden_state(self.dim, self.Wz.dtype)
+
+
+class LSTM(DrivenMap):
+    """A long short-term memory network (Hochreiter & Schmidhuber 1997, Neural Comput.
+    9, 1735; forget gate of Gers, Schmidhuber & Cummins 2000, Neural Comput. 12, 2451)
+    as an input-driven map on the concatenated state x = (h, c) of dimension 2n:
+
+        i = sigmoid(Wi h + Ui u + bi),  f = sigmoid(Wf h + Uf u + bf),
+        o = sigmoid(Wo h + Uo u + bo),  g = tanh(Wg h + Ug u + bg),
+        c' = f * c + i * g,  h' = o * tanh(c').
+
+    The cell state c is part of the dynamical state: the Lyapunov spectrum has 2n
+    exponents, as in Vogt, Puelma Touzel, Shlizerman & Lajoie (2022), "On Lyapunov
+    exponents for RNNs", Front. Appl. Math. Stat. 8. The hidden output h is the first n
+    coordinates (`hidden(x)`). `LSTM.random(key, n, g=...)` draws recurrent weights
+    N(0, g^2/n), input weights N(0, input_scale^2/n_inputs), zero biases except the
+    forget gate's (1 by default: Jozefowicz, Zaremba & Sutskever 2015, "An empirical
+    exploration of recurrent network architectures", ICML).
+
+    **Arguments:**
+
+    - `Wi`, `Wf`, `Wg`, `Wo`: recurrent weights of the input, forget and output gates
+      and of the candidate g, each (n, n).
+    - `Ui`, `Uf`, `Ug`, `Uo`: their input weights, each (n, n_inputs); n_inputs may be 0.
+    - `bi`, `bf`, `bg`, `bo`: their biases, each (n,).
+
+    Example:
+
+    ```python
+    lstm = cj.systems.LSTM.random(jax.random.key(0), 16, n_inputs=2, g=1.5)
+    us = jax.random.normal(jax.random.key(1), (1_000, 2))
+    cj.lyapunov_spectrum(lstm, lstm.default_state(), steps=1_000, k=4, inputs=us)
+    ```
+    """
+
+    Wi: Float[Array, "n n"] = _weight()
+    Wf: Float[Array, "n n"] = _weight()
+    Wg: Float[Array, "n n"] = _weight()
+    Wo: Float[Array, "n n"] = _weight()
+    Ui: Float[Array, "n m"] = _weight()
+    Uf: Float[Array, "n m"] = _weight()
+    Ug: Float[Array, "n m"] = _weight()
+    Uo: Float[Array, "n m"] = _weight()
+    bi: Float[Array, " n"] = _weight()
+    bf: Float[Array, " n"] = _weight()
+    bg: Float[Array, " n"] = _weight()
+    bo: Float[Array, " n"] = _weight()
+
+    name: ClassVar[str] = "lstm"
+    sample_scale: ClassVar[float] = 0.5
+
+    def __check_init__(self):
+        n = self.Wi.shape[0] if self.Wi.ndim == 2 else -1
+        m = self.Ui.shape[1] if self.Ui.ndim == 2 else -1
+        expected = {"W": (n, n), "U": (n, m), "b": (n,)}
+        for gate in "ifgo":
+            for kind, shape in expected.items():
+                name = kind + gate
+                got = getattr(self, name).shape
+                if n < 0 or m < 0 or got != shape:
+                    raise ValueError(
+                        f"LSTM field `{name}` must have shape {shape} (n = {n} hidden units, "
+                        f"n_inputs = {m}, from `Wi` and `Ui`), got {got}."
+                    )
+
+    @classmethod
+    def random(
+        cls,
+        key: PRNGKeyArray,
+        n: int,
+        *,
+        n_inputs: int = 0,
+        g: Scalar = 1.0,
+        input_scale: Scalar = 1.0,
+        forget_bias: Scalar = 1.0,
+    ) -> LSTM:
+        """A random LSTM: recurrent weights N(0, g^2/n), input weights
+        N(0, input_scale^2/n_inputs), forget-gate biases `forget_bias`, other biases 0.
+
+        **Arguments:**
+
+        - `key`: a JAX PRNG key.
+        - `n`: the number of hidden units (the state has 2n coordinates).
+        - `n_inputs`: the length of an input vector, default 0.
+        - `g`, `input_scale`: the scales of the recurrent and input weights, default 1;
+          may be traced (a `vmap` over gains builds a batch of networks).
+        - `forget_bias`: the forget gate's bias, default 1 (Jozefowicz et al. 2015).
+
+        **Returns:**
+
+        An `LSTM`.
+
+        Example:
+
+        ```python
+        lstm = cj.systems.LSTM.random(jax.random.key(0), 16, n_inputs=3)
+        lstm.dim        # 32: h and c
+        ```
+        """
+        ks = jax.random.split(key, 8)
+        Wi, Wf, Wg, Wo = (_gaussian(k, (n, n), g) for k in ks[:4])
+        Ui, Uf, Ug, Uo = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[4:])
+        zero = jnp.zeros(n)
+        bf = jnp.full(n, 1.0) * jnp.asarray(forget_bias)
+        return cls(
+            Wi=Wi, Wf=Wf, Wg=Wg, Wo=Wo, Ui=Ui, Uf=Uf, Ug=Ug, Uo=Uo,
+            bi=zero, bf=bf, bg=zero, bo=zero,
+        )  # fmt: skip
+
+    @property
+    def hidden_size(self) -> int:
+        """n, the number of hidden units (half the state's dimension)."""
+        return int(self.Wi.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return 2 * self.hidden_size
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.Ui.shape[1])
+
+    def hidden(self, x: Float[Array, " dim"]) -> Float[Array, " n"]:
+        """The hidden output h: the first n coordinates of the state (h, c)."""
+        return x[: self.hidden_size]
+
+    def driven_step(self, x: Float[Array, " dim"], u: Float[Array, " m"]) -> Float[Array, " dim"]:
+        """(h_{t+1}, c_{t+1}) given the input u_t."""
+        n = self.hidden_size
+        h, c = x[:n], x[n:]
+        i = jax.nn.sigmoid(self.Wi @ h + self.Ui @ u + self.bi)
+        f = jax.nn.sigmoid(self.Wf @ h + self.Uf @ u + self.bf)
+        g = jnp.tanh(self.Wg @ h + self.Ug @ u + self.bg)
+        o = jax.nn.sigmoid(self.Wo @ h + self.Uo @ u + self.bo)
+        c_next = f * c + i * g
+        return jnp.concatenate([o * jnp.tanh(c_next), c_next])
+
+    def default_state(self) -> Float[Array, " dim"]:
+        n = self.hidden_size
+        h = _hidden_state(n, self.Wi.dtype)
+        return jnp.concatenate([h, 2.0 * h[::-1]])
