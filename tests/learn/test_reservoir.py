@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import chaosjax as cj
-from chaosjax.learn import _reservoir as rc
 
 LAMBDA = 0.9056  # Lorenz63's largest exponent (Sprott 2003)
 DT = 0.02
@@ -373,34 +372,16 @@ def test_ngrc_bad_input_names_the_argument():
             cj.learn.fit_ngrc(data, **kw)
 
 
-def test_vpt_steps_helper_counts_the_valid_steps():
-    true = jnp.zeros((2, 5, 2))
-    pred = jnp.array([[[0.1, 0.0], [0.2, 0], [0.5, 0.5], [0, 0], [0, 0]], [[0.0, 0]] * 5])
-    steps = rc.vpt_steps(pred, true, jnp.ones(2), jnp.asarray(0.4))
-    # Window 0: error sqrt(0.25) = 0.5 > 0.4 first at index 2; window 1 never: 5.
-    np.testing.assert_array_equal(np.asarray(steps), [2, 5])
-
-
-@pytest.mark.parametrize("features", ["linear", "quadratic"])
-def test_esn_normal_equations_agree_on_both_paths(lorenz, features):
-    # The CPU path forms F^T F with NumPy's BLAS, other backends inside XLA; both sum
-    # the same rows (two trajectories of different lengths, padded and masked).
-    from chaosjax.learn import esn as E
-
-    data = [lorenz["train"][:300], lorenz["train"][500:700]]
-    model = cj.learn.fit_esn(
-        data, dt=DT, key=jax.random.key(2), n=30, density=0.2, washout=10, features=features
-    ).model
-    Z, mask = E._padded(data, model.normalizer, 10, 64)
-    Z, mask = jnp.asarray(Z), jnp.asarray(mask)
-    *host, kept = E._normal_equations_host(model, Z, mask, 64, keep_states=True)
-    xla = E._normal_equations_xla(model, Z, mask, 64)
-    for a, b in zip(host, xla, strict=True):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-10)
-    # The training error from the kept states equals the one from a second run.
-    W = np.asarray(model.W_out)
-    sse_host = E._squared_errors_host(W, features, kept)
-    sse_xla = np.asarray(E._squared_errors(model, Z, mask, 64))
-    np.testing.assert_allclose(sse_host, sse_xla, rtol=1e-9)
-    # The row count: every row t >= washout - 1 of each trajectory.
-    assert float(host[0][0, 0]) == (300 - 9) + (200 - 9)
+def test_search_ranks_a_diverging_point_last():
+    # Raw Lorenz63 features with the paper's tiny ridge give a closed loop that blows up
+    # within steps (see ngrc.py); its forecasts turn non-finite and must score ~0, not
+    # the whole horizon.
+    dt = 0.025
+    lor = cj.systems.Lorenz63()
+    xs = np.asarray(cj.trajectory(lor, lor.default_state(), steps=4_000, dt=dt, transient=2_000))
+    res = cj.learn.fit_ngrc(
+        xs[:402], dt=dt, normalize=False, validation=xs[1_000:], validation_starts=5,
+        search={"ridge": [2.5e-6, 1e-1]},
+    )  # fmt: skip
+    s = res.search
+    assert s.best == 1 and float(s.mean_vpt[0]) < 1.0 < float(s.mean_vpt[1]), s.mean_vpt

@@ -836,8 +836,8 @@ def _judge_reservoir(
     scale = np.concatenate(test).std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     pred = rc.closed_loop(model, jnp.asarray(hist), horizon)
-    steps = np.asarray(rc.vpt_steps(pred, jnp.asarray(true), jnp.asarray(scale), jnp.asarray(0.4)))
     tau = float(model.time_per_step)
+    steps = np.asarray(cj.metrics.valid_prediction_time(pred, true, 0.4, scale=scale).steps)
     x0 = model.synchronise(jnp.asarray(hist[0]))
     k = min(model.dim, sysm.dim if sysm is not None else hist.shape[-1])
     unit = "per unit time" if dt is not None else "per iteration"

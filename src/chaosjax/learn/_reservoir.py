@@ -1,6 +1,6 @@
 """What the echo-state network and next-generation reservoir computing share: the ridge
 readout, hyper-parameter grids, and judging a model by closed-loop forecasts from
-validation windows (valid prediction time)."""
+validation windows (valid prediction time, `cj.metrics.valid_prediction_time`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Float
 
 from .. import _validate as v
+from ..metrics import valid_prediction_time
 from ..systems import Map
 
 # ----------------------------------------------------------------------------- checks
@@ -132,24 +133,6 @@ def closed_loop(
     return jax.vmap(one)(histories)
 
 
-@jax.jit
-def vpt_steps(
-    pred: Float[Array, "*batch time obs"],
-    true: Float[Array, "*batch time obs"],
-    scale: Float[Array, " obs"],
-    threshold: Float[Array, ""],
-) -> Int[Array, "*batch"]:
-    """Valid prediction steps: the first index whose normalised RMS error
-    sqrt(mean_i ((pred - true)_i / scale_i)^2) exceeds `threshold`, or the run length
-    (Pathak, Hunt, Girvan, Lu & Ott 2018, Phys. Rev. Lett. 120, 024102; Vlachas et al.
-    2020, Neural Networks 126, 191-217)."""
-    lead = (1,) * (pred.ndim - 1)
-    err = jnp.sqrt(jnp.mean(((pred - true) / scale.reshape(lead + scale.shape)) ** 2, axis=-1))
-    over = err > threshold
-    length = jnp.asarray(pred.shape[-2], dtype=jnp.int32)
-    return jnp.where(jnp.any(over, axis=-1), jnp.argmax(over, axis=-1).astype(jnp.int32), length)
-
-
 class SearchResult(eqx.Module):
     """The hyper-parameter grid of a reservoir fit and each point's validation score.
 
@@ -213,5 +196,5 @@ def score(
     """VPT (time units) of `model` from each validation window."""
     hist, true, scale = judged
     pred = closed_loop(model, jnp.asarray(hist), true.shape[1])
-    steps = vpt_steps(pred, jnp.asarray(true), jnp.asarray(scale), jnp.asarray(threshold))
-    return steps.astype(jnp.result_type(float)) * float(model.time_per_step)
+    vpt = valid_prediction_time(pred, true, threshold, scale=scale, dt=float(model.time_per_step))
+    return vpt.time
