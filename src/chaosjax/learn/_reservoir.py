@@ -176,7 +176,10 @@ def validation_windows(
     starts = v.positive_int(starts, "validation_starts")
     shortest = min(x.shape[0] for x in validation)
     if steps is None:
-        steps = shortest - history
+        # Half of what the shortest trajectory leaves after a history: the windows' ends
+        # then spread over the other half (the whole length would stack every window at
+        # one start).
+        steps = max(1, (shortest - history) // 2)
     steps = v.positive_int(steps, "validation_steps")
     if shortest < history + steps:
         raise ValueError(

@@ -650,8 +650,9 @@ def fit_esn(
     - `validation`: validation trajectories (like `data`), needed with `search`; without
       `search` they are only scored (default None).
     - `validation_starts`: forecast windows spread over `validation` (default 10).
-    - `validation_steps`: each window's forecast length in steps (default: the
-      shortest validation trajectory less `washout`).
+    - `validation_steps`: each window's forecast length in steps (default: half of
+      what the shortest validation trajectory leaves after `washout` rows, so that the
+      windows' starts spread over the other half).
     - `threshold`: the VPT's error threshold, > 0 (default 0.4).
 
     **Returns:**
