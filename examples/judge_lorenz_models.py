@@ -87,7 +87,7 @@ def main() -> None:
     lor = cj.systems.Lorenz63()
     judge = dict(starts=10, runs=5, horizon=20.0, spectrum_steps=20_000, transient=1_000)
     if args.quick:
-        judge.update(starts=4, runs=2, horizon=10.0, spectrum_steps=2_000, run_steps=2_000)
+        judge.update(starts=4, runs=2, horizon=10.0, spectrum_steps=2_000, run_steps=4_000)
     rows = []
     for name, (model, dt, fit_s) in fit_models(args.quick).items():
         t0 = time.perf_counter()

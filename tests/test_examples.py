@@ -77,3 +77,13 @@ def test_tokenised_time_scales_quick_mode_prints_every_figure(tmp_path):
     assert "2. Divergence times of true continuations" in text
     line = next(s for s in text.splitlines() if s.strip().startswith("true states, 10 x"))
     assert abs(float(line.split("fit 1..15:")[1].split()[0]) - 0.4148) < 0.003
+
+
+@pytest.mark.slow
+def test_judge_lorenz_models_quick_mode_writes_every_verdict(tmp_path):
+    text = _run("judge_lorenz_models.py", tmp_path, "--quick", "--out", "judged")
+    for name in ("esn", "ngrc", "neural_ode"):
+        assert f"=== {name}" in text
+        assert (tmp_path / "judged" / f"{name}.nc").is_file()
+        assert (tmp_path / "judged" / f"{name}_forecast.png").is_file()
+    assert "| model | dt | VPT" in (tmp_path / "judged" / "summary.md").read_text()
