@@ -140,7 +140,7 @@ def test_nan_in_data_is_a_user_error_and_writes_nothing(tmp_path):
 def test_help_with_examples():
     top = invoke("--help")
     assert top.exit_code == 0 and "learn" in top.output
-    for command in ("delay-mlp", "sindy", "neural-ode"):
+    for command in ("delay-mlp", "sindy", "neural-ode", "esn", "ngrc"):
         result = invoke("learn", command, "--help")
         assert result.exit_code == 0, result.output
         assert "Examples" in result.output and f"chaosjax learn {command}" in result.output
@@ -187,3 +187,64 @@ def test_neural_ode_bad_options_name_the_option(tmp_path):
         ),  # fmt: skip
         "--segment-steps",
     )
+
+
+def test_esn_writes_files_judges_forecasts_and_loads_back(tmp_path):
+    out = tmp_path / "esn"
+    result = invoke(
+        "learn", "esn", "lorenz63", "--units", 100, "--points", 3_000, "--washout", 50,
+        "--horizon", 400, "--test-starts", 3, "--lyap-steps", 2_000, "-q", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("model.eqx", "metrics.json", "exponents.png"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] == "esn" and m["units"] == 100 and m["dt"] == 0.02 and m["search"] is None
+    assert m["nmse"] < 1e-6
+    test = m["test"]
+    assert test["windows"] == 3 and len(test["vpt_time"]) == 3
+    # Steps and times agree (dt = 0.02); even 100 units forecast Lorenz63 a few Lyapunov
+    # times ahead.
+    np.testing.assert_allclose(test["vpt_time"], 0.02 * np.array(test["vpt_steps"]))
+    assert test["vpt_mean_lyapunov_times"] > 1.0
+    assert len(m["lyapunov_exponents"]["learned"]) == 3
+    model = cj.learn.load(out / "model.eqx")
+    assert isinstance(model, cj.learn.EchoStateNetwork) and model.time_per_step == 0.02
+    check = m["prediction_check"]
+    step = np.asarray(model.step(jnp.asarray(check["state"])))
+    np.testing.assert_array_equal(step, np.asarray(check["step"]))
+
+
+def test_ngrc_learns_the_henon_map_and_searches_ridge(tmp_path):
+    out = tmp_path / "ngrc"
+    result = invoke(
+        "learn", "ngrc", "henon", "--lags", 1, "--ridge", 0, "--ridge", 1e-3, "--horizon", 60,
+        "--test-starts", 4, "--lyap-steps", 5_000, "--no-plot", "-q", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] == "ngrc" and m["dt"] is None
+    # The map's increments are quadratic in the state: the unregularised fit is exact and
+    # the search prefers it.
+    assert m["search"]["best"] == 0 and m["ridge"] == 0.0
+    assert m["features"] == ["1", "x(t)", "y(t)", "x(t)^2", "x(t) y(t)", "y(t)^2"]
+    learned = m["lyapunov_exponents"]["learned"]
+    assert abs(sum(learned) - np.log(0.3)) < 1e-6
+    assert m["lyapunov_exponents"]["unit"] == "per iteration"
+    model = cj.learn.load(out / "model.eqx")
+    assert isinstance(model, cj.learn.NGRC) and not (out / "exponents.png").exists()
+
+
+def test_reservoir_bad_options_name_the_option(tmp_path):
+    assert_user_error(invoke("learn", "esn", "lorenz63", "--leak", 2, "--out", tmp_path), "--leak")
+    assert_user_error(
+        invoke("learn", "esn", "lorenz63", "--features", "cubic", "--out", tmp_path), "--features"
+    )
+    assert_user_error(
+        invoke("learn", "esn", "lorenz63", "--spectral-radius", 0, "--out", tmp_path),
+        "--spectral-radius",
+    )
+    assert_user_error(invoke("learn", "ngrc", "henon", "--lags", 0, "--out", tmp_path), "--lags")
+    assert_user_error(invoke("learn", "ngrc", "henon", "--ridge", -1, "--out", tmp_path), "--ridge")
+    assert_user_error(invoke("learn", "ngrc", "henon", "--dt", 0.1, "--out", tmp_path), "--dt")
+    assert_user_error(invoke("learn", "esn", "--out", tmp_path), "SYSTEM", "--data")

@@ -67,3 +67,23 @@ def test_rnn_lyapunov_aelle_quick_mode_writes_the_dataset(tmp_path):
     assert (res / "exponents_accuracy.png").stat().st_size > 0
     assert (res / "aelle_latent.png").stat().st_size > 0
     assert "cv" in (res / "summary.json").read_text()
+
+
+@pytest.mark.slow
+def test_tokenised_time_scales_quick_mode_prints_every_figure(tmp_path):
+    text = _run("tokenised_time_scales.py", tmp_path, "--quick")
+    assert "lorenz printed (28, 10, 2.67)" in text and "settles on a fixed point" in text
+    assert "rossler printed (0.15, 0.2, 10)" in text and "(paper: 5.33)" in text
+    assert "2. Divergence times of true continuations" in text
+    line = next(s for s in text.splitlines() if s.strip().startswith("true states, 10 x"))
+    assert abs(float(line.split("fit 1..15:")[1].split()[0]) - 0.4148) < 0.003
+
+
+@pytest.mark.slow
+def test_judge_lorenz_models_quick_mode_writes_every_verdict(tmp_path):
+    text = _run("judge_lorenz_models.py", tmp_path, "--quick", "--out", "judged")
+    for name in ("esn", "ngrc", "neural_ode"):
+        assert f"=== {name}" in text
+        assert (tmp_path / "judged" / f"{name}.nc").is_file()
+        assert (tmp_path / "judged" / f"{name}_forecast.png").is_file()
+    assert "| model | dt | VPT" in (tmp_path / "judged" / "summary.md").read_text()

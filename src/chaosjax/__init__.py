@@ -49,10 +49,12 @@ from .discretize import as_map as as_map
 from .discretize import discretize as discretize
 from .discretize import event_map as event_map
 from .lyapunov import CovariantVectors as CovariantVectors
+from .lyapunov import FiniteNLyapunov as FiniteNLyapunov
 from .lyapunov import FiniteTimeLyapunov as FiniteTimeLyapunov
 from .lyapunov import LyapunovResult as LyapunovResult
 from .lyapunov import TimeSeriesLyapunov as TimeSeriesLyapunov
 from .lyapunov import covariant_lyapunov_vectors as covariant_lyapunov_vectors
+from .lyapunov import finite_n_lyapunov as finite_n_lyapunov
 from .lyapunov import finite_time_lyapunov as finite_time_lyapunov
 from .lyapunov import kaplan_yorke_dimension as kaplan_yorke_dimension
 from .lyapunov import lyapunov_from_timeseries as lyapunov_from_timeseries

@@ -15,10 +15,10 @@ one-line message and exit with status 2; a run that fails (a diverging orbit) ex
 with 1; Ctrl-C exits with 130 and keeps what was already written. Set
 `CHAOSJAX_DEBUG=1` to get tracebacks instead.
 
-One module per command (`simulate.py`, ...); the options they share and their
-validation in `_options.py`, output files and the console in `_output.py`, exit codes
-in `_errors.py`; `app.py` registers the commands. The datasets the commands write are
-built by `chaosjax.io`.
+One module per command (`simulate.py`, ...), and for `learn` a package with one module
+per subcommand; the options they share and their validation in `_options.py`, output
+files and the console in `_output.py`, exit codes in `_errors.py`; `app.py` registers
+the commands. The datasets the commands write are built by `chaosjax.io`.
 """
 
 from .app import app as app

@@ -14,6 +14,8 @@ series = cj.trajectory(dh, dh.default_state(), steps=511, transient=1_000)[:, 0]
 net = cj.learn.fit_delay_mlp(series, lags=5, hidden=4, key=jax.random.key(0)).model
 cj.lag_sensitivities(net, net.default_state(), 5_000)   # a delay map, a cj.Map
 node = cj.learn.fit_neural_ode(xs, dt=0.01, key=jax.random.key(1)).model   # a cj.Flow
+esn = cj.learn.fit_esn(xs, dt=0.01, key=jax.random.key(2), n=200).model  # a cj.Map
+ngrc = cj.learn.fit_ngrc(xs, dt=0.01, lags=2).model                      # a cj.Map
 ```
 
 A causal transformer learns trajectories tokenised on a grid (`GridTokenizer`,
@@ -26,8 +28,12 @@ Recurrent networks trained on a sequence task are input-driven maps too
 
 `cj.learn.fit` is the one training loop (optax): restarts, stages such as Adam then
 L-BFGS, early stopping and checkpoints from which a killed run resumes bit for bit.
+Reservoir models (`fit_esn`, `fit_ngrc`) are fitted in closed form (ridge regression)
+and run closed-loop; their hidden state relates to the observations through
+`observe`, `synchronise` and `history_length`.
 """
 
+from ._reservoir import SearchResult as SearchResult
 from .aelle import AeLLE as AeLLE
 from .aelle import AeLLEComparison as AeLLEComparison
 from .aelle import AeLLEFit as AeLLEFit
@@ -57,6 +63,10 @@ from .derivatives import SavitzkyGolay as SavitzkyGolay
 from .derivatives import Spline as Spline
 from .derivatives import derivative as derivative
 from .derivatives import state_derivative_pairs as state_derivative_pairs
+from .esn import EchoStateNetwork as EchoStateNetwork
+from .esn import ESNFit as ESNFit
+from .esn import SparseMatrix as SparseMatrix
+from .esn import fit_esn as fit_esn
 from .evaluate import Verdict as Verdict
 from .evaluate import evaluate as evaluate
 from .evaluate import verdict_table as verdict_table
@@ -66,6 +76,9 @@ from .neural_ode import NeuralODE as NeuralODE
 from .neural_ode import NeuralODEResult as NeuralODEResult
 from .neural_ode import fit_neural_ode as fit_neural_ode
 from .neural_ode import shooting_loss as shooting_loss
+from .ngrc import NGRC as NGRC
+from .ngrc import NGRCFit as NGRCFit
+from .ngrc import fit_ngrc as fit_ngrc
 from .optimizers import LBFGS as LBFGS
 from .optimizers import AbstractOptimizer as AbstractOptimizer
 from .optimizers import Adam as Adam
@@ -126,6 +139,8 @@ __all__ = [
     "DelayMLP",
     "DelayMLPFit",
     "DelayPairs",
+    "ESNFit",
+    "EchoStateNetwork",
     "FiniteDifference",
     "FitResult",
     "FourierLibrary",
@@ -134,6 +149,8 @@ __all__ = [
     "LBFGS",
     "LowestNMSE",
     "MLP",
+    "NGRC",
+    "NGRCFit",
     "NeuralODE",
     "NeuralODEResult",
     "Normalizer",
@@ -145,6 +162,8 @@ __all__ = [
     "SVRFit",
     "SVRMap",
     "SavitzkyGolay",
+    "SearchResult",
+    "SparseMatrix",
     "Spline",
     "Stage",
     "TokenMap",
@@ -161,8 +180,10 @@ __all__ = [
     "derivative",
     "fit",
     "fit_delay_mlp",
+    "fit_esn",
     "fit_linear_flow",
     "fit_neural_ode",
+    "fit_ngrc",
     "fit_sindy",
     "fit_svr",
     "fit_transformer",

@@ -322,10 +322,8 @@ def evaluate(
     s0 = jax.vmap(model.synchronise)(histories)
     forecast, _ = _observed_runs(mm, model, s0, horizon_steps, 0)
     forecast = np.asarray(forecast)
-    finite = np.isfinite(forecast)
-    forecast_for_error = forecast
     vpt = valid_prediction_time(
-        jnp.asarray(forecast_for_error),
+        jnp.asarray(forecast),
         jnp.asarray(truth_forecast),
         threshold,
         scale=jnp.asarray(scale),

@@ -3,6 +3,9 @@
 - `lyapunov_spectrum`, `max_lyapunov`, `finite_time_lyapunov`: tangent dynamics with
   QR re-orthonormalisation (Benettin et al. 1980), also for inverted maps and
   input-driven maps (RNNs);
+- `finite_n_lyapunov`: the largest exponent of any given orbit (true, generated, or
+  snapped to cube centres) from the norms of n-step Jacobian products, extrapolated in
+  1/n (Shalova & Oseledets 2020);
 - `kaplan_yorke_dimension`;
 - `covariant_lyapunov_vectors`: Ginelli et al. (2007);
 - `lyapunov_from_timeseries`: Rosenstein et al. (1993) and a local-Jacobian spectrum
@@ -15,6 +18,8 @@ src/chaosjax/lyapunov/README.md explains the tangent and QR machinery.
 from .covariant import CovariantVectors as CovariantVectors
 from .covariant import covariant_lyapunov_vectors as covariant_lyapunov_vectors
 from .dimension import kaplan_yorke_dimension as kaplan_yorke_dimension
+from .finite_n import FiniteNLyapunov as FiniteNLyapunov
+from .finite_n import finite_n_lyapunov as finite_n_lyapunov
 from .spectrum import FiniteTimeLyapunov as FiniteTimeLyapunov
 from .spectrum import LyapunovResult as LyapunovResult
 from .spectrum import finite_time_lyapunov as finite_time_lyapunov
@@ -27,11 +32,13 @@ from .timeseries import lyapunov_from_timeseries as lyapunov_from_timeseries
 
 __all__ = [
     "CovariantVectors",
+    "FiniteNLyapunov",
     "FiniteTimeLyapunov",
     "LyapunovResult",
     "TimeSeriesLyapunov",
     "covariant_lyapunov_vectors",
     "delay_embed",
+    "finite_n_lyapunov",
     "finite_time_lyapunov",
     "kaplan_yorke_dimension",
     "lyapunov_from_timeseries",

@@ -8,7 +8,10 @@ forecasts and long runs with the truth's, each the one its literature reports:
   transport with POT, sliced) and `wasserstein_comparison`, which always sets a model's
   distances beside those between every pair of true runs;
 - dynamics: `spectrum_distance` (Lyapunov spectra, Kaplan-Yorke dimensions),
-  `power_spectrum_distance` and `autocorrelation_distance`.
+  `power_spectrum_distance` and `autocorrelation_distance`;
+- symbolic continuations: `divergence_time` (how long token sequences sharing a
+  prefix keep a reference's tokens) and `sampled_divergence_time` (the same for a
+  system's sampled true continuations; Shalova & Oseledets 2020).
 
 ```python
 import chaosjax as cj
@@ -21,6 +24,10 @@ cj.metrics.wasserstein(pred, true)          # per coordinate
 ```
 """
 
+from .divergence import DivergenceTime as DivergenceTime
+from .divergence import SampledDivergence as SampledDivergence
+from .divergence import divergence_time as divergence_time
+from .divergence import sampled_divergence_time as sampled_divergence_time
 from .exponents import SpectrumDistance as SpectrumDistance
 from .exponents import spectrum_distance as spectrum_distance
 from .prediction import VPT as VPT
@@ -34,10 +41,14 @@ from .transport import wasserstein_comparison as wasserstein_comparison
 
 __all__ = [
     "VPT",
+    "DivergenceTime",
+    "SampledDivergence",
     "SpectrumDistance",
     "WassersteinComparison",
     "autocorrelation_distance",
+    "divergence_time",
     "power_spectrum_distance",
+    "sampled_divergence_time",
     "smape",
     "spectrum_distance",
     "valid_prediction_time",

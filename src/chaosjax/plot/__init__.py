@@ -13,7 +13,9 @@ cjp.lyapunov_convergence(res, reference=hen.reference_exponents).savefig("henon.
 from ._bifurcation import orbit_diagram as orbit_diagram
 from ._bifurcation import poincare_section as poincare_section
 from ._bifurcation import return_map as return_map
+from ._learn import distance_vs_time as distance_vs_time
 from ._learn import forecast_vs_truth as forecast_vs_truth
+from ._learn import generated_vs_true as generated_vs_true
 from ._learn import invariant_distributions as invariant_distributions
 from ._learn import loss_curves as loss_curves
 from ._learn import spectra_side_by_side as spectra_side_by_side
@@ -30,8 +32,10 @@ from ._simulate import time_series as time_series
 __all__ = [
     "clv_angles",
     "cumulative_average_band",
+    "distance_vs_time",
     "divergence_curve",
     "forecast_vs_truth",
+    "generated_vs_true",
     "invariant_distributions",
     "loss_curves",
     "lyapunov_convergence",
