@@ -96,7 +96,7 @@ def main() -> None:
     print(f"{model.n_params:,} parameters; trained {train_s / 60:.1f} min at "
           f"{float(fit.tokens_per_second):,.0f} tokens/s.")  # fmt: skip
 
-    prompt = 100
+    prompt = min(100, config.context)
     prompts = test_tokens[:, :prompt]
     gen_steps = length - prompt
     t1 = time.perf_counter()
