@@ -749,8 +749,10 @@ class TransformerFit(eqx.Module):
     - `tokenizer`: the `GridTokenizer` given to `fit_transformer`, or None.
     - `history`: the loss curves (`cj.learn.History`): next-token cross-entropy in nats,
       on fixed evaluation windows of the training (and validation) tokens.
-    - `tokens_per_second`: training throughput (tokens predicted per second), measured
-      after the first chunk (which compiles); over the whole run when there is one chunk.
+    - `tokens_per_second`: training throughput (tokens predicted per second, the
+      evaluations included) over the chunks that did not compile (the first chunk of
+      each length compiles); over the whole call, compilation included, when every
+      chunk did.
     - `fit`: the whole `cj.learn.FitResult`.
     """
 
@@ -886,23 +888,28 @@ def fit_transformer(
         dtype=jnp.dtype(jnp.result_type(float)).name,
     )
 
-    tokens_per_chunk: list[tuple[float, int]] = []
+    # (seconds, tokens, compiled) per chunk; the first chunk of each length compiles.
+    chunks: list[tuple[float, int, bool]] = []
+    lengths: set[int] = set()
+    clock = [time.perf_counter()]
 
     def timing(step: int, train: Any, validation_losses: Any) -> str | None:
         now = time.perf_counter()
         # The chunk that ends at `step` began at the previous multiple of eval_every
         # (also for the first chunk after a resume).
-        done = (step - eval_every * ((step - 1) // eval_every)) * batch_size * context
-        tokens_per_chunk.append((now, done))
+        n = step - eval_every * ((step - 1) // eval_every)
+        chunks.append((now - clock[0], n * batch_size * context, n not in lengths))
+        lengths.add(n)
+        clock[0] = now
         note = callback(step, train, validation_losses) if callback is not None else None
-        if len(tokens_per_chunk) >= 2:
-            (t0, _), (t1, n1) = tokens_per_chunk[-2], tokens_per_chunk[-1]
-            rate = f"{n1 / (t1 - t0):,.0f} tokens/s"
-            return rate if not isinstance(note, str) else f"{rate}, {note}"
-        return note
+        seconds, done, compiled = chunks[-1]
+        if compiled:
+            return note
+        rate = f"{done / seconds:,.0f} tokens/s"
+        return rate if not isinstance(note, str) else f"{rate}, {note}"
 
     init = lambda k: Transformer.init(config, k)
-    start = time.perf_counter()
+    start = clock[0] = time.perf_counter()
     res = fit(
         init,
         loss,
@@ -919,12 +926,11 @@ def fit_transformer(
         progress=progress,
         callback=timing,
     )
-    if len(tokens_per_chunk) >= 2:
-        elapsed = tokens_per_chunk[-1][0] - tokens_per_chunk[0][0]
-        done = sum(n for _, n in tokens_per_chunk[1:])
+    steady = [(sec, n) for sec, n, compiled in chunks if not compiled]
+    if steady:
+        elapsed, done = sum(sec for sec, _ in steady), sum(n for _, n in steady)
     else:
-        elapsed = time.perf_counter() - start
-        done = sum(n for _, n in tokens_per_chunk)
+        elapsed, done = time.perf_counter() - start, sum(n for _, n, _ in chunks)
     rate = done / elapsed if elapsed > 0 and done else float("nan")
     model = res.model
     assert isinstance(model, Transformer)
