@@ -71,7 +71,7 @@ def main() -> None:
 
     if quick:
         config = cj.learn.TransformerConfig.test(tok.vocab_size, context=64)
-        steps, batch = 300, 16
+        steps, batch = 400, 16
     else:
         config = cj.learn.TransformerConfig(
             vocab_size=tok.vocab_size, context=256, layers=4, width=128, heads=4

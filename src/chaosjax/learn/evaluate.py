@@ -361,8 +361,8 @@ def evaluate(
             throw=False,
         )
         model_exps = np.asarray(model_spec.exponents, dtype=float)
-        if not np.all(np.isfinite(model_exps)):
-            diverged = True
+        # Non-finite exponents alone are not a divergence: a map on discrete states
+        # (a token history) has a degenerate Jacobian and exponents -inf.
     else:
         model_exps = np.full(k_model, np.nan)
     largest_error = (
@@ -545,6 +545,12 @@ def verdict_table(ds: xr.Dataset) -> str:
             mv = float(m.sel(lag=j)) if m is not None else np.nan
             tv = float(t.sel(lag=j)) if t is not None else np.nan
             rows.append(f"{f'S({j})':<26}{_fmt(mv):>12}{_fmt(tv):>12}")
+    if not np.all(np.isfinite(em)) and not ds.attrs.get("diverged"):
+        rows += [
+            "",
+            "the model's exponents are not finite (a degenerate Jacobian, e.g. a map "
+            "on discrete states): judge its dynamics by another estimator",
+        ]
     if ds.attrs.get("diverged"):
         rows += ["", "the model DIVERGED in at least one run (infinite distances, NaN exponents)"]
     return "\n".join(rows)
