@@ -102,6 +102,8 @@ from .sindy import stlsq as stlsq
 from .svr import SVRFit as SVRFit
 from .svr import SVRMap as SVRMap
 from .svr import fit_svr as fit_svr
+from .token_verdict import TokenVerdict as TokenVerdict
+from .token_verdict import token_verdict as token_verdict
 from .tokenize import GridTokenizer as GridTokenizer
 from .train import FitResult as FitResult
 from .train import History as History
@@ -167,6 +169,7 @@ __all__ = [
     "Spline",
     "Stage",
     "TokenMap",
+    "TokenVerdict",
     "Transformer",
     "TransformerConfig",
     "TransformerFit",
@@ -194,5 +197,6 @@ __all__ = [
     "state_derivative_pairs",
     "stlsq",
     "subset",
+    "token_verdict",
     "verdict_table",
 ]
