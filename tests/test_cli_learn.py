@@ -248,3 +248,31 @@ def test_reservoir_bad_options_name_the_option(tmp_path):
     assert_user_error(invoke("learn", "ngrc", "henon", "--ridge", -1, "--out", tmp_path), "--ridge")
     assert_user_error(invoke("learn", "ngrc", "henon", "--dt", 0.1, "--out", tmp_path), "--dt")
     assert_user_error(invoke("learn", "esn", "--out", tmp_path), "SYSTEM", "--data")
+
+
+def test_transformer_writes_model_tokenizer_metrics_and_figures(tmp_path):
+    out = tmp_path / "tf"
+    result = invoke(
+        "learn", "transformer", "henon", "--grid", 30, "--trajectories", 4,
+        "--test-trajectories", 2, "--length", 400, "--layers", 1, "--width", 32,
+        "--context", 32, "--steps", 100, "-q", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("model.eqx", "tokenizer.eqx", "metrics.json", "loss.png", "generated_vs_true.png"):
+        assert (out / name).is_file(), name
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] == "transformer" and m["grid"] == 30
+    w = m["wasserstein"]
+    assert w["temperatures"] == [1.0, 0.0] and w["true_halves"] > 0
+    assert np.allclose(np.asarray(w["ratio"]), np.asarray(w["generated"]) / w["true_halves"])
+    # The control: true continuations at cube centres of a 30-cell grid.
+    assert 0.3 < m["largest_exponent"]["true_cube_centres"] < 0.5
+    model = cj.learn.load(out / "model.eqx")
+    assert model.n_params == m["n_params"]
+
+
+def test_transformer_bad_options_name_the_option(tmp_path):
+    result = invoke("learn", "transformer", "henon", "--grid", 0, "--out", tmp_path / "x")
+    assert_user_error(result, "--grid")
+    result = invoke("learn", "transformer", "--out", tmp_path / "x")
+    assert_user_error(result, "system")

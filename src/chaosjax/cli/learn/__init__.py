@@ -15,13 +15,13 @@ from __future__ import annotations
 import typer
 
 from .._errors import guard
-from . import delay_mlp, esn, neural_ode, ngrc, sindy
+from . import delay_mlp, esn, neural_ode, ngrc, sindy, transformer
 
 app = typer.Typer(
     name="learn",
     help="Learn a system from data: a delay-embedding network, SINDy, a neural ODE, an "
-    "echo-state network or NG-RC; the fitted model is a chaosjax system, judged by its "
-    "Lyapunov exponents beside the true ones.",
+    "echo-state network, NG-RC or a causal transformer on grid tokens; the fitted model "
+    "is a chaosjax system, judged by its Lyapunov exponents beside the true ones.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -32,3 +32,4 @@ app.command("sindy", epilog=sindy.EPILOG)(guard(sindy.sindy))
 app.command("neural-ode", epilog=neural_ode.EPILOG)(guard(neural_ode.neural_ode))
 app.command("esn", epilog=esn.EPILOG)(guard(esn.esn))
 app.command("ngrc", epilog=ngrc.EPILOG)(guard(ngrc.ngrc))
+app.command("transformer", epilog=transformer.EPILOG)(guard(transformer.transformer))
