@@ -98,3 +98,16 @@ def unknown_name(name: str, choices: Iterable[str], what: str) -> ValueError:
     close = difflib.get_close_matches(name, choices, n=3)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
     return ValueError(f"{what} {name!r} is unknown.{hint} Known: {', '.join(choices)}.")
+
+
+def prng_key(key: Any, name: str = "key") -> Any:
+    """A typed PRNG key (legacy uint32 (2,) keys are wrapped); `ValueError` otherwise."""
+    try:
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+            return key
+        arr = jnp.asarray(key)
+        if arr.shape == (2,) and arr.dtype == jnp.uint32:
+            return jax.random.wrap_key_data(arr)
+    except (AttributeError, TypeError, ValueError):
+        pass
+    raise ValueError(f"`{name}` must be a PRNG key (jax.random.key(seed)), got {key!r}.")

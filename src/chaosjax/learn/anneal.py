@@ -38,7 +38,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .. import _validate as v
-from .train import _check_data, _key, default_trainable, restart_models
+from .train import _check_data, default_trainable, restart_models
 
 __all__ = ["AnnealResult", "Annealing", "anneal"]
 
@@ -287,7 +287,7 @@ def anneal(
     """
     if not callable(loss):
         raise ValueError(f"`loss` must be a function loss(model, data) -> scalar, got {loss!r}.")
-    key = _key(key)
+    key = v.prng_key(key)
     restarts = v.positive_int(restarts, "restarts")
     if schedule is None:
         schedule = Annealing()

@@ -44,7 +44,7 @@ from ._delay_split import DelayData, delay_data
 from .anneal import Annealing, AnnealResult, anneal
 from .data import Normalizer
 from .optimizers import LBFGS, Adam, Stage
-from .train import FitResult, _key, fit
+from .train import FitResult, fit
 
 __all__ = [
     "AbstractSelection",
@@ -521,7 +521,7 @@ def fit_delay_mlp(
     # ~ [1.90, 0, 0, 0.1, 0]
     ```
     """
-    key = _key(key)
+    key = v.prng_key(key)
     lags = v.positive_int(lags, "lags")
     hidden = v.positive_int(hidden, "hidden")
     depth = v.positive_int(depth, "depth")

@@ -171,18 +171,6 @@ def _strong(tree: Any) -> Any:
     return jax.tree.map(lambda x: x.astype(x.dtype) if eqx.is_array(x) else x, tree)
 
 
-def _key(key: Any) -> Any:
-    try:
-        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-            return key
-        arr = jnp.asarray(key)
-        if arr.shape == (2,) and arr.dtype == jnp.uint32:
-            return jax.random.wrap_key_data(arr)
-    except (AttributeError, TypeError, ValueError):
-        pass
-    raise ValueError(f"`key` must be a PRNG key (jax.random.key(seed)), got {key!r}.")
-
-
 def _check_data(data: Any, name: str) -> tuple[Any, int]:
     leaves = jax.tree.leaves(data)
     if not leaves:
@@ -534,7 +522,7 @@ def fit(
     # ---- arguments, all checked before anything is compiled
     if not callable(loss):
         raise ValueError(f"`loss` must be a function loss(model, batch) -> scalar, got {loss!r}.")
-    key = _key(key)
+    key = v.prng_key(key)
     restarts = v.positive_int(restarts, "restarts")
     eval_every = v.positive_int(eval_every, "eval_every")
     stage_list = _stages(optimizer, steps, learning_rate, stages)

@@ -645,7 +645,7 @@ def generate(
     if keep > C:
         raise ValueError(f"`keep` must be at most the context {C}, got {keep}.")
     keep = max(keep, 1)
-    key = _as_key(key)
+    key = v.prng_key(key)
     out = _generate(
         model,
         t,
@@ -656,18 +656,6 @@ def generate(
         greedy=temperature == 0,
     )
     return out[0] if single else out
-
-
-def _as_key(key: Any) -> Any:
-    try:
-        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-            return key
-        arr = jnp.asarray(key)
-        if arr.shape == (2,) and arr.dtype == jnp.uint32:
-            return jax.random.wrap_key_data(arr)
-    except (AttributeError, TypeError, ValueError):
-        pass
-    raise ValueError(f"`key` must be a PRNG key (jax.random.key(seed)), got {key!r}.")
 
 
 # --------------------------------------------------------------------------- training
@@ -876,7 +864,7 @@ def fit_transformer(
             )
     if optimizer is None:
         optimizer = AdamW(learning_rate=1e-3, weight_decay=1e-2)
-    key = _as_key(key)
+    key = v.prng_key(key)
 
     sample = _WindowSampler(batch_size=batch_size, context=context)
     loss = _WindowLoss(
