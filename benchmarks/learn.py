@@ -64,12 +64,12 @@ import os
 import platform
 import statistics
 import sys
-import time
 from importlib.metadata import version
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _harness import Out, fmt, timed
 
 import chaosjax as cj
 from chaosjax.learn._reservoir import closed_loop
@@ -96,33 +96,6 @@ HIDDEN, DEPTH = 64, 2
 RTOL, ATOL = 1e-7, 1e-9
 LEARNING_RATE = 1e-3
 KEY = 0
-PAUSE = 0.25
-
-
-def timed(fn):
-    # Let the thread pools a previous variant left spinning park first: XLA's, and
-    # OpenBLAS's (numpy and scikit-learn in pysindy), whose workers spin ~0.1 s after a
-    # call; with 50 ms, whichever library ran second was slowed up to 10x.
-    time.sleep(PAUSE)
-    t0 = time.perf_counter()
-    out = fn()
-    jax.block_until_ready(out)
-    return time.perf_counter() - t0, out
-
-
-def fmt(seconds):
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
-class Out:
-    """Print, and collect the lines for --markdown."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, text=""):
-        print(text, flush=True)
-        self.lines.append(text)
 
 
 # --------------------------------------------------------------------------- neural ODE

@@ -37,7 +37,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 from importlib.metadata import version
 
 import jax
@@ -45,38 +44,15 @@ import jax.numpy as jnp
 import numpy as np
 import ot
 import scipy.stats
+from _harness import Out, fmt, timed
 from scipy.spatial.distance import cdist
 
 import chaosjax as cj
 
 cj.enable_x64()
 
-PAUSE = 0.25
 BINS = 24
 PROJECTIONS = 100
-
-
-def timed(fn):
-    time.sleep(PAUSE)
-    t0 = time.perf_counter()
-    out = fn()
-    jax.block_until_ready(out)
-    return time.perf_counter() - t0, out
-
-
-def fmt(seconds):
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
-class Out:
-    """Print, and collect the lines for --markdown."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, text=""):
-        print(text, flush=True)
-        self.lines.append(text)
 
 
 def lorenz_pair(n, m):

@@ -42,12 +42,12 @@ import os
 import platform
 import statistics
 import sys
-import time
 from importlib.metadata import version
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _harness import Out, timed
 
 import chaosjax as cj
 
@@ -59,29 +59,9 @@ try:
 except ImportError:  # pragma: no cover
     torch = F = None
 
-PAUSE = 0.25
 N_CELLS = 50
 LR, WD = 1e-3, 1e-2
 PROMPT, KEEP = 100, 64
-
-
-def timed(fn):
-    time.sleep(PAUSE)
-    t0 = time.perf_counter()
-    out = fn()
-    jax.block_until_ready(out)
-    return time.perf_counter() - t0, out
-
-
-class Out:
-    """Print, and collect the lines for --markdown."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __call__(self, text=""):
-        print(text, flush=True)
-        self.lines.append(text)
 
 
 def henon_tokens(n_traj=20, steps=10_000):

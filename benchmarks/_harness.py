@@ -1,0 +1,36 @@
+"""What the learning benchmarks share: a timed call that lets idle thread pools park
+first, a duration format, and a printer that also collects Markdown lines."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+
+#: Seconds slept before each timed call. XLA's and OpenBLAS's worker threads spin for
+#: ~0.1 s after a call; with 50 ms, whichever library ran second was slowed up to 10x.
+PAUSE = 0.25
+
+
+def timed(fn):
+    """(seconds, result) of `fn()`, its result blocked until ready."""
+    time.sleep(PAUSE)
+    t0 = time.perf_counter()
+    out = fn()
+    jax.block_until_ready(out)
+    return time.perf_counter() - t0, out
+
+
+def fmt(seconds):
+    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+class Out:
+    """Print, and collect the lines for --markdown."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, text=""):
+        print(text, flush=True)
+        self.lines.append(text)
