@@ -95,3 +95,33 @@ def test_bad_input(lorenz_box):
         cj.learn.GridTokenizer(jnp.ones(3), jnp.zeros(3), 5)
     with pytest.raises(ValueError, match="`margin`"):
         cj.learn.GridTokenizer.fit(jnp.ones((5, 3)), 5, margin=-1.0)
+
+
+def test_a_vocabulary_of_visited_cells_round_trips_and_maps_the_rest_to_the_nearest(tmp_path):
+    lor = cj.systems.Lorenz63()
+    xs = np.asarray(cj.trajectory(lor, lor.default_state(), steps=3_000, dt=0.01, transient=500))
+    full = cj.learn.GridTokenizer.fit(xs, 20, margin=0.0)
+    tok = cj.learn.GridTokenizer.fit(xs, 20, margin=0.0, occupied=True)
+    visited = np.unique(np.asarray(full.encode(xs)))
+    assert tok.vocab_size == visited.size < full.vocab_size
+    # Training states: the same cell centre as the full grid, tokens in [0, k), none counted.
+    tokens, outside = tok.encode_counting(xs)
+    assert int(outside) == 0 and int(tokens.max()) == tok.vocab_size - 1
+    np.testing.assert_array_equal(tok.decode(tokens), full.decode(full.encode(xs)))
+    # A state in a cell never visited goes to the nearest visited cell and is counted.
+    free = np.setdiff1d(np.arange(full.vocab_size), visited)[0]
+    centre = np.asarray(full.decode(jnp.asarray(free)))
+    t, counted = tok.encode_counting(centre[None])
+    assert int(counted) == 1
+    idx = np.stack(np.unravel_index(visited, (20, 20, 20)), -1)
+    me = np.array(np.unravel_index(free, (20, 20, 20)))
+    best = np.min(np.linalg.norm(idx - me, axis=1))
+    got = np.array(np.unravel_index(int(visited[int(t[0])]), (20, 20, 20)))
+    assert np.linalg.norm(got - me) == pytest.approx(best)
+    path = cj.learn.save(tok, tmp_path / "tok.eqx")
+    back = cj.learn.load(path)
+    np.testing.assert_array_equal(back.encode(xs), tokens)
+    with pytest.raises(ValueError, match="`occupied`"):
+        cj.learn.GridTokenizer.fit(xs, 20, occupied=1)  # pyright: ignore[reportArgumentType]
+    with pytest.raises(ValueError, match="`cells` and `table`"):
+        cj.learn.GridTokenizer(tok.lower, tok.upper, 20, cells=tok.cells)
