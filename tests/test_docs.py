@@ -151,3 +151,40 @@ def test_angle_brackets_are_rendered_as_text(site):
     assert "d<S>/dp of the long-time average" in entry
     sim = html.unescape(re.sub(r"<[^>]+>", "", (site / "simulation" / "index.html").read_text()))
     assert "256 members: ⟨z⟩ = 23.556" in sim
+
+
+def _tables(page: str) -> list[list[list[str]]]:
+    """Every table of an HTML page, as rows of cell texts (the header row first)."""
+    return [
+        [
+            [c.strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+        ]
+        for table in re.findall(r"<table>(.*?)</table>", page, re.S)
+    ]
+
+
+def test_no_table_has_an_empty_column(site):
+    # `||` in a Markdown table makes a column without a header or a value.
+    tables = 0
+    for page in site.rglob("*.html"):
+        for rows in _tables(page.read_text()):
+            tables += 1
+            for j, head in enumerate(rows[0]):
+                column = [r[j] for r in rows[1:] if j < len(r)]
+                assert head or any(column), (page.relative_to(site), rows[0])
+                assert any(column), (page.relative_to(site), head)
+    assert tables >= 10
+
+
+def test_the_home_page_holds_the_tour_of_the_readme(site):
+    home = (site / "index.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", home))
+    readme = (ROOT / "README.md").read_text()
+    tour = readme[readme.index("## A five-minute tour") : readme.index("[end:tour]")]
+    code = re.findall(r"```python\n(.*?)```", tour, flags=re.S)
+    assert len(code) == 1 and "A five-minute tour" in text
+    # Every line of the tour's code is on the page, as written.
+    for line in code[0].splitlines():
+        assert line.strip() in text, line
+    assert "--8<--" not in text and 'href="https://github.com/"' not in home
