@@ -188,3 +188,25 @@ def test_the_home_page_holds_the_tour_of_the_readme(site):
     for line in code[0].splitlines():
         assert line.strip() in text, line
     assert "--8<--" not in text and 'href="https://github.com/"' not in home
+
+
+# Words that speak to the project's own bookkeeping rather than to users: tracker
+# numbers, numbered random draws as names, "the post" without saying which, and
+# documents that are not in the repository.
+_INTERNAL = re.compile(
+    r"\bs[e]{2}d ?0+\b|\bs[e]{2}d0+_|\bis{2}ues? #?\d|\bthe post\b|\b(DESIGN|STYLE)\.md\b",
+    re.IGNORECASE,
+)
+
+
+def test_user_facing_text_speaks_to_users():
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    for folder in ("src/chaosjax", "examples", "benchmarks"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md", ".html")]
+    hits = []
+    for p in files:
+        text = p.read_text()
+        for m in _INTERNAL.finditer(text):
+            hits.append(f"{p.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}: {m[0]}")
+    assert len(files) > 100 and hits == []
+    assert _INTERNAL.search("as in the post, with seed 0") is not None

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import xarray as xr
+from mpl_toolkits.mplot3d import Axes3D
+from mpl_toolkits.mplot3d.art3d import Line3D
 
 import chaosjax as cj
 
@@ -175,9 +177,10 @@ def test_a_3d_axes_gets_the_3d_portrait():
     ax = fig.add_subplot(projection="3d")
     try:
         assert cj.plot.phase_portrait(_XS, ax=ax) is fig and fig.axes == [ax]
-        x, y, z = ax.lines[0].get_data_3d()  # pyright: ignore[reportAttributeAccessIssue]
-        np.testing.assert_allclose(np.stack([x, y, z], axis=-1), _XS)
-        assert ax.get_zlabel() == "x2"  # pyright: ignore[reportAttributeAccessIssue]
+        line = ax.lines[0]
+        assert isinstance(ax, Axes3D) and isinstance(line, Line3D)
+        np.testing.assert_allclose(np.stack(line.get_data_3d(), axis=-1), _XS)
+        assert ax.get_zlabel() == "x2"
     finally:
         plt.close(fig)
 

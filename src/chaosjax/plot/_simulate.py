@@ -44,7 +44,7 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None, ax=None)
     if three:
         ax.plot(*(xs[:, d] for d in dims), lw=0.3)
         ax.set_ylabel(labels[dims[1]])
-        ax.set_zlabel(labels[dims[2]])  # pyright: ignore[reportAttributeAccessIssue]
+        ax.set_zlabel(labels[dims[2]])  # pyright: ignore  (an Axes3D here)
     elif xs.shape[-1] == 1:
         ax.plot(xs[:-1, 0], xs[1:, 0], ",", alpha=0.5)
         ax.set_ylabel("x_{n+1}")
