@@ -1,4 +1,4 @@
-"""Bifurcation sweeps against numba, in one run (issue 6):
+"""Bifurcation sweeps against numba, in one run:
 
 1. the logistic map's orbit diagram, 10,000 values of r x (1,000 transient + 1,000 kept
    iterates), all kept points returned;

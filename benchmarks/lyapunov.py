@@ -2,7 +2,7 @@
 
     python benchmarks/lyapunov.py [--repeats 5] [--quick]
 
-Tasks (issue 3):
+Tasks:
 - Lorenz63 full spectrum, RK4, dt = 0.01, 1e5 steps;
 - Henon full spectrum, 1e6 iterations;
 - Rosenstein's largest exponent from 10,000 samples of Lorenz63 x.

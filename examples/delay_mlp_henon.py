@@ -15,7 +15,7 @@ respect to each lag, S(j), are compared with the map's (S(1) ~ 1.90, S(4) = 0.1)
 2. The network trained on the reversed series: a model of the inverted map, whose exact
    sensitivities along the same data are S(3) ~ 19 and S(4) = 10 (and with 4 lags,
    where the delay vectors obey no relation and the fit is unique).
-3. The annealing / hill-climbing trainer of the post, beside gradient training.
+3. The annealing / hill-climbing trainer Maus used, beside gradient training.
 4. Support-vector regression (RBF kernel), with finite-difference sensitivities.
 
 Run: `python examples/delay_mlp_henon.py`.
@@ -33,12 +33,12 @@ import chaosjax as cj
 cj.enable_x64()
 
 LAGS, HIDDEN, RESTARTS = 5, 4, 10
-#: The post's figures: its network's training error and sensitivities, and the map's.
-POST_MSE = 8.4e-6
-POST_NETWORK = {1: 1.8762, 2: 0.0020, 3: 0.0017}
-POST_MAP = {1: 1.8980, 4: 0.1}
-POST_MAP_512 = {1: 1.90594, 4: 0.10000}
-POST_INVERTED_MSE = 0.001572
+# Maus's (2011) figures: his network's training error and sensitivities, and the map's.
+MAUS_MSE = 8.4e-6
+MAUS_NETWORK = {1: 1.8762, 2: 0.0020, 3: 0.0017}
+MAUS_MAP = {1: 1.8980, 4: 0.1}
+MAUS_MAP_512 = {1: 1.90594, 4: 0.10000}
+MAUS_INVERTED_MSE = 0.001572
 #: A restart that leans on lag 2 by more than this is counted in the rebuilding family.
 FAMILY_S2 = 0.03
 
@@ -105,11 +105,11 @@ def main() -> None:
     print(row("map, exact along the data", true_fwd))
     print(row("network, along the data", sens[grad.selected]))
     print(row("network, along its own orbit", np.asarray(own.sensitivities)))
-    print(row("post: network", np.array([POST_NETWORK.get(j, np.nan) for j in range(1, 6)])))
-    print(row("post: map", np.array([POST_MAP.get(j, 0.0) for j in range(1, 6)])))
-    print(row("post: map, 512 points", np.array([POST_MAP_512.get(j, 0.0) for j in range(1, 6)])))
+    print(row("Maus: network", np.array([MAUS_NETWORK.get(j, np.nan) for j in range(1, 6)])))
+    print(row("Maus: map", np.array([MAUS_MAP.get(j, 0.0) for j in range(1, 6)])))
+    print(row("Maus: map, 512 points", np.array([MAUS_MAP_512.get(j, 0.0) for j in range(1, 6)])))
     e = nmse[grad.selected]
-    print(f"   training error: NMSE {e:.2e}, MSE {e * variance:.2e} (post: MSE {POST_MSE:.1e})")
+    print(f"   training error: NMSE {e:.2e}, MSE {e * variance:.2e} (Maus: MSE {MAUS_MSE:.1e})")
     spec_model = cj.lyapunov_spectrum(model, model.default_state(), steps=20_000, transient=1_000)
     spec_map = cj.lyapunov_spectrum(dh, dh.default_state(), steps=20_000, transient=1_000)
     print(f"   largest Lyapunov exponent: network {float(spec_model.exponents[0]):.4f}, "
@@ -125,7 +125,7 @@ def main() -> None:
     print(row("network on the reversed series", rev_sens))
     e = float(rev.nmse[rev.selected])
     print(f"   training error: NMSE {e:.2e}, MSE {e * variance:.2e} "
-          f"(post: MSE {POST_INVERTED_MSE})")  # fmt: skip
+          f"(Maus: MSE {MAUS_INVERTED_MSE})")  # fmt: skip
     # In reversed time the 5-lag vectors obey x_{n+1} = 1 - a x_n^2 + b x_{n-3}, a
     # relation among lags 1, 4 and 5, so S(4) and S(5) can trade; 4 lags obey none.
     rev4 = cj.learn.fit_delay_mlp(

@@ -69,7 +69,7 @@ def main() -> None:
     clean = cj.learn.fit_sindy(xs, dt=DT, derivative="fd4", threshold=0.1)
     print("\n".join("   " + line for line in clean.equations()))
 
-    print("\n2. 1 % noise (of each coordinate's std), seed 0")
+    print("\n2. 1 % noise (of each coordinate's std), drawn with jax.random.key(0)")
     data = noisy(xs, 0)
     models = {"clean fd4": clean}
     for key, deriv in DERIVATIVES.items():

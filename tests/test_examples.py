@@ -40,10 +40,10 @@ def test_piecewise_linear_example_reports_without_forcing_labels(tmp_path):
 
 
 @pytest.mark.slow
-def test_delay_mlp_henon_example_prints_the_post_beside_the_fits(tmp_path):
+def test_delay_mlp_henon_example_prints_maus_figures_beside_the_fits(tmp_path):
     text = _run("delay_mlp_henon.py", tmp_path)
     assert "selection: LowestNMSE() -> restart" in text
-    assert "post: network" in text and "inverted map, exact along the data" in text
+    assert "Maus: network" in text and "inverted map, exact along the data" in text
     assert "annealing (200,000 steps)" in text and "SVR, along the data" in text
 
 

@@ -9,7 +9,12 @@ cj.enable_x64()
 lor = cj.systems.Lorenz63()
 xs = cj.trajectory(lor, lor.default_state(), steps=20_000, dt=0.005)
 ```
+
+`cj.plot` (matplotlib figures) is imported on first use, so that `import chaosjax` does
+not import matplotlib.
 """
+
+import typing as _typing
 
 from . import bifurcation as bifurcation
 from . import io as io
@@ -85,3 +90,19 @@ from .systems import Flow as Flow
 from .systems import InvertibleMap as InvertibleMap
 from .systems import Map as Map
 from .systems import PiecewiseSmoothFlow as PiecewiseSmoothFlow
+
+if _typing.TYPE_CHECKING:
+    from . import plot as plot
+
+
+def __getattr__(name: str):
+    # `cj.plot` imports matplotlib: load it when it is first asked for.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"plot"})

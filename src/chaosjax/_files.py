@@ -214,7 +214,8 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 110) -> Path:
 
     **Arguments:**
 
-    - `fig`: a `matplotlib.figure.Figure`.
+    - `fig`: a `matplotlib.figure.Figure`, or an Axes or SubFigure (its whole figure
+      is saved).
     - `path`: the file; the format follows its suffix (default PNG).
     - `dpi`: the resolution, default 110.
 
@@ -230,7 +231,10 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     ```
     """
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
+    while not isinstance(fig, Figure) and hasattr(fig, "figure"):
+        fig = fig.figure
     target = Path(path)
     try:
         with atomic_path(target) as tmp:

@@ -109,7 +109,7 @@ def cumulative_average(
     progress: bool = False,
     chunk_size: int | None = None,
 ) -> CumulativeAverage:
-    """The cumulative time average (1/m) sum_{k<m} S(x_k) for m = s, 2s, ..., `steps`.
+    """The cumulative time average `(1/m) sum_{k<m} S(x_k)` for m = s, 2s, ..., `steps`.
 
     x_0 is the state after `transient` discarded steps and s = `save_every`. Only the
     running sums are carried in the scan; one average is stored every `save_every`

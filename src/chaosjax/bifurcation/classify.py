@@ -35,10 +35,10 @@ from ._common import check_param, checked_dt, initial_states, iterate, over_valu
 from .period import smallest_period
 from .sections import AbstractSection, check_section, section_crossings
 
-#: Attractor labels, indexed by `Classification.code`.
 LABELS: tuple[str, ...] = (
     "fixed_point", "periodic", "quasi_periodic", "chaotic", "divergent", "unresolved",
 )  # fmt: skip
+"""Attractor labels, indexed by `Classification.code`."""
 _FP, _PER, _QP, _CH, _DIV, _UNR = range(6)
 
 

@@ -208,8 +208,8 @@ class LocalMinima(_AbstractExtremum):
         return f"the local minima of x[{self.coordinate}]"
 
 
-#: The sections chaosjax provides; any `AbstractSection` is accepted.
 Section = Hyperplane | LocalMaxima | LocalMinima
+"""The sections chaosjax provides; any `AbstractSection` is accepted."""
 
 
 def check_section(section: object, dim: int) -> AbstractSection:

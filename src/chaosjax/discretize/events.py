@@ -47,6 +47,8 @@ from ..systems import Flow, Map, PiecewiseSmoothFlow
 from .flow_map import AbstractDiscretizedFlow, Discretized
 
 METHODS = ("event", "diffrax", "fixed")
+"""The `method`s of `event_map`: "event" (RK4 with the crossing located inside the step),
+"diffrax" (adaptive Tsit5 with a diffrax Event) and "fixed" (plain RK4)."""
 
 
 def _segment_event(flow: PiecewiseSmoothFlow, y, mode, tau, iterations: int):

@@ -465,7 +465,7 @@ def fit_delay_mlp(
 
     Trainers: "gradient" is `cj.learn.fit` with the restarts vmapped and `stages` (default
     Adam at learning rate 1e-2 for 10,000 steps, then L-BFGS for 20,000); "anneal" (or a
-    `cj.learn.Annealing` schedule) is the random-search trainer of the post,
+    `cj.learn.Annealing` schedule) is the random-search trainer Maus used,
     `cj.learn.anneal`. Both start from the same networks for the same `key`.
 
     Choose with care: on delay data several networks predict equally well. On the

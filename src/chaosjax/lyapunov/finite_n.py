@@ -29,7 +29,7 @@ class FiniteNLyapunov(eqx.Module):
     **Attributes:**
 
     - `n`: (n_max,), the product lengths 1..n_max.
-    - `lambda_n`: (n_max,), lambda_n = <(1/n) ln ||J(x_{t+n-1}) ... J(x_t)||_2>, the
+    - `lambda_n`: (n_max,), lambda_n = ⟨(1/n) ln ||J(x_{t+n-1}) ... J(x_t)||_2⟩, the
       average over the starting points t; per unit time for a flow (divided by
       `time_per_step`), per iteration for a map.
     - `spread`: (n_max,), the standard deviation over the starting points of the

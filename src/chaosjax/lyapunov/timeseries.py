@@ -83,7 +83,7 @@ def delay_embed(series: Float[ArrayLike, " n"], dim: int, lag: int) -> Float[Arr
 
 
 def mean_period(series: np.ndarray) -> int:
-    """The mean period 1/<f> of the power spectrum, in samples (nolds' default
+    """The mean period 1/⟨f⟩ of the power spectrum, in samples (nolds' default
     Theiler window)."""
     x = np.asarray(series, dtype=float)
     f = np.fft.rfftfreq(x.size)

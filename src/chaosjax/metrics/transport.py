@@ -109,7 +109,7 @@ def wasserstein(
       Peyre, Delon & Bernot 2012, "Wasserstein barycenter and its application to
       texture mixing", SSVM, LNCS 6667; Bonneel, Rabin, Peyre & Pfister 2015, J. Math.
       Imaging Vis. 51, 22-45): `projections` random unit directions theta drawn from
-      `key`, the exact 1-D W_p of the projected samples <x, theta> on each, and
+      `key`, the exact 1-D W_p of the projected samples ⟨x, theta⟩ on each, and
       (mean over directions of W_p^p)^(1/p): the mean of the 1-D W_1 for p = 1, the
       root mean square of the 1-D W_2 for p = 2 (POT's `ot.sliced_wasserstein_distance`
       with the same directions). Traceable. In 1-D it equals the marginal distance.

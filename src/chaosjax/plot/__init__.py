@@ -1,12 +1,19 @@
-"""matplotlib figures. Each function returns a `matplotlib.figure.Figure` (Agg backend,
-no display needed); the caller saves it (e.g. with `cj.io.save_figure`). Algorithms never
-import this package.
+"""matplotlib figures that compose. Every helper draws into an Axes you pass as `ax=`
+(the multi-panel ones, `time_series`, `orbit_diagram`, `forecast_vs_truth`,
+`invariant_distributions` and `generated_vs_true`, into a `Figure` or `SubFigure` passed
+as `fig=`) or, without one, into a new pyplot figure; each returns the figure it drew
+into. Importing this package leaves matplotlib's backend alone: figures show inline in
+Jupyter and with `plt.show()`, and where there is no display matplotlib itself falls
+back to Agg, so saving works headless. Algorithms never import this package.
 
 ```python
-import chaosjax.plot as cjp
+import matplotlib.pyplot as plt
 hen = cj.systems.Henon()
 res = cj.lyapunov_spectrum(hen, hen.default_state(), 20_000)
-cjp.lyapunov_convergence(res, reference=hen.reference_exponents).savefig("henon.png")
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+cj.plot.lyapunov_convergence(res, reference=hen.reference_exponents, ax=left)
+cj.plot.lyapunov_spectrum_bars(res.exponents, ax=right)
+cj.io.save_figure(fig, "henon.png")
 ```
 """
 

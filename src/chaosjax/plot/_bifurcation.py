@@ -3,14 +3,11 @@ on a shared parameter axis, classification strips, and Poincare sections."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+from . import _axes
 
 # One colour per label of cj.bifurcation.LABELS.
 LABEL_COLOURS = {
@@ -21,14 +18,6 @@ LABEL_COLOURS = {
     "divergent": "black",
     "unresolved": "tab:gray",
 }
-
-
-def _figure_of(ax) -> Figure:
-    """The top-level figure an axes draws in (a subfigure's parent figure)."""
-    fig = ax.figure
-    while not isinstance(fig, Figure):
-        fig = fig.figure
-    return fig
 
 
 def _param_values(values) -> np.ndarray:
@@ -49,7 +38,8 @@ def orbit_diagram(
     ax_points=None,
     ax_exponent=None,
     markersize: float = 0.15,
-) -> Figure:
+    fig=None,
+):
     """An orbit diagram with, underneath on the same parameter axis, the largest
     Lyapunov exponent and its zero line.
 
@@ -66,13 +56,16 @@ def orbit_diagram(
     - `labels`: optional n names (e.g. `Classification.labels`) that colour a strip
       along the bottom of the diagram by attractor type.
     - `title`, `param_label`, `point_label`, `exponent_units`: texts of the axes.
-    - `ax_points`, `ax_exponent`: existing axes to draw into (the figure of
-      `ax_points` is returned).
+    - `ax_points`, `ax_exponent`: existing Axes to draw the diagram and the exponent
+      into (the exponent is drawn only when `ax_exponent` is given too).
     - `markersize`: the size of the diagram's points, default 0.15.
+    - `fig`: a `Figure` or `SubFigure` to draw the panels into (when `ax_points` is not
+      given; default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The figure drawn into: the figure of `ax_points`, else `fig`, else a new
+    `matplotlib.figure.Figure`.
 
     Example:
 
@@ -91,13 +84,15 @@ def orbit_diagram(
     finals = np.asarray(diagram.final_states[..., coordinate])
     if ax_points is None:
         rows = 2 if exponents is not None else 1
-        fig, axes = plt.subplots(
-            rows, 1, figsize=(8, 6 if rows == 2 else 4), sharex=True, squeeze=False,
-            gridspec_kw={"height_ratios": [3, 1.2][:rows]},
-        )  # fmt: skip
+        fig, new = _axes.figure(fig, (8, 6 if rows == 2 else 4))
+        axes = fig.subplots(
+            rows, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 1.2][:rows]}
+        )
         ax_points = axes[0, 0]
         ax_exponent = axes[1, 0] if rows == 2 else None
-    fig = ax_points.figure
+    else:
+        ax_points, new = _axes.axes(ax_points, (8, 4))
+        fig = _axes.figure_of(ax_points)
     p = np.broadcast_to(vals[:, None], pts.shape)
     ok = np.isfinite(pts)
     ax_points.plot(p[ok], pts[ok], ",", color="k", alpha=0.6, markersize=markersize)
@@ -144,8 +139,7 @@ def orbit_diagram(
         ax_exponent.set_xlabel(param_label or diagram.param)
     else:
         ax_points.set_xlabel(param_label or diagram.param)
-    fig.tight_layout()
-    return fig
+    return _axes.done_figure(fig, new)
 
 
 def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=None) -> Figure:
@@ -158,11 +152,11 @@ def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=No
       `OrbitDiagram.points`).
     - `dims`: the two coordinates drawn, default (0, 1).
     - `title`, `labels`: the axes title and the names of the coordinates.
-    - `ax`: an existing axes to draw into.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -177,9 +171,7 @@ def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=No
     pts = np.asarray(points)
     if pts.ndim == 2:
         pts = pts[None]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 5))
-    fig = _figure_of(ax)
+    ax, new = _axes.axes(ax, (5.5, 5))
     for run in pts:
         ok = np.all(np.isfinite(run), axis=-1)
         ax.plot(run[ok, dims[0]], run[ok, dims[1]], ".", markersize=1.5)
@@ -187,8 +179,7 @@ def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=No
     ax.set_xlabel(names[dims[0]])
     ax.set_ylabel(names[dims[1]])
     ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)
 
 
 def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figure:
@@ -199,11 +190,11 @@ def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figu
 
     - `points`: shape (k, dim), or (n, k, dim) for n runs.
     - `coordinate`: the coordinate s, default 0.
-    - `title`: the axes title; `ax`: an existing axes to draw into.
+    - `title`: the axes title; `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -217,9 +208,7 @@ def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figu
     """
     s = np.asarray(points)[..., coordinate]
     s = s[np.isfinite(s)] if s.ndim == 1 else s
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 5))
-    fig = _figure_of(ax)
+    ax, new = _axes.axes(ax, (5, 5))
     rows = s if s.ndim == 2 else s[None]
     for row in rows:
         row = row[np.isfinite(row)]
@@ -227,5 +216,4 @@ def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figu
     ax.set_xlabel(f"s_k = x[{coordinate}]")
     ax.set_ylabel("s_{k+1}")
     ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)

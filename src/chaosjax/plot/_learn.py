@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from . import _axes
 
 
-def loss_curves(steps, losses, *, best: int | None = None, title: str = "") -> Figure:
+def loss_curves(steps, losses, *, best: int | None = None, title: str = "", ax=None) -> Figure:
     """Training loss against optimiser step, one line per restart, on a log scale.
 
     **Arguments:**
@@ -24,10 +22,11 @@ def loss_curves(steps, losses, *, best: int | None = None, title: str = "") -> F
       restart that stopped early) are left out.
     - `best`: the restart drawn bold (default None).
     - `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -38,7 +37,7 @@ def loss_curves(steps, losses, *, best: int | None = None, title: str = "") -> F
     """
     x = np.asarray(steps, dtype=float)
     ys = np.atleast_2d(np.asarray(losses, dtype=float))
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax, new = _axes.axes(ax, (5.5, 3.6))
     for r, y in enumerate(ys):
         ok = np.isfinite(y) & (y > 0)
         if not ok.any():
@@ -58,11 +57,10 @@ def loss_curves(steps, losses, *, best: int | None = None, title: str = "") -> F
     if best is not None:
         ax.legend(fontsize=8)
     ax.set_title(title or "training loss")
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)
 
 
-def forecast_vs_truth(verdict, *, start: int = 0) -> Figure:
+def forecast_vs_truth(verdict, *, start: int = 0, fig=None):
     """A model's closed-loop forecast against the true continuation from one test start,
     one panel per observed coordinate, with the valid prediction time marked.
 
@@ -70,10 +68,11 @@ def forecast_vs_truth(verdict, *, start: int = 0) -> Figure:
 
     - `verdict`: a `cj.learn.Verdict` or its `dataset`.
     - `start`: which test start (default 0).
+    - `fig`: a `Figure` or `SubFigure` to draw the panels into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The figure drawn into: `fig` when given, else a new `matplotlib.figure.Figure`.
 
     Example:
 
@@ -91,7 +90,8 @@ def forecast_vs_truth(verdict, *, start: int = 0) -> Figure:
     vpt_steps = int(ds["vpt_steps"][start])
     names = [str(c) for c in np.asarray(ds["coordinate"])]
     n = len(names)
-    fig, axes = plt.subplots(n + 1, 1, figsize=(7, 1.6 * (n + 1)), sharex=True, squeeze=False)
+    fig, new = _axes.figure(fig, (7, 1.6 * (n + 1)))
+    axes = fig.subplots(n + 1, 1, sharex=True, squeeze=False)
     for c, name in enumerate(names):
         ax = axes[c, 0]
         ax.plot(t, np.asarray(ds["truth_forecast"][start, :, c]), color="k", lw=1.0, label="truth")
@@ -118,11 +118,10 @@ def forecast_vs_truth(verdict, *, start: int = 0) -> Figure:
         f"{ds.attrs['model']} vs {ds.attrs['truth']}: valid for "
         f"{t[min(vpt_steps, t.size - 1)]:.3g} {xlabel} (green line)"
     )
-    fig.tight_layout()
-    return fig
+    return _axes.done_figure(fig, new)
 
 
-def invariant_distributions(verdict, *, bins: int = 60) -> Figure:
+def invariant_distributions(verdict, *, bins: int = 60, fig=None):
     """The model's and the truth's long-run distributions of each observed coordinate,
     overlaid, with the Wasserstein ratio in each title.
 
@@ -130,10 +129,11 @@ def invariant_distributions(verdict, *, bins: int = 60) -> Figure:
 
     - `verdict`: a `cj.learn.Verdict` or its `dataset`.
     - `bins`: histogram bins (default 60).
+    - `fig`: a `Figure` or `SubFigure` to draw the panels into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The figure drawn into: `fig` when given, else a new `matplotlib.figure.Figure`.
 
     Example:
 
@@ -143,7 +143,8 @@ def invariant_distributions(verdict, *, bins: int = 60) -> Figure:
     """
     ds = getattr(verdict, "dataset", verdict)
     names = [str(c) for c in np.asarray(ds["coordinate"])]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
+    fig, new = _axes.figure(fig, (3.2 * len(names), 3.0))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for c, name in enumerate(names):
         ax = axes[0, c]
         truth = np.asarray(ds["long_truth"][:, c], dtype=float)
@@ -166,21 +167,21 @@ def invariant_distributions(verdict, *, bins: int = 60) -> Figure:
         ax.set_xlabel(name)
     axes[0, 0].set_ylabel("density")
     axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _axes.done_figure(fig, new)
 
 
-def spectra_side_by_side(verdict) -> Figure:
+def spectra_side_by_side(verdict, *, ax=None) -> Figure:
     """The Lyapunov exponents of model and truth as paired bars, with the Kaplan-Yorke
     dimensions in the title.
 
     **Arguments:**
 
     - `verdict`: a `cj.learn.Verdict` or its `dataset`.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -192,7 +193,7 @@ def spectra_side_by_side(verdict) -> Figure:
     em = np.asarray(ds["exponents_model"], dtype=float)
     et = np.asarray(ds["exponents_truth"], dtype=float)
     i = np.arange(1, et.size + 1)
-    fig, ax = plt.subplots(figsize=(1.2 * et.size + 3, 3.2))
+    ax, new = _axes.axes(ax, (1.2 * et.size + 3, 3.2))
     ax.bar(i - 0.18, et, width=0.36, color="k", alpha=0.6, label="truth")
     ax.bar(i + 0.18, np.nan_to_num(em), width=0.36, color="tab:red", alpha=0.8, label="model")
     ax.axhline(0.0, color="gray", lw=0.6)
@@ -206,8 +207,7 @@ def spectra_side_by_side(verdict) -> Figure:
         fontsize=9,
     )
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)
 
 
 def verdict_figures(verdict) -> dict[str, Figure]:
@@ -246,7 +246,8 @@ def generated_vs_true(
     phase: tuple[int, int] = (0, 1),
     points: bool = False,
     title: str = "",
-) -> Figure:
+    fig=None,
+):
     """Trajectories generated by a model beside true ones: each coordinate against time,
     and a phase portrait of both (Shalova & Oseledets 2020, arXiv:2002.05111, Fig. 2).
 
@@ -263,11 +264,13 @@ def generated_vs_true(
     - `phase`: the two coordinates of the phase portrait (default (0, 1)).
     - `points`: draw states as dots instead of lines (for maps; default False).
     - `title`: the figure's title.
+    - `fig`: a `Figure` or `SubFigure` to draw the panels into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`: per run, one time-series panel per coordinate (true
-    black, generated red) and a phase portrait on the right.
+    The figure drawn into (`fig` when given, else a new `matplotlib.figure.Figure`): per
+    run, one time-series panel per coordinate (true black, generated red) and a phase
+    portrait on the right.
 
     Example:
 
@@ -292,7 +295,7 @@ def generated_vs_true(
     labels = list(labels) if labels is not None else [f"x{i}" for i in range(dim)]
     t = np.arange(T) * dt
     style: dict[str, Any] = dict(ls="none", marker=".", ms=2) if points else dict(lw=0.9)
-    fig = plt.figure(figsize=(11, 1.5 * dim * runs + 0.8))
+    fig, new = _axes.figure(fig, (11, 1.5 * dim * runs + 0.8))
     grid = fig.add_gridspec(dim * runs, 2, width_ratios=(2.2, 1))
     first = None
     for r in range(runs):
@@ -322,8 +325,7 @@ def generated_vs_true(
         ax.set_ylabel(labels[j] if dim > 1 else f"next {labels[0]}")
     fig.axes[0].legend(fontsize=8, loc="upper right")
     fig.suptitle(title or "generated (red) and true (black) trajectories", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _axes.done_figure(fig, new)
 
 
 def distance_vs_time(
@@ -336,6 +338,7 @@ def distance_vs_time(
     log: bool = True,
     labels: tuple[str, str] = ("generated vs true", "true vs true"),
     title: str = "",
+    ax=None,
 ) -> Figure:
     """The mean distance between paired trajectories against time: a model's
     continuations against the truth beside two true trajectories that share the same
@@ -358,10 +361,11 @@ def distance_vs_time(
       reference curve at `condition_time` (or its start), for comparison.
     - `log`: a logarithmic distance axis (default True).
     - `labels`: the two curves' names; `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -387,7 +391,7 @@ def distance_vs_time(
         counts = ok.sum(0)
         total = np.where(ok, arr, 0.0).sum(0)
         curves.append(np.where(counts > 0, total / np.maximum(counts, 1), np.nan))
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax, new = _axes.axes(ax, (6.5, 4))
     ax.plot(t, curves[0], color="tab:red", lw=1.4, label=labels[0])
     ax.plot(t, curves[1], color="k", lw=1.4, label=labels[1])
     if condition_time is not None:
@@ -414,5 +418,4 @@ def distance_vs_time(
     ax.set_ylabel("mean distance")
     ax.set_title(title or "distance between paired trajectories")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)

@@ -3,22 +3,18 @@ angles."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ..lyapunov.dimension import kaplan_yorke_dimension  # noqa: E402
+from ..lyapunov.dimension import kaplan_yorke_dimension
+from . import _axes
 
 
 def _unit(result) -> str:
     return "per iteration" if float(result.time_per_step) == 1.0 else "per unit time"
 
 
-def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
+def lyapunov_convergence(result, *, reference=None, title: str = "", ax=None) -> Figure:
     """Running estimates of the exponents against time (or iterations), one line per
     exponent; a log time axis shows the 1/T settling.
 
@@ -27,10 +23,11 @@ def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
     - `result`: a `cj.LyapunovResult` of one run (index a batched result first).
     - `reference`: optional values drawn dashed, e.g. `system.reference_exponents`.
     - `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -48,7 +45,7 @@ def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
             "`result` must be one run (history of shape (rows, k)); index a batched result first."
         )
     t = steps * float(result.time_per_step)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    ax, new = _axes.axes(ax, (7, 4))
     for j in range(hist.shape[1]):
         (line,) = ax.plot(t, hist[:, j], lw=1.0, label=f"lambda_{j + 1}")
         if reference is not None and j < len(reference):
@@ -59,11 +56,12 @@ def lyapunov_convergence(result, *, reference=None, title: str = "") -> Figure:
     ax.set_title(title or "Convergence of the Lyapunov exponents")
     if hist.shape[1] <= 10:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)
 
 
-def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: str = "") -> Figure:
+def lyapunov_spectrum_bars(
+    exponents, *, reference=None, unit: str = "", title: str = "", ax=None
+) -> Figure:
     """The spectrum as bars (positive red, negative blue), with the Kaplan-Yorke
     dimension in the title.
 
@@ -72,10 +70,11 @@ def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: 
     - `exponents`: shape (k,), in any order (sorted descending for the plot).
     - `reference`: optional values drawn as markers.
     - `unit`: appended to the y label, e.g. "per unit time"; `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -86,7 +85,7 @@ def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: 
     """
     lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
     dky = float(kaplan_yorke_dimension(lam))
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.25 * lam.size + 2.0), 3.6))
+    ax, new = _axes.axes(ax, (max(4.0, 0.25 * lam.size + 2.0), 3.6))
     idx = np.arange(1, lam.size + 1)
     ax.bar(idx, lam, color=np.where(lam > 0, "tab:red", "tab:blue"))
     if reference is not None:
@@ -97,11 +96,10 @@ def lyapunov_spectrum_bars(exponents, *, reference=None, unit: str = "", title: 
     ax.set_xlabel("i")
     ax.set_ylabel(f"lambda_i {unit}".strip())
     ax.set_title(title or f"Lyapunov spectrum (D_KY = {dky:.3f})")
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)
 
 
-def divergence_curve(estimate, *, title: str = "") -> Figure:
+def divergence_curve(estimate, *, title: str = "", ax=None) -> Figure:
     """Rosenstein's mean log divergence against time, with the line fitted over the fit
     range (Rosenstein, Collins & De Luca 1993).
 
@@ -109,10 +107,11 @@ def divergence_curve(estimate, *, title: str = "") -> Figure:
 
     - `estimate`: a `cj.TimeSeriesLyapunov` from `method="rosenstein"`.
     - `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -131,8 +130,8 @@ def divergence_curve(estimate, *, title: str = "") -> Figure:
         raise ValueError("`estimate` has no divergence curve (method='jacobian').")
     slope, intercept = (float(v) for v in np.asarray(estimate.fit))
     k = np.arange(d.size)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(t, d, ".", ms=3, label="<ln d(t)>")
+    ax, new = _axes.axes(ax, (6, 4))
+    ax.plot(t, d, ".", ms=3, label=r"$\langle \ln d(t) \rangle$")
     ax.plot(
         t,
         intercept + slope * k,
@@ -144,11 +143,10 @@ def divergence_curve(estimate, *, title: str = "") -> Figure:
     ax.set_ylabel("mean log divergence")
     ax.set_title(title or "Rosenstein divergence curve")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)
 
 
-def clv_angles(clv, *, bins: int = 60, title: str = "") -> Figure:
+def clv_angles(clv, *, bins: int = 60, title: str = "", ax=None) -> Figure:
     """Histograms of the angles between pairs of covariant Lyapunov vectors, on a log
     density scale that shows near-tangencies.
 
@@ -156,10 +154,11 @@ def clv_angles(clv, *, bins: int = 60, title: str = "") -> Figure:
 
     - `clv`: a `cj.CovariantVectors` (its `angles`, one column per pair of vectors).
     - `bins`: the number of bins over [0, pi/2], default 60; `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -170,7 +169,7 @@ def clv_angles(clv, *, bins: int = 60, title: str = "") -> Figure:
     ```
     """
     ang = np.asarray(clv.angles)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    ax, new = _axes.axes(ax, (6, 4))
     k = int(round((1 + np.sqrt(1 + 8 * ang.shape[1])) / 2))
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
     for p, (i, j) in enumerate(pairs):
@@ -187,5 +186,4 @@ def clv_angles(clv, *, bins: int = 60, title: str = "") -> Figure:
     ax.set_ylabel("density")
     ax.set_title(title or "Angles between covariant Lyapunov vectors")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from . import _axes
 
 
 def sensitivity_blowup(
-    table, *, exponent: float | None = 0.9056, reference=None, title: str = ""
+    table, *, exponent: float | None = 0.9056, reference=None, title: str = "", ax=None
 ) -> Figure:
     """Finite-time gradients against the horizon T on a log scale.
 
@@ -28,10 +25,11 @@ def sensitivity_blowup(
     - `reference`: optional T -> (mean, std), e.g.
       `cj.sensitivity.PUBLISHED_BLOWUP_TABLE`.
     - `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -44,7 +42,7 @@ def sensitivity_blowup(
     """
     T = np.asarray(table.horizons)
     g = np.abs(np.asarray(table.gradients))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax, new = _axes.axes(ax, (7, 4.5))
     for i, t in enumerate(T):
         ax.plot(
             np.full(g.shape[1], t),
@@ -70,8 +68,7 @@ def sensitivity_blowup(
     ax.axhline(1.0, color="k", lw=0.5, alpha=0.5)
     ax.set_yscale("log")
     ax.set_xlabel("averaging horizon T")
-    ax.set_ylabel("d<S>_T / dp")
+    ax.set_ylabel(r"$d\langle S \rangle_T / dp$")
     ax.set_title(title or "finite-time gradients through a chaotic simulation")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from . import _axes
 
 
-def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None) -> Figure:
+def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None, ax=None) -> Figure:
     """A phase portrait: 3-D for three or more coordinates, else 2-D (a 1-D map's
     states are drawn as x_{n+1} against x_n).
 
@@ -20,10 +17,12 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None) -> Figur
     - `xs`: states, shape (times, dim).
     - `dims`: the coordinates drawn, default (0, 1, 2).
     - `title`: the axes title; `labels`: names of the coordinates (default x0, x1, ...).
+    - `ax`: an Axes to draw into (default: a new figure). A 3-D Axes
+      (`projection="3d"`) gets the 3-D portrait, any other the first two of `dims`.
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -36,27 +35,28 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None) -> Figur
     """
     xs = np.asarray(xs)
     labels = labels or [f"x{i}" for i in range(xs.shape[-1])]
-    if xs.shape[-1] >= 3 and len(dims) == 3:
-        fig = plt.figure(figsize=(6, 5))
-        ax = fig.add_subplot(projection="3d")
+    three = xs.shape[-1] >= 3 and len(dims) == 3
+    if ax is None:
+        ax, new = _axes.axes(None, (6, 5), **({"projection": "3d"} if three else {}))
+    else:
+        ax, new = _axes.axes(ax, (6, 5))
+        three = three and ax.name == "3d"
+    if three:
         ax.plot(*(xs[:, d] for d in dims), lw=0.3)
         ax.set_ylabel(labels[dims[1]])
-        ax.set_zlabel(labels[dims[2]])
+        ax.set_zlabel(labels[dims[2]])  # pyright: ignore  (an Axes3D here)
+    elif xs.shape[-1] == 1:
+        ax.plot(xs[:-1, 0], xs[1:, 0], ",", alpha=0.5)
+        ax.set_ylabel("x_{n+1}")
     else:
-        fig, ax = plt.subplots(figsize=(6, 5))
-        if xs.shape[-1] == 1:
-            ax.plot(xs[:-1, 0], xs[1:, 0], ",", alpha=0.5)
-            ax.set_ylabel("x_{n+1}")
-        else:
-            ax.plot(xs[:, dims[0]], xs[:, dims[1]], ",", alpha=0.5)
-            ax.set_ylabel(labels[dims[1]])
+        ax.plot(xs[:, dims[0]], xs[:, dims[1]], ",", alpha=0.5)
+        ax.set_ylabel(labels[dims[1]])
     ax.set_xlabel(labels[dims[0]])
     ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)
 
 
-def time_series(times, xs, *, title: str = "", labels=None) -> Figure:
+def time_series(times, xs, *, title: str = "", labels=None, fig=None):
     """Each coordinate against time, one panel per coordinate.
 
     **Arguments:**
@@ -64,10 +64,11 @@ def time_series(times, xs, *, title: str = "", labels=None) -> Figure:
     - `times`: shape (times,).
     - `xs`: states, shape (times, dim).
     - `title`: the title of the top panel; `labels`: names of the coordinates.
+    - `fig`: a `Figure` or `SubFigure` to draw the panels into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The figure drawn into: `fig` when given, else a new `matplotlib.figure.Figure`.
 
     Example:
 
@@ -81,17 +82,19 @@ def time_series(times, xs, *, title: str = "", labels=None) -> Figure:
     xs = np.asarray(xs)
     dim = xs.shape[-1]
     labels = labels or [f"x{i}" for i in range(dim)]
-    fig, axes = plt.subplots(dim, 1, figsize=(8, 1.6 * dim + 0.6), sharex=True, squeeze=False)
+    fig, new = _axes.figure(fig, (8, 1.6 * dim + 0.6))
+    axes = fig.subplots(dim, 1, sharex=True, squeeze=False)
     for i, ax in enumerate(axes[:, 0]):
         ax.plot(np.asarray(times), xs[:, i], lw=0.6)
         ax.set_ylabel(labels[i])
     axes[-1, 0].set_xlabel("t")
     axes[0, 0].set_title(title)
-    fig.tight_layout()
-    return fig
+    return _axes.done_figure(fig, new)
 
 
-def cumulative_average_band(times, averages, *, label: str = "<S>", title: str = "") -> Figure:
+def cumulative_average_band(
+    times, averages, *, label: str = r"$\langle S \rangle$", title: str = "", ax=None
+) -> Figure:
     """Cumulative averages of an ensemble: the mean curve, a +-1 std band and up to eight
     members, the picture of how time averages converge across initial conditions.
 
@@ -99,11 +102,12 @@ def cumulative_average_band(times, averages, *, label: str = "<S>", title: str =
 
     - `times`: averaging times, shape (times,).
     - `averages`: cumulative averages, shape (members, times).
-    - `label`: the y-axis label, default "`<S>`"; `title`: the axes title.
+    - `label`: the y-axis label, default ⟨S⟩ (mathtext); `title`: the axes title.
+    - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
 
-    A `matplotlib.figure.Figure`.
+    The `matplotlib.figure.Figure` drawn into (the figure of `ax` when given).
 
     Example:
 
@@ -119,7 +123,7 @@ def cumulative_average_band(times, averages, *, label: str = "<S>", title: str =
     a = np.asarray(averages)
     t = np.asarray(times)
     mean, std = a.mean(0), a.std(0)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    ax, new = _axes.axes(ax, (7, 4))
     for member in a[: min(8, a.shape[0])]:
         ax.plot(t, member, lw=0.5, alpha=0.5, color="grey")
     ax.fill_between(t, mean - std, mean + std, alpha=0.3, label="mean +- std")
@@ -128,5 +132,4 @@ def cumulative_average_band(times, averages, *, label: str = "<S>", title: str =
     ax.set_ylabel(label)
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    return fig
+    return _axes.done(ax, new)

@@ -30,9 +30,6 @@ from .finite_time import (
     spin_up,
 )
 
-#: The table published in "Chaotic Dynamical Systems Using JAX" (UW PLSE, 2026,
-#: https://uwplse.org/2026/06/16/jax.html, section 5): the mean and std of d<z>_T/d rho
-#: for Lorenz63 at rho = 28, RK4 with dt = 0.005, by horizon T -> (mean, std).
 PUBLISHED_BLOWUP_TABLE: dict[float, tuple[float, float]] = {
     0.5: (1.0141, 3.5329e-01),
     1.0: (1.1143, 1.9646e-01),
@@ -42,6 +39,9 @@ PUBLISHED_BLOWUP_TABLE: dict[float, tuple[float, float]] = {
     20.0: (1.9138e05, 1.2544e06),
     50.0: (-3.4562e15, 1.5350e16),
 }
+"""The table published in "Chaotic Dynamical Systems Using JAX" (UW PLSE, 2026,
+<https://uwplse.org/2026/06/16/jax.html>, section 5): the mean and standard deviation of
+`d⟨z⟩_T/dρ` for Lorenz63 at ρ = 28, RK4 with dt = 0.005, by horizon T -> (mean, std)."""
 
 
 class BlowupTable(eqx.Module):
