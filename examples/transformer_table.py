@@ -96,7 +96,9 @@ def train_row(name, case, n_grid, data, args, out: Path) -> dict:
         steps, batch = 100_000, 16
     common = dict(key=jax.random.key(0), config=config, tokenizer=tok, batch_size=batch,
                   validation=test_tokens[:, : test.shape[1] // 2], eval_every=200)  # fmt: skip
-    if not args.quick:
+    if args.steps:
+        steps = args.steps
+    elif not args.quick:
         probe = cj.learn.fit_transformer(train_tokens, steps=100, **common)
         rate = float(probe.tokens_per_second)
         steps = max(200, int(args.minutes * 60 * rate / (batch * config.context)) // 200 * 200)
@@ -183,15 +185,16 @@ def divergence(model, tok, case, args, out: Path, name: str) -> dict:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| system | N | tokens (visited / N^d) | W1 generated vs true | W1 true vs true | "
+        "| system | N | tokens (visited / N^d) | steps | W1 generated vs true | W1 true vs true | "
         "ratio | paper: GPT-2 vs True1 | paper: True1 vs True2 | paper ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         p = (f"{r['paper_w1']:.4g} | {r['paper_w1_true']:.4g} | "
              f"{r['paper_w1'] / r['paper_w1_true']:.2f}") if "paper_w1" in r else "| |"  # fmt: skip
         lines.append(
-            f"| {r['label']} | {r['n']} | {r['vocab']:,} / {r['grid']:,} | {r['w1']:.4g} | "
+            f"| {r['label']} | {r['n']} | {r['vocab']:,} / {r['grid']:,} | {r['steps']:,} | "
+            f"{r['w1']:.4g} | "
             f"{r['w1_true']:.4g} | {r['ratio']:.2f} | {p} |"
         )
     extra = [r for r in rows if r["family"] == "henon"]
@@ -227,6 +230,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", default="transformer_table")
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per row")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help="training steps per row (default: as many as --minutes allow)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny models and data")
     parser.add_argument("--only", default="", help="comma-separated case names")
     args = parser.parse_args()
