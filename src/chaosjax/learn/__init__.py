@@ -85,6 +85,12 @@ from .optimizers import Adam as Adam
 from .optimizers import AdamW as AdamW
 from .optimizers import Optax as Optax
 from .optimizers import Stage as Stage
+from .rings import RingClassifier as RingClassifier
+from .rings import RingClassifierFit as RingClassifierFit
+from .rings import decision_boundary_preimage as decision_boundary_preimage
+from .rings import fit_ring_classifier as fit_ring_classifier
+from .rings import inner_region_is_bounded as inner_region_is_bounded
+from .rings import nested_rings as nested_rings
 from .rnn_grid import rnn_lyapunov_grid as rnn_lyapunov_grid
 from .rnn_grid import spectrum_features as spectrum_features
 from .rnn_task import ClassifierFit as ClassifierFit
@@ -117,6 +123,12 @@ from .transformer import fit_transformer as fit_transformer
 from .transformer import generate as generate
 
 __all__ = [
+    "RingClassifier",
+    "RingClassifierFit",
+    "decision_boundary_preimage",
+    "fit_ring_classifier",
+    "inner_region_is_bounded",
+    "nested_rings",
     "AbstractDerivative",
     "AeLLE",
     "AeLLEComparison",
