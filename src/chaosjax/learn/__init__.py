@@ -79,6 +79,14 @@ from .neural_ode import shooting_loss as shooting_loss
 from .ngrc import NGRC as NGRC
 from .ngrc import NGRCFit as NGRCFit
 from .ngrc import fit_ngrc as fit_ngrc
+from .omega_limit import LossLandscape as LossLandscape
+from .omega_limit import OmegaLimitFit as OmegaLimitFit
+from .omega_limit import PowerLawFit as PowerLawFit
+from .omega_limit import fit_omega_limit as fit_omega_limit
+from .omega_limit import loss_landscape as loss_landscape
+from .omega_limit import omega_limit as omega_limit
+from .omega_limit import omega_limit_loss as omega_limit_loss
+from .omega_limit import power_law_fit as power_law_fit
 from .optimizers import LBFGS as LBFGS
 from .optimizers import AbstractOptimizer as AbstractOptimizer
 from .optimizers import Adam as Adam
@@ -123,6 +131,14 @@ from .transformer import fit_transformer as fit_transformer
 from .transformer import generate as generate
 
 __all__ = [
+    "LossLandscape",
+    "OmegaLimitFit",
+    "PowerLawFit",
+    "fit_omega_limit",
+    "loss_landscape",
+    "omega_limit",
+    "omega_limit_loss",
+    "power_law_fit",
     "RingClassifier",
     "RingClassifierFit",
     "decision_boundary_preimage",
