@@ -150,8 +150,9 @@ def main() -> None:
         bad = ~np.isfinite(gr) | (np.abs(np.nan_to_num(gr, nan=np.inf)) > 1e3)
         losses[f"c = {cc:g}"] = np.maximum(np.asarray(land.loss), 1e-12)
         grads[f"c = {cc:g}"] = np.clip(np.where(np.isfinite(gr), gr, np.nan), -1e12, 1e12)
+        top = np.nanmax(np.where(bad, np.nan, np.abs(gr)))
         print(
-            f"  c = {cc:6g}: max finite |dL/db| {np.nanmax(np.where(bad, np.nan, np.abs(gr))):.3g}; "
+            f"  c = {cc:6g}: max finite |dL/db| {top:.3g}; "
             f"useless gradient (|dL/db| > 1e3 or not finite) at {100 * bad.mean():.1f} % of b"
         )
     fig = cjp.loss_landscapes(
