@@ -79,12 +79,26 @@ from .neural_ode import shooting_loss as shooting_loss
 from .ngrc import NGRC as NGRC
 from .ngrc import NGRCFit as NGRCFit
 from .ngrc import fit_ngrc as fit_ngrc
+from .omega_limit import LossLandscape as LossLandscape
+from .omega_limit import OmegaLimitFit as OmegaLimitFit
+from .omega_limit import PowerLawFit as PowerLawFit
+from .omega_limit import fit_omega_limit as fit_omega_limit
+from .omega_limit import loss_landscape as loss_landscape
+from .omega_limit import omega_limit as omega_limit
+from .omega_limit import omega_limit_loss as omega_limit_loss
+from .omega_limit import power_law_fit as power_law_fit
 from .optimizers import LBFGS as LBFGS
 from .optimizers import AbstractOptimizer as AbstractOptimizer
 from .optimizers import Adam as Adam
 from .optimizers import AdamW as AdamW
 from .optimizers import Optax as Optax
 from .optimizers import Stage as Stage
+from .rings import RingClassifier as RingClassifier
+from .rings import RingClassifierFit as RingClassifierFit
+from .rings import decision_boundary_preimage as decision_boundary_preimage
+from .rings import fit_ring_classifier as fit_ring_classifier
+from .rings import inner_region_is_bounded as inner_region_is_bounded
+from .rings import nested_rings as nested_rings
 from .rnn_grid import rnn_lyapunov_grid as rnn_lyapunov_grid
 from .rnn_grid import spectrum_features as spectrum_features
 from .rnn_task import ClassifierFit as ClassifierFit
@@ -117,6 +131,20 @@ from .transformer import fit_transformer as fit_transformer
 from .transformer import generate as generate
 
 __all__ = [
+    "LossLandscape",
+    "OmegaLimitFit",
+    "PowerLawFit",
+    "fit_omega_limit",
+    "loss_landscape",
+    "omega_limit",
+    "omega_limit_loss",
+    "power_law_fit",
+    "RingClassifier",
+    "RingClassifierFit",
+    "decision_boundary_preimage",
+    "fit_ring_classifier",
+    "inner_region_is_bounded",
+    "nested_rings",
     "AbstractDerivative",
     "AeLLE",
     "AeLLEComparison",

@@ -31,6 +31,8 @@ from ._lyapunov import clv_angles as clv_angles
 from ._lyapunov import divergence_curve as divergence_curve
 from ._lyapunov import lyapunov_convergence as lyapunov_convergence
 from ._lyapunov import lyapunov_spectrum_bars as lyapunov_spectrum_bars
+from ._networks import decision_boundaries as decision_boundaries
+from ._networks import loss_landscapes as loss_landscapes
 from ._sensitivity import sensitivity_blowup as sensitivity_blowup
 from ._simulate import cumulative_average_band as cumulative_average_band
 from ._simulate import phase_portrait as phase_portrait
@@ -39,12 +41,14 @@ from ._simulate import time_series as time_series
 __all__ = [
     "clv_angles",
     "cumulative_average_band",
+    "decision_boundaries",
     "distance_vs_time",
     "divergence_curve",
     "forecast_vs_truth",
     "generated_vs_true",
     "invariant_distributions",
     "loss_curves",
+    "loss_landscapes",
     "lyapunov_convergence",
     "lyapunov_spectrum_bars",
     "orbit_diagram",

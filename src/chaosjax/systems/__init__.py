@@ -51,6 +51,13 @@ from .maps import (
     Tent,
     Tinkerbell,
 )
+from .networks import (
+    ACTIVATIONS,
+    FeedForwardFlow,
+    FeedForwardMap,
+    RingSeparatingFlow,
+    activation_function,
+)
 from .rnn import GRU, LSTM, RNN  # input-driven maps; not in the catalogue (need weights)
 
 __all__ = [
@@ -62,6 +69,10 @@ __all__ = [
     "DelayedHenon", "SmoothedSigmoidMap", "StandardMap",
 ]  # fmt: skip
 __all__ += ["RNN", "GRU", "LSTM", "PiecewiseLinearMap"]
+__all__ += [
+    "ACTIVATIONS", "FeedForwardMap", "FeedForwardFlow", "RingSeparatingFlow",
+    "activation_function",
+]  # fmt: skip
 
 _CATALOG: dict[str, type] = {
     cls.name: cls
