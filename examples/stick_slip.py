@@ -47,6 +47,7 @@ def stick_slip(quick: bool) -> None:
     osc = cj.systems.StickSlipOscillator()
     dt = 0.005
     m = cj.event_map(osc, dt)
+    assert isinstance(m, cj.EventDiscretized)  # has `advance`, partial steps
     print("=" * 78)
     print("Stick-slip oscillator (k = 1, F_s = 1, delta = 3, v_dr = 0.2), dt = 0.005")
     xs = np.asarray(cj.trajectory(m, osc.default_state(), steps=40_000))  # 200 time units
@@ -116,7 +117,7 @@ def relay() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Filippov sliding: stick-slip and relay.")
     parser.add_argument("--quick", action="store_true", help="short runs, no exponents")
     args = parser.parse_args()
     stick_slip(args.quick)
