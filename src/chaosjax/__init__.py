@@ -86,6 +86,7 @@ from .simulate import time_average as time_average
 from .simulate import trajectory as trajectory
 from .solvers import solve_adaptive as solve_adaptive
 from .systems import DrivenMap as DrivenMap
+from .systems import FilippovFlow as FilippovFlow
 from .systems import Flow as Flow
 from .systems import InvertibleMap as InvertibleMap
 from .systems import Map as Map

@@ -1,8 +1,9 @@
 """Systems: what evolves. Base classes `Flow` and `Map`, and the catalogue.
 
-The abstract bases are `Flow`, `Map`, `InvertibleMap`, `DrivenMap` and
-`PiecewiseSmoothFlow`; the catalogue's classes are final, with parameters as array
-leaves (`param`) and their metadata (name, citation, reference exponents) on the class.
+The abstract bases are `Flow`, `Map`, `InvertibleMap`, `DrivenMap`,
+`PiecewiseSmoothFlow` and `FilippovFlow`; the catalogue's classes are final, with
+parameters as array leaves (`param`) and their metadata (name, citation, reference
+exponents) on the class.
 src/chaosjax/systems/README.md explains how to add a system.
 
 ```python
@@ -18,11 +19,13 @@ from typing import Any
 
 from .._validate import unknown_name
 from ._base import DrivenMap as DrivenMap
+from ._base import FilippovFlow as FilippovFlow
 from ._base import Flow as Flow
 from ._base import InvertibleMap as InvertibleMap
 from ._base import Map as Map
 from ._base import PiecewiseSmoothFlow as PiecewiseSmoothFlow
 from ._base import param as param
+from .filippov import RelayFeedback, StickSlipOscillator
 from .flows import (
     Chen,
     Chua,
@@ -61,10 +64,11 @@ from .networks import (
 from .rnn import GRU, LSTM, RNN  # input-driven maps; not in the catalogue (need weights)
 
 __all__ = [
-    "Flow", "Map", "InvertibleMap", "DrivenMap", "PiecewiseSmoothFlow",
+    "Flow", "Map", "InvertibleMap", "DrivenMap", "PiecewiseSmoothFlow", "FilippovFlow",
     "param", "catalog", "get", "system_class",
     "Lorenz63", "Rossler", "Lorenz96", "Chen", "Chua", "Thomas", "Halvorsen", "SprottB",
-    "Duffing", "LinearFlow", "ReluFlow", "PiecewiseLinearFlow",
+    "Duffing", "LinearFlow", "ReluFlow", "PiecewiseLinearFlow", "StickSlipOscillator",
+    "RelayFeedback",
     "Logistic", "Tent", "Henon", "Lozi", "Tinkerbell", "DelayedLogistic", "Burgers", "Ikeda",
     "DelayedHenon", "SmoothedSigmoidMap", "StandardMap",
 ]  # fmt: skip
@@ -78,7 +82,7 @@ _CATALOG: dict[str, type] = {
     cls.name: cls
     for cls in (
         Lorenz63, Rossler, Lorenz96, Chen, Chua, Thomas, Halvorsen, SprottB, Duffing,
-        LinearFlow, ReluFlow, PiecewiseLinearFlow,
+        LinearFlow, ReluFlow, PiecewiseLinearFlow, StickSlipOscillator, RelayFeedback,
         Logistic, Tent, Henon, Lozi, Tinkerbell, DelayedLogistic, Burgers, Ikeda,
         DelayedHenon, SmoothedSigmoidMap, StandardMap,
     )
