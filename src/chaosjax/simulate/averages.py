@@ -180,6 +180,8 @@ def ensemble_time_average(
     """
     as_map(system, dt, solver)  # the system (and `dt`, `solver`) checked first
     n = v.positive_int(n, "n")
+    if observable is not None and not callable(observable):
+        raise ValueError(f"`observable` must be a callable x -> value, got {observable!r}.")
     if x0 is None:
         x0 = system.sample_state(v.prng_key(key), n)
     elif key is not None:
