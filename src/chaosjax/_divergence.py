@@ -120,6 +120,77 @@ def check_finite(
     raise_diverged(np.where(first >= 0, first + offset, -1), what)
 
 
+@eqx.filter_jit
+def first_nonfinite_value(m: Map, observable, x: Array, n: int) -> Int[Array, "*batch"]:
+    """The first k in 0..n-1 whose value observable(F^k(x)) is non-finite, or -1; per
+    member for a batch `x` of shape (batch, dim)."""
+
+    def one(x):
+        def body(carry, k):
+            y, first = carry
+            leaves = jax.tree_util.tree_leaves(observable(y))
+            bad = ~jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in leaves]))
+            return (m.step(y), jnp.where((first < 0) & bad, k, first)), None
+
+        (_, first), _ = jax.lax.scan(body, (x, jnp.asarray(-1)), jnp.arange(n), length=n)
+        return first
+
+    return jax.vmap(one)(x) if x.ndim == 2 else one(x)
+
+
+def check_observable_finite(
+    m: Map, observable, x_start: Array, sums, n: int, offset: int, throw: bool
+) -> None:
+    """After summing `observable` over the `n` states from `x_start` (the orbit itself
+    finite): if a sum is not finite, name the first step whose value is non-finite
+    (counting `offset` steps before `x_start`) in a `ValueError` blaming `observable`."""
+    if not throw or is_traced(sums):
+        return
+    if all(np.isfinite(np.asarray(s)).all() for s in jax.tree_util.tree_leaves(sums)):
+        return
+    if not _raise_non_finite_value(m, observable, x_start, n, offset):
+        raise ValueError(
+            "`observable` has finite values along the orbit but their sum overflowed "
+            "(beyond float range); rescale the observable."
+        )
+
+
+def blame_non_finite(m: Map, observable, x: Array, n: int, offset: int, what: str) -> None:
+    """A result computed along `n` steps from `x` (state or batch) is not finite: raise
+    `DivergenceError` naming the step if the orbit left every bound, else a
+    `ValueError` naming the step if `observable` did; return if neither did."""
+    first = np.asarray(first_nonfinite(m, x, n))
+    if (first >= 0).any():
+        raise_diverged(np.where(first >= 0, first + offset, -1), what)
+    _raise_non_finite_value(m, observable, x, n, offset)
+
+
+def _raise_non_finite_value(m: Map, observable, x: Array, n: int, offset: int) -> bool:
+    """Raise the `ValueError` naming the first step where `observable` is non-finite
+    along `n` steps from `x`; False if it is finite there."""
+    first = np.asarray(first_nonfinite_value(m, observable, x, n))
+    bad = np.flatnonzero(first.reshape(-1) >= 0)
+    if bad.size == 0:
+        return False
+    member = int(bad[np.argmin(first.reshape(-1)[bad])])
+    k = int(first.reshape(-1)[member])
+    x1 = np.asarray(x).reshape(-1, x.shape[-1])[member]
+    y = np.asarray(state_after(m, jnp.asarray(x1), jnp.asarray(k)))
+    which = f" of ensemble member {member}" if first.ndim else ""
+    raise ValueError(
+        f"`observable` returned a non-finite value at step {k + offset}{which} (counting "
+        f"from x0, transient included), on the finite state "
+        f"{np.array2string(y, precision=6)}; an observable must be finite along the orbit "
+        "(`throw=False`, where there is one, returns the non-finite result)."
+    )
+
+
+@eqx.filter_jit
+def state_after(m: Map, x: Array, k: Array) -> Array:
+    """F^k(x) for one state (k an array: one compilation for every k)."""
+    return jax.lax.fori_loop(0, k, lambda i, y: m.step(y), x)
+
+
 def guard_traced(value, x_end, throw: bool, what: str):
     """Under jit/vmap/grad a Python raise is impossible: error at run time instead."""
     if throw and is_traced(x_end):

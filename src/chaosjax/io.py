@@ -330,7 +330,12 @@ def lyapunov_dataset(
             np.asarray(result.history),
             {"units": l_unit, "long_name": "running estimates"},
         ),
-        "kaplan_yorke_dimension": ((), float(np.asarray(kaplan_yorke_dimension(lam))), {}),
+        # NaN for a diverged run (throw=False), whose exponents are not finite.
+        "kaplan_yorke_dimension": (
+            (),
+            float(kaplan_yorke_dimension(lam)) if np.isfinite(lam).all() else np.nan,
+            {},
+        ),
     }
     return xr.Dataset(
         data,

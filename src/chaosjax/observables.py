@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from . import _validate as v
-from ._divergence import check_finite, guard_traced
+from ._divergence import check_finite, check_observable_finite, guard_traced
 from ._progress import progress_bar
 from .simulate._arguments import check_observable, identity, prepare
 from .simulate._chunked import run_transient, split_chunks
@@ -151,7 +151,7 @@ def cumulative_average(
     if steps % save_every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
     observable = identity if observable is None else observable
-    obs0 = check_observable(observable, x.shape[-1], x.dtype)
+    obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
     acc = jnp.zeros(x.shape[:-1] + obs0.shape, x.dtype)
     n_saves = steps // save_every
     if progress and chunk_size is None:
@@ -171,6 +171,7 @@ def cumulative_average(
         for n in split_chunks(n_saves, chunk_size):
             (x_new, acc), sums = cumulative_chunk(m, x, acc, observable, n, save_every)
             check_finite(m, x, x_new, n * save_every, done, throw, "cumulative_average")
+            check_observable_finite(m, observable, x, acc, n * save_every, done, throw)
             pieces.append(sums)
             x, done = x_new, done + n * save_every
             bar.advance(n * save_every)

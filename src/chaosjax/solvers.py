@@ -13,9 +13,11 @@ from collections.abc import Callable
 
 import diffrax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
 
-from ._validate import one_of, positive_float
+from ._divergence import DivergenceError, is_traced
+from ._validate import finite, is_concrete, one_of, positive_float, positive_int, real_array, state
 from .systems import Flow
 
 VectorField = Callable[[Array], Array]
@@ -102,8 +104,8 @@ def fixed_step(solver: str) -> Callable:
 
 def solve_adaptive(
     flow: Flow,
-    x0: Float[Array, " dim"],
-    ts: Float[Array, " times"],
+    x0: Float[ArrayLike, " dim"],
+    ts: Float[ArrayLike, " times"],
     *,
     solver: str = "tsit5",
     rtol: float = 1e-8,
@@ -120,8 +122,9 @@ def solve_adaptive(
     **Arguments:**
 
     - `flow`: a `cj.Flow`.
-    - `x0`: the state at `ts[0]`, shape (dim,).
-    - `ts`: increasing times, shape (times,), in the flow's time units.
+    - `x0`: the state at `ts[0]`, shape (dim,), finite.
+    - `ts`: non-decreasing finite times, shape (times,) with times >= 1, in the flow's
+      time units.
     - `solver`: "tsit5" (default), "dopri5" or "dopri8".
     - `rtol`, `atol`: the controller's relative and absolute tolerances, default 1e-8.
     - `max_steps`: the most steps diffrax may take, default 1,000,000.
@@ -129,7 +132,9 @@ def solve_adaptive(
 
     **Returns:**
 
-    The states at `ts`, shape (times, dim).
+    The states at `ts`, shape (times, dim). Outside `jit`, a solve that stops early
+    (`max_steps` reached, or the solution blowing up) raises `cj.DivergenceError`
+    naming the first row of `ts` not reached; under `jit` diffrax's run-time error.
 
     Example:
 
@@ -139,9 +144,21 @@ def solve_adaptive(
                            solver="dopri8")
     ```
     """
+    if not isinstance(flow, Flow):
+        raise ValueError(
+            f"`flow` must be a cj.Flow (a map has no vector field to integrate), "
+            f"got {type(flow).__name__}."
+        )
     name = one_of(solver, "solver", ADAPTIVE)
     positive_float(rtol, "rtol")
     positive_float(atol, "atol")
+    if max_steps is not None:
+        max_steps = positive_int(max_steps, "max_steps")
+    if dt0 is not None:
+        dt0 = positive_float(dt0, "dt0")
+    x0 = state(x0, flow.dim, "x0", batch=False)
+    ts = _times(ts)
+    concrete = is_concrete(x0) and is_concrete(ts) and not is_traced(flow)
     term = diffrax.ODETerm(lambda t, y, args: flow.vector_field(y))
     sol = diffrax.diffeqsolve(
         term,
@@ -153,9 +170,38 @@ def solve_adaptive(
         saveat=diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
+        throw=not concrete,
     )
     assert sol.ys is not None  # SaveAt(ts=...) saves the states
+    if concrete and not bool(sol.result == diffrax.RESULTS.successful):
+        rows = np.flatnonzero(~np.isfinite(np.asarray(sol.ys)).all(axis=-1))
+        k = int(rows[0]) if rows.size else int(ts.shape[0]) - 1
+        raise DivergenceError(
+            f"solve_adaptive stopped before t = {float(ts[k])} (row {k} of `ts`): "
+            f"{diffrax.RESULTS[sol.result]} (`max_steps` = {max_steps}). The solution may "
+            "blow up or be stiff there: raise `max_steps`, loosen `rtol`/`atol`, or "
+            "shorten `ts`.",
+            k,
+        )
     return sol.ys
+
+
+def _times(ts: object) -> Array:
+    """`ts` as a real 1-D array of at least one time, finite and non-decreasing where
+    concrete; else a `ValueError` naming `ts`."""
+    t = real_array(ts, "ts")
+    if t.ndim != 1 or t.shape[0] < 1:
+        raise ValueError(f"`ts` must have shape (times,) with times >= 1, got {tuple(t.shape)}.")
+    finite(t, "ts")
+    if is_concrete(t):
+        d = np.diff(np.asarray(t))
+        if (d < 0).any():
+            i = int(np.flatnonzero(d < 0)[0])
+            raise ValueError(
+                f"`ts` must be non-decreasing; ts[{i + 1}] = {float(t[i + 1])} < "
+                f"ts[{i}] = {float(t[i])}."
+            )
+    return t
 
 
 def adaptive_step(

@@ -249,6 +249,9 @@ def periodic_orbits(
             f"orbit diagram on a section), got {type(system).__name__}."
         )
     p = v.positive_int(period, "period")
+    minimal = v.boolean(minimal, "minimal")
+    tol = v.positive_float(tol, "tol")
+    max_iter = v.positive_int(max_iter, "max_iter")
     xs, res = _solve(system, guesses, p, tol, max_iter)
     cycles, periods = [], []
     orbits = np.asarray(_cycles(system, jnp.asarray(xs).reshape(-1, system.dim), p))

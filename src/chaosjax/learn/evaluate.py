@@ -463,7 +463,10 @@ def _dataset(
         "truth_forecast": (("start", "step", "coordinate"), truth_forecast),
         "exponents_model": ("exponent", model_padded),
         "exponents_truth": ("exponent", truth_exps),
-        "ky_model": ((), float(kaplan_yorke_dimension(jnp.asarray(model_exps)))),
+        "ky_model": (
+            (),
+            float(kaplan_yorke_dimension(model_exps)) if np.isfinite(model_exps).all() else np.nan,
+        ),
         "ky_truth": ((), float(kaplan_yorke_dimension(jnp.asarray(truth_exps)))),
         "largest_relative_error": ((), largest_error),
         "wasserstein_model": (("model_run", "true_run", "coordinate"), w_model),

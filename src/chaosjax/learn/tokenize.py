@@ -179,8 +179,14 @@ class GridTokenizer(eqx.Module):
         A `GridTokenizer`.
         """
         try:
-            arr = np.asarray(states, dtype=float)
-        except (TypeError, ValueError):
+            raw = np.asarray(states)
+            if np.iscomplexobj(raw):
+                raise ValueError(f"`states` must hold real numbers, got dtype {raw.dtype}.")
+            arr = raw.astype(float)
+        except (TypeError, ValueError) as e:
+            if str(e).startswith("`states`"):
+                raise
+
             raise ValueError(
                 f"`states` must be a numeric array (..., dim), got {states!r}."
             ) from None
@@ -228,7 +234,14 @@ class GridTokenizer(eqx.Module):
         return (self.upper - self.lower) / self.n
 
     def _states(self, states: object) -> Array:
-        x = jnp.asarray(states)
+        try:
+            x = jnp.asarray(states)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`states` must be a numeric array (..., dim), got {states!r}."
+            ) from None
+        if not (jnp.issubdtype(x.dtype, jnp.integer) or jnp.issubdtype(x.dtype, jnp.floating)):
+            raise ValueError(f"`states` must hold real numbers, got dtype {x.dtype}.")
         if x.ndim < 1 or x.shape[-1] != self.dim:
             raise ValueError(
                 f"`states` must have shape (..., {self.dim}) for this {self.dim}-dimensional "

@@ -146,6 +146,7 @@ def covariant_lyapunov_vectors(
     steps = v.positive_int(steps, "steps")
     transient = v.nonnegative_int(transient, "transient")
     future = v.nonnegative_int(future, "future")
+    key = v.optional_prng_key(key)
     k = _check_k(k, system.dim)
     x = v.state(x0, system.dim, "x0", batch=False)
     push = forward_push(m, use_jacobian=m.has_analytic_jacobian)

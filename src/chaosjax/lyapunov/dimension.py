@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import _validate as v
+
 
 def kaplan_yorke_dimension(exponents: Float[ArrayLike, "*batch k"]) -> Float[Array, "*batch"]:
     """The Kaplan-Yorke (Lyapunov) dimension of an attractor from its exponents.
@@ -17,7 +19,9 @@ def kaplan_yorke_dimension(exponents: Float[ArrayLike, "*batch k"]) -> Float[Arr
 
     **Arguments:**
 
-    - `exponents`: shape (..., k), in any order and any unit (the ratio is unit-free).
+    - `exponents`: shape (..., k) with k >= 1, real and finite, in any order and any
+      unit (the ratio is unit-free). Raises `ValueError` otherwise (finiteness is
+      checked where the values are concrete, not under `jit`).
 
     **Returns:**
 
@@ -29,7 +33,13 @@ def kaplan_yorke_dimension(exponents: Float[ArrayLike, "*batch k"]) -> Float[Arr
     cj.kaplan_yorke_dimension(jnp.array([0.9056, 0.0, -14.5723]))   # 2.0621
     ```
     """
-    lam = -jnp.sort(-jnp.asarray(exponents), axis=-1)
+    lam = v.real_array(exponents, "exponents")
+    if lam.ndim < 1 or lam.shape[-1] < 1:
+        raise ValueError(
+            f"`exponents` must have shape (..., k) with k >= 1, got shape {tuple(lam.shape)}."
+        )
+    v.finite(lam, "exponents")
+    lam = -jnp.sort(-lam, axis=-1)
     k = lam.shape[-1]
     csum = jnp.cumsum(lam, axis=-1)
     # Partial sums of a descending sequence are concave: non-negative ones come first.

@@ -405,7 +405,7 @@ def _check_resume(resume, dim, k, transient, inverse, m):
 def _initial_basis(dim: int, k: int, key, dtype) -> Array:
     if k == dim and key is None:
         return jnp.asarray(np.eye(dim, dtype=dtype))  # NumPy: no eager jnp dispatch
-    key = jax.random.key(0) if key is None else key
+    key = jax.random.key(0) if key is None else v.prng_key(key)
     Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
     return Q
 
@@ -653,11 +653,24 @@ def lyapunov_spectrum(
     res.exponents        # ~[0.91, 0.0, -14.58]
     ```
     """
+    return _spectrum(
+        system, x0, steps, dt, solver, transient, k, qr_every, inverse, inputs, history,
+        throw, key, qr, resume,
+    )  # fmt: skip
+
+
+def _spectrum(
+    system, x0, steps, dt, solver, transient, k, qr_every, inverse, inputs, history, throw,
+    key, qr, resume,
+):  # fmt: skip
+    """`lyapunov_spectrum`, unannotated: `max_lyapunov` calls it with arguments its own
+    checks will name (a type checker wrapping `lyapunov_spectrum` would name them first)."""
     m = as_map(system, dt, solver)
     steps = v.positive_int(steps, "steps")
     transient = v.nonnegative_int(transient, "transient")
     qr_every = v.positive_int(qr_every, "qr_every")
     history = v.positive_int(history, "history")
+    key = v.optional_prng_key(key)
     v.one_of(qr, "qr", _qr.METHODS)
     if not isinstance(inverse, bool):
         raise ValueError(f"`inverse` must be a bool, got {inverse!r}.")
@@ -742,21 +755,11 @@ def max_lyapunov(
                     jnp.array([0.3]), steps=2_000, transient=500).largest)(rs)
     ```
     """
-    return lyapunov_spectrum(
-        system,
-        x0,
-        steps=steps,
-        dt=dt,
-        solver=solver,
-        transient=transient,
-        k=1,
-        qr_every=renorm_every,
-        inverse=inverse,
-        inputs=inputs,
-        history=history,
-        throw=throw,
-        key=key,
-    )
+    renorm_every = v.positive_int(renorm_every, "renorm_every")
+    return _spectrum(
+        system, x0, steps, dt, solver, transient, 1, renorm_every, inverse, inputs, history,
+        throw, key, "auto", None,
+    )  # fmt: skip
 
 
 def finite_time_lyapunov(
@@ -820,6 +823,7 @@ def finite_time_lyapunov(
     if window % qr_every:
         raise ValueError(f"`window` ({window}) must be a multiple of `qr_every` ({qr_every}).")
     k = _check_k(k, system.dim)
+    key = v.optional_prng_key(key)
     x = v.state(x0, system.dim, "x0", batch=False)
     u = _check_inputs(m, inputs, transient + window * windows)
     push = forward_push(m, driven=u is not None, use_jacobian=m.has_analytic_jacobian)

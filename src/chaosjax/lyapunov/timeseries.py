@@ -280,13 +280,23 @@ def lyapunov_from_timeseries(
     """
     v.one_of(method, "method", ("rosenstein", "jacobian"))
     try:
-        x = np.asarray(series, dtype=float)
-    except (TypeError, ValueError):
+        raw = np.asarray(series)
+        if np.iscomplexobj(raw):
+            raise ValueError(f"`series` must be real, got complex dtype {raw.dtype}.")
+        x = raw.astype(float)
+    except (TypeError, ValueError) as e:
+        if str(e).startswith("`series`"):
+            raise
         raise ValueError(f"`series` must be a 1-D array of numbers, got {series!r}.") from None
     if x.ndim != 1:
         raise ValueError(f"`series` must be 1-D (n,), got shape {x.shape}.")
     if not np.all(np.isfinite(x)):
         raise ValueError("`series` must be finite.")
+    if x.size and np.ptp(x) == 0.0:
+        raise ValueError(
+            f"`series` is constant (every value is {x[0]}): neighbours in its embedding do "
+            "not separate, so it has no Lyapunov exponent to estimate."
+        )
     dt = v.positive_float(dt, "dt")
     dim = v.positive_int(dim, "dim")
     lag = v.positive_int(lag, "lag")

@@ -6,41 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import _validate as v
 
-
-def float_array(x: Any, name: str) -> jax.Array:
-    """`x` as a floating JAX array (integers are converted); else a `ValueError`."""
-    try:
-        # device_put moves a NumPy array as it is; jnp.asarray copies it through a
-        # compiled conversion, 15x slower for a million 3-D samples.
-        arr = jax.device_put(x) if isinstance(x, np.ndarray) else jnp.asarray(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be an array of numbers, got {x!r}.") from None
-    if jnp.issubdtype(arr.dtype, jnp.complexfloating) or arr.dtype == jnp.bool_:
-        raise ValueError(f"`{name}` must hold real numbers, got dtype {arr.dtype}.")
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
-        arr = arr.astype(jnp.result_type(float))
-    return arr
+float_array = v.real_array
+finite = v.finite
 
 
 def common_dtype(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
     """`a` and `b` in one floating dtype (the wider), so that strict promotion holds."""
     dtype = np.promote_types(a.dtype, b.dtype)
     return a.astype(dtype), b.astype(dtype)
-
-
-def finite(x: jax.Array, name: str) -> None:
-    """A `ValueError` naming `name` and the first bad entry if concrete `x` is not finite."""
-    if v.is_concrete(x):
-        host = np.asarray(x)
-        bad = ~np.isfinite(host)
-        if bad.any():
-            where = np.argwhere(bad)[0].tolist()
-            raise ValueError(f"`{name}` must be finite; entry {where} is {host[tuple(where)]}.")
 
 
 def series(x: Any, name: str, *, min_length: int = 1) -> jax.Array:

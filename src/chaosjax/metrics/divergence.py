@@ -339,6 +339,7 @@ def sampled_divergence_time(
     samples = v.positive_int(samples, "samples")
     save_every = v.positive_int(save_every, "save_every")
     v.positive_float(scale, "scale")
+    key = v.prng_key(key)
     if not callable(encode):
         raise ValueError(f"`encode` must be a function states -> tokens, got {encode!r}.")
     x = v.state(x0, m.dim, "x0")
@@ -373,7 +374,7 @@ def sampled_divergence_time(
         if ref_tokens.shape != (refs, L):
             raise ValueError(
                 f"`reference` must have shape ({L},) or ({refs}, {L}) (condition + horizon "
-                f"tokens per x0), got {tuple(jnp.shape(reference))}."
+                f"tokens per x0), got {tuple(np.shape(reference))}."
             )
 
     chunk = max(1, min(samples, _CHUNK_FLOATS // (L * dim)))

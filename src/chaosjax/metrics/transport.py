@@ -50,6 +50,7 @@ def _bins(bins: object, dim: int) -> int:
 def _directions(key: Any, dim: int, projections: object, dtype) -> jax.Array:
     if key is None:
         raise ValueError("`key` is required by method 'sliced' (it draws the directions).")
+    key = v.prng_key(key)
     n = v.positive_int(projections, "projections")
     theta = jax.random.normal(key, (dim, n), dtype=dtype)
     return theta / jnp.linalg.norm(theta, axis=0, keepdims=True)
@@ -140,7 +141,7 @@ def wasserstein(
     cj.metrics.wasserstein(xs, ys, method="binned")    # one number, 3-D transport
     ```
     """
-    one_d = jnp.ndim(a) == 1
+    one_d = np.ndim(a) == 1
     A = c.samples(a, "a")
     B = c.samples(b, "b")
     c.same_dim(A, B, "a", "b")

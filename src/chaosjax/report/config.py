@@ -141,10 +141,16 @@ def _check_value(key: str, value: Any) -> Any:
             not isinstance(value, list)
             or not value
             or not all(
-                isinstance(h, (int, float)) and not isinstance(h, bool) and h > 0 for h in value
+                isinstance(h, (int, float))
+                and not isinstance(h, bool)
+                and math.isfinite(h)
+                and h > 0
+                for h in value
             )
         ):
-            raise ReportError(f"`horizons` must be a list of positive numbers, got {value!r}.")
+            raise ReportError(
+                f"`horizons` must be a list of positive finite numbers, got {value!r}."
+            )
         value = [float(h) for h in value]
     elif key == "sections":
         if isinstance(value, str):
@@ -157,6 +163,12 @@ def _check_value(key: str, value: Any) -> Any:
     elif key == "parameters":
         if not isinstance(value, dict):
             raise ReportError(f"`parameters` must be a table name = value, got {value!r}.")
+        for name, p in value.items():
+            if not _finite_nested(p):
+                raise ReportError(
+                    f"`parameters.{name}` must be a finite number or a list of finite numbers, "
+                    f"got {p!r}."
+                )
     elif key == "quick":
         if not isinstance(value, bool):
             raise ReportError(f"`quick` must be true or false, got {value!r}.")
@@ -294,6 +306,13 @@ def parse_number(text: str) -> Any:
         if not math.isfinite(value):
             raise ValueError(text) from None
         return value
+
+
+def _finite_nested(v: Any) -> bool:
+    """A finite number, or a non-empty (nested) list of them."""
+    if isinstance(v, list):
+        return bool(v) and all(_finite_nested(x) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _numeric_nested(v: Any) -> bool:

@@ -139,7 +139,7 @@ def sensitivity_blowup_table(
     - `horizons`: increasing horizons T in time units (iterations for maps), default
       (0.5, 1, 2, 5, 10, 20, 50).
     - `n_initial`: the number of initial conditions (at least 2), default 64.
-    - `key`: the PRNG key of the initial conditions, default `jax.random.PRNGKey(0)`.
+    - `key`: the PRNG key of the initial conditions, default `jax.random.key(0)`.
     - `x0`: (n, dim) initial conditions to use as they are, instead of sampling.
     - `spinup`: steps from the samples onto the attractor; default 100 time units for
       flows, 1,000 iterations for maps.
@@ -178,13 +178,17 @@ def sensitivity_blowup_table(
         n = v.positive_int(n_initial, "n_initial")
         if n < 2:
             raise ValueError(f"`n_initial` must be at least 2 (for a std), got {n_initial!r}.")
-        key = jax.random.PRNGKey(0) if key is None else key
+        checked_key = jax.random.key(0) if key is None else v.prng_key(key)
         if spinup is None:
             spinup = (
                 int(round(100.0 / float(m.time_per_step))) if isinstance(system, Flow) else 1000
             )
         x = spin_up(
-            system, system.sample_state(key, n), v.nonnegative_int(spinup, "spinup"), dt, solver
+            system,
+            system.sample_state(checked_key, n),
+            v.nonnegative_int(spinup, "spinup"),
+            dt,
+            solver,
         )
     else:
         x = v.state(x0, system.dim, "x0")

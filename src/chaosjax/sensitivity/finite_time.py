@@ -29,6 +29,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._divergence import blame_non_finite
 from ..discretize import as_map
 from ..simulate import final_state
 from ..systems import Flow, Map
@@ -352,8 +353,9 @@ def finite_time_gradient(
     averages, gradients = mode.averages_and_gradients(m, get, obs, x, (steps,))
     avg, grad = averages[..., 0], gradients[(Ellipsis, 0) + (slice(None),) * jnp.ndim(get(m))]
     if not bool(jnp.all(jnp.isfinite(avg))):
+        blame_non_finite(m, obs, x, steps, transient, "finite_time_gradient")
         raise ValueError(
-            "the orbit diverged (non-finite average); check `x0`, `dt` and the parameters."
+            "the gradient is not finite along a finite orbit; check `x0`, `dt` and the parameters."
         )
     return FiniteTimeGradient(
         gradient=grad,

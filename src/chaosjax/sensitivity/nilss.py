@@ -26,6 +26,11 @@ from ._common import block_tridiagonal_solve, vector_field_step, with_parameter
 from .method import AbstractSensitivityMethod, WindowEstimates, Windows, count_unstable
 
 
+def _optional_key(key: object) -> PRNGKeyArray | None:
+    """None, or a checked PRNG key (legacy keys wrapped); `ValueError` naming `key`."""
+    return None if key is None else v.prng_key(key, "key")
+
+
 class NILSS(AbstractSensitivityMethod):
     """Non-intrusive least-squares shadowing (Ni & Wang 2017).
 
@@ -42,7 +47,7 @@ class NILSS(AbstractSensitivityMethod):
     - `segment_steps`: steps between QR renormalisations, a positive int. Default None:
       about one Lyapunov time, 1 / lambda_1.
     - `key`: a PRNG key for the random initial unstable tangents; default
-      `jax.random.PRNGKey(0)`.
+      `jax.random.key(0)` (a legacy `jax.random.PRNGKey` is taken too).
 
     Example:
 
@@ -56,7 +61,7 @@ class NILSS(AbstractSensitivityMethod):
 
     num_unstable: int | None = eqx.field(default=None, static=True)
     segment_steps: int | None = eqx.field(default=None, static=True)
-    key: PRNGKeyArray | None = None
+    key: PRNGKeyArray | None = eqx.field(default=None, converter=_optional_key)
     name: ClassVar[str] = "nilss"
 
     def __check_init__(self):
@@ -98,7 +103,7 @@ class NILSS(AbstractSensitivityMethod):
                 f"of {n} steps must hold at least 2 NILSS segments of {seg} steps; give "
                 f"steps >= {2 * seg * w.segments}."
             )
-        key = jax.random.PRNGKey(0) if self.key is None else self.key
+        key = jax.random.key(0) if self.key is None else self.key
         W0s = jax.random.normal(key, (starts.shape[0], dim, u), starts.dtype)
         est, avg = _nilss_windows(m, w.get, w.obs, starts, W0s, n_seg, seg)
         return WindowEstimates(

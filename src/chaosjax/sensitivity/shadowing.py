@@ -27,6 +27,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._divergence import blame_non_finite
 from ..systems import Flow, Map
 from ._common import (
     ParamPath,
@@ -201,6 +202,7 @@ def shadowing_sensitivity(
     out = method.estimate(windows)
     est = out.estimates
     if not bool(jnp.all(jnp.isfinite(est))):
+        blame_non_finite(m, windows.obs, x, segments * n, transient, "shadowing_sensitivity")
         raise ValueError(
             "the shadowing solve gave non-finite values; check `x0` (on the "
             "attractor?), `dt` and the parameters."

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .. import _validate as v
@@ -30,22 +32,48 @@ def identity(x):
     return x
 
 
-def check_observable(observable, dim, dtype):
-    """The output shapes of `observable` on a state (dim,), checked."""
+def check_observable(observable, dim, dtype, x=None):
+    """The output shapes of `observable` on a state (dim,), checked: it must return real
+    numbers (an array or a pytree of arrays, not None). With a concrete state `x` (dim,)
+    or (n, dim), it is also called once on a NumPy copy of the first state, where an
+    index out of range raises (JAX would clamp it silently)."""
     if not callable(observable):
         raise ValueError(f"`observable` must be a callable x -> value, got {observable!r}.")
+    if x is not None and v.is_concrete(x):
+        _index_check(observable, np.array(x).reshape(-1, dim)[0])
     try:
         out = _observable_shape(observable, dim, dtype)
     except Exception as e:  # noqa: BLE001 - re-raised with the argument named
         raise ValueError(
             f"`observable` failed on a state of shape ({dim},): {type(e).__name__}: {e}"
         ) from e
-    for leaf in jax.tree_util.tree_leaves(out):
+    leaves = jax.tree_util.tree_leaves(out)
+    if not leaves:
+        raise ValueError(f"`observable` must return an array of numbers, got {out!r}.")
+    for leaf in leaves:
+        if jnp.issubdtype(leaf.dtype, jnp.complexfloating):
+            raise ValueError(f"`observable` must return real numbers, got dtype {leaf.dtype}.")
         if not jnp.issubdtype(leaf.dtype, jnp.inexact) and not jnp.issubdtype(
             leaf.dtype, jnp.integer
         ):
             raise ValueError(f"`observable` must return numbers, got dtype {leaf.dtype}.")
     return out
+
+
+def _index_check(observable, x):
+    """Call `observable` on a NumPy state: an index out of range raises `IndexError`
+    there, where a traced call clamps it. Any other failure is left to the traced check
+    (an observable may use what only JAX arrays have, such as `x.at`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            observable(x)
+    except IndexError as e:
+        raise ValueError(
+            f"`observable` indexes outside a state of shape ({x.shape[0]},): {e}"
+        ) from None
+    except Exception:  # noqa: BLE001 - only the index check belongs here
+        pass
 
 
 @functools.lru_cache(maxsize=64)

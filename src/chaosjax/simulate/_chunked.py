@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from .. import _validate as v
 from .. import native
-from .._divergence import check_finite
+from .._divergence import check_finite, check_observable_finite
 from .._progress import progress_bar
 from . import _tiling
 from ._kernels import iterate_chunk, sum_chunk
@@ -64,6 +64,7 @@ def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, ch
                 )
             )
             check_finite(m, x, x_new, n, done, throw, "time_average")
+            check_observable_finite(m, observable, x, acc, n, done, throw)
             x, done = x_new, done + n
             bar.advance(n)
     return acc, x

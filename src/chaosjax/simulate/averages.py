@@ -15,6 +15,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
 from .._divergence import guard_traced
+from ..discretize import as_map
 from ..parallel import shard_batch
 from ..systems import Flow, Map
 from ._arguments import Observable, check_observable, identity, prepare
@@ -73,7 +74,7 @@ def time_average(
     """
     m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
     observable = identity if observable is None else observable
-    obs0 = check_observable(observable, x.shape[-1], x.dtype)
+    obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
     acc, x_end = sum_observable(
         m,
         x,
@@ -124,7 +125,7 @@ class EnsembleAverage(eqx.Module):
 
 def ensemble_time_average(
     system: Flow | Map,
-    key: PRNGKeyArray,
+    key: PRNGKeyArray | None,
     n: int,
     observable: Observable | None = None,
     *,
@@ -151,7 +152,8 @@ def ensemble_time_average(
     **Arguments:**
 
     - `system`: a `cj.Flow` or `cj.Map`.
-    - `key`: PRNG key for `system.sample_state(key, n)` (ignored when `x0` is given).
+    - `key`: PRNG key for `system.sample_state(key, n)` (`jax.random.key(seed)`, or a
+      legacy `jax.random.PRNGKey(seed)`; ignored when `x0` is given, may then be None).
     - `n`: the number of members, a positive int.
     - `observable`: S, a function of one state (dim,) to an array; default the state.
     - `steps`: the number of states averaged per member, a positive int.
@@ -176,9 +178,14 @@ def ensemble_time_average(
     ens.mean, ens.std
     ```
     """
+    as_map(system, dt, solver)  # the system (and `dt`, `solver`) checked first
     n = v.positive_int(n, "n")
+    if observable is not None and not callable(observable):
+        raise ValueError(f"`observable` must be a callable x -> value, got {observable!r}.")
     if x0 is None:
-        x0 = system.sample_state(key, n)
+        x0 = system.sample_state(v.prng_key(key), n)
+    elif key is not None:
+        v.prng_key(key)
     x0 = v.state(x0, system.dim, "x0")
     if x0.ndim != 2 or x0.shape[0] != n:
         raise ValueError(f"`x0` must have shape ({n}, {system.dim}), got {tuple(x0.shape)}.")

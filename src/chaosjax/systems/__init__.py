@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
+import numpy as np
+from jax.core import Tracer
+
 from .._validate import unknown_name
 from ._base import DrivenMap as DrivenMap
 from ._base import FilippovFlow as FilippovFlow
@@ -139,12 +143,14 @@ def get(name: str, **params: Any) -> Flow | Map:
     **Arguments:**
 
     - `name`: a name from `catalog()` (a class or a preset such as "pwl_fp_to_chaos").
-    - `**params`: parameter values that replace the defaults.
+    - `**params`: parameter values that replace the defaults: real and finite, a scalar
+      where the default is one (a matrix keeps its number of axes).
 
     **Returns:**
 
-    The system (a `Flow` or a `Map`). An unknown name (with close matches) or a
-    parameter the system does not have raises `ValueError`.
+    The system (a `Flow` or a `Map`). An unknown name (with close matches), a
+    parameter the system does not have, or a value that is not a real finite number
+    (array) of the right number of axes raises `ValueError` naming the parameter.
 
     Example:
 
@@ -157,10 +163,43 @@ def get(name: str, **params: Any) -> Flow | Map:
     key = name.strip().lower().replace("-", "_")
     if key in _PRESETS:
         base = _PRESETS[key]()
+        for p, value in params.items():
+            _check_parameter(base, p, value)
         return base.replace(**params) if params else base
     cls = system_class(key)
     fields = {f for f in cls.__dataclass_fields__}
     for p in params:
         if p not in fields:
             raise unknown_name(p, fields, f"Parameter of {cls.__name__}:")
+    try:
+        default = cls()
+    except TypeError:  # a system without defaults for every field
+        default = None
+    for p, value in params.items():
+        _check_parameter(default, p, value)
     return cls(**params)
+
+
+def _check_parameter(default: object, name: str, value: object) -> None:
+    """A parameter override for an array parameter of `default`: real numbers, finite,
+    with the default's number of axes; else a `ValueError` naming the parameter."""
+    old = getattr(default, name, None)
+    if not isinstance(old, jax.Array):
+        return
+    what = f"`{name}` (a parameter of {type(default).__name__})"
+    if isinstance(value, Tracer):  # under jit/vmap: shape and dtype only
+        arr = np.empty(value.shape, value.dtype)
+    else:
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError):
+            arr = np.asarray(None)
+    if arr.dtype.kind not in "biuf":
+        kind = "complex" if arr.dtype.kind == "c" else f"{value!r}"
+        raise ValueError(f"{what} must be a real number or array of them, got {kind}.")
+    # A matrix parameter may change size (with the dimension); a scalar stays a scalar.
+    if arr.ndim != old.ndim:
+        want = "a scalar" if old.ndim == 0 else f"{old.ndim}-D (default shape {old.shape})"
+        raise ValueError(f"{what} must be {want}, got shape {arr.shape}.")
+    if not isinstance(value, Tracer) and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} must be finite, got {value!r}.")
