@@ -48,12 +48,12 @@ def _check_vocab(n: int, dim: int, max_vocab: int) -> None:
 def _nearest_table(cells: np.ndarray, n: int, dim: int) -> Array:
     """For every cell of the n**dim grid the position in `cells` of the nearest of them
     (Euclidean distance of cell multi-indices; ties to the lower index)."""
-    from scipy.spatial import cKDTree
+    from scipy.spatial import KDTree
 
     shape = (n,) * dim
     visited = np.stack(np.unravel_index(cells, shape), axis=-1)
     every = np.stack(np.unravel_index(np.arange(n**dim), shape), axis=-1)
-    _, nearest = cKDTree(visited).query(every)
+    _, nearest = KDTree(visited).query(every)
     table = np.asarray(nearest, dtype=np.int32)
     table[cells] = np.arange(cells.shape[0], dtype=np.int32)
     return jnp.asarray(table)
