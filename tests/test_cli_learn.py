@@ -250,6 +250,10 @@ def test_reservoir_bad_options_name_the_option(tmp_path):
     assert_user_error(invoke("learn", "esn", "--out", tmp_path), "SYSTEM", "--data")
 
 
+def model_vocab(out):
+    return cj.learn.load(out / "model.eqx").config.vocab_size
+
+
 def test_transformer_writes_model_tokenizer_metrics_and_figures(tmp_path):
     out = tmp_path / "tf"
     result = invoke(
@@ -262,6 +266,8 @@ def test_transformer_writes_model_tokenizer_metrics_and_figures(tmp_path):
         assert (out / name).is_file(), name
     m = json.loads((out / "metrics.json").read_text())
     assert m["model"] == "transformer" and m["grid"] == 30
+    tok = cj.learn.load(out / "tokenizer.eqx")  # the visited cells only, by default
+    assert m["vocabulary"] == tok.vocab_size == model_vocab(out) < 30**2
     w = m["wasserstein"]
     assert w["temperatures"] == [1.0, 0.0] and w["true_halves"] > 0
     assert np.allclose(np.asarray(w["ratio"]), np.asarray(w["generated"]) / w["true_halves"])

@@ -52,6 +52,14 @@ def transformer(
         float | None, typer.Option("--dt", help="Sampling step of a flow \\[default: 0.01].")
     ] = None,
     grid: Annotated[int, typer.Option("--grid", help="Cells per coordinate (N).")] = 50,
+    all_cells: Annotated[
+        bool,
+        typer.Option(
+            "--all-cells",
+            help="Every one of the N^dim cells is a token (default: only the cells the "
+            "training data visit; others map to the nearest visited cell).",
+        ),
+    ] = False,
     trajectories: Annotated[
         int, typer.Option("--trajectories", help="Training trajectories.")
     ] = 20,
@@ -93,7 +101,7 @@ def transformer(
 
     train, test = runs(trajectories, seed + 1), runs(test_trajectories, seed + 2)
     try:
-        tok = cj.learn.GridTokenizer.fit(train, grid, margin=0.0)
+        tok = cj.learn.GridTokenizer.fit(train, grid, margin=0.0, occupied=not all_cells)
         config = cj.learn.TransformerConfig(
             vocab_size=tok.vocab_size, context=context, layers=layers, width=width, heads=heads
         )
@@ -102,8 +110,8 @@ def transformer(
     test_tokens, clipped = tok.encode_counting(test)
     console.print(
         f"{cjio.system_name(sysm)}: {trajectories} training and {test_trajectories} test "
-        f"trajectories x {length} steps; {tok.vocab_size} tokens; {int(clipped)} test states "
-        "clipped to the training box."
+        f"trajectories x {length} steps; {tok.vocab_size:,} tokens of {grid ** tok.dim:,} "
+        f"cells; {int(clipped)} test states outside the training box or its visited cells."
     )
     t0 = time.perf_counter()
     note = f"Training stopped; rerun the command to resume from {out / 'training.ckpt'}. {KEPT}"
@@ -135,6 +143,7 @@ def transformer(
         "steps": steps,
         "seconds": seconds,
         "tokens_per_second": float(fit.tokens_per_second),
+        "vocabulary": tok.vocab_size,
         "clipped_test_states": int(clipped),
         "wasserstein": {
             "temperatures": list(verdict.temperatures),
