@@ -110,7 +110,7 @@ def transformer(
     test_tokens, clipped = tok.encode_counting(test)
     console.print(
         f"{cjio.system_name(sysm)}: {trajectories} training and {test_trajectories} test "
-        f"trajectories x {length} steps; {tok.vocab_size:,} tokens of {grid ** tok.dim:,} "
+        f"trajectories x {length} steps; {tok.vocab_size:,} tokens of {grid**tok.dim:,} "
         f"cells; {int(clipped)} test states outside the training box or its visited cells."
     )
     t0 = time.perf_counter()
