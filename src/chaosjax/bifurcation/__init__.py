@@ -14,11 +14,15 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
 - `period`: `detect_period`, `locate_period_change`, `feigenbaum_ratios`;
 - `equilibria`: `fixed_points`, `periodic_orbits` (Newton's method);
 - `continuation`: `stability_boundary` (Kuznetsov 2004);
+- `border_collision`: `border_collision`, the scenarios of the piecewise-linear normal
+  form (Feigin 1970; Freire et al. 1998; Banerjee & Grebogi 1999);
 - `classify`: `classify_attractor`, `classify_sweep` and their `ClassifyOptions`.
 
 How crossings are located and sweeps are compiled: `bifurcation/README.md`.
 """
 
+from .border_collision import BorderCollision as BorderCollision
+from .border_collision import border_collision as border_collision
 from .classify import LABELS as LABELS
 from .classify import Classification as Classification
 from .classify import ClassifyOptions as ClassifyOptions
@@ -45,6 +49,7 @@ from .sections import Section as Section
 
 __all__ = [
     "AbstractSection",
+    "BorderCollision",
     "Classification",
     "ClassifyOptions",
     "FixedPoints",
@@ -57,6 +62,7 @@ __all__ = [
     "PeriodicOrbits",
     "Section",
     "StabilityChange",
+    "border_collision",
     "classify_attractor",
     "classify_sweep",
     "detect_period",
