@@ -16,6 +16,8 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
 - `continuation`: `stability_boundary` (Kuznetsov 2004);
 - `border_collision`: `border_collision`, the scenarios of the piecewise-linear normal
   form (Feigin 1970; Freire et al. 1998; Banerjee & Grebogi 1999);
+- `grazing`: `locate_grazing`, `switching_minimum`, `nonsmooth_folds` (di Bernardo et
+  al. 2008);
 - `classify`: `classify_attractor`, `classify_sweep` and their `ClassifyOptions`.
 
 How crossings are located and sweeps are compiled: `bifurcation/README.md`.
@@ -35,6 +37,11 @@ from .equilibria import PeriodicOrbits as PeriodicOrbits
 from .equilibria import fixed_points as fixed_points
 from .equilibria import periodic_orbits as periodic_orbits
 from .exponents import lyapunov_sweep as lyapunov_sweep
+from .grazing import Grazing as Grazing
+from .grazing import NonsmoothFolds as NonsmoothFolds
+from .grazing import locate_grazing as locate_grazing
+from .grazing import nonsmooth_folds as nonsmooth_folds
+from .grazing import switching_minimum as switching_minimum
 from .orbit_diagrams import OrbitDiagram as OrbitDiagram
 from .orbit_diagrams import orbit_diagram as orbit_diagram
 from .period import PeriodChange as PeriodChange
@@ -53,10 +60,12 @@ __all__ = [
     "Classification",
     "ClassifyOptions",
     "FixedPoints",
+    "Grazing",
     "Hyperplane",
     "LABELS",
     "LocalMaxima",
     "LocalMinima",
+    "NonsmoothFolds",
     "OrbitDiagram",
     "PeriodChange",
     "PeriodicOrbits",
@@ -68,9 +77,12 @@ __all__ = [
     "detect_period",
     "feigenbaum_ratios",
     "fixed_points",
+    "locate_grazing",
     "locate_period_change",
     "lyapunov_sweep",
+    "nonsmooth_folds",
     "orbit_diagram",
     "periodic_orbits",
     "stability_boundary",
+    "switching_minimum",
 ]
