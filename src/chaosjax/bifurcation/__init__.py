@@ -18,6 +18,7 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
   form (Feigin 1970; Freire et al. 1998; Banerjee & Grebogi 1999);
 - `grazing`: `locate_grazing`, `switching_minimum`, `nonsmooth_folds` (di Bernardo et
   al. 2008);
+- `gap_map`: `period_adding`, the discontinuous one-neuron map beside its smoothing;
 - `classify`: `classify_attractor`, `classify_sweep` and their `ClassifyOptions`.
 
 How crossings are located and sweeps are compiled: `bifurcation/README.md`.
@@ -37,6 +38,8 @@ from .equilibria import PeriodicOrbits as PeriodicOrbits
 from .equilibria import fixed_points as fixed_points
 from .equilibria import periodic_orbits as periodic_orbits
 from .exponents import lyapunov_sweep as lyapunov_sweep
+from .gap_map import PeriodAdding as PeriodAdding
+from .gap_map import period_adding as period_adding
 from .grazing import Grazing as Grazing
 from .grazing import NonsmoothFolds as NonsmoothFolds
 from .grazing import locate_grazing as locate_grazing
@@ -67,6 +70,7 @@ __all__ = [
     "LocalMinima",
     "NonsmoothFolds",
     "OrbitDiagram",
+    "PeriodAdding",
     "PeriodChange",
     "PeriodicOrbits",
     "Section",
@@ -82,6 +86,7 @@ __all__ = [
     "lyapunov_sweep",
     "nonsmooth_folds",
     "orbit_diagram",
+    "period_adding",
     "periodic_orbits",
     "stability_boundary",
     "switching_minimum",
