@@ -121,16 +121,12 @@ def _rotation(xs: Array, period: Array) -> Array:
 @eqx.filter_jit
 def _orbits(bs, a, c, x0, transient, keep, discontinuous):
     def one(b):
-        if discontinuous:
+        sig = SmoothedSigmoidMap(a=a, b=b, c=c)
 
-            def f(x):
+        def f(x):
+            if discontinuous:
                 return a * x - jnp.where(x >= 0, 1.0, 0.0) + b
-
-        else:
-            sig = SmoothedSigmoidMap(a=a, b=b, c=c)
-
-            def f(x):
-                return sig.step(x[None])[0]
+            return sig.step(x[None])[0]
 
         x = jax.lax.fori_loop(0, transient, lambda _, x: f(x), jnp.asarray(x0, dtype=bs.dtype))
 
