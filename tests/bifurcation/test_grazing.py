@@ -38,6 +38,7 @@ PERIOD = 2 * np.pi / 0.8
 OPTS = dict(dt=PERIOD / 200, period_steps=200, transient=200 * 40)
 
 
+@pytest.mark.slow  # the example test covers it in the default suite
 def test_grazing_of_a_forced_oscillator_with_a_stop():
     h, _ = switching_minimum(OSC, "d", jnp.array([3.0, 3.5]), jnp.zeros(3), **OPTS)
     # Before the grazing the orbit is the free one: min h = d - amplitude.

@@ -98,6 +98,7 @@ class QuadraticHopf(cj.Flow):
         return jnp.zeros(2)
 
 
+@pytest.mark.slow  # the example test covers it in the default suite
 def test_fold_transcritical_pitchfork_on_normal_forms():
     fold = cj.stability_boundary(Fold(), "r", -1.0, 0.5, jnp.array([-1.0]))
     assert fold.kind == "fold" and abs(fold.value) < 1e-10
