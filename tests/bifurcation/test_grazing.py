@@ -52,7 +52,7 @@ def test_grazing_of_a_forced_oscillator_with_a_stop():
 
 def test_nonsmooth_fold_along_a_sweep():
     # Stable focus for c.x < 0, saddle for c.x >= 0: two equilibria for mu < 0, none
-    # for mu > 0 (bifurcation/border_collision.py classifies it "nonsmooth fold").
+    # for mu > 0 (bifurcation/pwl_normal_form.py classifies it "nonsmooth fold").
     pwl = cj.systems.PiecewiseLinearFlow(
         A1=((-1.0, 1.0), (-1.0, 0.0)), A2=((-1.0, 1.0), (1.0, 0.0)), b=(0.0, 1.0), c=(1.0, 0.0)
     )

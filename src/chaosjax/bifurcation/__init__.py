@@ -14,7 +14,7 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
 - `period`: `detect_period`, `locate_period_change`, `feigenbaum_ratios`;
 - `equilibria`: `fixed_points`, `periodic_orbits` (Newton's method);
 - `continuation`: `stability_boundary` (Kuznetsov 2004);
-- `border_collision`: `border_collision`, the scenarios of the piecewise-linear normal
+- `pwl_normal_form`: `border_collision`, the scenarios of the piecewise-linear normal
   form (Feigin 1970; Freire et al. 1998; Banerjee & Grebogi 1999);
 - `grazing`: `locate_grazing`, `switching_minimum`, `nonsmooth_folds` (di Bernardo et
   al. 2008);
@@ -24,8 +24,8 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
 How crossings are located and sweeps are compiled: `bifurcation/README.md`.
 """
 
-from .border_collision import BorderCollision as BorderCollision
-from .border_collision import border_collision as border_collision
+from .pwl_normal_form import BorderCollision as BorderCollision
+from .pwl_normal_form import border_collision as border_collision
 from .classify import LABELS as LABELS
 from .classify import Classification as Classification
 from .classify import ClassifyOptions as ClassifyOptions
