@@ -24,8 +24,6 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
 How crossings are located and sweeps are compiled: `bifurcation/README.md`.
 """
 
-from .pwl_normal_form import BorderCollision as BorderCollision
-from .pwl_normal_form import border_collision as border_collision
 from .classify import LABELS as LABELS
 from .classify import Classification as Classification
 from .classify import ClassifyOptions as ClassifyOptions
@@ -51,6 +49,8 @@ from .period import PeriodChange as PeriodChange
 from .period import detect_period as detect_period
 from .period import feigenbaum_ratios as feigenbaum_ratios
 from .period import locate_period_change as locate_period_change
+from .pwl_normal_form import BorderCollision as BorderCollision
+from .pwl_normal_form import border_collision as border_collision
 from .sections import AbstractSection as AbstractSection
 from .sections import Hyperplane as Hyperplane
 from .sections import LocalMaxima as LocalMaxima
