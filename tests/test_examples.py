@@ -125,3 +125,30 @@ def test_transformer_table_quick_mode_gives_every_row(tmp_path):
     assert all("td_model_mean" in r for r in rows if r["n"] == 50 and r["name"] in
                ("lorenz-standard", "rossler-printed"))  # fmt: skip
     assert "paper: GPT-2 vs True1" in (tmp_path / "tt" / "table.md").read_text()
+
+
+def test_discontinuity_bifurcations_quick_mode_prints_every_figure(tmp_path):
+    text = _run("discontinuity_bifurcations.py", tmp_path, "--quick")
+    for line in (
+        "x' = r + x^2           r = +0.0000000000: fold",
+        "x' = r x - x^2         r = -0.0000000000: transcritical",
+        "pitchfork (supercritical); w.g_p = +0, w.g_xp v = +1, a = +0, b = -1",
+        "pitchfork (subcritical); w.g_p = +0, w.g_xp v = +1, a = +0, b = +1",
+        "Lorenz63 origin        rho = +1.0000000000: pitchfork (supercritical)",
+        "omega = 2, s = -1: l1 = -0.500000000000",
+        "rho_H = 24.736842105, hopf, l1 = +1.32759e-04 (subcritical)",
+        "classified 'persistence'",
+        "classified 'nonsmooth fold'",
+        "classified 'limit cycle'",
+        "mu = +1 oscillates, x1 range 28.06",
+        "classified 'chaos'",
+        "non-smooth fold at mu = ",
+    ):
+        assert line in text, line
+    assert "mu = -1 fixed point [-1. -1.]; mu = +1 diverges" in text
+    lam = float(text.split("mu = +1 lambda_1 = ")[1].split()[0])
+    assert lam > 0.1
+    err = float(text.split("; error ")[1].split(";")[0])
+    assert abs(err) < 1e-5
+    agree = float(text.split("periods equal at ")[1].split()[0])
+    assert agree > 85.0

@@ -14,6 +14,11 @@ parameter values, its batch axis sharded over `jax.devices()`. One module per to
 - `period`: `detect_period`, `locate_period_change`, `feigenbaum_ratios`;
 - `equilibria`: `fixed_points`, `periodic_orbits` (Newton's method);
 - `continuation`: `stability_boundary` (Kuznetsov 2004);
+- `pwl_normal_form`: `border_collision`, the scenarios of the piecewise-linear normal
+  form (Feigin 1970; Freire et al. 1998; Banerjee & Grebogi 1999);
+- `grazing`: `locate_grazing`, `switching_minimum`, `nonsmooth_folds` (di Bernardo et
+  al. 2008);
+- `gap_map`: `period_adding`, the discontinuous one-neuron map beside its smoothing;
 - `classify`: `classify_attractor`, `classify_sweep` and their `ClassifyOptions`.
 
 How crossings are located and sweeps are compiled: `bifurcation/README.md`.
@@ -31,12 +36,21 @@ from .equilibria import PeriodicOrbits as PeriodicOrbits
 from .equilibria import fixed_points as fixed_points
 from .equilibria import periodic_orbits as periodic_orbits
 from .exponents import lyapunov_sweep as lyapunov_sweep
+from .gap_map import PeriodAdding as PeriodAdding
+from .gap_map import period_adding as period_adding
+from .grazing import Grazing as Grazing
+from .grazing import NonsmoothFolds as NonsmoothFolds
+from .grazing import locate_grazing as locate_grazing
+from .grazing import nonsmooth_folds as nonsmooth_folds
+from .grazing import switching_minimum as switching_minimum
 from .orbit_diagrams import OrbitDiagram as OrbitDiagram
 from .orbit_diagrams import orbit_diagram as orbit_diagram
 from .period import PeriodChange as PeriodChange
 from .period import detect_period as detect_period
 from .period import feigenbaum_ratios as feigenbaum_ratios
 from .period import locate_period_change as locate_period_change
+from .pwl_normal_form import BorderCollision as BorderCollision
+from .pwl_normal_form import border_collision as border_collision
 from .sections import AbstractSection as AbstractSection
 from .sections import Hyperplane as Hyperplane
 from .sections import LocalMaxima as LocalMaxima
@@ -45,26 +59,35 @@ from .sections import Section as Section
 
 __all__ = [
     "AbstractSection",
+    "BorderCollision",
     "Classification",
     "ClassifyOptions",
     "FixedPoints",
+    "Grazing",
     "Hyperplane",
     "LABELS",
     "LocalMaxima",
     "LocalMinima",
+    "NonsmoothFolds",
     "OrbitDiagram",
+    "PeriodAdding",
     "PeriodChange",
     "PeriodicOrbits",
     "Section",
     "StabilityChange",
+    "border_collision",
     "classify_attractor",
     "classify_sweep",
     "detect_period",
     "feigenbaum_ratios",
     "fixed_points",
+    "locate_grazing",
     "locate_period_change",
     "lyapunov_sweep",
+    "nonsmooth_folds",
     "orbit_diagram",
+    "period_adding",
     "periodic_orbits",
     "stability_boundary",
+    "switching_minimum",
 ]
