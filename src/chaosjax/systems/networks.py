@@ -41,8 +41,6 @@ def _elu(z: Array, alpha: Scalar) -> Array:
     return jnp.where(z >= 0.0, z, alpha * jnp.expm1(jnp.minimum(z, 0.0)))
 
 
-#: The activations of the lecture's table by name: sigma(z, alpha) (alpha is used by
-#: "prelu" and "elu" only).
 ACTIVATIONS: dict[str, Callable[[Array, Scalar], Array]] = {
     "identity": lambda z, alpha: z,
     "step": _step,
@@ -54,6 +52,8 @@ ACTIVATIONS: dict[str, Callable[[Array, Scalar], Array]] = {
     "elu": _elu,
     "softplus": lambda z, alpha: jax.nn.softplus(z),
 }
+"""The activations of C. Budd's table by name, as functions sigma(z, alpha) (`alpha` is
+used by "prelu" and "elu" only)."""
 
 
 def activation_function(name: str, alpha: Scalar = 0.1) -> Callable[[Array], Array]:
