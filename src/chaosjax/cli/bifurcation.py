@@ -17,6 +17,7 @@ from ..systems import Flow
 from ._errors import UserError
 from ._options import (
     DtOpt,
+    ForceOpt,
     NoPlotOpt,
     OutOpt,
     ParamOpt,
@@ -68,6 +69,7 @@ def bifurcation(
     plot: PlotOpt = None,
     no_plot: NoPlotOpt = False,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Orbit (bifurcation) diagram of a map, or of a flow's section maxima, over a parameter."""
     sysm, _, bare = resolve_system(system, param, system_file, allow_bare=True)
@@ -88,8 +90,8 @@ def bifurcation(
     keep = (100 if flow else 200) if keep is None else keep
     if transient < 0 or keep < 1:
         raise UserError("--transient must be >= 0 and --keep >= 1.")
-    out = check_out_file(out) if out is not None else None
-    plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png")
+    out = check_out_file(out, force=force) if out is not None else None
+    plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png", force=force)
     console = make_console(quiet)
     values = np.linspace(lo, hi, num)
     kw: dict[str, Any] = dict(transient=transient, keep=keep)

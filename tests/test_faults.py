@@ -1,0 +1,215 @@
+"""Faults around the command line and its files: a full disk, leftovers of killed
+writes, read-only and linked outputs, code named in a shared config, Ctrl-C."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import chaosjax as cj
+from chaosjax import _files
+from chaosjax.cli import app
+
+runner = CliRunner()
+SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], prog_name="chaosjax")
+
+
+def assert_one_line_error(result, code, *fragments):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), lines[0]
+
+
+def run_cli_in_subprocess(script: str, timeout: float = 120):
+    """Run `script` (Python, `cli(*args)` runs one command line) in a fresh interpreter."""
+    prelude = textwrap.dedent("""
+        import sys
+        from chaosjax.cli import app
+
+        def cli(*args):
+            try:
+                app([str(a) for a in args], prog_name="chaosjax")
+            except SystemExit as e:
+                print(f"EXIT {e.code}", file=sys.stderr, flush=True)
+    """)
+    env = dict(os.environ, PYTHONPATH=SRC, PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+# --------------------------------------------------------------------------- full disk
+
+
+def test_full_disk_is_one_line_exit_1_and_the_previous_file_is_kept(tmp_path):
+    """A file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored so writes fail with EFBIG) stands
+    for a full disk: each command prints one line naming the file and the cause, exits
+    with status 1, and leaves the previous file byte for byte."""
+    run, plot = tmp_path / "run.nc", tmp_path / "lyap.png"
+    run.write_bytes(b"previous run")
+    plot.write_bytes(b"previous figure")
+    result = run_cli_in_subprocess(f"""
+        import resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        cli("simulate", "lorenz63", "--steps", 2000, "--out", {str(run)!r}, "-q")
+        cli("lyapunov", "henon", "--steps", 2000, "--plot", {str(plot)!r}, "-q")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"Error: cannot write {str(run)!r}: File too large (any previous file is unchanged).",
+        "EXIT 1",
+        f"Error: cannot write {str(plot)!r}: File too large (any previous file is unchanged).",
+        "EXIT 1",
+    ], result.stderr
+    assert run.read_bytes() == b"previous run"
+    assert plot.read_bytes() == b"previous figure"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lyap.png", "run.nc"]
+
+
+def test_a_failed_save_names_the_target_not_the_temporary_file(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    hen = cj.systems.Henon()
+    ds = cj.io.trajectory_dataset(hen, np.zeros((3, 2)), dt=None)
+    with pytest.raises(cj.io.WriteError) as info:
+        cj.io.save(ds, blocker / "run.nc")
+    assert info.value.filename == str(blocker / "run.nc")
+    assert info.value.strerror == "Not a directory"
+    assert isinstance(info.value, OSError)
+
+
+# --------------------------------------------------------------------------- leftovers
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_temporary_files_are_removed_on_the_next_write(tmp_path):
+    target = tmp_path / "run.nc"
+    host = _files._HOST
+    dead = tmp_path / f".run.nc.{_dead_pid()}-{host}.abcd1234.tmp"  # killed writer
+    alive = tmp_path / f".run.nc.{os.getpid()}-{host}.abcd1234.tmp"  # a live writer
+    old = tmp_path / ".run.nc.k2j4h5g6.tmp"  # older naming, two hours old
+    recent = tmp_path / ".run.nc.x9y8z7w6.tmp"  # older naming, just written
+    other_host = tmp_path / f".run.nc.{_dead_pid()}-00000000.abcd1234.tmp"
+    unrelated = tmp_path / ".run.nc.notes.tmp"  # not a name chaosjax writes
+    other_target = tmp_path / f".other.nc.{_dead_pid()}-{host}.abcd1234.tmp"
+    for p in (dead, alive, old, recent, other_host, unrelated, other_target):
+        p.write_bytes(b"x" * 100)
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    os.utime(unrelated, (two_hours_ago, two_hours_ago))
+
+    cj.io.write_text(target, "new\n")
+
+    assert target.read_text() == "new\n"
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {
+        "run.nc",
+        alive.name,
+        recent.name,
+        other_host.name,
+        unrelated.name,
+        other_target.name,
+    }
+    # The host's writer gone an hour ago, or the other host's: removed too.
+    os.utime(other_host, (two_hours_ago, two_hours_ago))
+    assert cj.io.remove_stale_temporaries(target) == [other_host]
+    assert cj.io.remove_stale_temporaries(tmp_path / "missing" / "x.nc") == []
+
+
+# --------------------------------------------------------------------------- read-only, links
+
+
+def test_read_only_out_is_refused_without_force_and_stays_read_only(tmp_path):
+    out = tmp_path / "run.nc"
+    out.write_bytes(b"keep me")
+    out.chmod(0o444)
+    args = ("simulate", "henon", "--steps", 10, "--out", out, "-q")
+    assert_one_line_error(invoke(*args), 2, "--out", "read-only", "--force")
+    assert out.read_bytes() == b"keep me"
+    result = invoke(*args, "--force")
+    assert result.exit_code == 0, result.output
+    assert cj.io.load(out)["state"].shape == (11, 2)
+    assert oct(out.stat().st_mode & 0o777) == oct(0o444)
+    # A read-only figure is named as --plot.
+    png = tmp_path / "l.png"
+    png.write_bytes(b"old")
+    png.chmod(0o400)
+    result = invoke("lyapunov", "henon", "--steps", 10, "--plot", png, "-q")
+    assert_one_line_error(result, 2, "--plot", "read-only")
+
+
+def test_symbolic_link_out_is_written_through(tmp_path):
+    real_dir = tmp_path / "data"
+    real_dir.mkdir()
+    real = real_dir / "real.nc"
+    real.write_bytes(b"old")
+    real.chmod(0o640)
+    link = tmp_path / "link.nc"
+    link.symlink_to(real)
+    result = invoke("simulate", "henon", "--steps", 10, "--out", link, "-q")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert cj.io.load(real)["state"].shape == (11, 2)
+    assert oct(real.stat().st_mode & 0o777) == oct(0o640)
+    assert sorted(p.name for p in real_dir.iterdir()) == ["real.nc"]
+    # A dangling link: its target is created.
+    dangling = tmp_path / "dangling.txt"
+    dangling.symlink_to(real_dir / "new.txt")
+    cj.io.write_text(dangling, "made\n")
+    assert dangling.is_symlink() and (real_dir / "new.txt").read_text() == "made\n"
+
+
+# --------------------------------------------------------------------------- code in configs
+
+
+def test_system_file_in_a_config_runs_no_code_unless_asked(tmp_path):
+    marker = tmp_path / "code_ran"
+    (tmp_path / "mine.py").write_text(
+        textwrap.dedent(f"""
+        import pathlib
+        import jax.numpy as jnp
+        import chaosjax as cj
+        pathlib.Path({str(marker)!r}).write_text("ran")
+
+        class Decay(cj.Flow):
+            k: float = cj.systems.param(0.5)
+            def vector_field(self, x):
+                return -self.k * x
+            def default_state(self):
+                return jnp.ones(2)
+        """)
+    )
+    config = tmp_path / "shared.toml"
+    config.write_text('system_file = "mine.py:Decay"\nsections = "system"\n')
+    out = tmp_path / "report"
+    result = invoke("report", "--config", config, "--out", out, "-q")
+    assert_one_line_error(result, 2, "system_file", "--system-file", "--allow-code")
+    assert not marker.exists() and not out.exists()
+    result = invoke("report", "--config", config, "--out", out, "-q", "--allow-code")
+    assert result.exit_code == 0, result.output
+    assert marker.read_text() == "ran"
+    assert "Decay" in (out / "index.html").read_text()
