@@ -2,6 +2,7 @@
 writes, read-only and linked outputs, code named in a shared config, Ctrl-C."""
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -213,3 +214,77 @@ def test_system_file_in_a_config_runs_no_code_unless_asked(tmp_path):
     assert result.exit_code == 0, result.output
     assert marker.read_text() == "ran"
     assert "Decay" in (out / "index.html").read_text()
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+def _popen(args):
+    env = dict(os.environ, PYTHONPATH=SRC, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def test_ctrl_c_stops_a_long_single_call_run_within_two_seconds(tmp_path):
+    """SIGINT one second into a 3e9-step Lyapunov spectrum (the command) and a 2e7-step
+    batched time average of 512 members (the library): each stops within 2 s, exit status 130, and
+    writes nothing. The runs go in chunks of bounded work; Ctrl-C lands between them."""
+    out = tmp_path / "lyap.nc"
+    script = textwrap.dedent("""
+        import sys, time, jax
+        jax.config.update("jax_enable_x64", True)
+        import chaosjax as cj
+        lor = cj.systems.Lorenz63()
+        x0 = lor.sample_state(jax.random.key(0), 512)
+        cj.time_average(lor, x0, steps=100, dt=0.005)
+        print("computing", flush=True)
+        try:
+            cj.time_average(lor, x0, lambda x: x[2], steps=20_000_000, dt=0.005)
+        except KeyboardInterrupt:
+            print("interrupted at", time.time(), flush=True)
+            sys.exit(130)
+        print("finished")
+    """)
+    procs = {
+        "cli": _popen(
+            ["-m", "chaosjax", "lyapunov", "lorenz63", "--steps", "3000000000"]
+            + ["--out", str(out), "--no-plot"]
+        ),
+        "api": _popen(["-c", script]),
+    }
+    try:
+        for name, proc in procs.items():
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            expect = "Lyapunov spectrum of lorenz63" if name == "cli" else "computing"
+            assert expect in first, (name, first)
+        time.sleep(1.0)
+        # One at a time (on a shared machine the two would compete for the cores): the
+        # library's run first, timed to the KeyboardInterrupt it raises, then the
+        # command, timed to its exit.
+        took = {}
+        for name in ("api", "cli"):
+            proc = procs[name]
+            assert proc.poll() is None, (name, proc.communicate()[0])
+            t0 = time.time()
+            proc.send_signal(signal.SIGINT)
+            output, _ = proc.communicate(timeout=30)
+            end = time.time()
+            if name == "api":
+                end = float(output.split("interrupted at ")[1].split()[0])
+            took[name] = end - t0
+            assert proc.returncode == 130, (name, output)
+            assert "Traceback" not in output and "finished" not in output, output
+        assert "Interrupted. Nothing was written." in output
+        assert max(took.values()) < 2.0, took
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert list(tmp_path.iterdir()) == []

@@ -19,7 +19,7 @@ from . import _validate as v
 from ._divergence import check_finite, check_observable_finite, guard_traced
 from ._progress import progress_bar
 from .simulate._arguments import check_observable, identity, prepare
-from .simulate._chunked import run_transient, split_chunks
+from .simulate._chunked import bounded_chunk, run_transient, split_chunks
 from .simulate._kernels import cumulative_chunk
 from .systems import Flow, Map
 
@@ -156,6 +156,7 @@ def cumulative_average(
     n_saves = steps // save_every
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
+    chunk_size = bounded_chunk(chunk_size, x, save_every)
     pieces = []
     with progress_bar(progress, transient + steps, "cumulative average") as bar:
         x = run_transient(

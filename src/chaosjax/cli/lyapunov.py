@@ -78,7 +78,10 @@ def lyapunov(
     kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
     t0 = time.time()
     with interrupt_note(console, "Nothing was written."):
-        with console.status(f"Lyapunov spectrum of {name}: {n_steps} steps ..."):
+        what = f"Lyapunov spectrum of {name}: {n_steps} steps ..."
+        if not console.is_terminal:
+            console.print(what)  # logs get the line the spinner shows on a terminal
+        with console.status(what):
             res = cj.lyapunov_spectrum(
                 sysm, sysm.default_state(), steps=n_steps, transient=transient, k=k, **kw
             )
