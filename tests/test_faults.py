@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import jax
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -288,3 +289,29 @@ def test_ctrl_c_stops_a_long_single_call_run_within_two_seconds(tmp_path):
                 proc.kill()
                 proc.wait()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chunked_runs_are_bit_identical_to_one_chunk(monkeypatch):
+    """The bounded chunks that let Ctrl-C in carry the state and the sums: the generated
+    C Lyapunov loop split into calls of 50 pushes, and time averages, trajectories and
+    running averages split into chunks of a few steps, give the very same bits."""
+    from chaosjax.native import spectrum as native_spectrum
+    from chaosjax.simulate import _chunked
+
+    lor = cj.systems.Lorenz63()
+    x0 = lor.sample_state(jax.random.key(0), 3)
+
+    def runs():
+        lyap = cj.lyapunov_spectrum(
+            lor, x0[0], steps=3_001, dt=0.01, transient=101, qr_every=2, history=7
+        )
+        avg = cj.time_average(lor, x0, lambda x: x[2] ** 2, steps=1_001, dt=0.01, transient=9)
+        traj = cj.trajectory(lor, x0, steps=300, dt=0.01, save_every=3)
+        cum = cj.observables.cumulative_average(lor, x0, None, steps=300, dt=0.01, save_every=5)
+        return [lyap.exponents, lyap.history, lyap.basis, avg, traj, cum.averages]
+
+    whole = runs()
+    monkeypatch.setattr(native_spectrum, "_PUSHES_PER_CALL", 50 * 3 * 3 * 6)
+    monkeypatch.setattr(_chunked, "WORK_PER_CHUNK", 7 * 9)
+    for a, b in zip(whole, runs(), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
