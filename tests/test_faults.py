@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +20,12 @@ from chaosjax.cli import app
 
 runner = CliRunner()
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+
+
+def unchecked(fn):
+    """The function without pytest's jaxtyping/beartype wrapper, which rejects a wrong
+    type (a TypeError) before chaosjax's own check runs; users get chaosjax's error."""
+    return getattr(fn, "__wrapped__", fn)
 
 
 def invoke(*args):
@@ -315,3 +322,91 @@ def test_chunked_runs_are_bit_identical_to_one_chunk(monkeypatch):
     monkeypatch.setattr(_chunked, "WORK_PER_CHUNK", 7 * 9)
     for a, b in zip(whole, runs(), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+def test_runs_beyond_what_fits_are_refused_before_anything_is_allocated():
+    lor, hen = cj.systems.Lorenz63(), cj.systems.Henon()
+    with pytest.raises(ValueError, match=r"`steps` = 1180591620717411303424 \(plus 5 steps"):
+        cj.lyapunov_spectrum(lor, lor.default_state(), steps=2**70, dt=0.01, transient=5)
+    with pytest.raises(ValueError, match=r"at most 9007199254740992\); split the run"):
+        cj.time_average(hen, hen.default_state(), steps=2**53, transient=1)
+    memory = cj._validate.physical_memory()
+    assert memory is not None and memory > 0
+    # 1e11 states of 3 numbers are 2.4 TB: far beyond half of this machine's memory.
+    with pytest.raises(ValueError, match=r"`steps`: a trajectory of 100000000001 states .*2\.4 TB"):
+        cj.trajectory(lor, lor.default_state(), steps=10**11, dt=0.01)
+    with pytest.raises(ValueError, match=r"save_every"):
+        cj.trajectory(hen, hen.default_state()[None].repeat(8, 0), steps=10**11)
+    with pytest.raises(ValueError, match=r"`steps`: 100000000000 running averages.*save_every"):
+        cj.observables.cumulative_average(hen, hen.default_state(), None, steps=10**11)
+    with pytest.raises(ValueError, match=r"`keep`: 1000 values x 10000000000 points"):
+        cj.orbit_diagram(hen, "a", jnp.linspace(1.0, 1.4, 1000), transient=0, keep=10**10)
+    # Beyond 2**31 steps the history counts need int64 (with 64-bit JAX).
+    res = cj.lyapunov_spectrum(hen, hen.default_state(), steps=1000, history=4)
+    assert res.history_steps.dtype == jnp.int64
+    np.testing.assert_array_equal(res.history_steps, [250, 500, 750, 1000])
+
+
+# --------------------------------------------------------------------------- unclear errors
+
+
+def test_io_errors_name_the_file_or_the_argument(tmp_path):
+    hen = cj.systems.Henon()
+    ds = cj.io.trajectory_dataset(hen, np.zeros((3, 2)), dt=None)
+    good = cj.io.save(ds, tmp_path / "good.nc")
+    data = good.read_bytes()
+    (tmp_path / "text.nc").write_text("x,y\n1,2\n")
+    (tmp_path / "empty.nc").write_bytes(b"")
+    (tmp_path / "half.nc").write_bytes(data[: len(data) // 2])
+    cases = {
+        "text.nc": "cannot be read as NetCDF: not a NetCDF-4/HDF5 file",
+        "empty.nc": "is empty, not a NetCDF file",
+        "half.nc": "cannot be read as NetCDF: truncated",
+    }
+    for name, message in cases.items():
+        with pytest.raises(ValueError, match=f"'{tmp_path / name}' {message}"):
+            cj.io.load(tmp_path / name)
+    for call in (
+        lambda: unchecked(cj.io.load)(None),
+        lambda: unchecked(cj.io.save)(ds, None),
+    ):
+        with pytest.raises(ValueError, match=r"`path` must be a file path .* got None"):
+            call()
+    np.testing.assert_array_equal(cj.io.load(good)["state"].values, np.zeros((3, 2)))
+
+
+def test_command_line_mistakes_are_one_line(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        textwrap.dedent("""
+        import jax.numpy as jnp
+        import chaosjax as cj
+
+        class Bad(cj.Flow):
+            def vector_field(self, x):
+                return jnp.zeros(5)
+            def default_state(self):
+                return jnp.ones(2)
+        """)
+    )
+    abc = tmp_path / "abc.toml"
+    abc.write_text('system = "lorenz63"\n[parameters]\nrho = "abc"\n')
+    solver = tmp_path / "solver.toml"
+    solver.write_text('system = "lorenz63"\nsolver = "rk5"\n')
+    out, rep = tmp_path / "x.nc", tmp_path / "rep"
+    cases = [
+        (("simulate", "lorenz63", "--param", "rho=[1,2]", "--out", out), "`rho`", "scalar"),
+        (("simulate", "lorenz63", "--steps", 10**11, "--out", out), "`steps`", "save_every"),
+        (("lyapunov", "lorenz63", "--steps", 2**70, "--no-plot"), "`steps`", "at most"),
+        (("bifurcation", "logistic", "--range", "3:4:100000000000"), "--range", "fewer values"),
+        (("simulate", "--system-file", f"{bad}:Bad", "--out", out), "Bad.vector_field", "(5,)"),
+        (("report", "--config", abc, "--out", rep), "parameters.rho", "'abc'"),
+        (("report", "--config", solver, "--out", rep), "`solver`", "did you mean 'rk4'"),
+        (("lyapunov", "henon", "--steps", 10, "--plot", "/proc/x.png"), "--plot", "/proc"),
+    ]
+    for args, *fragments in cases:
+        assert_one_line_error(invoke(*args), 2, *fragments)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abc.toml", "bad.py", "solver.toml"]

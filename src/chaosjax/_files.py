@@ -217,7 +217,7 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
         tmp.write_text("T,mean\\n0.5,1.01\\n")
     ```
     """
-    target = _write_target(path)
+    target = _write_target(_path_argument(path, "path"))
     parent = target.parent if str(target.parent) else Path(".")
     remove_stale_temporaries(target)
     prefix = f".{target.name}.{os.getpid()}-{_HOST}."
@@ -454,7 +454,7 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) 
     """
     if not isinstance(ds, xr.Dataset):
         raise ValueError(f"`ds` must be an xarray.Dataset, got {type(ds).__name__}.")
-    target = Path(path)
+    target = _path_argument(path, "path")
     fmt = _format_of(target, format)
     ds = _netcdf_safe(ds)
     if fmt == "zarr":
@@ -509,7 +509,8 @@ def load(path: str | os.PathLike) -> xr.Dataset:
 
     **Returns:**
 
-    An `xarray.Dataset`. Raises `FileNotFoundError` when `path` does not exist.
+    An `xarray.Dataset`. Raises `FileNotFoundError` when `path` does not exist, and
+    `ValueError` naming the file when it is empty, truncated or not NetCDF/Zarr.
 
     Example:
 
@@ -520,9 +521,29 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     ds = cj.io.load("henon.nc")
     ```
     """
-    target = Path(path)
+    target = _path_argument(path, "path")
     if not target.exists():
         raise FileNotFoundError(f"No such file or store: {str(target)!r}.")
     if _format_of(target, None) == "zarr" or target.is_dir():
-        return xr.open_zarr(target, consolidated=False).load()
-    return xr.load_dataset(target, engine="h5netcdf")
+        try:
+            return xr.open_zarr(target, consolidated=False).load()
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{str(target)!r} is not a readable Zarr store: {e}") from e
+    if target.stat().st_size == 0:
+        raise ValueError(f"{str(target)!r} is empty, not a NetCDF file.")
+    try:
+        return xr.load_dataset(target, engine="h5netcdf")
+    except (OSError, ValueError) as e:
+        cause = str(e).split("\n")[0]
+        if "signature not found" in cause:
+            cause = "not a NetCDF-4/HDF5 file"
+        elif "truncated" in cause:
+            cause = "truncated (shorter than its header says; an interrupted copy?)"
+        raise ValueError(f"{str(target)!r} cannot be read as NetCDF: {cause}.") from e
+
+
+def _path_argument(path: object, name: str) -> Path:
+    """`path` (a str or os.PathLike) as a Path; else a ValueError naming `name`."""
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ValueError(f"`{name}` must be a file path (str or pathlib.Path), got {path!r}.")
+    return Path(path)

@@ -11,6 +11,7 @@ import typer
 
 import chaosjax as cj
 
+from .. import _validate as v
 from .. import io as cjio
 from .. import report as rep
 from ..systems import Flow
@@ -90,6 +91,12 @@ def bifurcation(
     keep = (100 if flow else 200) if keep is None else keep
     if transient < 0 or keep < 1:
         raise UserError("--transient must be >= 0 and --keep >= 1.")
+    v.output_fits(
+        num * (keep + sysm.dim + 2) * 8,
+        "--range",
+        f"an orbit diagram of {num} values x {keep} points",
+        "give fewer values (NUM) or a smaller --keep",
+    )
     out = check_out_file(out, force=force) if out is not None else None
     plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png", force=force)
     console = make_console(quiet)

@@ -502,7 +502,7 @@ def spectrum_on_map(
             push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
         )
         rows = hist.shape[0]
-        hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
+        hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(_count_dtype())
     else:
         # Generated C first (the same push and QR, the time loop in registers); None
         # when unsupported (traced, not float64, no gcc): the XLA kernel. Driving
@@ -536,11 +536,11 @@ def spectrum_on_map(
             )
             div = xp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)
-        hist_steps = (xp.arange(1, rows + 1) * per_row * qr_every).astype(np.int32)
+        hist_steps = (xp.arange(1, rows + 1) * per_row * qr_every).astype(_count_dtype())
     tau = float(m.time_per_step)
     done = 0
     prev_hist = xp.zeros((0, k), x.dtype)
-    prev_steps = xp.zeros((0,), np.int32)
+    prev_steps = xp.zeros((0,), _count_dtype())
     if resume is not None:
         # Continue the earlier run: its sums and steps count, its history comes first.
         done = resume.steps
@@ -552,7 +552,7 @@ def spectrum_on_map(
             resume.diverged_at >= 0, resume.diverged_at, xp.where(div >= 0, div + done, div)
         )
     if not rows:  # fewer steps than one QR block: one row, the final estimate
-        hist, hist_steps = s[None, :], xp.array([steps + done], np.int32)
+        hist, hist_steps = s[None, :], xp.array([steps + done], _count_dtype())
         rows = 1
     hist = hist / (hist_steps[:, None].astype(hist.dtype) * tau)
     exps = s / ((steps + done) * tau)
@@ -659,6 +659,16 @@ def lyapunov_spectrum(
     )  # fmt: skip
 
 
+def _count_dtype():
+    """Step counts: int64 with 64-bit JAX (runs beyond 2**31 steps), else int32."""
+    return jax.dtypes.canonicalize_dtype(np.int64)
+
+
+def _done(resume) -> int:
+    """The steps a resumed run has counted already (0 without one)."""
+    return resume.steps if isinstance(resume, LyapunovResult) else 0
+
+
 def _spectrum(
     system, x0, steps, dt, solver, transient, k, qr_every, inverse, inputs, history, throw,
     key, qr, resume,
@@ -666,8 +676,10 @@ def _spectrum(
     """`lyapunov_spectrum`, unannotated: `max_lyapunov` calls it with arguments its own
     checks will name (a type checker wrapping `lyapunov_spectrum` would name them first)."""
     m = as_map(system, dt, solver)
-    steps = v.positive_int(steps, "steps")
-    transient = v.nonnegative_int(transient, "transient")
+    transient = v.step_count(transient, "transient", positive=False)
+    steps = v.step_count(
+        steps, "steps", total=transient * (2 if inverse is True else 1) + _done(resume)
+    )
     qr_every = v.positive_int(qr_every, "qr_every")
     history = v.positive_int(history, "history")
     key = v.optional_prng_key(key)

@@ -95,6 +95,14 @@ def trajectory(
             system, x, steps, m.time_per_step, solver, transient, save_every, throw, rtol, atol
         )
     n_saves = steps // save_every
+    v.output_fits(
+        (n_saves + 1) * x.size * x.dtype.itemsize,
+        "steps",
+        f"a trajectory of {n_saves + 1} states of shape {tuple(x.shape)}",
+        "store fewer states with `save_every`, run in pieces (`cj.final_state`, then on "
+        "from its end state), or keep averages only (`cj.time_average`, "
+        "`cj.observables.cumulative_average`)",
+    )
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
     if n_saves * x.size * x.dtype.itemsize <= _CHUNKED_OUTPUT_BYTES:
