@@ -81,7 +81,7 @@ class _Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "img":
-            self.images.append(a["src"])
+            self.images.append(a["src"] or "")
             return
         if tag in ("meta", "br", "link"):
             return
