@@ -324,6 +324,32 @@ def test_chunked_runs_are_bit_identical_to_one_chunk(monkeypatch):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_chunked_xla_lyapunov_is_bit_identical_and_finds_the_same_divergence(monkeypatch):
+    """Without generated C (`CHAOSJAX_CGEN=0`: the XLA kernels, as on a GPU) a long run
+    goes in calls of bounded work too: the same bits, the same divergence row."""
+    from chaosjax.lyapunov import spectrum as spectrum_module
+
+    monkeypatch.setenv("CHAOSJAX_CGEN", "0")
+    lor = cj.systems.Lorenz63()
+    blowup = cj.systems.get("logistic", r=4.5)  # leaves [0, 1] and runs off to -inf
+
+    def runs():
+        a = cj.lyapunov_spectrum(
+            lor, lor.default_state(), steps=2_003, dt=0.01, transient=101, qr_every=2, history=7
+        )
+        b = cj.lyapunov_spectrum(
+            blowup, jnp.array([0.5]), steps=20_003, history=7, qr_every=2, throw=False
+        )
+        return [a.exponents, a.history, a.basis, a.final_state, b.diverged_at]
+
+    whole = runs()
+    monkeypatch.setattr(spectrum_module, "_XLA_PUSHES_PER_CALL", 40 * 3 * 3 * 6)
+    chunked = runs()
+    assert 0 < int(whole[-1]) < 20  # the blow-up is found, at the same step
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 # --------------------------------------------------------------------------- sizes
 
 
