@@ -67,7 +67,7 @@ def trajectory(
       non-finite (default True); under `jit` a fixed-step run fails through
       `eqx.error_if` instead. With False the non-finite states are returned.
     - `progress`: show a progress bar advancing between chunks (default False).
-    - `chunk_size`: saves per compiled chunk; default chunks of about 1e9
+    - `chunk_size`: saves per compiled chunk; default chunks of about 2e9
       state updates (steps x batch x dim; one chunk inside `jit`), 100 chunks with
       `progress`. Ctrl-C stops a run between chunks; the result does not depend on
       the chunking.
@@ -191,7 +191,7 @@ def final_state(
     - `throw`: raise `cj.DivergenceError`, naming the step, when the state becomes
       non-finite (default True).
     - `progress`: show a progress bar advancing between chunks (default False).
-    - `chunk_size`: steps per compiled chunk; default chunks of about 1e9
+    - `chunk_size`: steps per compiled chunk; default chunks of about 2e9
       state updates (steps x batch x dim; one chunk inside `jit`), 100 chunks with
       `progress`. Ctrl-C stops a run between chunks; the result does not depend on
       the chunking.
