@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 
 import chaosjax as cj
+from chaosjax import _files
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +68,21 @@ def test_ensemble_dataset_statistics(tmp_path):
     assert back.attrs["members"] == 2
 
 
-def test_save_is_atomic_when_the_writer_fails(tmp_path, monkeypatch, lorenz_run):
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_save_is_atomic_when_the_writer_fails(tmp_path, monkeypatch, lorenz_run, in_memory):
     lor, xs = lorenz_run
     target = tmp_path / "run.nc"
     old = cj.io.trajectory_dataset(lor, xs[:5], dt=0.01)
     cj.io.save(old, target)
     before = target.read_bytes()
+    # Small datasets are serialised in memory first, large ones written by HDF5 itself.
+    monkeypatch.setattr(_files, "_IN_MEMORY_BYTES", 1 << 30 if in_memory else 0)
 
-    def crash(self, path, **kwargs):
-        with open(path, "wb") as f:
-            f.write(b"half a file")
+    def crash(self, path=None, **kwargs):
+        assert (path is None) == in_memory
+        if path is not None:
+            with open(path, "wb") as f:
+                f.write(b"half a file")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", crash)

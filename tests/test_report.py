@@ -81,7 +81,7 @@ class _Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "img":
-            self.images.append(a["src"])
+            self.images.append(a["src"] or "")
             return
         if tag in ("meta", "br", "link"):
             return
@@ -461,7 +461,9 @@ def test_a_users_system_from_a_config_file(tmp_path, monkeypatch):
         "[parameters]\na = -0.25\n"
     )
     monkeypatch.chdir(tmp_path.parent)  # the file is found relative to the config file
-    result = invoke("report", "--config", tmp_path / "run.toml", "--out", tmp_path / "o", "-q")
+    # Code named in a config runs only with --allow-code (or --system-file).
+    args = ("report", "--config", tmp_path / "run.toml", "--out", tmp_path / "o", "-q")
+    result = invoke(*args, "--allow-code")
     assert result.exit_code == 0, result.output
     res = load_results(tmp_path / "o")
     assert res["config"]["system"] == "Spiral" and res["config"]["parameters"] == {"a": -0.25}

@@ -10,10 +10,15 @@ can write safely without importing the faces.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,25 @@ def zarr_available() -> bool:
 # --------------------------------------------------------------------------- atomic writes
 
 
+class WriteError(OSError):
+    """A failed atomic write (`atomic_path`, `save`, `write_text`, ...): an `OSError`.
+
+    **Attributes:**
+
+    - `filename`: the target (never the temporary file); it is unchanged.
+    - `errno`, `strerror`: the cause, e.g. 28 and "No space left on device".
+
+    Example:
+
+    ```python
+    try:
+        cj.io.write_text("/proc/table.csv", "T,mean\\n")
+    except cj.io.WriteError as e:
+        print(e.filename, e.strerror)
+    ```
+    """
+
+
 def _sync_dir(directory: Path) -> None:
     # The rename is durable only once the directory entry is on disk (POSIX only).
     with contextlib.suppress(OSError):
@@ -70,6 +94,95 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+STALE_SECONDS = 3600.0
+"""Age (since last modification) after which a leftover temporary file is stale."""
+
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+_TMP_MIDDLE = re.compile(r"(?:(\d+)-([0-9a-f]{8})\.)?[a-z0-9_]{8}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                with contextlib.suppress(OSError):
+                    newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+    return newest
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that killed writers of `path` left beside it.
+
+    An atomic write of `name` writes `.name.<pid>-<host>.<random>.tmp` first. One left
+    behind (the writer was killed, or the machine went down) is stale, and removed,
+    when its writer is gone: written on this host by a process id that is no longer
+    running, or, whatever its host, not modified for `STALE_SECONDS` (an hour).
+    Temporary files of a live writer on this host are never touched; a writer on
+    another host (a shared file system) keeps its file while it writes. `atomic_path`
+    calls this before every write.
+
+    **Arguments:**
+
+    - `path`: the target file (or Zarr store) whose leftovers are removed.
+
+    **Returns:**
+
+    The paths removed (a list, often empty). Errors (a directory that cannot be read,
+    a file removed meanwhile) are ignored.
+
+    Example:
+
+    ```python
+    cj.io.remove_stale_temporaries("run.nc")        # [] when nothing was left behind
+    ```
+    """
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    prefix, suffix = f".{target.name}.", ".tmp"
+    removed: list[Path] = []
+    now = time.time()
+    with contextlib.suppress(OSError):
+        entries = [e.name for e in os.scandir(parent)]
+        for name in entries:
+            if not (name.startswith(prefix) and name.endswith(suffix)):
+                continue
+            match = _TMP_MIDDLE.fullmatch(name[len(prefix) : -len(suffix)])
+            if match is None:
+                continue
+            pid, host = match.group(1), match.group(2)
+            candidate = parent / name
+            try:
+                if pid is not None and host == _HOST:
+                    stale = not _pid_alive(int(pid))
+                else:
+                    stale = now - _newest_mtime(candidate) > STALE_SECONDS
+            except OSError:
+                continue
+            if stale:
+                _remove(candidate)
+                removed.append(candidate)
+    return removed
+
+
+def _write_target(path: str | os.PathLike) -> Path:
+    """The file a write of `path` replaces: a symbolic link's target (the link is kept)."""
+    target = Path(path)
+    if target.is_symlink():
+        return Path(os.path.realpath(target))
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator[Path]:
     """A temporary path beside `path`; on success it replaces `path` in one rename.
@@ -80,6 +193,12 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
     `directory=True` the temporary path is a directory (for Zarr stores); an existing
     target directory is moved aside and removed only after the new one is in place.
 
+    A `path` that is a symbolic link is written through: the file it points to is
+    replaced (atomically, beside itself) and the link is kept. A replaced file keeps
+    its permission bits (a new one gets those of `open()` under the umask). Stale
+    temporary files of earlier, killed writes of the same `path` are removed first
+    (`remove_stale_temporaries`).
+
     **Arguments:**
 
     - `path`: the file (or directory) to write.
@@ -87,8 +206,9 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
 
     **Returns:**
 
-    A context manager yielding the temporary `Path`. Raises `OSError` (from the
-    filesystem) when the target directory is not writable.
+    A context manager yielding the temporary `Path`. Raises `cj.io.WriteError` (an
+    `OSError` whose `filename` is `path`, not the temporary file) when the write fails,
+    e.g. on a full disk or a directory that is not writable.
 
     Example:
 
@@ -97,21 +217,29 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
         tmp.write_text("T,mean\\n0.5,1.01\\n")
     ```
     """
-    target = Path(path)
+    target = _write_target(_path_argument(path, "path"))
     parent = target.parent if str(target.parent) else Path(".")
-    prefix = f".{target.name}."
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
-        os.close(fd)
-        tmp = Path(name)
+    remove_stale_temporaries(target)
+    prefix = f".{target.name}.{os.getpid()}-{_HOST}."
+    try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as e:
+        raise _write_error(e, path) from e
     try:
         yield tmp
         if not directory:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-            os.chmod(tmp, _default_mode())
+            try:
+                mode = stat.S_IMODE(target.stat().st_mode)
+            except FileNotFoundError:
+                mode = _default_mode()
+            os.chmod(tmp, mode)
             os.replace(tmp, target)
         else:
             old = None
@@ -123,9 +251,20 @@ def atomic_path(path: str | os.PathLike, *, directory: bool = False) -> Iterator
             if old is not None:
                 _remove(old)
         _sync_dir(parent)
+    except OSError as e:
+        _remove(tmp)
+        raise _write_error(e, path) from e
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _write_error(e: OSError, path: str | os.PathLike) -> WriteError:
+    # Name the target, not the temporary file: that is what the caller asked for.
+    if isinstance(e, WriteError):
+        return e
+    cause = e.strerror or (os.strerror(e.errno) if e.errno else str(e).split("\n")[0])
+    return WriteError(e.errno, cause, str(path))
 
 
 def ensure_writable_dir(directory: str | os.PathLike) -> Path:
@@ -315,7 +454,7 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) 
     """
     if not isinstance(ds, xr.Dataset):
         raise ValueError(f"`ds` must be an xarray.Dataset, got {type(ds).__name__}.")
-    target = Path(path)
+    target = _path_argument(path, "path")
     fmt = _format_of(target, format)
     ds = _netcdf_safe(ds)
     if fmt == "zarr":
@@ -328,8 +467,35 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) 
             ds.to_zarr(tmp, mode="w", consolidated=False)
         return target
     with atomic_path(target) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+        if ds.nbytes <= _IN_MEMORY_BYTES:
+            # Serialised in memory, then written by Python: a full disk or a file-size
+            # limit is a plain OSError. (HDF5 writing to a full disk itself leaves a
+            # half-closed file that crashes the interpreter at exit.)
+            data = ds.to_netcdf(None, engine="h5netcdf", invalid_netcdf=False)
+            with open(tmp, "wb") as f:
+                f.write(data)
+        else:
+            _check_free_space(tmp, ds.nbytes)
+            ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
     return target
+
+
+_IN_MEMORY_BYTES = 1 << 30  # datasets up to 1 GiB are serialised in memory first
+
+
+def _check_free_space(tmp: Path, nbytes: int) -> None:
+    """Raise OSError (ENOSPC/EFBIG) when `nbytes` plainly cannot be written beside `tmp`."""
+    import errno
+    import resource
+
+    need = nbytes + (1 << 20)  # the data and a generous allowance for HDF5 metadata
+    with contextlib.suppress(OSError):
+        st = os.statvfs(tmp.parent)
+        if st.f_bavail * st.f_frsize < need:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and limit < need:
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(tmp))
 
 
 def load(path: str | os.PathLike) -> xr.Dataset:
@@ -343,7 +509,8 @@ def load(path: str | os.PathLike) -> xr.Dataset:
 
     **Returns:**
 
-    An `xarray.Dataset`. Raises `FileNotFoundError` when `path` does not exist.
+    An `xarray.Dataset`. Raises `FileNotFoundError` when `path` does not exist, and
+    `ValueError` naming the file when it is empty, truncated or not NetCDF/Zarr.
 
     Example:
 
@@ -354,9 +521,29 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     ds = cj.io.load("henon.nc")
     ```
     """
-    target = Path(path)
+    target = _path_argument(path, "path")
     if not target.exists():
         raise FileNotFoundError(f"No such file or store: {str(target)!r}.")
     if _format_of(target, None) == "zarr" or target.is_dir():
-        return xr.open_zarr(target, consolidated=False).load()
-    return xr.load_dataset(target, engine="h5netcdf")
+        try:
+            return xr.open_zarr(target, consolidated=False).load()
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{str(target)!r} is not a readable Zarr store: {e}") from e
+    if target.stat().st_size == 0:
+        raise ValueError(f"{str(target)!r} is empty, not a NetCDF file.")
+    try:
+        return xr.load_dataset(target, engine="h5netcdf")
+    except (OSError, ValueError) as e:
+        cause = str(e).split("\n")[0]
+        if "signature not found" in cause:
+            cause = "not a NetCDF-4/HDF5 file"
+        elif "truncated" in cause:
+            cause = "truncated (shorter than its header says; an interrupted copy?)"
+        raise ValueError(f"{str(target)!r} cannot be read as NetCDF: {cause}.") from e
+
+
+def _path_argument(path: object, name: str) -> Path:
+    """`path` (a str or os.PathLike) as a Path; else a ValueError naming `name`."""
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ValueError(f"`{name}` must be a file path (str or pathlib.Path), got {path!r}.")
+    return Path(path)

@@ -6,6 +6,7 @@ Every message names the argument, the expected form and the value received.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +34,63 @@ def nonnegative_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"`{name}` must be a non-negative int, got {value!r}.")
     return int(value)
+
+
+def max_count() -> int:
+    """The most steps a run may count: 2**53 with 64-bit JAX (counts stay exact as
+    float64 times), 2**31 - 1 with 32-bit JAX (its loop counters)."""
+    return 2**53 if jax.config.read("jax_enable_x64") else 2**31 - 1
+
+
+def _count_limit_message(name: str, value: int, before: int, limit: int) -> str:
+    hint = (
+        "split the run into pieces (`cj.final_state`, then run on from its end state; "
+        "`resume=` for Lyapunov spectra)"
+        if limit > 2**31
+        else "enable 64-bit JAX (`jax.config.update('jax_enable_x64', True)`) or split "
+        "the run into pieces"
+    )
+    plus = f" (plus {before} steps before them)" if before else ""
+    return f"`{name}` = {value}{plus} is more steps than a run can count (at most {limit}); {hint}."
+
+
+def step_count(value: object, name: str, *, positive: bool = True, total: int = 0) -> int:
+    """`value` as a count of steps (>= 1, or >= 0 without `positive`) that a run can
+    count, also with `total` steps before it; else a `ValueError` naming `name`."""
+    n = positive_int(value, name) if positive else nonnegative_int(value, name)
+    limit = max_count()
+    if n + total > limit:
+        raise ValueError(_count_limit_message(name, n, total, limit))
+    return n
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory of this machine (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _bytes(n: int | float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
+def output_fits(nbytes: int, name: str, what: str, advice: str) -> None:
+    """A `ValueError` naming `name` when an output of `nbytes` would take more than half
+    the memory of this machine, raised before it is allocated; `advice` says what to
+    do instead."""
+    memory = physical_memory()
+    if memory is not None and nbytes > memory // 2:
+        named = name if name.startswith("--") else f"`{name}`"
+        raise ValueError(
+            f"{named}: {what} would take {_bytes(nbytes)}, more than half the memory of "
+            f"this machine ({_bytes(memory)}); {advice}."
+        )
 
 
 def boolean(value: object, name: str) -> bool:

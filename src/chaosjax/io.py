@@ -27,9 +27,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._files import WriteError as WriteError
 from ._files import atomic_path as atomic_path
 from ._files import ensure_writable_dir as ensure_writable_dir
 from ._files import load as load
+from ._files import remove_stale_temporaries as remove_stale_temporaries
 from ._files import save as save
 from ._files import save_figure as save_figure
 from ._files import write_json as write_json
@@ -44,6 +46,7 @@ from .sensitivity import BlowupTable, ShadowingSensitivity
 from .systems import Flow, Map
 
 __all__ = [
+    "WriteError",
     "atomic_path",
     "attributes",
     "ensemble_dataset",
@@ -51,6 +54,7 @@ __all__ = [
     "load",
     "lyapunov_dataset",
     "orbit_diagram_dataset",
+    "remove_stale_temporaries",
     "save",
     "save_figure",
     "sensitivity_dataset",

@@ -9,6 +9,7 @@ convergence, and its spread over an ensemble shows how long "long" is (UW PLSE 2
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import equinox as eqx
@@ -19,7 +20,7 @@ from . import _validate as v
 from ._divergence import check_finite, check_observable_finite, guard_traced
 from ._progress import progress_bar
 from .simulate._arguments import check_observable, identity, prepare
-from .simulate._chunked import run_transient, split_chunks
+from .simulate._chunked import bounded_chunk, run_transient, split_chunks
 from .simulate._kernels import cumulative_chunk
 from .systems import Flow, Map
 
@@ -152,10 +153,17 @@ def cumulative_average(
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
     observable = identity if observable is None else observable
     obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
-    acc = jnp.zeros(x.shape[:-1] + obs0.shape, x.dtype)
     n_saves = steps // save_every
+    v.output_fits(
+        n_saves * (math.prod(x.shape[:-1]) * math.prod(obs0.shape) + 2) * x.dtype.itemsize,
+        "steps",
+        f"{n_saves} running averages",
+        "keep fewer with a larger `save_every`, or keep the final average only (`cj.time_average`)",
+    )
+    acc = jnp.zeros(x.shape[:-1] + obs0.shape, x.dtype)
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
+    chunk_size = bounded_chunk(chunk_size, x, save_every)
     pieces = []
     with progress_bar(progress, transient + steps, "cumulative average") as bar:
         x = run_transient(

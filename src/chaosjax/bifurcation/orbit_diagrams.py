@@ -143,8 +143,14 @@ def orbit_diagram(
     """
     dt = checked_dt(system, dt, solver)
     vals = check_param(system, param, values)
-    transient = v.nonnegative_int(transient, "transient")
-    keep = v.positive_int(keep, "keep")
+    transient = v.step_count(transient, "transient", positive=False)
+    keep = v.step_count(keep, "keep", total=transient)
+    v.output_fits(
+        vals.shape[0] * keep * (system.dim + 1) * 8,
+        "keep",
+        f"{vals.shape[0]} values x {keep} points of dimension {system.dim}",
+        "keep fewer points per value, or sweep fewer values at a time",
+    )
     x = initial_states(system, x0, vals.shape[0])
 
     if isinstance(system, Map):
@@ -160,7 +166,7 @@ def orbit_diagram(
         return OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
 
     section = check_section(section, system.dim)
-    steps = 200 * keep if steps is None else v.positive_int(steps, "steps")
+    steps = 200 * keep if steps is None else v.step_count(steps, "steps", total=transient)
     vals, x = shard_sweep(vals, x, shard)
     pts, counts, times, finals, diverged = _flow_diagram(
         system, param, vals, x, dt, solver, section, transient, keep, steps

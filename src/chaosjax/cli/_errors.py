@@ -26,6 +26,16 @@ def error(message: str) -> None:
     typer.echo(f"Error: {message}", err=True)
 
 
+def os_error_message(e: OSError) -> str:
+    """One line for a failed read or write: the file, then the cause."""
+    from .._files import WriteError
+
+    cause = e.strerror or (os.strerror(e.errno) if e.errno else str(e).split("\n")[0])
+    if isinstance(e, WriteError):
+        return f"cannot write {str(e.filename)!r}: {cause} (any previous file is unchanged)."
+    return f"{str(e.filename)!r}: {cause}." if e.filename else f"{cause}."
+
+
 def guard(fn):
     """Turn user errors, divergences and Ctrl-C into messages and exit codes.
 
@@ -48,6 +58,10 @@ def guard(fn):
             # chaosjax validates every argument before compiling: these are user errors.
             error(f"{e}")
             raise typer.Exit(EXIT_USER) from None
+        except OSError as e:
+            # A full disk, a file-size limit, a vanished directory: name the file.
+            error(os_error_message(e))
+            raise typer.Exit(EXIT_FAILED) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -74,6 +74,10 @@ PlotOpt = Annotated[
     typer.Option("--plot", help="Figure file (.png/.pdf/.svg) \\[default: SYSTEM_<what>.png]."),
 ]
 NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Write no figure.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Replace a read-only --out or --plot file (it stays read-only)."),
+]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Also save the numbers to .nc or .zarr.")
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,35 +30,56 @@ def interrupt_note(console: Console, kept: str) -> Iterator[None]:
         raise
 
 
-def check_out_file(out: Path, suffixes: tuple[str, ...] = (".nc", ".zarr")) -> Path:
-    """--out: a known suffix, Zarr installed when asked for, a writable directory."""
+def check_out_file(
+    out: Path,
+    suffixes: tuple[str, ...] = (".nc", ".zarr"),
+    *,
+    option: str = "--out",
+    force: bool = False,
+) -> Path:
+    """--out (or `option`): a known suffix, Zarr installed when asked for, a writable
+    directory, and no read-only file in the way unless `force`."""
     if out.suffix.lower() not in suffixes:
-        raise UserError(f"--out must end in {' or '.join(suffixes)}, got {str(out)!r}.")
+        raise UserError(f"{option} must end in {' or '.join(suffixes)}, got {str(out)!r}.")
     if out.suffix.lower() == ".zarr" and not cjio.zarr_available():
         raise UserError(
-            f"--out {str(out)!r}: Zarr output needs the optional zarr package "
+            f"{option} {str(out)!r}: Zarr output needs the optional zarr package "
             "(pip install 'chaosjax[zarr]'); use a .nc file instead."
         )
-    parent = out.parent if str(out.parent) else Path(".")
+    # A symbolic link is written through: its target's directory must be writable.
+    real = Path(os.path.realpath(out)) if out.is_symlink() else out
+    parent = real.parent if str(real.parent) else Path(".")
     try:
         cjio.ensure_writable_dir(parent)
     except OSError as e:
         raise UserError(
-            f"--out {str(out)!r} cannot be written: {e.strerror or e} ({str(parent)!r})."
+            f"{option} {str(out)!r} cannot be written: {e.strerror or e} ({str(parent)!r})."
         ) from None
-    if out.is_dir() and out.suffix.lower() != ".zarr":
-        raise UserError(f"--out {str(out)!r} is a directory; give a file name.")
+    if real.is_dir() and out.suffix.lower() != ".zarr":
+        raise UserError(f"{option} {str(out)!r} is a directory; give a file name.")
+    if real.is_file() and not force and _read_only(real):
+        raise UserError(
+            f"{option} {str(out)!r} is a read-only file; make it writable, choose another "
+            "name, or add --force to replace it (it stays read-only)."
+        )
     return out
 
 
-def figure_path(plot: Path | None, no_plot: bool, default: str) -> Path | None:
+def _read_only(path: Path) -> bool:
+    # Permission bits, not os.access: the superuser may write anything.
+    return not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def figure_path(
+    plot: Path | None, no_plot: bool, default: str, *, force: bool = False
+) -> Path | None:
     """--plot (or `default`) checked as a writable .png/.pdf/.svg; None with --no-plot."""
     if no_plot:
         return None
     path = plot if plot is not None else Path(default)
     if path.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UserError(f"--plot must end in .png, .pdf or .svg, got {str(path)!r}.")
-    check_out_file(path, suffixes=(path.suffix.lower(),))
+    check_out_file(path, suffixes=(path.suffix.lower(),), option="--plot", force=force)
     return path
 
 

@@ -11,12 +11,14 @@ import typer
 
 import chaosjax as cj
 
+from .. import _validate as v
 from .. import io as cjio
 from .. import report as rep
 from ..systems import Flow
 from ._errors import UserError
 from ._options import (
     DtOpt,
+    ForceOpt,
     NoPlotOpt,
     OutOpt,
     ParamOpt,
@@ -68,6 +70,7 @@ def bifurcation(
     plot: PlotOpt = None,
     no_plot: NoPlotOpt = False,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Orbit (bifurcation) diagram of a map, or of a flow's section maxima, over a parameter."""
     sysm, _, bare = resolve_system(system, param, system_file, allow_bare=True)
@@ -88,8 +91,14 @@ def bifurcation(
     keep = (100 if flow else 200) if keep is None else keep
     if transient < 0 or keep < 1:
         raise UserError("--transient must be >= 0 and --keep >= 1.")
-    out = check_out_file(out) if out is not None else None
-    plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png")
+    v.output_fits(
+        num * (keep + sysm.dim + 2) * 8,
+        "--range",
+        f"an orbit diagram of {num} values x {keep} points",
+        "give fewer values (NUM) or a smaller --keep",
+    )
+    out = check_out_file(out, force=force) if out is not None else None
+    plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png", force=force)
     console = make_console(quiet)
     values = np.linspace(lo, hi, num)
     kw: dict[str, Any] = dict(transient=transient, keep=keep)

@@ -17,6 +17,7 @@ from ..systems import Flow
 from ._errors import UserError
 from ._options import (
     DtOpt,
+    ForceOpt,
     NoPlotOpt,
     ParamOpt,
     PlotOpt,
@@ -59,6 +60,7 @@ def lyapunov(
     plot: PlotOpt = None,
     no_plot: NoPlotOpt = False,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Lyapunov spectrum (QR method), Kaplan-Yorke dimension and a convergence plot."""
     sysm, _, _ = resolve_system(system, param, system_file)
@@ -69,14 +71,17 @@ def lyapunov(
         raise UserError(f"--transient must be >= 0, got {transient}.")
     if k is not None and not 1 <= k <= sysm.dim:
         raise UserError(f"--k must be between 1 and {sysm.dim}, got {k}.")
-    out = check_out_file(out) if out is not None else None
+    out = check_out_file(out, force=force) if out is not None else None
     name = cjio.system_name(sysm)
-    plot_path = figure_path(plot, no_plot, f"{name}_lyapunov.png")
+    plot_path = figure_path(plot, no_plot, f"{name}_lyapunov.png", force=force)
     console = make_console(quiet)
     kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
     t0 = time.time()
     with interrupt_note(console, "Nothing was written."):
-        with console.status(f"Lyapunov spectrum of {name}: {n_steps} steps ..."):
+        what = f"Lyapunov spectrum of {name}: {n_steps} steps ..."
+        if not console.is_terminal:
+            console.print(what)  # logs get the line the spinner shows on a terminal
+        with console.status(what):
             res = cj.lyapunov_spectrum(
                 sysm, sysm.default_state(), steps=n_steps, transient=transient, k=k, **kw
             )

@@ -99,6 +99,13 @@ def report(
             "against the system in a section of its own.",
         ),
     ] = None,
+    allow_code: Annotated[
+        bool,
+        typer.Option(
+            "--allow-code",
+            help="Let a system_file named in --config import and run its Python file.",
+        ),
+    ] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """The end-to-end report: index.html with figures, results.json, results.nc."""
@@ -130,6 +137,13 @@ def report(
         file_values.pop("system")
     if system and system_file:
         raise UserError("Give either a SYSTEM name or --system-file, not both.")
+    spec = file_values.get("system_file")
+    if spec and not system_file and not allow_code:
+        # A config is data that may come from anyone: it runs no code unless asked to.
+        raise UserError(
+            f"--config {str(config)!r} names Python code (system_file = {spec!r}), which "
+            f"chaosjax imports only when you ask: pass --system-file {spec} or --allow-code."
+        )
     cfg = rep.merge_config(file_values, cli_values)
     console = make_console(quiet)
     say = (lambda msg: console.print(msg)) if not quiet else (lambda msg: None)

@@ -17,6 +17,7 @@ from ..systems import Flow
 from ._errors import UserError
 from ._options import (
     DtOpt,
+    ForceOpt,
     NoPlotOpt,
     OutOpt,
     ParamOpt,
@@ -102,6 +103,7 @@ def sensitivity(
     plot: PlotOpt = None,
     no_plot: NoPlotOpt = False,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Sensitivity d<S>/dp of a time average to a parameter: autodiff blow-up and shadowing."""
     sysm, _, bare = resolve_system(system, param, system_file, allow_bare=True)
@@ -121,9 +123,9 @@ def sensitivity(
     if members < 2:
         raise UserError(f"--members must be at least 2, got {members}.")
     shadow_method = "lss" if method == "both" else method
-    out = check_out_file(out) if out is not None else None
+    out = check_out_file(out, force=force) if out is not None else None
     name = cjio.system_name(sysm)
-    plot_path = figure_path(plot, no_plot, f"{name}_sensitivity.png")
+    plot_path = figure_path(plot, no_plot, f"{name}_sensitivity.png", force=force)
     console = make_console(quiet)
     unit = "time units" if flow else "iterations"
     res = None

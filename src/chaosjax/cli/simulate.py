@@ -18,6 +18,7 @@ from .. import report as rep
 from ._errors import UserError
 from ._options import (
     DtOpt,
+    ForceOpt,
     ParamOpt,
     QuietOpt,
     SeedOpt,
@@ -88,6 +89,7 @@ def simulate(
         "run.nc"
     ),
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Simulate a system and write the trajectory (or ensemble statistics) to NetCDF/Zarr.
 
@@ -107,7 +109,7 @@ def simulate(
         raise UserError(f"--ensemble must be a positive integer, got {ensemble}.")
     if trajectories and ensemble is None:
         raise UserError("--trajectories only applies with --ensemble N.")
-    out = check_out_file(out)
+    out = check_out_file(out, force=force)
     console = make_console(quiet)
     progress = not quiet
     name = cjio.system_name(sysm)

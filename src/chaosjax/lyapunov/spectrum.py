@@ -233,6 +233,61 @@ def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history
     return x_end, Q, s, hist, div, x
 
 
+_XLA_PUSHES_PER_CALL = 1 << 25
+"""Work of one call of the XLA kernel in a long run, in pushes x dim x k x (dim + k):
+a fraction of a second, so that Ctrl-C (delivered between calls) stops the run."""
+
+
+@eqx.filter_jit
+def _blocks_kernel(push, qr, carry, n_blocks: int, block_len: int):
+    """`_blocks` of an undriven run, and whether the state and sums are still finite:
+    one call of `_spectrum_chunked` (compiled per number and length of blocks)."""
+    c = _blocks(push, qr, carry, None, n_blocks, block_len)
+    return c, jnp.all(jnp.isfinite(c[0])) & jnp.all(jnp.isfinite(c[2]))
+
+
+def _long_run(steps: int, transient: int, dim: int, k: int) -> bool:
+    return (steps + transient) * dim * k * (dim + k) > 4 * _XLA_PUSHES_PER_CALL
+
+
+def _spectrum_chunked(push, qr, x, Q, steps, transient, qr_every, history):
+    """`_spectrum_kernel` of a long, concrete, undriven run as a Python loop over calls
+    of bounded work: the same blocks in the same order, so the same sums and history,
+    and Ctrl-C stops it between calls."""
+    dim, k = Q.shape
+    per_call = max(1, _XLA_PUSHES_PER_CALL // (dim * k * (dim + k)) // qr_every)
+
+    def run(c, n, length):
+        """(carry, finite) after n blocks of `length` pushes, in calls of per_call; each
+        call is waited for (one flag read back), so Ctrl-C lands between calls."""
+        ok = True
+        while n > 0:
+            c, flag = _blocks_kernel(push, qr, c, min(n, per_call), length)
+            ok = bool(flag)
+            n -= min(n, per_call)
+        return c, ok
+
+    zero = jnp.zeros(k, x.dtype)
+    tb, trem = divmod(transient, qr_every)
+    c, ok = run((x, Q, zero), tb, qr_every)
+    c, ok2 = run(c, 1 if trem else 0, trem)
+    x_run = c[0]
+    div = -1 if ok and ok2 else 0
+    rows, per_row, tail_blocks, tail_steps = _plan(steps, qr_every, history)
+    c, hist = (c[0], c[1], zero), []
+    for r in range(rows):
+        c, ok = run(c, per_row, qr_every)
+        hist.append(c[2])
+        if div < 0 and not ok:
+            div = (r + 1) * per_row * qr_every
+    c, ok = run(c, tail_blocks, qr_every)
+    c, ok2 = run(c, 1 if tail_steps else 0, tail_steps)
+    if div < 0 and not (ok and ok2):
+        div = steps
+    hist = jnp.stack(hist) if hist else jnp.zeros((0, k), x.dtype)
+    return c[0], c[1], c[2], hist, jnp.asarray(div), x_run
+
+
 def _orbit(m, x, us, length):
     """The states x, F(x), ..., F^{length-1}(x) (length, dim)."""
 
@@ -502,7 +557,7 @@ def spectrum_on_map(
             push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
         )
         rows = hist.shape[0]
-        hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(jnp.int32)
+        hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(_count_dtype())
     else:
         # Generated C first (the same push and QR, the time loop in registers); None
         # when unsupported (traced, not float64, no gcc): the XLA kernel. Driving
@@ -518,6 +573,13 @@ def spectrum_on_map(
                 qr_every=qr_every,
                 plan=_plan(steps, qr_every, history),
             )
+        if (
+            out is None
+            and inputs is None
+            and not is_traced(x, Q0, push)
+            and _long_run(steps, transient, dim, k)
+        ):
+            out = _spectrum_chunked(push, qr_fn, x, Q0, steps, transient, qr_every, history)
         if out is None:
             out = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
         x_end, Q_end, s, hist, div, x_run = out
@@ -536,11 +598,11 @@ def spectrum_on_map(
             )
             div = xp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)
-        hist_steps = (xp.arange(1, rows + 1) * per_row * qr_every).astype(np.int32)
+        hist_steps = (xp.arange(1, rows + 1) * per_row * qr_every).astype(_count_dtype())
     tau = float(m.time_per_step)
     done = 0
     prev_hist = xp.zeros((0, k), x.dtype)
-    prev_steps = xp.zeros((0,), np.int32)
+    prev_steps = xp.zeros((0,), _count_dtype())
     if resume is not None:
         # Continue the earlier run: its sums and steps count, its history comes first.
         done = resume.steps
@@ -552,7 +614,7 @@ def spectrum_on_map(
             resume.diverged_at >= 0, resume.diverged_at, xp.where(div >= 0, div + done, div)
         )
     if not rows:  # fewer steps than one QR block: one row, the final estimate
-        hist, hist_steps = s[None, :], xp.array([steps + done], np.int32)
+        hist, hist_steps = s[None, :], xp.array([steps + done], _count_dtype())
         rows = 1
     hist = hist / (hist_steps[:, None].astype(hist.dtype) * tau)
     exps = s / ((steps + done) * tau)
@@ -659,6 +721,16 @@ def lyapunov_spectrum(
     )  # fmt: skip
 
 
+def _count_dtype():
+    """Step counts: int64 with 64-bit JAX (runs beyond 2**31 steps), else int32."""
+    return jax.dtypes.canonicalize_dtype(np.int64)
+
+
+def _done(resume) -> int:
+    """The steps a resumed run has counted already (0 without one)."""
+    return resume.steps if isinstance(resume, LyapunovResult) else 0
+
+
 def _spectrum(
     system, x0, steps, dt, solver, transient, k, qr_every, inverse, inputs, history, throw,
     key, qr, resume,
@@ -666,8 +738,10 @@ def _spectrum(
     """`lyapunov_spectrum`, unannotated: `max_lyapunov` calls it with arguments its own
     checks will name (a type checker wrapping `lyapunov_spectrum` would name them first)."""
     m = as_map(system, dt, solver)
-    steps = v.positive_int(steps, "steps")
-    transient = v.nonnegative_int(transient, "transient")
+    transient = v.step_count(transient, "transient", positive=False)
+    steps = v.step_count(
+        steps, "steps", total=transient * (2 if inverse is True else 1) + _done(resume)
+    )
     qr_every = v.positive_int(qr_every, "qr_every")
     history = v.positive_int(history, "history")
     key = v.optional_prng_key(key)

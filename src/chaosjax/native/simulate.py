@@ -202,7 +202,8 @@ def _run(m, x, acc, observable, n):
 
     X = soa(x)
     A = np.ascontiguousarray(np.concatenate([soa(a) for a in acc_leaves])) if k else np.zeros(1)
-    fn(params.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), cores())
+    # No more threads than tiles: an idle thread still joins the barrier at the end.
+    fn(params.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), min(cores(), npad // TILE))
     x_end = jax.numpy.asarray(np.ascontiguousarray(X[:, :B].T))
     sums, row = [], 0
     for a in acc_leaves:

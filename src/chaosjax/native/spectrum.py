@@ -100,9 +100,13 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
     src += [f"    double x{i} = Y[{i}];" for i in range(dim)]
     src += [f"    double q{i} = Y[{dim + i}];" for i in range(nq)]
-    src += [f"    const double a{i} = Y[{dim + nq + i}];" for i in range(k)]
-    src += [f"    double m{i} = 1.0;" for i in range(k)]
-    src += [f"    int64_t e{i} = 0;" for i in range(k)]
+    # Y: state, basis, the log-sums a at the start of the run, the running products m
+    # and binary exponents e since then (carried from call to call, so a run split into
+    # calls sums exactly as one call), and the log-sums now (written back).
+    o = dim + nq
+    src += [f"    const double a{i} = Y[{o + i}];" for i in range(k)]
+    src += [f"    double m{i} = Y[{o + k + i}];" for i in range(k)]
+    src += [f"    int64_t e{i} = (int64_t)Y[{o + 2 * k + i}];" for i in range(k)]
     src += [
         "    for (int64_t r = 0; r < nrows; ++r) {",
         "        for (int64_t b = 0; b < nblocks; ++b) {",
@@ -126,7 +130,9 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"{i3}H[r * {k + 1} + {k}] = ({finite}) ? 1.0 : 0.0;", "        }", "    }"]
     src += [f"    Y[{i}] = x{i};" for i in range(dim)]
     src += [f"    Y[{dim + i}] = q{i};" for i in range(nq)]
-    src += [f"    Y[{dim + nq + i}] = {_sum(i)};" for i in range(k)]
+    src += [f"    Y[{o + k + i}] = m{i};" for i in range(k)]
+    src += [f"    Y[{o + 2 * k + i}] = (double)e{i};" for i in range(k)]
+    src += [f"    Y[{o + 3 * k + i}] = {_sum(i)};" for i in range(k)]
     src += ["}", ""]
     return "\n".join(src)
 
@@ -163,6 +169,34 @@ def _generate(treedef, static, shapes, qr_raw, dim, k):
     except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
         return None
     return compile_kernel(src, _ARGS)
+
+
+_PUSHES_PER_CALL = 1 << 26
+"""Work of one call to the kernel, in pushes x dim x k x (dim + k): about 0.1-0.2 s, so
+that Ctrl-C (delivered between calls) stops a long run at once."""
+
+
+def restart(Y, o: int, k: int) -> None:
+    """Zero the log-sums in `Y` (a run starts): a = 0, m = 1, e = 0."""
+    Y[o : o + k], Y[o + k : o + 2 * k], Y[o + 2 * k : o + 3 * k] = 0.0, 1.0, 0.0
+
+
+class _Runner:
+    """Calls to the kernel of at most `per_call` pushes: the blocks of one history row
+    (or of the transient, or the tail) split into calls, the row written by the last."""
+
+    def __init__(self, fn, P, Y, qr_every: int, per_call: int):
+        self.fn, self.pp, self.py = fn, P.ctypes.data, Y.ctypes.data
+        self.per_call = max(1, per_call // max(1, qr_every))  # whole blocks per call
+
+    def blocks(self, n: int, length: int, row=None) -> None:
+        """n blocks of `length` pushes; the history row `row` (a NumPy view) after them."""
+        if n <= 0 or length <= 0:
+            return
+        while n > self.per_call:
+            self.fn(self.pp, self.py, None, 1, self.per_call, length)
+            n -= self.per_call
+        self.fn(self.pp, self.py, None if row is None else row.ctypes.data, 1, n, length)
 
 
 def _finite(a) -> bool:
@@ -204,36 +238,37 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
     if got is None:
         return None
     fn, P = got
-    Y = np.concatenate([np.asarray(x, np.float64), np.asarray(Q, np.float64).ravel(), np.zeros(k)])
-    pp, py = P.ctypes.data, Y.ctypes.data
+    nq = dim * k
+    sums = slice(dim + nq + 3 * k, dim + nq + 4 * k)
+    Y = np.zeros(dim + nq + 4 * k)
+    Y[:dim], Y[dim : dim + nq] = np.asarray(x, np.float64), np.asarray(Q, np.float64).ravel()
+    restart(Y, dim + nq, k)
+    run = _Runner(fn, P, Y, qr_every, max(1, _PUSHES_PER_CALL // (dim * k * (dim + k))))
     tb, trem = divmod(transient, qr_every)
-    if tb:
-        fn(pp, py, None, tb, 1, qr_every)
-    if trem:
-        fn(pp, py, None, 1, 1, trem)
+    run.blocks(tb, qr_every)
+    run.blocks(1 if trem else 0, trem)
     x_run = Y[:dim].copy()
-    div = -1 if _finite(Y[:dim]) and _finite(Y[dim + dim * k :]) else 0
-    Y[dim + dim * k :] = 0.0
+    div = -1 if _finite(Y[:dim]) and _finite(Y[sums]) else 0
+    restart(Y, dim + nq, k)
     rows, per_row, tail_blocks, tail_steps = plan
     steps = (rows * per_row + tail_blocks) * qr_every + tail_steps
     row_len = per_row * qr_every
     H = np.zeros((rows, k + 1))
-    if rows:
-        fn(pp, py, H.ctypes.data, rows, per_row, qr_every)
-        if div < 0:
-            bad = ~((H[:, k] == 1.0) & np.isfinite(H[:, :k]).all(axis=1))
-            if bad.any():
-                div = (int(np.argmax(bad)) + 1) * row_len
-    if tail_blocks:
-        fn(pp, py, None, 1, tail_blocks, qr_every)
-    if tail_steps:
-        fn(pp, py, None, 1, 1, tail_steps)
-    if div < 0 and not (_finite(Y[:dim]) and _finite(Y[dim + dim * k :])):
+    for r in range(rows):
+        run.blocks(per_row, qr_every, H[r])
+    if rows and div < 0:
+        bad = ~((H[:, k] == 1.0) & np.isfinite(H[:, :k]).all(axis=1))
+        if bad.any():
+            div = (int(np.argmax(bad)) + 1) * row_len
+    run.blocks(tail_blocks, qr_every)
+    run.blocks(1 if tail_steps else 0, tail_steps)
+    if div < 0 and not (_finite(Y[:dim]) and _finite(Y[sums])):
         div = steps
+    Y[dim + nq : dim + nq + k] = Y[sums]
     return (  # NumPy arrays: the caller finishes in NumPy
         Y[:dim].copy(),
         Y[dim : dim + dim * k].reshape(dim, k).copy(),
-        Y[dim + dim * k :].copy(),
+        Y[sums].copy(),
         H[:, :k].copy(),
         np.asarray(div, jax.dtypes.canonicalize_dtype(np.int64)),
         x_run,

@@ -172,6 +172,14 @@ def _check_value(key: str, value: Any) -> Any:
     elif key == "quick":
         if not isinstance(value, bool):
             raise ReportError(f"`quick` must be true or false, got {value!r}.")
+    if key == "solver":
+        from .. import _validate
+        from ..discretize import SOLVERS
+
+        try:
+            _validate.one_of(value, "solver", SOLVERS)
+        except ValueError as e:
+            raise ReportError(str(e)) from None
     return value
 
 

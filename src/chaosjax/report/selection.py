@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import chaosjax as cj
@@ -123,7 +124,30 @@ def resolve_system(
         raise ReportError(f"{type(system).__name__}.default_state() failed: {e}") from e
     if np.asarray(x0).ndim != 1:
         raise ReportError(f"{type(system).__name__}.default_state() must return shape (dim,).")
+    if system_file and not isinstance(system, systems.DrivenMap):
+        _check_user_field(system, np.asarray(x0))
     return system
+
+
+def _check_user_field(system, x0) -> None:
+    """A user's field or step maps a state (dim,) to (dim,): traced once, as JAX would."""
+    cls = type(system).__name__
+    what = "vector_field" if isinstance(system, Flow) else "step"
+    dtype = x0.dtype if np.issubdtype(x0.dtype, np.floating) else jnp.result_type(float)
+    spec = jax.ShapeDtypeStruct(x0.shape, dtype)
+    try:
+        out = jax.eval_shape(getattr(system, what), spec)
+    except Exception as e:  # noqa: BLE001 - the user's code, named in one line
+        raise ReportError(
+            f"--system-file: {cls}.{what} failed on a state of shape {x0.shape}: "
+            f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        ) from e
+    shape = getattr(out, "shape", None)
+    if shape != x0.shape:
+        raise ReportError(
+            f"--system-file: {cls}.{what} must return the shape of the state {x0.shape}, "
+            f"got {shape if shape is not None else type(out).__name__}."
+        )
 
 
 def main_parameter(system) -> str | None:

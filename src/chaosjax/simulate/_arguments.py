@@ -21,8 +21,8 @@ Observable = Callable[[Array], ArrayLike]
 def prepare(system, x0, dt, solver, *, steps, transient, name_steps="steps"):
     """(one-step map, state, steps, transient), each checked."""
     m = as_map(system, dt, solver)
-    steps = v.positive_int(steps, name_steps)
-    transient = v.nonnegative_int(transient, "transient")
+    transient = v.step_count(transient, "transient", positive=False)
+    steps = v.step_count(steps, name_steps, total=transient)
     x = v.state(x0, system.dim, "x0")
     return m, x, steps, transient
 

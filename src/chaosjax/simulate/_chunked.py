@@ -15,11 +15,26 @@ import jax.numpy as jnp
 
 from .. import _validate as v
 from .. import native
-from .._divergence import check_finite, check_observable_finite
+from .._divergence import check_finite, check_observable_finite, is_traced
 from .._progress import progress_bar
 from . import _tiling
 from ._kernels import iterate_chunk, sum_chunk
 from ._tiling import call_per_group
+
+WORK_PER_CHUNK = 1 << 31
+"""State components updated per chunk when no `chunk_size` is given (steps x batch x
+dim): about half a second, so that Ctrl-C, delivered between chunks, stops a run at
+once, while the calls cost under 1 % of the run."""
+
+
+def bounded_chunk(chunk_size: int | None, x, steps_per_unit: int = 1) -> int | None:
+    """`chunk_size`, or (None given) the most units of `steps_per_unit` steps of about
+    `WORK_PER_CHUNK` updates of the concrete state or batch `x`; None when traced (a
+    traced loop stays one loop). Chunks carry the state and sums, so the results do not
+    depend on the chunking."""
+    if chunk_size is not None or is_traced(x):
+        return chunk_size
+    return max(1, WORK_PER_CHUNK // (max(1, int(x.size)) * steps_per_unit))
 
 
 def split_chunks(total: int, chunk: int | None) -> list[int]:
@@ -35,6 +50,7 @@ def split_chunks(total: int, chunk: int | None) -> list[int]:
 
 def run_transient(m, x, transient, chunk_size, throw, bar, what):
     """The state (or batch) after `transient` steps, nothing stored on the way."""
+    chunk_size = bounded_chunk(chunk_size, x)
     done, plan = 0, _tiling.tile_plan(x)
     for n in split_chunks(transient, chunk_size) if transient else []:
         x_new = native.iterate(m, x, n) if plan is not None else None
@@ -51,6 +67,7 @@ def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, ch
     zeros = jax.tree.map(lambda s: jnp.zeros(x.shape[:-1] + s.shape, x.dtype), obs0)
     if progress and chunk_size is None:
         chunk_size = max(1, (steps + transient) // 100)
+    chunk_size = bounded_chunk(chunk_size, x)
     with progress_bar(progress, transient + steps, desc) as bar:
         x = run_transient(m, x, transient, chunk_size, throw, bar, "time_average")
         acc, done, plan = zeros, transient, _tiling.tile_plan(x)

@@ -56,8 +56,10 @@ def time_average(
     - `throw`: raise `cj.DivergenceError`, naming the step, when a state becomes
       non-finite (default True).
     - `progress`: show a progress bar advancing between chunks (default False).
-    - `chunk_size`: steps per compiled chunk; default one chunk (100 chunks with
-      `progress`).
+    - `chunk_size`: steps per compiled chunk; default chunks of about 2e9
+      state updates (steps x batch x dim; one chunk inside `jit`), 100 chunks with
+      `progress`. Ctrl-C stops a run between chunks; the result does not depend on
+      the chunking.
 
     **Returns:**
 

@@ -23,7 +23,7 @@ from ..solvers import ADAPTIVE, solve_adaptive
 from ..systems import Flow, Map
 from . import _tiling
 from ._arguments import prepare
-from ._chunked import run_transient, split_chunks
+from ._chunked import bounded_chunk, run_transient, split_chunks
 from ._kernels import save_chunk
 from ._tiling import call_per_group
 
@@ -67,8 +67,10 @@ def trajectory(
       non-finite (default True); under `jit` a fixed-step run fails through
       `eqx.error_if` instead. With False the non-finite states are returned.
     - `progress`: show a progress bar advancing between chunks (default False).
-    - `chunk_size`: saves per compiled chunk; default one chunk (100 chunks with
-      `progress`).
+    - `chunk_size`: saves per compiled chunk; default chunks of about 2e9
+      state updates (steps x batch x dim; one chunk inside `jit`), 100 chunks with
+      `progress`. Ctrl-C stops a run between chunks; the result does not depend on
+      the chunking.
     - `rtol`, `atol`: the tolerances of an adaptive solver (default 1e-9).
 
     **Returns:**
@@ -93,8 +95,19 @@ def trajectory(
             system, x, steps, m.time_per_step, solver, transient, save_every, throw, rtol, atol
         )
     n_saves = steps // save_every
+    v.output_fits(
+        (n_saves + 1) * x.size * x.dtype.itemsize,
+        "steps",
+        f"a trajectory of {n_saves + 1} states of shape {tuple(x.shape)}",
+        "store fewer states with `save_every`, run in pieces (`cj.final_state`, then on "
+        "from its end state), or keep averages only (`cj.time_average`, "
+        "`cj.observables.cumulative_average`)",
+    )
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
+    if n_saves * x.size * x.dtype.itemsize <= _CHUNKED_OUTPUT_BYTES:
+        # Joining the chunks copies the output once: not for the largest outputs.
+        chunk_size = bounded_chunk(chunk_size, x, save_every)
     what = "trajectory"
     desc = f"{getattr(system, 'name', '')} trajectory"
     with progress_bar(progress, transient + steps, desc) as bar:
@@ -112,6 +125,9 @@ def trajectory(
             bar.advance(n * save_every)
     out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
     return guard_traced(out, x, throw, what)
+
+
+_CHUNKED_OUTPUT_BYTES = 1 << 28  # trajectories up to 256 MB are split into bounded chunks
 
 
 def _vmap_if_batched(fn: Callable, x: Array, *args) -> Any:
@@ -175,8 +191,10 @@ def final_state(
     - `throw`: raise `cj.DivergenceError`, naming the step, when the state becomes
       non-finite (default True).
     - `progress`: show a progress bar advancing between chunks (default False).
-    - `chunk_size`: steps per compiled chunk; default one chunk (100 chunks with
-      `progress`).
+    - `chunk_size`: steps per compiled chunk; default chunks of about 2e9
+      state updates (steps x batch x dim; one chunk inside `jit`), 100 chunks with
+      `progress`. Ctrl-C stops a run between chunks; the result does not depend on
+      the chunking.
 
     **Returns:**
 
@@ -193,6 +211,7 @@ def final_state(
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0)
     if progress and chunk_size is None:
         chunk_size = max(1, steps // 100)
+    chunk_size = bounded_chunk(chunk_size, x)
     with progress_bar(progress, steps, f"{getattr(system, 'name', '')} final state") as bar:
         x_end = run_transient(m, x, steps, chunk_size, throw, bar, "final_state")
     return guard_traced(x_end, x_end, throw, "final_state")
