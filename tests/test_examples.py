@@ -152,3 +152,20 @@ def test_discontinuity_bifurcations_quick_mode_prints_every_figure(tmp_path):
     assert abs(err) < 1e-5
     agree = float(text.split("periods equal at ")[1].split()[0])
     assert agree > 85.0
+
+
+def test_resnet_limit_quick_mode_gives_first_order_for_tanh(tmp_path):
+    text = _run("resnet_limit.py", tmp_path, "--quick")
+
+    def orders(name):
+        lines = [ln for ln in text.splitlines() if ln.split()[:1] == [name]]
+        return [float(ln.split("order ")[1].split()[0]) for ln in lines]
+
+    # Trajectory then largest exponent (measured 1.022 and 1.010): Euler's first order.
+    tanh = orders("tanh")
+    assert len(tanh) == 2 and all(abs(p - 1.0) < 0.15 for p in tanh), tanh
+    for name in ("logistic", "arctan", "softplus", "elu", "relu"):
+        assert abs(orders(name)[0] - 1.0) < 0.15, name
+    # The step layer's tangent map is the identity; the flow's has its saltation matrices.
+    assert "singular values [1.3713 0.6764] (flow" in text
+    assert "[1. 1.] (layer: sigma' = 0)" in text
