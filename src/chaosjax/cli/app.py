@@ -79,10 +79,10 @@ def load_command(name: str) -> Any:
 class _LazyGroup(TyperGroup):
     """A group whose commands are imported when they run: the help lists stand-ins."""
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in _loaded:
             return _loaded[cmd_name]
         if cmd_name not in COMMANDS:
@@ -90,9 +90,7 @@ class _LazyGroup(TyperGroup):
         # A stand-in for the command list of `chaosjax --help`.
         return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
 
-    def resolve_command(
-        self, ctx: typer.Context, args: list[str]
-    ) -> tuple[str | None, Any, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         if args and args[0] in COMMANDS:
             return args[0], load_command(args[0]), args[1:]
         return super().resolve_command(ctx, args)
