@@ -90,7 +90,17 @@ def test_each_package_imports_on_its_own(module):
 # below it, never one above: foundations (argument checks, precision, files, progress
 # bars, the native backend, sharding) serve every layer; the faces come last.
 LAYERS = [
-    {"_version", "_validate", "_config", "_progress", "_roots", "_files", "native", "parallel"},
+    {
+        "_version",
+        "_validate",
+        "_results",
+        "_config",
+        "_progress",
+        "_roots",
+        "_files",
+        "native",
+        "parallel",
+    },
     {"systems"},
     {"_provenance", "_iterate", "_divergence", "solvers"},
     {"discretize", "piecewise"},

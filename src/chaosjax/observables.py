@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from . import _validate as v
 from ._divergence import check_finite, check_observable_finite, guard_traced
 from ._progress import progress_bar
+from ._results import Result
 from .simulate._arguments import check_observable, identity, prepare
 from .simulate._chunked import bounded_chunk, run_transient, split_chunks
 from .simulate._kernels import cumulative_chunk
@@ -71,7 +71,7 @@ def second_moment(i: int) -> Callable[[Array], Array]:
     return lambda x: x[i] ** 2
 
 
-class CumulativeAverage(eqx.Module):
+class CumulativeAverage(Result):
     """Running time averages along an orbit (what `cumulative_average` returns).
 
     **Attributes:**
@@ -221,7 +221,7 @@ def running_mean(values: Float[ArrayLike, " times *obs"]) -> Float[Array, " time
 # optax-style accumulator: state is an explicit pytree, init/update are pure.
 
 
-class RunningMoments(eqx.Module):
+class RunningMoments(Result):
     """The state of a running mean and variance: count, mean and sum of squared
     deviations, updated one value at a time by Welford's numerically stable recurrence
     (Welford 1962, Technometrics 4, 419-420). An optax-style accumulator: the state is an

@@ -19,7 +19,7 @@ shorthand for it, turned into one in `_options` and nowhere else.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -28,6 +28,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .. import _validate as v
+from .._results import Dims, Result
 from ..discretize import as_map
 from ..lyapunov import spectrum_on_map
 from ..systems import Flow, Map
@@ -42,7 +43,7 @@ LABELS: tuple[str, ...] = (
 _FP, _PER, _QP, _CH, _DIV, _UNR = range(6)
 
 
-class Classification(eqx.Module):
+class Classification(Result):
     """The omega-limit set of one orbit (or of each run of a parameter sweep, along a
     leading axis n), with the evidence behind its label (what `classify_attractor` and
     `classify_sweep` return).
@@ -82,6 +83,13 @@ class Classification(eqx.Module):
     amplitude: Float[Array, "*n dim"]
     crossings: Int[Array, "*n"]
     final_state: Float[Array, "*n dim"]
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "return_distances": ("max_period",),
+        "exponents": ("exponent",),
+        "amplitude": ("variable",),
+        "final_state": ("variable",),
+    }
 
     @property
     def label(self) -> str:

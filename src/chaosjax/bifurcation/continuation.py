@@ -34,6 +34,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Flow, Map
 from ._common import check_param, check_system, iterate
 from .equilibria import jacobians, newton
@@ -42,7 +43,7 @@ from .equilibria import jacobians, newton
 _DEGENERATE = 1e-7
 
 
-class StabilityChange(eqx.Module):
+class StabilityChange(Result):
     """A loss of stability of an equilibrium (flow) or a period-p cycle (map) along a
     parameter (what `stability_boundary` returns).
 

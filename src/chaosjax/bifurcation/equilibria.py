@@ -10,6 +10,8 @@ https://doi.org/10.1007/978-1-4757-3978-7.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -17,6 +19,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 
 from .. import _validate as v
+from .._results import Dims, Result
 from ..systems import Flow, Map
 from ._common import check_system, iterate
 
@@ -105,7 +108,7 @@ def _solve(system, guesses, period: int, tol, max_iter) -> tuple[np.ndarray, np.
     return xs[ok], res[ok]
 
 
-class FixedPoints(eqx.Module):
+class FixedPoints(Result):
     """Distinct equilibria (flows: f(x) = 0) or fixed points (maps: F(x) = x), sorted
     lexicographically (what `fixed_points` returns).
 
@@ -129,6 +132,13 @@ class FixedPoints(eqx.Module):
     eigenvalues: Complex[Array, "m dim"]
     stable: Bool[Array, " m"]
     residuals: Float[Array, " m"]
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "points": ("point", "variable"),
+        "eigenvalues": ("point", "eigenvalue"),
+        "stable": ("point",),
+        "residuals": ("point",),
+    }
 
 
 def fixed_points(
@@ -181,7 +191,7 @@ def fixed_points(
     )
 
 
-class PeriodicOrbits(eqx.Module):
+class PeriodicOrbits(Result):
     """Distinct periodic orbits of a map (what `periodic_orbits` returns).
 
     **Attributes:**
@@ -204,6 +214,13 @@ class PeriodicOrbits(eqx.Module):
     period: Int[Array, " m"]
     multipliers: Complex[Array, "m dim"]
     stable: Bool[Array, " m"]
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "points": ("orbit", "step", "variable"),
+        "period": ("orbit",),
+        "multipliers": ("orbit", "multiplier"),
+        "stable": ("orbit",),
+    }
 
 
 def periodic_orbits(

@@ -22,11 +22,12 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import SmoothedSigmoidMap
 from .period import detect_period
 
 
-class PeriodAdding(eqx.Module):
+class PeriodAdding(Result):
     """The periods and rotation numbers of the discontinuous and smoothed one-neuron maps
     over a grid of b (what `period_adding` returns).
 

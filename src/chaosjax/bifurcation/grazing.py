@@ -24,12 +24,13 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._results import Result
 from ..discretize import as_map
 from ..systems import PiecewiseSmoothFlow
 from ._common import check_param, checked_dt
 
 
-class Grazing(eqx.Module):
+class Grazing(Result):
     """A grazing of a periodic orbit with a switching manifold (what `locate_grazing`
     returns).
 
@@ -216,7 +217,7 @@ def locate_grazing(
     return Grazing(val, jnp.asarray(pt), lo_min, hi_min, n + 1)
 
 
-class NonsmoothFolds(eqx.Module):
+class NonsmoothFolds(Result):
     """Admissible equilibria along a sweep and the non-smooth folds among them (what
     `nonsmooth_folds` returns).
 

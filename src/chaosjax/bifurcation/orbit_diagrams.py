@@ -9,6 +9,8 @@ compiled `vmap` (`_common.over_values`), its batch axis sharded over `jax.device
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -16,6 +18,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .. import _validate as v
+from .._results import Dims, Result
 from ..systems import Flow, Map
 from ._common import (
     check_param,
@@ -27,8 +30,11 @@ from ._common import (
 )
 from .sections import AbstractSection, check_section, section_crossings
 
+if TYPE_CHECKING:
+    import xarray as xr
 
-class OrbitDiagram(eqx.Module):
+
+class OrbitDiagram(Result):
     """Points of the omega-limit set for each parameter value (what `orbit_diagram`
     returns).
 
@@ -61,6 +67,27 @@ class OrbitDiagram(eqx.Module):
     times: Float[Array, "n keep"]
     final_states: Float[Array, "n dim"]
     diverged: Bool[Array, " n"]
+
+    def _sweep_dim(self) -> str:
+        """The Dataset's name for the swept axis: the parameter's own name."""
+        fields = {"values", "points", "counts", "times", "final_states", "diverged", "param"}
+        return "value" if self.param in fields else self.param
+
+    def _xarray_dims_of(self) -> dict[str, Dims]:
+        p = self._sweep_dim()
+        return {
+            "values": (p, ...),
+            "points": (p, "kept", "variable"),
+            "counts": (p,),
+            "times": (p, "kept"),
+            "final_states": (p, "variable"),
+            "diverged": (p,),
+        }
+
+    def _xarray_finish(self, ds: xr.Dataset) -> xr.Dataset:
+        if self.values.ndim == 1:
+            ds = ds.assign_coords({self._sweep_dim(): np.asarray(self.values)})
+        return ds
 
     def scatter(self, coordinate: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Flat (parameter value, point coordinate) pairs for a scatter plot, NaNs dropped.

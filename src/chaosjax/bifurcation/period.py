@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Flow, Map
 from .orbit_diagrams import orbit_diagram
 from .sections import AbstractSection
@@ -108,7 +108,7 @@ def detect_period(
     return per.reshape(batch), d.reshape(batch + (max_period,))
 
 
-class PeriodChange(eqx.Module):
+class PeriodChange(Result):
     """Where the detected period changes (what `locate_period_change` returns).
 
     **Attributes:**

@@ -38,15 +38,15 @@ from __future__ import annotations
 
 import itertools
 
-import equinox as eqx
 import numpy as np
 
 from .. import _validate as v
+from .._results import Result
 
 SCENARIOS = ("persistence", "nonsmooth fold", "limit cycle", "periodic", "chaos", "other")
 
 
-class BorderCollision(eqx.Module):
+class BorderCollision(Result):
     """What a border collision of the piecewise-linear normal form does as mu goes from
     negative to positive (what `border_collision` returns).
 

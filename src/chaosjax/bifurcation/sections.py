@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from .._results import Result
 from .._roots import illinois
 from ..discretize import AbstractDiscretizedFlow
 from ..systems import Map
@@ -232,7 +233,7 @@ def crossed(g0: Array, g1: Array, direction: int) -> Bool[Array, ""]:
     return up if direction > 0 else down if direction < 0 else up | down
 
 
-class Crossings(eqx.Module):
+class Crossings(Result):
     """What `section_crossings` returns.
 
     - `points`: (keep, dim), the located crossings, NaN beyond `count`.

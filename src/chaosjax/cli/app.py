@@ -3,17 +3,98 @@
 A command is a plain function in its own module with an `EPILOG` of examples; it is
 registered here, wrapped in `guard` (user errors -> exit status 2, divergence -> 1,
 Ctrl-C -> 130).
+
+The commands load lazily: `chaosjax --help` lists them from `COMMANDS` (name, module,
+one-line help) without importing JAX or any command module; a command's module is
+imported when it runs or its own `--help` is asked for.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from .._config import enable_x64
-from . import bifurcation, evaluate, learn, lyapunov, report, sensitivity, simulate, systems
-from ._errors import guard
+# name: (module under chaosjax.cli, the one-line help `chaosjax --help` lists), in help
+# order. The help is the first paragraph of the command's docstring (the `help=` of
+# `learn`'s Typer); tests/test_cli_help.py checks that the two agree.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "systems": (
+        "systems",
+        "List the built-in systems: name, kind, dimension, parameters, reference exponents.",
+    ),
+    "simulate": (
+        "simulate",
+        "Simulate a system and write the trajectory (or ensemble statistics) to NetCDF/Zarr.",
+    ),
+    "lyapunov": (
+        "lyapunov",
+        "Lyapunov spectrum (QR method), Kaplan-Yorke dimension and a convergence plot.",
+    ),
+    "sensitivity": (
+        "sensitivity",
+        "Sensitivity d<S>/dp of a time average to a parameter: autodiff blow-up and shadowing.",
+    ),
+    "bifurcation": (
+        "bifurcation",
+        "Orbit (bifurcation) diagram of a map, or of a flow's section maxima, over a parameter.",
+    ),
+    "report": (
+        "report",
+        "The end-to-end report: index.html with figures, results.json, results.nc.",
+    ),
+    "learn": (
+        "learn",
+        "Learn a system from data: a delay-embedding network, SINDy, a neural ODE, an "
+        "echo-state network, NG-RC or a causal transformer on grid tokens; the fitted "
+        "model is a chaosjax system, judged by its Lyapunov exponents beside the true ones.",
+    ),
+    "evaluate": (
+        "evaluate",
+        "Judge a learned model as a dynamical system: valid prediction time, invariant "
+        "distribution (Wasserstein, beside true-vs-true) and Lyapunov spectrum.",
+    ),
+}
+
+_loaded: dict[str, Any] = {}
+
+
+def load_command(name: str) -> Any:
+    """The click command `name`, its module imported and wrapped in `guard` on first use."""
+    if name not in _loaded:
+        from ._errors import guard
+
+        module = importlib.import_module(f".{COMMANDS[name][0]}", __package__)
+        if name == "learn":
+            _loaded[name] = typer.main.get_command(module.app)
+        else:
+            one = typer.Typer(rich_markup_mode="rich", pretty_exceptions_show_locals=False)
+            one.command(name, epilog=module.EPILOG)(guard(getattr(module, name)))
+            _loaded[name] = typer.main.get_command(one)
+    return _loaded[name]
+
+
+class _LazyGroup(TyperGroup):
+    """A group whose commands are imported when they run: the help lists stand-ins."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in _loaded:
+            return _loaded[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        # A stand-in for the command list of `chaosjax --help`.
+        return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and args[0] in COMMANDS:
+            return args[0], load_command(args[0]), args[1:]
+        return super().resolve_command(ctx, args)
+
 
 # typer's rich help text: examples are kept verbatim with [b]...[/b]-free blocks.
 app = typer.Typer(
@@ -32,6 +113,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
+    cls=_LazyGroup,
 )
 
 
@@ -58,17 +140,9 @@ def _main(
 ) -> None:
     """Chaotic dynamical systems in JAX."""
     # The command owns its process: compute in float64, as the library is tested.
+    from .._config import enable_x64
+
     enable_x64()
-
-
-app.command(epilog=systems.EPILOG)(guard(systems.systems))
-app.command(epilog=simulate.EPILOG)(guard(simulate.simulate))
-app.command(epilog=lyapunov.EPILOG)(guard(lyapunov.lyapunov))
-app.command(epilog=sensitivity.EPILOG)(guard(sensitivity.sensitivity))
-app.command(epilog=bifurcation.EPILOG)(guard(bifurcation.bifurcation))
-app.command(epilog=report.EPILOG)(guard(report.report))
-app.add_typer(learn.app, name="learn")
-app.command(epilog=evaluate.EPILOG)(guard(evaluate.evaluate))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import _validate as v
+from .._results import Result
 from ..metrics import valid_prediction_time
 from ..systems import Map
 
@@ -133,7 +134,7 @@ def closed_loop(
     return jax.vmap(one)(histories)
 
 
-class SearchResult(eqx.Module):
+class SearchResult(Result):
     """The hyper-parameter grid of a reservoir fit and each point's validation score.
 
     Every point of the grid is fitted on the training data alone and judged by the valid

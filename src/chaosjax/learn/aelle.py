@@ -27,6 +27,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from .data import Normalizer
 from .neural_ode import MLP
 from .train import fit
@@ -152,7 +153,7 @@ class AeLLE(eqx.Module):
         return self.accuracy_normalizer.denormalize(z)
 
 
-class AeLLEFit(eqx.Module):
+class AeLLEFit(Result):
     """What `fit_aelle` returns.
 
     **Attributes:**
@@ -300,7 +301,7 @@ def fit_aelle(
     )
 
 
-class AeLLEComparison(eqx.Module):
+class AeLLEComparison(Result):
     """Cross-validated prediction of network accuracy from spectra (`cross_validate_aelle`).
 
     Methods, in order (`methods`): "latent" (a classifier/regression on the AeLLE

@@ -38,6 +38,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .. import _validate as v
+from .._results import Result
 from .train import _check_data, default_trainable, restart_models
 
 __all__ = ["AnnealResult", "Annealing", "anneal"]
@@ -108,7 +109,7 @@ class Annealing(eqx.Module):
             raise ValueError(f"`far_factor` must be a finite float >= 1, got {f!r}.")
 
 
-class AnnealResult(eqx.Module):
+class AnnealResult(Result):
     """What `cj.learn.anneal` returns.
 
     **Attributes:**

@@ -39,6 +39,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Map
 from ._delay_split import DelayData, delay_data
 from .anneal import Annealing, AnnealResult, anneal
@@ -357,7 +358,7 @@ def _selection(value: object) -> AbstractSelection:
 # --------------------------------------------------------------------------- the fit
 
 
-class DelayMLPFit(eqx.Module):
+class DelayMLPFit(Result):
     """What `fit_delay_mlp` returns: the chosen network and every restart's figures.
 
     **Attributes:**

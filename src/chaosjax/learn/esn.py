@@ -41,6 +41,7 @@ import scipy.sparse.linalg
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Map
 from . import _reservoir as rc
 from .data import Normalizer, _key_data
@@ -543,7 +544,7 @@ def _unit_reservoir(
     return eqx.tree_at(lambda m: m.values, W, W.values / radius), W_in, bias
 
 
-class ESNFit(eqx.Module):
+class ESNFit(Result):
     """A fitted echo-state network and its record (what `fit_esn` returns).
 
     **Attributes:**

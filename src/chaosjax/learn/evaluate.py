@@ -37,6 +37,7 @@ import xarray as xr
 from jaxtyping import Array, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..discretize import as_map
 from ..lyapunov import kaplan_yorke_dimension, lyapunov_spectrum
 from ..metrics import spectrum_distance, valid_prediction_time, wasserstein_comparison
@@ -46,7 +47,7 @@ from ..systems import Flow, Map
 __all__ = ["Verdict", "evaluate", "verdict_table"]
 
 
-class Verdict(eqx.Module):
+class Verdict(Result):
     """The result of `cj.learn.evaluate`: an xarray Dataset and its summary table.
 
     `print(verdict)` prints the table; `verdict.dataset` holds every figure with its
@@ -66,6 +67,10 @@ class Verdict(eqx.Module):
 
     def __str__(self) -> str:
         return self.table()
+
+    def to_xarray(self) -> xr.Dataset:
+        """The verdict's Dataset itself (`dataset`)."""
+        return self.dataset
 
     @property
     def vpt(self) -> float:

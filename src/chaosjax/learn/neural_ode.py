@@ -43,6 +43,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..solvers import fixed_step
 from ..systems import Flow
 from .data import Normalizer
@@ -558,7 +559,7 @@ def shooting_loss(
 # -------------------------------------------------------------------------------- fit
 
 
-class NeuralODEResult(eqx.Module):
+class NeuralODEResult(Result):
     """A fitted neural ODE and its training record (what `fit_neural_ode` returns).
 
     **Attributes:**

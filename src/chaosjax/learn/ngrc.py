@@ -35,6 +35,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Map
 from . import _reservoir as rc
 from .data import Normalizer
@@ -253,7 +254,7 @@ def _least_squares(F: Array, Y: Array, ridge: Array) -> Array:
     return jnp.linalg.lstsq(A, b)[0].T
 
 
-class NGRCFit(eqx.Module):
+class NGRCFit(Result):
     """A fitted next-generation reservoir computer (what `fit_ngrc` returns).
 
     **Attributes:**

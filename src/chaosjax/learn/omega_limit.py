@@ -24,6 +24,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Map
 from .train import FitResult, fit
 
@@ -121,7 +122,7 @@ def omega_limit_loss(
     return jnp.mean((jnp.sort(xs) - obs) ** 2)
 
 
-class LossLandscape(eqx.Module):
+class LossLandscape(Result):
     """The loss and its derivative over one parameter (what `loss_landscape` returns).
 
     **Attributes:**
@@ -194,7 +195,7 @@ def loss_landscape(
     return LossLandscape(values=vals, loss=loss, gradient=grad)
 
 
-class PowerLawFit(eqx.Module):
+class PowerLawFit(Result):
     """A least-squares fit log|y| = log(prefactor) + exponent log(distance).
 
     **Attributes:**
@@ -258,7 +259,7 @@ def power_law_fit(distance: Float[ArrayLike, " m"], y: Float[ArrayLike, " m"]) -
     )
 
 
-class OmegaLimitFit(eqx.Module):
+class OmegaLimitFit(Result):
     """What `fit_omega_limit` returns: `model` (the fitted map), `loss` (its final
     omega-limit loss) and `fit` (the `cj.learn.FitResult`)."""
 

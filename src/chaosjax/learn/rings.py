@@ -35,6 +35,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..solvers import rk4_step
 from ..systems import Flow, RingSeparatingFlow
 from .data import Normalizer
@@ -184,7 +185,7 @@ class RingClassifier(eqx.Module):
         return float(jnp.mean((pred == (jnp.asarray(y) > 0.5)).astype(float)))
 
 
-class RingClassifierFit(eqx.Module):
+class RingClassifierFit(Result):
     """What `fit_ring_classifier` returns.
 
     **Attributes:**

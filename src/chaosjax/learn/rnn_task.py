@@ -34,6 +34,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, Key, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import GRU, LSTM, RNN, DrivenMap
 
 __all__ = ["ClassifierFit", "DelayedParity", "RecurrentClassifier", "fit_classifiers"]
@@ -239,7 +240,7 @@ class RecurrentClassifier(DrivenMap):
         return jax.vmap(self.logit)(inputs)
 
 
-class ClassifierFit(eqx.Module):
+class ClassifierFit(Result):
     """Networks trained together by `fit_classifiers`.
 
     **Attributes:**

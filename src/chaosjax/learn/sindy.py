@@ -48,6 +48,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Flow
 from .derivatives import AbstractDerivative, state_derivative_pairs
 
@@ -409,7 +410,7 @@ class SINDyFlow(Flow):
 # -------------------------------------------------------------------------------- STLSQ
 
 
-class STLSQResult(eqx.Module):
+class STLSQResult(Result):
     """Sparse coefficients from sequentially thresholded least squares (what `stlsq`
     returns).
 

@@ -30,6 +30,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Map
 from ._delay_split import delay_data
 from .data import Normalizer
@@ -162,7 +163,7 @@ class SVRMap(Map):
         return self.initial_state
 
 
-class SVRFit(eqx.Module):
+class SVRFit(Result):
     """What `fit_svr` returns.
 
     **Attributes:**

@@ -20,6 +20,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Shaped
 
 from .. import _validate as v
+from .._results import Result
 from ..lyapunov import finite_n_lyapunov
 from ..metrics import wasserstein
 from ..systems import Flow, Map
@@ -29,7 +30,7 @@ from .transformer import Transformer, generate
 __all__ = ["TokenVerdict", "token_verdict"]
 
 
-class TokenVerdict(eqx.Module):
+class TokenVerdict(Result):
     """What `token_verdict` measured.
 
     **Attributes:**

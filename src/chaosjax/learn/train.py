@@ -44,6 +44,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 from .. import _validate as v
 from .._files import ensure_writable_dir
 from .._progress import progress_bar
+from .._results import Result
 from . import checkpoint as ckpt
 from .data import Normalizer
 from .optimizers import AbstractOptimizer, Stage, as_optimizer
@@ -54,7 +55,7 @@ __all__ = ["FitResult", "History", "default_trainable", "fit"]
 # --------------------------------------------------------------------------- records
 
 
-class History(eqx.Module):
+class History(Result):
     """Loss curves, one value per evaluation (every `eval_every` steps and at stage ends),
     the `history` of a `FitResult`.
 
@@ -83,7 +84,7 @@ class History(eqx.Module):
     validation: Float[Array, "restarts evals"] | None
 
 
-class FitResult(eqx.Module):
+class FitResult(Result):
     """The trained models and their loss curves (what `cj.learn.fit` returns).
 
     **Attributes:**

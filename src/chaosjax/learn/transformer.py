@@ -33,6 +33,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Shaped
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Map
 from .optimizers import AbstractOptimizer, AdamW
 from .tokenize import GridTokenizer
@@ -728,7 +729,7 @@ class _WindowLoss(eqx.Module):
         return jnp.mean(losses).astype(self.dtype)
 
 
-class TransformerFit(eqx.Module):
+class TransformerFit(Result):
     """A trained transformer and its record (what `fit_transformer` returns).
 
     **Attributes:**

@@ -11,12 +11,15 @@ v_{n+1}) and not orthogonal, and their local growth rates average to the exponen
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Dims, Result
 from ..discretize import as_map
 from ..systems import Flow, Map
 from ._qr import householder_full
@@ -28,7 +31,7 @@ from .spectrum import (
 )
 
 
-class CovariantVectors(eqx.Module):
+class CovariantVectors(Result):
     """Covariant Lyapunov vectors along an orbit (what `covariant_lyapunov_vectors`
     returns).
 
@@ -54,6 +57,15 @@ class CovariantVectors(eqx.Module):
     exponents: Float[Array, " k"]
     diverged_at: Array
     time_per_step: float = eqx.field(static=True)
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "states": ("step", "variable"),
+        "vectors": ("step", "variable", "exponent"),
+        "angles": ("step", "pair"),
+        "growth": ("step", "exponent"),
+        "exponents": ("exponent",),
+        "diverged_at": (),
+    }
 
 
 @eqx.filter_jit

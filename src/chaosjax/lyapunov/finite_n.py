@@ -9,7 +9,7 @@ Jacobians come from a system (or a function), evaluated at the orbit's points.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -18,11 +18,12 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .. import _validate as v
+from .._results import Dims, Result
 from ..discretize import as_map
 from ..systems import Flow, Map
 
 
-class FiniteNLyapunov(eqx.Module):
+class FiniteNLyapunov(Result):
     """Finite-n estimates of the largest exponent and their extrapolation (what
     `finite_n_lyapunov` returns).
 
@@ -61,6 +62,8 @@ class FiniteNLyapunov(eqx.Module):
     starts: int = eqx.field(static=True)
     fit_range: tuple[int, int] = eqx.field(static=True)
     time_per_step: float = eqx.field(static=True)
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {"n": ("n",), "lambda_n": ("n",), "spread": ("n",)}
 
 
 def _spectral_norm_sq(M: Array) -> Array:

@@ -11,6 +11,8 @@ steps x `time_per_step`), delay maps, trained networks and input-driven RNNs.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -21,13 +23,14 @@ from .. import _validate as v
 from .. import native
 from .._divergence import first_nonfinite, is_traced, raise_diverged
 from .._iterate import iterate, step
+from .._results import Dims, Result
 from ..discretize import AbstractDiscretizedFlow, Discretized, as_map
 from ..systems import DrivenMap, Flow, Map
 from . import _qr
 from ._tangent import InversePush, forward_push
 
 
-class LyapunovResult(eqx.Module):
+class LyapunovResult(Result):
     """Lyapunov exponents and how they converged (what `lyapunov_spectrum`,
     `max_lyapunov` and `spectrum_on_map` return).
 
@@ -71,13 +74,23 @@ class LyapunovResult(eqx.Module):
     steps: int = eqx.field(static=True)
     time_per_step: float = eqx.field(static=True)
 
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "exponents": ("exponent",),
+        "history": ("history_steps", "exponent"),
+        "history_steps": ("history_steps",),
+        "diverged_at": (),
+        "final_state": ("variable",),
+        "basis": ("variable", "exponent"),
+        "log_sums": ("exponent",),
+    }
+
     @property
     def largest(self) -> Array:
         """The largest exponent, `exponents[..., 0]` (leading batch axes kept)."""
         return self.exponents[..., 0]
 
 
-class FiniteTimeLyapunov(eqx.Module):
+class FiniteTimeLyapunov(Result):
     """Finite-time Lyapunov exponents over consecutive windows of one orbit (what
     `finite_time_lyapunov` returns).
 
@@ -107,6 +120,12 @@ class FiniteTimeLyapunov(eqx.Module):
     diverged_at: Int[Array, ""]
     window: int = eqx.field(static=True)
     time_per_step: float = eqx.field(static=True)
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "exponents": ("window_starts", "exponent"),
+        "window_starts": ("window_starts",),
+        "diverged_at": (),
+    }
 
     @property
     def mean(self) -> Array:

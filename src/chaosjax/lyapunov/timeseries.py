@@ -17,6 +17,7 @@ a KD-tree. Never a Python double loop.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -25,12 +26,13 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._results import Dims, Result
 from . import _qr
 
 _BLOCK = 512
 
 
-class TimeSeriesLyapunov(eqx.Module):
+class TimeSeriesLyapunov(Result):
     """Exponents estimated from a time series (what `lyapunov_from_timeseries` returns).
 
     **Attributes:**
@@ -54,6 +56,13 @@ class TimeSeriesLyapunov(eqx.Module):
     dim: int = eqx.field(static=True)
     lag: int = eqx.field(static=True)
     theiler: int = eqx.field(static=True)
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "exponents": ("exponent",),
+        "divergence": ("times",),
+        "times": ("times",),
+        "fit": ("coefficient",),
+    }
 
 
 def delay_embed(series: Float[ArrayLike, " n"], dim: int, lag: int) -> Float[Array, "m dim"]:

@@ -23,6 +23,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..discretize import as_map
 from ..simulate import trajectory
 from ..systems import Flow, Map
@@ -33,7 +34,7 @@ from . import _checks as c
 _CHUNK_FLOATS = 1 << 24
 
 
-class DivergenceTime(eqx.Module):
+class DivergenceTime(Result):
     """How long continuations keep the tokens of a reference (what `divergence_time`
     returns, and the `divergence` of `sampled_divergence_time`).
 
@@ -228,7 +229,7 @@ def divergence_time(
     return _core(ref, cont, condition, float(dt))
 
 
-class SampledDivergence(eqx.Module):
+class SampledDivergence(Result):
     """The divergence time of a system's own continuations, by sampling (what
     `sampled_divergence_time` returns).
 

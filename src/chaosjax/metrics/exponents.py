@@ -8,11 +8,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._results import Result
 from ..lyapunov import LyapunovResult, kaplan_yorke_dimension
 from . import _checks as c
 
 
-class SpectrumDistance(eqx.Module):
+class SpectrumDistance(Result):
     """A learned spectrum against the true one (what `spectrum_distance` returns).
 
     **Attributes:**

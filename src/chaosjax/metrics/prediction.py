@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import equinox as eqx
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .. import _validate as v
+from .._results import Dims, Result
 from . import _checks as c
 
 
-class VPT(eqx.Module):
+class VPT(Result):
     """A valid prediction time (what `valid_prediction_time` returns).
 
     Leading batch axes of the forecasts are kept in every attribute.
@@ -41,6 +43,8 @@ class VPT(eqx.Module):
     lyapunov_times: Float[Array, "*batch"] | None
     exceeded: Bool[Array, "*batch"]
     error: Float[Array, "*batch T"]
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {"error": ("time",)}
 
 
 def valid_prediction_time(

@@ -15,6 +15,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from . import _binned
 from . import _checks as c
 from ._transport1d import sort_columns, wasserstein_pp_sorted
@@ -161,7 +162,7 @@ def wasserstein(
     return out[0] if one_d and method == "marginal" else out
 
 
-class WassersteinComparison(eqx.Module):
+class WassersteinComparison(Result):
     """A model's Wasserstein distances to true runs beside those between the true runs
     (what `wasserstein_comparison` returns).
 

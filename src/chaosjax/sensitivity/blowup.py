@@ -20,6 +20,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._results import Result
 from ..systems import Flow, Map
 from ._common import ParamPath, check_scalar_observable, parameter_getter, scalar_observable
 from .finite_time import (
@@ -44,7 +45,7 @@ PUBLISHED_BLOWUP_TABLE: dict[float, tuple[float, float]] = {
 `d⟨z⟩_T/dρ` for Lorenz63 at ρ = 28, RK4 with dt = 0.005, by horizon T -> (mean, std)."""
 
 
-class BlowupTable(eqx.Module):
+class BlowupTable(Result):
     """Finite-time gradients over initial conditions, per horizon (what
     `sensitivity_blowup_table` returns).
 

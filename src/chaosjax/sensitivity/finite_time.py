@@ -30,6 +30,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
 from .._divergence import blame_non_finite
+from .._results import Result
 from ..discretize import as_map
 from ..simulate import final_state
 from ..systems import Flow, Map
@@ -49,7 +50,7 @@ else:
     from equinox import AbstractClassVar
 
 
-class FiniteTimeGradient(eqx.Module):
+class FiniteTimeGradient(Result):
     """The derivative of a finite-time average with respect to one parameter (what
     `finite_time_gradient` returns).
 

@@ -28,11 +28,12 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .._results import Result
 from ..simulate import trajectory
 from ..systems import Flow, InvertibleMap, Map
 
 
-class LagSensitivities(eqx.Module):
+class LagSensitivities(Result):
     """Mean absolute partial derivatives of the new value with respect to each lag (what
     `lag_sensitivities` returns).
 

@@ -16,6 +16,7 @@ import equinox as eqx
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._results import Result
 from ..lyapunov import lyapunov_spectrum
 from ..systems import Map
 
@@ -49,7 +50,7 @@ class Windows(eqx.Module):
     is_flow: bool = eqx.field(static=True)
 
 
-class WindowEstimates(eqx.Module):
+class WindowEstimates(Result):
     """What a method returns: one estimate per window, and what it chose on the way.
 
     - `estimates`: (windows,), `d<S>/dp` of each window.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -28,6 +29,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
 from .._divergence import blame_non_finite
+from .._results import Dims, Result
 from ..systems import Flow, Map
 from ._common import (
     ParamPath,
@@ -60,7 +62,7 @@ def _as_method(method: object) -> AbstractSensitivityMethod:
     return METHODS[v.one_of(method, "method", METHODS)]()
 
 
-class ShadowingSensitivity(eqx.Module):
+class ShadowingSensitivity(Result):
     """`d<S>/dp` of a long-time average by shadowing, or S3's whole linear response (what
     `shadowing_sensitivity` returns); `print(res)` summarises it.
 
@@ -88,6 +90,8 @@ class ShadowingSensitivity(eqx.Module):
     num_unstable: int | None = eqx.field(static=True, default=None)
     alpha: float | None = eqx.field(static=True, default=None)
     parts: Float[Array, "3"] | None = None
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {"estimates": ("window",), "parts": ("part",)}
 
     def __str__(self) -> str:
         extra = ""

@@ -7,6 +7,7 @@ The sums are carried in the time loop (no trajectory is stored), in chunks
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -15,6 +16,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
 from .._divergence import guard_traced
+from .._results import Dims, Result
 from ..discretize import as_map
 from ..parallel import shard_batch
 from ..systems import Flow, Map
@@ -93,7 +95,7 @@ def time_average(
     return guard_traced(avg, x_end, throw, "time_average")
 
 
-class EnsembleAverage(eqx.Module):
+class EnsembleAverage(Result):
     """Ensemble statistics of finite-time averages over `n` initial conditions (what
     `ensemble_time_average` returns).
 
@@ -123,6 +125,11 @@ class EnsembleAverage(eqx.Module):
     initial_states: Float[Array, "n dim"]
     steps: int = eqx.field(static=True)
     transient: int = eqx.field(static=True)
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "values": ("member", ...),
+        "initial_states": ("member", "variable"),
+    }
 
 
 def ensemble_time_average(
