@@ -68,6 +68,7 @@ def _public(module: types.ModuleType) -> list[str]:
             n
             for n in dir(cj)
             if not n.startswith("_")
+            and n not in _PROGRAMS
             and not (
                 isinstance(v := getattr(cj, n), types.ModuleType)
                 and not v.__name__.startswith("chaosjax.")
@@ -82,9 +83,14 @@ def _public(module: types.ModuleType) -> list[str]:
     ]
 
 
+#: Modules that appear as attributes only once imported and are documented as programs
+#: (the command line), not as an API.
+_PROGRAMS = {"cli", "demo"}
+
+
 def _modules() -> list[types.ModuleType]:
     """`chaosjax` and every public module reachable from it as an attribute."""
-    values = [getattr(cj, n) for n in dir(cj) if not n.startswith("_")]
+    values = [getattr(cj, n) for n in dir(cj) if not n.startswith("_") and n not in _PROGRAMS]
     subs = {
         v for v in values if isinstance(v, types.ModuleType) and v.__name__.startswith("chaosjax.")
     }
