@@ -14,7 +14,6 @@ Every name is imported on first use (`cj.trajectory` imports JAX and the simulat
 code, `cj.plot` matplotlib), so that `import chaosjax` and `chaosjax --help` are quick.
 """
 
-
 import importlib as _importlib
 import sys as _sys
 import types as _types
