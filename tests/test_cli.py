@@ -61,8 +61,14 @@ def test_shell_completion_of_system_names():
     result = invoke(env=env)
     assert result.exit_code == 0
     assert result.output.split() == ["lorenz63", "lorenz96"]
-    script = invoke("--show-completion", "bash")
-    assert script.exit_code == 0 and "_CHAOSJAX_COMPLETE" in script.output
+    # The shell named explicitly (typer detects it from the parent process otherwise,
+    # which fails when the tests run without a terminal).
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    script = subprocess.run(
+        [sys.executable, "-m", "chaosjax", "--show-completion", "bash"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert script.returncode == 0 and "_CHAOSJAX_COMPLETE" in script.stdout, script.stderr
 
 
 def test_python_dash_m_chaosjax_runs_the_cli():
