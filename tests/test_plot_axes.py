@@ -62,7 +62,7 @@ def test_saving_works_without_a_display(tmp_path):
         "import matplotlib.pyplot as plt; print(plt.get_backend(), plt.get_fignums())"
     )
     environ = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
-    assert _python(code, **environ) == "agg []"
+    assert _python(code, **environ).lower() == "agg []"
     assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -140,6 +140,14 @@ _ON_AXES = {
     ),
 }
 
+
+class _Half:
+    """A classifier of the plane: class 1 where x > 0."""
+
+    def predict(self, points):
+        return np.asarray(points)[:, 0] > 0
+
+
 # name -> (a call that draws into the Figure or SubFigure it is given, the panels it makes).
 _ON_FIGURE = {
     "time_series": (lambda fig: cj.plot.time_series(_T, _XS, fig=fig), 3),
@@ -150,6 +158,18 @@ _ON_FIGURE = {
         3,
     ),
     "generated_vs_true": (lambda fig: cj.plot.generated_vs_true(_XS, _XS + 0.1, fig=fig), 4),
+    "decision_boundaries": (
+        lambda fig: cj.plot.decision_boundaries(
+            [_Half(), _Half()], _XS[:, :2], _XS[:, 0] > 0, resolution=20, fig=fig
+        ),
+        2,
+    ),
+    "loss_landscapes": (
+        lambda fig: cj.plot.loss_landscapes(
+            _T, {"c = 1": _T**2 + 1}, gradients={"c = 1": 2 * _T}, fig=fig
+        ),
+        2,
+    ),
 }
 
 

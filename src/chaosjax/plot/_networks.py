@@ -7,12 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from . import _axes
 
 
 def decision_boundaries(
@@ -25,7 +22,8 @@ def decision_boundaries(
     extent: float = 2.0,
     resolution: int = 200,
     boundaries: Sequence[Any] | None = None,
-) -> Figure:
+    fig: Any = None,
+) -> Any:
     """Decision regions of classifiers on the plane, side by side, with the data.
 
     Each panel shades where `model.predict(points)` is True (class 1) on a
@@ -38,6 +36,7 @@ def decision_boundaries(
 
     - `models`: objects with `predict((n, 2)) -> (n,) bool`.
     - `x`: (n, 2) points; `y`: (n,) labels 0/1.
+    - `fig`: a `Figure` or `SubFigure` to draw the panels into (default: a new figure).
     - `titles`: a title per model (default "model i").
     - `accuracies`: an accuracy per model, appended to its title as a percentage.
     - `extent`, `resolution`: the grid (default 2.0, 200).
@@ -64,7 +63,8 @@ def decision_boundaries(
     g = np.linspace(-extent, extent, resolution)
     X, Y = np.meshgrid(g, g)
     pts = np.stack([X.ravel(), Y.ravel()], axis=-1)
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4.2), squeeze=False)
+    fig, new = _axes.figure(fig, (4.2 * len(models), 4.2))
+    axes = fig.subplots(1, len(models), squeeze=False)
     for i, (model, ax) in enumerate(zip(models, axes[0], strict=True)):
         z = np.asarray(model.predict(jnp.asarray(pts))).reshape(X.shape).astype(float)
         ax.contourf(X, Y, z, levels=[-0.5, 0.5, 1.5], colors=["#cfe0f3", "#f6d5c8"])
@@ -82,7 +82,8 @@ def decision_boundaries(
         ax.set_xlim(-extent, extent)
         ax.set_ylim(-extent, extent)
         ax.set_aspect("equal")
-    fig.tight_layout()
+    if new:
+        fig.tight_layout()
     return fig
 
 
@@ -94,7 +95,8 @@ def loss_landscapes(
     parameter: str = "b",
     marks: Sequence[float] = (),
     title: str = "",
-) -> Figure:
+    fig: Any = None,
+) -> Any:
     """Loss (and optionally its gradient) against a parameter, one curve per setting.
 
     **Arguments:**
@@ -107,6 +109,7 @@ def loss_landscapes(
     - `parameter`: the parameter's name for the axis (default "b").
     - `marks`: parameter values marked by vertical lines (bifurcation points).
     - `title`: the figure title.
+    - `fig`: a `Figure` or `SubFigure` to draw the panels into (default: a new figure).
 
     **Returns:**
 
@@ -122,7 +125,8 @@ def loss_landscapes(
     """
     vals = np.asarray(values, dtype=float)
     rows = 2 if gradients else 1
-    fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.2 * rows), sharex=True, squeeze=False)
+    fig, new = _axes.figure(fig, (7.5, 3.2 * rows))
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)
     for label, loss in losses.items():
         axes[0, 0].plot(vals, np.asarray(loss, dtype=float), lw=1.0, label=label)
     axes[0, 0].set_ylabel("loss")
@@ -139,5 +143,6 @@ def loss_landscapes(
     axes[-1, 0].set_xlabel(parameter)
     if title:
         axes[0, 0].set_title(title, fontsize=10)
-    fig.tight_layout()
+    if new:
+        fig.tight_layout()
     return fig
