@@ -154,6 +154,7 @@ def test_discontinuity_bifurcations_quick_mode_prints_every_figure(tmp_path):
     assert agree > 85.0
 
 
+@pytest.mark.slow  # the default suite's time budget; unit tests cover the parts
 def test_resnet_limit_quick_mode_gives_first_order_for_tanh(tmp_path):
     text = _run("resnet_limit.py", tmp_path, "--quick")
 

@@ -103,6 +103,7 @@ def _check(text, acc):
     assert ends is not None and min(float(ends.group(1)), float(ends.group(2))) > 1.5
 
 
+@pytest.mark.slow  # the default suite's time budget; unit tests cover the parts
 def test_nested_rings_example_quick(tmp_path):
     text, acc = _run(tmp_path, "--quick")
     _check(text, acc)
