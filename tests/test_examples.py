@@ -47,6 +47,7 @@ def test_delay_mlp_henon_example_prints_maus_figures_beside_the_fits(tmp_path):
     assert "annealing (200,000 steps)" in text and "SVR, along the data" in text
 
 
+@pytest.mark.slow  # the default suite's time budget; unit tests cover the parts
 def test_rnn_lyapunov_aelle_quick_mode_writes_the_dataset(tmp_path):
     text = _run("rnn_lyapunov_aelle.py", tmp_path, "--quick", "--out", "res")
     assert "lam_1 crosses 0" in text and "cross-validated" in text

@@ -235,6 +235,7 @@ def test_exponents_through_sliding_converge():
     assert float(r2[1]) < -0.5 and abs(float(r2[1] - r1[1])) < 0.02
 
 
+@pytest.mark.slow  # the default suite's time budget; unit tests cover the parts
 def test_stick_slip_example_quick_mode_prints_its_figures(tmp_path):
     import pathlib
     import subprocess

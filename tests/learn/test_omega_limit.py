@@ -48,6 +48,7 @@ def test_loss_vanishes_at_the_observed_parameters_and_its_gradient_is_autodiff()
         cj.learn.omega_limit(cj.systems.Lorenz63(), jnp.ones(3), transient=1, keep=1)
 
 
+@pytest.mark.slow  # the default suite's time budget; unit tests cover the parts
 def test_training_across_bifurcations_example_quick(tmp_path):
     out = subprocess.run(
         [sys.executable, str(EXAMPLE), "--quick", "--out", "res"],
