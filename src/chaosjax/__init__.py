@@ -46,6 +46,7 @@ if _typing.TYPE_CHECKING:
     from .bifurcation import LocalMaxima as LocalMaxima
     from .bifurcation import LocalMinima as LocalMinima
     from .bifurcation import OrbitDiagram as OrbitDiagram
+    from .bifurcation import PoincareMap as PoincareMap
     from .bifurcation import classify_attractor as classify_attractor
     from .bifurcation import classify_sweep as classify_sweep
     from .bifurcation import detect_period as detect_period
@@ -58,6 +59,7 @@ if _typing.TYPE_CHECKING:
     from .discretize import AbstractDiscretizedFlow as AbstractDiscretizedFlow
     from .discretize import Discretized as Discretized
     from .discretize import EventDiscretized as EventDiscretized
+    from .discretize import StroboscopicMap as StroboscopicMap
     from .discretize import as_map as as_map
     from .discretize import discretize as discretize
     from .discretize import event_map as event_map
@@ -88,6 +90,7 @@ if _typing.TYPE_CHECKING:
     from .sensitivity import sensitivity_blowup_table as sensitivity_blowup_table
     from .sensitivity import shadowing_sensitivity as shadowing_sensitivity
     from .simulate import EnsembleAverage as EnsembleAverage
+    from .simulate import Trajectory as Trajectory
     from .simulate import ensemble_time_average as ensemble_time_average
     from .simulate import final_state as final_state
     from .simulate import time_average as time_average
@@ -130,6 +133,7 @@ _NAMES: dict[str, str] = {
     "LocalMaxima": "bifurcation",
     "LocalMinima": "bifurcation",
     "OrbitDiagram": "bifurcation",
+    "PoincareMap": "bifurcation",
     "classify_attractor": "bifurcation",
     "classify_sweep": "bifurcation",
     "detect_period": "bifurcation",
@@ -142,6 +146,7 @@ _NAMES: dict[str, str] = {
     "AbstractDiscretizedFlow": "discretize",
     "Discretized": "discretize",
     "EventDiscretized": "discretize",
+    "StroboscopicMap": "discretize",
     "as_map": "discretize",
     "discretize": "discretize",
     "event_map": "discretize",
@@ -172,6 +177,7 @@ _NAMES: dict[str, str] = {
     "sensitivity_blowup_table": "sensitivity",
     "shadowing_sensitivity": "sensitivity",
     "EnsembleAverage": "simulate",
+    "Trajectory": "simulate",
     "ensemble_time_average": "simulate",
     "final_state": "simulate",
     "time_average": "simulate",

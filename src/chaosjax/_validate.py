@@ -64,6 +64,28 @@ def step_count(value: object, name: str, *, positive: bool = True, total: int = 
     return n
 
 
+def steps_or_time(steps: object, t_final: object, time_per_step: float, *, total: int = 0) -> int:
+    """The step count from exactly one of `steps` and `t_final` (a length in time units,
+    a whole number of steps of `time_per_step`); else a `ValueError` naming both."""
+    if (steps is None) == (t_final is None):
+        given = "both" if steps is not None else "neither"
+        raise ValueError(
+            f"Give exactly one of `steps` (a count of steps) and `t_final` (a length in "
+            f"time units, steps = t_final / dt); got {given}."
+        )
+    if steps is not None:
+        return step_count(steps, "steps", total=total)
+    t = positive_float(t_final, "t_final")
+    n = round(t / time_per_step)
+    if n < 1 or abs(n * time_per_step - t) > 1e-9 * max(t, time_per_step):
+        raise ValueError(
+            f"`t_final` ({t:g}) must be a positive whole number of steps of {time_per_step:g} "
+            f"time units (t_final / dt = {t / time_per_step:.6g}); adjust `t_final` or `dt`, "
+            "or give `steps`."
+        )
+    return step_count(n, "t_final / dt", total=total)
+
+
 def physical_memory() -> int | None:
     """Bytes of memory of this machine (None where the OS does not say)."""
     try:

@@ -19,7 +19,13 @@ from . import _validate as v
 from ._divergence import check_finite, check_observable_finite, guard_traced
 from ._progress import progress_bar
 from ._results import Result
-from .simulate._arguments import check_observable, identity, prepare
+from .simulate._arguments import (
+    check_observable,
+    identity,
+    observe_without_time,
+    prepare,
+    without_time,
+)
 from .simulate._chunked import bounded_chunk, run_transient, split_chunks
 from .simulate._kernels import cumulative_chunk
 from .systems import Flow, Map
@@ -98,10 +104,11 @@ class CumulativeAverage(Result):
 
 def cumulative_average(
     system: Flow | Map,
-    x0: Float[ArrayLike, "*batch dim"],
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
     observable: Callable[[Array], ArrayLike] | None = None,
     *,
-    steps: int,
+    steps: int | None = None,
+    t_final: float | None = None,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
@@ -121,11 +128,15 @@ def cumulative_average(
 
     **Arguments:**
 
-    - `system`: a `cj.Flow` or `cj.Map`.
-    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once.
+    - `system`: a `cj.Flow` (time-dependent ones from t = 0) or `cj.Map`.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once; default
+      `system.default_state()`.
     - `observable`: S, a function of one state (dim,) to an array; default the state.
     - `steps`: the number of states averaged, a positive multiple of `save_every`.
-    - `dt`: the time per step of a flow (time units); None for a map.
+    - `t_final`: the averaging time instead (steps = t_final / dt); give exactly one of
+      `steps` and `t_final`.
+    - `dt`: the time per step of a flow (time units); default the flow's `default_dt`;
+      None for a map.
     - `solver`: a flow's solver, as in `cj.trajectory` (default "rk4").
     - `transient`: steps run and discarded first (default 0).
     - `save_every`: steps between stored averages (default 1).
@@ -147,12 +158,15 @@ def cumulative_average(
     ca.averages.mean(0), ca.averages.std(0)  # the ensemble band, (100,) each
     ```
     """
-    m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    m, x, steps, transient = prepare(
+        system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
+    )
     save_every = v.positive_int(save_every, "save_every")
     if steps % save_every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
     observable = identity if observable is None else observable
-    obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
+    obs0 = check_observable(observable, system.dim, x.dtype, without_time(system, x))
+    observable = observe_without_time(system, observable)
     n_saves = steps // save_every
     v.output_fits(
         n_saves * (math.prod(x.shape[:-1]) * math.prod(obs0.shape) + 2) * x.dtype.itemsize,

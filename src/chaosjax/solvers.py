@@ -115,7 +115,8 @@ def solve_adaptive(
 ) -> Float[Array, "times dim"]:
     """States of a flow at given times, by an adaptive diffrax solver.
 
-    Solves dx/dt = f(x) with an explicit Runge-Kutta pair (Tsitouras 2011, Dormand &
+    Solves dx/dt = f(x) (or f(t, x) for a time-dependent flow) with an explicit
+    Runge-Kutta pair (Tsitouras 2011, Dormand &
     Prince 1980 and 1981) under diffrax's PID step-size controller
     (https://docs.kidger.site/diffrax/).
 
@@ -159,7 +160,7 @@ def solve_adaptive(
     x0 = state(x0, flow.dim, "x0", batch=False)
     ts = _times(ts)
     concrete = is_concrete(x0) and is_concrete(ts) and not is_traced(flow)
-    term = diffrax.ODETerm(lambda t, y, args: flow.vector_field(y))
+    term = diffrax.ODETerm(lambda t, y, args: flow.field_at(t, y))
     sol = diffrax.diffeqsolve(
         term,
         ADAPTIVE[name](),

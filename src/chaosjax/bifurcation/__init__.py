@@ -6,6 +6,7 @@ discretised by a solver, or a piecewise-smooth flow integrated across its switch
 manifolds (`solver="event"`). A parameter sweep is one compiled `vmap` over the
 parameter values, its batch axis sharded over `jax.devices()`. One module per topic:
 
+- `poincare`: `PoincareMap`, the first-return map of a flow on a section (a `cj.Map`);
 - `sections`: `Hyperplane`, `LocalMaxima`, `LocalMinima`, and their crossings located
   inside a step;
 - `orbit_diagrams`: `orbit_diagram` (May 1976; Feigenbaum 1978);
@@ -49,6 +50,7 @@ from .period import PeriodChange as PeriodChange
 from .period import detect_period as detect_period
 from .period import feigenbaum_ratios as feigenbaum_ratios
 from .period import locate_period_change as locate_period_change
+from .poincare import PoincareMap as PoincareMap
 from .pwl_normal_form import BorderCollision as BorderCollision
 from .pwl_normal_form import border_collision as border_collision
 from .sections import AbstractSection as AbstractSection
@@ -73,6 +75,7 @@ __all__ = [
     "PeriodAdding",
     "PeriodChange",
     "PeriodicOrbits",
+    "PoincareMap",
     "Section",
     "StabilityChange",
     "border_collision",

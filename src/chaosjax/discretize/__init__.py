@@ -12,13 +12,14 @@ from __future__ import annotations
 from .. import _validate as v
 from .. import solvers
 from .._config import check_precision
-from ..systems import Flow, Map
+from ..systems import Autonomised, Flow, Map
 from .events import METHODS as METHODS
 from .events import EventDiscretized as EventDiscretized
 from .events import event_map as event_map
 from .flow_map import AbstractDiscretizedFlow as AbstractDiscretizedFlow
 from .flow_map import Discretized as Discretized
 from .flow_map import discretize as discretize
+from .stroboscopic import StroboscopicMap as StroboscopicMap
 
 #: Every `solver` name `as_map` accepts for a flow.
 SOLVERS = (*solvers.all_solvers(), "event")
@@ -31,6 +32,7 @@ def as_map(
     *,
     rtol: float = 1e-9,
     atol: float = 1e-9,
+    time_dependent: bool = False,
 ) -> Map:
     """The one-step map of a system, after checking it: the entry point of every algorithm.
 
@@ -47,10 +49,15 @@ def as_map(
     - `solver`: "euler", "rk4", "tsit5", "dopri5", "dopri8" (see `discretize`), or
       "event" for a `cj.systems.PiecewiseSmoothFlow` (see `event_map`).
     - `rtol`, `atol`: tolerances of the adaptive solvers, default 1e-9.
+    - `time_dependent`: accept a time-dependent flow (`vector_field(t, x)`), whose map
+      then acts on the state with the time appended, (x, t) (`cj.systems.Autonomised`);
+      default False: such a flow raises `ValueError` pointing to `cj.StroboscopicMap`
+      and `cj.PoincareMap` (the functions that handle the time pass True).
 
     **Returns:**
 
-    A `cj.Map` whose `time_per_step` is `dt` for a flow and 1 for a map.
+    A `cj.Map` whose `time_per_step` is `dt` for a flow and 1 for a map. When `dt` is
+    None for a flow with a `default_dt` (every built-in flow has one), that step is used.
 
     Example:
 
@@ -71,8 +78,29 @@ def as_map(
             )
         return system
     if dt is None:
-        raise ValueError(f"`dt` is required for a flow ({type(system).__name__}); got None.")
+        dt = system.default_dt
+    if dt is None:
+        raise ValueError(
+            f"`dt` is required for a flow ({type(system).__name__}, which sets no "
+            "`default_dt`); got None."
+        )
     v.one_of(solver, "solver", SOLVERS)
+    if system.time_dependent:
+        if not time_dependent:
+            raise ValueError(
+                f"{type(system).__name__} is a time-dependent flow (vector_field(t, x)); "
+                "this function needs a map or an autonomous flow. Pass "
+                "cj.StroboscopicMap(flow, period) or cj.PoincareMap(flow, section) (maps of "
+                "the flow), or cj.systems.Autonomised(flow) (the time as a coordinate). "
+                "cj.trajectory, cj.final_state, cj.time_average, cj.lyapunov_spectrum and "
+                "cj.max_lyapunov take the time-dependent flow itself."
+            )
+        if solver == "event":
+            raise ValueError(
+                '`solver="event"` is for piecewise-smooth autonomous flows; '
+                f"{type(system).__name__} depends on time."
+            )
+        return discretize(Autonomised(system), dt, solver, rtol=rtol, atol=atol)
     if solver == "event":
         return event_map(system, dt)
     return discretize(system, dt, solver, rtol=rtol, atol=atol)
@@ -84,6 +112,7 @@ __all__ = [
     "EventDiscretized",
     "METHODS",
     "SOLVERS",
+    "StroboscopicMap",
     "as_map",
     "discretize",
     "event_map",

@@ -130,6 +130,12 @@ def discretize(
     """
     if not isinstance(flow, Flow):
         raise ValueError(f"`flow` must be a cj.Flow, got {type(flow).__name__}.")
+    if flow.time_dependent:
+        raise ValueError(
+            f"{type(flow).__name__} depends on time (vector_field(t, x)): discretise "
+            "cj.systems.Autonomised(flow), whose state is (x, t), or use "
+            "cj.StroboscopicMap(flow, period)."
+        )
     dt = positive_float(dt, "dt")
     one_of(solver, "solver", solvers.all_solvers())
     positive_float(rtol, "rtol")

@@ -108,6 +108,27 @@ class InversePush(eqx.Module):
         return step(m, x, u), jnp.linalg.solve(J, Q)
 
 
+class TimeFixedPush(eqx.Module):
+    """The push of a time-dependent flow's map, which acts on y = (x, t), restricted to
+    tangent vectors of x at fixed t: (y, Q, u) -> (F(y), D_x F_x(y) Q).
+
+    The Jacobian of (x, t) -> (F_x, t + dt) is [[D_x F_x, d_t F_x], [0, 1]]: the
+    x-subspace (tangent vectors with no t component) is invariant, so padding Q with a
+    zero t row and dropping that row after the push gives D_x F_x Q exactly, and the
+    exponents are those of the non-autonomous system, without the zero of the time."""
+
+    push: eqx.Module
+
+    def __call__(self, x, Q, u=None):
+        padded = jnp.concatenate([Q, jnp.zeros((1, Q.shape[1]), Q.dtype)])
+        x_next, V = self.push(x, padded, u)  # pyright: ignore[reportCallIssue]
+        return x_next, V[:-1]
+
+    @property
+    def m(self):
+        return self.push.m  # pyright: ignore[reportAttributeAccessIssue]
+
+
 def forward_push(m: Map, *, driven: bool = False, use_jacobian: bool = False):
     """The forward push of `m`: `AdaptivePush` for an adaptively discretised flow
     (unless driven by inputs), else `ForwardPush` (`use_jacobian`: the map's analytic

@@ -25,9 +25,15 @@ from .._divergence import first_nonfinite, is_traced, raise_diverged
 from .._iterate import iterate, step
 from .._results import Dims, Result
 from ..discretize import AbstractDiscretizedFlow, Discretized, as_map
-from ..systems import DrivenMap, Flow, Map
+from ..simulate._arguments import with_time
+from ..systems import Autonomised, DrivenMap, Flow, Map, is_time_dependent
 from . import _qr
-from ._tangent import InversePush, forward_push
+from ._tangent import InversePush, TimeFixedPush, forward_push
+
+
+def _with_time(m: Map) -> bool:
+    """Whether `m` is the map of a time-dependent flow, acting on (x, t)."""
+    return isinstance(m, Discretized) and isinstance(m.flow, Autonomised)
 
 
 class LyapunovResult(Result):
@@ -560,12 +566,16 @@ def spectrum_on_map(
     ```
     """
     x = jnp.asarray(x0)
-    dim = x.shape[-1]
+    timed = _with_time(m)
+    # The map of a time-dependent flow acts on (x, t); the tangent vectors span x only.
+    dim = x.shape[-1] - 1 if timed else x.shape[-1]
     k = dim if k is None else k
     driven = inputs is not None
     if use_jacobian is None:
         use_jacobian = m.has_analytic_jacobian
     push = InversePush(m) if inverse else forward_push(m, driven=driven, use_jacobian=use_jacobian)
+    if timed:
+        push = TimeFixedPush(push)
     near_identity = isinstance(m, Discretized) and qr_every == 1 and not inverse
     method = _qr.resolve(qr, dim, k, near_identity)
     qr_fn = _qr.KERNELS[method]
@@ -582,7 +592,7 @@ def spectrum_on_map(
         # when unsupported (traced, not float64, no gcc): the XLA kernel. Driving
         # inputs always take the XLA kernel.
         out = None
-        if inputs is None:
+        if inputs is None and not timed:
             out = native.lyapunov_spectrum(
                 push,
                 _qr.RAW_KERNELS[method],
@@ -653,9 +663,10 @@ def spectrum_on_map(
 
 def lyapunov_spectrum(
     system: Flow | Map,
-    x0: Float[ArrayLike, "*batch dim"] | None,
-    steps: int,
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
+    steps: int | None = None,
     *,
+    t_final: float | None = None,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
@@ -691,16 +702,22 @@ def lyapunov_spectrum(
 
     **Arguments:**
 
-    - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`.
+    - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`. For a
+      time-dependent flow (`vector_field(t, x)`, integrated from t = 0) the tangent
+      dynamics are those of x at fixed t: dim exponents, no zero one for the time.
     - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once
-      (vmapped); None when resuming.
+      (vmapped); default `system.default_state()` (the resumed state when resuming).
     - `steps`: accumulated steps after the transient, a positive int.
-    - `dt`: the time per step of a flow (time units); None for a map.
+    - `t_final`: the accumulated time instead (steps = t_final / dt, a whole number);
+      give exactly one of `steps` and `t_final`.
+    - `dt`: the time per step of a flow (time units); default the flow's `default_dt`;
+      None for a map.
     - `solver`: a flow's solver: "rk4" (default), "euler", or adaptive "tsit5",
       "dopri5", "dopri8".
     - `transient`: steps run first, during which the state and the tangent basis
       converge; discarded (default 0).
-    - `k`: the number of exponents (default None: all); k < dim propagates only k
+    - `k`: the number of exponents (default None: all, i.e. dim, or the map's
+      `manifold_dim`: dim - 1 for a `cj.PoincareMap`); k < dim propagates only k
       vectors.
     - `qr_every`: steps between re-orthonormalisations (default 1; valid while the
       tangent vectors stay well conditioned over that many steps).
@@ -736,7 +753,7 @@ def lyapunov_spectrum(
     """
     return _spectrum(
         system, x0, steps, dt, solver, transient, k, qr_every, inverse, inputs, history,
-        throw, key, qr, resume,
+        throw, key, qr, resume, t_final,
     )  # fmt: skip
 
 
@@ -752,14 +769,17 @@ def _done(resume) -> int:
 
 def _spectrum(
     system, x0, steps, dt, solver, transient, k, qr_every, inverse, inputs, history, throw,
-    key, qr, resume,
+    key, qr, resume, t_final=None,
 ):  # fmt: skip
     """`lyapunov_spectrum`, unannotated: `max_lyapunov` calls it with arguments its own
     checks will name (a type checker wrapping `lyapunov_spectrum` would name them first)."""
-    m = as_map(system, dt, solver)
+    m = as_map(system, dt, solver, time_dependent=True)
     transient = v.step_count(transient, "transient", positive=False)
-    steps = v.step_count(
-        steps, "steps", total=transient * (2 if inverse is True else 1) + _done(resume)
+    steps = v.steps_or_time(
+        steps,
+        t_final,
+        float(m.time_per_step),
+        total=transient * (2 if inverse is True else 1) + _done(resume),
     )
     qr_every = v.positive_int(qr_every, "qr_every")
     history = v.positive_int(history, "history")
@@ -768,9 +788,17 @@ def _spectrum(
     if not isinstance(inverse, bool):
         raise ValueError(f"`inverse` must be a bool, got {inverse!r}.")
     dim = system.dim
+    timed = is_time_dependent(system)
+    if timed and (inverse or resume is not None or inputs is not None):
+        raise ValueError(
+            f"{type(system).__name__} depends on time: `inverse`, `resume` and `inputs` are "
+            "not supported for it; use cj.StroboscopicMap(flow, period) for those."
+        )
     if resume is not None:
         x0, k = _check_resume(resume, dim, k, transient, inverse, m)
-    k = _check_k(k, dim)
+    elif x0 is None:
+        x0 = system.default_state()
+    k = _check_k(k, m.manifold_dim if isinstance(system, Map) else dim)
     x = v.state(x0, dim, "x0")
     # An inverted driven run also needs inputs for the backward basis' transient,
     # `transient` steps beyond the accumulated ones.
@@ -791,16 +819,20 @@ def _spectrum(
         key=key,
         resume=prev,
     )
+    x = with_time(system, x)
     res = jax.vmap(run)(x, resume) if x.ndim == 2 else run(x, resume)
     _raise_if_diverged(res.diverged_at, throw, "lyapunov_spectrum")
+    if timed:
+        res = eqx.tree_at(lambda r: r.final_state, res, res.final_state[..., :-1])
     return res
 
 
 def max_lyapunov(
     system: Flow | Map,
-    x0: Float[ArrayLike, "*batch dim"],
-    steps: int,
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
+    steps: int | None = None,
     *,
+    t_final: float | None = None,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
@@ -820,10 +852,15 @@ def max_lyapunov(
 
     **Arguments:**
 
-    - `system`: a `cj.Flow` (discretised with `solver` and `dt`) or `cj.Map`.
-    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once.
+    - `system`: a `cj.Flow` (discretised with `solver` and `dt`; time-dependent ones as
+      in `lyapunov_spectrum`) or `cj.Map`.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once; default
+      `system.default_state()`.
     - `steps`: accumulated steps after the transient, a positive int.
-    - `dt`: the time per step of a flow (time units); None for a map.
+    - `t_final`: the accumulated time instead (steps = t_final / dt); give exactly one
+      of `steps` and `t_final`.
+    - `dt`: the time per step of a flow (time units); default the flow's `default_dt`;
+      None for a map.
     - `solver`: a flow's solver, as in `lyapunov_spectrum` (default "rk4").
     - `transient`: steps run and discarded first (default 0).
     - `renorm_every`: steps between renormalisations (default 1).
@@ -851,7 +888,7 @@ def max_lyapunov(
     renorm_every = v.positive_int(renorm_every, "renorm_every")
     return _spectrum(
         system, x0, steps, dt, solver, transient, 1, renorm_every, inverse, inputs, history,
-        throw, key, "auto", None,
+        throw, key, "auto", None, t_final,
     )  # fmt: skip
 
 

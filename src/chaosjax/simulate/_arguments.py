@@ -13,18 +13,60 @@ from jaxtyping import Array, ArrayLike
 
 from .. import _validate as v
 from ..discretize import as_map
+from ..systems import is_time_dependent
 
 #: A function of one state (dim,) to an array, or a pytree of arrays.
 Observable = Callable[[Array], ArrayLike]
 
 
-def prepare(system, x0, dt, solver, *, steps, transient, name_steps="steps"):
-    """(one-step map, state, steps, transient), each checked."""
-    m = as_map(system, dt, solver)
+def prepare(system, x0, dt, solver, *, steps, transient, t_final=None):
+    """(one-step map, state, steps, transient), each checked: `x0` defaults to the
+    system's default state, `steps` may be given as `t_final` in time units. For a
+    time-dependent flow the map acts on (x, t) and the state returned has t = 0
+    appended (`with_time`); the caller drops it from what it returns."""
+    m = as_map(system, dt, solver, time_dependent=True)
     transient = v.step_count(transient, "transient", positive=False)
-    steps = v.step_count(steps, name_steps, total=transient)
-    x = v.state(x0, system.dim, "x0")
-    return m, x, steps, transient
+    steps = v.steps_or_time(steps, t_final, float(m.time_per_step), total=transient)
+    x = v.state(system.default_state() if x0 is None else x0, system.dim, "x0")
+    return m, with_time(system, x), steps, transient
+
+
+def with_time(system, x: Array) -> Array:
+    """`x` (dim,) or (n, dim) with the time t = 0 appended when `system` is a
+    time-dependent flow (the state of its `cj.systems.Autonomised` map); else `x`."""
+    if not is_time_dependent(system):
+        return x
+    return jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (1,), x.dtype)], axis=-1)
+
+
+def without_time(system, x: Array) -> Array:
+    """The states of a time-dependent flow's map with the time coordinate dropped."""
+    return x[..., :-1] if is_time_dependent(system) else x
+
+
+def observe_without_time(system, observable):
+    """`observable` of a state with the time coordinate dropped, for a time-dependent
+    flow; else `observable` itself."""
+    if not is_time_dependent(system):
+        return observable
+    return _DropTime(observable)
+
+
+class _DropTime:
+    """observable(x[:-1]): hashable by the wrapped observable (its traced shape is
+    cached per observable)."""
+
+    def __init__(self, observable):
+        self.observable = observable
+
+    def __call__(self, x):
+        return self.observable(x[..., :-1])
+
+    def __hash__(self):
+        return hash((_DropTime, self.observable))
+
+    def __eq__(self, other):
+        return isinstance(other, _DropTime) and other.observable == self.observable
 
 
 def identity(x):

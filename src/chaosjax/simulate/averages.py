@@ -20,16 +20,24 @@ from .._results import Dims, Result
 from ..discretize import as_map
 from ..parallel import shard_batch
 from ..systems import Flow, Map
-from ._arguments import Observable, check_observable, identity, prepare
+from ._arguments import (
+    Observable,
+    check_observable,
+    identity,
+    observe_without_time,
+    prepare,
+    without_time,
+)
 from ._chunked import sum_observable
 
 
 def time_average(
     system: Flow | Map,
-    x0: Float[ArrayLike, "*batch dim"],
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
     observable: Observable | None = None,
     *,
-    steps: int,
+    steps: int | None = None,
+    t_final: float | None = None,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
@@ -47,12 +55,16 @@ def time_average(
 
     **Arguments:**
 
-    - `system`: a `cj.Flow` or `cj.Map`.
-    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once.
+    - `system`: a `cj.Flow` (time-dependent ones from t = 0) or `cj.Map`.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n orbits at once; default
+      `system.default_state()`.
     - `observable`: S, a function of one state (dim,) to an array or a pytree of arrays;
       default the state itself.
     - `steps`: N, the number of states averaged, a positive int.
-    - `dt`: the time per step of a flow (time units); None for a map.
+    - `t_final`: the averaging time instead (N = t_final / dt); give exactly one of
+      `steps` and `t_final`.
+    - `dt`: the time per step of a flow (time units); default the flow's `default_dt`;
+      None for a map.
     - `solver`: a flow's solver, as in `cj.trajectory` (default "rk4").
     - `transient`: steps run and discarded first (default 0).
     - `throw`: raise `cj.DivergenceError`, naming the step, when a state becomes
@@ -76,9 +88,12 @@ def time_average(
                            dt=0.005, transient=2_000)          # ~23.6
     ```
     """
-    m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    m, x, steps, transient = prepare(
+        system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
+    )
     observable = identity if observable is None else observable
-    obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
+    obs0 = check_observable(observable, system.dim, x.dtype, without_time(system, x))
+    observable = observe_without_time(system, observable)
     acc, x_end = sum_observable(
         m,
         x,
@@ -138,7 +153,8 @@ def ensemble_time_average(
     n: int,
     observable: Observable | None = None,
     *,
-    steps: int,
+    steps: int | None = None,
+    t_final: float | None = None,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
@@ -166,7 +182,10 @@ def ensemble_time_average(
     - `n`: the number of members, a positive int.
     - `observable`: S, a function of one state (dim,) to an array; default the state.
     - `steps`: the number of states averaged per member, a positive int.
-    - `dt`: the time per step of a flow (time units); None for a map.
+    - `t_final`: the averaging time instead (steps = t_final / dt); give exactly one of
+      `steps` and `t_final`.
+    - `dt`: the time per step of a flow (time units); default the flow's `default_dt`;
+      None for a map.
     - `solver`: a flow's solver, as in `cj.trajectory` (default "rk4").
     - `transient`: steps run and discarded first by each member (default 0).
     - `x0`: the initial states, shape (n, dim); default sampled with `key`.
@@ -187,7 +206,8 @@ def ensemble_time_average(
     ens.mean, ens.std
     ```
     """
-    as_map(system, dt, solver)  # the system (and `dt`, `solver`) checked first
+    m = as_map(system, dt, solver, time_dependent=True)  # system, `dt`, `solver` first
+    steps = v.steps_or_time(steps, t_final, float(m.time_per_step))
     n = v.positive_int(n, "n")
     if observable is not None and not callable(observable):
         raise ValueError(f"`observable` must be a callable x -> value, got {observable!r}.")

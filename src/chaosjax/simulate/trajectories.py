@@ -8,7 +8,7 @@ Everything runs on the one-step map of the system (`cj.discretize` for flows): a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -19,30 +19,66 @@ from jaxtyping import Array, ArrayLike, Float
 from .. import _validate as v
 from .._divergence import DivergenceError, check_finite, guard_traced, is_traced
 from .._progress import progress_bar
+from .._results import Dims, Result
 from ..solvers import ADAPTIVE, solve_adaptive
 from ..systems import Flow, Map
 from . import _tiling
-from ._arguments import prepare
+from ._arguments import prepare, without_time
 from ._chunked import bounded_chunk, run_transient, split_chunks
 from ._kernels import save_chunk
 from ._tiling import call_per_group
 
 
+class Trajectory(Result):
+    """States with their times (what `trajectory(..., times=True)` returns), named as
+    diffrax's `Solution`: `ts` and `ys`. Unpacks as a pair: `ts, ys = cj.trajectory(...,
+    times=True)`.
+
+    **Attributes:**
+
+    - `ts`: (times,), the time of each saved state, counted from `x0` (so the first is
+      `transient * dt`); for a map the iteration count times `time_per_step`.
+    - `ys`: (times, dim), or (n, times, dim) for a batch, the states, as `trajectory`
+      returns them without `times`.
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    ts, ys = cj.trajectory(lor, t_final=10.0, dt=0.01, times=True)
+    ts[-1], ys.shape                        # 10.0, (1001, 3)
+    ```
+    """
+
+    ts: Float[Array, " times"]
+    ys: Float[Array, "*batch times dim"]
+
+    _xarray_dims: ClassVar[dict[str, Dims]] = {
+        "ts": ("time",),
+        "ys": (..., "time", "variable"),
+    }
+
+    def __iter__(self):
+        return iter((self.ts, self.ys))
+
+
 def trajectory(
     system: Flow | Map,
-    x0: Float[ArrayLike, "*batch dim"],
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
     *,
-    steps: int,
+    steps: int | None = None,
+    t_final: float | None = None,
     dt: float | None = None,
     solver: str = "rk4",
     transient: int = 0,
     save_every: int = 1,
+    times: bool = False,
     throw: bool = True,
     progress: bool = False,
     chunk_size: int | None = None,
     rtol: float = 1e-9,
     atol: float = 1e-9,
-) -> Float[Array, "*batch times dim"]:
+) -> Float[Array, "*batch times dim"] | Trajectory:
     """The states x_0, x_s, x_2s, ..., x_steps (s = `save_every`) after a transient.
 
     Iterates the one-step map of `system` (a map itself, or a flow discretised with
@@ -55,14 +91,24 @@ def trajectory(
 
     **Arguments:**
 
+    A time-dependent flow (`vector_field(t, x)`) is integrated from t = 0.
+
+    **Arguments:**
+
     - `system`: a `cj.Flow` or `cj.Map`.
-    - `x0`: the initial state, shape (dim,), or (n, dim) for n trajectories at once.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n trajectories at once;
+      default `system.default_state()`.
     - `steps`: steps after the transient, a positive multiple of `save_every`.
-    - `dt`: the time per step of a flow (time units); None for a map.
+    - `t_final`: the same length in time units instead (steps = t_final / dt, a whole
+      number); give exactly one of `steps` and `t_final`.
+    - `dt`: the time per step of a flow (time units); default the flow's `default_dt`;
+      None for a map.
     - `solver`: a flow's solver: "rk4" (default), "euler", "event" (a
       `cj.systems.PiecewiseSmoothFlow`) or adaptive "tsit5", "dopri5", "dopri8".
     - `transient`: steps run and discarded first (default 0).
     - `save_every`: keep every `save_every`-th state (default 1: all).
+    - `times`: also return the times of the states, as a `Trajectory` (`ts, ys`);
+      default False: the states alone.
     - `throw`: raise `cj.DivergenceError`, naming the step, when a state becomes
       non-finite (default True); under `jit` a fixed-step run fails through
       `eqx.error_if` instead. With False the non-finite states are returned.
@@ -77,6 +123,7 @@ def trajectory(
 
     The states, shape (steps // save_every + 1, dim), or (n, steps // save_every + 1,
     dim) for a batch; row j is the state `transient + j * save_every` steps after `x0`.
+    With `times=True` a `Trajectory` holding them as `ys` and their times as `ts`.
 
     Example:
 
@@ -84,15 +131,44 @@ def trajectory(
     lor = cj.systems.Lorenz63()
     xs = cj.trajectory(lor, lor.default_state(), steps=2_000, dt=0.005, save_every=10)
     xs.shape                                   # (201, 3)
+    ts, ys = cj.trajectory(lor, t_final=10.0, times=True)   # default x0 and dt (0.01)
     ```
     """
-    m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    m, x, steps, transient = prepare(
+        system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
+    )
     save_every = v.positive_int(save_every, "save_every")
+    times = v.boolean(times, "times")
     if steps % save_every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
+    out = _trajectory(
+        system, m, x, steps, solver, transient, save_every, throw, progress, chunk_size,
+        rtol, atol,
+    )  # fmt: skip
+    if not times:
+        return out
+    tau = float(m.time_per_step)
+    ts = (transient + save_every * jnp.arange(steps // save_every + 1)) * tau
+    return Trajectory(ts=ts.astype(out.dtype), ys=out)
+
+
+def _trajectory(
+    system, m, x, steps, solver, transient, save_every, throw, progress, chunk_size, rtol, atol
+):
+    """`trajectory`'s states, its arguments checked (time dropped for a time-dependent
+    flow)."""
     if isinstance(system, Flow) and solver in ADAPTIVE:
         return _adaptive_trajectory(
-            system, x, steps, m.time_per_step, solver, transient, save_every, throw, rtol, atol
+            system,
+            without_time(system, x),
+            steps,
+            m.time_per_step,
+            solver,
+            transient,
+            save_every,
+            throw,
+            rtol,
+            atol,
         )
     n_saves = steps // save_every
     v.output_fits(
@@ -124,7 +200,7 @@ def trajectory(
             x, done = x_new, done + n * save_every
             bar.advance(n * save_every)
     out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
-    return guard_traced(out, x, throw, what)
+    return without_time(system, guard_traced(out, x, throw, what))
 
 
 _CHUNKED_OUTPUT_BYTES = 1 << 28  # trajectories up to 256 MB are split into bounded chunks
@@ -166,9 +242,10 @@ def _adaptive_trajectory(flow, x, steps, dt, solver, transient, save_every, thro
 
 def final_state(
     system: Flow | Map,
-    x0: Float[ArrayLike, "*batch dim"],
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
     *,
-    steps: int,
+    steps: int | None = None,
+    t_final: float | None = None,
     dt: float | None = None,
     solver: str = "rk4",
     throw: bool = True,
@@ -183,10 +260,14 @@ def final_state(
 
     **Arguments:**
 
-    - `system`: a `cj.Flow` or `cj.Map`.
-    - `x0`: the initial state, shape (dim,), or (n, dim) for n states at once.
+    - `system`: a `cj.Flow` (time-dependent ones from t = 0) or `cj.Map`.
+    - `x0`: the initial state, shape (dim,), or (n, dim) for n states at once; default
+      `system.default_state()`.
     - `steps`: the number of steps, a positive int.
-    - `dt`: the time per step of a flow (time units); None for a map.
+    - `t_final`: the same in time units instead (steps = t_final / dt); give exactly one
+      of `steps` and `t_final`.
+    - `dt`: the time per step of a flow (time units); default the flow's `default_dt`;
+      None for a map.
     - `solver`: a flow's solver, as in `trajectory` (default "rk4").
     - `throw`: raise `cj.DivergenceError`, naming the step, when the state becomes
       non-finite (default True).
@@ -208,10 +289,10 @@ def final_state(
     x = cj.final_state(lor, lor.default_state(), steps=2_000, dt=0.005)   # shape (3,)
     ```
     """
-    m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0)
+    m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0, t_final=t_final)
     if progress and chunk_size is None:
         chunk_size = max(1, steps // 100)
     chunk_size = bounded_chunk(chunk_size, x)
     with progress_bar(progress, steps, f"{getattr(system, 'name', '')} final state") as bar:
         x_end = run_transient(m, x, steps, chunk_size, throw, bar, "final_state")
-    return guard_traced(x_end, x_end, throw, "final_state")
+    return without_time(system, guard_traced(x_end, x_end, throw, "final_state"))

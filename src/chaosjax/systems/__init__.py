@@ -28,6 +28,7 @@ from ._base import Flow as Flow
 from ._base import InvertibleMap as InvertibleMap
 from ._base import Map as Map
 from ._base import PiecewiseSmoothFlow as PiecewiseSmoothFlow
+from ._base import is_time_dependent as is_time_dependent
 from ._base import param as param
 from .filippov import RelayFeedback, StickSlipOscillator
 from .flows import (
@@ -44,6 +45,7 @@ from .flows import (
     SprottB,
     Thomas,
 )
+from .forced import Autonomised, ForcedDuffing
 from .maps import (
     Burgers,
     DelayedHenon,
@@ -81,11 +83,13 @@ __all__ += [
     "ACTIVATIONS", "FeedForwardMap", "FeedForwardFlow", "RingSeparatingFlow",
     "activation_function",
 ]  # fmt: skip
+__all__ += ["ForcedDuffing", "Autonomised", "is_time_dependent"]
 
 _CATALOG: dict[str, type] = {
     cls.name: cls
     for cls in (
         Lorenz63, Rossler, Lorenz96, Chen, Chua, Thomas, Halvorsen, SprottB, Duffing,
+        ForcedDuffing,
         LinearFlow, ReluFlow, PiecewiseLinearFlow, StickSlipOscillator, RelayFeedback,
         Logistic, Tent, Henon, Lozi, Tinkerbell, DelayedLogistic, Burgers, Ikeda,
         DelayedHenon, SmoothedSigmoidMap, StandardMap,

@@ -212,6 +212,13 @@ class Flow(_System):
     Class variables carry the metadata: `name`, `reference_exponents` (per unit time)
     with their `reference_source`, `sample_scale`, `unbounded_coordinates`.
 
+    A flow whose field depends on time (non-autonomous forcing, dx/dt = f(t, x)) defines
+    `vector_field(self, t, x)` instead: the two-argument signature is read once, when the
+    class is created, and sets `time_dependent = True`. `cj.trajectory`,
+    `cj.final_state`, `cj.time_average`, `cj.lyapunov_spectrum` and `cj.max_lyapunov`
+    integrate such a flow from t = 0 (the time runs on across the transient);
+    `cj.StroboscopicMap` and `cj.PoincareMap` turn it into a map for everything else.
+
     Example:
 
     ```python
@@ -225,20 +232,66 @@ class Flow(_System):
             return jnp.ones(2)
 
     xs = cj.trajectory(MyFlow(), jnp.ones(2), steps=100, dt=0.01)
+
+    class Forced(cj.Flow):                       # time-dependent: vector_field(t, x)
+        def vector_field(self, t, x):
+            return jnp.stack([x[1], -x[0] + jnp.cos(t)])
+
+        def default_state(self):
+            return jnp.zeros(2)
+
+    Forced.time_dependent                        # True
     ```
     """
 
+    #: Whether `vector_field` takes the time, `vector_field(t, x)`; set from its
+    #: signature when the class is created (a subclass may also set it explicitly).
+    time_dependent: ClassVar[bool] = False
+    #: The time step used when `dt` is omitted (as dysts carries one per system), or
+    #: None: then `dt` must be given.
+    default_dt: ClassVar[float | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "vector_field" in cls.__dict__ and "time_dependent" not in cls.__dict__:
+            cls.time_dependent = _takes_time(cls.__dict__["vector_field"])
+
     @abc.abstractmethod
     def vector_field(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
-        """dx/dt at state `x`."""
+        """dx/dt at state `x` (`vector_field(t, x)` for a time-dependent flow)."""
+
+    def field_at(self, t: Any, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
+        """dx/dt at time `t` and state `x`, whether or not the flow depends on time."""
+        if self.time_dependent:
+            return self.vector_field(t, x)  # pyright: ignore[reportCallIssue]
+        return self.vector_field(x)
 
     def jacobian(self, x: Float[Array, " dim"]) -> Float[Array, "dim dim"]:
-        """Jacobian of the vector field at `x` (forward-mode autodiff unless overridden)."""
+        """Jacobian of the vector field at `x` (forward-mode autodiff unless overridden;
+        at t = 0 for a time-dependent flow)."""
+        if self.time_dependent:
+            return jax.jacfwd(lambda y: self.field_at(0.0, y))(x)
         return jax.jacfwd(self.vector_field)(x)
 
     def divergence(self, x: Float[Array, " dim"]) -> Float[Array, ""]:
         """Trace of the Jacobian: the local rate of phase-space volume change."""
         return jnp.trace(self.jacobian(x))
+
+
+def _takes_time(method: Any) -> bool:
+    """Whether `vector_field` is written `(self, t, x)`: two positional arguments after
+    `self`."""
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return len([p for p in params if p.kind in kinds]) == 3
+
+
+def is_time_dependent(system: object) -> bool:
+    """Whether `system` is a flow whose vector field depends on time."""
+    return isinstance(system, Flow) and system.time_dependent
 
 
 class Map(_System):
@@ -268,6 +321,13 @@ class Map(_System):
         """Time represented by one iteration: 1 for maps (exponents per iteration),
         `dt` for a discretised flow (exponents per unit time)."""
         return 1.0
+
+    @property
+    def manifold_dim(self) -> int:
+        """The dimension of the set the map's states live on, and so the number of
+        Lyapunov exponents computed by default: `dim`, or `dim - 1` for a
+        `cj.PoincareMap` (its states lie on the section)."""
+        return self.dim
 
     @abc.abstractmethod
     def step(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:

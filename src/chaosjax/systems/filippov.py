@@ -56,6 +56,7 @@ class StickSlipOscillator(FilippovFlow):
     name: ClassVar[str] = "stick_slip"
     dim: ClassVar[int] = 2
     sample_scale: ClassVar[float] = 0.1
+    default_dt: ClassVar[float | None] = 0.01
     variables: ClassVar[tuple[str, ...] | None] = ("x", "v")
 
     def switching_function(self, x: Float[Array, "2"]) -> Float[Array, ""]:
@@ -111,6 +112,7 @@ class RelayFeedback(FilippovFlow):
     name: ClassVar[str] = "relay_feedback"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 0.01
+    default_dt: ClassVar[float | None] = 0.01
 
     @property
     def A(self) -> Float[Array, "3 3"]:

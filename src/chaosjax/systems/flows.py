@@ -49,6 +49,7 @@ class Lorenz63(Flow):
     reference_exponents: ClassVar[tuple[float, ...]] = (0.9056, 0.0, -14.5723)
     reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
     sample_scale: ClassVar[float] = 5.0
+    default_dt: ClassVar[float | None] = 0.01
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         u, v, w = x[0], x[1], x[2]
@@ -83,6 +84,7 @@ class Rossler(Flow):
     reference_exponents: ClassVar[tuple[float, ...]] = (0.0714, 0.0, -5.3943)
     reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
     sample_scale: ClassVar[float] = 0.1  # larger kicks can leave the basin (escape)
+    default_dt: ClassVar[float | None] = 0.02
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         u, v, w = x[0], x[1], x[2]
@@ -115,6 +117,7 @@ class Lorenz96(Flow):
 
     name: ClassVar[str] = "lorenz96"
     sample_scale: ClassVar[float] = 1.0
+    default_dt: ClassVar[float | None] = 0.01
 
     def __check_init__(self):
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 4:
@@ -157,6 +160,7 @@ class Chen(Flow):
     name: ClassVar[str] = "chen"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 5.0
+    default_dt: ClassVar[float | None] = 0.005
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         u, v, w = x[0], x[1], x[2]
@@ -196,6 +200,7 @@ class Chua(Flow):
     name: ClassVar[str] = "chua"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 0.5
+    default_dt: ClassVar[float | None] = 0.01
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         u, v, w = x[0], x[1], x[2]
@@ -228,6 +233,7 @@ class Thomas(Flow):
     name: ClassVar[str] = "thomas"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 1.0
+    default_dt: ClassVar[float | None] = 0.05
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         return jnp.sin(jnp.roll(x, -1)) - self.b * x
@@ -258,6 +264,7 @@ class Halvorsen(Flow):
     name: ClassVar[str] = "halvorsen"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 1.0
+    default_dt: ClassVar[float | None] = 0.005
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         y = jnp.roll(x, -1)
@@ -291,6 +298,7 @@ class SprottB(Flow):
     reference_exponents: ClassVar[tuple[float, ...]] = (0.2101, 0.0, -1.2101)
     reference_source: ClassVar[str] = "Sprott (1994), Phys. Rev. E 50, R647, Table I"
     sample_scale: ClassVar[float] = 0.5
+    default_dt: ClassVar[float | None] = 0.02
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
         u, v, w = x[0], x[1], x[2]
@@ -331,6 +339,7 @@ class Duffing(Flow):
     name: ClassVar[str] = "duffing"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 0.3
+    default_dt: ClassVar[float | None] = 0.01
     unbounded_coordinates: ClassVar[tuple[int, ...]] = (2,)
 
     def vector_field(self, x: Float[Array, "3"]) -> Float[Array, "3"]:
@@ -372,6 +381,7 @@ class LinearFlow(Flow):
 
     name: ClassVar[str] = "linear_flow"
     sample_scale: ClassVar[float] = 1.0
+    default_dt: ClassVar[float | None] = 0.01
 
     def __check_init__(self):
         if self.A.ndim != 2 or self.A.shape[0] != self.A.shape[1]:
@@ -420,6 +430,7 @@ class ReluFlow(PiecewiseSmoothFlow):
 
     name: ClassVar[str] = "relu_flow"
     sample_scale: ClassVar[float] = 0.5
+    default_dt: ClassVar[float | None] = 0.01
 
     def __check_init__(self):
         n = self.A1.shape[0]
@@ -487,6 +498,7 @@ class PiecewiseLinearFlow(PiecewiseSmoothFlow):
 
     name: ClassVar[str] = "piecewise_linear_flow"
     sample_scale: ClassVar[float] = 0.5
+    default_dt: ClassVar[float | None] = 0.01
 
     def __check_init__(self):
         n = self.A1.shape[0]
