@@ -183,7 +183,7 @@ def test_vmap_over_a_parameter_compiles_once_for_1000_values():
         (dict(x0=jnp.array([1.0, jnp.nan, 0.0])), "`x0` must be finite"),
         (dict(dt=0.0), "`dt` must be a positive"),
         (dict(dt=-0.01), "`dt` must be a positive"),
-        (dict(dt=None), "`dt` is required"),
+        (dict(t_final=0.1), "exactly one of `steps`.*and `t_final`"),
         (dict(steps=0), "`steps` must be a positive int"),
         (dict(transient=-1), "`transient` must be a non-negative int"),
         (dict(save_every=3), "multiple of `save_every`"),

@@ -48,6 +48,18 @@ def test_sweep_matches_single_runs_and_is_one_compiled_call():
     assert not np.any(np.isfinite(np.asarray(e.points[1, k:])))
 
 
+class _Decay(cj.Flow):
+    """A flow without a `default_dt`: `dt` must be given."""
+
+    k: float = cj.systems.param(0.5)
+
+    def vector_field(self, x):
+        return -self.k * x
+
+    def default_state(self):
+        return jnp.ones(1)
+
+
 def test_unknown_or_static_parameter_and_bad_values():
     with pytest.raises(ValueError, match=r"Parameter of Logistic: 'q' is unknown.*Known: r"):
         cj.orbit_diagram(LOG, "q", jnp.array([3.0]), X_HALF, transient=1, keep=1)
@@ -58,7 +70,7 @@ def test_unknown_or_static_parameter_and_bad_values():
     with pytest.raises(ValueError, match="finite"):
         cj.orbit_diagram(LOG, "r", jnp.array([3.0, jnp.nan]), X_HALF, transient=1, keep=1)
     with pytest.raises(ValueError, match="`dt` is required"):
-        cj.orbit_diagram(cj.systems.Lorenz63(), "rho", jnp.array([28.0]), transient=1, keep=1)
+        cj.orbit_diagram(_Decay(), "k", jnp.array([0.5]), transient=1, keep=1)
     with pytest.raises(ValueError, match="`keep` must be a positive int"):
         cj.orbit_diagram(LOG, "r", jnp.array([3.0]), X_HALF, transient=1, keep=0)
     with pytest.raises(ValueError, match="section.coordinate"):

@@ -381,7 +381,6 @@ class LinearFlow(Flow):
 
     name: ClassVar[str] = "linear_flow"
     sample_scale: ClassVar[float] = 1.0
-    default_dt: ClassVar[float | None] = 0.01
 
     def __check_init__(self):
         if self.A.ndim != 2 or self.A.shape[0] != self.A.shape[1]:
