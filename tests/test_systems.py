@@ -68,11 +68,7 @@ def test_flow_autodiff_jacobian_matches_central_differences(name):
         return np.asarray(system.field_at(0.0, y))
 
     fd = np.stack(
-        [
-            (f(x.at[j].add(h)) - f(x.at[j].add(-h)))
-            / (2 * h)
-            for j in range(system.dim)
-        ],
+        [(f(x.at[j].add(h)) - f(x.at[j].add(-h))) / (2 * h) for j in range(system.dim)],
         axis=1,
     )
     # Central differences are O(h^2) plus rounding ~1e-16/h: 1e-6 relative is safe.

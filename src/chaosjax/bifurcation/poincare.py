@@ -16,6 +16,13 @@ from ..systems.forced import forward_replace
 from .sections import AbstractSection, check_section, crossed
 
 
+@eqx.filter_jit
+def _crossing(pmap: "PoincareMap", x: Array) -> tuple[Array, Array]:
+    """`PoincareMap.crossing`, compiled once per map structure (an eager call would
+    dispatch the loop's pieces one by one)."""
+    return pmap._crossing(x)
+
+
 class PoincareMap(Map):
     """The Poincare (first-return) map of an autonomous flow on a section: x on the
     section goes to the next crossing of the section in its direction (as
@@ -108,6 +115,9 @@ class PoincareMap(Map):
         (the crossing (dim,), the return time), NaN for both when none is found within
         `max_steps` steps.
         """
+        return _crossing(self, x)
+
+    def _crossing(self, x: Array) -> tuple[Array, Array]:
         m = self._map
         direction = self.section.direction
 

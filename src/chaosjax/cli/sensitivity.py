@@ -31,6 +31,7 @@ from ._options import (
     chosen_parameter,
     dt_for,
     positive_floats,
+    resolve_steps,
     resolve_system,
 )
 from ._output import check_out_file, figure_path, interrupt_note, make_console, save_dataset
@@ -88,6 +89,12 @@ def sensitivity(
             "-n",
             help="Steps of the shadowing run \\[default: 80000 for flows, 16000 for maps; "
             "s3: 1000000 for flows, 160000 for maps].",
+        ),
+    ] = None,
+    t_final: Annotated[
+        float | None,
+        typer.Option(
+            "--t-final", help="Length of the shadowing run in time units instead of --steps."
         ),
     ] = None,
     segments: Annotated[
@@ -148,7 +155,7 @@ def sensitivity(
                     p,
                     lambda x: x[i],
                     sysm.default_state(),
-                    steps=steps or int(default_steps),
+                    steps=resolve_steps(steps, t_final, dt, int(default_steps)),
                     transient=transient if transient is not None else (2000 if flow else 1000),
                     segments=segments,
                     method=shadow_method,

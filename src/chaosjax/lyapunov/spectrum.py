@@ -628,6 +628,8 @@ def spectrum_on_map(
             div = xp.asarray(first if first > 0 else int(div))
         rows, per_row, _, _ = _plan(steps, qr_every, history)
         hist_steps = (xp.arange(1, rows + 1) * per_row * qr_every).astype(_count_dtype())
+    if timed:
+        x_end = x_end[..., :-1]  # the state without its time
     tau = float(m.time_per_step)
     done = 0
     prev_hist = xp.zeros((0, k), x.dtype)
@@ -822,8 +824,6 @@ def _spectrum(
     x = with_time(system, x)
     res = jax.vmap(run)(x, resume) if x.ndim == 2 else run(x, resume)
     _raise_if_diverged(res.diverged_at, throw, "lyapunov_spectrum")
-    if timed:
-        res = eqx.tree_at(lambda r: r.final_state, res, res.final_state[..., :-1])
     return res
 
 

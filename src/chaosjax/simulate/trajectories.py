@@ -148,8 +148,8 @@ def trajectory(
     if not times:
         return out
     tau = float(m.time_per_step)
-    ts = (transient + save_every * jnp.arange(steps // save_every + 1)) * tau
-    return Trajectory(ts=ts.astype(out.dtype), ys=out)
+    ts = (transient + save_every * np.arange(steps // save_every + 1)) * tau
+    return Trajectory(ts=jnp.asarray(ts, dtype=out.dtype), ys=out)
 
 
 def _trajectory(
