@@ -76,6 +76,9 @@ def test_time_dependent_flow_matches_scipy_and_its_autonomous_form():
     )
     avg = cj.time_average(duf, None, lambda x: x[0], t_final=20.0)
     np.testing.assert_allclose(float(avg), float(jnp.mean(ys[:-1, 0])), rtol=1e-12)
+    # a batch (generated C on a CPU): each member as the single run
+    two = cj.time_average(duf, jnp.stack([ys[0], ys[0]]), lambda x: x[0], t_final=20.0)
+    np.testing.assert_allclose(np.asarray(two), float(avg), rtol=1e-12)
 
 
 def test_stroboscopic_orbit_diagram_shows_the_period_doublings():

@@ -263,7 +263,7 @@ class _SingularMap(cj.Map):
         (dict(system=_SingularMap(), inverse=True), "inverse"),
         (dict(system=cj.systems.Henon(), steps=0), "`steps`"),
         (dict(system=cj.systems.Henon(), dt=0.1), "`dt`"),
-        (dict(system=cj.systems.Lorenz63()), "`dt`"),
+        (dict(system=cj.systems.LinearFlow(A=-jnp.eye(3))), "`dt`"),  # no default_dt
         (dict(system=cj.systems.Henon(), x0=jnp.zeros(3)), "`x0`"),
         (dict(system=cj.systems.Henon(), x0=jnp.array([jnp.nan, 0.0])), "`x0`"),
         (dict(system=cj.systems.Henon(), qr="lu"), "`qr`"),

@@ -11,6 +11,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .. import solvers
 from .._roots import illinois
 from ..discretize import Discretized
+from ..discretize.stroboscopic import _optional_float
 from ..systems import Flow, Map
 from ..systems.forced import forward_replace
 from .sections import AbstractSection, check_section, crossed
@@ -66,7 +67,7 @@ class PoincareMap(Map):
 
     flow: Flow
     section: AbstractSection
-    dt: float | None = eqx.field(default=None, static=True)
+    dt: float | None = eqx.field(default=None, static=True, converter=_optional_float)
     solver: str = eqx.field(default="rk4", static=True)
     max_steps: int = eqx.field(default=100_000, static=True)
 

@@ -15,6 +15,12 @@ from ..systems import Autonomised, Flow, Map
 from ..systems.forced import forward_replace
 
 
+def _optional_float(value: Any) -> float | None:
+    """A static period or step as a Python float (an array would be an unhashable
+    static field), None kept."""
+    return None if value is None else float(value)
+
+
 class StroboscopicMap(Map):
     """The stroboscopic (period) map of a flow: x(t0 + T) as a function of x(t0), for a
     flow forced with period T (as DynamicalSystems.jl's `StroboscopicMap`; Guckenheimer
@@ -48,10 +54,10 @@ class StroboscopicMap(Map):
     """
 
     flow: Flow
-    period: float | None = eqx.field(default=None, static=True)
+    period: float | None = eqx.field(default=None, static=True, converter=_optional_float)
     steps_per_period: int = eqx.field(default=100, static=True)
     solver: str = eqx.field(default="rk4", static=True)
-    t0: float = eqx.field(default=0.0, static=True)
+    t0: float = eqx.field(default=0.0, static=True, converter=float)
 
     def __check_init__(self):
         if not isinstance(self.flow, Flow):

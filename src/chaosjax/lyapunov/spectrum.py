@@ -537,7 +537,7 @@ def spectrum_on_map(
     - `steps`: accumulated steps after the transient, a positive int.
     - `transient`: steps run first, during which the state and the tangent basis
       converge; discarded (default 0).
-    - `k`: the number of exponents (default None: dim).
+    - `k`: the number of exponents (default None: dim, or the map's `manifold_dim`).
     - `qr_every`: steps between re-orthonormalisations (default 1).
     - `inverse`: the spectrum of the inverted map (default False).
     - `inputs`: driving inputs of a `cj.DrivenMap`, as in `lyapunov_spectrum`.
@@ -569,7 +569,8 @@ def spectrum_on_map(
     timed = _with_time(m)
     # The map of a time-dependent flow acts on (x, t); the tangent vectors span x only.
     dim = x.shape[-1] - 1 if timed else x.shape[-1]
-    k = dim if k is None else k
+    if k is None:  # all exponents: dim - 1 for a map on a section (`cj.PoincareMap`)
+        k = m.manifold_dim if type(m).manifold_dim is not Map.manifold_dim else dim
     driven = inputs is not None
     if use_jacobian is None:
         use_jacobian = m.has_analytic_jacobian
