@@ -136,6 +136,13 @@ def test_poincare_map_exponent_is_the_flows_times_the_mean_return_time():
         total += float(tau)
     lam_flow = float(res.largest) / (total / n)
     assert abs(lam_flow - 0.9056) < 0.03 * 0.9056
+    # An orbit diagram of the map sweeps the flow's parameter: its points are the iterates.
+    d = cj.orbit_diagram(pmap, "rho", jnp.array([28.0]), x, transient=2, keep=3)
+    y = x
+    for k in range(5):
+        y = pmap.step(y)
+        if k >= 2:
+            np.testing.assert_allclose(np.asarray(d.points[0, k - 2]), np.asarray(y), atol=1e-9)
 
 
 def test_lengths_by_time_and_default_state_and_step():
