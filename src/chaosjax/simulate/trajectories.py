@@ -8,7 +8,7 @@ Everything runs on the one-step map of the system (`cj.discretize` for flows): a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 
 import equinox as eqx
 import jax
@@ -60,6 +60,46 @@ class Trajectory(Result):
 
     def __iter__(self):
         return iter((self.ts, self.ys))
+
+
+@overload
+def trajectory(
+    system: Flow | Map,
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
+    *,
+    steps: int | None = None,
+    t_final: float | None = None,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    save_every: int = 1,
+    times: Literal[False] = False,
+    throw: bool = True,
+    progress: bool = False,
+    chunk_size: int | None = None,
+    rtol: float = 1e-9,
+    atol: float = 1e-9,
+) -> Float[Array, "*batch times dim"]: ...
+
+
+@overload
+def trajectory(
+    system: Flow | Map,
+    x0: Float[ArrayLike, "*batch dim"] | None = None,
+    *,
+    steps: int | None = None,
+    t_final: float | None = None,
+    dt: float | None = None,
+    solver: str = "rk4",
+    transient: int = 0,
+    save_every: int = 1,
+    times: Literal[True],
+    throw: bool = True,
+    progress: bool = False,
+    chunk_size: int | None = None,
+    rtol: float = 1e-9,
+    atol: float = 1e-9,
+) -> Trajectory: ...
 
 
 def trajectory(
