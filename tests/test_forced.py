@@ -176,3 +176,17 @@ def test_lengths_by_time_and_default_state_and_step():
         cj.time_average(LOR)
     with pytest.raises(ValueError, match="whole number of steps"):
         cj.trajectory(LOR, t_final=0.015)
+
+
+def test_cli_orbit_diagram_of_a_forced_flow_is_its_stroboscopic_map(tmp_path):
+    from typer.testing import CliRunner
+
+    from chaosjax.cli.app import app
+
+    out = tmp_path / "d.nc"
+    args = ["bifurcation", "forced_duffing", "--range", "0.28:0.29:2", "--keep", "8"]
+    result = CliRunner().invoke(app, [*args, "--transient", "300", "--out", str(out), "--no-plot"])
+    assert result.exit_code == 0, result.output
+    pts = cj.io.load(out)["points"].values[..., 0]
+    # period 2 at gamma = 0.28, period 4 at 0.29 (as the stroboscopic test above)
+    assert [len(np.unique(np.round(p, 4))) for p in pts] == [2, 4]

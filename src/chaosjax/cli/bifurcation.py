@@ -14,7 +14,7 @@ import chaosjax as cj
 from .. import _validate as v
 from .. import io as cjio
 from .. import report as rep
-from ..systems import Flow
+from ..systems import Flow, is_time_dependent
 from ._errors import UserError
 from ._options import (
     DtOpt,
@@ -72,10 +72,18 @@ def bifurcation(
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Orbit (bifurcation) diagram of a map, or of a flow's section maxima, over a parameter."""
+    """Orbit (bifurcation) diagram of a map, of a flow's section maxima, or of a forced
+    flow's stroboscopic map, over a parameter."""
     sysm, _, bare = resolve_system(system, param, system_file, allow_bare=True)
     p = chosen_parameter(sysm, bare, wrt, "bifurcation")
-    flow = isinstance(sysm, Flow)
+    # A time-dependent flow with a forcing period: its stroboscopic map, one point a period.
+    strobe = is_time_dependent(sysm)
+    if strobe and not hasattr(sysm, "forcing_period"):
+        raise UserError(
+            f"{type(sysm).__name__} depends on time but has no `forcing_period`: give its "
+            "orbit diagram in Python with cj.orbit_diagram(cj.StroboscopicMap(flow, period), ...)."
+        )
+    flow = isinstance(sysm, Flow) and not strobe
     dt = dt_for(sysm, dt, 0.005)
     name = cjio.system_name(sysm)
     if range_ is None:
@@ -104,10 +112,11 @@ def bifurcation(
     kw: dict[str, Any] = dict(transient=transient, keep=keep)
     if flow:
         kw.update(dt=dt, solver=solver, section=cj.LocalMaxima(c))
+    target = cj.StroboscopicMap(sysm) if strobe else sysm
     t0 = time.time()
     with interrupt_note(console, "Nothing was written."):
         with console.status(f"orbit diagram of {name}: {num} values of {p} ..."):
-            d = cj.orbit_diagram(sysm, p, jnp.asarray(values), **kw)
+            d = cj.orbit_diagram(target, p, jnp.asarray(values), **kw)
         diverged = int(np.asarray(d.diverged).sum())
         console.print(
             f"Orbit diagram of {name} over {p} in [{lo:g}, {hi:g}] ({num} values) in "
@@ -115,7 +124,7 @@ def bifurcation(
         )
         if out is not None:
             ds = cjio.orbit_diagram_dataset(
-                sysm, d, dt=dt, solver=solver, transient=transient, keep=keep
+                sysm, d, dt=None if strobe else dt, solver=solver, transient=transient, keep=keep
             )
             save_dataset(console, ds, out)
         if plot_path is not None:

@@ -27,6 +27,7 @@ from .config import SECTIONS, ReportConfig, ReportError, parse_range
 MAIN_PARAMETER = {
     "lorenz63": "rho", "rossler": "c", "lorenz96": "F", "chen": "c", "chua": "alpha",
     "thomas": "b", "halvorsen": "a", "sprott_b": "a", "duffing": "gamma",
+    "forced_duffing": "gamma",
     "logistic": "r", "tent": "mu", "henon": "a", "lozi": "a", "tinkerbell": "a",
     "delayed_logistic": "a", "burgers": "a", "ikeda": "u", "delayed_henon": "a",
     "smoothed_sigmoid": "a", "standard_map": "K",
@@ -36,7 +37,7 @@ MAIN_PARAMETER = {
 MAIN_RANGE = {
     "logistic": (2.5, 4.0), "henon": (1.0, 1.4), "tent": (1.0, 2.0), "lozi": (1.0, 1.8),
     "delayed_logistic": (1.9, 2.27), "ikeda": (0.5, 0.9), "standard_map": (0.5, 2.0),
-    "lorenz63": (25.0, 250.0), "rossler": (2.5, 6.5),
+    "lorenz63": (25.0, 250.0), "rossler": (2.5, 6.5), "forced_duffing": (0.2, 0.65),
 }  # fmt: skip
 
 
