@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from . import _validate as v
 from ._progress import progress_bar
@@ -138,7 +140,7 @@ class _Grid:
 
 
 def _numbers(values: object, name: str) -> np.ndarray:
-    if isinstance(values, jax.core.Tracer):
+    if isinstance(values, Tracer):
         raise ValueError(f"`{name}` must hold concrete values (a sweep cannot run inside jit).")
     try:
         arr = np.asarray(values)
@@ -163,11 +165,15 @@ def _numbers(values: object, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------- identity
 
 
-def _function_digest(fn: Callable, call: Callable, example: Any) -> tuple[str, str]:
-    """The function's name and a digest of what it computes: its jaxpr at one point
-    (memory addresses removed) and the values of the constants it closes over."""
+def _function_digest(fn: Callable, call: Callable, example: Any) -> tuple[str, str, Any]:
+    """The function's name, a digest of what it computes (its jaxpr at one point, memory
+    addresses removed, and the values of the constants it closes over) and its output
+    shapes."""
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
-    closed = jax.make_jaxpr(call)(example)
+    try:
+        closed, shapes = jax.make_jaxpr(call, return_shape=True)(example)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"`fn` cannot be evaluated at one point of `grid`: {e}") from e
     text = re.sub(r" at 0x[0-9a-fA-F]+", "", str(closed.jaxpr))
     h = hashlib.sha256(name.encode())
     h.update(text.encode())
@@ -180,7 +186,7 @@ def _function_digest(fn: Callable, call: Callable, example: Any) -> tuple[str, s
         h.update(str(a.dtype).encode() + str(a.shape).encode())
         if a.dtype.kind in "biufc":
             h.update(np.ascontiguousarray(a).tobytes())
-    return name, h.hexdigest()
+    return name, h.hexdigest(), shapes
 
 
 def _leaf_names(tree: Any) -> list[str]:
@@ -446,22 +452,11 @@ def sweep(
     progress = v.boolean(progress, "progress")
     path = None if out is None else _store_path(out)
 
-    if g.keywords:
-
-        def call(point):
-            return fn(**point)
-    else:
-        call = fn
-
-    example = g.example()
-    try:
-        shapes = jax.eval_shape(call, example)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"`fn` cannot be evaluated at one point of `grid`: {e}") from e
+    call = _keyword_call(fn) if g.keywords else fn
+    fname, fdigest, shapes = _function_digest(fn, call, g.example())
     names = _leaf_names(shapes)
     leaves = jax.tree.leaves(shapes)
     outputs = {k: (tuple(s.shape), np.dtype(s.dtype).name) for k, s in zip(names, leaves)}
-    fname, fdigest = _function_digest(fn, call, example)
     record = {
         "function": fname,
         "function_digest": fdigest,
@@ -481,7 +476,7 @@ def sweep(
     mesh = jax.sharding.Mesh(np.asarray(devices), ("batch",))
     spread = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
     whole = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    batched = jax.jit(jax.vmap(call), out_shardings=whole)
+    batched = _batched(call, whole)
     if batch_size is None:
         # Every process must cut the same batches: process 0's estimate is used.
         estimate = _default_batch_size(batched, g.take(0, 1, 1), n, n_dev)
@@ -506,7 +501,8 @@ def sweep(
         if path is not None
         else {k: np.empty(g.shape + s, dtype=d) for k, (s, d) in outputs.items()}
     )
-    arrays = {}
+    arrays: dict[str, Any] = {}
+    done_arr: Any = None
     if path is not None and writer:
         import zarr  # pyright: ignore[reportMissingImports]
 
@@ -540,6 +536,33 @@ def sweep(
         _sync("chaosjax.sweep.finished")
         return _read(path, g)
     return _dataset(results or {}, g, record)
+
+
+_KEYWORD_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BATCHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _keyword_call(fn: Callable) -> Callable:
+    """`fn` called with a dict's items as keywords; one wrapper per `fn`, so that JAX's
+    compilation cache serves a repeated sweep of the same function."""
+
+    def call(point):
+        return fn(**point)
+
+    try:
+        return _KEYWORD_CALLS.setdefault(fn, call)
+    except TypeError:  # not weakly referenceable
+        return call
+
+
+def _batched(call: Callable, sharding: Any) -> Callable:
+    try:
+        cache = _BATCHED.setdefault(call, {})
+    except TypeError:
+        cache = {}
+    if sharding not in cache:
+        cache[sharding] = jax.jit(jax.vmap(call), out_shardings=sharding)
+    return cache[sharding]
 
 
 def _store_path(out: object) -> Path:
