@@ -321,3 +321,43 @@ def test_two_processes_on_jax_distributed_equal_one_process(tmp_path):
     grid = {"a": np.linspace(1.0, 1.4, 9), "b": np.linspace(0.2, 0.3, 7)}
     one = cj.sweep(largest, grid, batch_size=10)
     np.testing.assert_allclose(got["sweep"], one["value"].values, rtol=1e-12, atol=0)
+
+
+def test_default_batch_size_follows_free_memory_and_names_do_not_clash(monkeypatch):
+    from chaosjax import _sweep
+
+    fn = lambda a, b: a * jnp.arange(64.0) + b
+    grid = {"a": np.linspace(0.0, 1.0, 300), "b": np.linspace(0.0, 1.0, 200)}
+    # Plenty of memory: at least 8,192 points per device, else a tenth of the grid.
+    record = cj.sweep(fn, grid).attrs["chaosjax_sweep"]
+    assert f'"batch_size": {max(6000, 8192 * len(jax.devices()))}' in record
+    # A quarter of 2 MB holds about 1,000 points of 64 float64 (plus inputs and
+    # temporaries): the default batch shrinks to what fits.
+    monkeypatch.setattr(_sweep, "_free_bytes_per_device", lambda: 2_000_000)
+    ds = cj.sweep(fn, grid)
+    batch = int(ds.attrs["chaosjax_sweep"].split('"batch_size": ')[1].split(",")[0])
+    assert 100 <= batch <= 1000 * len(jax.devices())
+    np.testing.assert_array_equal(ds["value"][299, 199].values, np.arange(64.0) + 1.0)
+    with pytest.raises(ValueError, match=r"outputs named \['a'\]"):
+        cj.sweep(lambda a, b: {"a": a, "c": b}, grid)
+
+
+def test_xarray_grid_keeps_its_dims_and_coordinates():
+    import xarray as xr
+
+    states = xr.DataArray(
+        np.arange(24.0).reshape(4, 2, 3),
+        dims=("member", "copy", "variable"),
+        coords={"member": [10, 20, 30, 40]},
+    )
+    ds = cj.sweep(lambda x: x.sum(), states, batch_size=3)
+    assert ds["value"].dims == ("member", "copy")
+    assert ds["member"].values.tolist() == [10, 20, 30, 40]
+    np.testing.assert_array_equal(ds["value"].values, states.values.sum(-1))
+
+
+def test_initialize_checks_its_arguments_before_joining():
+    with pytest.raises(ValueError, match="`coordinator_address` must be 'host:port'"):
+        cj.parallel.initialize("localhost", 2, 0)
+    with pytest.raises(ValueError, match=r"`process_id` must be in \[0, 2\)"):
+        cj.parallel.initialize("127.0.0.1:1234", 2, 5)

@@ -457,6 +457,12 @@ def sweep(
     names = _leaf_names(shapes)
     leaves = jax.tree.leaves(shapes)
     outputs = {k: (tuple(s.shape), np.dtype(s.dtype).name) for k, s in zip(names, leaves)}
+    clash = sorted(set(outputs) & (set(g.axes) | {_DONE}))
+    if clash:
+        raise ValueError(
+            f"`fn` returns outputs named {clash}, the names of grid axes (or of the store's "
+            "batch record): return them under other names (e.g. a dict with other keys)."
+        )
     record = {
         "function": fname,
         "function_digest": fdigest,
