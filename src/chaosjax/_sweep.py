@@ -380,7 +380,7 @@ def sweep(
     axes: object = None,
     batch_size: object = None,
     out: object = None,
-    progress: bool = False,
+    progress: object = False,
 ) -> Any:
     """Evaluate `fn` at every point of a parameter or initial-condition grid, in batches
     sharded over every device of every process; optionally streamed to a resumable Zarr
@@ -423,7 +423,9 @@ def sweep(
 
     An `xarray.Dataset` with one variable per output leaf (named after dict keys or
     attribute names, `value` for a single array) of dims (*grid axes, name_dim_0, ...),
-    the grid's values as coordinates, and the record in `attrs["chaosjax_sweep"]`.
+    the grid's values as coordinates, and the record in `attrs["chaosjax_sweep"]` (JSON).
+    With `out` its values are read from the store when used (`.load()` reads them all),
+    so a sweep larger than memory can be returned.
 
     Example:
 
@@ -540,7 +542,7 @@ def sweep(
 
     if path is not None:
         _sync("chaosjax.sweep.finished")
-        return _read(path, g)
+        return _read(path)
     return _dataset(results or {}, g, record)
 
 
@@ -593,7 +595,7 @@ def _dataset(results: dict, g: _Grid, record: dict) -> Any:
     return xr.Dataset(data, coords=dict(g.coords), attrs={_ATTR: json.dumps(record)})
 
 
-def _read(path: Path, g: _Grid) -> Any:
+def _read(path: Path) -> Any:
     import xarray as xr
 
     # Lazy: values are read from the store when used, so a sweep larger than memory
