@@ -79,7 +79,8 @@ def lyapunov_convergence(
         decades = 10.0 ** np.arange(
             np.ceil(np.log10(linthresh)), np.ceil(np.log10(max(top, linthresh))) + 1
         )
-        ax.yaxis.set_major_locator(FixedLocator(np.concatenate([-decades[::-1], [0.0], decades])))
+        locs = np.concatenate([-decades[::-1], [0.0], decades])
+        ax.yaxis.set_major_locator(FixedLocator([float(v) for v in locs]))
         ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xscale("log")
     ax.set_xlabel("time t" if float(result.time_per_step) != 1.0 else "iteration n")
