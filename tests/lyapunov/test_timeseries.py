@@ -125,12 +125,8 @@ def test_given_settings_unchanged(lorenz_x):
 
 
 def test_mutual_information_and_false_neighbours_of_known_series():
-    from chaosjax.lyapunov.timeseries import (
-        choose_lag,
-        false_nearest_neighbours,
-        linear_region,
-        mutual_information,
-    )
+    from chaosjax.lyapunov import false_nearest_neighbours, linear_region, mutual_information
+    from chaosjax.lyapunov.timeseries import _choose_lag
 
     # A noisy sine sampled 40 times a period: the mutual information's first minimum
     # is at a quarter period (10 samples), where x and x(t + T/4) are as independent
@@ -140,7 +136,7 @@ def test_mutual_information_and_false_neighbours_of_known_series():
     noisy = sine + 0.3 * np.random.default_rng(0).standard_normal(t.size)
     mi = mutual_information(noisy, 30)
     assert mi[0] > mi[5] > mi[10] < mi[20]
-    lag, how = choose_lag(noisy)
+    lag, how = _choose_lag(noisy)
     assert abs(lag - 10) <= 1 and "mutual information" in how
     # A circle needs two delay coordinates: in one dimension nearly every neighbour is
     # false (the two branches of the sine fold onto each other), in two none.
@@ -159,6 +155,14 @@ def test_constant_and_short_series_raise_clearly():
         cj.lyapunov_from_timeseries(np.full(1_000, 3.0))
     with pytest.raises(ValueError, match="too short.*at least 200"):
         cj.lyapunov_from_timeseries(np.sin(np.arange(100.0)))
+    with pytest.raises(ValueError, match="`max_lag`"):
+        cj.lyapunov.mutual_information(np.sin(np.arange(100.0)), 100)
+    with pytest.raises(ValueError, match="`lag`"):
+        cj.lyapunov.false_nearest_neighbours(np.sin(np.arange(100.0)), 0)
+    with pytest.raises(ValueError, match="constant"):
+        cj.lyapunov.false_nearest_neighbours(np.ones(100), 1)
+    with pytest.raises(ValueError, match="`curve`"):
+        cj.lyapunov.linear_region(np.array([0.0, 1.0, np.nan, 2.0, 3.0]))
 
 
 @pytest.mark.parametrize(

@@ -121,13 +121,62 @@ def mean_period(series: np.ndarray) -> int:
     return int(math.ceil(1.0 / mf))
 
 
-def mutual_information(series: np.ndarray, max_lag: int, bins: int | None = None) -> np.ndarray:
-    """The average mutual information I(x_t; x_{t+L}) in nats for L = 0..max_lag, from a
-    histogram of equiprobable bins (Fraser & Swinney 1986, Phys. Rev. A 33, 1134);
-    `bins` defaults to sqrt(n / 5), between 8 and 64."""
-    x = np.asarray(series, dtype=float)
+def _as_series(series: object) -> np.ndarray:
+    """`series` as a finite, real, 1-D float array, or a ValueError naming it."""
+    try:
+        raw = np.asarray(series)
+        if np.iscomplexobj(raw):
+            raise ValueError(f"`series` must be real, got complex dtype {raw.dtype}.")
+        x = raw.astype(float)
+    except (TypeError, ValueError) as e:
+        if str(e).startswith("`series`"):
+            raise
+        raise ValueError(f"`series` must be a 1-D array of numbers, got {series!r}.") from None
+    if x.ndim != 1:
+        raise ValueError(f"`series` must be 1-D (n,), got shape {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("`series` must be finite.")
+    if x.size and np.ptp(x) == 0.0:
+        raise ValueError(
+            f"`series` is constant (every value is {x[0]}): neighbours in its embedding do "
+            "not separate, so it has no Lyapunov exponent to estimate."
+        )
+    return x
+
+
+def mutual_information(
+    series: Float[ArrayLike, " n"], max_lag: object, *, bins: object = None
+) -> np.ndarray:
+    """The average mutual information between a series and its delayed copy, by a
+    histogram over equiprobable bins (Fraser & Swinney 1986, Phys. Rev. A 33, 1134).
+
+    Its first minimum is the delay at which the delayed copy adds the most new
+    information: `lyapunov_from_timeseries`'s default `lag`.
+
+    **Arguments:**
+
+    - `series`: finite samples, shape (n,).
+    - `max_lag`: the largest delay in samples, below n.
+    - `bins`: the bins per axis; default sqrt(n / 5), between 8 and 64.
+
+    **Returns:**
+
+    I(x_t; x_{t+L}) in nats for L = 0..max_lag, shape (max_lag + 1,).
+
+    Example:
+
+    ```python
+    t = np.arange(4_000)
+    x = np.sin(2 * np.pi * t / 40) + 0.3 * np.random.default_rng(0).normal(size=t.size)
+    cj.lyapunov.mutual_information(x, 30).argmin()    # 10: a quarter period
+    ```
+    """
+    x = _as_series(series)
+    max_lag = v.nonnegative_int(max_lag, "max_lag")
+    if max_lag >= x.size:
+        raise ValueError(f"`max_lag` must be below the {x.size} samples, got {max_lag}.")
     n = x.size
-    nb = int(np.clip(np.sqrt(n / 5), 8, 64)) if bins is None else bins
+    nb = int(np.clip(np.sqrt(n / 5), 8, 64)) if bins is None else v.positive_int(bins, "bins")
     edges = np.quantile(x, np.linspace(0.0, 1.0, nb + 1)[1:-1])
     b = np.searchsorted(edges, x, side="right")
     out = np.empty(max_lag + 1)
@@ -140,11 +189,10 @@ def mutual_information(series: np.ndarray, max_lag: int, bins: int | None = None
     return out
 
 
-def choose_lag(series: np.ndarray) -> tuple[int, str]:
+def _choose_lag(x: np.ndarray) -> tuple[int, str]:
     """The delay: the first minimum of the average mutual information within four mean
     periods, else the first lag where the autocorrelation falls below 1/e; and how it
     was found."""
-    x = np.asarray(series, dtype=float)
     max_lag = max(2, min(x.size // 10, 4 * mean_period(x)))
     mi = mutual_information(x, max_lag)
     for L in range(1, max_lag):
@@ -159,24 +207,55 @@ def choose_lag(series: np.ndarray) -> tuple[int, str]:
 
 
 def false_nearest_neighbours(
-    series: np.ndarray,
-    lag: int,
-    max_dim: int = 10,
+    series: Float[ArrayLike, " n"],
+    lag: object,
+    max_dim: object = 10,
     *,
-    rtol: float = 15.0,
-    atol: float = 2.0,
-    theiler: int = 0,
-    stop_below: float | None = None,
+    rtol: object = 15.0,
+    atol: object = 2.0,
+    theiler: object = 0,
+    stop_below: object = None,
 ) -> np.ndarray:
-    """The fraction of false nearest neighbours in embedding dimensions 1..max_dim
-    (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403): a neighbour is false when
-    the next delay coordinate moves it more than `rtol` times its distance away, or its
-    distance in the next dimension exceeds `atol` standard deviations. Neighbours
-    within `theiler` samples in time are skipped; with `stop_below` the scan stops at
-    the first dimension whose fraction is below it."""
+    """The fraction of false nearest neighbours of a delay embedding in dimensions
+    1..max_dim (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403).
+
+    The nearest neighbour of each delay vector (by a KD-tree) is false when the next
+    delay coordinate moves it more than `rtol` times its distance away, or its distance
+    in the next dimension exceeds `atol` standard deviations of the series. The
+    fraction drops to about zero at the dimension that unfolds the attractor:
+    `lyapunov_from_timeseries`'s default `dim` is the first under 1 %.
+
+    **Arguments:**
+
+    - `series`: finite samples, shape (n,).
+    - `lag`: the delay in samples.
+    - `max_dim`: the largest dimension tried, default 10.
+    - `rtol`, `atol`: Kennel et al.'s thresholds, default 15 and 2.
+    - `theiler`: neighbours within this many samples in time are skipped (default 0).
+    - `stop_below`: stop at the first dimension whose fraction is below this.
+
+    **Returns:**
+
+    The fractions for dimensions 1, 2, ..., shape (d,) with d <= max_dim (fewer when
+    stopped early or when the series is too short for more).
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    x = cj.trajectory(lor, lor.default_state(), steps=5_000, dt=0.02)[:, 0]
+    cj.lyapunov.false_nearest_neighbours(x, 8, 5)    # ~ [0.99, 0.05, 0.0, 0.0, 0.0]
+    ```
+    """
     from scipy.spatial import KDTree
 
-    x = np.asarray(series, dtype=float)
+    x = _as_series(series)
+    lag = v.positive_int(lag, "lag")
+    max_dim = v.positive_int(max_dim, "max_dim")
+    rtol = v.positive_float(rtol, "rtol")
+    atol = v.positive_float(atol, "atol")
+    theiler = v.nonnegative_int(theiler, "theiler")
+    stop = None if stop_below is None else v.positive_float(stop_below, "stop_below")
     sd = float(np.std(x))
     out: list[float] = []
     for d in range(1, max_dim + 1):
@@ -197,12 +276,12 @@ def false_nearest_neighbours(
             np.sqrt(dd[keep] ** 2 + extra[keep] ** 2) > atol * sd
         )
         out.append(float(np.mean(false)) if keep.any() else 1.0)
-        if stop_below is not None and out[-1] < stop_below:
+        if stop is not None and out[-1] < stop:
             break
     return np.asarray(out)
 
 
-def choose_dim(fnn: np.ndarray) -> int:
+def _choose_dim(fnn: np.ndarray) -> int:
     """The smallest dimension with under 1 % false neighbours, else the first at which
     the fraction stops falling."""
     below = np.nonzero(fnn < 0.01)[0]
@@ -211,18 +290,50 @@ def choose_dim(fnn: np.ndarray) -> int:
     for d in range(1, fnn.size):
         if fnn[d] >= fnn[d - 1]:
             return d
-    return int(fnn.size)
+    return max(int(fnn.size), 1)
 
 
 def linear_region(
-    curve: np.ndarray, *, tol: float = 0.25, saturation: float = 0.8, segments: int = 40
+    curve: Float[ArrayLike, " n"],
+    *,
+    tol: object = 0.25,
+    saturation: object = 0.8,
+    segments: object = 40,
 ) -> tuple[int, int]:
-    """The (start, stop) of the longest stretch of a growth curve that is straight: the
-    part before it first reaches `saturation` of its total rise is cut into `segments`
-    pieces, consecutive pieces join a stretch while their own least-squares slopes stay
-    within `tol` (relative) of the stretch's, and the longest stretch with a positive
-    slope wins (Datseris & Parlitz 2022, *Nonlinear Dynamics*, sec. 5.3)."""
+    """The longest straight stretch of a growth curve before it saturates, as in
+    Datseris & Parlitz (2022), *Nonlinear Dynamics*, Springer, sec. 5.3 (and
+    DynamicalSystems.jl's `linear_region`).
+
+    The curve up to where it first reaches `saturation` of its total rise is cut into
+    `segments` pieces; consecutive pieces join a stretch while their own least-squares
+    slopes stay within `tol` (relative) of the stretch's; the longest stretch with a
+    positive slope wins. `lyapunov_from_timeseries` fits Rosenstein's divergence curve
+    over it by default.
+
+    **Arguments:**
+
+    - `curve`: the values at equally spaced times, shape (n,), n >= 5.
+    - `tol`: the relative slope tolerance, default 0.25.
+    - `saturation`: the fraction of the rise where the search stops, default 0.8.
+    - `segments`: the pieces the search range is cut into, default 40.
+
+    **Returns:**
+
+    (start, stop): the stretch is `curve[start:stop]`.
+
+    Example:
+
+    ```python
+    k = np.arange(200.0)
+    cj.lyapunov.linear_region(np.minimum(0.05 * k, 6.0))   # (0, 97): to 80 % of the rise
+    ```
+    """
     d = np.asarray(curve, dtype=float)
+    if d.ndim != 1 or d.size < 5 or not np.all(np.isfinite(d)):
+        raise ValueError(f"`curve` must be finite, 1-D and of length >= 5, got shape {d.shape}.")
+    tol = v.positive_float(tol, "tol")
+    saturation = v.positive_float(saturation, "saturation")
+    segments = v.positive_int(segments, "segments")
     rise = float(np.max(d) - d[0])
     end = int(np.argmax(d >= d[0] + saturation * rise)) if rise > 0 else d.size - 1
     end = min(max(end, 4), d.size - 1)
@@ -451,24 +562,7 @@ def lyapunov_from_timeseries(
     ```
     """
     v.one_of(method, "method", ("rosenstein", "jacobian"))
-    try:
-        raw = np.asarray(series)
-        if np.iscomplexobj(raw):
-            raise ValueError(f"`series` must be real, got complex dtype {raw.dtype}.")
-        x = raw.astype(float)
-    except (TypeError, ValueError) as e:
-        if str(e).startswith("`series`"):
-            raise
-        raise ValueError(f"`series` must be a 1-D array of numbers, got {series!r}.") from None
-    if x.ndim != 1:
-        raise ValueError(f"`series` must be 1-D (n,), got shape {x.shape}.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("`series` must be finite.")
-    if x.size and np.ptp(x) == 0.0:
-        raise ValueError(
-            f"`series` is constant (every value is {x[0]}): neighbours in its embedding do "
-            "not separate, so it has no Lyapunov exponent to estimate."
-        )
+    x = _as_series(series)
     dt = v.positive_float(dt, "dt")
     dim = None if dim is None else v.positive_int(dim, "dim")
     lag = None if lag is None else v.positive_int(lag, "lag")
@@ -483,7 +577,7 @@ def lyapunov_from_timeseries(
         )
     choices = []
     if lag is None:
-        lag, how = choose_lag(x)
+        lag, how = _choose_lag(x)
         choices.append(f"lag: {how}")
     else:
         choices.append("lag: given")
@@ -492,7 +586,7 @@ def lyapunov_from_timeseries(
     fnn = np.zeros((0,))
     if dim is None:
         fnn = false_nearest_neighbours(x, lag, 10, theiler=lag, stop_below=0.01)
-        dim = choose_dim(fnn)
+        dim = _choose_dim(fnn)
         choices.append("dim: false nearest neighbours")
     else:
         choices.append("dim: given")
