@@ -112,15 +112,30 @@ def test_default_settings_lorenz_within_15_percent(lorenz_x):
     assert "mutual information" in est.choices and "false nearest" in est.choices
 
 
+@pytest.mark.slow
+def test_default_settings_henon_both_methods():
+    # A map: x_n and x_{n+1} embed Henon; the autocorrelation has no lag to offer
+    # beyond 1 and two dimensions have no false neighbours.
+    hen = cj.systems.Henon()
+    x = np.asarray(cj.trajectory(hen, hen.default_state(), steps=2_999, transient=100)[:, 0])
+    est = cj.lyapunov_from_timeseries(x)
+    assert (est.lag, est.dim) == (1, 2)
+    assert abs(float(est.exponents[0]) - 0.41922) < 0.1 * 0.41922
+    spec = cj.lyapunov_from_timeseries(x, method="jacobian")
+    assert spec.dim == 2 and spec.fit_range == (0, 0)
+    assert abs(float(spec.exponents[0]) - 0.41922) < 0.05 * 0.41922
+    assert abs(float(spec.exponents[1]) + 1.62319) < 0.1 * 1.62319
+
+
 def test_given_settings_unchanged(lorenz_x):
-    # Given settings are used as given; fit_range=(0, horizon) is the old default.
+    # Given settings are used as given (the shapes of the nolds comparison, compiled
+    # once); fit_range=(0, horizon) is the old default.
     x = lorenz_x[:3_000]
-    est = cj.lyapunov_from_timeseries(x, dt=DT, dim=10, lag=1, horizon=20, fit_range=(0, 20))
-    assert (est.dim, est.lag, est.fit_range) == (10, 1, (0, 20))
+    est = cj.lyapunov_from_timeseries(x, **(ROSENSTEIN | {"fit_range": (0, 125)}))
+    assert (est.dim, est.lag, est.theiler, est.fit_range) == (5, 5, 50, (0, 125))
     assert est.choices == "lag: given; dim: given; fit_range: given"
     assert est.false_neighbours.shape == (0,)
-    d = np.asarray(est.divergence)
-    slope = np.polyfit(np.arange(20), d, 1)[0]
+    slope = np.polyfit(np.arange(125), np.asarray(est.divergence), 1)[0]
     assert float(est.exponents[0]) == pytest.approx(slope / DT, rel=1e-12)
 
 
