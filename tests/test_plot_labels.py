@@ -152,3 +152,15 @@ def test_orbit_diagram_small_faint_markers_then_a_density_image():
     ax = cj.plot.orbit_diagram(_diagram(30, 10), density=True, bins=50).axes[0]
     assert len(ax.lines) == 0 and np.nan_to_num(ax.collections[0].get_array()).sum() == 300
     assert not _tick_labels_overlap(ax, "x") and not _tick_labels_overlap(ax, "y")
+
+
+def test_the_reports_convergence_figure_is_readable_too():
+    from chaosjax.plot._report import lyapunov_convergence
+
+    res = _result([0.9056, 1e-4, -14.5723])
+    fig = lyapunov_convergence(res.history_steps * 0.01, res.history, reference=[0.9056, 0, -14.57])
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "symlog"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["λ₁", "λ₂", "λ₃"]
+    assert ax.get_ylabel() == "λᵢ (per unit time)"
+    assert not _tick_labels_overlap(ax, "y")

@@ -273,7 +273,7 @@ def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figu
     for row in rows:
         row = row[np.isfinite(row)]
         ax.plot(row[:-1], row[1:], ".", markersize=1.5)
-    ax.set_xlabel(f"s_k = x[{coordinate}]")
-    ax.set_ylabel("s_{k+1}")
+    ax.set_xlabel(f"$s_k$ = x[{coordinate}]")
+    ax.set_ylabel("$s_{k+1}$")
     ax.set_title(title)
     return _axes.done(ax, new)

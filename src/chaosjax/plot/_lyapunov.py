@@ -22,6 +22,30 @@ def _unit(result) -> str:
     return "per iteration" if float(result.time_per_step) == 1.0 else "per unit time"
 
 
+def exponent_scale(ax, history, yscale: str = "auto") -> str:
+    """Set the exponent axis of a convergence plot: "symlog" ("auto" picks it when the
+    largest final |exponent| is over 10 times the smallest nonzero one), linear within
+    the smallest, with ticks at 0 and at the decades outside that band only
+    (matplotlib's also mark decades inside it, where they crowd onto 0); or "linear".
+    Returns the scale set."""
+    hist = np.asarray(history, dtype=float)
+    final = np.abs(hist[-1][np.isfinite(hist[-1])])
+    small = final[final > 1e-3 * final.max()] if final.size and final.max() > 0 else final
+    if yscale == "auto":
+        yscale = "symlog" if small.size and final.max() > 10 * small.min() else "linear"
+    if yscale == "symlog":
+        linthresh = float(small.min()) if small.size else 1.0
+        ax.set_yscale("symlog", linthresh=linthresh)
+        top = float(np.nanmax(np.abs(hist))) if np.isfinite(hist).any() else 1.0
+        decades = 10.0 ** np.arange(
+            np.ceil(np.log10(linthresh)), np.ceil(np.log10(max(top, linthresh))) + 1
+        )
+        locs = np.concatenate([-decades[::-1], [0.0], decades])
+        ax.yaxis.set_major_locator(FixedLocator([float(v) for v in locs]))
+        ax.yaxis.set_minor_locator(NullLocator())
+    return yscale
+
+
 def lyapunov_convergence(
     result, *, reference=None, yscale: str = "auto", title: str = "", ax=None
 ) -> Figure:
@@ -66,22 +90,7 @@ def lyapunov_convergence(
         (line,) = ax.plot(t, hist[:, j], lw=1.0, label=lam_label(j + 1))
         if reference is not None and j < len(reference):
             ax.axhline(reference[j], color=line.get_color(), ls="--", lw=0.7)
-    final = np.abs(hist[-1][np.isfinite(hist[-1])])
-    small = final[final > 1e-3 * final.max()] if final.size and final.max() > 0 else final
-    if yscale == "auto":
-        yscale = "symlog" if small.size and final.max() > 10 * small.min() else "linear"
-    if yscale == "symlog":
-        linthresh = float(small.min()) if small.size else 1.0
-        ax.set_yscale("symlog", linthresh=linthresh)
-        # Ticks at 0 and at the decades outside the linear band only: matplotlib's
-        # also mark decades inside it, where they crowd onto 0.
-        top = float(np.nanmax(np.abs(hist))) if np.isfinite(hist).any() else 1.0
-        decades = 10.0 ** np.arange(
-            np.ceil(np.log10(linthresh)), np.ceil(np.log10(max(top, linthresh))) + 1
-        )
-        locs = np.concatenate([-decades[::-1], [0.0], decades])
-        ax.yaxis.set_major_locator(FixedLocator([float(v) for v in locs]))
-        ax.yaxis.set_minor_locator(NullLocator())
+    exponent_scale(ax, hist, yscale)
     ax.set_xscale("log")
     ax.set_xlabel("time t" if float(result.time_per_step) != 1.0 else "iteration n")
     ax.set_ylabel(f"running estimate of λᵢ ({_unit(result)})")
