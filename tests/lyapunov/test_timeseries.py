@@ -158,11 +158,11 @@ def test_mutual_information_and_false_neighbours_of_known_series():
     fnn = false_nearest_neighbours(sine + 1e-3 * np.cos(0.37 * t), 10, 3)
     assert fnn[0] > 0.3 and fnn[1] < 0.01
     # A line that bends into a plateau after a steeper start: the straight part up to
-    # 80 % of the rise is found, neither the start nor the plateau.
+    # 60 % of the rise is found, neither the start nor the plateau.
     k = np.arange(200.0)
     curve = np.where(k < 120, 0.05 * k, 6.0) + np.where(k < 10, 0.1 * (10 - k), 0.0)
     lo, hi = linear_region(curve)
-    assert 5 <= lo <= 20 and 90 <= hi <= 120
+    assert 5 <= lo <= 20 and 70 <= hi <= 90
 
 
 def test_constant_and_short_series_raise_clearly():
@@ -215,7 +215,7 @@ def test_bad_series_raise(series, kwargs, match):
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="the divergence curve bends from the start; its longest straight "
-                "stretch gives 0.058 (-19 %)",
+                "stretch gives 0.057 (-20 %)",
             ),
         ),
         pytest.param(

@@ -13,7 +13,8 @@ Swinney 1986, Phys. Rev. A 33, 1134), or where that has none the first lag at wh
 autocorrelation falls below 1/e; the embedding dimension is the smallest with under 1 %
 false nearest neighbours (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403); and
 Rosenstein's line is fitted over the longest stretch of the divergence curve whose
-local slope stays within 25 % of the stretch's own, before the curve saturates (the
+local slope stays within 25 % of the stretch's own, before the curve has risen 60 % of
+the way to saturation (the
 "linear region" of Datseris & Parlitz 2022, *Nonlinear Dynamics*, Springer, sec. 5.3,
 and DynamicalSystems.jl's `linear_region`).
 
@@ -297,7 +298,7 @@ def linear_region(
     curve: Float[ArrayLike, " n"],
     *,
     tol: object = 0.25,
-    saturation: object = 0.8,
+    saturation: object = 0.6,
     segments: object = 40,
 ) -> tuple[int, int]:
     """The longest straight stretch of a growth curve before it saturates, as in
@@ -314,7 +315,7 @@ def linear_region(
 
     - `curve`: the values at equally spaced times, shape (n,), n >= 5.
     - `tol`: the relative slope tolerance, default 0.25.
-    - `saturation`: the fraction of the rise where the search stops, default 0.8.
+    - `saturation`: the fraction of the rise where the search stops, default 0.6.
     - `segments`: the pieces the search range is cut into, default 40.
 
     **Returns:**
@@ -325,7 +326,7 @@ def linear_region(
 
     ```python
     k = np.arange(200.0)
-    cj.lyapunov.linear_region(np.minimum(0.05 * k, 6.0))   # (0, 97): to 80 % of the rise
+    cj.lyapunov.linear_region(np.minimum(0.05 * k, 6.0))   # (0, 73): to 60 % of the rise
     ```
     """
     d = np.asarray(curve, dtype=float)
@@ -556,7 +557,7 @@ def lyapunov_from_timeseries(
     xs = cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,
                        transient=2_000, save_every=2)[:, 0]      # 10,000 samples
     est = cj.lyapunov_from_timeseries(xs, dt=0.02)
-    est.exponents, est.lag, est.dim, est.fit_range   # ~ [0.87], 8, 3, (40, 157)
+    est.exponents, est.lag, est.dim, est.fit_range   # ~ [0.90], 8, 3, (40, 115)
     cj.lyapunov_from_timeseries(xs, dt=0.02, dim=5, lag=5, theiler=50, horizon=125,
                                 fit_range=(50, 125))  # every setting by hand
     ```
