@@ -164,3 +164,44 @@ def test_the_reports_convergence_figure_is_readable_too():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["λ₁", "λ₂", "λ₃"]
     assert ax.get_ylabel() == "λᵢ (per unit time)"
     assert not _tick_labels_overlap(ax, "y")
+
+
+def _figures_of_realistic_size():
+    rng = np.random.default_rng(0)
+    t = np.linspace(0.0, 100.0, 1_000)
+    xs = np.stack([np.sin(t), np.cos(1.3 * t), 20 + 5 * np.sin(0.7 * t)], axis=-1)
+    lam = np.linspace(-0.5, 0.4, 200)
+    yield cj.plot.phase_portrait(xs[:, :2])
+    yield cj.plot.time_series(t, xs)
+    yield cj.plot.orbit_diagram(_diagram(200, 50), lam)
+    yield cj.plot.lyapunov_convergence(_result([0.42, -1.62], 1.0))
+    yield cj.plot.lyapunov_spectrum_bars(np.linspace(0.5, -30.0, 40), unit="per unit time")
+    yield cj.plot.clv_angles(types.SimpleNamespace(angles=rng.uniform(0, 1.5, (200, 3))))
+    yield cj.plot.sensitivity_blowup(_TABLE, exponent=0.9)
+    yield cj.plot.return_map(xs[:, :1])
+    yield cj.plot.cumulative_average_band(t, 20 + rng.normal(size=(8, t.size)))
+
+
+def test_no_helper_draws_colliding_tick_labels():
+    for fig in _figures_of_realistic_size():
+        for ax in fig.axes:
+            if ax.name == "3d":
+                continue
+            assert not _tick_labels_overlap(ax, "x"), (fig, ax.get_xlabel())
+            assert not _tick_labels_overlap(ax, "y"), (fig, ax.get_ylabel())
+        plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "lam, dky",
+    [
+        ([0.9056, 0.0, -14.5723], 2 + 0.9056 / 14.5723),
+        ([-0.1, -2.0], 0.0),
+        ([1.0, 0.5], 2.0),
+        ([-1.62, 0.42], 1 + 0.42 / 1.62),
+    ],
+)
+def test_the_bars_title_has_the_kaplan_yorke_dimension(lam, dky):
+    # Kaplan & Yorke (1979): j + (lam_1 + ... + lam_j) / |lam_{j+1}|.
+    title = cj.plot.lyapunov_spectrum_bars(lam).axes[0].get_title()
+    assert title == f"Lyapunov spectrum ($D_{{KY}}$ = {dky:.3f})"

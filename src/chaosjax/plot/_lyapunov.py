@@ -7,7 +7,6 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 
-from ..lyapunov.dimension import kaplan_yorke_dimension
 from . import _axes
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -16,6 +15,18 @@ _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 def lam_label(i: int) -> str:
     """The label λ with subscript i, in Unicode (λ₁, λ₁₂)."""
     return "λ" + str(i).translate(_SUBSCRIPTS)
+
+
+def _kaplan_yorke(lam: np.ndarray) -> float:
+    """`cj.kaplan_yorke_dimension` of descending exponents, in numpy (a figure
+    compiles nothing)."""
+    csum = np.cumsum(lam)
+    j = int(np.sum(csum >= 0))
+    if j == 0:
+        return 0.0
+    if j >= lam.size:
+        return float(lam.size)
+    return j + float(csum[j - 1]) / abs(float(lam[j]))
 
 
 def _unit(result) -> str:
@@ -125,7 +136,7 @@ def lyapunov_spectrum_bars(
     ```
     """
     lam = np.sort(np.asarray(exponents, dtype=float))[::-1]
-    dky = float(kaplan_yorke_dimension(lam))
+    dky = _kaplan_yorke(lam)
     ax, new = _axes.axes(ax, (max(4.0, 0.25 * lam.size + 2.0), 3.6))
     idx = np.arange(1, lam.size + 1)
     ax.bar(idx, lam, color=np.where(lam > 0, "tab:red", "tab:blue"))
