@@ -36,6 +36,7 @@ lyapunov_transient = 100
 horizons = [0.5, 1.0, 2.0]
 sensitivity_members = 4
 shadowing_steps = 200
+linear_response_steps = 0
 bifurcation_range = "25:30:6"
 bifurcation_transient = 500
 bifurcation_keep = 10
@@ -55,7 +56,7 @@ def report_dir(tmp_path_factory):
     config = base / "run.toml"
     config.write_text(SMALL)
     out = base / "out"
-    result = invoke("report", "--config", config, "--out", out, "--members", 6)
+    result = invoke("report", "--config", config, "--out", out, "--members", 6, "--interactive")
     assert result.exit_code == 0, result.output
     return out
 

@@ -229,6 +229,11 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
                 if not isinstance(value, int) or key in ("save_every", "shadowing_segments")
                 else max(10, value // q)
             )
+    if out["linear_response_steps"] is None:
+        # S3 needs long orbits (each window 20 Lyapunov times of burn-in and six
+        # correlation lengths): a quarter of the full length in a quick run.
+        full = 1_000_000 if flow else 160_000
+        out["linear_response_steps"] = full // 4 if config.quick else full
     out["members"] = out["members"] or (16 if config.quick else 64)
     out["sensitivity_members"] = out["sensitivity_members"] or (8 if config.quick else 32)
     out["observables"] = min(out["observables"] or 3, system.dim)
