@@ -36,9 +36,13 @@ def _array(r: Report, name: str) -> np.ndarray | None:
 
 def _div(fig, name: str, caption: str) -> Markup:
     html = fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG, div_id=name)
-    return Markup('<figure class="plotly-figure">') + Markup(html) + Markup(
-        "<figcaption>"
-    ) + caption + Markup("</figcaption></figure>")
+    return (
+        Markup('<figure class="plotly-figure">')
+        + Markup(html)
+        + Markup("<figcaption>")
+        + caption
+        + Markup("</figcaption></figure>")
+    )
 
 
 def _layout(fig, title: str, height: int = 480) -> None:
@@ -126,7 +130,8 @@ def _lyapunov(r: Report) -> Markup | None:
             go.Scatter(x=t, y=hist[:, j], mode="lines", name=f"lambda{j + 1}"), row=j + 1, col=1
         )
         if ref is not None and len(ref) == k:
-            fig.add_hline(y=ref[j], line_dash="dash", line_color="gray", row=j + 1, col=1)
+            where: dict[str, Any] = {"row": j + 1, "col": 1}  # plotly's stubs say str
+            fig.add_hline(y=ref[j], line_dash="dash", line_color="gray", **where)
         fig.update_yaxes(title_text=f"lambda{j + 1}", row=j + 1, col=1)
     fig.update_xaxes(title_text="time" if r.flow else "iterations", row=k, col=1)
     fig.update_layout(showlegend=False)

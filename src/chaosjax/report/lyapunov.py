@@ -38,9 +38,7 @@ def _contraction_rate(r: Report) -> float:
     return float(np.asarray(value))
 
 
-def batch_errors(
-    history, history_steps, batches: int = 20
-) -> tuple[np.ndarray, float, int]:
+def batch_errors(history, history_steps, batches: int = 20) -> tuple[np.ndarray, float, int]:
     """Standard errors of the exponents and of the Kaplan-Yorke dimension, by the
     jackknife over consecutive batches of the run (batch means; Flyvbjerg & Petersen
     1989, J. Chem. Phys. 91, 461).

@@ -216,21 +216,16 @@ class Report:
     def _page(self, name: str, interrupted: str | None, kind: str, link: str | None) -> str:
         from . import summary
 
-        show = None
         head = Markup("")
-        if kind == "self-contained":
-
-            def show(part):
-                return self._embed(str(part))
-
-        elif kind == "interactive":
+        figures: dict[str, Markup] = {}
+        if kind == "interactive":
             from . import interactive
 
             figures = interactive.figures(self)
             head = interactive.plotly_js()
 
-            def show(part):
-                return self._embed(str(part), figures)
+        def show(part: Markup) -> Markup:
+            return part if kind == "static" else self._embed(str(part), figures)
 
         return page.render(
             name=name,

@@ -18,8 +18,8 @@ import numpy as np
 import chaosjax as cj
 
 from .. import io as cjio
-from . import page
 from .._progress import progress_bar
+from . import page
 from .results import Report, Section
 from .selection import ensemble_states
 from .summary import judge
@@ -149,7 +149,7 @@ def _blowup(r: Report, param: str, i: int, x0s: np.ndarray):
     size = max(2, -(-n // 8))
     chunks = -(-n // size)
     padded = np.concatenate([x0s, np.repeat(x0s[-1:], chunks * size - n, axis=0)])
-    grads, horizons = [], None
+    grads, horizons = [], np.asarray(cfg["horizons"], dtype=float)
     with progress_bar(r.progress, n, "finite-time gradients") as bar:
         for c in range(chunks):
             tab = cj.sensitivity_blowup_table(
