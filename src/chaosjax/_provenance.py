@@ -79,7 +79,8 @@ def attributes(
     `system`, `system_class`, `kind`, `dim`, `parameters` (JSON), `parameter_<name>`
     for each scalar parameter, `system_file` and `system_file_sha256` for a class
     loaded from a file (`--system-file`: its path and the SHA-256 of its content),
-    `dt` (time per step; absent for maps), `time_units`, `solver`, `seed`, `chaosjax_version`, `created` (UTC, ISO 8601), plus `extra`.
+    `dt` (time per step; absent for maps), `time_units`, `solver`, `seed`,
+    `chaosjax_version`, `created` (UTC, ISO 8601), plus `extra`.
 
     **Arguments:**
 
