@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from .results import Report
-
 _CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": True}
 
 
@@ -26,7 +24,7 @@ def plotly_js() -> Markup:
     return Markup('<script type="text/javascript">') + Markup(get_plotlyjs()) + Markup("</script>")
 
 
-def _array(r: Report, name: str) -> np.ndarray | None:
+def _array(r: Any, name: str) -> np.ndarray | None:
     """A stored data variable or coordinate of the report, or None if absent."""
     entry = r.nc.get(name, r.coords.get(name))
     if entry is None:
@@ -51,7 +49,7 @@ def _layout(fig, title: str, height: int = 480) -> None:
     )
 
 
-def _attractor(r: Report) -> Markup | None:
+def _attractor(r: Any) -> Markup | None:
     import plotly.graph_objects as go
 
     xs = _array(r, "trajectory")
@@ -89,7 +87,7 @@ def _attractor(r: Report) -> Markup | None:
     return _div(fig, "plotly-attractor", f"The attractor, coloured by {unit} ({what})")
 
 
-def _orbit_diagram(r: Report) -> Markup | None:
+def _orbit_diagram(r: Any) -> Markup | None:
     import plotly.graph_objects as go
 
     pts = _array(r, "orbit_points")
@@ -114,7 +112,7 @@ def _orbit_diagram(r: Report) -> Markup | None:
     return _div(fig, "plotly-orbit-diagram", f"Orbit diagram over {param} (drag to zoom)")
 
 
-def _lyapunov(r: Report) -> Markup | None:
+def _lyapunov(r: Any) -> Markup | None:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -145,7 +143,7 @@ def _lyapunov(r: Report) -> Markup | None:
     )
 
 
-def _averages(r: Report) -> dict[str, Markup]:
+def _averages(r: Any) -> dict[str, Markup]:
     import plotly.graph_objects as go
 
     a = _array(r, "cumulative_average")
@@ -195,7 +193,7 @@ def _averages(r: Report) -> dict[str, Markup]:
     return out
 
 
-def figures(r: Report) -> dict[str, Markup]:
+def figures(r: Any) -> dict[str, Markup]:
     """The interactive figures, by the name of the PNG each replaces."""
     out: dict[str, Any] = {
         "phase_portrait.png": _attractor(r),

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 from markupsafe import Markup
 
 from . import page
-from .results import Report
 
 AGREEMENT = 2.0
 """Estimates further apart than this many combined standard errors disagree."""
@@ -112,12 +112,12 @@ def verdict(
     return Verdict(trusted, lss_fd, s3_fd, s3_ok)
 
 
-def _value(r: Report, name: str) -> float | None:
+def _value(r: Any, name: str) -> float | None:
     v = r.values.get(name)
     return None if v is None else float(v)
 
 
-def judge(r: Report) -> Markup:
+def judge(r: Any) -> Markup:
     """Compare the sensitivity estimates the section recorded, record the comparison
     (`values.lss_fd_discrepancy`, `values.s3_fd_discrepancy`,
     `strings.sensitivity_trusted`) and return the paragraph that explains it."""
@@ -152,6 +152,6 @@ def judge(r: Report) -> Markup:
     return page.snippets("sensitivity").comparison(r, v=v, param=param, i=i)
 
 
-def summary(r: Report) -> Markup:
+def summary(r: Any) -> Markup:
     """The block at the top of the page, from what the sections recorded so far."""
     return page.snippets("summary").summary(r, values=r.values, strings=r.strings)
