@@ -236,11 +236,16 @@ def _tiny(out, **kw):
     return cfg
 
 
-def test_a_map_report(tmp_path):
+def test_a_map_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # progress bars as on a terminal
     summary = rep.run_report(
-        _tiny(tmp_path, sections=["system", "attractor", "bifurcation", "timings"])
+        _tiny(tmp_path, sections=["system", "attractor", "bifurcation", "timings"]),
+        progress=True,
     )
     assert summary.failed == [] and not summary.interrupted
+    shown = capsys.readouterr().out
+    assert "orbit diagram over a" in shown and "5/5" in shown  # a bar over the values
+    assert "classifying the attractor" in shown  # a pulsing bar for one compiled call
     res = load_results(tmp_path)
     assert res["config"]["dt"] is None and res["values"]["bifurcation_values"] == 5
     assert "orbit_diagram.png" in res["figures"]
