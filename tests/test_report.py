@@ -183,6 +183,13 @@ def test_lyapunov_numbers_make_sense(report_dir):
     assert sum(lam) == pytest.approx(-(10 + 1 + 8 / 3), abs=1e-3)
     assert v["contraction_rate"] == pytest.approx(-(10 + 1 + 8 / 3), rel=1e-9)
     assert 1.9 < v["kaplan_yorke_dimension"] < 2.2
+    # The distance to the literature in standard errors, and a comment where it is large.
+    z = np.abs(np.subtract(lam, v["reference_exponents"])) / v["lyapunov_error"]
+    np.testing.assert_allclose(v["lyapunov_difference_errors"], z, rtol=1e-12)
+    html = (report_dir / "index.html").read_text()
+    assert ("The literature value lies more than two standard errors" in html) == bool(
+        (z > 2).any()
+    )
 
 
 def test_resolved_configuration_is_recorded_and_reruns(report_dir):

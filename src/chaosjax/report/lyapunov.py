@@ -131,6 +131,7 @@ def run(r: Report, s: Section) -> None:
         pass
     ref = r.values.get("reference_exponents")
     has_ref = ref is not None and len(ref) == len(lam)
+    off: list[int] = []  # exponents further from the literature than two errors
     if has_ref:
         r.put(
             "lyapunov_difference",
@@ -139,12 +140,22 @@ def run(r: Report, s: Section) -> None:
             unit,
             "computed minus literature",
         )
+        ok = np.isfinite(err) & (err > 0)
+        z = np.where(ok, np.abs(lam - np.asarray(ref)) / np.where(ok, err, 1.0), np.nan)
+        r.put(
+            "lyapunov_difference_errors",
+            z,
+            ("exponent",),
+            long_name="|computed - literature| in standard errors",
+        )
+        off = [j for j in range(len(lam)) if np.isfinite(z[j]) and z[j] > 2.0]
     s.parts.append(
         page.snippets("lyapunov").spectrum(
             r,
             exponents=len(lam),
             has_ref=has_ref,
             has_contraction="contraction_rate" in r.values,
+            off=off,
         )
     )
     fig = figs.lyapunov_convergence(
