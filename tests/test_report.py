@@ -642,15 +642,29 @@ def test_interactive_page_renders_plotly_figures_without_network(report_dir, tmp
 def test_self_contained_page_embeds_every_figure(tmp_path):
     import base64
 
-    rep.run_report(_tiny(tmp_path, sections=["system", "attractor"], self_contained=True))
+    rep.run_report(_tiny(tmp_path, sections=["system", "bifurcation"], self_contained=True))
     html = (tmp_path / "index.html").read_text()
     page = _Page()
     page.feed(html)
     res = load_results(tmp_path)
-    assert len(page.images) == len(res["figures"]) == 2
+    assert len(page.images) == len(res["figures"]) == 1
     for src, name in zip(page.images, res["figures"], strict=True):
         prefix = "data:image/png;base64,"
         assert src.startswith(prefix)
         assert base64.b64decode(src[len(prefix) :]) == (tmp_path / name).read_bytes()
     assert "This page is self-contained" in html
     assert res["config"]["self_contained"] is True and not (tmp_path / "interactive.html").exists()
+
+
+def test_a_failing_interactive_page_does_not_lose_the_report(tmp_path, monkeypatch):
+    from chaosjax.report import interactive
+
+    def broken(r):
+        raise RuntimeError("no plotly here")
+
+    monkeypatch.setattr(interactive, "figures", broken)
+    summary = rep.run_report(_tiny(tmp_path, sections=["system"], interactive=True))
+    assert summary.failed == [] and not (tmp_path / "interactive.html").exists()
+    html = (tmp_path / "index.html").read_text()
+    assert "The interactive version could not be made: " in html and "no plotly here" in html
+    assert 'href="interactive.html"' not in html

@@ -77,6 +77,7 @@ def render(
     head: Markup = Markup(""),
     kind: str = "static",
     interactive_file: str | None = None,
+    interactive_error: Markup | None = None,
 ) -> str:
     """The whole page.
 
@@ -94,6 +95,7 @@ def render(
     - `kind`: "static" (figures beside the page), "self-contained" (figures embedded)
       or "interactive".
     - `interactive_file`: the interactive page beside this one, linked from it.
+    - `interactive_error`: why the interactive page could not be made, or None.
     """
     template = _environment().get_template("page.html.j2")
     return template.render(
@@ -106,4 +108,5 @@ def render(
         head=head,
         kind=kind,
         interactive_file=interactive_file,
+        interactive_error=interactive_error,
     )

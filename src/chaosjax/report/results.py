@@ -178,14 +178,16 @@ class Report:
         interrupted = SECTION_TITLES[self.interrupted] if self.interrupted else None
         interactive = bool(self.cfg.get("interactive"))
         kind = "self-contained" if self.cfg.get("self_contained") else "static"
-        pages = {
-            "index.html": self._page(
-                name, interrupted, kind, "interactive.html" if interactive else None
-            )
-        }
+        pages: dict[str, str] = {}
         if interactive and final:
             # Built once, at the end (or at an interruption): plotly figures take a while.
-            pages["interactive.html"] = self._page(name, interrupted, "interactive", None)
+            # A failure here must not lose the report: the page says what went wrong.
+            try:
+                pages["interactive.html"] = self._page(name, interrupted, "interactive", None)
+            except Exception as e:  # noqa: BLE001
+                self.t("interactive_error", f"{type(e).__name__}: {e}")
+        link = "interactive.html" if "interactive.html" in pages else None
+        pages["index.html"] = self._page(name, interrupted, kind, link)
         # The pages record the strings they show: results.json is written after them.
         cjio.save(ds, self.out / "results.nc")
         cjio.write_json(self.out / "results.json", results)
@@ -237,4 +239,7 @@ class Report:
             head=head,
             kind=kind,
             interactive_file=link,
+            interactive_error=self.t("interactive_error", self.strings["interactive_error"])
+            if "interactive_error" in self.strings and kind != "interactive"
+            else None,
         )
