@@ -89,3 +89,4 @@ def activity(enabled: bool, description: str) -> Iterator[None]:
         task = progress.add_task(description, total=None)
         yield
         progress.update(task, total=1, completed=1)
+        progress.refresh()
