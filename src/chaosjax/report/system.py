@@ -50,5 +50,6 @@ def run(r: Report, s: Section) -> None:
             structural=structural,
             states=len(x0),
             references=references,
+            source=getattr(type(sysm), "__chaosjax_source__", None),
         )
     )
