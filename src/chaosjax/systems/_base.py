@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import inspect
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 import equinox as eqx
 import jax
@@ -289,7 +289,7 @@ def _takes_time(method: Any) -> bool:
     return len([p for p in params if p.kind in kinds]) == 3
 
 
-def is_time_dependent(system: object) -> bool:
+def is_time_dependent(system: object) -> TypeGuard[Flow]:
     """Whether `system` is a flow whose vector field depends on time."""
     return isinstance(system, Flow) and system.time_dependent
 
