@@ -178,6 +178,7 @@ def test_lengths_by_time_and_default_state_and_step():
         cj.trajectory(LOR, t_final=0.015)
 
 
+@pytest.mark.slow  # the same diagram as the stroboscopic test, through the command
 def test_cli_orbit_diagram_of_a_forced_flow_is_its_stroboscopic_map(tmp_path):
     from typer.testing import CliRunner
 
