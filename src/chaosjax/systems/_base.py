@@ -279,14 +279,14 @@ class Flow(_System):
 
 
 def _takes_time(method: Any) -> bool:
-    """Whether `vector_field` is written `(self, t, x)`: two positional arguments after
-    `self`."""
+    """Whether `vector_field` is written `(self, t, x)`: two required positional
+    arguments after `self` (an optional third, `(self, x, args=None)`, is not a time)."""
     try:
         params = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):
         return False
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return len([p for p in params if p.kind in kinds]) == 3
+    return len([p for p in params if p.kind in kinds and p.default is p.empty]) == 3
 
 
 def is_time_dependent(system: object) -> TypeGuard[Flow]:
