@@ -197,6 +197,12 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
     Raises `ReportError` for options that do not fit the system.
     """
     system = resolve_system(config.system, config.parameters, config.system_file)
+    if systems.is_time_dependent(system):
+        raise ReportError(
+            f"{cjio.system_name(system)} depends on time (vector_field(t, x)); the report "
+            "needs a map or an autonomous flow: report on its phase form (e.g. duffing for "
+            "forced_duffing), or study it in Python with cj.StroboscopicMap(flow)."
+        )
     flow = isinstance(system, Flow)
     if not flow and config.dt is not None:
         raise ReportError(f"`dt` applies to flows only; {cjio.system_name(system)} is a map.")
