@@ -58,6 +58,10 @@ def test_time_dependence_is_read_from_the_signature_and_unsupported_uses_say_so(
         cj.PoincareMap(DUF, cj.Hyperplane(normal=[1.0, 0.0]))
     with pytest.raises(ValueError, match="not supported"):
         cj.lyapunov_spectrum(DUF, steps=10, inverse=True)
+    from chaosjax.report import ReportConfig, ReportError, resolve
+
+    with pytest.raises(ReportError, match="depends on time.*StroboscopicMap"):
+        resolve(ReportConfig(system="forced_duffing"))
 
 
 def test_time_dependent_flow_matches_scipy_and_its_autonomous_form():
