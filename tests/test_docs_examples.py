@@ -1,0 +1,170 @@
+"""The code in the README and the docs runs as pasted, and prints what the docs show.
+
+Each page's Python blocks run in order in one namespace (a reader pastes them into one
+session), in a temporary working directory. A block preceded by the comment line
+`<!-- not run: <reason> -->` is skipped (long trainings, a cluster). A fenced block
+that follows a Python block under a line starting with "Output" is what that block
+prints: the test compares it line by line, text exactly and numbers to 2 % (chaotic
+runs differ in their last digits between machines), and a last line `ValueError: ...`
+is the error the block's last statement raises.
+
+The README's tour and the getting-started page run in the default suite; the README's
+other sections and the longer pages are slow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+_FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+_NOT_RUN = re.compile(r"<!-- not run: [^>]+ -->\s*$")
+_SNIPPET = re.compile(r'^--8<-- "([^":]+)(?::(\w+))?"\s*$', re.M)
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+@dataclasses.dataclass
+class Block:
+    code: str
+    line: int
+    run: bool
+    output: str | None
+
+
+def _include(text: str) -> str:
+    """The page with pymdownx.snippets includes (`--8<-- "README.md:tour"`) resolved."""
+
+    def one(m: re.Match[str]) -> str:
+        included = (ROOT / m[1]).read_text()
+        if m[2]:
+            start = included.index(f"[start:{m[2]}]")
+            start = included.index("\n", start) + 1
+            end = included.rindex("\n", 0, included.index(f"[end:{m[2]}]"))
+            included = included[start:end]
+        return included
+
+    return _SNIPPET.sub(one, text)
+
+
+def blocks(text: str) -> list[Block]:
+    """The Python blocks of a Markdown page, each with its expected output if shown."""
+    fences = list(_FENCE.finditer(text))
+    found = []
+    for i, m in enumerate(fences):
+        if m[1] != "python":
+            continue
+        before = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        output = None
+        if i + 1 < len(fences) and fences[i + 1][1] in ("", "text"):
+            between = text[m.end() : fences[i + 1].start()].strip()
+            if between.startswith("Output") and "\n\n" not in between:
+                output = fences[i + 1][2]
+        line = text.count("\n", 0, m.start()) + 1
+        found.append(Block(m[2], line, not _NOT_RUN.search(before), output))
+    return found
+
+
+def _same_line(expected: str, actual: str) -> bool:
+    if _NUMBER.sub("#", expected).split() != _NUMBER.sub("#", actual).split():
+        return False
+    want = [float(x) for x in _NUMBER.findall(expected)]
+    got = [float(x) for x in _NUMBER.findall(actual)]
+    return all(abs(a - b) <= 0.02 * abs(b) + 2e-3 for a, b in zip(got, want, strict=True))
+
+
+def check_output(expected: str, actual: str, where: str) -> None:
+    want = [w for w in expected.splitlines() if w.strip()]
+    got = [g for g in actual.splitlines() if g.strip()]
+    assert len(want) == len(got), f"{where}: the docs show\n{expected}\nit prints\n{actual}"
+    for w, g in zip(want, got, strict=True):
+        assert _same_line(w, g), f"{where}: the docs show\n  {w}\nit prints\n  {g}"
+
+
+def run_page(text: str, name: str) -> dict[str, object]:
+    """Run every block of a page in one namespace; returns the namespace."""
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    ran = 0
+    for b in blocks(_include(text)):
+        if not b.run:
+            continue
+        where = f"{name}, the block at line {b.line}"
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            try:
+                exec(compile(b.code, where, "exec"), namespace)
+            except Exception as e:
+                shown = (b.output or "").strip().splitlines()
+                if not shown or not shown[-1].startswith(f"{type(e).__name__}: "):
+                    raise AssertionError(f"{where} raised {type(e).__name__}: {e}") from e
+                print(f"{type(e).__name__}: {e}")
+        if b.output is not None:
+            check_output(b.output, out.getvalue(), where)
+        ran += 1
+    assert ran > 0, name
+    return namespace
+
+
+def _sections(text: str, *, tour: bool) -> str:
+    """The README's tour (between its snippet markers), or everything but the tour."""
+    start, end = text.index("[start:tour]"), text.index("[end:tour]")
+    return text[start:end] if tour else text[:start] + text[end:]
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    # Blocks that write files write them here; figures go to the Agg backend.
+    monkeypatch.chdir(tmp_path)
+    pytest.importorskip("matplotlib").use("Agg")
+
+
+def test_the_getting_started_page_with_the_readme_tour_runs_as_pasted():
+    # The page includes the README's tour, so this runs the tour and checks its output.
+    page = (ROOT / "docs" / "getting-started.md").read_text()
+    tour = _sections((ROOT / "README.md").read_text(), tour=True)
+    tour_code = blocks(tour)[0].code
+    assert tour_code in _include(page)
+    ns = run_page(page, "docs/getting-started.md")
+    assert ns["xs"].shape == (20001, 3)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_every_readme_block_runs_as_pasted():
+    text = (ROOT / "README.md").read_text()
+    ns = run_page(text, "README.md")
+    assert sum(not b.run for b in blocks(text)) <= 3  # the cluster, the longer trainings
+    assert float(ns["lss"].derivative) == pytest.approx(1.01, abs=0.02)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["own-system.md", "plotting.md", "file-formats.md"])
+def test_every_block_of_a_guide_runs_as_pasted(page):
+    run_page((ROOT / "docs" / page).read_text(), f"docs/{page}")
+
+
+@pytest.mark.slow
+def test_the_sensitivity_page_prints_its_blowup_table():
+    run_page((ROOT / "docs" / "sensitivity.md").read_text(), "docs/sensitivity.md")
+
+
+def test_the_checker_reads_skips_outputs_and_errors():
+    page = (
+        "```python\nx = 1\nprint(x + 0.5, 'a')\n```\n\nOutput:\n\n```\n1.5 a\n```\n\n"
+        "<!-- not run: long -->\n```python\nraise SystemExit\n```\n\n"
+        "```python\nprint(x)\nint('b')\n```\n\nOutput:\n\n```\n1\nValueError: "
+        "invalid literal for int() with base 10: 'b'\n```\n"
+    )
+    assert [b.run for b in blocks(page)] == [True, False, True]
+    assert run_page(page, "page")["x"] == 1
+    with pytest.raises(AssertionError, match="prints"):
+        run_page(page.replace("1.5 a", "1.6 a"), "page")
+    with pytest.raises(AssertionError, match="raised NameError"):
+        run_page("```python\nprint(undefined)\n```\n", "page")
+    assert _same_line("<z> = 23.556 +- 0.089", "<z> = 23.552 +- 0.088")
+    assert not _same_line("<z> = 23.556 +- 0.089", "<z> = 24.552 +- 0.088")
