@@ -22,7 +22,9 @@ NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
 
 
 def _text(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o["output_type"] == "stream")
+    return "".join(
+        o.get("text", "") for o in cell.get("outputs", []) if o["output_type"] == "stream"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,13 @@ A page marks the place with a comment line; the hook replaces it:
   with its usage, help, options (name, value, help, default) and the examples of its
   `--help` (`EPILOG`), read from the typer application itself;
 - `<!-- generated: plot-helpers -->`: every `chaosjax.plot` helper with its one-line
-  summary and whether it draws into a given `ax=` or `fig=`.
+  summary and whether it draws into a given `ax=` or `fig=`;
+- `<!-- generated: gallery -->`: each figure of `examples/gallery.py` (written into
+  `docs/gallery/` by that script) beside the source of the function that draws it;
+- `<!-- generated: tutorial -->`: the cells of `docs/tutorial.ipynb`, Markdown as it
+  is and code as Python blocks (the notebook itself is executed by the test suite).
 
-So neither page can disagree with the code it documents.
+So no page can disagree with the code it documents.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ _MARK = re.compile(r"^<!-- generated: ([\w-]+) -->$", re.M)
 
 
 def _text(s: str | None) -> str:
-    """Help text as Markdown: rich's escapes undone, HTML special characters escaped."""
-    s = (s or "").replace("\\[", "[")
+    """Help text as Markdown: rich's escapes undone; brackets (not links) and HTML special
+    characters escaped."""
+    s = (s or "").replace("\\[", "[").replace("[", "\\[")
     return html.escape(" ".join(s.split()), quote=False)
 
 
@@ -61,12 +66,12 @@ def _examples(epilog: str | None) -> list[str]:
     return out
 
 
-def _command(title: str, cmd: Any) -> list[str]:
+def _command(title: str, cmd: Any, level: int = 3) -> list[str]:
     help_text = inspect.cleandoc(cmd.help or "")
     paragraphs = [_text(p) for p in help_text.split("\n\n") if p.strip()]
     usage = " ".join(cmd.collect_usage_pieces(_context(cmd)))
     return [
-        f"### `{title}`",
+        f"{'#' * level} `{title}`",
         "",
         *[line for p in paragraphs for line in (p, "")],
         f"Usage: `{title} {usage}`",
@@ -95,7 +100,7 @@ def cli_reference() -> str:
             group = app_module.load_command(name)
             out += ["### `chaosjax learn`", "", _text(group.help), ""]
             for sub in learn_module.SUBCOMMANDS:
-                out += _command(f"chaosjax learn {sub}", learn_module.load_subcommand(sub))
+                out += _command(f"chaosjax learn {sub}", learn_module.load_subcommand(sub), 4)
         else:
             out += _command(f"chaosjax {name}", app_module.load_command(name))
     return "\n".join(out)
@@ -114,7 +119,62 @@ def plot_helpers() -> str:
     return "\n".join(rows)
 
 
-_GENERATORS = {"cli": cli_reference, "plot-helpers": plot_helpers}
+def tutorial() -> str:
+    import json
+    import pathlib
+
+    nb = json.loads((pathlib.Path(__file__).parents[1] / "tutorial.ipynb").read_text())
+    out = []
+    for cell in nb["cells"]:
+        source = "".join(cell["source"]).strip("\n")
+        if cell["cell_type"] == "markdown":
+            # The notebook's title is the page's.
+            out.append(re.sub(r"^# .*\n+", "", source) if not out else source)
+        elif cell["cell_type"] == "code":
+            out.append(f"```python\n{source}\n```")
+    return "\n\n".join(out)
+
+
+def gallery() -> str:
+    """Read without importing the script (which would compute): its functions by `ast`."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).parents[2]
+    source = (root / "examples" / "gallery.py").read_text()
+    tree = ast.parse(source)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    table = next(
+        n.value
+        for n in tree.body
+        if isinstance(n, ast.AnnAssign | ast.Assign) and "FIGURES" in ast.unparse(n)
+    )
+    assert isinstance(table, ast.Dict)
+    out = []
+    for key in table.keys:
+        name = ast.literal_eval(key)  # type: ignore[arg-type]
+        fn = functions[name]
+        title = (ast.get_docstring(fn) or name).split("\n")[0]
+        if not (root / "docs" / "gallery" / f"{name}.png").exists():
+            raise FileNotFoundError(f"docs/gallery/{name}.png: run examples/gallery.py")
+        code = ast.get_source_segment(source, fn)
+        out += [
+            f"## {html.escape(title.rstrip('.'), quote=False)}",
+            "",
+            f"![{name}](gallery/{name}.png)",
+            "",
+            f"```python\n{code}\n```",
+            "",
+        ]
+    return "\n".join(out)
+
+
+_GENERATORS = {
+    "cli": cli_reference,
+    "plot-helpers": plot_helpers,
+    "tutorial": tutorial,
+    "gallery": gallery,
+}
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
