@@ -149,6 +149,24 @@ def test_every_block_of_a_guide_runs_as_pasted(page):
 
 
 @pytest.mark.slow
+def test_the_own_system_page_s_file_runs_from_the_command_line(tmp_path):
+    # The page's `my_system.py` block, saved as that file, and its first command.
+    from typer.testing import CliRunner
+
+    from chaosjax.cli import app
+
+    text = (ROOT / "docs" / "own-system.md").read_text()
+    after = text[text.index("`my_system.py`") :]
+    (tmp_path / "my_system.py").write_text(blocks(after)[0].code)
+    command = re.search(r"^chaosjax (simulate --system-file .*)$", after, re.M)
+    assert command is not None
+    out = CliRunner().invoke(app, command[1].split())
+    assert out.exit_code == 0, out.output
+    ds = pytest.importorskip("xarray").load_dataset(tmp_path / "mine.nc")
+    assert ds.attrs["system"] == "Rucklidge" and ds["state"].shape == (5001, 3)
+
+
+@pytest.mark.slow
 def test_the_sensitivity_page_prints_its_blowup_table():
     run_page((ROOT / "docs" / "sensitivity.md").read_text(), "docs/sensitivity.md")
 

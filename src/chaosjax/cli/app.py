@@ -93,13 +93,13 @@ class _LazyGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         if args and args[0] in COMMANDS:
-            ctx.meta[_ARGS] = args
+            _invoked[:] = args
             return args[0], load_command(args[0]), args[1:]
         return super().resolve_command(ctx, args)
 
 
-#: Key of `ctx.meta` holding the command's name and arguments.
-_ARGS = "chaosjax.args"
+#: The command line of the command being run (its name first), as resolved last.
+_invoked: list[str] = []
 
 
 def _asks_for_help(args: list[str]) -> bool:
@@ -140,7 +140,6 @@ def _version_callback(value: bool | None) -> None:
 
 @app.callback()
 def _main(
-    ctx: typer.Context,
     version: Annotated[
         bool | None,
         typer.Option(
@@ -155,7 +154,7 @@ def _main(
     """Chaotic dynamical systems in JAX."""
     # The command owns its process: compute in float64, as the library is tested. A help
     # text computes nothing, and stays quick without JAX.
-    if _asks_for_help(ctx.meta.get(_ARGS, [])):
+    if _asks_for_help(_invoked):
         return
     from .._config import enable_x64
 
