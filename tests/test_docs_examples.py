@@ -168,7 +168,24 @@ def test_the_own_system_page_s_file_runs_from_the_command_line(tmp_path):
 
 @pytest.mark.slow
 def test_the_sensitivity_page_prints_its_blowup_table():
-    run_page((ROOT / "docs" / "sensitivity.md").read_text(), "docs/sensitivity.md")
+    text = (ROOT / "docs" / "sensitivity.md").read_text()
+    ns = run_page(text, "docs/sensitivity.md")  # checks the printed output it shows
+    # The page's table of the 64 initial conditions holds the rows the call prints.
+    table = text[text.index("**64 initial conditions**") :].split("\n\n")[1]
+    printed = {
+        float(line.split("|")[0]): line
+        for line in ns["tab"]
+        .table(reference=ns["cj"].sensitivity.PUBLISHED_BLOWUP_TABLE)
+        .splitlines()  # type: ignore[attr-defined]
+        if re.match(r"\s+[\d.]+ \|", line)
+    }
+    rows = [r for r in table.splitlines() if re.match(r"\|\s+[\d.]+ \|", r)]
+    assert len(rows) == len(printed) == 7
+    for row in rows:
+        cells = row.strip("|").split("|")
+        assert _same_line(
+            " ".join(cells), printed[float(cells[0])].replace("||", " ").replace("|", " ")
+        ), row
 
 
 def test_the_checker_reads_skips_outputs_and_errors():
