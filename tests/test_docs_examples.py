@@ -19,6 +19,8 @@ import dataclasses
 import io
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -186,6 +188,25 @@ def test_the_sensitivity_page_prints_its_blowup_table():
         assert _same_line(
             " ".join(cells), printed[float(cells[0])].replace("||", " ").replace("|", " ")
         ), row
+
+
+def test_no_page_uses_a_name_it_does_not_define():
+    # Every page's blocks, in order, as one module for ruff's undefined-name rule (F821):
+    # cheap, so it covers the pages too long to run in the default suite.
+    pytest.importorskip("ruff")
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    found = []
+    for page in pages:
+        code = "\n\n".join(b.code for b in blocks(_include(page.read_text())))
+        if not code:
+            continue
+        out = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--select", "F821", "--no-cache",
+             "--output-format", "concise", "--stdin-filename", f"{page.name}.py", "-"],
+            input=code, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        found += [line for line in out.stdout.splitlines() if "F821" in line]
+    assert found == []
 
 
 def test_the_checker_reads_skips_outputs_and_errors():
