@@ -29,8 +29,7 @@ def strange_attractors(fig):
     """Four strange attractors of the catalogue, each from its default state."""
     for i, name in enumerate(["lorenz63", "rossler", "thomas", "halvorsen"]):
         system = cj.systems.get(name)
-        xs = cj.trajectory(system, system.default_state(), steps=20_000, dt=0.01,
-                           transient=2_000)  # fmt: skip
+        xs = cj.trajectory(system, system.default_state(), steps=20_000, dt=0.01, transient=2_000)
         ax = fig.add_subplot(1, 4, i + 1, projection="3d")
         cjplot.phase_portrait(xs, ax=ax, title=name)
 
@@ -57,22 +56,30 @@ def logistic_orbit_diagram(fig):
 def lorenz_maxima(fig):
     """Lorenz's map of successive z-maxima (1963), and the maxima against rho."""
     lor = cj.systems.Lorenz63()
-    one = cj.orbit_diagram(lor, "rho", jnp.array([28.0]), dt=0.01, transient=2_000,
-                           steps=50_000, keep=1_000, section=cj.LocalMaxima(2))  # fmt: skip
-    cjplot.return_map(one.points[0], coordinate=2, ax=fig.add_subplot(1, 2, 1),
-                      title="z-maxima at ρ = 28")  # fmt: skip
+    one = cj.orbit_diagram(
+        lor,
+        "rho",
+        jnp.array([28.0]),
+        dt=0.01,
+        transient=2_000,
+        steps=50_000,
+        keep=1_000,
+        section=cj.LocalMaxima(2),
+    )
+    cjplot.return_map(
+        one.points[0], coordinate=2, ax=fig.add_subplot(1, 2, 1), title="z-maxima at ρ = 28"
+    )
     rhos = jnp.linspace(20.0, 200.0, 300)
-    sweep = cj.orbit_diagram(lor, "rho", rhos, dt=0.01, transient=5_000, steps=10_000,
-                             keep=60, section=cj.LocalMaxima(2))  # fmt: skip
-    cjplot.orbit_diagram(sweep, coordinate=2, param_label="ρ",
-                         ax_points=fig.add_subplot(1, 2, 2))  # fmt: skip
+    sweep = cj.orbit_diagram(
+        lor, "rho", rhos, dt=0.01, transient=5_000, steps=10_000, keep=60, section=cj.LocalMaxima(2)
+    )
+    cjplot.orbit_diagram(sweep, coordinate=2, param_label="ρ", ax_points=fig.add_subplot(1, 2, 2))
 
 
 def spectrum_and_convergence(fig):
     """Lorenz63's Lyapunov spectrum: running estimates and the bars (Kaplan-Yorke)."""
     lor = cj.systems.Lorenz63()
-    res = cj.lyapunov_spectrum(lor, lor.default_state(), steps=100_000, dt=0.01,
-                               transient=1_000)  # fmt: skip
+    res = cj.lyapunov_spectrum(lor, lor.default_state(), steps=100_000, dt=0.01, transient=1_000)
     cjplot.lyapunov_convergence(res, ax=fig.add_subplot(1, 2, 1))
     cjplot.lyapunov_spectrum_bars(res.exponents, ax=fig.add_subplot(1, 2, 2))
 
@@ -80,8 +87,7 @@ def spectrum_and_convergence(fig):
 def lorenz96_spectrum(fig):
     """The Lyapunov spectrum of Lorenz96 with 40 sites (F = 8)."""
     l96 = cj.systems.get("lorenz96", n=40)
-    res = cj.lyapunov_spectrum(l96, l96.default_state(), steps=20_000, dt=0.01,
-                               transient=2_000)  # fmt: skip
+    res = cj.lyapunov_spectrum(l96, l96.default_state(), steps=20_000, dt=0.01, transient=2_000)
     cjplot.lyapunov_spectrum_bars(res.exponents, ax=fig.add_subplot())
 
 
@@ -95,10 +101,12 @@ def clv_angles(fig):
 def rosenstein(fig):
     """The largest exponent from a scalar series: Rosenstein's divergence curve."""
     lor = cj.systems.Lorenz63()
-    xs = cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01, transient=2_000,
-                       save_every=2)[:, 0]  # fmt: skip
-    est = cj.lyapunov_from_timeseries(xs, dt=0.02, dim=5, lag=5, theiler=50, horizon=125,
-                                      fit_range=(50, 125))  # fmt: skip
+    xs = cj.trajectory(
+        lor, lor.default_state(), steps=19_998, dt=0.01, transient=2_000, save_every=2
+    )[:, 0]
+    est = cj.lyapunov_from_timeseries(
+        xs, dt=0.02, dim=5, lag=5, theiler=50, horizon=125, fit_range=(50, 125)
+    )
     cjplot.divergence_curve(est, ax=fig.add_subplot())
 
 
@@ -106,10 +114,10 @@ def ensemble_averages(fig):
     """Running time averages of z over 16 members converging together."""
     lor = cj.systems.Lorenz63()
     x0s = lor.sample_state(jax.random.key(0), 16)
-    ca = cj.cumulative_average(lor, x0s, lambda x: x[2], steps=20_000, dt=0.01,
-                               transient=2_000, save_every=10)  # fmt: skip
-    cjplot.cumulative_average_band(ca.times, ca.averages, label="⟨z⟩",
-                                   ax=fig.add_subplot())  # fmt: skip
+    ca = cj.cumulative_average(
+        lor, x0s, lambda x: x[2], steps=20_000, dt=0.01, transient=2_000, save_every=10
+    )
+    cjplot.cumulative_average_band(ca.times, ca.averages, label="⟨z⟩", ax=fig.add_subplot())
 
 
 #: name -> (function, figure size in inches)

@@ -224,3 +224,17 @@ def test_the_checker_reads_skips_outputs_and_errors():
         run_page("```python\nprint(undefined)\n```\n", "page")
     assert _same_line("<z> = 23.556 +- 0.089", "<z> = 23.552 +- 0.088")
     assert not _same_line("<z> = 23.556 +- 0.089", "<z> = 24.552 +- 0.088")
+
+
+@pytest.mark.slow
+def test_the_gallery_script_draws_every_figure_of_the_page(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "gallery.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    made = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert made == sorted(p.name for p in (ROOT / "docs" / "gallery").glob("*.png"))
+    assert all(0 < (tmp_path / n).stat().st_size < 200_000 for n in made)
