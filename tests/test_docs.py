@@ -269,7 +269,7 @@ def test_the_cli_page_has_every_command_with_its_options_and_an_example(site):
                     assert opt in section, (title, opt)
 
 
-def test_the_plotting_page_lists_every_helper(site):
+def test_the_plotting_page_lists_every_plot_function(site):
     import chaosjax.plot as cjplot
 
     text = _page_text(site, "plotting")

@@ -1,7 +1,7 @@
 """The code in the README and the docs runs as pasted, and prints what the docs show.
 
 Each page's Python blocks run in order in one namespace (a reader pastes them into one
-session), in a temporary working directory. A block preceded by the comment line
+interpreter), in a temporary working directory. A block preceded by the comment line
 `<!-- not run: <reason> -->` is skipped (long trainings, a cluster). A fenced block
 that follows a Python block under a line starting with "Output" is what that block
 prints: the test compares it line by line, text exactly and numbers to 2 % (chaotic

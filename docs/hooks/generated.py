@@ -5,7 +5,7 @@ A page marks the place with a comment line; the hook replaces it:
 - `<!-- generated: cli -->`: every `chaosjax` command and `chaosjax learn` subcommand
   with its usage, help, options (name, value, help, default) and the examples of its
   `--help` (`EPILOG`), read from the typer application itself;
-- `<!-- generated: plot-helpers -->`: every `chaosjax.plot` helper with its one-line
+- `<!-- generated: plot-functions -->`: every `chaosjax.plot` function with its one-line
   summary and whether it draws into a given `ax=` or `fig=`;
 - `<!-- generated: gallery -->`: each figure of `examples/gallery.py` (written into
   `docs/gallery/` by that script) beside the source of the function that draws it;
@@ -106,10 +106,10 @@ def cli_reference() -> str:
     return "\n".join(out)
 
 
-def plot_helpers() -> str:
+def plot_functions() -> str:
     import chaosjax.plot as cjplot
 
-    rows = ["| helper | draws | into |", "|---|---|---|"]
+    rows = ["| function | draws | into |", "|---|---|---|"]
     for name in sorted(cjplot.__all__):
         fn = getattr(cjplot, name)
         summary = _text((inspect.getdoc(fn) or "").split("\n\n")[0]).replace("|", "\\|")
@@ -171,7 +171,7 @@ def gallery() -> str:
 
 _GENERATORS = {
     "cli": cli_reference,
-    "plot-helpers": plot_helpers,
+    "plot-functions": plot_functions,
     "tutorial": tutorial,
     "gallery": gallery,
 }
