@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import io
 import pathlib
 import re
@@ -238,3 +239,49 @@ def test_the_gallery_script_draws_every_figure_of_the_page(tmp_path):
     made = sorted(p.name for p in tmp_path.glob("*.png"))
     assert made == sorted(p.name for p in (ROOT / "docs" / "gallery").glob("*.png"))
     assert all(0 < (tmp_path / n).stat().st_size < 200_000 for n in made)
+
+
+def _command_lines(text: str) -> list[str]:
+    """The `chaosjax ...` lines of a page's bash blocks."""
+    return [
+        line.strip()
+        for lang, code in ((m[1], m[2]) for m in _FENCE.finditer(text))
+        if lang in ("bash", "sh", "console")
+        for line in code.splitlines()
+        if line.strip().startswith("chaosjax ")
+    ]
+
+
+def test_every_command_line_in_the_docs_parses():
+    # Each `chaosjax ...` example is parsed by the command it names (options, values,
+    # arguments), without running it.
+    import shlex
+
+    app_module = importlib.import_module("chaosjax.cli.app")
+    learn_module = importlib.import_module("chaosjax.cli.learn")
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    lines = [(p.name, line) for p in pages for line in _command_lines(p.read_text())]
+    assert len(lines) >= 20
+    for page, line in lines:
+        words = shlex.split(line, comments=True)[1:]
+        if ">" in words:
+            words = words[: words.index(">")]
+        if words[0].startswith("-"):
+            assert set(words) <= {"--help", "-h", "--version", "-V"}, (page, line)
+            continue
+        name, args = words[0], words[1:]
+        cmd = app_module.load_command(name)
+        if name == "learn" and args and not args[0].startswith("-"):
+            name, cmd, args = args[0], learn_module.load_subcommand(args[0]), args[1:]
+        if "--help" in args or "-h" in args:
+            continue
+        try:
+            cmd.make_context(name, list(args))
+        except Exception as e:
+            raise AssertionError(f"{page}: `{line}` does not parse: {e}") from e
+
+
+def test_a_command_line_that_does_not_parse_is_reported():
+    app_module = importlib.import_module("chaosjax.cli.app")
+    with pytest.raises(Exception, match="--stepz"):
+        app_module.load_command("lyapunov").make_context("lyapunov", ["henon", "--stepz", "5"])
