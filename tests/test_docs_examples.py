@@ -285,3 +285,81 @@ def test_a_command_line_that_does_not_parse_is_reported():
     app_module = importlib.import_module("chaosjax.cli.app")
     with pytest.raises(Exception, match="--stepz"):
         app_module.load_command("lyapunov").make_context("lyapunov", ["henon", "--stepz", "5"])
+
+
+#: What the file-formats page's table rows are checked against: the files the commands
+#: write, at small sizes.
+_WRITERS = {
+    "chaosjax simulate": [
+        ["simulate", "henon", "--steps", "20", "--out", "traj.nc"],
+        [
+            "simulate",
+            "henon",
+            "--steps",
+            "20",
+            "--ensemble",
+            "4",
+            "--trajectories",
+            "--out",
+            "ens.nc",
+        ],
+    ],
+    "chaosjax lyapunov": [["lyapunov", "henon", "--steps", "200", "--out", "lyap.nc", "--no-plot"]],
+    "chaosjax sensitivity": [
+        [
+            "sensitivity",
+            "henon",
+            "--param",
+            "a",
+            "--members",
+            "4",
+            "--horizons",
+            "2,4",
+            "--steps",
+            "200",
+            "--segments",
+            "2",
+            "--out",
+            "sens.nc",
+            "--no-plot",
+        ],
+    ],  # fmt: skip
+    "chaosjax bifurcation": [
+        [
+            "bifurcation",
+            "logistic",
+            "--param",
+            "r",
+            "--range",
+            "3:4:5",
+            "--out",
+            "bif.nc",
+            "--no-plot",
+        ],
+    ],  # fmt: skip
+}
+
+
+@pytest.mark.slow
+def test_the_file_formats_table_names_what_the_commands_write(tmp_path):
+    xr = pytest.importorskip("xarray")
+    from typer.testing import CliRunner
+
+    from chaosjax.cli import app
+
+    text = (ROOT / "docs" / "file-formats.md").read_text()
+    table = text[text.index("## What each writer holds") :].split("\n\n")[1]
+    checked = 0
+    for row in table.splitlines()[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        command = re.match(r"`(chaosjax \w+)", cells[1])[1]  # type: ignore[index]
+        names: set[str] = set()
+        for args in _WRITERS[command]:
+            out = CliRunner().invoke(app, [*args, "-q"])
+            assert out.exit_code == 0, out.output
+            ds = xr.load_dataset(tmp_path / args[args.index("--out") + 1])
+            names |= set(ds.dims) | set(ds.variables)
+        for name in re.findall(r"`(\w+)`", cells[2] + cells[3]):
+            assert name in names, (command, name, sorted(names))
+            checked += 1
+    assert checked >= 12
