@@ -122,9 +122,15 @@ def _sections(text: str, *, tour: bool) -> str:
 
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
-    # Blocks that write files write them here; figures go to the Agg backend.
+    # Blocks that write files write them here; figures go to the Agg backend, and the
+    # backend the process had is restored after.
     monkeypatch.chdir(tmp_path)
-    pytest.importorskip("matplotlib").use("Agg")
+    plt = pytest.importorskip("matplotlib.pyplot")
+    backend = plt.get_backend()
+    plt.switch_backend("Agg")
+    yield
+    plt.close("all")
+    plt.switch_backend(backend)
 
 
 def test_the_getting_started_page_with_the_readme_tour_runs_as_pasted():
