@@ -4,9 +4,10 @@ Each page's Python blocks run in order in one namespace (a reader pastes them in
 interpreter), in a temporary working directory. A block preceded by the comment line
 `<!-- not run: <reason> -->` is skipped (long trainings, a cluster). A fenced block
 that follows a Python block under a line starting with "Output" is what that block
-prints: the test compares it line by line, text exactly and numbers to 2 % (chaotic
-runs differ in their last digits between machines), and a last line `ValueError: ...`
-is the error the block's last statement raises.
+prints: the test compares it line by line, text exactly and numbers to 5 % (on another
+machine a long chaotic run follows another orbit once rounding differs: its extremes
+and averages move by a few per cent at most), and a last line `ValueError: ...` is the
+error the block's last statement raises.
 
 The README's tour and the getting-started page run in the default suite; the README's
 other sections and the longer pages are slow.
@@ -79,7 +80,7 @@ def _same_line(expected: str, actual: str) -> bool:
         return False
     want = [float(x) for x in _NUMBER.findall(expected)]
     got = [float(x) for x in _NUMBER.findall(actual)]
-    return all(abs(a - b) <= 0.02 * abs(b) + 2e-3 for a, b in zip(got, want, strict=True))
+    return all(abs(a - b) <= 0.05 * abs(b) + 2e-3 for a, b in zip(got, want, strict=True))
 
 
 def check_output(expected: str, actual: str, where: str) -> None:
@@ -230,7 +231,8 @@ def test_the_checker_reads_skips_outputs_and_errors():
     with pytest.raises(AssertionError, match="raised NameError"):
         run_page("```python\nprint(undefined)\n```\n", "page")
     assert _same_line("<z> = 23.556 +- 0.089", "<z> = 23.552 +- 0.088")
-    assert not _same_line("<z> = 23.556 +- 0.089", "<z> = 24.552 +- 0.088")
+    assert not _same_line("<z> = 23.556 +- 0.089", "<z> = 25.552 +- 0.088")
+    assert not _same_line("<z> = 23.556 +- 0.089", "<y> = 23.556 +- 0.089")
 
 
 @pytest.mark.slow
