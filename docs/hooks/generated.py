@@ -83,9 +83,8 @@ def _command(title: str, cmd: Any, level: int = 3) -> list[str]:
 
 
 def _context(cmd: Any) -> Any:
-    import click
-
-    return click.Context(cmd)
+    # The command's own context class (typer's click), so no click import of our own.
+    return cmd.context_class(cmd)
 
 
 def cli_reference() -> str:
