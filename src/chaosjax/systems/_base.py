@@ -63,6 +63,44 @@ def param(default: Any) -> Any:
     return eqx.field(default=default, converter=_as_float)
 
 
+def _check_metadata(cls: type) -> None:
+    """Class-level checks of the naming metadata when a system class is defined: a
+    `ValueError` naming the class for names that are not distinct non-empty strings,
+    units that are not strings or None, or lengths that contradict a fixed `dim`."""
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    names = cls.__dict__.get("variables", getattr(cls, "variables", None))
+    units = cls.__dict__.get("units", getattr(cls, "units", None))
+    if names is not None:
+        if (
+            not isinstance(names, tuple)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise ValueError(
+                f"`variables` of {where} must be a tuple of non-empty strings, got {names!r}."
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"`variables` of {where} must be distinct, got {names!r}.")
+    if units is not None and (
+        not isinstance(units, tuple) or not all(u is None or isinstance(u, str) for u in units)
+    ):
+        raise ValueError(
+            f"`units` of {where} must be a tuple of strings or None (dimensionless), "
+            f"got {units!r}."
+        )
+    fixed = cls.__dict__.get("dim")
+    if isinstance(fixed, int):
+        for what, value in (("variables", names), ("units", units)):
+            if value is not None and len(value) != fixed:
+                raise ValueError(
+                    f"`{what}` of {where} must have {fixed} entries (dim = {fixed}), "
+                    f"got {len(value)}: {value!r}."
+                )
+    description = getattr(cls, "description", "")
+    if not isinstance(description, str):
+        raise ValueError(f"`description` of {where} must be a str, got {description!r}.")
+
+
 class _System(eqx.Module):
     """What flows and maps share: metadata, states, parameters."""
 
@@ -74,8 +112,15 @@ class _System(eqx.Module):
     reference_source: ClassVar[str] = ""
     #: Standard deviation of the perturbation `sample_state` adds to `default_state`.
     sample_scale: ClassVar[float] = 1.0
-    #: Names of the state coordinates ("x", "y", "z"), or None for x0, x1, ...
+    #: Names of the state variables as the source paper writes them ("x", "y", "z"), or
+    #: None for the generic u1, ..., un (`variable_names()` always gives a tuple).
     variables: ClassVar[tuple[str, ...] | None] = None
+    #: Units of each state variable (None entries: dimensionless), or None when all are.
+    units: ClassVar[tuple[str | None, ...] | None] = None
+    #: Unit of the time of a flow (e.g. "s"), or None for a nondimensional time.
+    time_units: ClassVar[str | None] = None
+    #: One line saying what the system models ("" for the docstring's first paragraph).
+    description: ClassVar[str] = ""
     #: Indices of coordinates that grow without bound by design (phases).
     unbounded_coordinates: ClassVar[tuple[int, ...]] = ()
     #: Whether the state is a delay vector (x_{n-1}, ..., x_{n-d}) of one observed
@@ -116,16 +161,37 @@ class _System(eqx.Module):
             if f.metadata.get("static", False)
         }
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_metadata(cls)
+
     def variable_names(self) -> tuple[str, ...]:
-        """The state coordinates' names: `variables`, else x, y, z for dimension 3 or
-        less, else x0, x1, ..."""
-        if self.variables is not None:
-            return self.variables
-        return (
-            ("x", "y", "z")[: self.dim]
-            if self.dim <= 3
-            else tuple(f"x{i}" for i in range(self.dim))
-        )
+        """The state variables' names: `variables` (the source's names), else the generic
+        u1, ..., un; a `ValueError` when `variables` does not have `dim` entries."""
+        names = self.variables
+        if names is None:
+            return tuple(f"u{i + 1}" for i in range(self.dim))
+        if len(names) != self.dim:
+            raise ValueError(
+                f"`variables` of {type(self).__name__} must name each of its {self.dim} "
+                f"state variables, got {len(names)}: {names!r}."
+            )
+        return tuple(names)
+
+    def variable_units(self) -> tuple[str | None, ...]:
+        """The unit of each state variable (None: dimensionless), from `units`."""
+        if self.units is None:
+            return (None,) * self.dim
+        if len(self.units) != self.dim:
+            raise ValueError(
+                f"`units` of {type(self).__name__} must give one unit (or None) for each of "
+                f"its {self.dim} state variables, got {len(self.units)}: {self.units!r}."
+            )
+        return tuple(self.units)
+
+    def describe(self) -> str:
+        """`description`, else the first paragraph of the class docstring (`summary()`)."""
+        return self.description or self.summary()
 
     def at_defaults(self) -> bool:
         """Whether every parameter has its class default, so that `reference_exponents`
