@@ -101,6 +101,30 @@ def _check_metadata(cls: type) -> None:
         raise ValueError(f"`description` of {where} must be a str, got {description!r}.")
 
 
+def parameter_names(cls: type) -> tuple[str, ...]:
+    """The names a system class takes as parameters: its dataclass fields (numeric
+    parameters and structural integers such as `n`), never its class-level metadata
+    (`dim`, `name`, `variables`, ...)."""
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def check_parameter_name(cls: type, key: str) -> None:
+    """A `ValueError` naming `key` and listing the real parameters of `cls` when `key`
+    is not one of them (class metadata such as `dim` included)."""
+    names = parameter_names(cls)
+    if key in names:
+        return
+    if not names:
+        raise ValueError(f"{cls.__name__} has no parameters; got `{key}`.")
+    if hasattr(cls, key):
+        kind = "a property" if isinstance(getattr(cls, key, None), property) else "metadata"
+        raise ValueError(
+            f"`{key}` is not a parameter of {cls.__name__} (it is {kind} of the class, "
+            f"fixed by its definition); its parameters are: {', '.join(sorted(names))}."
+        )
+    raise unknown_name(key, names, f"Parameter of {cls.__name__}:")
+
+
 class _System(eqx.Module):
     """What flows and maps share: metadata, states, parameters."""
 
@@ -229,10 +253,8 @@ class _System(eqx.Module):
         lor30 = cj.systems.Lorenz63().replace(rho=30.0)
         ```
         """
-        names = {f.name for f in dataclasses.fields(self)}
         for key in changes:
-            if key not in names:
-                raise unknown_name(key, names, f"Parameter of {type(self).__name__}:")
+            check_parameter_name(type(self), key)
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------ observation

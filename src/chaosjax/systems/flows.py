@@ -350,7 +350,7 @@ class Duffing(Flow):
     name: ClassVar[str] = "duffing"
     variables: ClassVar[tuple[str, ...] | None] = ("x", "v", "theta")
     units: ClassVar[tuple[str | None, ...] | None] = (None, None, "rad")
-    description: ClassVar[str] = "The forced double-well Duffing oscillator; theta is the forcing phase"
+    description: ClassVar[str] = "The forced double-well Duffing oscillator (theta: forcing phase)"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 0.3
     unbounded_coordinates: ClassVar[tuple[int, ...]] = (2,)
