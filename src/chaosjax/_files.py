@@ -463,6 +463,10 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) 
                 f"Cannot write {str(target)!r}: Zarr output needs the optional `zarr` "
                 "package (pip install 'chaosjax[zarr]'); use a .nc path for NetCDF."
             )
+        # Fixed-width strings have no Zarr v3 specification; variable-length ones do.
+        for name in list(ds.variables):
+            if ds[name].dtype.kind == "U":
+                ds[name] = ds[name].astype(object)
         with atomic_path(target, directory=True) as tmp:
             ds.to_zarr(tmp, mode="w", consolidated=False)
         return target
