@@ -34,6 +34,7 @@ from ._files import WriteError as WriteError
 from ._files import atomic_path as atomic_path
 from ._files import ensure_writable_dir as ensure_writable_dir
 from ._files import load as load
+from ._files import load_tree as load_tree
 from ._files import remove_stale_temporaries as remove_stale_temporaries
 from ._files import save as save
 from ._files import save_figure as save_figure
@@ -57,6 +58,8 @@ __all__ = [
     "ensemble_dataset",
     "ensure_writable_dir",
     "load",
+    "load_system",
+    "load_tree",
     "lyapunov_dataset",
     "orbit_diagram_dataset",
     "remove_stale_temporaries",

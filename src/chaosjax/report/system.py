@@ -28,7 +28,7 @@ def run(r: Report, s: Section) -> None:
             r.put(f"structure_{name}", value, long_name=f"structural parameter {name}")
             structural.append(name)
     x0 = np.asarray(sysm.default_state())
-    r.put("initial_state", x0, ("component",), "state units", "initial state x0")
+    r.put("initial_state", x0, ("variable",), "state units", "initial state x0")
     r.put("dim", sysm.dim, long_name="state dimension")
     ref = sysm.reference_exponents
     references = 0  # how many literature exponents apply (none away from the defaults)
