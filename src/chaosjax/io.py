@@ -42,6 +42,7 @@ from ._files import write_json as write_json
 from ._files import write_text as write_text
 from ._files import zarr_available as zarr_available
 from ._provenance import attributes as attributes
+from ._provenance import load_system as load_system
 from ._provenance import system_name as system_name
 from ._provenance import system_parameters as system_parameters
 from .bifurcation import OrbitDiagram
