@@ -302,3 +302,109 @@ def test_json_of_jax_arrays_and_unserialisable_objects(tmp_path):
 def test_system_parameters_include_static_structure():
     params = cj.io.system_parameters(cj.systems.DelayedHenon(d=4))
     assert params["d"] == 4 and isinstance(params["a"], float)
+
+
+# --------------------------------------------------------------------------- named variables
+
+
+def test_units_per_variable_and_the_variable_coordinate(tmp_path):
+    duf = cj.systems.Duffing()
+    xs = cj.trajectory(duf, duf.default_state(), steps=10, dt=0.05)
+    back = cj.io.load(cj.io.save(cj.io.trajectory_dataset(duf, xs, dt=0.05), tmp_path / "d.nc"))
+    assert list(back["variable"].values) == ["x", "v", "theta"]
+    # Mixed units: one per variable in `variable_units`, none on the state as a whole.
+    assert list(back["variable_units"].values) == ["1", "1", "rad"]
+    assert "units" not in back["state"].attrs
+
+    class Pendulum(cj.Flow):
+        variables = ("angle", "rate")
+        units = ("rad", "rad/s")
+        time_units = "s"
+
+        def vector_field(self, x):
+            return jax.numpy.stack([x[1], -jax.numpy.sin(x[0])])
+
+        def default_state(self):
+            return jax.numpy.array([0.5, 0.0])
+
+    pen = Pendulum()
+    ds = cj.io.trajectory_dataset(pen, np.zeros((4, 2)), dt=0.1)
+    assert ds["time"].attrs["units"] == "s" and list(ds["variable"].values) == ["angle", "rate"]
+    res = cj.lyapunov_spectrum(pen, pen.default_state(), steps=20, dt=0.1)
+    assert cj.io.lyapunov_dataset(pen, res, dt=0.1)["exponents"].attrs["units"] == "s-1"
+
+
+# --------------------------------------------------------------------------- load_system
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        cj.systems.Lorenz63(rho=30.0, sigma=11.0),
+        cj.systems.Lorenz96(n=6, F=9.5),
+        cj.systems.LinearFlow(A=np.array([[-0.1, 2.0, 0.0], [-2.0, -0.1, 0.0], [0, 0, -1.0]])),
+        cj.systems.PiecewiseLinearFlow.fp_to_chaos(0.5),
+        cj.systems.GRU.random(jax.random.key(0), 3, n_inputs=1),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_load_system_rebuilds_the_system_from_a_file(tmp_path, system):
+    xs = np.zeros((3, system.dim))
+    path = cj.io.save(cj.io.trajectory_dataset(system, xs, dt=0.01), tmp_path / "run.nc")
+    back = cj.io.load_system(path)
+    assert type(back) is type(system) and back.dim == system.dim
+    assert jax.tree.structure(back) == jax.tree.structure(system)  # static fields too
+    for a, b in zip(jax.tree.leaves(system), jax.tree.leaves(back), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # From the loaded Dataset as well.
+    assert cj.io.load_system(cj.io.load(path)).parameters().keys() == system.parameters().keys()
+
+
+def test_load_system_refuses_a_user_class_unless_given_and_explains_failures(tmp_path):
+    class Decay(cj.Flow):
+        k: float = cj.systems.param(0.5)
+
+        def vector_field(self, x):
+            return -self.k * x
+
+        def default_state(self):
+            return jax.numpy.ones(2)
+
+    ds = cj.io.trajectory_dataset(Decay(k=0.25), np.zeros((3, 2)), dt=0.1)
+    path = cj.io.save(ds, tmp_path / "decay.nc")
+    with pytest.raises(ValueError, match="user-defined system .*Decay.*system_class=Decay"):
+        cj.io.load_system(path)
+    back = cj.io.load_system(path, system_class=Decay)
+    assert float(back.k) == 0.25
+    with pytest.raises(ValueError, match="not by `system_class` = Henon"):
+        cj.io.load_system(path, system_class=cj.systems.Henon)
+    # A class this chaosjax does not have, and a file without provenance.
+    gone = ds.assign_attrs(system_class="chaosjax.systems.flows.Gone")
+    with pytest.raises(ValueError, match="chaosjax.systems.flows.Gone, which this chaosjax"):
+        cj.io.load_system(gone)
+    with pytest.raises(ValueError, match="no system provenance"):
+        cj.io.load_system(xr.Dataset({"a": ("t", [1.0])}))
+    with pytest.raises(ValueError, match="`source`"):
+        cj.io.load_system(42)
+
+
+def test_groups_round_trip_and_load_one_group(tmp_path):
+    lor = cj.systems.Lorenz63(rho=26.0)
+    tree = xr.DataTree.from_dict(
+        {
+            "/": xr.Dataset(attrs=cj.io.attributes(lor, dt=0.01)),
+            "/a": xr.Dataset({"u": ("variable", [1.0, 2.0])}, coords={"variable": ["x", "y"]}),
+            "/b": xr.Dataset({"w": ((), 4.0)}),
+        }
+    )
+    path = cj.io.save(tree, tmp_path / "g.nc")
+    back = cj.io.load_tree(path)
+    assert set(back.children) == {"a", "b"}
+    assert list(cj.io.load(path, group="a")["variable"].values) == ["x", "y"]
+    assert float(cj.io.load(path, group="b")["w"]) == 4.0
+    with pytest.raises(ValueError, match="did you mean 'a'|'c' is unknown"):
+        cj.io.load(path, group="c")
+    assert float(cj.io.load_system(path).rho) == 26.0  # provenance on the root
+    if cj.io.zarr_available():
+        zback = cj.io.load_tree(cj.io.save(tree, tmp_path / "g.zarr"))
+        assert list(zback["a"]["variable"].values) == ["x", "y"]

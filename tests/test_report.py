@@ -206,6 +206,9 @@ def test_resolved_configuration_is_recorded_and_reruns(report_dir):
     again, _ = rep.resolve(rep.merge_config(rep.read_config(report_dir / "config.toml")))
     assert again == cfg
     assert json.loads(cj.io.load(report_dir / "results.nc").attrs["config"]) == cfg
+    # The system is rebuilt from the file's provenance.
+    system = cj.io.load_system(report_dir / "results.nc")
+    assert type(system) is cj.systems.Lorenz63 and float(system.rho) == 28.0
 
 
 def test_config_errors_are_user_errors(tmp_path):

@@ -188,10 +188,10 @@ def load_system(source: object, *, system_class: type | None = None) -> Flow | M
             raise ValueError(
                 f"`system_class` must be a cj.Flow or cj.Map subclass, got {system_class!r}."
             )
-        if system_class.__qualname__ != qualname:
+        if system_class.__name__ != qualname.rpartition(".")[2]:
             raise ValueError(
                 f"{where} was written by {qualname} ({qualified}), not by "
-                f"`system_class` = {system_class.__qualname__}."
+                f"`system_class` = {system_class.__name__}."
             )
         cls = system_class
     elif module == "chaosjax" or module.startswith("chaosjax."):
@@ -208,10 +208,11 @@ def load_system(source: object, *, system_class: type | None = None) -> Flow | M
         if not (isinstance(cls, type) and issubclass(cls, (Flow, Map))):
             raise ValueError(f"{where}: {qualified} is not a system class.")
     else:
+        short = qualified.rpartition(".")[2]
         raise ValueError(
-            f"{where} was written by the user-defined system {qualname} (module "
-            f"{module!r}); chaosjax does not import code named in a file. Pass the class: "
-            f"cj.io.load_system(..., system_class={qualname})."
+            f"{where} was written by the user-defined system {short} ({qualified}); "
+            "chaosjax does not import code named in a file. Pass the class: "
+            f"cj.io.load_system(..., system_class={short})."
         )
     try:
         system = cls(**{k: v for k, v in params.items() if v is not None})

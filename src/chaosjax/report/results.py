@@ -168,7 +168,7 @@ class Report:
             dims = {d for v in data.values() for d in v[0]}
             coords = {k: c for k, c in self.coords.items() if k in dims}
             ds = xr.Dataset(data, coords=coords)
-            missing = {d: self._dimension_coord(d, n) for d, n in ds.sizes.items()}
+            missing = {d: self._dimension_coord(str(d), n) for d, n in ds.sizes.items()}
             ds = ds.assign_coords({d: c for d, c in missing.items() if d not in ds.coords})
             ds.attrs["title"] = SECTION_TITLES.get(key, key)
             nodes[f"/{key}"] = ds

@@ -85,8 +85,7 @@ def _check_metadata(cls: type) -> None:
         not isinstance(units, tuple) or not all(u is None or isinstance(u, str) for u in units)
     ):
         raise ValueError(
-            f"`units` of {where} must be a tuple of strings or None (dimensionless), "
-            f"got {units!r}."
+            f"`units` of {where} must be a tuple of strings or None (dimensionless), got {units!r}."
         )
     fixed = cls.__dict__.get("dim")
     if isinstance(fixed, int):
