@@ -296,14 +296,17 @@ class Flow(_System):
     Subclass it, declare the parameters as fields with `cj.systems.param`, and implement
     `vector_field(x)` and `default_state()`; `jacobian(x)` may be given analytically
     (else forward-mode autodiff). A flow becomes a one-step map with `cj.discretize`.
-    Class variables carry the metadata: `name`, `reference_exponents` (per unit time)
-    with their `reference_source`, `sample_scale`, `unbounded_coordinates`.
+    Class variables carry the metadata: `name`, `variables` (the state variables'
+    names, e.g. ("x", "y", "z"); default u1, ..., un), `units` (one per variable, None
+    for dimensionless), `time_units`, `description`, `reference_exponents` (per unit
+    time) with their `reference_source`, `sample_scale`, `unbounded_coordinates`.
 
     Example:
 
     ```python
     class MyFlow(cj.Flow):
         a: float = cj.systems.param(0.2)
+        variables = ("p", "q")
 
         def vector_field(self, x):
             return -self.a * x
