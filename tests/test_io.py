@@ -330,6 +330,7 @@ def test_units_per_variable_and_the_variable_coordinate(tmp_path):
     pen = Pendulum()
     ds = cj.io.trajectory_dataset(pen, np.zeros((4, 2)), dt=0.1)
     assert ds["time"].attrs["units"] == "s" and list(ds["variable"].values) == ["angle", "rate"]
+    assert ds.attrs["time_units"] == "s" and ds["state"].attrs.get("units") is None
     res = cj.lyapunov_spectrum(pen, pen.default_state(), steps=20, dt=0.1)
     assert cj.io.lyapunov_dataset(pen, res, dt=0.1)["exponents"].attrs["units"] == "s-1"
 

@@ -77,7 +77,9 @@ def attributes(
     """The provenance attributes every chaosjax dataset carries.
 
     `system`, `system_class`, `kind`, `dim`, `parameters` (JSON), `parameter_<name>`
-    for each scalar parameter, `dt` (time per step; absent for maps), `time_units`,
+    for each scalar parameter, `dt` (time per step; absent for maps), `time_units` (the
+    flow's `time_units`, "time units of the system" when nondimensional, "iterations"
+    for a map),
     `solver`, `seed`, `chaosjax_version`, `created` (UTC, ISO 8601), plus `extra`.
 
     **Arguments:**
@@ -110,7 +112,7 @@ def attributes(
             attrs[f"parameter_{name}"] = value
     if dt is not None:
         attrs["dt"] = float(dt)
-        attrs["time_units"] = "time units of the system"
+        attrs["time_units"] = getattr(system, "time_units", None) or "time units of the system"
     else:
         attrs["time_units"] = "iterations"
     if solver is not None and dt is not None:
