@@ -89,6 +89,9 @@ def test_systems_table_and_json():
     lor = next(r for r in rows if r["name"] == "lorenz63")
     assert lor["kind"] == "flow" and lor["dim"] == 3 and lor["parameters"]["rho"] == 28.0
     assert lor["reference_exponents"][0] == pytest.approx(0.9056)
+    assert lor["variables"] == ["x", "y", "z"] and lor["units"] == ["1", "1", "1"]
+    assert "convection" in lor["description"] and "Lorenz (1963)" in lor["source"]
+    assert "x, y, z (3)" in result.output
 
 
 # --------------------------------------------------------------------------- simulate
