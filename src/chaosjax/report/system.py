@@ -50,5 +50,7 @@ def run(r: Report, s: Section) -> None:
             structural=structural,
             states=len(x0),
             references=references,
+            description=sysm.description,
+            units=list(sysm.variable_units()),
         )
     )
