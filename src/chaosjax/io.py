@@ -19,7 +19,12 @@ xs = cj.trajectory(lor, lor.default_state(), steps=1_000, dt=0.005)
 ds = cj.io.trajectory_dataset(lor, xs, dt=0.005, solver="rk4", seed=0)
 cj.io.save(ds, "run.nc")           # or "run.zarr" when zarr is installed
 ds = cj.io.load("run.nc")
+ds["state"].sel(variable="z")      # coordinates by the system's variable names
+cj.io.load_system("run.nc")        # Lorenz63 with the file's parameters
 ```
+
+A report's results.nc holds one group per section: `cj.io.load_tree(path)` reads
+them all, `cj.io.load(path, group="lyapunov")` one.
 """
 
 from __future__ import annotations
