@@ -182,6 +182,7 @@ def test_every_number_in_the_page_equals_results_json_and_results_nc(report_dir)
     for ds in groups.values():
         assert set(ds.dims) <= set(ds.coords), ds
     assert groups["lyapunov"]["lyapunov_exponents"].attrs["units"] == "1"
+    assert list(groups["lyapunov"]["exponent"].values) == [1, 2, 3]
     # The page names the variables as Lorenz (1963) does, in its tables too.
     assert [res["strings"][f"variable_{i}"] for i in range(3)] == ["x", "y", "z"]
     assert "convection" in res["strings"]["description"]

@@ -152,8 +152,11 @@ class Report:
         """The coordinate of a dimension no section gave one: the variable names along
         `variable` and `observable`, else the index 0, 1, ... ."""
         names = self.system.variable_names()
-        if dim in ("variable", "observable") and size <= len(names):
+        if dim in ("variable", "observable", "model_coordinate") and size <= len(names):
             return (dim, np.asarray(names[:size], dtype=str), {"long_name": "state variable"})
+        if dim.endswith("exponent"):
+            index = {"units": "1", "long_name": "index i of lambda_i (largest first)"}
+            return (dim, np.arange(1, size + 1), index)
         return (dim, np.arange(size), {"units": "1", "long_name": f"index along {dim}"})
 
     def tree(self, attrs: dict[str, Any]) -> xr.DataTree:
