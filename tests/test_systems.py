@@ -251,3 +251,22 @@ def test_class_metadata_is_not_a_parameter():
     assert cj.systems.get("lorenz96", n=6).dim == 6
     with pytest.raises(ValueError, match="Known: beta, rho, sigma."):
         cj.systems.get("lorenz63", rhoo=30.0)
+
+
+def test_a_user_parameter_named_like_metadata_is_a_parameter():
+    import equinox as eqx
+
+    class Reservoir(cj.Map):
+        units: int = eqx.field(default=3, static=True)
+        description: str = eqx.field(default="mine", static=True)
+
+        def step(self, x):
+            return 0.5 * x
+
+        def default_state(self):
+            return jnp.ones(self.units)
+
+    r = Reservoir(units=4)
+    assert r.dim == 4 and r.variable_units() == (None,) * 4 and r.variable_names()[-1] == "u4"
+    assert r.describe() == r.summary()
+    assert cj.io.time_units(r) == "1"

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .systems import Flow, Map
+from .systems._base import class_metadata
 
 
 def _version() -> str:
@@ -112,7 +113,8 @@ def attributes(
             attrs[f"parameter_{name}"] = value
     if dt is not None:
         attrs["dt"] = float(dt)
-        attrs["time_units"] = getattr(system, "time_units", None) or "time units of the system"
+        own = class_metadata(type(system), "time_units", None)
+        attrs["time_units"] = own or "time units of the system"
     else:
         attrs["time_units"] = "iterations"
     if solver is not None and dt is not None:

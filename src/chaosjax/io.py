@@ -54,6 +54,7 @@ from .bifurcation import OrbitDiagram
 from .lyapunov import LyapunovResult, kaplan_yorke_dimension
 from .sensitivity import BlowupTable, ShadowingSensitivity
 from .systems import Flow, Map
+from .systems._base import class_metadata
 
 __all__ = [
     "WriteError",
@@ -84,7 +85,7 @@ def time_units(system: Flow | Map) -> str:
     """The CF `units` of time for `system`: its `time_units` for a flow ("1",
     dimensionless, when it has none), "1" for a map (time counts iterations)."""
     if isinstance(system, Flow):
-        return system.time_units or "1"
+        return class_metadata(type(system), "time_units", None) or "1"
     return "1"
 
 

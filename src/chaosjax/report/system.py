@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import io as cjio
+from ..systems._base import class_metadata
 from . import page
 from .results import Report, Section
 
@@ -50,7 +51,7 @@ def run(r: Report, s: Section) -> None:
             structural=structural,
             states=len(x0),
             references=references,
-            description=sysm.description,
+            description=class_metadata(type(sysm), "description", ""),
             units=list(sysm.variable_units()),
         )
     )

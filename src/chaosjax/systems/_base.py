@@ -63,13 +63,25 @@ def param(default: Any) -> Any:
     return eqx.field(default=default, converter=_as_float)
 
 
+def class_metadata(cls: type, key: str, default: Any) -> Any:
+    """The class-level metadata `key` of `cls`; `default` when a class declares `key` as
+    a field of its own (a user's parameter called `units` is not the metadata)."""
+    for klass in cls.__mro__:
+        annotations = klass.__dict__.get("__annotations__", {})
+        if key in annotations:
+            if "ClassVar" not in str(annotations[key]):
+                return default
+            break
+    return getattr(cls, key, default)
+
+
 def _check_metadata(cls: type) -> None:
     """Class-level checks of the naming metadata when a system class is defined: a
     `ValueError` naming the class for names that are not distinct non-empty strings,
     units that are not strings or None, or lengths that contradict a fixed `dim`."""
     where = f"{cls.__module__}.{cls.__qualname__}"
-    names = cls.__dict__.get("variables", getattr(cls, "variables", None))
-    units = cls.__dict__.get("units", getattr(cls, "units", None))
+    names = class_metadata(cls, "variables", None)
+    units = class_metadata(cls, "units", None)
     if names is not None:
         if (
             not isinstance(names, tuple)
@@ -95,7 +107,7 @@ def _check_metadata(cls: type) -> None:
                     f"`{what}` of {where} must have {fixed} entries (dim = {fixed}), "
                     f"got {len(value)}: {value!r}."
                 )
-    description = getattr(cls, "description", "")
+    description = class_metadata(cls, "description", "")
     if not isinstance(description, str):
         raise ValueError(f"`description` of {where} must be a str, got {description!r}.")
 
@@ -191,7 +203,7 @@ class _System(eqx.Module):
     def variable_names(self) -> tuple[str, ...]:
         """The state variables' names: `variables` (the source's names), else the generic
         u1, ..., un; a `ValueError` when `variables` does not have `dim` entries."""
-        names = self.variables
+        names = class_metadata(type(self), "variables", None)
         if names is None:
             return tuple(f"u{i + 1}" for i in range(self.dim))
         if len(names) != self.dim:
@@ -203,18 +215,19 @@ class _System(eqx.Module):
 
     def variable_units(self) -> tuple[str | None, ...]:
         """The unit of each state variable (None: dimensionless), from `units`."""
-        if self.units is None:
+        units = class_metadata(type(self), "units", None)
+        if units is None:
             return (None,) * self.dim
-        if len(self.units) != self.dim:
+        if len(units) != self.dim:
             raise ValueError(
                 f"`units` of {type(self).__name__} must give one unit (or None) for each of "
-                f"its {self.dim} state variables, got {len(self.units)}: {self.units!r}."
+                f"its {self.dim} state variables, got {len(units)}: {units!r}."
             )
-        return tuple(self.units)
+        return tuple(units)
 
     def describe(self) -> str:
         """`description`, else the first paragraph of the class docstring (`summary()`)."""
-        return self.description or self.summary()
+        return class_metadata(type(self), "description", "") or self.summary()
 
     def at_defaults(self) -> bool:
         """Whether every parameter has its class default, so that `reference_exponents`
