@@ -98,6 +98,7 @@ LAYERS = [
         "_progress",
         "_roots",
         "_files",
+        "_sweep",
         "native",
         "parallel",
     },

@@ -36,6 +36,7 @@ lyapunov_transient = 100
 horizons = [0.5, 1.0, 2.0]
 sensitivity_members = 4
 shadowing_steps = 200
+linear_response_steps = 0
 bifurcation_range = "25:30:6"
 bifurcation_transient = 500
 bifurcation_keep = 10
@@ -55,7 +56,7 @@ def report_dir(tmp_path_factory):
     config = base / "run.toml"
     config.write_text(SMALL)
     out = base / "out"
-    result = invoke("report", "--config", config, "--out", out, "--members", 6)
+    result = invoke("report", "--config", config, "--out", out, "--members", 6, "--interactive")
     assert result.exit_code == 0, result.output
     return out
 
@@ -147,7 +148,8 @@ def test_every_number_in_the_page_equals_results_json_and_results_nc(report_dir)
     tree = cj.io.load_tree(report_dir / "results.nc")
     # One group per section; every value found in exactly one of them.
     groups = {g.strip("/"): tree[g].to_dataset() for g in tree.groups if g != "/"}
-    assert set(groups) == {k for k, v in res["sections"].items() if v == "done"}
+    # (the summary at the top of the page records its numbers in a group of its own)
+    assert set(groups) == {k for k, v in res["sections"].items() if v == "done"} | {"summary"}
     where = {name: g for g, ds in groups.items() for name in ds.data_vars}
     page = _Page()
     page.feed((report_dir / "index.html").read_text())
@@ -199,6 +201,13 @@ def test_lyapunov_numbers_make_sense(report_dir):
     assert sum(lam) == pytest.approx(-(10 + 1 + 8 / 3), abs=1e-3)
     assert v["contraction_rate"] == pytest.approx(-(10 + 1 + 8 / 3), rel=1e-9)
     assert 1.9 < v["kaplan_yorke_dimension"] < 2.2
+    # The distance to the literature in standard errors, and a comment where it is large.
+    z = np.abs(np.subtract(lam, v["reference_exponents"])) / v["lyapunov_error"]
+    np.testing.assert_allclose(v["lyapunov_difference_errors"], z, rtol=1e-12)
+    html = (report_dir / "index.html").read_text()
+    assert ("The literature value lies more than two standard errors" in html) == bool(
+        (z > 2).any()
+    )
 
 
 def test_resolved_configuration_is_recorded_and_reruns(report_dir):
@@ -255,11 +264,16 @@ def _tiny(out, **kw):
     return cfg
 
 
-def test_a_map_report(tmp_path):
+def test_a_map_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # progress bars as on a terminal
     summary = rep.run_report(
-        _tiny(tmp_path, sections=["system", "attractor", "bifurcation", "timings"])
+        _tiny(tmp_path, sections=["system", "attractor", "bifurcation", "timings"]),
+        progress=True,
     )
     assert summary.failed == [] and not summary.interrupted
+    shown = capsys.readouterr().out
+    assert "orbit diagram over a" in shown and "5/5" in shown  # a bar over the values
+    assert "classifying the attractor" in shown  # a pulsing bar for one compiled call
     res = load_results(tmp_path)
     assert res["config"]["dt"] is None and res["values"]["bifurcation_values"] == 5
     assert "orbit_diagram.png" in res["figures"]
@@ -490,3 +504,188 @@ def test_a_users_system_from_a_config_file(tmp_path, monkeypatch):
     if hasattr(cj, "lyapunov_spectrum"):
         # A linear spiral: both exponents equal a.
         np.testing.assert_allclose(res["values"]["lyapunov_exponents"], [-0.25, -0.25], atol=1e-3)
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _section_text(html: str, start: str, end: str) -> str:
+    return html[html.index(start) : html.index(end, html.index(start))]
+
+
+def test_summary_at_the_top_names_method_length_and_error(report_dir):
+    html = (report_dir / "index.html").read_text()
+    v = load_results(report_dir)["values"]
+    # Above every section, and built from the recorded numbers only.
+    assert html.index('id="summary"') < html.index('<section id="system">')
+    block = _section_text(html, 'id="summary"', "</div>")
+    for key in (
+        "values.lyapunov_exponents[0]",
+        "values.lyapunov_error[0]",
+        "values.kaplan_yorke_dimension",
+        "values.kaplan_yorke_error",
+        "strings.classification",
+        "config.lyapunov_steps",
+    ):
+        assert f'data-key="{key}"' in block, key
+    assert "QR (Benettin) method" in block and "jackknife" in block
+    # The errors are there and of a sensible size for a 20-time-unit run.
+    assert 0 < v["lyapunov_error"][0] < 0.5 and 0 < v["kaplan_yorke_error"] < 0.2
+
+
+def test_disagreeing_sensitivities_come_with_the_explanation(report_dir):
+    """The reduced run's shadowing (200 steps) and finite difference disagree: the page
+    must say so, give both reasons, and not present either number as the answer."""
+    res = load_results(report_dir)
+    v, strings = res["values"], res["strings"]
+    expected = abs(v["shadowing_derivative"] - v["finite_difference"]) / math.hypot(
+        v["shadowing_error"], v["finite_difference_error"]
+    )
+    assert v["lss_fd_discrepancy"] == pytest.approx(expected, rel=1e-12)
+    assert expected > 2  # this configuration's known disagreement (3.9 errors)
+    html = (report_dir / "index.html").read_text()
+    verdict = _section_text(html, 'id="sensitivity-verdict"', "</div>")
+    assert "The estimates disagree" in verdict
+    assert "Shadowing bias" in verdict and "Non-convergence of the finite difference" in verdict
+    assert "No estimate here is established" in verdict
+    assert strings["sensitivity_trusted"] == "none"
+    summary = _section_text(html, 'id="summary"', "</div>")
+    assert "not established" in summary and 'href="#sensitivity-verdict"' in summary
+    # S3 was switched off in this run, and the page says so.
+    assert "linear_response_derivative" not in v
+    assert "The full linear response (S3) was not computed" in html
+
+
+def test_the_verdict_rules():
+    from chaosjax.report.summary import verdict
+
+    # Lorenz63-like: LSS biased by 3.4 errors; a converged S3 is the number to trust.
+    v = verdict(lss=0.990, lss_err=0.004, fd=1.0201, fd_err=0.0080, s3=1.005, s3_err=0.0036)
+    assert v.trusted == "S3" and v.disagree and v.s3_converged
+    assert v.lss_fd == pytest.approx(0.0301 / math.hypot(0.004, 0.008))
+    # The same without S3: nothing is established.
+    assert verdict(lss=0.990, lss_err=0.004, fd=1.0201, fd_err=0.0080).trusted is None
+    # Hénon-like: -0.04 beside -1.11, and an S3 that did not converge.
+    v = verdict(lss=-0.0419, lss_err=0.068, fd=-1.1113, fd_err=0.048, s3=-8176.0, s3_err=9100.0)
+    assert v.trusted is None and v.s3_converged is False and v.lss_fd > 12
+    # Agreement: the more precise of the two.
+    assert verdict(lss=1.0, lss_err=0.01, fd=1.02, fd_err=0.05).trusted == "LSS"
+    assert verdict(lss=-1.14, lss_err=0.79, fd=-1.08, fd_err=0.009).trusted == ("finite difference")
+    # One estimate alone, and a non-finite one.
+    assert verdict(fd=0.5, fd_err=0.1).trusted == "finite difference"
+    assert verdict(lss=float("nan"), lss_err=0.1, fd=0.5, fd_err=0.1).trusted is None
+
+
+def test_a_converged_linear_response_is_named_the_number_to_trust(tmp_path):
+    from chaosjax.report.results import Report
+    from chaosjax.report.summary import judge, summary
+
+    cfg = dict(
+        sections=[], dt=0.005, sensitivity_observable=2, sensitivity_parameter="rho",
+        shadowing_steps=80_000, shadowing_segments=8, linear_response_steps=1_000_000,
+        members=64, average_steps=20_000, transient=20_000,
+    )  # fmt: skip
+    r = Report(cfg, cj.systems.Lorenz63(), tmp_path, False)
+    for name, value in dict(
+        shadowing_derivative=0.990, shadowing_error=0.004, finite_difference=1.0201,
+        finite_difference_error=0.008, finite_difference_delta=1.4,
+        linear_response_derivative=1.0051, linear_response_error=0.0036,
+        linear_response_windows=10,
+    ).items():  # fmt: skip
+        r.put(name, value)
+    verdict = str(judge(r))
+    assert "The estimates disagree" in verdict and "Shadowing bias" in verdict
+    assert "The number to trust: the full linear response (S3)" in verdict
+    assert 'data-key="values.linear_response_derivative"' in verdict
+    assert r.values["lss_fd_discrepancy"] == pytest.approx(0.0301 / math.hypot(0.004, 0.008))
+    assert r.strings["sensitivity_trusted"] == "S3"
+    top = str(summary(r))
+    row = top[top.index("sensitivity d") :]
+    assert row.index("values.linear_response_derivative") < row.index("values.shadowing_derivative")
+    assert "full linear response (S3)" in row and "disagree by" in row
+
+
+def test_jackknife_errors_of_the_exponents():
+    from chaosjax.report.lyapunov import batch_errors
+
+    # A run whose 20 batches have known rates: the jackknife error of the mean equals
+    # the standard error of the batch rates (a linear statistic).
+    rng = np.random.default_rng(0)
+    rates = np.stack([0.9 + 0.05 * rng.standard_normal(20), -14.5 + 0.1 * rng.standard_normal(20)])
+    steps = np.arange(1, 21) * 100.0
+    history = np.cumsum(rates.T * 100.0, axis=0) / steps[:, None]
+    err, ky_err, b = batch_errors(history, steps)
+    assert b == 20
+    np.testing.assert_allclose(err, rates.std(1, ddof=1) / np.sqrt(20), rtol=1e-10)
+    assert 0 < ky_err < 0.05
+    assert np.isnan(batch_errors(history[:1], steps[:1])[0]).all()
+
+
+# --------------------------------------------------------------------------- other pages
+
+
+def test_interactive_page_renders_plotly_figures_without_network(report_dir, tmp_path):
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    page = (report_dir / "interactive.html").read_text()
+    # Nothing to fetch: no external script, style sheet or image; plotly.js is inside.
+    assert not re.search(r"<(script|img|iframe)[^>]+src=\"(https?:)?//", page)
+    assert "<link" not in page and "Plotly.newPlot" in page
+    assert 'href="interactive.html"' in (report_dir / "index.html").read_text()
+    # The numbers are the same spans as on the static page.
+    assert page.count('class="num"') == (report_dir / "index.html").read_text().count('class="num"')
+    dom = _run_chromium(
+        exe,
+        tmp_path,
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        (report_dir / "interactive.html").as_uri(),
+    ).stdout
+    ids = re.findall(r'<div id="(plotly-[a-z0-9-]+)" class="plotly-graph-div js-plotly-plot"', dom)
+    expected = ["plotly-attractor", "plotly-orbit-diagram", "plotly-lyapunov"]
+    expected += [f"plotly-average-{i}" for i in range(3)]
+    assert sorted(ids) == sorted(expected), ids
+    for name in expected:
+        start = dom.index(f'<div id="{name}"')
+        block = dom[start : dom.find("</figure>", start)]
+        assert 'class="main-svg"' in block, name  # plotly drew it
+    attractor = dom[dom.index('<div id="plotly-attractor"') :]
+    attractor = attractor[: attractor.index("</figure>")]
+    # The 3-D scene is WebGL: a canvas, or plotly's notice where the browser has none.
+    assert "<canvas" in attractor or "WebGL is not supported" in attractor
+    # The other figures are still there, embedded.
+    assert 'src="data:image/png;base64,' in dom
+
+
+def test_self_contained_page_embeds_every_figure(tmp_path):
+    import base64
+
+    rep.run_report(_tiny(tmp_path, sections=["system", "bifurcation"], self_contained=True))
+    html = (tmp_path / "index.html").read_text()
+    page = _Page()
+    page.feed(html)
+    res = load_results(tmp_path)
+    assert len(page.images) == len(res["figures"]) == 1
+    for src, name in zip(page.images, res["figures"], strict=True):
+        prefix = "data:image/png;base64,"
+        assert src.startswith(prefix)
+        assert base64.b64decode(src[len(prefix) :]) == (tmp_path / name).read_bytes()
+    assert "This page is self-contained" in html
+    assert res["config"]["self_contained"] is True and not (tmp_path / "interactive.html").exists()
+
+
+def test_a_failing_interactive_page_does_not_lose_the_report(tmp_path, monkeypatch):
+    from chaosjax.report import interactive
+
+    def broken(r):
+        raise RuntimeError("no plotly here")
+
+    monkeypatch.setattr(interactive, "figures", broken)
+    summary = rep.run_report(_tiny(tmp_path, sections=["system"], interactive=True))
+    assert summary.failed == [] and not (tmp_path / "interactive.html").exists()
+    html = (tmp_path / "index.html").read_text()
+    assert "The interactive version could not be made: " in html and "no plotly here" in html
+    assert 'href="interactive.html"' not in html

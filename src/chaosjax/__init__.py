@@ -40,6 +40,7 @@ if _typing.TYPE_CHECKING:
     from ._config import enable_x64 as enable_x64
     from ._config import x64_enabled as x64_enabled
     from ._divergence import DivergenceError as DivergenceError
+    from ._sweep import sweep as sweep
     from .bifurcation import Classification as Classification
     from .bifurcation import ClassifyOptions as ClassifyOptions
     from .bifurcation import Hyperplane as Hyperplane
@@ -124,6 +125,7 @@ _NAMES: dict[str, str] = {
     "enable_x64": "_config",
     "x64_enabled": "_config",
     "DivergenceError": "_divergence",
+    "sweep": "_sweep",
     "Classification": "bifurcation",
     "ClassifyOptions": "bifurcation",
     "Hyperplane": "bifurcation",

@@ -78,9 +78,10 @@ def attributes(
     """The provenance attributes every chaosjax dataset carries.
 
     `system`, `system_class`, `kind`, `dim`, `parameters` (JSON), `parameter_<name>`
-    for each scalar parameter, `dt` (time per step; absent for maps), `time_units` (the
-    flow's `time_units`, "time units of the system" when nondimensional, "iterations"
-    for a map),
+    for each scalar parameter, `system_file` and `system_file_sha256` for a class
+    loaded from a file (`--system-file`: its path and the SHA-256 of its content),
+    `dt` (time per step; absent for maps), `time_units` (the flow's `time_units`,
+    "time units of the system" when nondimensional, "iterations" for a map),
     `solver`, `seed`, `chaosjax_version`, `created` (UTC, ISO 8601), plus `extra`.
 
     **Arguments:**
@@ -101,9 +102,13 @@ def attributes(
     ```
     """
     params = system_parameters(system)
+    # A user's class loaded from a file (`--system-file`) names the file and its hash.
+    source = getattr(type(system), "__chaosjax_source__", None)
     attrs: dict[str, Any] = {
         "system": system_name(system),
-        "system_class": f"{type(system).__module__}.{type(system).__qualname__}",
+        "system_class": f"{source['file']}:{type(system).__qualname__}"
+        if isinstance(source, dict)
+        else f"{type(system).__module__}.{type(system).__qualname__}",
         "kind": system.kind,
         "dim": int(system.dim),
         "parameters": json.dumps(params),
@@ -111,6 +116,9 @@ def attributes(
     for name, value in params.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             attrs[f"parameter_{name}"] = value
+    if isinstance(source, dict):
+        attrs["system_file"] = source["file"]
+        attrs["system_file_sha256"] = source["sha256"]
     if dt is not None:
         attrs["dt"] = float(dt)
         own = class_metadata(type(system), "time_units", None)

@@ -138,3 +138,70 @@ def sharded_vmap(fn, *args, devices=None):
     """
     args = jax.tree.map(lambda a: shard_batch(a, devices), args)
     return jax.jit(jax.vmap(fn))(*args)
+
+
+def initialize(
+    coordinator_address: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    *,
+    local_device_ids: object = None,
+) -> tuple[int, int]:
+    """Join this process to a many-process JAX run (`jax.distributed.initialize`), with
+    CPU collectives through gloo.
+
+    After it, `jax.devices()` lists every device of every process, so `cj.sweep`,
+    `cj.ensemble_time_average` and `sharded_vmap` split their batch axis over all of
+    them. Arguments left None are read from the environment: `JAX_COORDINATOR_ADDRESS`
+    (host:port of process 0), `JAX_NUM_PROCESSES` and `JAX_PROCESS_ID`; where those are
+    unset, JAX detects the cluster itself (SLURM, Open MPI, Kubernetes, ...). Must run
+    before JAX is first used, in every process, with the same coordinator.
+
+    **Arguments:**
+
+    - `coordinator_address`: "host:port" of process 0's coordinator.
+    - `num_processes`: the number of processes.
+    - `process_id`: this process's index, 0 to `num_processes` - 1.
+    - `local_device_ids`: the local devices this process uses (default all of them).
+
+    **Returns:**
+
+    (`jax.process_index()`, `jax.process_count()`).
+
+    Example:
+
+    ```python
+    # srun -n 4 python run.py   (SLURM sets what JAX needs), or, by hand,
+    # JAX_COORDINATOR_ADDRESS=node0:1234 JAX_NUM_PROCESSES=2 JAX_PROCESS_ID=0 python run.py
+    import chaosjax as cj
+    rank, size = cj.parallel.initialize()
+    ```
+    """
+
+    def env_int(value: int | None, name: str) -> int | None:
+        if value is not None:
+            return v.nonnegative_int(value, name)
+        text = os.environ.get(f"JAX_{name.upper()}")
+        if text is None:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"JAX_{name.upper()} must be an int, got {text!r}.") from None
+
+    address = coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")
+    if address is not None and (not isinstance(address, str) or ":" not in address):
+        raise ValueError(f"`coordinator_address` must be 'host:port', got {address!r}.")
+    count = env_int(num_processes, "num_processes")
+    index = env_int(process_id, "process_id")
+    if count is not None and index is not None and not 0 <= index < count:
+        raise ValueError(f"`process_id` must be in [0, {count}), got {index}.")
+    # CPU devices of different processes talk through gloo (JAX has no default for them).
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=address,
+        num_processes=count,
+        process_id=index,
+        local_device_ids=local_device_ids,  # pyright: ignore[reportArgumentType]
+    )
+    return jax.process_index(), jax.process_count()

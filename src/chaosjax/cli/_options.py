@@ -71,7 +71,11 @@ WrtOpt = Annotated[
 ]
 PlotOpt = Annotated[
     Path | None,
-    typer.Option("--plot", help="Figure file (.png/.pdf/.svg) \\[default: SYSTEM_<what>.png]."),
+    typer.Option(
+        "--plot",
+        help="Figure file (.png/.pdf/.svg) \\[default: beside --out with .png, else "
+        "SYSTEM_<what>.png in the working directory].",
+    ),
 ]
 NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Write no figure.")]
 ForceOpt = Annotated[

@@ -71,12 +71,24 @@ def _read_only(path: Path) -> bool:
 
 
 def figure_path(
-    plot: Path | None, no_plot: bool, default: str, *, force: bool = False
+    plot: Path | None,
+    no_plot: bool,
+    default: str,
+    *,
+    force: bool = False,
+    beside: Path | None = None,
 ) -> Path | None:
-    """--plot (or `default`) checked as a writable .png/.pdf/.svg; None with --no-plot."""
+    """--plot checked as a writable .png/.pdf/.svg; None with --no-plot. Without --plot,
+    the figure goes beside the --out file `beside` (its name with .png), else to
+    `default` in the working directory, as the --plot help says."""
     if no_plot:
         return None
-    path = plot if plot is not None else Path(default)
+    if plot is not None:
+        path = plot
+    elif beside is not None:
+        path = beside.with_suffix(".png")
+    else:
+        path = Path(default)
     if path.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UserError(f"--plot must end in .png, .pdf or .svg, got {str(path)!r}.")
     check_out_file(path, suffixes=(path.suffix.lower(),), option="--plot", force=force)

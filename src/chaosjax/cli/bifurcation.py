@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-import jax.numpy as jnp
 import numpy as np
 import typer
 
@@ -14,6 +13,7 @@ import chaosjax as cj
 from .. import _validate as v
 from .. import io as cjio
 from .. import report as rep
+from ..report.bifurcation import orbit_diagram_in_chunks
 from ..systems import Flow
 from ._errors import UserError
 from ._options import (
@@ -98,7 +98,7 @@ def bifurcation(
         "give fewer values (NUM) or a smaller --keep",
     )
     out = check_out_file(out, force=force) if out is not None else None
-    plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png", force=force)
+    plot_path = figure_path(plot, no_plot, f"{name}_orbit_diagram.png", force=force, beside=out)
     console = make_console(quiet)
     values = np.linspace(lo, hi, num)
     kw: dict[str, Any] = dict(transient=transient, keep=keep)
@@ -106,8 +106,7 @@ def bifurcation(
         kw.update(dt=dt, solver=solver, section=cj.LocalMaxima(c))
     t0 = time.time()
     with interrupt_note(console, "Nothing was written."):
-        with console.status(f"orbit diagram of {name}: {num} values of {p} ..."):
-            d = cj.orbit_diagram(sysm, p, jnp.asarray(values), **kw)
+        d = orbit_diagram_in_chunks(sysm, p, values, progress=not quiet, **kw)
         diverged = int(np.asarray(d.diverged).sum())
         console.print(
             f"Orbit diagram of {name} over {p} in [{lo:g}, {hi:g}] ({num} values) in "

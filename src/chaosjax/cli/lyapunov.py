@@ -73,7 +73,7 @@ def lyapunov(
         raise UserError(f"--k must be between 1 and {sysm.dim}, got {k}.")
     out = check_out_file(out, force=force) if out is not None else None
     name = cjio.system_name(sysm)
-    plot_path = figure_path(plot, no_plot, f"{name}_lyapunov.png", force=force)
+    plot_path = figure_path(plot, no_plot, f"{name}_lyapunov.png", force=force, beside=out)
     console = make_console(quiet)
     kw: dict[str, Any] = {"dt": dt, "solver": solver} if flow else {}
     t0 = time.time()

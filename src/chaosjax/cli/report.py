@@ -24,8 +24,12 @@ EPILOG = """Examples:
 
   chaosjax report lorenz63 --quick        # ten times shorter runs
 
-The directory gets index.html, PNG figures, results.json, results.nc and
-config.toml (the resolved configuration: rerun with --config out/config.toml)."""
+  chaosjax report lorenz63 --self-contained --interactive --out lor
+
+The directory (./out unless --out says otherwise; nothing else is written to
+the working directory) gets index.html, PNG figures, results.json, results.nc
+and config.toml (the resolved configuration: rerun with --config
+out/config.toml); with --interactive also interactive.html."""
 
 
 def report(
@@ -99,6 +103,23 @@ def report(
             "against the system in a section of its own.",
         ),
     ] = None,
+    self_contained: Annotated[
+        bool | None,
+        typer.Option(
+            "--self-contained",
+            help="Embed the figures in index.html (data URIs): one file to send or move.",
+            show_default=False,
+        ),
+    ] = None,
+    interactive: Annotated[
+        bool | None,
+        typer.Option(
+            "--interactive",
+            help="Also write interactive.html: zoomable plotly figures (attractor in 3-D, "
+            "orbit diagram, convergence), plotly.js inside, no network needed.",
+            show_default=False,
+        ),
+    ] = None,
     allow_code: Annotated[
         bool,
         typer.Option(
@@ -129,6 +150,8 @@ def report(
         "sections": sections,
         "quick": quick,
         "model": model,
+        "self_contained": self_contained,
+        "interactive": interactive,
         "parameters": overrides or None,
     }
     if system and file_values.get("system_file") and not system_file:

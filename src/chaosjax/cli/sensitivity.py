@@ -13,6 +13,7 @@ import chaosjax as cj
 
 from .. import io as cjio
 from .. import report as rep
+from .._progress import activity
 from ..systems import Flow
 from ._errors import UserError
 from ._options import (
@@ -126,7 +127,7 @@ def sensitivity(
     shadow_method = "lss" if method == "both" else method
     out = check_out_file(out, force=force) if out is not None else None
     name = cjio.system_name(sysm)
-    plot_path = figure_path(plot, no_plot, f"{name}_sensitivity.png", force=force)
+    plot_path = figure_path(plot, no_plot, f"{name}_sensitivity.png", force=force, beside=out)
     console = make_console(quiet)
     unit = "time units" if flow else "iterations"
     res = None
@@ -143,7 +144,7 @@ def sensitivity(
             default_steps = (80_000 if flow else 16_000) * (
                 12.5 if shadow_method == "s3" and flow else 10 if shadow_method == "s3" else 1
             )
-            with console.status(f"{label.lower()} of {name} ..."):
+            with activity(not quiet, f"{label.lower()} of {name} (one compiled run)"):
                 res = cj.shadowing_sensitivity(
                     sysm,
                     p,
@@ -163,15 +164,16 @@ def sensitivity(
                 f"{res.time_per_window:g} {unit})"
             )
         if method in ("autodiff", "both"):
-            tab = cj.sensitivity_blowup_table(
-                sysm,
-                p,
-                lambda x: x[i],
-                horizons=hs,
-                n_initial=members,
-                key=jax.random.key(seed),
-                **kw,
-            )
+            with activity(not quiet, f"finite-time gradients of {name} (one compiled run)"):
+                tab = cj.sensitivity_blowup_table(
+                    sysm,
+                    p,
+                    lambda x: x[i],
+                    horizons=hs,
+                    n_initial=members,
+                    key=jax.random.key(seed),
+                    **kw,
+                )
             table = Table(
                 title=f"finite-time gradients d<{var}>_T/d{p} ({members} initial conditions)"
             )

@@ -8,6 +8,16 @@
   1985, Phys. Rev. Lett. 55, 1082): for each point a least-squares map T_i sends its
   neighbours' displacements one step ahead, and the QR method runs on the T_i.
 
+Unless given, the delay is the first minimum of the average mutual information (Fraser &
+Swinney 1986, Phys. Rev. A 33, 1134), or where that has none the first lag at which the
+autocorrelation falls below 1/e; the embedding dimension is the smallest with under 1 %
+false nearest neighbours (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403); and
+Rosenstein's line is fitted over the longest stretch of the divergence curve whose
+local slope stays within 25 % of the stretch's own, before the curve has risen 60 % of
+the way to saturation (the
+"linear region" of Datseris & Parlitz 2022, *Nonlinear Dynamics*, Springer, sec. 5.3,
+and DynamicalSystems.jl's `linear_region`).
+
 Rosenstein's nearest neighbours come from a batched search in JAX: blocks of rows of
 the squared distance matrix (|a|^2 + |b|^2 - 2 a.b, one matrix product per block)
 with the Theiler window masked; the k nearest neighbours of the Jacobian method from
@@ -30,6 +40,8 @@ from .._results import Dims, Result
 from . import _qr
 
 _BLOCK = 512
+# Below this the mutual information, false neighbours and divergence curve are noise.
+_MIN_SAMPLES = 200
 
 
 class TimeSeriesLyapunov(Result):
@@ -45,23 +57,32 @@ class TimeSeriesLyapunov(Result):
     - `times` (horizon,): i * dt.
     - `fit` (2,): slope (per sample) and intercept of the line fitted to
       `divergence[fit_range]`.
+    - `false_neighbours` (d,): the fraction of false nearest neighbours in embedding
+      dimensions 1..d when `dim` was chosen automatically (empty otherwise).
     - `method`, `dim`, `lag`, `theiler`: the settings used.
+    - `fit_range`: the (start, stop) indices of `divergence` the line was fitted over
+      ((0, 0) for "jacobian").
+    - `choices`: how `lag`, `dim` and `fit_range` were chosen ("given" where passed).
     """
 
     exponents: Float[Array, " k"]
     divergence: Float[Array, " horizon"]
     times: Float[Array, " horizon"]
     fit: Float[Array, "2"]
+    false_neighbours: Float[Array, " d"]
     method: str = eqx.field(static=True)
     dim: int = eqx.field(static=True)
     lag: int = eqx.field(static=True)
     theiler: int = eqx.field(static=True)
+    fit_range: tuple[int, int] = eqx.field(static=True)
+    choices: str = eqx.field(static=True)
 
     _xarray_dims: ClassVar[dict[str, Dims]] = {
         "exponents": ("exponent",),
         "divergence": ("times",),
         "times": ("times",),
         "fit": ("coefficient",),
+        "false_neighbours": ("embedding_dim",),
     }
 
 
@@ -99,6 +120,245 @@ def mean_period(series: np.ndarray) -> int:
     p = np.abs(np.fft.rfft(x - x.mean())) ** 2
     mf = np.sum(f[1:] * p[1:]) / np.sum(p[1:])
     return int(math.ceil(1.0 / mf))
+
+
+def _as_series(series: object) -> np.ndarray:
+    """`series` as a finite, real, 1-D float array, or a ValueError naming it."""
+    try:
+        raw = np.asarray(series)
+        if np.iscomplexobj(raw):
+            raise ValueError(f"`series` must be real, got complex dtype {raw.dtype}.")
+        x = raw.astype(float)
+    except (TypeError, ValueError) as e:
+        if str(e).startswith("`series`"):
+            raise
+        raise ValueError(f"`series` must be a 1-D array of numbers, got {series!r}.") from None
+    if x.ndim != 1:
+        raise ValueError(f"`series` must be 1-D (n,), got shape {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("`series` must be finite.")
+    if x.size and np.ptp(x) == 0.0:
+        raise ValueError(
+            f"`series` is constant (every value is {x[0]}): neighbours in its embedding do "
+            "not separate, so it has no Lyapunov exponent to estimate."
+        )
+    return x
+
+
+def mutual_information(
+    series: Float[ArrayLike, " n"], max_lag: object, *, bins: object = None
+) -> np.ndarray:
+    """The average mutual information between a series and its delayed copy, by a
+    histogram over equiprobable bins (Fraser & Swinney 1986, Phys. Rev. A 33, 1134).
+
+    Its first minimum is the delay at which the delayed copy adds the most new
+    information: `lyapunov_from_timeseries`'s default `lag`.
+
+    **Arguments:**
+
+    - `series`: finite samples, shape (n,).
+    - `max_lag`: the largest delay in samples, below n.
+    - `bins`: the bins per axis; default sqrt(n / 5), between 8 and 64.
+
+    **Returns:**
+
+    I(x_t; x_{t+L}) in nats for L = 0..max_lag, shape (max_lag + 1,).
+
+    Example:
+
+    ```python
+    t = np.arange(4_000)
+    x = np.sin(2 * np.pi * t / 40) + 0.3 * np.random.default_rng(0).normal(size=t.size)
+    cj.lyapunov.mutual_information(x, 30).argmin()    # 10: a quarter period
+    ```
+    """
+    x = _as_series(series)
+    max_lag = v.nonnegative_int(max_lag, "max_lag")
+    if max_lag >= x.size:
+        raise ValueError(f"`max_lag` must be below the {x.size} samples, got {max_lag}.")
+    n = x.size
+    nb = int(np.clip(np.sqrt(n / 5), 8, 64)) if bins is None else v.positive_int(bins, "bins")
+    edges = np.quantile(x, np.linspace(0.0, 1.0, nb + 1)[1:-1])
+    b = np.searchsorted(edges, x, side="right")
+    out = np.empty(max_lag + 1)
+    for L in range(max_lag + 1):
+        joint = np.bincount(b[: n - L] * nb + b[L:], minlength=nb * nb).reshape(nb, nb)
+        p = joint / (n - L)
+        outer = np.outer(p.sum(axis=1), p.sum(axis=0))
+        nz = p > 0
+        out[L] = float(np.sum(p[nz] * np.log(p[nz] / outer[nz])))
+    return out
+
+
+def _choose_lag(x: np.ndarray) -> tuple[int, str]:
+    """The delay: the first minimum of the average mutual information within four mean
+    periods, else the first lag where the autocorrelation falls below 1/e; and how it
+    was found."""
+    max_lag = max(2, min(x.size // 10, 4 * mean_period(x)))
+    mi = mutual_information(x, max_lag)
+    for L in range(1, max_lag):
+        if mi[L] < mi[L - 1] and mi[L] <= mi[L + 1]:
+            return L, "first minimum of the mutual information"
+    xc = x - x.mean()
+    f = np.fft.rfft(xc, 2 * x.size)
+    ac = np.fft.irfft(f * np.conj(f))[: max_lag + 1]
+    below = np.nonzero(ac / ac[0] < 1.0 / math.e)[0]
+    L = int(below[0]) if below.size else max_lag
+    return max(L, 1), "autocorrelation below 1/e"
+
+
+def false_nearest_neighbours(
+    series: Float[ArrayLike, " n"],
+    lag: object,
+    max_dim: object = 10,
+    *,
+    rtol: object = 15.0,
+    atol: object = 2.0,
+    theiler: object = 0,
+    stop_below: object = None,
+) -> np.ndarray:
+    """The fraction of false nearest neighbours of a delay embedding in dimensions
+    1..max_dim (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403).
+
+    The nearest neighbour of each delay vector (by a KD-tree) is false when the next
+    delay coordinate moves it more than `rtol` times its distance away, or its distance
+    in the next dimension exceeds `atol` standard deviations of the series. The
+    fraction drops to about zero at the dimension that unfolds the attractor:
+    `lyapunov_from_timeseries`'s default `dim` is the first under 1 %.
+
+    **Arguments:**
+
+    - `series`: finite samples, shape (n,).
+    - `lag`: the delay in samples.
+    - `max_dim`: the largest dimension tried, default 10.
+    - `rtol`, `atol`: Kennel et al.'s thresholds, default 15 and 2.
+    - `theiler`: neighbours within this many samples in time are skipped (default 0).
+    - `stop_below`: stop at the first dimension whose fraction is below this.
+
+    **Returns:**
+
+    The fractions for dimensions 1, 2, ..., shape (d,) with d <= max_dim (fewer when
+    stopped early or when the series is too short for more).
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    x = cj.trajectory(lor, lor.default_state(), steps=5_000, dt=0.02)[:, 0]
+    cj.lyapunov.false_nearest_neighbours(x, 8, 5)    # ~ [0.99, 0.05, 0.0, 0.0, 0.0]
+    ```
+    """
+    from scipy.spatial import KDTree
+
+    x = _as_series(series)
+    lag = v.positive_int(lag, "lag")
+    max_dim = v.positive_int(max_dim, "max_dim")
+    rtol = v.positive_float(rtol, "rtol")
+    atol = v.positive_float(atol, "atol")
+    theiler = v.nonnegative_int(theiler, "theiler")
+    stop = None if stop_below is None else v.positive_float(stop_below, "stop_below")
+    sd = float(np.std(x))
+    out: list[float] = []
+    for d in range(1, max_dim + 1):
+        m = x.size - d * lag
+        if m < 2 * theiler + 3:
+            break
+        Y = x[np.arange(m)[:, None] + lag * np.arange(d + 1)[None, :]]
+        k = min(m, 2 * theiler + 2)
+        dist, idx = KDTree(Y[:, :d]).query(Y[:, :d], k=k)
+        dist, idx = dist.reshape(m, k), idx.reshape(m, k)
+        ok = np.abs(idx - np.arange(m)[:, None]) > theiler
+        first = np.argmax(ok, axis=1)
+        rows = np.arange(m)
+        nn, dd = idx[rows, first], dist[rows, first]
+        extra = np.abs(Y[:, d] - Y[nn, d])
+        keep = ok[rows, first] & (dd > 0)
+        false = (extra[keep] > rtol * dd[keep]) | (
+            np.sqrt(dd[keep] ** 2 + extra[keep] ** 2) > atol * sd
+        )
+        out.append(float(np.mean(false)) if keep.any() else 1.0)
+        if stop is not None and out[-1] < stop:
+            break
+    return np.asarray(out)
+
+
+def _choose_dim(fnn: np.ndarray) -> int:
+    """The smallest dimension with under 1 % false neighbours, else the first at which
+    the fraction stops falling."""
+    below = np.nonzero(fnn < 0.01)[0]
+    if below.size:
+        return int(below[0]) + 1
+    for d in range(1, fnn.size):
+        if fnn[d] >= fnn[d - 1]:
+            return d
+    return max(int(fnn.size), 1)
+
+
+def linear_region(
+    curve: Float[ArrayLike, " n"],
+    *,
+    tol: object = 0.25,
+    saturation: object = 0.6,
+    segments: object = 40,
+) -> tuple[int, int]:
+    """The longest straight stretch of a growth curve before it saturates, as in
+    Datseris & Parlitz (2022), *Nonlinear Dynamics*, Springer, sec. 5.3 (and
+    DynamicalSystems.jl's `linear_region`).
+
+    The curve up to where it first reaches `saturation` of its total rise is cut into
+    `segments` pieces; consecutive pieces join a stretch while their own least-squares
+    slopes stay within `tol` (relative) of the stretch's; the longest stretch with a
+    positive slope wins. `lyapunov_from_timeseries` fits Rosenstein's divergence curve
+    over it by default.
+
+    **Arguments:**
+
+    - `curve`: the values at equally spaced times, shape (n,), n >= 5.
+    - `tol`: the relative slope tolerance, default 0.25.
+    - `saturation`: the fraction of the rise where the search stops, default 0.6.
+    - `segments`: the pieces the search range is cut into, default 40.
+
+    **Returns:**
+
+    (start, stop): the stretch is `curve[start:stop]`.
+
+    Example:
+
+    ```python
+    k = np.arange(200.0)
+    cj.lyapunov.linear_region(np.minimum(0.05 * k, 6.0))   # (0, 73): to 60 % of the rise
+    ```
+    """
+    d = np.asarray(curve, dtype=float)
+    if d.ndim != 1 or d.size < 5 or not np.all(np.isfinite(d)):
+        raise ValueError(f"`curve` must be finite, 1-D and of length >= 5, got shape {d.shape}.")
+    tol = v.positive_float(tol, "tol")
+    saturation = v.positive_float(saturation, "saturation")
+    segments = v.positive_int(segments, "segments")
+    rise = float(np.max(d) - d[0])
+    end = int(np.argmax(d >= d[0] + saturation * rise)) if rise > 0 else d.size - 1
+    end = min(max(end, 4), d.size - 1)
+    seg = max(2, end // segments)
+    starts = list(range(0, end - seg + 1, seg))
+
+    def slope(a: int, b: int) -> float:
+        k = np.arange(a, b, dtype=float)
+        kc = k - k.mean()
+        return float(np.dot(kc, d[a:b] - d[a:b].mean()) / np.dot(kc, kc))
+
+    own = [slope(a, a + seg + 1) for a in starts]
+    best, region = -1, (0, min(d.size, seg + 1))
+    for i in range(len(starts)):
+        j = i + 1
+        while j < len(starts):
+            s = slope(starts[i], starts[j] + seg + 1)
+            if s <= 0 or max(abs(own[i] - s), abs(own[j] - s)) > tol * abs(s):
+                break
+            j += 1
+        length = starts[j - 1] + seg - starts[i]
+        if own[i] > 0 and length > best:
+            best, region = length, (starts[i], starts[j - 1] + seg + 1)
+    return region
 
 
 def _masked_sq_dists(Y, rows, n_valid, theiler):
@@ -171,9 +431,9 @@ def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range):
     nbr = _nearest(Y, ntraj, theiler, ntraj)
     div = _divergence(Y, nbr, horizon)
     ks = np.arange(horizon)
-    lo, hi = fit_range if fit_range is not None else (0, horizon)
-    sel = slice(lo, hi)
     d = np.asarray(div)
+    lo, hi = fit_range if fit_range is not None else linear_region(d)
+    sel = slice(lo, hi)
     finite = np.isfinite(d[sel])
     slope, intercept = np.polyfit(ks[sel][finite], d[sel][finite], 1)
     return (
@@ -181,6 +441,7 @@ def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range):
         div,
         jnp.asarray(ks * dt, dtype=div.dtype),
         jnp.array([slope, intercept]),
+        (int(lo), int(hi)),
     )
 
 
@@ -227,7 +488,7 @@ def _jacobian_method(x, dt, dim, lag, theiler, neighbours, step):
     nbr = _knearest(Y, n_valid, theiler, rows, neighbours)
     lam = _qr_chain(_local_jacobians(Y, jnp.asarray(rows), nbr, step)) / (step * dt)
     empty = jnp.zeros((0,), lam.dtype)
-    return -jnp.sort(-lam), empty, empty, jnp.full((2,), jnp.nan, lam.dtype)
+    return -jnp.sort(-lam), empty, empty, jnp.full((2,), jnp.nan, lam.dtype), (0, 0)
 
 
 def lyapunov_from_timeseries(
@@ -235,10 +496,10 @@ def lyapunov_from_timeseries(
     *,
     method: str = "rosenstein",
     dt: float = 1.0,
-    dim: int = 10,
-    lag: int = 1,
+    dim: int | None = None,
+    lag: int | None = None,
     theiler: int | None = None,
-    horizon: int = 20,
+    horizon: int | None = None,
     fit_range: tuple[int, int] | None = None,
     neighbours: int | None = None,
     step: int = 1,
@@ -251,24 +512,37 @@ def lyapunov_from_timeseries(
       each of the first m - horizon + 1 vectors find the nearest neighbour more than
       `theiler` samples away; average ln |Y_{i+k} - Y_{nn(i)+k}| over i for
       k = 0..horizon-1 (the divergence curve) and fit a line over `fit_range` (default:
-      all of it). The slope / dt is the largest exponent. Matches nolds' `lyap_r`
-      (`emb_dim`, `lag`, `min_tsep`, `trajectory_len`, `fit="poly"`).
+      the curve's linear region, see below). The slope / dt is the largest exponent.
+      With every setting given it matches nolds' `lyap_r` (`emb_dim`, `lag`,
+      `min_tsep`, `trajectory_len`, `fit="poly"`, `fit_offset`).
     - "jacobian" (Eckmann et al. 1986, Sano & Sawada 1985): for each vector fit T_i
       from its `neighbours` nearest neighbours, T_i (Y_j - Y_i) ~ Y_{j+step} -
       Y_{i+step}, then run the QR method on T_i along the orbit: `dim` exponents.
       Choose `dim` near the attractor's dimension; extra ones are spurious.
+
+    Settings left at None are chosen from the series and reported on the result
+    (`lag`, `dim`, `fit_range`, `choices`): the lag at the first minimum of the
+    average mutual information (Fraser & Swinney 1986; the autocorrelation's 1/e time
+    where it has none), the dimension by false nearest neighbours (Kennel et al.
+    1992; the first under 1 %), a horizon of 20 mean periods (at most a quarter of
+    the series) and the fit over the divergence curve's longest straight stretch
+    before it saturates (`linear_region`). Check `est.divergence` against `est.times`
+    with `cj.plot.divergence_curve(est)`: where it has no straight stretch there is
+    no exponent to read off.
 
     **Arguments:**
 
     - `series`: finite samples, shape (n,).
     - `method`: "rosenstein" (default) or "jacobian".
     - `dt`: the sample spacing, default 1 (exponents per unit time; 1 gives per sample).
-    - `dim`, `lag`: the embedding dimension (default 10) and delay in samples
-      (default 1).
+    - `dim`, `lag`: the embedding dimension and delay in samples; default chosen by
+      false nearest neighbours and mutual information.
     - `theiler`: the window of samples excluded around each point; default the mean
       period from the power spectrum, as nolds.
-    - `horizon`: the length of Rosenstein's divergence curve in samples, default 20.
-    - `fit_range`: (start, stop) indices into the curve for the line fit; default all.
+    - `horizon`: the length of Rosenstein's divergence curve in samples; default 20
+      mean periods, at most a quarter of the series.
+    - `fit_range`: (start, stop) indices into the curve for the line fit; default its
+      linear region ((0, horizon) fits all of it).
     - `neighbours`: neighbours per local fit of "jacobian", default 2 dim + 4.
     - `step`: the samples the local maps of "jacobian" advance, default 1.
 
@@ -282,42 +556,50 @@ def lyapunov_from_timeseries(
     lor = cj.systems.Lorenz63()
     xs = cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,
                        transient=2_000, save_every=2)[:, 0]      # 10,000 samples
-    est = cj.lyapunov_from_timeseries(xs, dt=0.02, dim=5, lag=5, theiler=50,
-                                      horizon=125, fit_range=(50, 125))
-    est.exponents    # ~ [0.91]; plot est.divergence against est.times
+    est = cj.lyapunov_from_timeseries(xs, dt=0.02)
+    est.exponents, est.lag, est.dim, est.fit_range   # ~ [0.90], 8, 3, (40, 115)
+    cj.lyapunov_from_timeseries(xs, dt=0.02, dim=5, lag=5, theiler=50, horizon=125,
+                                fit_range=(50, 125))  # every setting by hand
     ```
     """
     v.one_of(method, "method", ("rosenstein", "jacobian"))
-    try:
-        raw = np.asarray(series)
-        if np.iscomplexobj(raw):
-            raise ValueError(f"`series` must be real, got complex dtype {raw.dtype}.")
-        x = raw.astype(float)
-    except (TypeError, ValueError) as e:
-        if str(e).startswith("`series`"):
-            raise
-        raise ValueError(f"`series` must be a 1-D array of numbers, got {series!r}.") from None
-    if x.ndim != 1:
-        raise ValueError(f"`series` must be 1-D (n,), got shape {x.shape}.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("`series` must be finite.")
-    if x.size and np.ptp(x) == 0.0:
-        raise ValueError(
-            f"`series` is constant (every value is {x[0]}): neighbours in its embedding do "
-            "not separate, so it has no Lyapunov exponent to estimate."
-        )
+    x = _as_series(series)
     dt = v.positive_float(dt, "dt")
-    dim = v.positive_int(dim, "dim")
-    lag = v.positive_int(lag, "lag")
-    horizon = v.positive_int(horizon, "horizon")
+    dim = None if dim is None else v.positive_int(dim, "dim")
+    lag = None if lag is None else v.positive_int(lag, "lag")
+    horizon = None if horizon is None else v.positive_int(horizon, "horizon")
     step = v.positive_int(step, "step")
+    theiler = None if theiler is None else v.nonnegative_int(theiler, "theiler")
+    if x.size < _MIN_SAMPLES and None in (dim, lag, horizon):
+        raise ValueError(
+            f"`series` is too short: {x.size} samples; choosing the embedding and horizon "
+            f"from the data needs at least {_MIN_SAMPLES} (pass `dim`, `lag` and "
+            "`horizon` to go below)."
+        )
+    choices = []
+    if lag is None:
+        lag, how = _choose_lag(x)
+        choices.append(f"lag: {how}")
+    else:
+        choices.append("lag: given")
+    period = mean_period(x)
+    theiler = period if theiler is None else theiler
+    fnn = np.zeros((0,))
+    if dim is None:
+        fnn = false_nearest_neighbours(x, lag, 10, theiler=lag, stop_below=0.01)
+        dim = _choose_dim(fnn)
+        choices.append("dim: false nearest neighbours")
+    else:
+        choices.append("dim: given")
+    if horizon is None:
+        m = x.size - (dim - 1) * lag
+        horizon = max(2, min(20 * period, m // 4))
     need = (dim - 1) * lag + max(horizon, step + 1) + 1
     if x.size < need:
         raise ValueError(
             f"`series` is too short for the embedding: {x.size} samples, but dim={dim}, "
             f"lag={lag} and horizon/step need at least {need}."
         )
-    theiler = mean_period(x) if theiler is None else v.nonnegative_int(theiler, "theiler")
     if fit_range is not None:
         ok = (
             isinstance(fit_range, tuple)
@@ -332,19 +614,23 @@ def lyapunov_from_timeseries(
             )
     xj = jnp.asarray(x)
     if method == "rosenstein":
-        lam, div, times, fit = _rosenstein(xj, dt, dim, lag, theiler, horizon, fit_range)
+        choices.append("fit_range: given" if fit_range is not None else "fit_range: linear region")
+        lam, div, times, fit, used = _rosenstein(xj, dt, dim, lag, theiler, horizon, fit_range)
     else:
         neighbours = 2 * dim + 4 if neighbours is None else v.positive_int(neighbours, "neighbours")
         if neighbours < dim:
             raise ValueError(f"`neighbours` must be at least dim={dim}, got {neighbours}.")
-        lam, div, times, fit = _jacobian_method(xj, dt, dim, lag, theiler, neighbours, step)
+        lam, div, times, fit, used = _jacobian_method(xj, dt, dim, lag, theiler, neighbours, step)
     return TimeSeriesLyapunov(
         exponents=lam,
         divergence=div,
         times=times,
         fit=fit,
+        false_neighbours=jnp.asarray(fnn),
         method=method,
         dim=dim,
         lag=lag,
         theiler=theiler,
+        fit_range=used,
+        choices="; ".join(choices),
     )

@@ -4,6 +4,7 @@ on a shared parameter axis, classification strips, and Poincare sections."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -25,6 +26,40 @@ def _param_values(values) -> np.ndarray:
     return vals.reshape(vals.shape[0], -1)[:, 0]
 
 
+# Above this many points an orbit diagram is drawn as a density image.
+DENSITY_ABOVE = 200_000
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Bin edges around sorted centres: midpoints, the ends extended by half a gap."""
+    c = np.asarray(centres, dtype=float)
+    if c.size == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mid = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+
+def _density(ax, vals, pts, ok, bins: int):
+    """The diagram as an image: counts of points per (parameter, value) cell on a log
+    colour scale, so that dense bands and rare excursions both show."""
+    order = np.argsort(vals)
+    xe = _edges(vals[order])
+    lo, hi = float(np.min(pts[ok])), float(np.max(pts[ok]))
+    ye = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    p = np.broadcast_to(vals[:, None], pts.shape)
+    h, _, _ = np.histogram2d(p[ok], pts[ok], bins=(xe, ye))
+    h = np.where(h > 0, h, np.nan)
+    return ax.pcolormesh(
+        xe,
+        ye,
+        h.T,
+        cmap="Greys",
+        norm=LogNorm(vmin=1, vmax=max(2.0, float(np.nanmax(h)))),
+        shading="flat",
+        rasterized=True,
+    )
+
+
 def orbit_diagram(
     diagram,
     exponents=None,
@@ -37,7 +72,9 @@ def orbit_diagram(
     exponent_units: str = "",
     ax_points=None,
     ax_exponent=None,
-    markersize: float = 0.15,
+    markersize: float | None = None,
+    density: bool | None = None,
+    bins: int = 400,
     fig=None,
 ):
     """An orbit diagram with, underneath on the same parameter axis, the largest
@@ -58,7 +95,11 @@ def orbit_diagram(
     - `title`, `param_label`, `point_label`, `exponent_units`: texts of the axes.
     - `ax_points`, `ax_exponent`: existing Axes to draw the diagram and the exponent
       into (the exponent is drawn only when `ax_exponent` is given too).
-    - `markersize`: the size of the diagram's points, default 0.15.
+    - `markersize`: the size of the diagram's points; default from 1 down to 0.15 as
+      the points grow from 1,000 to 100,000, drawn with alpha 0.3 or more.
+    - `density`: draw the points as a density image (counts per cell on a log grey
+      scale) instead of dots; default when there are over 200,000 points.
+    - `bins`: the cells along the value axis of the density image, default 400.
     - `fig`: a `Figure` or `SubFigure` to draw the panels into (when `ax_points` is not
       given; default: a new figure).
 
@@ -95,7 +136,26 @@ def orbit_diagram(
         fig = _axes.figure_of(ax_points)
     p = np.broadcast_to(vals[:, None], pts.shape)
     ok = np.isfinite(pts)
-    ax_points.plot(p[ok], pts[ok], ",", color="k", alpha=0.6, markersize=markersize)
+    n = int(ok.sum())
+    if density is None:
+        density = n > DENSITY_ABOVE
+    if density and n:
+        _density(ax_points, vals, pts, ok, bins)
+    else:
+        # Small markers, fainter as they crowd: 1 (alpha 1) at 1,000 points down to
+        # 0.15 (alpha 0.3) from 100,000 on.
+        frac = float(np.clip(np.log10(max(n, 1) / 1e3) / 2, 0.0, 1.0))
+        size = markersize if markersize is not None else 1.0 - 0.85 * frac
+        ax_points.plot(
+            p[ok],
+            pts[ok],
+            ".",
+            color="k",
+            alpha=1.0 - 0.7 * frac,
+            markersize=size,
+            mew=0,
+            rasterized=n > 10_000,
+        )
     still = (counts == 0) & np.isfinite(finals)
     if still.any():
         ax_points.plot(
@@ -214,7 +274,7 @@ def return_map(points, *, coordinate: int = 0, title: str = "", ax=None) -> Figu
     for row in rows:
         row = row[np.isfinite(row)]
         ax.plot(row[:-1], row[1:], ".", markersize=1.5)
-    ax.set_xlabel(f"s_k = x[{coordinate}]")
-    ax.set_ylabel("s_{k+1}")
+    ax.set_xlabel(f"$s_k$ = x[{coordinate}]")
+    ax.set_ylabel("$s_{k+1}$")
     ax.set_title(title)
     return _axes.done(ax, new)

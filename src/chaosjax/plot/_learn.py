@@ -408,7 +408,7 @@ def distance_vs_time(
                 color="tab:blue",
                 ls="--",
                 lw=1.0,
-                label=f"e^({exponent:.3g} t)",
+                label=f"exp(λ₁ t), λ₁ = {exponent:.3g}",
             )
     if log:
         ax.set_yscale("log")

@@ -7,22 +7,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ._lyapunov import exponent_scale, lam_label
+
 
 def lyapunov_convergence(
     times, history, *, reference=None, unit: str = "time", title: str = ""
 ) -> Figure:
     """Running estimates of each exponent (history (chunks, k)) against time, with the
-    literature values as dashed lines when `reference` is given."""
+    literature values as dashed lines when `reference` is given; a symmetric-log
+    exponent axis where the exponents differ by orders of magnitude."""
     h = np.asarray(history)
     t = np.asarray(times)
     fig, ax = plt.subplots(figsize=(7, 4))
     for i in range(h.shape[1]):
-        (line,) = ax.plot(t, h[:, i], lw=1.2, label=f"lambda{i + 1}")
+        (line,) = ax.plot(t, h[:, i], lw=1.2, label=lam_label(i + 1))
         if reference is not None and i < len(reference):
             ax.axhline(reference[i], color=line.get_color(), ls="--", lw=0.8, alpha=0.7)
+    exponent_scale(ax, h)
     ax.set_xscale("log")
     ax.set_xlabel(f"averaging {unit}")
-    ax.set_ylabel(f"exponent (per {'unit time' if unit == 'time' else 'iteration'})")
+    ax.set_ylabel(f"λᵢ (per {'unit time' if unit == 'time' else 'iteration'})")
     ax.set_title(title)
     ax.legend(fontsize="small", ncol=min(4, h.shape[1]))
     ax.grid(alpha=0.3)
@@ -67,7 +71,7 @@ def gradient_blowup(
             ":",
             color="k",
             lw=1,
-            label=f"exp(lambda1 T), lambda1 = {lam1:.3g}",
+            label=f"exp(λ₁ T), λ₁ = {lam1:.3g}",
         )
     if reference is not None:
         ax.axhline(reference, color="tab:green", lw=1.2, label=f"finite difference {reference:.3g}")

@@ -9,19 +9,30 @@ from . import _axes
 
 
 def sensitivity_blowup(
-    table, *, exponent: float | None = 0.9056, reference=None, title: str = "", ax=None
+    table,
+    *,
+    exponent: float | None = None,
+    system=None,
+    reference=None,
+    label: str = "d⟨S⟩_T / dp",
+    title: str = "",
+    ax=None,
 ) -> Figure:
     """Finite-time gradients against the horizon T on a log scale.
 
     Plotted: |gradient| of every initial condition (grey dots), the std and |median|
-    over them, the reference std as crosses, and the growth exp(`exponent` T) anchored
-    at the std at the first horizon from T = 2 on.
+    over them, the reference std as crosses, and the growth exp(λ₁ T) anchored at the
+    std at the first horizon from T = 2 on, with λ₁ the system's own (`exponent`, else
+    `system.reference_exponents[0]`; without either the line is left out).
 
     **Arguments:**
 
     - `table`: a `cj.BlowupTable` from `cj.sensitivity_blowup_table`.
-    - `exponent`: the largest Lyapunov exponent, per unit time (per iteration for
-      maps); default 0.9056, Lorenz63's; None omits the line.
+    - `exponent`: the largest Lyapunov exponent of the system the table was computed
+      for, per unit time (per iteration for maps), e.g. from `cj.max_lyapunov`.
+    - `system`: the system, whose `reference_exponents[0]` is used when `exponent` is
+      not given (a ValueError names the missing exponent when it has none).
+    - `label`: the y label, what was differentiated.
     - `reference`: optional T -> (mean, std), e.g.
       `cj.sensitivity.PUBLISHED_BLOWUP_TABLE`.
     - `title`: the axes title.
@@ -37,9 +48,18 @@ def sensitivity_blowup(
     import chaosjax.plot as cjp
     tab = cj.sensitivity_blowup_table(cj.systems.Lorenz63(), "rho", lambda x: x[2],
                                       horizons=(0.5, 2.0, 5.0), n_initial=8, dt=0.005)
-    cjp.sensitivity_blowup(tab, reference=cj.sensitivity.PUBLISHED_BLOWUP_TABLE)
+    cjp.sensitivity_blowup(tab, system=cj.systems.Lorenz63(),
+                           reference=cj.sensitivity.PUBLISHED_BLOWUP_TABLE)
     ```
     """
+    if exponent is None and system is not None:
+        refs = getattr(system, "reference_exponents", None)
+        if not refs:
+            raise ValueError(
+                f"`system` {type(system).__name__} has no reference exponents: pass its "
+                "largest Lyapunov exponent as `exponent` (e.g. from `cj.max_lyapunov`)."
+            )
+        exponent = float(refs[0])
     T = np.asarray(table.horizons)
     g = np.abs(np.asarray(table.gradients))
     ax, new = _axes.axes(ax, (7, 4.5))
@@ -63,12 +83,16 @@ def sensitivity_blowup(
         i0 = int(later[0]) if later.size else 0
         anchor = float(np.asarray(table.std)[i0])
         ax.plot(
-            T, anchor * np.exp(exponent * (T - T[i0])), "k--", lw=1, label=f"exp({exponent:g} T)"
+            T,
+            anchor * np.exp(exponent * (T - T[i0])),
+            "k--",
+            lw=1,
+            label=f"exp(λ₁ T), λ₁ = {exponent:.4g}",
         )
     ax.axhline(1.0, color="k", lw=0.5, alpha=0.5)
     ax.set_yscale("log")
     ax.set_xlabel("averaging horizon T")
-    ax.set_ylabel(r"$d\langle S \rangle_T / dp$")
+    ax.set_ylabel(label)
     ax.set_title(title or "finite-time gradients through a chaotic simulation")
     ax.legend(fontsize=8)
     return _axes.done(ax, new)

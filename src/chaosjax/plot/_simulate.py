@@ -48,7 +48,7 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None, ax=None)
         ax.set_zlabel(labels[dims[2]])  # pyright: ignore  (an Axes3D here)
     elif xs.shape[-1] == 1:
         ax.plot(xs[:-1, 0], xs[1:, 0], ",", alpha=0.5)
-        ax.set_ylabel("x_{n+1}")
+        ax.set_ylabel("$x_{n+1}$")
     else:
         ax.plot(xs[:, dims[0]], xs[:, dims[1]], ",", alpha=0.5)
         ax.set_ylabel(labels[dims[1]])
@@ -128,7 +128,7 @@ def cumulative_average_band(
     ax, new = _axes.axes(ax, (7, 4))
     for member in a[: min(8, a.shape[0])]:
         ax.plot(t, member, lw=0.5, alpha=0.5, color="grey")
-    ax.fill_between(t, mean - std, mean + std, alpha=0.3, label="mean +- std")
+    ax.fill_between(t, mean - std, mean + std, alpha=0.3, label="mean ± std")
     ax.plot(t, mean, lw=1.5, label="ensemble mean")
     ax.set_xlabel("averaging time T")
     ax.set_ylabel(label)

@@ -1,12 +1,19 @@
 """The end-to-end report: one directory with `index.html`, PNG figures beside it,
 `results.json` and `results.nc` holding every number shown, and `config.toml`, the
-resolved configuration (run it again with `chaosjax report --config config.toml`).
+resolved configuration (run it again with `chaosjax report --config config.toml`);
+`self_contained` embeds the figures in the page, `interactive` adds
+`interactive.html` with zoomable plotly figures.
+
+The page opens with a summary (`summary`): lambda_1 and the Kaplan-Yorke dimension with
+their standard errors, the sensitivity with the method to trust, and the
+classification, each with the method and length that produced it.
 
 Sections, one module each: the system and its parameters (`system`); the attractor
 (`attractor`: phase portrait, time series, classification); time averages with their
 ensemble spread (`averages`: the cumulative-average band); the Lyapunov spectrum with
 its convergence and the Kaplan-Yorke dimension (`lyapunov`); sensitivities
-(`sensitivity`: the gradient blow-up table next to the shadowing derivative); the
+(`sensitivity`: the gradient blow-up table next to the shadowing derivative, the
+full linear response and a finite difference, with a verdict when they disagree); the
 orbit diagram over the main parameter (`bifurcation`); timings and software versions
 (`timings`). The options live in `config`, the defaults per system in `selection`,
 what a run records in `results`, the HTML templates in `page` and `templates/`, and

@@ -89,6 +89,12 @@ def _classification(r: Report):
             **kw,
         )
     exps = np.asarray(c.exponents)
+    r.put("classification_transient", transient, long_name="transient of the classification")
+    r.put(
+        "classification_steps",
+        min(10_000, r.cfg["lyapunov_steps"]),
+        long_name="steps of the exponents of the classification",
+    )
     r.put(
         "classification_exponents",
         exps,

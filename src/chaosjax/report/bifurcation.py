@@ -12,10 +12,61 @@ import numpy as np
 import chaosjax as cj
 
 from .. import io as cjio
+from .._progress import progress_bar
 from . import page
 from .config import parse_range
 from .results import Report, Section
 from .selection import observed_coordinate
+
+
+def orbit_diagram_in_chunks(
+    system, param: str, values: np.ndarray, *, progress: bool, chunks: int = 20, **kwargs: Any
+):
+    """`cj.orbit_diagram` over `values` in about `chunks` equal pieces, with a progress
+    bar that advances per piece (every piece has the same shape, so it compiles once;
+    the last is padded with its last value). The same `OrbitDiagram` as one call: each
+    value's run does not depend on the others. A piece in which no run crosses the
+    section gets empty rows (NaN points, zero counts), as such runs do in one call;
+    only when every piece has none is the error raised."""
+    values = np.asarray(values)
+    n = len(values)
+    size = max(1, -(-n // chunks))
+    pieces = -(-n // size)
+    padded = np.concatenate([values, np.repeat(values[-1:], pieces * size - n, axis=0)])
+    parts: list[Any] = []
+    first_error: ValueError | None = None
+    with progress_bar(progress, n, f"orbit diagram over {param}") as bar:
+        for c in range(pieces):
+            chunk = jnp.asarray(padded[c * size : (c + 1) * size])
+            try:
+                parts.append(cj.orbit_diagram(system, param, chunk, **kwargs))
+            except ValueError as e:
+                if c == 0 and pieces == 1:
+                    raise
+                first_error = first_error or e
+                parts.append(chunk)  # filled in below, once the shapes are known
+            bar.advance(min(size, n - c * size))
+    done = [p for p in parts if isinstance(p, cj.OrbitDiagram)]
+    if not done:
+        assert first_error is not None
+        raise first_error
+    ref = done[0]
+
+    def field(p, name):
+        if isinstance(p, cj.OrbitDiagram):
+            return np.asarray(getattr(p, name))
+        like = np.asarray(getattr(ref, name))
+        empty = {"counts": 0, "diverged": False}.get(name, np.nan)
+        return np.full((len(p),) + like.shape[1:], empty, like.dtype)
+
+    return type(ref)(
+        param=ref.param,
+        **{
+            name: jnp.asarray(np.concatenate([field(p, name) for p in parts])[:n])
+            for name in ("points", "counts", "times", "final_states", "diverged")
+        },
+        values=jnp.asarray(values),
+    )
 
 
 def run(r: Report, s: Section) -> None:
@@ -33,8 +84,7 @@ def run(r: Report, s: Section) -> None:
     )
     if r.flow:
         kwargs.update(dt=r.dt, solver=cfg["solver"], section=cj.LocalMaxima(coord))
-    with r.busy("orbit diagram"):
-        d = cj.orbit_diagram(sysm, param, jnp.asarray(values), **kwargs)
+    d = orbit_diagram_in_chunks(sysm, param, values, progress=r.progress, **kwargs)
     pts = np.asarray(d.points)[..., coord]
     var = sysm.variable_names()[coord]
     # The swept values are the coordinate named after the parameter ("rho", "r").

@@ -43,6 +43,12 @@ class ReportConfig:
     `chaosjax.report.resolve` fills the defaults and returns the configuration the
     report records.
 
+    `linear_response_steps` is the length of the orbit of the full linear response
+    (space-split sensitivity, S3) beside least-squares shadowing; 0 leaves it out.
+    `self_contained` embeds the figures in `index.html` (data URIs), so that the page
+    alone is the whole report; `interactive` also writes `interactive.html`, the same
+    report with zoomable plotly figures (plotly.js inlined: no network needed).
+
     Example:
 
     ```python
@@ -72,6 +78,7 @@ class ReportConfig:
     sensitivity_members: int | None = None
     shadowing_steps: int | None = None
     shadowing_segments: int | None = None
+    linear_response_steps: int | None = None
     bifurcation_parameter: str | None = None
     bifurcation_range: str | None = None
     bifurcation_transient: int | None = None
@@ -79,6 +86,8 @@ class ReportConfig:
     sections: list[str] | None = None
     quick: bool = False
     model: str | None = None
+    self_contained: bool = False
+    interactive: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -88,13 +97,14 @@ _INT_FIELDS = {
     "seed", "transient", "trajectory_steps", "save_every", "members", "average_steps",
     "observables", "lyapunov_steps", "lyapunov_transient", "sensitivity_observable",
     "sensitivity_members", "shadowing_steps", "shadowing_segments",
-    "bifurcation_transient", "bifurcation_keep",
+    "linear_response_steps", "bifurcation_transient", "bifurcation_keep",
 }  # fmt: skip
 _POSITIVE = _INT_FIELDS - {
     "seed",
     "transient",
     "lyapunov_transient",
     "sensitivity_observable",
+    "linear_response_steps",
     "bifurcation_transient",
 }
 _STR_FIELDS = {
@@ -169,9 +179,9 @@ def _check_value(key: str, value: Any) -> Any:
                     f"`parameters.{name}` must be a finite number or a list of finite numbers, "
                     f"got {p!r}."
                 )
-    elif key == "quick":
+    elif key in ("quick", "self_contained", "interactive"):
         if not isinstance(value, bool):
-            raise ReportError(f"`quick` must be true or false, got {value!r}.")
+            raise ReportError(f"`{key}` must be true or false, got {value!r}.")
     if key == "solver":
         from .. import _validate
         from ..discretize import SOLVERS

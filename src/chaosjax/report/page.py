@@ -9,7 +9,9 @@ Autoescaping is on: values are escaped, and only what a template rendered (a
 
 from __future__ import annotations
 
+import base64
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
@@ -43,12 +45,40 @@ def text(key: str, value: str, tag: str = "span") -> Markup:
     return snippets("elements").text(key, value, tag)
 
 
-def figure(src: str, caption: str) -> Markup:
+class FigurePart(Markup):
+    """A figure's HTML that remembers its file and caption, so that a page can embed
+    it (a data URI) or put an interactive figure in its place."""
+
+    src: str
+    caption: str
+
+
+def figure(src: str, caption: str) -> FigurePart:
     """A PNG beside the page with its caption."""
-    return snippets("elements").figure(src, caption)
+    part = FigurePart(snippets("elements").figure(src, caption))
+    part.src, part.caption = src, caption
+    return part
 
 
-def render(*, name: str, created: Markup, sections: list[Any], interrupted: str | None) -> str:
+def embedded(png: bytes, caption: str) -> Markup:
+    """A figure with its PNG inside the page, as a data URI."""
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return snippets("elements").figure(uri, caption)
+
+
+def render(
+    *,
+    name: str,
+    created: Markup,
+    sections: list[Any],
+    interrupted: str | None,
+    summary: Markup = Markup(""),
+    show: Callable[[Markup], Markup] | None = None,
+    head: Markup = Markup(""),
+    kind: str = "static",
+    interactive_file: str | None = None,
+    interactive_error: Markup | None = None,
+) -> str:
     """The whole page.
 
     **Arguments:**
@@ -58,6 +88,25 @@ def render(*, name: str, created: Markup, sections: list[Any], interrupted: str 
     - `sections`: objects with `key`, `title`, `status` and `parts` (a list of
       `Markup`), in page order.
     - `interrupted`: the title of the section a KeyboardInterrupt stopped, or None.
+    - `summary`: the block shown above the sections.
+    - `show`: maps each part to what the page shows (a figure embedded, or an
+      interactive figure in its place); default the part itself.
+    - `head`: extra HTML for the page's head (the inlined plotly.js).
+    - `kind`: "static" (figures beside the page), "self-contained" (figures embedded)
+      or "interactive".
+    - `interactive_file`: the interactive page beside this one, linked from it.
+    - `interactive_error`: why the interactive page could not be made, or None.
     """
     template = _environment().get_template("page.html.j2")
-    return template.render(name=name, created=created, sections=sections, interrupted=interrupted)
+    return template.render(
+        name=name,
+        created=created,
+        sections=sections,
+        interrupted=interrupted,
+        summary=summary,
+        show=show or (lambda part: part),
+        head=head,
+        kind=kind,
+        interactive_file=interactive_file,
+        interactive_error=interactive_error,
+    )

@@ -10,8 +10,9 @@ results.nc only. results.nc holds one NetCDF group per section (`system`,
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ import xarray as xr
 from markupsafe import Markup
 
 from .. import io as cjio
+from .._progress import activity
 from .._provenance import _version
 from ..systems import Flow
 from . import page
@@ -93,12 +95,9 @@ class Report:
         self.group_of: dict[str, str] = {}
 
     def busy(self, what: str):
-        """A spinner with the elapsed time while a call without its own progress bar runs."""
-        if not self.progress:
-            return contextlib.nullcontext()
-        from rich.console import Console
-
-        return Console(stderr=False).status(f"{what} ...")
+        """A pulsing bar with the elapsed time while a call without its own progress bar
+        runs (on a terminal only)."""
+        return activity(self.progress, what)
 
     def coordinate(self, i: int) -> Callable:
         """The observable x -> x[i], one function object per i (jit caches by identity)."""
@@ -173,7 +172,7 @@ class Report:
             ds = xr.Dataset(data, coords=coords)
             missing = {d: self._dimension_coord(str(d), n) for d, n in ds.sizes.items()}
             ds = ds.assign_coords({d: c for d, c in missing.items() if d not in ds.coords})
-            ds.attrs["title"] = SECTION_TITLES.get(key, key)
+            ds.attrs["title"] = SECTION_TITLES.get(key, key.capitalize())
             nodes[f"/{key}"] = ds
         return xr.DataTree.from_dict(nodes)
 
@@ -216,6 +215,26 @@ class Report:
             "values": self.values,
             "strings": self.strings,
         }
+        name = cjio.system_name(self.system)
+        running, self.section = self.section, "summary"  # what the summary records
+        try:
+            interrupted = SECTION_TITLES[self.interrupted] if self.interrupted else None
+            interactive = bool(self.cfg.get("interactive"))
+            kind = "self-contained" if self.cfg.get("self_contained") else "static"
+            pages: dict[str, str] = {}
+            if interactive and final:
+                # Built once, at the end (or at an interruption): plotly figures take a while.
+                # A failure here must not lose the report: the page says what went wrong.
+                try:
+                    pages["interactive.html"] = self._page(name, interrupted, "interactive", None)
+                except Exception as e:  # noqa: BLE001
+                    self.t("interactive_error", f"{type(e).__name__}: {e}")
+            link = "interactive.html" if "interactive.html" in pages else None
+            pages["index.html"] = self._page(name, interrupted, kind, link)
+        finally:
+            self.section = running
+        # The pages record the strings (and the summary its numbers) they show:
+        # results.nc and results.json are written after them.
         tree = self.tree(
             cjio.attributes(
                 self.system,
@@ -230,10 +249,54 @@ class Report:
         cjio.save(tree, self.out / "results.nc")
         cjio.write_json(self.out / "results.json", results)
         cjio.write_text(self.out / "config.toml", to_toml(self.cfg))
-        html = page.render(
-            name=cjio.system_name(self.system),
+        for file, html in pages.items():
+            cjio.write_text(self.out / file, html)
+
+    def _embed(self, html: str, replace: dict[str, Markup] | None = None) -> Markup:
+        """`html` with each figure of this report embedded as a data URI, or replaced by
+        the interactive figure of the same name."""
+        for name in self.figures:
+            pattern = re.compile(
+                r'<figure><img src="' + re.escape(name) + r'" alt="[^"]*">'
+                r"<figcaption>.*?</figcaption></figure>",
+                re.S,
+            )
+            if replace and name in replace:
+                html = pattern.sub(lambda _m, n=name: str(replace[n]), html)
+                continue
+            try:
+                png = (self.out / name).read_bytes()
+            except OSError:
+                continue
+            uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            html = html.replace(f'<img src="{name}"', f'<img src="{uri}"')
+        return Markup(html)
+
+    def _page(self, name: str, interrupted: str | None, kind: str, link: str | None) -> str:
+        from . import summary
+
+        head = Markup("")
+        figures: dict[str, Markup] = {}
+        if kind == "interactive":
+            from . import interactive
+
+            figures = interactive.figures(self)
+            head = interactive.plotly_js()
+
+        def show(part: Markup) -> Markup:
+            return part if kind == "static" else self._embed(str(part), figures)
+
+        return page.render(
+            name=name,
             created=self.t("created", self.created),
             sections=list(self.sections.values()),
-            interrupted=SECTION_TITLES[self.interrupted] if self.interrupted else None,
+            interrupted=interrupted,
+            summary=summary.summary(self),
+            show=show,
+            head=head,
+            kind=kind,
+            interactive_file=link,
+            interactive_error=self.t("interactive_error", self.strings["interactive_error"])
+            if "interactive_error" in self.strings and kind != "interactive"
+            else None,
         )
-        cjio.write_text(self.out / "index.html", html)

@@ -66,16 +66,19 @@ def prepare_out(out: str | os.PathLike) -> Path:
 
 
 def _remove_previous_figures(out: Path) -> None:
-    """Figures of an earlier report in `out` (listed in its results.json) go, so that no
-    stale figure sits beside the new page; nothing else in the directory is touched."""
+    """Figures of an earlier report in `out` (listed in its results.json) and its
+    interactive page go, so that no stale figure sits beside the new page; nothing else
+    in the directory is touched."""
     try:
         old = json.loads((out / "results.json").read_text(encoding="utf-8"))
         names = [n for n in old.get("figures", []) if isinstance(n, str)]
     except (OSError, ValueError, AttributeError):
         return
+    if isinstance(old.get("config"), dict) and old["config"].get("interactive"):
+        names.append("interactive.html")
     for name in names:
         p = out / name
-        if p.parent == out and p.suffix == ".png":
+        if p.parent == out and p.suffix in (".png", ".html") and p.name != "index.html":
             p.unlink(missing_ok=True)
 
 

@@ -5,6 +5,7 @@ default of every option (`resolve`), and initial states near its attractor."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -49,7 +50,13 @@ def load_system_class(spec: str) -> type:
     path = Path(path_text)
     if not path.is_file():
         raise ReportError(f"--system-file: no such file {path_text!r}.")
-    mod_name = f"_chaosjax_user_{abs(hash(str(path.resolve())))}"
+    resolved = path.resolve()
+    try:
+        digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
+    except OSError as e:
+        raise ReportError(f"--system-file: cannot read {path_text!r}: {e.strerror or e}.") from None
+    # A name that is the same in every process (hash() of a str is salted).
+    mod_name = f"_chaosjax_user_{hashlib.sha256(str(resolved).encode()).hexdigest()[:16]}"
     try:
         module_spec = importlib.util.spec_from_file_location(mod_name, path)
         if module_spec is None or module_spec.loader is None:
@@ -76,6 +83,8 @@ def load_system_class(spec: str) -> type:
         raise ReportError(f"--system-file: {path_text!r} has no class {cls_name!r}.{hint}{known}")
     if not (isinstance(cls, type) and issubclass(cls, (Flow, Map))):
         raise ReportError(f"--system-file: {cls_name!r} is not a cj.Flow or cj.Map subclass.")
+    # Provenance: every file written about this system names the file and its content.
+    type.__setattr__(cls, "__chaosjax_source__", {"file": str(resolved), "sha256": digest})
     return cls
 
 
@@ -227,6 +236,11 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
                 if not isinstance(value, int) or key in ("save_every", "shadowing_segments")
                 else max(10, value // q)
             )
+    if out["linear_response_steps"] is None:
+        # S3 needs long orbits (each window 20 Lyapunov times of burn-in and six
+        # correlation lengths): a quarter of the full length in a quick run.
+        full = 1_000_000 if flow else 160_000
+        out["linear_response_steps"] = full // 4 if config.quick else full
     out["members"] = out["members"] or (16 if config.quick else 64)
     out["sensitivity_members"] = out["sensitivity_members"] or (8 if config.quick else 32)
     out["observables"] = min(out["observables"] or 3, system.dim)
@@ -265,6 +279,10 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
     out["sections"] = list(out["sections"] or default)
     out["parameters"] = cjio.system_parameters(system)
     out["system"] = cjio.system_name(system)
+    source = getattr(type(system), "__chaosjax_source__", None)
+    if out["system_file"] and isinstance(source, dict):
+        # The absolute path: config.toml reruns from any directory.
+        out["system_file"] = f"{source['file']}:{type(system).__name__}"
     return out, system
 
 

@@ -1,8 +1,11 @@
 """The report's sensitivity section: the derivative of a long-time average with respect
-to a parameter, three ways. Finite-time gradients by automatic differentiation blow up
+to a parameter, four ways. Finite-time gradients by automatic differentiation blow up
 like exp(lambda1 T); least-squares shadowing (Wang 2014, SIAM J. Numer. Anal. 52,
-156-170) estimates the derivative of the long-time average; a central difference of
-ensemble averages checks both."""
+156-170) estimates the derivative of the long-time average, leaving out the change of
+the invariant density along the unstable manifold; the full linear response (S3,
+Chandramoorthy & Wang 2022, SIAM J. Appl. Dyn. Syst. 21) adds it where the unstable
+manifold is one-dimensional; a central difference of ensemble averages checks them.
+`summary.judge` compares the estimates and says which to trust, and why."""
 
 from __future__ import annotations
 
@@ -15,9 +18,11 @@ import numpy as np
 import chaosjax as cj
 
 from .. import io as cjio
+from .._progress import progress_bar
 from . import page
 from .results import Report, Section
 from .selection import ensemble_states
+from .summary import judge
 
 
 def _finite_difference(r: Report, param: str, index: int):
@@ -30,18 +35,18 @@ def _finite_difference(r: Report, param: str, index: int):
     out = []
     observable = r.coordinate(index)  # one function object: one compilation for both runs
     for value in (p - delta, p + delta):
-        with r.busy("finite-difference reference"):
-            ens = cj.ensemble_time_average(
-                sysm.replace(**{param: value}),
-                jax.random.key(cfg["seed"]),  # unused: x0 is given
-                cfg["members"],
-                observable,
-                steps=cfg["average_steps"],
-                dt=r.dt,
-                solver=cfg["solver"],
-                transient=cfg["transient"],
-                x0=x0s,
-            )
+        ens = cj.ensemble_time_average(
+            sysm.replace(**{param: value}),
+            jax.random.key(cfg["seed"]),  # unused: x0 is given
+            cfg["members"],
+            observable,
+            steps=cfg["average_steps"],
+            dt=r.dt,
+            solver=cfg["solver"],
+            transient=cfg["transient"],
+            x0=x0s,
+            progress=r.progress,
+        )
         out.append((float(ens.mean), float(ens.sem)))
     (m0, s0), (m1, s1) = out
     return delta, (m1 - m0) / (2 * delta), math.hypot(s0, s1) / (2 * delta)
@@ -51,7 +56,7 @@ def _shadowing(r: Report, param: str, i: int) -> float:
     """d`<x_i>`/dp by least-squares shadowing, recorded with its standard error."""
     cfg, sysm = r.cfg, r.system
     kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
-    with r.busy("least-squares shadowing"):
+    with r.busy("least-squares shadowing (one compiled run)"):
         res = cj.shadowing_sensitivity(
             sysm,
             param,
@@ -85,6 +90,83 @@ def _shadowing(r: Report, param: str, i: int) -> float:
     return value
 
 
+def _linear_response(r: Report, param: str, i: int) -> float | None:
+    """d`<x_i>`/dp by the full linear response (S3, Chandramoorthy & Wang 2022), recorded
+    with its standard error and its three parts; None (with a note recorded under
+    `strings.linear_response_note`) where it does not apply."""
+    cfg, sysm = r.cfg, r.system
+    steps = cfg["linear_response_steps"]
+    if not steps:
+        r.t("linear_response_note", "not asked for (linear_response_steps = 0)")
+        return None
+    kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
+    try:
+        with r.busy("linear response, S3 (one compiled run)"):
+            res = cj.shadowing_sensitivity(
+                sysm,
+                param,
+                r.coordinate(i),
+                sysm.default_state(),
+                steps=steps,
+                transient=cfg["transient"],
+                segments=cfg["shadowing_segments"],
+                method="s3",
+                **kw,
+            )
+    except ValueError as e:  # not one unstable direction, or windows too short
+        r.t("linear_response_note", str(e))
+        return None
+    value = float(np.asarray(res.derivative))
+    r.put("linear_response_derivative", value, long_name="d<S>/dp by the linear response (S3)")
+    r.put(
+        "linear_response_error",
+        float(np.asarray(res.standard_error)),
+        long_name="standard error over the windows",
+    )
+    r.put(
+        "linear_response_window",
+        float(res.time_per_window),
+        (),
+        "time units" if r.flow else "iterations",
+        "length of one window",
+    )
+    r.put("linear_response_windows", len(np.asarray(res.estimates)), long_name="windows")
+    r.put(
+        "linear_response_parts",
+        np.asarray(res.parts),
+        ("linear_response_part",),
+        long_name="shadowing-like, flow-direction and unstable contributions",
+    )
+    return value
+
+
+def _blowup(r: Report, param: str, i: int, x0s: np.ndarray):
+    """The finite-time gradient table in chunks of initial conditions (a progress bar
+    advances per chunk; every chunk has the same shape, so it compiles once). Returns
+    (horizons, gradients (h, n))."""
+    cfg, sysm = r.cfg, r.system
+    n = len(x0s)
+    size = max(2, -(-n // 8))
+    chunks = -(-n // size)
+    padded = np.concatenate([x0s, np.repeat(x0s[-1:], chunks * size - n, axis=0)])
+    grads, horizons = [], np.asarray(cfg["horizons"], dtype=float)
+    with progress_bar(r.progress, n, "finite-time gradients") as bar:
+        for c in range(chunks):
+            tab = cj.sensitivity_blowup_table(
+                sysm,
+                param,
+                r.coordinate(i),
+                horizons=cfg["horizons"],
+                dt=r.dt,
+                solver=cfg["solver"],
+                x0=padded[c * size : (c + 1) * size],
+            )
+            grads.append(np.asarray(tab.gradients))
+            horizons = np.asarray(tab.horizons)
+            bar.advance(min(size, n - c * size))
+    return horizons, np.concatenate(grads, axis=1)[:, :n]
+
+
 def run(r: Report, s: Section) -> None:
     from ..plot import _report as figs  # matplotlib loads when a figure is drawn
 
@@ -110,26 +192,24 @@ def run(r: Report, s: Section) -> None:
     except cj.DivergenceError as e:
         r.t("finite_difference_note", str(e))
     shadow = _shadowing(r, param, i)
+    s3 = _linear_response(r, param, i)
     s.parts.append(html.shadowing(r, param=param, i=i))
+    s.parts.append(html.linear_response(r, param=param, i=i, computed=s3 is not None))
     if fd is not None:
         s.parts.append(html.finite_difference(r, param=param, i=i))
-    with r.busy("finite-time gradients over horizons"):
-        tab = cj.sensitivity_blowup_table(
-            sysm,
-            param,
-            r.coordinate(i),
-            horizons=cfg["horizons"],
-            dt=r.dt,
-            solver=cfg["solver"],
-            x0=ensemble_states(
-                sysm, cfg["sensitivity_members"], cfg["seed"] + 2, dt=r.dt, solver=cfg["solver"]
-            ),
-        )
-    grads = np.asarray(tab.gradients)
-    r.put("blowup_horizon", np.asarray(tab.horizons), ("horizon",), unit, "horizon T")
-    r.put("blowup_mean", np.asarray(tab.mean), ("horizon",), long_name="mean gradient")
-    r.put("blowup_std", np.asarray(tab.std), ("horizon",), long_name="std of gradients")
-    r.put("blowup_median", np.asarray(tab.median), ("horizon",), long_name="median gradient")
+    s.parts.append(judge(r))
+    horizons, grads = _blowup(
+        r,
+        param,
+        i,
+        ensemble_states(
+            sysm, cfg["sensitivity_members"], cfg["seed"] + 2, dt=r.dt, solver=cfg["solver"]
+        ),
+    )
+    r.put("blowup_horizon", horizons, ("horizon",), unit, "horizon T")
+    r.put("blowup_mean", grads.mean(1), ("horizon",), long_name="mean gradient")
+    r.put("blowup_std", grads.std(1, ddof=1), ("horizon",), long_name="std of gradients")
+    r.put("blowup_median", np.median(grads, 1), ("horizon",), long_name="median gradient")
     r.store(
         "blowup_gradients",
         grads,
@@ -149,14 +229,14 @@ def run(r: Report, s: Section) -> None:
     )
     if published:
         ref = cj.sensitivity.PUBLISHED_BLOWUP_TABLE
-        T = [float(t) for t in np.asarray(tab.horizons)]
+        T = [float(t) for t in horizons]
         r.put("published_mean", [ref.get(t, (np.nan, np.nan))[0] for t in T], ("horizon",))
         r.put("published_std", [ref.get(t, (np.nan, np.nan))[1] for t in T], ("horizon",))
     s.parts.append(
         html.blowup(r, param=param, i=i, unit=unit, horizons=len(grads), published=published)
     )
     fig = figs.gradient_blowup(
-        tab.horizons,
+        horizons,
         grads,
         lam1=lam1,
         shadowing=shadow,

@@ -53,5 +53,6 @@ def run(r: Report, s: Section) -> None:
             references=references,
             description=class_metadata(type(sysm), "description", ""),
             units=list(sysm.variable_units()),
+            source=getattr(type(sysm), "__chaosjax_source__", None),
         )
     )
