@@ -75,14 +75,9 @@ def run(r: Report, s: Section) -> None:
         figures.append(
             r.figure(
                 fig,
-                f"cumulative_average_{_file_token(names[i], i)}.png",
+                f"cumulative_average_{page.file_token(names[i], i)}.png",
                 f"Cumulative time average of {names[i]}: ensemble mean, "
                 "one-standard-deviation band and a few members",
             )
         )
     s.parts.append(html.grid(figures))
-
-
-def _file_token(name: str, i: int) -> str:
-    """`name` when it is safe in a file name ("z", "X1", "theta"), else the 1-based index."""
-    return name if name.isascii() and name.isidentifier() else str(i + 1)

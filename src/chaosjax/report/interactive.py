@@ -153,7 +153,7 @@ def _averages(r: Any) -> dict[str, Markup]:
     t = _array(r, "averaging_time")
     if a is None or t is None:
         return {}
-    from .averages import _file_token
+    from .page import file_token
 
     names = r.system.variable_names()
     out = {}
@@ -191,7 +191,7 @@ def _averages(r: Any) -> dict[str, Markup]:
             yaxis_title=f"running average of {names[i]}",
         )
         _layout(fig, f"Cumulative average of {names[i]}", 400)
-        out[f"cumulative_average_{_file_token(names[i], i)}.png"] = _div(
+        out[f"cumulative_average_{file_token(names[i], i)}.png"] = _div(
             fig,
             f"plotly-average-{i}",
             f"Cumulative time average of {names[i]}: ensemble mean and band (drag to zoom)",
