@@ -97,7 +97,7 @@ def machine() -> dict:
 
 
 def _numba_ensemble(X0, n, dt, sigma, rho, beta, chunk):
-    """The PERFORMANCE.md winner: chunks of `chunk` contiguous trajectories in `prange`;
+    """The fastest numba variant tried: chunks of `chunk` contiguous trajectories in `prange`;
     per chunk, the time loop runs outside the loop over the chunk's trajectories, so the
     chunk stays in cache and LLVM vectorises across trajectories."""
     B = X0.shape[0]

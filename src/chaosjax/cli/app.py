@@ -64,12 +64,13 @@ _loaded: dict[str, Any] = {}
 def load_command(name: str) -> Any:
     """The click command `name`, its module imported and wrapped in `guard` on first use."""
     if name not in _loaded:
-        from ._errors import guard
-
         module = importlib.import_module(f".{COMMANDS[name][0]}", __package__)
         if name == "learn":
+            # A group that loads its subcommands lazily (and guards each) itself.
             _loaded[name] = typer.main.get_command(module.app)
         else:
+            from ._errors import guard
+
             one = typer.Typer(rich_markup_mode="rich", pretty_exceptions_show_locals=False)
             one.command(name, epilog=module.EPILOG)(guard(getattr(module, name)))
             _loaded[name] = typer.main.get_command(one)
@@ -92,8 +93,20 @@ class _LazyGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         if args and args[0] in COMMANDS:
+            _invoked[:] = args
             return args[0], load_command(args[0]), args[1:]
         return super().resolve_command(ctx, args)
+
+
+#: The command line of the command being run (its name first), as resolved last.
+_invoked: list[str] = []
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    """Whether a command line (the command's name first) only asks for a help text
+    (`learn` alone lists its subcommands)."""
+    options = args[: args.index("--")] if "--" in args else args
+    return args == ["learn"] or "--help" in options or "-h" in options
 
 
 # typer's rich help text: examples are kept verbatim with [b]...[/b]-free blocks.
@@ -139,7 +152,10 @@ def _main(
     ] = None,
 ) -> None:
     """Chaotic dynamical systems in JAX."""
-    # The command owns its process: compute in float64, as the library is tested.
+    # The command owns its process: compute in float64, as the library is tested. A help
+    # text computes nothing, and stays quick without JAX.
+    if _asks_for_help(_invoked):
+        return
     from .._config import enable_x64
 
     enable_x64()
