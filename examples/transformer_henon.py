@@ -120,7 +120,7 @@ def main() -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     generated = np.asarray(tok.decode(sampled))[0, :200]
     true = np.asarray(tok.decode(test_tokens[0, prompt : prompt + 200]))
-    fig = cjp.generated_vs_true(true, generated, points=True)
+    fig = cjp.generated_vs_true(true, generated, points=True, labels=cj.systems.Henon())
     cj.io.save_figure(fig, out / "generated_vs_true.png")
 
 

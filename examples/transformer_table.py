@@ -129,12 +129,16 @@ def train_row(name, case, n_grid, data, args, out: Path) -> dict:
         true = np.asarray(tok.decode(test_tokens[0, prompt : prompt + 400]))
         gen = np.asarray(tok.decode(verdict.generated[0, 0, :400]))
         tau = dt * every
-        fig = cjp.generated_vs_true(true, gen, dt=tau, title=f"{label}, N = {n_grid}")
+        fig = cjp.generated_vs_true(
+            true, gen, dt=tau, title=f"{label}, N = {n_grid}", labels=system
+        )
         cj.io.save_figure(fig, out / f"generated_vs_true_{name}_{n_grid}.png")
     else:
         gen = np.asarray(tok.decode(verdict.generated[0, 0, :300]))
         true = np.asarray(tok.decode(test_tokens[0, prompt : prompt + 300]))
-        fig = cjp.generated_vs_true(true, gen, points=True, title=f"{label}, N = {n_grid}")
+        fig = cjp.generated_vs_true(
+            true, gen, points=True, title=f"{label}, N = {n_grid}", labels=system
+        )
         cj.io.save_figure(fig, out / f"generated_vs_true_{name}_{n_grid}.png")
     if n_grid == 50 and family in PAPER_TD and name != "lorenz-printed":
         row.update(divergence(model, tok, case, args, out, name))

@@ -89,6 +89,9 @@ def test_systems_table_and_json():
     lor = next(r for r in rows if r["name"] == "lorenz63")
     assert lor["kind"] == "flow" and lor["dim"] == 3 and lor["parameters"]["rho"] == 28.0
     assert lor["reference_exponents"][0] == pytest.approx(0.9056)
+    assert lor["variables"] == ["x", "y", "z"] and lor["units"] == ["1", "1", "1"]
+    assert "convection" in lor["description"] and "Lorenz (1963)" in lor["source"]
+    assert "x, y, z (3)" in result.output
 
 
 # --------------------------------------------------------------------------- simulate
@@ -144,7 +147,8 @@ def test_simulate_t_final_and_a_map(tmp_path):
     )
     assert result.exit_code == 0, result.output
     ds = cj.io.load(tmp_path / "h.nc")
-    assert ds["time"].attrs["units"] == "iterations" and ds["state"].shape == (51, 2)
+    assert ds["time"].attrs["units"] == "1" and ds["state"].shape == (51, 2)
+    assert list(ds["variable"].values) == ["x", "y"]  # Hénon's (1976) names
     np.testing.assert_allclose(ds["state"].values[0], [0.1, 0.1])
 
 
@@ -169,7 +173,10 @@ def test_simulate_ensemble_statistics(tmp_path):
     )
     assert result.exit_code == 0, result.output
     ds = cj.io.load(out)
-    assert ds["time_average"].dims == ("member", "component")
+    assert ds["time_average"].dims == ("member", "variable")
+    # The printed table names Lorenz's variables, not indices.
+    rows = [line.split() for line in result.output.splitlines()]
+    assert [r[1] for r in rows if len(r) > 2 and r[1] in ("x", "y", "z")] == ["x", "y", "z"]
     assert ds["state"].shape == (8, 101, 3)
     np.testing.assert_allclose(ds["mean"].values, ds["time_average"].values.mean(0))
     np.testing.assert_allclose(ds["std"].values, ds["time_average"].values.std(0, ddof=1))
@@ -252,6 +259,16 @@ def test_malformed_param_names_the_expected_form(tmp_path, entry):
 def test_unknown_parameter_name(tmp_path):
     result = invoke("simulate", "lorenz63", "--param", "rh=30", "--out", tmp_path / "x.nc")
     assert_user_error(result, "'rh'", "did you mean 'rho'")
+    # The known parameters are the parameters: no class metadata (dim, name, ...).
+    assert "Known: beta, rho, sigma." in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize("entry", ["dim=5", "name=3", "reference_exponents=1"])
+def test_class_metadata_is_not_a_parameter(tmp_path, entry):
+    result = invoke("simulate", "lorenz63", "--param", entry, "--out", tmp_path / "x.nc")
+    assert_user_error(result, f"`{entry.split('=')[0]}` is not a parameter of Lorenz63")
+    assert "beta, rho, sigma" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output and not (tmp_path / "x.nc").exists()
 
 
 def test_unwritable_out_says_so(tmp_path):
@@ -394,6 +411,8 @@ def test_bifurcation_command(tmp_path):
     )
     assert result.exit_code == 0, result.output
     ds = cj.io.load(out)
+    assert ds["points"].dims == ("r", "point", "variable")  # the swept parameter by name
+    np.testing.assert_allclose(ds["r"].values, np.linspace(2.8, 3.2, 5))
     pts = ds["points"].values[..., 0]
     # r = 2.8: the fixed point 1 - 1/r; r = 3.2: a 2-cycle.
     np.testing.assert_allclose(pts[0], 1 - 1 / 2.8, atol=1e-6)

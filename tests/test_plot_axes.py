@@ -200,7 +200,11 @@ def test_a_3d_axes_gets_the_3d_portrait():
         line = ax.lines[0]
         assert isinstance(ax, Axes3D) and isinstance(line, Line3D)
         np.testing.assert_allclose(np.stack(line.get_data_3d(), axis=-1), _XS)
-        assert ax.get_zlabel() == "x2"
+        assert ax.get_zlabel() == "u3"  # generic names without a system
+        # With the system as `labels`, its variable names label the axes.
+        ax.cla()
+        cj.plot.phase_portrait(_XS, ax=ax, labels=cj.systems.Lorenz63())
+        assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("x", "y", "z")
     finally:
         plt.close(fig)
 

@@ -135,7 +135,7 @@ def test_every_section_ran_and_every_file_is_there(report_dir):
     page = _Page()
     page.feed((report_dir / "index.html").read_text())
     assert sorted(page.images) == sorted(res["figures"])
-    assert "phase_portrait.png" in page.images and "cumulative_average_x2.png" in page.images
+    assert "phase_portrait.png" in page.images and "cumulative_average_z.png" in page.images
     for name in page.images:
         data = (report_dir / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
@@ -145,7 +145,12 @@ def test_every_section_ran_and_every_file_is_there(report_dir):
 
 def test_every_number_in_the_page_equals_results_json_and_results_nc(report_dir):
     res = load_results(report_dir)
-    ds = cj.io.load(report_dir / "results.nc")
+    tree = cj.io.load_tree(report_dir / "results.nc")
+    # One group per section; every value found in exactly one of them.
+    groups = {g.strip("/"): tree[g].to_dataset() for g in tree.groups if g != "/"}
+    # (numbers the summary at the top of the page records would go to a group "summary")
+    assert set(groups) - {"summary"} == {k for k, v in res["sections"].items() if v == "done"}
+    where = {name: g for g, ds in groups.items() for name in ds.data_vars}
     page = _Page()
     page.feed((report_dir / "index.html").read_text())
     # Outside the keyed elements the text holds no number at all.
@@ -160,16 +165,29 @@ def test_every_number_in_the_page_equals_results_json_and_results_nc(report_dir)
             assert item["cls"] == "txt" and item["text"] == value, item
         if item["key"].startswith("values."):
             name, _, idx = item["key"][len("values.") :].partition("[")
-            nc = ds[name].values
+            nc = groups[where[name]][name].values
             if idx:
                 nc = nc[tuple(int(i) for i in idx.rstrip("]").split(","))]
             assert float(nc) == pytest.approx(float(value), rel=1e-15, abs=1e-300), item
     # Spot checks of meaning: the ensemble statistics are those of the stored curves.
-    final = ds["cumulative_average"].values[:, -1, :]
+    final = groups["averages"]["cumulative_average"].values[:, -1, :]
     np.testing.assert_allclose(res["values"]["average_mean"], final.mean(0), rtol=1e-12)
     np.testing.assert_allclose(res["values"]["average_std"], final.std(0, ddof=1), rtol=1e-12)
-    assert ds.attrs["system"] == "lorenz63" and ds.attrs["seed"] == 3
-    assert ds.attrs["dt"] == 0.01 and ds.attrs["solver"] == "rk4"
+    attrs = tree.attrs
+    assert attrs["system"] == "lorenz63" and attrs["seed"] == 3
+    assert attrs["dt"] == 0.01 and attrs["solver"] == "rk4"
+    # Named variables and a coordinate on every dimension of every group.
+    att = groups["attractor"]
+    assert list(att["variable"].values) == ["x", "y", "z"]
+    assert float(att["trajectory_mean"].sel(variable="z")) == res["values"]["trajectory_mean"][2]
+    assert list(groups["bifurcation"]["orbit_points"].dims) == ["rho", "orbit_point"]
+    for ds in groups.values():
+        assert set(ds.dims) <= set(ds.coords), ds
+    assert groups["lyapunov"]["lyapunov_exponents"].attrs["units"] == "1"
+    assert list(groups["lyapunov"]["exponent"].values) == [1, 2, 3]
+    # The page names the variables as Lorenz (1963) does, in its tables too.
+    assert [res["strings"][f"variable_{i}"] for i in range(3)] == ["x", "y", "z"]
+    assert "convection" in res["strings"]["description"]
 
 
 def test_lyapunov_numbers_make_sense(report_dir):
@@ -201,6 +219,9 @@ def test_resolved_configuration_is_recorded_and_reruns(report_dir):
     again, _ = rep.resolve(rep.merge_config(rep.read_config(report_dir / "config.toml")))
     assert again == cfg
     assert json.loads(cj.io.load(report_dir / "results.nc").attrs["config"]) == cfg
+    # The system is rebuilt from the file's provenance.
+    system = cj.io.load_system(report_dir / "results.nc")
+    assert type(system) is cj.systems.Lorenz63 and float(system.rho) == 28.0
 
 
 def test_config_errors_are_user_errors(tmp_path):
@@ -328,7 +349,7 @@ def test_an_interrupted_report_keeps_the_finished_sections(tmp_path, monkeypatch
     assert "This report is partial" in html
     for name in res["figures"]:
         assert (tmp_path / name).exists()
-    assert "trajectory" in cj.io.load(tmp_path / "results.nc")
+    assert "trajectory" in cj.io.load(tmp_path / "results.nc", group="attractor")
 
 
 def test_rerun_into_the_same_directory_removes_stale_figures(tmp_path):

@@ -160,3 +160,113 @@ def test_user_defined_flow_in_a_few_lines():
 
     xf = cj.final_state(Decay(), jnp.ones(2), steps=100, dt=0.01)
     np.testing.assert_allclose(np.asarray(xf), np.exp(-0.5), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- variable names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_system_names_its_variables(name):
+    system = cj.systems.get(name)
+    names = system.variable_names()
+    assert len(names) == system.dim and len(set(names)) == system.dim
+    assert all(isinstance(n, str) and n for n in names)
+    # Never the 0-based x0, x1, ... (x0 reads as the initial state); relay_feedback has
+    # the 1-based x1, x2, x3 of di Bernardo, Johansson & Vasca (2001).
+    assert "x0" not in names
+    assert len(system.variable_units()) == system.dim
+    assert system.describe() and system.describe() == type(system).description
+
+
+def test_variable_names_of_the_source_papers():
+    assert cj.systems.Lorenz63().variable_names() == ("x", "y", "z")  # Lorenz (1963)
+    assert cj.systems.Henon().variables == ("x", "y")  # Hénon (1976)
+    assert cj.systems.StandardMap().variable_names() == ("theta", "p")  # Chirikov (1979)
+    assert cj.systems.StandardMap().variable_units() == ("rad", None)
+    assert cj.systems.Duffing().variable_names() == ("x", "v", "theta")
+    assert cj.systems.Lorenz96(n=5).variable_names() == ("X1", "X2", "X3", "X4", "X5")
+    assert cj.systems.DelayedHenon(d=2).variable_names() == ("x(n-1)", "x(n-2)")
+    lstm = cj.systems.LSTM.random(jax.random.key(0), 2, n_inputs=1)
+    assert lstm.variable_names() == ("h1", "h2", "c1", "c2")
+    # Class metadata, not leaves: the pytree of Lorenz63 is its three parameters.
+    assert len(jax.tree.leaves(cj.systems.Lorenz63())) == 3
+
+
+def test_user_systems_get_generic_names_and_checked_metadata():
+    class Decay(cj.Flow):
+        def vector_field(self, x):
+            return -x
+
+        def default_state(self):
+            return jnp.ones(4)
+
+    assert Decay().variable_names() == ("u1", "u2", "u3", "u4")
+    assert Decay().variable_units() == (None,) * 4
+
+    class Named(Decay):
+        variables = ("a", "b", "c", "d")
+        units = ("m", "m", "m/s", None)
+
+    assert Named().variable_names() == ("a", "b", "c", "d")
+    assert Named().variable_units() == ("m", "m", "m/s", None)
+
+    class TooFew(Decay):
+        variables = ("a", "b")
+
+    with pytest.raises(ValueError, match="`variables` of TooFew must name each of its 4"):
+        TooFew().variable_names()
+    with pytest.raises(ValueError, match="must have 3 entries"):
+
+        class Fixed(cj.Flow):
+            dim = 3
+            variables = ("p", "q")
+
+            def vector_field(self, x):
+                return x
+
+            def default_state(self):
+                return jnp.ones(3)
+
+    with pytest.raises(ValueError, match="distinct"):
+
+        class Twice(Decay):
+            variables = ("a", "a", "b", "c")
+
+    with pytest.raises(ValueError, match="tuple of non-empty strings"):
+
+        class NotStrings(Decay):
+            variables = (1, 2, 3, 4)
+
+
+def test_class_metadata_is_not_a_parameter():
+    for key in ("dim", "name", "variables", "sample_scale"):
+        with pytest.raises(ValueError, match=f"`{key}` is not a parameter of Lorenz63") as e:
+            cj.systems.get("lorenz63", **{key: 5})
+        assert "its parameters are: beta, rho, sigma." in str(e.value)
+    with pytest.raises(ValueError, match="`dim` is not a parameter of Lorenz63"):
+        cj.systems.Lorenz63().replace(dim=5)
+    with pytest.raises(ValueError, match="`dim` is not a parameter of LinearFlow.*: A."):
+        cj.systems.get("linear_flow", dim=5)
+    # A structural field is a parameter: it sets the dimension.
+    assert cj.systems.get("lorenz96", n=6).dim == 6
+    with pytest.raises(ValueError, match="Known: beta, rho, sigma."):
+        cj.systems.get("lorenz63", rhoo=30.0)
+
+
+def test_a_user_parameter_named_like_metadata_is_a_parameter():
+    import equinox as eqx
+
+    class Reservoir(cj.Map):
+        units: int = eqx.field(default=3, static=True)
+        description: str = eqx.field(default="mine", static=True)
+
+        def step(self, x):
+            return 0.5 * x
+
+        def default_state(self):
+            return jnp.ones(self.units)
+
+    r = Reservoir(units=4)
+    assert r.dim == 4 and r.variable_units() == (None,) * 4 and r.variable_names()[-1] == "u4"
+    assert r.describe() == r.summary()
+    assert cj.io.time_units(r) == "1"

@@ -427,15 +427,18 @@ def _netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) -> Path:
+def save(
+    ds: xr.Dataset | xr.DataTree, path: str | os.PathLike, *, format: str | None = None
+) -> Path:
     """Write a dataset atomically: NetCDF-4 via h5netcdf (`.nc`) or Zarr (`.zarr`).
 
     Attribute values that NetCDF cannot hold (dicts, None, booleans) are stored as
-    JSON strings or integers.
+    JSON strings or integers. An `xarray.DataTree` is written with one NetCDF group
+    per node (read it back with `load_tree`, or one group with `load(path, group=...)`).
 
     **Arguments:**
 
-    - `ds`: an `xarray.Dataset`.
+    - `ds`: an `xarray.Dataset`, or an `xarray.DataTree` of them.
     - `path`: the target; its suffix chooses the format.
     - `format`: "netcdf" or "zarr" to override the suffix.
 
@@ -452,8 +455,10 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) 
     cj.io.save(cj.io.trajectory_dataset(hen, xs, dt=None), "henon.nc")
     ```
     """
+    if isinstance(ds, xr.DataTree):
+        return _save_tree(ds, path, format)
     if not isinstance(ds, xr.Dataset):
-        raise ValueError(f"`ds` must be an xarray.Dataset, got {type(ds).__name__}.")
+        raise ValueError(f"`ds` must be an xarray.Dataset or DataTree, got {type(ds).__name__}.")
     target = _path_argument(path, "path")
     fmt = _format_of(target, format)
     ds = _netcdf_safe(ds)
@@ -463,6 +468,10 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) 
                 f"Cannot write {str(target)!r}: Zarr output needs the optional `zarr` "
                 "package (pip install 'chaosjax[zarr]'); use a .nc path for NetCDF."
             )
+        # Fixed-width strings have no Zarr v3 specification; variable-length ones do.
+        for name in list(ds.variables):
+            if ds[name].dtype.kind == "U":
+                ds[name] = ds[name].astype(object)
         with atomic_path(target, directory=True) as tmp:
             ds.to_zarr(tmp, mode="w", consolidated=False)
         return target
@@ -483,6 +492,40 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, format: str | None = None) 
 _IN_MEMORY_BYTES = 1 << 30  # datasets up to 1 GiB are serialised in memory first
 
 
+def _save_tree(tree: xr.DataTree, path: str | os.PathLike, format: str | None) -> Path:
+    """`save` for a DataTree: every node made NetCDF-safe, one group per node."""
+    target = _path_argument(path, "path")
+    fmt = _format_of(target, format)
+    nodes = {}
+    for node in tree.subtree:
+        ds = _netcdf_safe(node.to_dataset(inherit=False))
+        if fmt == "zarr":
+            for name in list(ds.variables):
+                if ds[name].dtype.kind == "U":
+                    ds[name] = ds[name].astype(object)
+        nodes[node.path] = ds
+    safe = xr.DataTree.from_dict(nodes)
+    if fmt == "zarr":
+        if not zarr_available():
+            raise ValueError(
+                f"Cannot write {str(target)!r}: Zarr output needs the optional `zarr` "
+                "package (pip install 'chaosjax[zarr]'); use a .nc path for NetCDF."
+            )
+        with atomic_path(target, directory=True) as tmp:
+            safe.to_zarr(tmp, mode="w", consolidated=False)
+        return target
+    nbytes = sum(ds.nbytes for ds in nodes.values())
+    with atomic_path(target) as tmp:
+        if nbytes <= _IN_MEMORY_BYTES:
+            data = safe.to_netcdf(None, engine="h5netcdf", invalid_netcdf=False)
+            with open(tmp, "wb") as f:
+                f.write(bytes(data))  # pyright: ignore[reportArgumentType]
+        else:
+            _check_free_space(tmp, nbytes)
+            safe.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+    return target
+
+
 def _check_free_space(tmp: Path, nbytes: int) -> None:
     """Raise OSError (ENOSPC/EFBIG) when `nbytes` plainly cannot be written beside `tmp`."""
     import errno
@@ -498,7 +541,7 @@ def _check_free_space(tmp: Path, nbytes: int) -> None:
         raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(tmp))
 
 
-def load(path: str | os.PathLike) -> xr.Dataset:
+def load(path: str | os.PathLike, *, group: str | None = None) -> xr.Dataset:
     """Read a dataset written by `save` (NetCDF or Zarr) fully into memory.
 
     The file is closed on return, so it can be replaced or deleted afterwards.
@@ -506,6 +549,8 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     **Arguments:**
 
     - `path`: a `.nc` file or a `.zarr` store.
+    - `group`: the NetCDF group to read (e.g. "lyapunov" of a report's results.nc);
+      default the root. `load_tree` reads every group at once.
 
     **Returns:**
 
@@ -521,25 +566,82 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     ds = cj.io.load("henon.nc")
     ```
     """
+    target = _existing(path)
+    if group is not None and not isinstance(group, str):
+        raise ValueError(f"`group` must be a group name (str) or None, got {group!r}.")
+    if group is not None:
+        groups = _group_names(target)
+        if group.strip("/") not in groups:
+            from ._validate import unknown_name
+
+            raise unknown_name(group, groups, f"Group of {str(target)!r}:")
+    if _format_of(target, None) == "zarr" or target.is_dir():
+        try:
+            return xr.open_zarr(target, consolidated=False, group=group).load()
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{str(target)!r} is not a readable Zarr store: {e}") from e
+    try:
+        return xr.load_dataset(target, engine="h5netcdf", group=group)
+    except (OSError, ValueError) as e:
+        raise _netcdf_error(target, e) from e
+
+
+def load_tree(path: str | os.PathLike) -> xr.DataTree:
+    """Read every group of a file written by `save` into an `xarray.DataTree` in memory.
+
+    **Arguments:**
+
+    - `path`: a `.nc` file or a `.zarr` store (a report's results.nc, for instance).
+
+    **Returns:**
+
+    An `xarray.DataTree`: the root dataset with one child per group
+    (`tree["lyapunov"].ds`). Errors as for `load`.
+
+    Example:
+
+    ```python
+    tree = cj.io.load_tree("out/results.nc")
+    tree["lyapunov"]["lyapunov_exponents"].values
+    ```
+    """
+    target = _existing(path)
+    if _format_of(target, None) == "zarr" or target.is_dir():
+        try:
+            with xr.open_datatree(target, engine="zarr", consolidated=False) as tree:
+                return tree.load().copy()
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{str(target)!r} is not a readable Zarr store: {e}") from e
+    try:
+        return xr.load_datatree(target, engine="h5netcdf")
+    except (OSError, ValueError) as e:
+        raise _netcdf_error(target, e) from e
+
+
+def _existing(path: object) -> Path:
     target = _path_argument(path, "path")
     if not target.exists():
         raise FileNotFoundError(f"No such file or store: {str(target)!r}.")
-    if _format_of(target, None) == "zarr" or target.is_dir():
-        try:
-            return xr.open_zarr(target, consolidated=False).load()
-        except (OSError, ValueError, KeyError) as e:
-            raise ValueError(f"{str(target)!r} is not a readable Zarr store: {e}") from e
-    if target.stat().st_size == 0:
+    if target.is_file() and target.stat().st_size == 0:
         raise ValueError(f"{str(target)!r} is empty, not a NetCDF file.")
+    return target
+
+
+def _group_names(target: Path) -> list[str]:
+    """The groups below the root of a file `save` wrote (paths without the leading /)."""
     try:
-        return xr.load_dataset(target, engine="h5netcdf")
-    except (OSError, ValueError) as e:
-        cause = str(e).split("\n")[0]
-        if "signature not found" in cause:
-            cause = "not a NetCDF-4/HDF5 file"
-        elif "truncated" in cause:
-            cause = "truncated (shorter than its header says; an interrupted copy?)"
-        raise ValueError(f"{str(target)!r} cannot be read as NetCDF: {cause}.") from e
+        return [p.strip("/") for p in load_tree(target).groups if p != "/"]
+    except ValueError:
+        return []
+
+
+def _netcdf_error(target: Path, e: Exception) -> ValueError:
+    cause = str(e).split("\n")[0]
+    if "signature not found" in cause:
+        cause = "not a NetCDF-4/HDF5 file"
+    elif "truncated" in cause:
+        cause = "truncated (shorter than its header says; an interrupted copy?)"
+    return ValueError(f"{str(target)!r} cannot be read as NetCDF: {cause}.")
 
 
 def _path_argument(path: object, name: str) -> Path:

@@ -1,7 +1,10 @@
 """Results as xarray Datasets, written to NetCDF (h5netcdf) or Zarr atomically.
 
-Every dataset chaosjax writes has named dimensions (`member`, `time`, `component`, ...),
-units on its coordinates and variables, and attributes that say how it was made:
+Every dataset chaosjax writes has named dimensions (`member`, `time`, `variable`, ...)
+with a coordinate on each (`variable` holds the system's variable names, e.g. "x", "y",
+"z"; an orbit diagram's swept dimension is named after its parameter, e.g. `rho`),
+CF-style `units` ("1" for dimensionless) and `long_name` attributes, and attributes
+that say how it was made:
 `system`, `kind`, `parameters` (JSON), one `parameter_<name>` per scalar parameter,
 `dt`, `solver`, `seed`, `chaosjax_version` and `created`.
 
@@ -16,7 +19,12 @@ xs = cj.trajectory(lor, lor.default_state(), steps=1_000, dt=0.005)
 ds = cj.io.trajectory_dataset(lor, xs, dt=0.005, solver="rk4", seed=0)
 cj.io.save(ds, "run.nc")           # or "run.zarr" when zarr is installed
 ds = cj.io.load("run.nc")
+ds["state"].sel(variable="z")      # coordinates by the system's variable names
+cj.io.load_system("run.nc")        # Lorenz63 with the file's parameters
 ```
+
+A report's results.nc holds one group per section: `cj.io.load_tree(path)` reads
+them all, `cj.io.load(path, group="lyapunov")` one.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from ._files import WriteError as WriteError
 from ._files import atomic_path as atomic_path
 from ._files import ensure_writable_dir as ensure_writable_dir
 from ._files import load as load
+from ._files import load_tree as load_tree
 from ._files import remove_stale_temporaries as remove_stale_temporaries
 from ._files import save as save
 from ._files import save_figure as save_figure
@@ -38,20 +47,26 @@ from ._files import write_json as write_json
 from ._files import write_text as write_text
 from ._files import zarr_available as zarr_available
 from ._provenance import attributes as attributes
+from ._provenance import load_system as load_system
 from ._provenance import system_name as system_name
 from ._provenance import system_parameters as system_parameters
 from .bifurcation import OrbitDiagram
 from .lyapunov import LyapunovResult, kaplan_yorke_dimension
 from .sensitivity import BlowupTable, ShadowingSensitivity
 from .systems import Flow, Map
+from .systems._base import class_metadata
 
 __all__ = [
     "WriteError",
+    "rate_units",
+    "time_units",
     "atomic_path",
     "attributes",
     "ensemble_dataset",
     "ensure_writable_dir",
     "load",
+    "load_system",
+    "load_tree",
     "lyapunov_dataset",
     "orbit_diagram_dataset",
     "remove_stale_temporaries",
@@ -66,18 +81,69 @@ __all__ = [
 ]
 
 
-def _time_coord(n_saves: int, transient: int, save_every: int, dt: float | None):
+def time_units(system: Flow | Map) -> str:
+    """The CF `units` of time for `system`: its `time_units` for a flow ("1",
+    dimensionless, when it has none), "1" for a map (time counts iterations)."""
+    if isinstance(system, Flow):
+        return class_metadata(type(system), "time_units", None) or "1"
+    return "1"
+
+
+def rate_units(system: Flow | Map) -> str:
+    """The CF `units` of a rate (a Lyapunov exponent): per unit time of a flow ("1" for
+    a nondimensional time, e.g. "s-1" for seconds), "1" (per iteration) for a map."""
+    unit = time_units(system)
+    return "1" if unit == "1" else f"{unit}-1"
+
+
+def _time_coord(
+    system: Flow | Map, n_saves: int, transient: int, save_every: int, dt: float | None
+):
     steps = transient + save_every * np.arange(n_saves)
-    unit = "iterations" if dt is None else "time units of the system"
     time = steps.astype(float) if dt is None else steps * float(dt)
+    what = "iterations since x0" if dt is None else "time since x0"
     return {
-        "time": ("time", time, {"units": unit, "long_name": "time since x0"}),
-        "step": ("time", steps, {"units": "steps", "long_name": "steps since x0"}),
+        "time": ("time", time, {"units": time_units(system), "long_name": what}),
+        "step": ("time", steps, {"units": "1", "long_name": "steps since x0"}),
     }
 
 
-def _component_coord(dim: int) -> dict[str, Any]:
-    return {"component": ("component", np.arange(dim), {"long_name": "state coordinate index"})}
+def _variable_names(system: Flow | Map, n: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names and CF units of `n` state variables of `system` (generic u1, ..., un
+    when `n` is not the system's dimension, e.g. a model's observed coordinates)."""
+    try:
+        names, units = system.variable_names(), system.variable_units()
+    except Exception:  # noqa: BLE001 - a user's system whose dimension cannot be computed
+        names, units = (), ()
+    if len(names) != n:
+        return tuple(f"u{i + 1}" for i in range(n)), ("1",) * n
+    return tuple(names), tuple(u or "1" for u in units)
+
+
+def _variable_coord(system: Flow | Map, n: int) -> dict[str, Any]:
+    names, units = _variable_names(system, n)
+    return {
+        "variable": ("variable", np.asarray(names, dtype=str), {"long_name": "state variable"}),
+        "variable_units": (
+            "variable",
+            np.asarray(units, dtype=str),
+            {"long_name": "units of each state variable"},
+        ),
+    }
+
+
+def _state_attrs(system: Flow | Map, n: int, long_name: str) -> dict[str, Any]:
+    """`long_name` and `units` of a variable along `variable`: the common unit of the
+    state variables, or no `units` (see the `variable_units` coordinate) when they differ."""
+    units = set(_variable_names(system, n)[1])
+    out: dict[str, Any] = {"long_name": long_name}
+    if len(units) == 1:
+        out["units"] = units.pop()
+    return out
+
+
+def _index(name: str, n: int, long_name: str, start: int = 0) -> dict[str, Any]:
+    return {name: (name, np.arange(start, start + n), {"long_name": long_name, "units": "1"})}
 
 
 def trajectory_dataset(
@@ -91,11 +157,13 @@ def trajectory_dataset(
     save_every: int = 1,
     **extra: Any,
 ) -> xr.Dataset:
-    """A Dataset of one trajectory (time, component) or many (member, time, component).
+    """A Dataset of one trajectory (time, variable) or many (member, time, variable).
 
-    The states go into the variable `state` (units "state units"); the coordinates are
-    `time` and `step`, counted from the original x0 (the transient included), and
-    `component`, plus `member` for many trajectories. The attributes are those of
+    The states go into the variable `state`; the coordinates are `time` and `step`,
+    counted from the original x0 (the transient included), `variable` (the system's
+    variable names, e.g. "x", "y", "z") with `variable_units`, and `member` for many
+    trajectories. Units follow the CF conventions: "1" for a dimensionless quantity,
+    the system's `time_units` for a flow's time. The attributes are those of
     `attributes` with `transient`, `save_every` and `content="trajectory"`.
 
     **Arguments:**
@@ -123,16 +191,15 @@ def trajectory_dataset(
     xs = np.asarray(states)
     if xs.ndim not in (2, 3):
         raise ValueError(f"`states` must be (time, dim) or (member, time, dim), got {xs.shape}.")
-    dims = ("time", "component") if xs.ndim == 2 else ("member", "time", "component")
+    dims = ("time", "variable") if xs.ndim == 2 else ("member", "time", "variable")
     coords = {
-        **_time_coord(xs.shape[-2], transient, save_every, dt),
-        **_component_coord(xs.shape[-1]),
+        **_time_coord(system, xs.shape[-2], transient, save_every, dt),
+        **_variable_coord(system, xs.shape[-1]),
     }
     if xs.ndim == 3:
-        coords["member"] = ("member", np.arange(xs.shape[0]), {"long_name": "ensemble member"})
-    unit = "state units"
+        coords.update(_index("member", xs.shape[0], "ensemble member"))
     ds = xr.Dataset(
-        {"state": (dims, xs, {"units": unit, "long_name": "system state"})},
+        {"state": (dims, xs, _state_attrs(system, xs.shape[-1], "system state"))},
         coords=coords,
         attrs=attributes(
             system,
@@ -162,16 +229,16 @@ def ensemble_dataset(
     seed: int | None = None,
     transient: int = 0,
     steps: int = 0,
-    observable: str = "state components",
+    observable: str = "state variables",
     extra_vars: Mapping[str, Any] | None = None,
     **extra: Any,
 ) -> xr.Dataset:
-    """A Dataset of ensemble statistics of time averages of each state component.
+    """A Dataset of ensemble statistics of time averages of each state variable.
 
-    Variables: `initial_state` (member, component), `time_average` (member, component),
-    `mean`, `std` (ddof=1) and `sem` (component); when given, the running averages
-    `cumulative_average` (member, averaging_time, component) and every member's states
-    `state` (member, time, component) with the `time` and `step` coordinates of
+    Variables: `initial_state` (member, variable), `time_average` (member, variable),
+    `mean`, `std` (ddof=1) and `sem` (variable); when given, the running averages
+    `cumulative_average` (member, averaging_time, variable) and every member's states
+    `state` (member, time, variable) with the `time` and `step` coordinates of
     `trajectory_dataset`. The attributes are those of `attributes` with `transient`,
     `steps`, `members`, `observable` and `content="ensemble"`.
 
@@ -207,61 +274,62 @@ def ensemble_dataset(
     vals = np.asarray(time_averages)
     n = vals.shape[0]
     std = vals.std(0, ddof=1) if n > 1 else np.zeros(vals.shape[1:])
-    t_unit = "iterations" if dt is None else "time units of the system"
+    n_var = vals.shape[-1]
+
+    def attrs(long_name: str) -> dict[str, Any]:
+        return _state_attrs(system, n_var, long_name)
+
     data: dict[str, Any] = {
         "initial_state": (
-            ("member", "component"),
+            ("member", "variable"),
             x0,
-            {"units": "state units", "long_name": "initial state (before transient)"},
+            attrs("initial state (before transient)"),
         ),
         "time_average": (
-            ("member", "component"),
+            ("member", "variable"),
             vals,
-            {
-                "units": "state units",
-                "long_name": f"finite-time average over {steps} steps after the transient",
-            },
+            attrs(f"finite-time average over {steps} steps after the transient"),
         ),
         "mean": (
-            ("component",),
+            ("variable",),
             vals.mean(0),
-            {"units": "state units", "long_name": "ensemble mean"},
+            attrs("ensemble mean"),
         ),
         "std": (
-            ("component",),
+            ("variable",),
             std,
-            {"units": "state units", "long_name": "ensemble standard deviation (ddof=1)"},
+            attrs("ensemble standard deviation (ddof=1)"),
         ),
         "sem": (
-            ("component",),
+            ("variable",),
             std / np.sqrt(n),
-            {"units": "state units", "long_name": "standard error of the mean"},
+            attrs("standard error of the mean"),
         ),
     }
     coords: dict[str, Any] = {
-        "member": ("member", np.arange(n), {"long_name": "ensemble member"}),
-        **_component_coord(vals.shape[-1]),
+        **_index("member", n, "ensemble member"),
+        **_variable_coord(system, n_var),
     }
     if cumulative_averages is not None:
         ca = np.asarray(cumulative_averages)
         data["cumulative_average"] = (
-            ("member", "averaging_time", "component"),
+            ("member", "averaging_time", "variable"),
             ca,
-            {"units": "state units", "long_name": "running time average"},
+            attrs("running time average"),
         )
         coords["averaging_time"] = (
             "averaging_time",
             np.asarray(cumulative_times),
-            {"units": t_unit, "long_name": "averaging time T"},
+            {"units": time_units(system), "long_name": "averaging time T"},
         )
     if states is not None:
         xs = np.asarray(states)
         data["state"] = (
-            ("member", "time", "component"),
+            ("member", "time", "variable"),
             xs,
-            {"units": "state units", "long_name": "member states"},
+            attrs("member states"),
         )
-        coords.update(_time_coord(xs.shape[1], transient, save_every, dt))
+        coords.update(_time_coord(system, xs.shape[1], transient, save_every, dt))
     for name, value in (extra_vars or {}).items():
         data[name] = value
     return xr.Dataset(
@@ -294,12 +362,14 @@ def lyapunov_dataset(
 ) -> xr.Dataset:
     """A Dataset of a Lyapunov spectrum, its convergence and its Kaplan-Yorke dimension.
 
-    Variables: `exponents` (exponent), per unit time ("1/time") for a flow and per
-    iteration ("1/iteration") for a map; `history` (history_time, exponent), the running
-    estimates; `kaplan_yorke_dimension` (scalar), from `cj.kaplan_yorke_dimension`
+    Variables: `exponents` (exponent), per unit time for a flow (CF units "1" for a
+    nondimensional time, e.g. "s-1" for a `time_units` of "s") and per iteration ("1")
+    for a map; `history` (history_time, exponent), the running estimates;
+    `kaplan_yorke_dimension` (scalar), from `cj.kaplan_yorke_dimension`
     (Kaplan & Yorke 1979, Lecture Notes in Math. 730, 204). The coordinate
     `history_time` is `result.history_steps` times `dt` (in iterations for a map),
-    counted after the transient. The attributes are those of `attributes` with `steps`,
+    counted after the transient; `exponent` numbers the exponents 1, 2, ....
+    The attributes are those of `attributes` with `steps`,
     `transient` and `content="lyapunov spectrum"`.
 
     **Arguments:**
@@ -324,26 +394,38 @@ def lyapunov_dataset(
     """
     flow = isinstance(system, Flow)
     lam = np.asarray(result.exponents)
-    t_unit = "time units of the system" if flow else "iterations"
-    l_unit = "1/time" if flow else "1/iteration"
+    l_unit = rate_units(system)
+    per = "per unit time" if flow else "per iteration"
     history_time = np.asarray(result.history_steps) * (dt or 1.0)
     data: dict[str, Any] = {
-        "exponents": (("exponent",), lam, {"units": l_unit}),
+        "exponents": (
+            ("exponent",),
+            lam,
+            {"units": l_unit, "long_name": f"Lyapunov exponents ({per})"},
+        ),
         "history": (
             ("history_time", "exponent"),
             np.asarray(result.history),
-            {"units": l_unit, "long_name": "running estimates"},
+            {"units": l_unit, "long_name": f"running estimates ({per})"},
         ),
         # NaN for a diverged run (throw=False), whose exponents are not finite.
         "kaplan_yorke_dimension": (
             (),
             float(kaplan_yorke_dimension(lam)) if np.isfinite(lam).all() else np.nan,
-            {},
+            {"units": "1", "long_name": "Kaplan-Yorke dimension"},
         ),
     }
+    t_what = "time after the transient" if flow else "iterations after the transient"
     return xr.Dataset(
         data,
-        coords={"history_time": ("history_time", history_time, {"units": t_unit})},
+        coords={
+            "history_time": (
+                "history_time",
+                history_time,
+                {"units": time_units(system), "long_name": t_what},
+            ),
+            **_index("exponent", lam.shape[0], "index i of lambda_i (largest first)", 1),
+        },
         attrs=attributes(
             system,
             dt=dt,
@@ -419,20 +501,33 @@ def sensitivity_dataset(
             float(np.asarray(shadowing.standard_error)),
             {"long_name": "standard error over windows"},
         )
+        estimates = np.asarray(shadowing.estimates)
         data["shadowing_estimates"] = (
             ("window",),
-            np.asarray(shadowing.estimates),
+            estimates,
             {"long_name": "one estimate per window"},
         )
+        coords.update(_index("window", estimates.shape[0], "averaging window"))
         if shadowing.parts is not None:
+            parts = np.asarray(shadowing.parts)
             data["s3_parts"] = (
                 ("part",),
-                np.asarray(shadowing.parts),
+                parts,
                 {"long_name": "shadowing-like, flow-direction and unstable contributions"},
             )
+            names = ["shadowing-like", "flow direction", "unstable"]
+            if len(names) != parts.shape[0]:
+                names = [str(i) for i in range(parts.shape[0])]
+            coords["part"] = ("part", np.asarray(names, dtype=str), {"long_name": "contribution"})
     if blowup is not None:
-        unit = "time units" if isinstance(system, Flow) else "iterations"
-        coords["horizon"] = ("horizon", np.asarray(blowup.horizons), {"units": unit})
+        what = "averaging horizon T" + ("" if isinstance(system, Flow) else " (iterations)")
+        coords["horizon"] = (
+            "horizon",
+            np.asarray(blowup.horizons),
+            {"units": time_units(system), "long_name": what},
+        )
+        n_members = np.asarray(blowup.gradients).shape[1]
+        coords.update(_index("member", n_members, "initial condition"))
         data["gradient"] = (
             ("horizon", "member"),
             np.asarray(blowup.gradients),
@@ -441,7 +536,7 @@ def sensitivity_dataset(
         data["average"] = (
             ("horizon", "member"),
             np.asarray(blowup.averages),
-            {"units": "state units", "long_name": "finite-time average"},
+            {"long_name": "finite-time average"},
         )
         for stat, values in (
             ("mean", blowup.mean),
@@ -483,10 +578,12 @@ def orbit_diagram_dataset(
 ) -> xr.Dataset:
     """A Dataset of an orbit (bifurcation) diagram over one scalar parameter.
 
-    Variables: `points` (value, point, component), the kept iterates of a map or the
-    section crossings of a flow (NaN beyond `counts`); `counts` (value), the points
-    found; `diverged` (value, int8), 1 where the run became non-finite. The coordinate
-    `value` holds the parameter values. The attributes are those of `attributes` with
+    Variables: `points` (p, point, variable), the kept iterates of a map or the
+    section crossings of a flow (NaN beyond `counts`); `counts` (p), the points
+    found; `diverged` (p, int8), 1 where the run became non-finite. The dimension and
+    coordinate p is named after the swept parameter (e.g. `r`, `rho`) and holds its
+    values; `point` numbers the kept points and `variable` names the state variables.
+    The attributes are those of `attributes` with
     `parameter` (the name), `transient`, `keep` and `content="orbit diagram"`.
 
     **Arguments:**
@@ -521,18 +618,30 @@ def orbit_diagram_dataset(
         )
     if points_long_name is None:
         points_long_name = "section maxima" if isinstance(system, Flow) else "iterates"
+    points = np.asarray(diagram.points)
+    # The swept parameter names its dimension ("r", "rho"), unless that name is taken.
+    taken = {"point", "variable", "variable_units", "points", "counts", "diverged"}
+    p = diagram.param if diagram.param not in taken else f"parameter_{diagram.param}"
     data: dict[str, Any] = {
         "points": (
-            ("value", "point", "component"),
-            np.asarray(diagram.points),
-            {"units": "state units", "long_name": points_long_name},
+            (p, "point", "variable"),
+            points,
+            _state_attrs(system, points.shape[-1], points_long_name),
         ),
-        "counts": (("value",), np.asarray(diagram.counts), {"long_name": "points found"}),
-        "diverged": (("value",), np.asarray(diagram.diverged).astype("int8"), {}),
+        "counts": ((p,), np.asarray(diagram.counts), {"units": "1", "long_name": "points found"}),
+        "diverged": (
+            (p,),
+            np.asarray(diagram.diverged).astype("int8"),
+            {"long_name": "1 where the run became non-finite"},
+        ),
     }
     return xr.Dataset(
         data,
-        coords={"value": ("value", values, {"long_name": f"parameter {diagram.param}"})},
+        coords={
+            p: (p, values, {"units": "1", "long_name": f"parameter {diagram.param}"}),
+            **_index("point", points.shape[1], "kept point"),
+            **_variable_coord(system, points.shape[-1]),
+        },
         attrs=attributes(
             system,
             dt=dt,

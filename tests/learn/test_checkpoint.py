@@ -180,6 +180,7 @@ def test_checkpoint_of_another_model_is_refused_and_left_untouched(tmp_path):
         cj.systems.DelayedHenon(d=5, a=1.5),
         cj.systems.RNN.random(jax.random.key(0), 6, n_inputs=2, g=1.5),
         cj.systems.LSTM.random(jax.random.key(0), 4, n_inputs=2, g=1.5),
+        cj.systems.GRU.random(jax.random.key(2), 5, n_inputs=1, g=1.2),
         cj.learn.RecurrentClassifier.init(
             jax.random.key(1), cj.systems.GRU.random(jax.random.key(0), 4, n_inputs=1)
         ),

@@ -23,7 +23,7 @@ from typer.core import TyperCommand, TyperGroup
 COMMANDS: dict[str, tuple[str, str]] = {
     "systems": (
         "systems",
-        "List the built-in systems: name, kind, dimension, parameters, reference exponents.",
+        "List the built-in systems: name, kind, variables, parameters, reference exponents.",
     ),
     "simulate": (
         "simulate",

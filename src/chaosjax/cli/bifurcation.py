@@ -135,7 +135,7 @@ def bifurcation(
                     values,
                     np.asarray(d.points)[..., c],
                     param=p,
-                    coordinate=f"x{c}",
+                    coordinate=sysm.variable_names()[c],
                     title=f"{name}: orbit diagram",
                 ),
                 plot_path,

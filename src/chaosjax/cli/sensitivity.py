@@ -123,6 +123,7 @@ def sensitivity(
     i = rep.observed_coordinate(sysm) if observable is None else observable
     if not 0 <= i < sysm.dim:
         raise UserError(f"--observable must be an index below {sysm.dim}, got {i}.")
+    var = sysm.variable_names()[i]
     hs = (
         positive_floats(horizons, "--horizons")
         if horizons
@@ -165,7 +166,7 @@ def sensitivity(
             shadow = float(np.asarray(res.derivative))
             err = float(np.asarray(res.standard_error))
             console.print(
-                f"{label}: d<x{i}>/d{p} = [bold]{shadow:.6g}[/bold] "
+                f"{label}: d<{var}>/d{p} = [bold]{shadow:.6g}[/bold] "
                 f"+- {err:.2g} (standard error over {len(res.estimates)} windows of "
                 f"{res.time_per_window:g} {unit})"
             )
@@ -181,7 +182,7 @@ def sensitivity(
                     **kw,
                 )
             table = Table(
-                title=f"finite-time gradients d<x{i}>_T/d{p} ({members} initial conditions)"
+                title=f"finite-time gradients d<{var}>_T/d{p} ({members} initial conditions)"
             )
             for col in (f"T ({unit})", "mean", "std", "median"):
                 table.add_column(col, justify="right")
@@ -197,7 +198,7 @@ def sensitivity(
             ds = cjio.sensitivity_dataset(
                 sysm,
                 parameter=p,
-                observable=f"x[{i}]",
+                observable=var,
                 shadowing=res,
                 blowup=tab,
                 dt=dt,
@@ -215,7 +216,7 @@ def sensitivity(
                     tab.horizons,
                     tab.gradients,
                     shadowing=shadow,
-                    label=f"d<x{i}>_T / d{p}",
+                    label=f"d<{var}>_T / d{p}",
                     unit=unit,
                     title=f"{name}: finite-time gradients",
                 ),

@@ -181,11 +181,12 @@ def simulate(
         console.print(f"Wrote {what} of {name} to [bold]{out}[/bold] in {time.time() - t0:.1f} s.")
         if ensemble is not None:
             table = Table(title=f"time averages over {n_steps} steps, {ensemble} members")
-            for col in ("component", "mean", "std", "sem"):
+            for col in ("variable", "mean", "std", "sem"):
                 table.add_column(col, justify="right")
+            names = [str(v) for v in ds["variable"].values]
             for i in range(min(sysm.dim, 10)):
                 table.add_row(
-                    f"x{i}",
+                    names[i],
                     f"{float(ds['mean'][i]):.6g}",
                     f"{float(ds['std'][i]):.4g}",
                     f"{float(ds['sem'][i]):.4g}",

@@ -18,7 +18,7 @@ EPILOG = "Examples:\n\n  chaosjax systems\n\n  chaosjax systems --json > catalog
 def systems(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the built-in systems: name, kind, dimension, parameters, reference exponents."""
+    """List the built-in systems: name, kind, variables, parameters, reference exponents."""
     rows = []
     for name in catalogue.catalog():
         s = catalogue.get(name)
@@ -28,17 +28,20 @@ def systems(
                 "name": name,
                 "kind": s.kind,
                 "dim": s.dim,
+                "variables": list(s.variable_names()),
+                "units": [u or "1" for u in s.variable_units()],
                 "parameters": cjio.system_parameters(s),
                 "reference_exponents": list(ref) if ref is not None else None,
                 "reference_source": s.reference_source or None,
-                "description": s.summary().split(". ")[0],
+                "description": s.describe(),
+                "source": s.summary().split(". ")[0],
             }
         )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="chaosjax systems", show_lines=False)
-    for col in ("name", "kind", "dim", "parameters", "reference exponents"):
+    for col in ("name", "kind", "variables", "parameters", "reference exponents"):
         table.add_column(col, overflow="fold")
 
     def short(v):
@@ -51,5 +54,7 @@ def systems(
             if r["reference_exponents"]
             else "-"
         )
-        table.add_row(r["name"], r["kind"], str(r["dim"]), params, ref)
+        names = r["variables"]
+        shown = ", ".join(names) if len(names) <= 4 else f"{names[0]}, ..., {names[-1]}"
+        table.add_row(r["name"], r["kind"], f"{shown} ({r['dim']})", params, ref)
     make_console().print(table)

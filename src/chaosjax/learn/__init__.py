@@ -113,6 +113,7 @@ from .sindy import SINDyFlow as SINDyFlow
 from .sindy import STLSQResult as STLSQResult
 from .sindy import fit_sindy as fit_sindy
 from .sindy import stlsq as stlsq
+from .svr import RBFExpansion as RBFExpansion
 from .svr import SVRFit as SVRFit
 from .svr import SVRMap as SVRMap
 from .svr import fit_svr as fit_svr
@@ -189,6 +190,7 @@ __all__ = [
     "PolynomialLibrary",
     "SINDyFlow",
     "STLSQResult",
+    "RBFExpansion",
     "SVRFit",
     "SVRMap",
     "SavitzkyGolay",

@@ -14,8 +14,10 @@ chaosjax system in particular). `load` rebuilds a chaosjax class from the header
 without a template: each Module in the tree is called with its static fields,
 its JSON-representable fields, its sub-Modules (rebuilt the same way) and zero
 arrays of the stored shapes as keywords, and the stored leaves then replace the
-arrays. Classes that cannot be built that way, and every class outside chaosjax,
-need `like=`: a Module of the same structure whose leaves are replaced.
+arrays. A fitted RBF support-vector regression (scikit-learn's, in `SVRMap`) is stored
+as its expansion (`cj.learn.RBFExpansion`: arrays in the JSON header). Classes that
+cannot be built that way, and every class outside chaosjax, need `like=`: a Module of
+the same structure whose leaves are replaced.
 """
 
 from __future__ import annotations
@@ -140,6 +142,12 @@ def _spec(obj: Any) -> dict[str, Any] | None:
             if not f.init:
                 continue
             value = getattr(obj, f.name)
+            if _is_rbf_svr(value):
+                # A fitted RBF SVR (scikit-learn) is stored as its expansion: JSON arrays.
+                from .svr import RBFExpansion
+
+                fields[f.name] = {"rbf_expansion": RBFExpansion.from_estimator(value).to_json()}
+                continue
             sub = None if isinstance(value, (bool, int, float, str)) else _spec(value)
             if sub is not None:
                 fields[f.name] = sub
@@ -158,7 +166,23 @@ def _spec(obj: Any) -> dict[str, Any] | None:
     return None
 
 
+def _is_rbf_svr(value: Any) -> bool:
+    """A fitted scikit-learn RBF SVR, or chaosjax's `RBFExpansion` of one."""
+    cls = type(value)
+    if cls.__module__ == "chaosjax.learn.svr" and cls.__name__ == "RBFExpansion":
+        return True
+    return (
+        cls.__module__.startswith("sklearn.")
+        and getattr(value, "kernel", None) == "rbf"
+        and hasattr(value, "dual_coef_")
+    )
+
+
 def _rebuild(spec: dict[str, Any]) -> Any:
+    if "rbf_expansion" in spec:
+        from .svr import RBFExpansion
+
+        return RBFExpansion(**spec["rbf_expansion"])
     if "array" in spec:
         shape, dtype = spec["array"]
         return jnp.zeros(shape, dtype)

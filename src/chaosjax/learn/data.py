@@ -113,10 +113,10 @@ def dataset(
 
     Coordinates: `time` in the system's time units (iterations for a map), counted
     from the sampled initial state with the transient included, as in
-    `cj.io.trajectory_dataset`; `step`; `member`; `state` named x0, x1, ... (y0, y1,
-    ... for observations). Attributes: the provenance of `cj.io.attributes` plus
-    `n_trajectories`, `steps`, `transient`, `save_every`, `noise`, `observed`,
-    `split_fractions`, `split_dim` and the key's data.
+    `cj.io.trajectory_dataset`; `step`; `member`; `state` named by the system's
+    `variable_names()` (y0, y1, ... for observations). Attributes: the provenance of
+    `cj.io.attributes` plus `n_trajectories`, `steps`, `transient`, `save_every`,
+    `noise`, `observed`, `split_fractions`, `split_dim` and the key's data.
 
     **Arguments:**
 

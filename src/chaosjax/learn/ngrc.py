@@ -205,14 +205,14 @@ class NGRC(Map):
 
         **Arguments:**
 
-        - `var_names`: one name per observation (default x0, x1, ...).
+        - `var_names`: one name per observation (default u1, u2, ...).
 
         **Returns:**
 
         A list of n_features strings, in the order of the columns of `W_out`.
         """
         obs = self.n_observed
-        names = list(var_names) if var_names is not None else [f"x{i}" for i in range(obs)]
+        names = list(var_names) if var_names is not None else [f"u{i + 1}" for i in range(obs)]
         if len(names) != obs:
             raise ValueError(f"`var_names` must have {obs} names, got {var_names!r}.")
         lin = [

@@ -366,6 +366,10 @@ class SINDyFlow(Flow):
     def dim(self) -> int:
         return int(self.coefficients.shape[1])
 
+    def variable_names(self) -> tuple[str, ...]:
+        """`var_names`: the names the equations are written with."""
+        return tuple(self.var_names)
+
     def vector_field(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
         return self.library(x) @ self.coefficients
 
@@ -550,7 +554,7 @@ def stlsq(
 
 
 def _default_names(dim: int) -> tuple[str, ...]:
-    return ("x", "y", "z")[:dim] if dim <= 3 else tuple(f"x{i}" for i in range(dim))
+    return ("x", "y", "z")[:dim] if dim <= 3 else tuple(f"u{i + 1}" for i in range(dim))
 
 
 def _check_names(var_names: object, dim: int) -> tuple[str, ...]:
@@ -614,7 +618,7 @@ def fit_sindy(
     - `normalize_columns`: threshold the coefficients of unit-norm library columns
       (default False).
     - `var_names`: the coordinates' names for `equations()`; default x, y, z (dim <= 3)
-      or x0, x1, ...
+      or u1, u2, ...
     - `x_dot`: precomputed dx/dt of the shape of `data`, in state units per time unit;
       then `derivative` is not used (default None).
     - `smooth_states`: evaluate the library on the smoothed states of a smoothing

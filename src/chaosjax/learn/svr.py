@@ -35,7 +35,84 @@ from ..systems import Map
 from ._delay_split import delay_data
 from .data import Normalizer
 
-__all__ = ["SVRFit", "SVRMap", "fit_svr"]
+__all__ = ["RBFExpansion", "SVRFit", "SVRMap", "fit_svr"]
+
+
+class RBFExpansion:
+    """A fitted radial-basis-function SVR as plain arrays: the prediction
+    f(z) = sum_i a_i exp(-gamma |z - s_i|^2) + b of scikit-learn's `SVR(kernel="rbf")`
+    (libsvm's decision function; Smola & Schölkopf 2004, Stat. Comput. 14, 199-222).
+
+    It predicts as the estimator it was taken from, without scikit-learn, and is what
+    `cj.learn.save` stores of an `SVRMap` (as JSON; no pickle) and `cj.learn.load`
+    rebuilds it with.
+
+    **Arguments:**
+
+    - `support_vectors`: (n_support, lags), the s_i.
+    - `dual_coef`: (n_support,), the a_i.
+    - `intercept`: b.
+    - `gamma`: the kernel width, > 0.
+
+    Example:
+
+    ```python
+    res = cj.learn.fit_svr(series, lags=5)
+    rbf = cj.learn.RBFExpansion.from_estimator(res.model.estimator)
+    rbf.predict(np.zeros((1, 5)))
+    ```
+    """
+
+    def __init__(self, support_vectors: Any, dual_coef: Any, intercept: float, gamma: float):
+        self.support_vectors = np.asarray(support_vectors, dtype=np.float64)
+        self.dual_coef = np.asarray(dual_coef, dtype=np.float64).reshape(-1)
+        self.intercept = float(intercept)
+        self.gamma = v.positive_float(gamma, "gamma")
+        if self.support_vectors.ndim != 2 or self.support_vectors.shape[0] != len(self.dual_coef):
+            raise ValueError(
+                f"`support_vectors` must be (n_support, lags) with one `dual_coef` each, got "
+                f"{self.support_vectors.shape} and {self.dual_coef.shape}."
+            )
+
+    @classmethod
+    def from_estimator(cls, estimator: Any) -> RBFExpansion:
+        """The expansion of a fitted `sklearn.svm.SVR(kernel="rbf")` (or a copy of one)."""
+        if isinstance(estimator, RBFExpansion):
+            return estimator
+        if getattr(estimator, "kernel", None) != "rbf" or not hasattr(estimator, "dual_coef_"):
+            raise ValueError(
+                f"`estimator` must be a fitted sklearn.svm.SVR with kernel='rbf', got "
+                f"{type(estimator).__name__}."
+            )
+        return cls(
+            estimator.support_vectors_,
+            estimator.dual_coef_[0],
+            estimator.intercept_[0],
+            estimator._gamma,  # the fitted width ("scale" and "auto" resolved)
+        )
+
+    def predict(self, X: Any) -> np.ndarray:
+        """f at the rows of `X`, shape (n, lags) -> (n,)."""
+        X = np.asarray(X, dtype=np.float64)
+        d2 = (
+            (X**2).sum(-1)[:, None]
+            - 2.0 * X @ self.support_vectors.T
+            + (self.support_vectors**2).sum(-1)[None, :]
+        )
+        return np.exp(-self.gamma * np.maximum(d2, 0.0)) @ self.dual_coef + self.intercept
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as JSON-ready lists and numbers."""
+        return {
+            "support_vectors": self.support_vectors.tolist(),
+            "dual_coef": self.dual_coef.tolist(),
+            "intercept": self.intercept,
+            "gamma": self.gamma,
+        }
+
+    def __repr__(self) -> str:
+        n, lags = self.support_vectors.shape
+        return f"RBFExpansion(n_support={n}, lags={lags}, gamma={self.gamma:.4g})"
 
 
 def _predict_np(estimator: Any, z: Any) -> np.ndarray:
@@ -88,12 +165,14 @@ class SVRMap(Map):
     `cj.lag_sensitivities` and `cj.lyapunov_spectrum` apply unchanged; `jacobian` is
     that finite-difference Jacobian (see the module docstring).
 
-    `cj.learn.save` stores the arrays but not the estimator (that would take pickle):
-    `cj.learn.load(path, like=model)` restores a model into one that holds it.
+    `cj.learn.save` stores the estimator as its RBF expansion (support vectors, dual
+    coefficients, intercept, width: JSON, no pickle), and `cj.learn.load` rebuilds the
+    model with an `RBFExpansion` in its place, which predicts as the estimator did.
 
     **Arguments:**
 
-    - `estimator`: a fitted `sklearn.svm.SVR` on normalised delay vectors (static).
+    - `estimator`: a fitted `sklearn.svm.SVR` on normalised delay vectors, or its
+      `RBFExpansion` (static).
     - `normalizer`: a `cj.learn.Normalizer` with scalar statistics.
     - `initial_state`: the state `default_state()` returns, (lags,).
     - `h`: the finite-difference step in normalised units, > 0 (default 1e-4).

@@ -19,6 +19,18 @@ def figure_of(ax: Axes) -> Figure:
     return fig
 
 
+def variable_labels(labels: Any, dim: int) -> list[str]:
+    """Axis labels of `dim` state variables: `labels` (a sequence of names, or a system,
+    whose `variable_names()` are used), else the generic u1, ..., un."""
+    if labels is None:
+        return [f"u{i + 1}" for i in range(dim)]
+    names = labels.variable_names() if hasattr(labels, "variable_names") else labels
+    names = [str(n) for n in names]
+    if len(names) < dim:
+        raise ValueError(f"`labels` must name {dim} variables, got {len(names)}: {names!r}.")
+    return names
+
+
 def axes(ax: Any, figsize: tuple, **kw: Any) -> tuple[Axes, bool]:
     """`ax`, or the Axes of a new pyplot figure of `figsize`; and whether it is new."""
     if ax is None:

@@ -211,7 +211,8 @@ def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=No
     - `points`: shape (k, dim), or (n, k, dim) for n runs drawn in n colours (e.g.
       `OrbitDiagram.points`).
     - `dims`: the two coordinates drawn, default (0, 1).
-    - `title`, `labels`: the axes title and the names of the coordinates.
+    - `title`, `labels`: the axes title and the names of the coordinates (or the
+      system, whose `variable_names()` are used; default u1, ..., un).
     - `ax`: an Axes to draw into (default: a new figure).
 
     **Returns:**
@@ -235,7 +236,7 @@ def poincare_section(points, *, dims=(0, 1), title: str = "", labels=None, ax=No
     for run in pts:
         ok = np.all(np.isfinite(run), axis=-1)
         ax.plot(run[ok, dims[0]], run[ok, dims[1]], ".", markersize=1.5)
-    names = labels or [f"x[{d}]" for d in range(pts.shape[-1])]
+    names = _axes.variable_labels(labels, pts.shape[-1])
     ax.set_xlabel(names[dims[0]])
     ax.set_ylabel(names[dims[1]])
     ax.set_title(title)

@@ -260,7 +260,8 @@ def generated_vs_true(
     - `dt`: the time between states (default 1: steps).
     - `condition`: the number of conditioning states; a dotted line marks where the
       model's own continuation begins (default None: no line).
-    - `labels`: names of the coordinates (default x0, x1, ...).
+    - `labels`: names of the coordinates, or the system (its
+      `variable_names()`); default u1, ..., un.
     - `phase`: the two coordinates of the phase portrait (default (0, 1)).
     - `points`: draw states as dots instead of lines (for maps; default False).
     - `title`: the figure's title.
@@ -292,7 +293,7 @@ def generated_vs_true(
             f"{b.shape} and {a.shape}."
         )
     runs, T, dim = min(a.shape[0], 4), a.shape[1], a.shape[2]
-    labels = list(labels) if labels is not None else [f"x{i}" for i in range(dim)]
+    labels = _axes.variable_labels(labels, dim)
     t = np.arange(T) * dt
     style: dict[str, Any] = dict(ls="none", marker=".", ms=2) if points else dict(lw=0.9)
     fig, new = _axes.figure(fig, (11, 1.5 * dim * runs + 0.8))

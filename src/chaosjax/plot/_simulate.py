@@ -16,7 +16,8 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None, ax=None)
 
     - `xs`: states, shape (times, dim).
     - `dims`: the coordinates drawn, default (0, 1, 2).
-    - `title`: the axes title; `labels`: names of the coordinates (default x0, x1, ...).
+    - `title`: the axes title; `labels`: names of the coordinates, or the system
+      (its `variable_names()`, e.g. x, y, z); default u1, ..., un.
     - `ax`: an Axes to draw into (default: a new figure). A 3-D Axes
       (`projection="3d"`) gets the 3-D portrait, any other the first two of `dims`.
 
@@ -30,11 +31,11 @@ def phase_portrait(xs, *, dims=(0, 1, 2), title: str = "", labels=None, ax=None)
     import chaosjax.plot as cjp
     lor = cj.systems.Lorenz63()
     xs = cj.trajectory(lor, lor.default_state(), steps=5_000, dt=0.01)
-    cjp.phase_portrait(xs, title="Lorenz63").savefig("lorenz.png")
+    cjp.phase_portrait(xs, labels=lor, title="Lorenz63").savefig("lorenz.png")
     ```
     """
     xs = np.asarray(xs)
-    labels = labels or [f"x{i}" for i in range(xs.shape[-1])]
+    labels = _axes.variable_labels(labels, xs.shape[-1])
     three = xs.shape[-1] >= 3 and len(dims) == 3
     if ax is None:
         ax, new = _axes.axes(None, (6, 5), **({"projection": "3d"} if three else {}))
@@ -63,7 +64,8 @@ def time_series(times, xs, *, title: str = "", labels=None, fig=None):
 
     - `times`: shape (times,).
     - `xs`: states, shape (times, dim).
-    - `title`: the title of the top panel; `labels`: names of the coordinates.
+    - `title`: the title of the top panel; `labels`: names of the coordinates, or
+      the system (its `variable_names()`); default u1, ..., un.
     - `fig`: a `Figure` or `SubFigure` to draw the panels into (default: a new figure).
 
     **Returns:**
@@ -81,7 +83,7 @@ def time_series(times, xs, *, title: str = "", labels=None, fig=None):
     """
     xs = np.asarray(xs)
     dim = xs.shape[-1]
-    labels = labels or [f"x{i}" for i in range(dim)]
+    labels = _axes.variable_labels(labels, dim)
     fig, new = _axes.figure(fig, (8, 1.6 * dim + 0.6))
     axes = fig.subplots(dim, 1, sharex=True, squeeze=False)
     for i, ax in enumerate(axes[:, 0]):

@@ -39,12 +39,12 @@ def run(r: Report, s: Section) -> None:
         "time units" if r.flow else "iterations",
         "time since x0 (transient included)",
     )
-    r.store("trajectory", xs, ("trajectory_time", "component"), "state units", "trajectory")
-    r.put("trajectory_min", xs.min(0), ("component",), "state units")
-    r.put("trajectory_max", xs.max(0), ("component",), "state units")
-    r.put("trajectory_mean", xs.mean(0), ("component",), "state units")
+    r.store("trajectory", xs, ("trajectory_time", "variable"), "state units", "trajectory")
+    r.put("trajectory_min", xs.min(0), ("variable",), "state units")
+    r.put("trajectory_max", xs.max(0), ("variable",), "state units")
+    r.put("trajectory_mean", xs.mean(0), ("variable",), "state units")
     k = min(sysm.dim, 3)
-    labels = [f"x{i}" for i in range(sysm.dim)]
+    labels = list(sysm.variable_names())
     name = cjio.system_name(sysm)
     fig = plot.phase_portrait(
         xs, dims=tuple(range(k)) if k >= 2 else (0,), title=name, labels=labels
@@ -54,7 +54,9 @@ def run(r: Report, s: Section) -> None:
         r.figure(
             fig,
             "phase_portrait.png",
-            "Phase portrait of the attractor" if sysm.dim > 1 else "Return map x(n+1) against x(n)",
+            "Phase portrait of the attractor"
+            if sysm.dim > 1
+            else f"Return map {labels[0]}(n+1) against {labels[0]}(n)",
         )
     )
     window = xs if r.flow else xs[: min(len(xs), 300)]

@@ -55,7 +55,7 @@ def run(r: Report, s: Section) -> None:
         "state units",
         "running time average of each coordinate",
     )
-    r.store("ensemble_initial_state", np.asarray(x0s), ("member", "component"), "state units")
+    r.store("ensemble_initial_state", np.asarray(x0s), ("member", "variable"), "state units")
     r.put("average_mean", final.mean(0), ("observable",), "state units", "ensemble mean")
     r.put("average_std", std, ("observable",), "state units", "ensemble std (ddof=1)")
     r.put("average_sem", std / math.sqrt(n), ("observable",), "state units", "standard error")
@@ -64,19 +64,20 @@ def run(r: Report, s: Section) -> None:
     html = page.snippets("averages")
     s.parts.append(html.averages(r, observables=k))
     figures = []
+    names = sysm.variable_names()
     for i in range(k):
         fig = plot.cumulative_average_band(
             t,
             a[:, :, i],
-            label=f"running average of x{i}",
-            title=f"{cjio.system_name(sysm)}: cumulative average of x{i}",
+            label=f"running average of {names[i]}",
+            title=f"{cjio.system_name(sysm)}: cumulative average of {names[i]}",
         )
         figures.append(
             r.figure(
                 fig,
-                f"cumulative_average_x{i}.png",
-                f"Cumulative time average of x{i}: ensemble mean, one-standard-deviation band "
-                "and a few members",
+                f"cumulative_average_{page.file_token(names[i], i)}.png",
+                f"Cumulative time average of {names[i]}: ensemble mean, "
+                "one-standard-deviation band and a few members",
             )
         )
     s.parts.append(html.grid(figures))

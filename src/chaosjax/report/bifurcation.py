@@ -86,13 +86,16 @@ def run(r: Report, s: Section) -> None:
         kwargs.update(dt=r.dt, solver=cfg["solver"], section=cj.LocalMaxima(coord))
     d = orbit_diagram_in_chunks(sysm, param, values, progress=r.progress, **kwargs)
     pts = np.asarray(d.points)[..., coord]
-    r.coord("bifurcation_value", values, "", f"values of {param}")
+    var = sysm.variable_names()[coord]
+    # The swept values are the coordinate named after the parameter ("rho", "r").
+    swept = param if param not in r.nc and param not in r.coords else "bifurcation_value"
+    r.coord(swept, values, "1", f"parameter {param}")
     r.store(
         "orbit_points",
         pts,
-        ("bifurcation_value", "orbit_point"),
-        "state units",
-        f"omega-limit points of x{coord}",
+        (swept, "orbit_point"),
+        _unit(sysm.variable_units()[coord]),
+        f"omega-limit points of {var}",
     )
     r.put("bifurcation_start", lo)
     r.put("bifurcation_stop", hi)
@@ -103,7 +106,11 @@ def run(r: Report, s: Section) -> None:
         values,
         pts,
         param=param,
-        coordinate=f"x{coord}",
+        coordinate=var,
         title=f"{cjio.system_name(sysm)}: orbit diagram",
     )
     s.parts.append(r.figure(fig, "orbit_diagram.png", f"Orbit diagram over {param}"))
+
+
+def _unit(unit: str | None) -> str:
+    return unit or "1"

@@ -57,6 +57,7 @@ def _attractor(r: Any) -> Markup | None:
     if xs is None or xs.ndim != 2:
         return None
     unit = "time" if r.flow else "iteration"
+    v = r.system.variable_names()
     if xs.shape[1] >= 3:
         fig = go.Figure(
             go.Scatter3d(
@@ -65,23 +66,24 @@ def _attractor(r: Any) -> Markup | None:
                 z=xs[:, 2],
                 mode="lines",
                 line=dict(width=2, color=t, colorscale="Viridis"),
-                hovertemplate="x0=%{x:.4g}<br>x1=%{y:.4g}<br>x2=%{z:.4g}<extra></extra>",
+                hovertemplate=f"{v[0]}=%{{x:.4g}}<br>{v[1]}=%{{y:.4g}}<br>{v[2]}=%{{z:.4g}}"
+                "<extra></extra>",
             )
         )
-        fig.update_layout(scene=dict(xaxis_title="x0", yaxis_title="x1", zaxis_title="x2"))
+        fig.update_layout(scene=dict(xaxis_title=v[0], yaxis_title=v[1], zaxis_title=v[2]))
         what = "drag to rotate, scroll to zoom"
     elif xs.shape[1] == 2:
         mode = "lines" if r.flow else "markers"
         fig = go.Figure(
             go.Scattergl(x=xs[:, 0], y=xs[:, 1], mode=mode, marker=dict(size=2), line=dict(width=1))
         )
-        fig.update_layout(xaxis_title="x0", yaxis_title="x1")
+        fig.update_layout(xaxis_title=v[0], yaxis_title=v[1])
         what = "drag to zoom"
     else:
         fig = go.Figure(
             go.Scattergl(x=xs[:-1, 0], y=xs[1:, 0], mode="markers", marker=dict(size=2))
         )
-        fig.update_layout(xaxis_title="x0(n)", yaxis_title="x0(n+1)")
+        fig.update_layout(xaxis_title=f"{v[0]}(n)", yaxis_title=f"{v[0]}(n+1)")
         what = "drag to zoom"
     _layout(fig, "The attractor", 600)
     return _div(fig, "plotly-attractor", f"The attractor, coloured by {unit} ({what})")
@@ -91,7 +93,8 @@ def _orbit_diagram(r: Any) -> Markup | None:
     import plotly.graph_objects as go
 
     pts = _array(r, "orbit_points")
-    values = _array(r, "bifurcation_value")
+    # The swept values are the coordinate of the points' first dimension ("rho", "r").
+    values = _array(r, r.nc["orbit_points"][0][0]) if pts is not None else None
     if pts is None or values is None:
         return None
     x = np.broadcast_to(values[:, None], pts.shape).ravel()
@@ -150,6 +153,9 @@ def _averages(r: Any) -> dict[str, Markup]:
     t = _array(r, "averaging_time")
     if a is None or t is None:
         return {}
+    from .page import file_token
+
+    names = r.system.variable_names()
     out = {}
     for i in range(a.shape[-1]):
         m = a[:, :, i].mean(0)
@@ -182,13 +188,13 @@ def _averages(r: Any) -> dict[str, Markup]:
         )
         fig.update_layout(
             xaxis_title="averaging time" if r.flow else "iterations",
-            yaxis_title=f"running average of x{i}",
+            yaxis_title=f"running average of {names[i]}",
         )
-        _layout(fig, f"Cumulative average of x{i}", 400)
-        out[f"cumulative_average_x{i}.png"] = _div(
+        _layout(fig, f"Cumulative average of {names[i]}", 400)
+        out[f"cumulative_average_{file_token(names[i], i)}.png"] = _div(
             fig,
             f"plotly-average-{i}",
-            f"Cumulative time average of x{i}: ensemble mean and band (drag to zoom)",
+            f"Cumulative time average of {names[i]}: ensemble mean and band (drag to zoom)",
         )
     return out
 

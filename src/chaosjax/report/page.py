@@ -110,3 +110,9 @@ def render(
         interactive_file=interactive_file,
         interactive_error=interactive_error,
     )
+
+
+def file_token(name: str, i: int) -> str:
+    """A variable's name when it is safe in a file name ("z", "X1", "theta"), else its
+    1-based index `i + 1` (for "x(n-1)")."""
+    return name if name.isascii() and name.isidentifier() else str(i + 1)

@@ -3,7 +3,9 @@
 Every number shown on the page is recorded under the key its span names
 (`values.<name>[i,j]`, `config.<name>`, `strings.<name>`), so that the page,
 results.json and results.nc agree by construction; curves behind the figures go to
-results.nc only.
+results.nc only. results.nc holds one NetCDF group per section (`system`,
+`attractor`, `lyapunov`, ...) with the provenance on the root: read it with
+`cj.io.load_tree`, or one section with `cj.io.load(path, group="lyapunov")`.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ class Report:
         self._coordinates: dict[int, Callable] = {}
         self.flow = isinstance(system, Flow)
         self.dt = cfg["dt"] if self.flow else None
+        #: The section now running: what `put`, `store` and `coord` record goes into its
+        #: group of results.nc.
+        self.section = "system"
+        self.group_of: dict[str, str] = {}
 
     def busy(self, what: str):
         """A pulsing bar with the elapsed time while a call without its own progress bar
@@ -111,16 +117,64 @@ class Report:
         if arr.ndim != len(dims):
             raise ValueError(f"{name}: {arr.ndim}-d value for dims {dims}")
         self.values[name] = _jsonable(arr)
-        self.nc[name] = (dims, arr, {"units": units, "long_name": long_name or name})
+        self.store(name, arr, dims, units, long_name)
 
     def store(
         self, name: str, value: Any, dims: tuple[str, ...], units: str = "", long_name: str = ""
     ) -> None:
         """Data kept in results.nc only (curves behind the figures, not shown as text)."""
-        self.nc[name] = (dims, np.asarray(value), {"units": units, "long_name": long_name or name})
+        self.nc[name] = (dims, np.asarray(value), self._attrs(units, long_name or name))
+        self.group_of[name] = self.section
 
     def coord(self, name: str, value: Any, units: str = "", long_name: str = "") -> None:
-        self.coords[name] = (name, np.asarray(value), {"units": units, "long_name": long_name})
+        """A coordinate of results.nc (values along the dimension `name`)."""
+        self.coords[name] = (name, np.asarray(value), self._attrs(units, long_name))
+
+    def variable(self, i: int) -> Markup:
+        """The span showing the name of state variable `i` (e.g. "z"; text, which may
+        hold digits: "X1", "x(n-1)")."""
+        return self.t(f"variable_{i}", self.system.variable_names()[i])
+
+    def _attrs(self, units: str, long_name: str) -> dict[str, str]:
+        """CF attributes: the placeholders "state units", "time units", "iterations",
+        "1/time" and "1/iteration" become the system's units ("1": dimensionless)."""
+        if units == "state units":
+            found = {u or "1" for u in self.system.variable_units()}
+            units = found.pop() if len(found) == 1 else ""
+        elif units in ("time units", "iterations"):
+            units = cjio.time_units(self.system)
+        elif units in ("1/time", "1/iteration"):
+            units = cjio.rate_units(self.system)
+        return {"units": units, "long_name": long_name} if units else {"long_name": long_name}
+
+    def _dimension_coord(self, dim: str, size: int) -> tuple:
+        """The coordinate of a dimension no section gave one: the variable names along
+        `variable` and `observable`, else the index 0, 1, ... ."""
+        names = self.system.variable_names()
+        if dim in ("variable", "observable", "model_coordinate") and size <= len(names):
+            return (dim, np.asarray(names[:size], dtype=str), {"long_name": "state variable"})
+        if dim.endswith("exponent"):
+            index = {"units": "1", "long_name": "index i of lambda_i (largest first)"}
+            return (dim, np.arange(1, size + 1), index)
+        return (dim, np.arange(size), {"units": "1", "long_name": f"index along {dim}"})
+
+    def tree(self, attrs: dict[str, Any]) -> xr.DataTree:
+        """results.nc as a DataTree: `attrs` on the root, one group per section."""
+        groups: dict[str, dict[str, Any]] = {}
+        for name, var in self.nc.items():
+            groups.setdefault(self.group_of.get(name, "system"), {})[name] = var
+        nodes = {"/": xr.Dataset(attrs=attrs)}
+        order = [k for k in SECTIONS if k in groups] + [k for k in groups if k not in SECTIONS]
+        for key in order:
+            data = groups[key]
+            dims = {d for v in data.values() for d in v[0]}
+            coords = {k: c for k, c in self.coords.items() if k in dims}
+            ds = xr.Dataset(data, coords=coords)
+            missing = {d: self._dimension_coord(str(d), n) for d, n in ds.sizes.items()}
+            ds = ds.assign_coords({d: c for d, c in missing.items() if d not in ds.coords})
+            ds.attrs["title"] = SECTION_TITLES.get(key, key.capitalize())
+            nodes[f"/{key}"] = ds
+        return xr.DataTree.from_dict(nodes)
 
     def v(self, name: str, *idx: int, fmt: str = ".4g") -> Markup:
         """The span showing the recorded value `name` (at index `idx`) in format `fmt`."""
@@ -161,10 +215,28 @@ class Report:
             "values": self.values,
             "strings": self.strings,
         }
-        ds = xr.Dataset(
-            self.nc,
-            coords=self.coords,
-            attrs=cjio.attributes(
+        name = cjio.system_name(self.system)
+        running, self.section = self.section, "summary"  # what the summary records
+        try:
+            interrupted = SECTION_TITLES[self.interrupted] if self.interrupted else None
+            interactive = bool(self.cfg.get("interactive"))
+            kind = "self-contained" if self.cfg.get("self_contained") else "static"
+            pages: dict[str, str] = {}
+            if interactive and final:
+                # Built once, at the end (or at an interruption): plotly figures take a while.
+                # A failure here must not lose the report: the page says what went wrong.
+                try:
+                    pages["interactive.html"] = self._page(name, interrupted, "interactive", None)
+                except Exception as e:  # noqa: BLE001
+                    self.t("interactive_error", f"{type(e).__name__}: {e}")
+            link = "interactive.html" if "interactive.html" in pages else None
+            pages["index.html"] = self._page(name, interrupted, kind, link)
+        finally:
+            self.section = running
+        # The pages record the strings (and the summary its numbers) they show:
+        # results.nc and results.json are written after them.
+        tree = self.tree(
+            cjio.attributes(
                 self.system,
                 dt=self.dt,
                 solver=self.cfg["solver"],
@@ -172,24 +244,9 @@ class Report:
                 config=json.dumps(self.cfg),
                 content="report",
                 complete=int(results["complete"]),
-            ),
+            )
         )
-        name = cjio.system_name(self.system)
-        interrupted = SECTION_TITLES[self.interrupted] if self.interrupted else None
-        interactive = bool(self.cfg.get("interactive"))
-        kind = "self-contained" if self.cfg.get("self_contained") else "static"
-        pages: dict[str, str] = {}
-        if interactive and final:
-            # Built once, at the end (or at an interruption): plotly figures take a while.
-            # A failure here must not lose the report: the page says what went wrong.
-            try:
-                pages["interactive.html"] = self._page(name, interrupted, "interactive", None)
-            except Exception as e:  # noqa: BLE001
-                self.t("interactive_error", f"{type(e).__name__}: {e}")
-        link = "interactive.html" if "interactive.html" in pages else None
-        pages["index.html"] = self._page(name, interrupted, kind, link)
-        # The pages record the strings they show: results.json is written after them.
-        cjio.save(ds, self.out / "results.nc")
+        cjio.save(tree, self.out / "results.nc")
         cjio.write_json(self.out / "results.json", results)
         cjio.write_text(self.out / "config.toml", to_toml(self.cfg))
         for file, html in pages.items():

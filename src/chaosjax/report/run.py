@@ -127,6 +127,7 @@ def run_report(
     for i, s in enumerate(todo, 1):
         say(f"[{i}/{len(todo)}] {s.title}")
         t0 = time.time()
+        r.section = s.key
         try:
             _RUNNERS[s.key](r, s)
             if s.status == "pending":

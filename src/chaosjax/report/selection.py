@@ -4,7 +4,6 @@ default of every option (`resolve`), and initial states near its attractor."""
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
 import importlib.util
@@ -22,6 +21,7 @@ from .. import io as cjio
 from .. import systems
 from .._validate import unknown_name
 from ..systems import Flow, Map
+from ..systems._base import check_parameter_name
 from .config import SECTIONS, ReportConfig, ReportError, parse_range
 
 #: The parameter a report sweeps and differentiates by default ("main parameter").
@@ -116,10 +116,8 @@ def resolve_system(
     parameters = dict(parameters or {})
     if system_file:
         cls = load_system_class(system_file)
-        fields = {f.name for f in dataclasses.fields(cls)}
         for key in parameters:
-            if key not in fields:
-                raise unknown_name(key, fields, f"Parameter of {cls.__name__}:")
+            check_parameter_name(cls, key)
         try:
             system = cls(**parameters)
         except Exception as e:  # noqa: BLE001

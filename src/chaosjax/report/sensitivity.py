@@ -241,7 +241,7 @@ def run(r: Report, s: Section) -> None:
         lam1=lam1,
         shadowing=shadow,
         reference=fd,
-        label=f"d<x{i}>_T / d{param}",
+        label=f"d<{sysm.variable_names()[i]}>_T / d{param}",
         unit=unit,
         title=f"{cjio.system_name(sysm)}: finite-time gradients blow up",
     )

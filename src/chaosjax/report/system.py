@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import io as cjio
+from ..systems._base import class_metadata
 from . import page
 from .results import Report, Section
 
@@ -28,7 +29,7 @@ def run(r: Report, s: Section) -> None:
             r.put(f"structure_{name}", value, long_name=f"structural parameter {name}")
             structural.append(name)
     x0 = np.asarray(sysm.default_state())
-    r.put("initial_state", x0, ("component",), "state units", "initial state x0")
+    r.put("initial_state", x0, ("variable",), "state units", "initial state x0")
     r.put("dim", sysm.dim, long_name="state dimension")
     ref = sysm.reference_exponents
     references = 0  # how many literature exponents apply (none away from the defaults)
@@ -50,6 +51,8 @@ def run(r: Report, s: Section) -> None:
             structural=structural,
             states=len(x0),
             references=references,
+            description=class_metadata(type(sysm), "description", ""),
+            units=list(sysm.variable_units()),
             source=getattr(type(sysm), "__chaosjax_source__", None),
         )
     )

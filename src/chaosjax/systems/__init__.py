@@ -29,6 +29,7 @@ from ._base import InvertibleMap as InvertibleMap
 from ._base import Map as Map
 from ._base import PiecewiseSmoothFlow as PiecewiseSmoothFlow
 from ._base import is_time_dependent as is_time_dependent
+from ._base import check_parameter_name
 from ._base import param as param
 from .filippov import RelayFeedback, StickSlipOscillator
 from .flows import (
@@ -141,14 +142,15 @@ def system_class(name: str) -> type:
     raise unknown_name(name, catalog(), "System")
 
 
-def get(name: str, **params: Any) -> Flow | Map:
+def get(name: str, /, **params: Any) -> Flow | Map:
     """The built-in system `name`, with parameters overridden by keyword.
 
     **Arguments:**
 
     - `name`: a name from `catalog()` (a class or a preset such as "pwl_fp_to_chaos").
     - `**params`: parameter values that replace the defaults: real and finite, a scalar
-      where the default is one (a matrix keeps its number of axes).
+      where the default is one (a matrix keeps its number of axes). Only parameters
+      (the class's fields) are accepted, not class metadata such as `dim`.
 
     **Returns:**
 
@@ -171,10 +173,8 @@ def get(name: str, **params: Any) -> Flow | Map:
             _check_parameter(base, p, value)
         return base.replace(**params) if params else base
     cls = system_class(key)
-    fields = {f for f in cls.__dataclass_fields__}
     for p in params:
-        if p not in fields:
-            raise unknown_name(p, fields, f"Parameter of {cls.__name__}:")
+        check_parameter_name(cls, p)
     try:
         default = cls()
     except TypeError:  # a system without defaults for every field

@@ -63,6 +63,79 @@ def param(default: Any) -> Any:
     return eqx.field(default=default, converter=_as_float)
 
 
+def class_metadata(cls: type, key: str, default: Any) -> Any:
+    """The class-level metadata `key` of `cls`; `default` when a class declares `key` as
+    a field of its own (a user's parameter called `units` is not the metadata)."""
+    for klass in cls.__mro__:
+        annotations = klass.__dict__.get("__annotations__", {})
+        if key in annotations:
+            if "ClassVar" not in str(annotations[key]):
+                return default
+            break
+    return getattr(cls, key, default)
+
+
+def _check_metadata(cls: type) -> None:
+    """Class-level checks of the naming metadata when a system class is defined: a
+    `ValueError` naming the class for names that are not distinct non-empty strings,
+    units that are not strings or None, or lengths that contradict a fixed `dim`."""
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    names = class_metadata(cls, "variables", None)
+    units = class_metadata(cls, "units", None)
+    if names is not None:
+        if (
+            not isinstance(names, tuple)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise ValueError(
+                f"`variables` of {where} must be a tuple of non-empty strings, got {names!r}."
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"`variables` of {where} must be distinct, got {names!r}.")
+    if units is not None and (
+        not isinstance(units, tuple) or not all(u is None or isinstance(u, str) for u in units)
+    ):
+        raise ValueError(
+            f"`units` of {where} must be a tuple of strings or None (dimensionless), got {units!r}."
+        )
+    fixed = cls.__dict__.get("dim")
+    if isinstance(fixed, int):
+        for what, value in (("variables", names), ("units", units)):
+            if value is not None and len(value) != fixed:
+                raise ValueError(
+                    f"`{what}` of {where} must have {fixed} entries (dim = {fixed}), "
+                    f"got {len(value)}: {value!r}."
+                )
+    description = class_metadata(cls, "description", "")
+    if not isinstance(description, str):
+        raise ValueError(f"`description` of {where} must be a str, got {description!r}.")
+
+
+def parameter_names(cls: type) -> tuple[str, ...]:
+    """The names a system class takes as parameters: its dataclass fields (numeric
+    parameters and structural integers such as `n`), never its class-level metadata
+    (`dim`, `name`, `variables`, ...)."""
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def check_parameter_name(cls: type, key: str) -> None:
+    """A `ValueError` naming `key` and listing the real parameters of `cls` when `key`
+    is not one of them (class metadata such as `dim` included)."""
+    names = parameter_names(cls)
+    if key in names:
+        return
+    if not names:
+        raise ValueError(f"{cls.__name__} has no parameters; got `{key}`.")
+    if hasattr(cls, key):
+        kind = "a property" if isinstance(getattr(cls, key, None), property) else "metadata"
+        raise ValueError(
+            f"`{key}` is not a parameter of {cls.__name__} (it is {kind} of the class, "
+            f"fixed by its definition); its parameters are: {', '.join(sorted(names))}."
+        )
+    raise unknown_name(key, names, f"Parameter of {cls.__name__}:")
+
+
 class _System(eqx.Module):
     """What flows and maps share: metadata, states, parameters."""
 
@@ -74,8 +147,15 @@ class _System(eqx.Module):
     reference_source: ClassVar[str] = ""
     #: Standard deviation of the perturbation `sample_state` adds to `default_state`.
     sample_scale: ClassVar[float] = 1.0
-    #: Names of the state coordinates ("x", "y", "z"), or None for x0, x1, ...
+    #: Names of the state variables as the source paper writes them ("x", "y", "z"), or
+    #: None for the generic u1, ..., un (`variable_names()` always gives a tuple).
     variables: ClassVar[tuple[str, ...] | None] = None
+    #: Units of each state variable (None entries: dimensionless), or None when all are.
+    units: ClassVar[tuple[str | None, ...] | None] = None
+    #: Unit of the time of a flow (e.g. "s"), or None for a nondimensional time.
+    time_units: ClassVar[str | None] = None
+    #: One line saying what the system models ("" for the docstring's first paragraph).
+    description: ClassVar[str] = ""
     #: Indices of coordinates that grow without bound by design (phases).
     unbounded_coordinates: ClassVar[tuple[int, ...]] = ()
     #: Whether the state is a delay vector (x_{n-1}, ..., x_{n-d}) of one observed
@@ -116,16 +196,38 @@ class _System(eqx.Module):
             if f.metadata.get("static", False)
         }
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_metadata(cls)
+
     def variable_names(self) -> tuple[str, ...]:
-        """The state coordinates' names: `variables`, else x, y, z for dimension 3 or
-        less, else x0, x1, ..."""
-        if self.variables is not None:
-            return self.variables
-        return (
-            ("x", "y", "z")[: self.dim]
-            if self.dim <= 3
-            else tuple(f"x{i}" for i in range(self.dim))
-        )
+        """The state variables' names: `variables` (the source's names), else the generic
+        u1, ..., un; a `ValueError` when `variables` does not have `dim` entries."""
+        names = class_metadata(type(self), "variables", None)
+        if names is None:
+            return tuple(f"u{i + 1}" for i in range(self.dim))
+        if len(names) != self.dim:
+            raise ValueError(
+                f"`variables` of {type(self).__name__} must name each of its {self.dim} "
+                f"state variables, got {len(names)}: {names!r}."
+            )
+        return tuple(names)
+
+    def variable_units(self) -> tuple[str | None, ...]:
+        """The unit of each state variable (None: dimensionless), from `units`."""
+        units = class_metadata(type(self), "units", None)
+        if units is None:
+            return (None,) * self.dim
+        if len(units) != self.dim:
+            raise ValueError(
+                f"`units` of {type(self).__name__} must give one unit (or None) for each of "
+                f"its {self.dim} state variables, got {len(units)}: {units!r}."
+            )
+        return tuple(units)
+
+    def describe(self) -> str:
+        """`description`, else the first paragraph of the class docstring (`summary()`)."""
+        return class_metadata(type(self), "description", "") or self.summary()
 
     def at_defaults(self) -> bool:
         """Whether every parameter has its class default, so that `reference_exponents`
@@ -163,10 +265,8 @@ class _System(eqx.Module):
         lor30 = cj.systems.Lorenz63().replace(rho=30.0)
         ```
         """
-        names = {f.name for f in dataclasses.fields(self)}
         for key in changes:
-            if key not in names:
-                raise unknown_name(key, names, f"Parameter of {type(self).__name__}:")
+            check_parameter_name(type(self), key)
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------ observation
@@ -209,8 +309,10 @@ class Flow(_System):
     Subclass it, declare the parameters as fields with `cj.systems.param`, and implement
     `vector_field(x)` and `default_state()`; `jacobian(x)` may be given analytically
     (else forward-mode autodiff). A flow becomes a one-step map with `cj.discretize`.
-    Class variables carry the metadata: `name`, `reference_exponents` (per unit time)
-    with their `reference_source`, `sample_scale`, `unbounded_coordinates`.
+    Class variables carry the metadata: `name`, `variables` (the state variables'
+    names, e.g. ("x", "y", "z"); default u1, ..., un), `units` (one per variable, None
+    for dimensionless), `time_units`, `description`, `reference_exponents` (per unit
+    time) with their `reference_source`, `sample_scale`, `unbounded_coordinates`.
 
     A flow whose field depends on time (non-autonomous forcing, dx/dt = f(t, x)) defines
     `vector_field(self, t, x)` instead: the two-argument signature is read once, when the
@@ -224,6 +326,7 @@ class Flow(_System):
     ```python
     class MyFlow(cj.Flow):
         a: float = cj.systems.param(0.2)
+        variables = ("p", "q")
 
         def vector_field(self, x):
             return -self.a * x

@@ -54,6 +54,7 @@ class StickSlipOscillator(FilippovFlow):
     v_dr: Scalar = param(0.2)
 
     name: ClassVar[str] = "stick_slip"
+    description: ClassVar[str] = "A mass on a moving belt with falling dry friction (stick-slip)"
     dim: ClassVar[int] = 2
     sample_scale: ClassVar[float] = 0.1
     default_dt: ClassVar[float | None] = 0.01
@@ -110,6 +111,8 @@ class RelayFeedback(FilippovFlow):
     sigma: Scalar = param(1.0)
 
     name: ClassVar[str] = "relay_feedback"
+    variables: ClassVar[tuple[str, ...] | None] = ("x1", "x2", "x3")
+    description: ClassVar[str] = "A third-order linear plant under relay feedback"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 0.01
     default_dt: ClassVar[float | None] = 0.01

@@ -45,6 +45,8 @@ class Lorenz63(Flow):
     beta: Scalar = param(8.0 / 3.0)
 
     name: ClassVar[str] = "lorenz63"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y", "z")
+    description: ClassVar[str] = "Lorenz's three-mode truncation of Rayleigh-Bénard convection"
     dim: ClassVar[int] = 3
     reference_exponents: ClassVar[tuple[float, ...]] = (0.9056, 0.0, -14.5723)
     reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
@@ -80,6 +82,8 @@ class Rossler(Flow):
     c: Scalar = param(5.7)
 
     name: ClassVar[str] = "rossler"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y", "z")
+    description: ClassVar[str] = "Rössler's spiral chaos from one nonlinear term"
     dim: ClassVar[int] = 3
     reference_exponents: ClassVar[tuple[float, ...]] = (0.0714, 0.0, -5.3943)
     reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
@@ -116,6 +120,7 @@ class Lorenz96(Flow):
     n: int = eqx.field(default=40, static=True)
 
     name: ClassVar[str] = "lorenz96"
+    description: ClassVar[str] = "Lorenz's ring of n sites of an atmospheric quantity X_k"
     sample_scale: ClassVar[float] = 1.0
     default_dt: ClassVar[float | None] = 0.01
 
@@ -126,6 +131,10 @@ class Lorenz96(Flow):
     @property
     def dim(self) -> int:
         return self.n
+
+    def variable_names(self) -> tuple[str, ...]:
+        """X1, ..., Xn: Lorenz's X_k."""
+        return tuple(f"X{k + 1}" for k in range(self.n))
 
     def vector_field(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
         return (jnp.roll(x, -1) - jnp.roll(x, 2)) * jnp.roll(x, 1) - x + self.F
@@ -158,6 +167,8 @@ class Chen(Flow):
     c: Scalar = param(28.0)
 
     name: ClassVar[str] = "chen"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y", "z")
+    description: ClassVar[str] = "Chen's Lorenz-like attractor (a dual of Lorenz's)"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 5.0
     default_dt: ClassVar[float | None] = 0.005
@@ -198,6 +209,8 @@ class Chua(Flow):
     c3: Scalar = param(1.0 / 16.0)
 
     name: ClassVar[str] = "chua"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y", "z")
+    description: ClassVar[str] = "Chua's electronic circuit, dimensionless, cubic nonlinearity"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 0.5
     default_dt: ClassVar[float | None] = 0.01
@@ -231,6 +244,8 @@ class Thomas(Flow):
     b: Scalar = param(0.208186)
 
     name: ClassVar[str] = "thomas"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y", "z")
+    description: ClassVar[str] = "Thomas' cyclically symmetric flow of sine feedback circuits"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 1.0
     default_dt: ClassVar[float | None] = 0.05
@@ -262,6 +277,8 @@ class Halvorsen(Flow):
     a: Scalar = param(1.27)
 
     name: ClassVar[str] = "halvorsen"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y", "z")
+    description: ClassVar[str] = "Halvorsen's cyclically symmetric attractor"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 1.0
     default_dt: ClassVar[float | None] = 0.005
@@ -294,6 +311,8 @@ class SprottB(Flow):
     a: Scalar = param(1.0)
 
     name: ClassVar[str] = "sprott_b"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y", "z")
+    description: ClassVar[str] = "Sprott's case B, a minimal quadratic chaotic flow"
     dim: ClassVar[int] = 3
     reference_exponents: ClassVar[tuple[float, ...]] = (0.2101, 0.0, -1.2101)
     reference_source: ClassVar[str] = "Sprott (1994), Phys. Rev. E 50, R647, Table I"
@@ -337,6 +356,9 @@ class Duffing(Flow):
     omega: Scalar = param(1.2)
 
     name: ClassVar[str] = "duffing"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "v", "theta")
+    units: ClassVar[tuple[str | None, ...] | None] = (None, None, "rad")
+    description: ClassVar[str] = "The forced double-well Duffing oscillator (theta: forcing phase)"
     dim: ClassVar[int] = 3
     sample_scale: ClassVar[float] = 0.3
     default_dt: ClassVar[float | None] = 0.01
@@ -380,6 +402,7 @@ class LinearFlow(Flow):
     A: Float[Array, "n n"] = param(((-0.1, 2.0), (-2.0, -0.1)))
 
     name: ClassVar[str] = "linear_flow"
+    description: ClassVar[str] = "A linear flow dx/dt = A x"
     sample_scale: ClassVar[float] = 1.0
 
     def __check_init__(self):
@@ -428,6 +451,7 @@ class ReluFlow(PiecewiseSmoothFlow):
     b2: Float[Array, " n"] = param((0.0, 0.0))
 
     name: ClassVar[str] = "relu_flow"
+    description: ClassVar[str] = "A continuous piecewise-linear flow (a one-layer ReLU network)"
     sample_scale: ClassVar[float] = 0.5
     default_dt: ClassVar[float | None] = 0.01
 
@@ -496,6 +520,7 @@ class PiecewiseLinearFlow(PiecewiseSmoothFlow):
     mu: Scalar = param(-1.0)
 
     name: ClassVar[str] = "piecewise_linear_flow"
+    description: ClassVar[str] = "A piecewise-linear flow with one switching plane"
     sample_scale: ClassVar[float] = 0.5
     default_dt: ClassVar[float | None] = 0.01
 

@@ -38,6 +38,8 @@ class Logistic(Map):
     r: Scalar = param(4.0)
 
     name: ClassVar[str] = "logistic"
+    variables: ClassVar[tuple[str, ...] | None] = ("x",)
+    description: ClassVar[str] = "May's logistic map of a population"
     dim: ClassVar[int] = 1
     reference_exponents: ClassVar[tuple[float, ...]] = (0.6931471805599453,)
     reference_source: ClassVar[str] = "exact at r = 4: ln 2"
@@ -73,6 +75,8 @@ class Tent(Map):
     mu: Scalar = param(1.99)
 
     name: ClassVar[str] = "tent"
+    variables: ClassVar[tuple[str, ...] | None] = ("x",)
+    description: ClassVar[str] = "The tent map"
     dim: ClassVar[int] = 1
     reference_exponents: ClassVar[tuple[float, ...]] = (0.6881346387364010,)
     reference_source: ClassVar[str] = "exact: ln mu"
@@ -112,6 +116,8 @@ class Henon(InvertibleMap):
     b: Scalar = param(0.3)
 
     name: ClassVar[str] = "henon"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y")
+    description: ClassVar[str] = "Hénon's quadratic area-contracting map"
     dim: ClassVar[int] = 2
     reference_exponents: ClassVar[tuple[float, ...]] = (0.41922, -1.62319)
     reference_source: ClassVar[str] = "Sprott (2003), Chaos and Time-Series Analysis, App. A"
@@ -153,6 +159,8 @@ class Lozi(InvertibleMap):
     b: Scalar = param(0.5)
 
     name: ClassVar[str] = "lozi"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y")
+    description: ClassVar[str] = "Lozi's piecewise-linear Hénon-like map"
     dim: ClassVar[int] = 2
     # Reproduced here to 1e-4 (0.47021, -1.16336; 4e6 iterations).
     reference_exponents: ClassVar[tuple[float, ...]] = (0.4702, -1.1634)
@@ -200,6 +208,8 @@ class Tinkerbell(Map):
     d: Scalar = param(0.5)
 
     name: ClassVar[str] = "tinkerbell"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y")
+    description: ClassVar[str] = "The Tinkerbell map"
     dim: ClassVar[int] = 2
     reference_exponents: ClassVar[tuple[float, ...]] = (0.1900, -0.5209)
     reference_source: ClassVar[str] = (
@@ -252,6 +262,8 @@ class DelayedLogistic(InvertibleMap):
 
     delay_coordinates: ClassVar[bool] = True
     name: ClassVar[str] = "delayed_logistic"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y")
+    description: ClassVar[str] = "The logistic map with a delay (y is the previous x)"
     dim: ClassVar[int] = 2
     reference_exponents: ClassVar[tuple[float, ...]] = (0.1832, -1.2431)
     reference_source: ClassVar[str] = (
@@ -304,6 +316,8 @@ class Burgers(Map):
     b: Scalar = param(1.75)
 
     name: ClassVar[str] = "burgers"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y")
+    description: ClassVar[str] = "The discrete Burgers map (a model of turbulence)"
     dim: ClassVar[int] = 2
     reference_exponents: ClassVar[tuple[float, ...]] = (0.1209, -0.2213)
     reference_source: ClassVar[str] = "computed (chaosjax QR, 4e6 iterations, 3 orbits)"
@@ -344,6 +358,8 @@ class Ikeda(Map):
     u: Scalar = param(0.9)
 
     name: ClassVar[str] = "ikeda"
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "y")
+    description: ClassVar[str] = "Ikeda's map of light in a nonlinear optical ring cavity"
     dim: ClassVar[int] = 2
     # Reproduced here to 3e-4 (0.50774, -0.71846; 4e6 iterations).
     reference_exponents: ClassVar[tuple[float, ...]] = (0.5076, -0.7183)
@@ -387,6 +403,7 @@ class DelayedHenon(InvertibleMap):
 
     delay_coordinates: ClassVar[bool] = True
     name: ClassVar[str] = "delayed_henon"
+    description: ClassVar[str] = "Sprott's delayed Hénon map, state the last d values of x"
     sample_scale: ClassVar[float] = 0.05
 
     def __check_init__(self):
@@ -396,6 +413,10 @@ class DelayedHenon(InvertibleMap):
     @property
     def dim(self) -> int:
         return self.d
+
+    def variable_names(self) -> tuple[str, ...]:
+        """x(n-1), ..., x(n-d): Sprott's delay vector, most recent first."""
+        return tuple(f"x(n-{k + 1})" for k in range(self.d))
 
     def step(self, x: Float[Array, " d"]) -> Float[Array, " d"]:
         new = 1.0 - self.a * x[0] ** 2 + self.b * x[-1]
@@ -441,6 +462,8 @@ class SmoothedSigmoidMap(Map):
     c: Scalar = param(10.0)
 
     name: ClassVar[str] = "smoothed_sigmoid"
+    variables: ClassVar[tuple[str, ...] | None] = ("x",)
+    description: ClassVar[str] = "A one-neuron network iterated as a map"
     dim: ClassVar[int] = 1
     sample_scale: ClassVar[float] = 0.3
 
@@ -471,6 +494,8 @@ class StandardMap(InvertibleMap):
     K: Scalar = param(1.0)
 
     name: ClassVar[str] = "standard_map"
+    units: ClassVar[tuple[str | None, ...] | None] = ("rad", None)
+    description: ClassVar[str] = "Chirikov's standard map of a kicked rotor"
     variables: ClassVar[tuple[str, ...] | None] = ("theta", "p")
     dim: ClassVar[int] = 2
     sample_scale: ClassVar[float] = 1.0
@@ -520,6 +545,7 @@ class PiecewiseLinearMap(Map):
     mu: Float[Array, ""] = param(1.0)
 
     name: ClassVar[str] = "piecewise_linear_map"
+    description: ClassVar[str] = "A piecewise-linear map (border-collision normal form)"
 
     def __check_init__(self):
         n = self.A1.shape[0]

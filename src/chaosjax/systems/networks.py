@@ -141,6 +141,7 @@ class FeedForwardFlow(Flow):
     initial_state: Float[Array, " dim"] | None = eqx.field(default=None)
 
     name: ClassVar[str] = "feed_forward_flow"
+    description: ClassVar[str] = "A one-hidden-layer network as a vector field (neural ODE)"
 
     def __check_init__(self):
         _check_network(self.A, self.b, self.C, self.activation)
@@ -231,6 +232,7 @@ class FeedForwardMap(Map):
     initial_state: Float[Array, " dim"] | None = eqx.field(default=None)
 
     name: ClassVar[str] = "feed_forward_map"
+    description: ClassVar[str] = "A residual network layer iterated as a map"
 
     def __check_init__(self):
         _check_network(self.A, self.b, self.C, self.activation)
@@ -323,6 +325,7 @@ class RingSeparatingFlow(Flow):
     radius: Scalar = param(1.0)
 
     name: ClassVar[str] = "ring_separating_flow"
+    description: ClassVar[str] = "A discontinuous flow that separates two nested rings"
     dim: ClassVar[int] = 2
     variables: ClassVar[tuple[str, ...] | None] = ("x", "y")
 

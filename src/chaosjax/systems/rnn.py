@@ -73,6 +73,7 @@ class RNN(DrivenMap):
     b: Float[Array, " n"] = _weight()
 
     name: ClassVar[str] = "rnn"
+    description: ClassVar[str] = "A vanilla tanh recurrent network driven by inputs"
     sample_scale: ClassVar[float] = 0.5
 
     def __check_init__(self):
@@ -130,6 +131,10 @@ class RNN(DrivenMap):
     @property
     def dim(self) -> int:
         return int(self.W.shape[0])
+
+    def variable_names(self) -> tuple[str, ...]:
+        """h1, ..., hn: the hidden units."""
+        return tuple(f"h{i + 1}" for i in range(self.dim))
 
     @property
     def hidden_size(self) -> int:
@@ -195,6 +200,7 @@ class GRU(DrivenMap):
     bh: Float[Array, " n"] = _weight()
 
     name: ClassVar[str] = "gru"
+    description: ClassVar[str] = "A gated recurrent unit driven by inputs"
     sample_scale: ClassVar[float] = 0.5
 
     @classmethod
@@ -236,6 +242,10 @@ class GRU(DrivenMap):
     @property
     def dim(self) -> int:
         return int(self.Wz.shape[0])
+
+    def variable_names(self) -> tuple[str, ...]:
+        """h1, ..., hn: the hidden units."""
+        return tuple(f"h{i + 1}" for i in range(self.dim))
 
     @property
     def hidden_size(self) -> int:
@@ -322,6 +332,7 @@ class LSTM(DrivenMap):
     bo: Float[Array, " n"] = _weight()
 
     name: ClassVar[str] = "lstm"
+    description: ClassVar[str] = "A long short-term memory network driven by inputs"
     sample_scale: ClassVar[float] = 0.5
 
     def __check_init__(self):
@@ -390,6 +401,11 @@ class LSTM(DrivenMap):
     @property
     def dim(self) -> int:
         return 2 * self.hidden_size
+
+    def variable_names(self) -> tuple[str, ...]:
+        """h1, ..., hn, then c1, ..., cn: the hidden state and the cell state."""
+        n = self.hidden_size
+        return tuple(f"h{i + 1}" for i in range(n)) + tuple(f"c{i + 1}" for i in range(n))
 
     @property
     def n_inputs(self) -> int:

@@ -173,6 +173,7 @@ def transformer(
     generated = np.asarray(tok.decode(verdict.generated[0, 0, :shown]))
     true = np.asarray(tok.decode(test_tokens[0, prompt : prompt + shown]))
     cjio.save_figure(
-        cjp.generated_vs_true(true, generated, points=True), out / "generated_vs_true.png"
+        cjp.generated_vs_true(true, generated, points=True, labels=sysm),
+        out / "generated_vs_true.png",
     )
     console.print(f"Wrote {out / 'loss.png'} and {out / 'generated_vs_true.png'}.")
