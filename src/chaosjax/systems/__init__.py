@@ -28,8 +28,8 @@ from ._base import Flow as Flow
 from ._base import InvertibleMap as InvertibleMap
 from ._base import Map as Map
 from ._base import PiecewiseSmoothFlow as PiecewiseSmoothFlow
-from ._base import is_time_dependent as is_time_dependent
 from ._base import check_parameter_name
+from ._base import is_time_dependent as is_time_dependent
 from ._base import param as param
 from .filippov import RelayFeedback, StickSlipOscillator
 from .flows import (
