@@ -54,6 +54,8 @@ class ForcedDuffing(Flow):
 
     name: ClassVar[str] = "forced_duffing"
     dim: ClassVar[int] = 2
+    variables: ClassVar[tuple[str, ...] | None] = ("x", "v")
+    description: ClassVar[str] = "The double-well Duffing oscillator forced by gamma cos(omega t)"
     sample_scale: ClassVar[float] = 0.3
     default_dt: ClassVar[float | None] = 0.01
 
@@ -112,6 +114,18 @@ class Autonomised(Flow):
     def vector_field(self, x: Float[Array, " dim"]) -> Float[Array, " dim"]:
         dx = self.flow.vector_field(x[-1], x[:-1])  # pyright: ignore[reportCallIssue]
         return jnp.concatenate([dx, jnp.ones((1,), dx.dtype)])
+
+    def variable_names(self) -> tuple[str, ...]:
+        """The flow's variables, then `t`."""
+        return (*self.flow.variable_names(), "t")
+
+    def variable_units(self) -> tuple[str | None, ...]:
+        """The flow's units, then its time unit."""
+        return (*self.flow.variable_units(), getattr(self.flow, "time_units", None))
+
+    def describe(self) -> str:
+        """The flow's description, with time as a coordinate."""
+        return f"{self.flow.describe()} (time as the last coordinate)"
 
     def default_state(self) -> Float[Array, " dim"]:
         x = self.flow.default_state()
