@@ -131,7 +131,10 @@ def test_missing_compiler_falls_back(monkeypatch, c_calls):
     monkeypatch.setattr(native_simulate, "_kernels", {})
     lor = cj.systems.Lorenz63()
     x0s = lor.sample_state(jax.random.key(0), 16)
-    out = cj.time_average(lor, x0s, lambda x: x[0] - 1.0, steps=50, dt=0.01)
+    monkeypatch.setattr(native.compile, "_warned", set())
+    monkeypatch.setattr(native.compile, "_no_compiler", set())
+    with pytest.warns(native.NativeWarning, match="no C compiler"):
+        out = cj.time_average(lor, x0s, lambda x: x[0] - 1.0, steps=50, dt=0.01)
     assert c_calls["c"] == 0 and c_calls["fallback"] == 1
     monkeypatch.setenv("CHAOSJAX_CGEN", "0")
     close(

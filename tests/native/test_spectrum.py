@@ -124,7 +124,10 @@ def test_fallbacks(monkeypatch, c_calls):
 def test_missing_compiler_falls_back(monkeypatch, c_calls):
     monkeypatch.setenv("CC", "/nonexistent/cc-for-chaosjax-tests")
     monkeypatch.setattr(native_spectrum, "_kernels", {})
-    out = cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01)
+    monkeypatch.setattr(native.compile, "_warned", set())
+    monkeypatch.setattr(native.compile, "_no_compiler", set())
+    with pytest.warns(native.NativeWarning, match="no C compiler"):
+        out = cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01)
     assert c_calls["c"] == 0 and c_calls["fallback"] == 1
     monkeypatch.setenv("CHAOSJAX_CGEN", "0")
     same(out, cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01))
