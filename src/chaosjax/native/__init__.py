@@ -23,4 +23,12 @@ from .simulate import iterate as iterate
 from .simulate import iterate_and_sum as iterate_and_sum
 from .spectrum import lyapunov_spectrum as lyapunov_spectrum
 
-__all__ = ["NativeWarning", "compile", "cores", "enabled", "iterate", "iterate_and_sum", "lyapunov_spectrum"]
+__all__ = [
+    "NativeWarning",
+    "compile",
+    "cores",
+    "enabled",
+    "iterate",
+    "iterate_and_sum",
+    "lyapunov_spectrum",
+]
