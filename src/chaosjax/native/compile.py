@@ -222,6 +222,7 @@ def compile_kernel(src: str, argtypes: list, symbol: str = "cj_kernel"):
         if cc not in _no_compiler:
             try:
                 fn = _load(build(src, cc, key), argtypes, symbol)
+                fn.cj_key = key  # (the name of its XLA custom call, ffi.py)
             except _Reported:
                 pass
             except UnsafeCacheError as e:
@@ -268,7 +269,14 @@ def _file_lock(path: str):
         os.close(fd)
 
 
-def build(src: str, cc: str, key: str, suffix: str = ".c", extra: tuple = ("-lm",)) -> str:
+def build(
+    src: str,
+    cc: str,
+    key: str,
+    suffix: str = ".c",
+    extra: tuple = ("-lm",),
+    args: list[str] | None = None,
+) -> str:
     """The path of the verified library `cgen-<key>.so` built from `src`: found in the
     cache, or compiled in a private temporary directory, its digest written, and both
     renamed into place (atomic; concurrent builders wait on a lock file). A library
@@ -299,7 +307,7 @@ def build(src: str, cc: str, key: str, suffix: str = ".c", extra: tuple = ("-lm"
             source, so_file = f"k{suffix}", os.path.join(tmp, "k.so")
             with open(os.path.join(tmp, source), "w") as fh:
                 fh.write(src)
-            cmd = [cc, *flags(cc), source, "-o", "k.so", *extra]
+            cmd = [cc, *(flags(cc) if args is None else args), source, "-o", "k.so", *extra]
             try:  # relative names: the same source gives the same bytes
                 subprocess.run(cmd, cwd=tmp, check=True, capture_output=True, timeout=300)
             except subprocess.CalledProcessError as e:

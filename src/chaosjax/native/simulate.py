@@ -120,14 +120,15 @@ def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, in
     return "\n".join(src), k
 
 
-def _kernel_for(m, observable, dim: int):
-    """(fn, params, k) for this map structure and observable, or None."""
-    split = kernel_parameters(m, observable, dim)
+def _kernel_for(m, observable, dim: int, traced: bool = False):
+    """(fn, params, k, (treedef, static, shapes)) for this map structure and observable,
+    or None."""
+    split = kernel_parameters(m, observable, dim, traced=traced)
     if split is None:
         return None
     treedef, static, shapes, params, key = split
     entry = cached(_kernels, key, lambda: _generate(treedef, static, shapes, observable, dim))
-    return None if entry is None else (entry[0], params, entry[1])
+    return None if entry is None else (entry[0], params, entry[1], (treedef, static, shapes))
 
 
 def _generate(treedef, static, shapes, observable, dim):
@@ -154,27 +155,36 @@ def _generate(treedef, static, shapes, observable, dim):
     return None if fn is None else (fn, k)
 
 
-def iterate_and_sum(m, x, acc, observable, n: int):
+def iterate_and_sum(m, x, acc, observable, n: int, xla=None):
     """(x_end, acc_end) of `n` steps adding observable(x_k) before each step, or None.
 
     x: a concrete float64 batch (B, dim) on one CPU device; acc: the running sums, a
     pytree of (B, *shape) float64 arrays matching observable's output.
+
+    Traced (inside jit, vmap or grad; `x` may then be one state (dim,)): given `xla`,
+    the caller's XLA kernel `(m, x, acc) -> (x_end, acc_end)`, the kernel runs as an
+    XLA custom call (`ffi.py`) with a batching rule that hands a vmapped batch to the
+    tiled kernel, and derivatives computed by `xla`; without `xla`, None.
     """
-    return _run(m, x, acc, observable, n)
+    return _run(m, x, acc, observable, n, xla)
 
 
-def iterate(m, x, n: int):
-    """The batch x after `n` steps, or None (see `iterate_and_sum`)."""
-    out = _run(m, x, None, None, n)
+def iterate(m, x, n: int, xla=None):
+    """The batch x after `n` steps, or None (see `iterate_and_sum`; `xla`: `(m, x) ->
+    x_end`)."""
+    wrapped = None if xla is None else (lambda m, x, acc: (xla(m, x), acc))
+    out = _run(m, x, None, None, n, wrapped)
     return None if out is None else out[0]
 
 
-def _run(m, x, acc, observable, n):
+def _run(m, x, acc, observable, n, xla=None):
     """`iterate_and_sum` (acc and observable None: `iterate`), or None."""
     if not enabled() or jax.default_backend() != "cpu" or n <= 0:
         return None
-    if any(isinstance(leaf, Tracer) for leaf in [x, *jax.tree.leaves(acc)]):
-        return None  # (a traced parameter of m: `kernel_parameters` says None)
+    traced = any(isinstance(leaf, Tracer) for leaf in [x, *jax.tree.leaves(acc)])
+    traced = traced or any(isinstance(a, Tracer) for a in jax.tree.leaves(m))
+    if traced:
+        return None if xla is None else _traced(m, x, acc, observable, n, xla)
     if not isinstance(x, (jax.Array, np.ndarray)) or x.ndim != 2 or x.dtype != np.float64:
         return None
     if isinstance(x, jax.Array) and len(x.sharding.device_set) > 1:
@@ -188,7 +198,7 @@ def _run(m, x, acc, observable, n):
     got = _kernel_for(m, observable, dim)
     if got is None:
         return None
-    fn, params, k = got
+    fn, params, k, _ = got
     if k != sum(int(np.prod(a.shape[1:])) for a in acc_leaves):
         return None
     npad = -(-B // TILE) * TILE
@@ -213,3 +223,105 @@ def _run(m, x, acc, observable, n):
         )
         row += size
     return x_end, jax.tree.unflatten(acc_tree, sums)
+
+
+def _traced(m, x, acc, observable, n, xla):
+    """`iterate_and_sum` of traced values as an XLA custom call, or None."""
+    from . import ffi
+
+    if jax.device_count() > 1 or x.ndim not in (1, 2) or x.dtype != np.float64:
+        return None  # (several devices: the batch may be sharded; the SPMD path runs)
+    acc_leaves, acc_tree = jax.tree.flatten(acc)
+    if any(np.dtype(a.dtype) != np.float64 for a in acc_leaves):
+        return None
+    single = x.ndim == 1
+    dim = x.shape[-1]
+    got = _kernel_for(m, observable, dim, traced=True)
+    if got is None:
+        return None
+    fn, P, k, (treedef, static, shapes) = got
+    lead = 0 if single else 1
+    if k != sum(int(np.prod(a.shape[lead:])) for a in acc_leaves):
+        return None
+    name = ffi.register(fn)
+    if name is None:
+        return None
+    jnp = jax.numpy
+    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+    offsets = np.cumsum([0, *sizes])
+
+    def unflat(P, x2, A2):  # the caller's (m, x, acc) from the kernel's flat arrays
+        leaves = [P[o : o + z].reshape(s) for o, z, s in zip(offsets, sizes, shapes, strict=False)]
+        mm = eqx.combine(jax.tree.unflatten(treedef, leaves), static)
+        sums, row = [], 0
+        for a in acc_leaves:
+            size = int(np.prod(a.shape[lead:]))
+            shape = a.shape[lead:] if single else (x2.shape[0], *a.shape[1:])
+            sums.append(A2[:, row : row + size].reshape(shape))
+            row += size
+        return mm, (x2[0] if single else x2), jax.tree.unflatten(acc_tree, sums)
+
+    def flat_acc(accs, B):
+        leaves = jax.tree.leaves(accs)
+        if not leaves:
+            return jnp.zeros((B, 0))
+        return jnp.concatenate([a.reshape(B, -1) for a in leaves], axis=1)
+
+    def xla_flat(P, x2, A2):
+        mm, xx, aa = unflat(P, x2, A2)
+        x_end, acc_end = xla(mm, xx, aa)
+        return x_end.reshape(x2.shape), flat_acc(acc_end, x2.shape[0])
+
+    op = _ffi_op(ffi, name, int(n), k, xla_flat)
+    x2 = x.reshape(1, dim) if single else x
+    A2 = flat_acc(acc, x2.shape[0])
+    x_end, A_end = op(jnp.asarray(P), x2, A2)
+    _, x_end, acc_end = unflat(jnp.asarray(P), x_end, A_end)
+    return x_end, acc_end
+
+
+def _ffi_op(ffi, name: str, n: int, k: int, xla_flat):
+    """(P, x (B, dim), A (B, k)) -> (x_end, A_end): the custom call, batched by merging
+    vmapped axes into the batch, differentiated through `xla_flat`."""
+    jnp = jax.numpy
+
+    @jax.custom_batching.custom_vmap
+    def batched(P, x, A):
+        B, dim = x.shape
+        npad = -(-B // TILE) * TILE
+
+        def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
+            if npad > B:
+                a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
+            return a.T
+
+        X = soa(x)
+        A_in = soa(A) if k else jnp.zeros((1, 1))
+        threads = min(cores(), npad // TILE)
+        X_end, A_end = ffi.sum_call(name, P, X, A_in, n, threads)
+        return X_end[:, :B].T, (A_end[:, :B].T if k else A)
+
+    @batched.def_vmap
+    def _rule(axis_size, in_batched, P, x, A):
+        bP, bx, bA = in_batched
+        if bP:  # a parameter per member: the XLA kernel, vmapped
+            axes = (0, 0 if bx else None, 0 if bA else None)
+            return jax.vmap(xla_flat, in_axes=axes)(P, x, A), (True, True)
+        if not bx:
+            x = jnp.broadcast_to(x, (axis_size, *x.shape))
+        if not bA:
+            A = jnp.broadcast_to(A, (axis_size, *A.shape))
+        V, B, dim = x.shape
+        x_end, A_end = batched(P, x.reshape(V * B, dim), A.reshape(V * B, A.shape[-1]))
+        return (x_end.reshape(V, B, dim), A_end.reshape(V, B, A.shape[-1])), (True, True)
+
+    @jax.custom_jvp
+    def op(P, x, A):
+        return batched(P, x, A)
+
+    @op.defjvp
+    def _jvp(primals, tangents):
+        ffi.grad_notice()
+        return jax.jvp(xla_flat, primals, tangents)
+
+    return op

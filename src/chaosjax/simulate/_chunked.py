@@ -53,9 +53,15 @@ def run_transient(m, x, transient, chunk_size, throw, bar, what):
     chunk_size = bounded_chunk(chunk_size, x)
     done, plan = 0, _tiling.tile_plan(x)
     for n in split_chunks(transient, chunk_size) if transient else []:
-        x_new = native.iterate(m, x, n) if plan is not None else None
+
+        def xla(m, x, n=n):
+            return call_per_group(
+                lambda x, _, plan: iterate_chunk(m, x, n, plan), _tiling.tile_plan(x), x
+            )
+
+        x_new = native.iterate(m, x, n, xla) if plan is not None or is_traced(x) else None
         if x_new is None:
-            x_new = call_per_group(lambda x, _, plan: iterate_chunk(m, x, n, plan), plan, x)
+            x_new = xla(m, x)
         check_finite(m, x, x_new, n, done, throw, what)
         x, done = x_new, done + n
         bar.advance(n)
@@ -72,14 +78,19 @@ def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, ch
         x = run_transient(m, x, transient, chunk_size, throw, bar, "time_average")
         acc, done, plan = zeros, transient, _tiling.tile_plan(x)
         for n in split_chunks(steps, chunk_size):
-            out = native.iterate_and_sum(m, x, acc, observable, n) if plan is not None else None
-            x_new, acc = (
-                out
-                if out is not None
-                else call_per_group(
-                    lambda x, acc, plan: sum_chunk(m, x, acc, observable, n, plan), plan, x, acc
+
+            def xla(m, x, acc, n=n):
+                return call_per_group(
+                    lambda x, acc, plan: sum_chunk(m, x, acc, observable, n, plan),
+                    _tiling.tile_plan(x),
+                    x,
+                    acc,
                 )
-            )
+
+            out = None
+            if plan is not None or is_traced(x):
+                out = native.iterate_and_sum(m, x, acc, observable, n, xla)
+            x_new, acc = out if out is not None else xla(m, x, acc)
             check_finite(m, x, x_new, n, done, throw, "time_average")
             check_observable_finite(m, observable, x, acc, n, done, throw)
             x, done = x_new, done + n
