@@ -591,6 +591,9 @@ def spectrum_on_map(
                 transient=transient,
                 qr_every=qr_every,
                 plan=_plan(steps, qr_every, history),
+                xla=lambda push, x, Q: _spectrum_kernel(
+                    push, qr_fn, x, Q, None, steps, transient, qr_every, history
+                ),
             )
         if (
             out is None
