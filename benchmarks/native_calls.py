@@ -116,9 +116,10 @@ def main(argv=None):
     def avg(x):
         return cj.time_average(lor, x, z, steps=N, dt=DT)
 
-    jv = jax.jit(jax.vmap(avg))
-    jb = jax.jit(avg)
-    jv_xla = xla_traced(lambda: jax.jit(jax.vmap(avg)))
+    # A new function object per variant: jax.jit caches traces by function.
+    jv = jax.jit(jax.vmap(lambda x: avg(x)))
+    jb = jax.jit(lambda xs: avg(xs))
+    jv_xla = xla_traced(lambda: jax.jit(jax.vmap(lambda x: avg(x))))
     plain = plain_jax_ensemble(N)
     ens = {
         "eager, batched: `cj.time_average(lor, x0s, ...)`": lambda: avg(x0s),
@@ -133,8 +134,8 @@ def main(argv=None):
     def spec(x):
         return cj.lyapunov_spectrum(lor, x, NS, dt=0.01).exponents
 
-    js = jax.jit(spec)
-    js_xla = xla_traced(lambda: jax.jit(spec))
+    js = jax.jit(lambda x: spec(x))
+    js_xla = xla_traced(lambda: jax.jit(lambda x: spec(x)))
     lyap = {
         "eager: `cj.lyapunov_spectrum(lor, x0, ...)`": lambda: spec(x0),
         "`jax.jit(lambda x: cj.lyapunov_spectrum(lor, x, ...))`": lambda: js(x0),

@@ -42,7 +42,8 @@ def cxx() -> str:
     if os.environ.get("CXX"):
         return os.environ["CXX"]
     c = os.path.basename(cc.compiler())
-    return {"gcc": "g++", "clang": "clang++", "cc": "c++"}.get(c, "clang++" if "clang" in c else "g++")
+    known = {"gcc": "g++", "clang": "clang++", "cc": "c++"}
+    return known.get(c, "clang++" if "clang" in c else "g++")
 
 
 def _shim_source() -> str:

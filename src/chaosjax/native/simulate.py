@@ -213,7 +213,8 @@ def _run(m, x, acc, observable, n, xla=None):
     X = soa(x)
     A = np.ascontiguousarray(np.concatenate([soa(a) for a in acc_leaves])) if k else np.zeros(1)
     # No more threads than tiles: an idle thread still joins the barrier at the end.
-    fn(params.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), min(cores(), npad // TILE))
+    P = np.asarray(params)  # (concrete here: a traced parameter took `_traced`)
+    fn(P.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), min(cores(), npad // TILE))
     x_end = jax.numpy.asarray(np.ascontiguousarray(X[:, :B].T))
     sums, row = [], 0
     for a in acc_leaves:

@@ -76,10 +76,28 @@ def time_average(
                            dt=0.005, transient=2_000)          # ~23.6
     ```
     """
+    return _time_average(
+        system,
+        x0,
+        observable,
+        steps=steps,
+        dt=dt,
+        solver=solver,
+        transient=transient,
+        throw=throw,
+        progress=progress,
+        chunk_size=chunk_size,
+    )[0]
+
+
+def _time_average(
+    system, x0, observable, *, steps, dt, solver, transient, throw, progress, chunk_size
+):
+    """(`time_average`, the backend that ran it: "native", "xla" or "native+xla")."""
     m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
     observable = identity if observable is None else observable
     obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
-    acc, x_end = sum_observable(
+    acc, x_end, backend = sum_observable(
         m,
         x,
         observable,
@@ -92,7 +110,7 @@ def time_average(
         f"{getattr(system, 'name', '')} time average",
     )
     avg = jax.tree.map(lambda s: s / steps, acc)
-    return guard_traced(avg, x_end, throw, "time_average")
+    return guard_traced(avg, x_end, throw, "time_average"), backend
 
 
 class EnsembleAverage(Result):
@@ -108,6 +126,9 @@ class EnsembleAverage(Result):
     - `values`: each member's time average, (n, *obs).
     - `initial_states`: (n, dim), the members' initial states.
     - `steps`, `transient`: the steps averaged and discarded by each member.
+    - `backend`: "native" when generated C ran the time loop (eagerly or as an XLA
+      custom call inside `jit`), "xla" when XLA's kernels did ("native+xla": some
+      chunks each).
 
     Example:
 
@@ -125,6 +146,7 @@ class EnsembleAverage(Result):
     initial_states: Float[Array, "n dim"]
     steps: int = eqx.field(static=True)
     transient: int = eqx.field(static=True)
+    backend: str = eqx.field(static=True, default="xla")
 
     _xarray_dims: ClassVar[dict[str, Dims]] = {
         "values": ("member", ...),
@@ -200,7 +222,7 @@ def ensemble_time_average(
         raise ValueError(f"`x0` must have shape ({n}, {system.dim}), got {tuple(x0.shape)}.")
     if shard:
         x0 = shard_batch(x0)
-    values = time_average(
+    values, backend = _time_average(
         system,
         x0,
         observable,
@@ -222,4 +244,5 @@ def ensemble_time_average(
         initial_states=x0,
         steps=steps,
         transient=transient,
+        backend=backend,
     )
