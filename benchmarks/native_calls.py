@@ -129,6 +129,22 @@ def main(argv=None):
         "plain JAX `jit(vmap(scan))`, hand-written RK4": lambda: plain(x0s),
     }
 
+    # A sweep: one orbit per value of rho, the parameter vmapped.
+    rhos = jnp.linspace(20.0, 60.0, B)
+    x1 = x0s[0]
+
+    def avg_rho(rho):
+        return cj.time_average(cj.systems.Lorenz63(rho=rho), x1, z, steps=N, dt=DT)
+
+    sweep = jax.jit(jax.vmap(lambda r: avg_rho(r)))
+    sweep_xla = xla_traced(lambda: jax.jit(jax.vmap(lambda r: avg_rho(r))))
+    swp = {
+        "`jax.jit(jax.vmap(lambda rho: cj.time_average(Lorenz63(rho=rho), x0, ...)))`": (
+            lambda: sweep(rhos)
+        ),
+        "the same traced with `CHAOSJAX_CGEN=0` (XLA kernels)": lambda: sweep_xla(rhos),
+    }
+
     x0 = lor.default_state()
 
     def spec(x):
@@ -156,6 +172,15 @@ def main(argv=None):
     out("| --- | --- | --- | --- | --- |")
     for name, s in t.items():
         out(f"| {name} | {s:.3f} s | {B * N / s / 1e6:.0f} | {base / s:.2f}x | {eager / s:.2f}x |")
+    out()
+    t = measure(swp, args.repeats)
+    base = t["the same traced with `CHAOSJAX_CGEN=0` (XLA kernels)"]
+    out(f"### Sweep: {B} values of rho, one Lorenz63 orbit each, {N} RK4 steps")
+    out()
+    out("| call | time | Mtraj-steps/s | vs XLA kernels |")
+    out("| --- | --- | --- | --- |")
+    for name, s in t.items():
+        out(f"| {name} | {s:.3f} s | {B * N / s / 1e6:.0f} | {base / s:.2f}x |")
     out()
     t = measure(lyap, args.repeats)
     base = t["`jax.jit(...)` traced with `CHAOSJAX_CGEN=0` (XLA kernel)"]

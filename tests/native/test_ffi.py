@@ -63,16 +63,29 @@ def test_jit_vmap_time_average_is_the_batched_kernel(xla_env):
 
 
 @needs_gcc
-def test_vmap_over_parameters_and_grad_use_the_xla_kernels(xla_env, caplog):
+def test_vmap_over_parameters_and_grad(xla_env, caplog):
     x0s = lor.sample_state(jax.random.key(1), 4)
     rhos = jnp.array([24.0, 28.0, 35.0])
 
     def avg(rho, x0s=x0s):
         return cj.time_average(cj.systems.Lorenz63(rho=rho), x0s, z, steps=50, dt=0.01).mean()
 
+    # A vmapped parameter: the kernel reading one parameter vector per trajectory.
+    assert "chaosjax_sum" in hlo(jax.vmap(avg), rhos)
     swept = np.asarray(jax.jit(jax.vmap(avg))(rhos))
     one_by_one = np.array([float(avg(r)) for r in rhos])
-    np.testing.assert_allclose(swept, one_by_one, rtol=1e-11)
+    np.testing.assert_allclose(swept, one_by_one, rtol=1e-13)
+    # Parameter and state vmapped together, and nested: member by member the same.
+    pairs = jax.jit(
+        jax.vmap(lambda r, x: cj.time_average(cj.systems.Lorenz63(rho=r), x, z, steps=50, dt=0.01))
+    )(rhos, x0s[:3])
+    for i in range(3):
+        ref = cj.time_average(
+            cj.systems.Lorenz63(rho=rhos[i]), x0s[i : i + 1], z, steps=50, dt=0.01
+        )
+        np.testing.assert_allclose(float(pairs[i]), float(ref[0]), rtol=1e-13)
+    nested = jax.jit(jax.vmap(jax.vmap(avg)))(jnp.stack([rhos, rhos + 1.0]))
+    np.testing.assert_allclose(np.asarray(nested[0]), one_by_one, rtol=1e-13)
     ffi._grad_notice.cache_clear()
     with caplog.at_level(logging.WARNING, logger="chaosjax.native"):
         g = float(jax.grad(avg)(28.0))
