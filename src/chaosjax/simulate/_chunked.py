@@ -66,7 +66,7 @@ def run_transient(m, x, transient, chunk_size, throw, bar, what, used=None):
                 lambda x, _, plan: iterate_chunk(m, x, n, plan), _tiling.tile_plan(x), x
             )
 
-        x_new = native.iterate(m, x, n, xla) if plan is not None or is_traced(x) else None
+        x_new = native.iterate(m, x, n, xla) if plan is not None or is_traced(x, m) else None
         used.add("xla" if x_new is None else "native")
         if x_new is None:
             x_new = xla(m, x)
@@ -98,7 +98,7 @@ def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, ch
                 )
 
             out = None
-            if plan is not None or is_traced(x):
+            if plan is not None or is_traced(x, m):
                 out = native.iterate_and_sum(m, x, acc, observable, n, xla)
             used.add("xla" if out is None else "native")
             x_new, acc = out if out is not None else xla(m, x, acc)
