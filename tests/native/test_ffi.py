@@ -117,3 +117,12 @@ def test_spectrum_under_jit(xla_env):
 
     x = jnp.array([0.9])
     assert int(jax.jit(bad)(x)) == int(xla_env(lambda: jax.jit(bad)(x))) > 0
+
+
+@needs_gcc
+def test_an_unregistered_kernel_is_an_error_not_a_call():
+    assert ffi.available()
+    X, A = jnp.zeros((3, 64)), jnp.zeros((1, 1))
+    run = jax.jit(lambda X: ffi.sum_call("no-such-kernel", jnp.zeros(1), X, A, 5, 1)[0])
+    with pytest.raises(Exception, match="not loaded in this process"):
+        jax.block_until_ready(run(X))
