@@ -15,7 +15,6 @@ generated, compiled and cached, and when XLA is used instead.
 - `NativeWarning`: what is reported (once) when the native path cannot run here.
 """
 
-from . import compile as compile
 from .compile import NativeWarning as NativeWarning
 from .compile import cores as cores
 from .compile import enabled as enabled
@@ -25,7 +24,6 @@ from .spectrum import lyapunov_spectrum as lyapunov_spectrum
 
 __all__ = [
     "NativeWarning",
-    "compile",
     "cores",
     "enabled",
     "iterate",
