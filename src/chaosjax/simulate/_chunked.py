@@ -10,6 +10,8 @@ sharded, on a GPU, `CHAOSJAX_CGEN=0`, ...) through the XLA kernels of `_kernels.
 
 from __future__ import annotations
 
+import threading
+
 import jax
 import jax.numpy as jnp
 
@@ -48,6 +50,15 @@ def split_chunks(total: int, chunk: int | None) -> list[int]:
     return out
 
 
+_last = threading.local()
+
+
+def last_backend() -> str:
+    """The backend of this thread's last `sum_observable` ("native", "xla" or
+    "native+xla": the chunks differed); under a trace, decided when tracing."""
+    return getattr(_last, "backend", "xla")
+
+
 def backend_name(used: set[str]) -> str:
     """The backend of a run from those of its chunks: "native", "xla" or "native+xla"."""
     return "+".join(sorted(used)) if used else "xla"
@@ -77,8 +88,8 @@ def run_transient(m, x, transient, chunk_size, throw, bar, what, used=None):
 
 
 def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, chunk_size, desc):
-    """(sums of observable(x_k) over `steps` states after the transient, final state,
-    the backend that ran: "native", "xla" or "native+xla")."""
+    """(sums of observable(x_k) over `steps` states after the transient, final state);
+    the backend that ran is kept for `last_backend`."""
     used: set[str] = set()
     zeros = jax.tree.map(lambda s: jnp.zeros(x.shape[:-1] + s.shape, x.dtype), obs0)
     if progress and chunk_size is None:
@@ -106,4 +117,5 @@ def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, ch
             check_observable_finite(m, observable, x, acc, n, done, throw)
             x, done = x_new, done + n
             bar.advance(n)
-    return acc, x, backend_name(used)
+    _last.backend = backend_name(used)
+    return acc, x

@@ -21,7 +21,7 @@ from ..discretize import as_map
 from ..parallel import shard_batch
 from ..systems import Flow, Map
 from ._arguments import Observable, check_observable, identity, prepare
-from ._chunked import sum_observable
+from ._chunked import last_backend, sum_observable
 
 
 def time_average(
@@ -76,28 +76,10 @@ def time_average(
                            dt=0.005, transient=2_000)          # ~23.6
     ```
     """
-    return _time_average(
-        system,
-        x0,
-        observable,
-        steps=steps,
-        dt=dt,
-        solver=solver,
-        transient=transient,
-        throw=throw,
-        progress=progress,
-        chunk_size=chunk_size,
-    )[0]
-
-
-def _time_average(
-    system, x0, observable, *, steps, dt, solver, transient, throw, progress, chunk_size
-):
-    """(`time_average`, the backend that ran it: "native", "xla" or "native+xla")."""
     m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
     observable = identity if observable is None else observable
     obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
-    acc, x_end, backend = sum_observable(
+    acc, x_end = sum_observable(
         m,
         x,
         observable,
@@ -110,7 +92,7 @@ def _time_average(
         f"{getattr(system, 'name', '')} time average",
     )
     avg = jax.tree.map(lambda s: s / steps, acc)
-    return guard_traced(avg, x_end, throw, "time_average"), backend
+    return guard_traced(avg, x_end, throw, "time_average")
 
 
 class EnsembleAverage(Result):
@@ -222,7 +204,7 @@ def ensemble_time_average(
         raise ValueError(f"`x0` must have shape ({n}, {system.dim}), got {tuple(x0.shape)}.")
     if shard:
         x0 = shard_batch(x0)
-    values, backend = _time_average(
+    values = time_average(
         system,
         x0,
         observable,
@@ -244,5 +226,5 @@ def ensemble_time_average(
         initial_states=x0,
         steps=steps,
         transient=transient,
-        backend=backend,
+        backend=last_backend(),
     )
