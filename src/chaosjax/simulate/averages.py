@@ -21,7 +21,7 @@ from ..discretize import as_map
 from ..parallel import shard_batch
 from ..systems import Flow, Map
 from ._arguments import Observable, check_observable, identity, prepare
-from ._chunked import last_backend, sum_observable
+from ._chunked import sum_observable
 
 
 def time_average(
@@ -216,6 +216,9 @@ def ensemble_time_average(
         progress=progress,
         chunk_size=chunk_size,
     )
+    from ._chunked import last_backend  # (the backend `time_average` just ran on)
+
+    backend = last_backend()
     mean = jnp.mean(values, axis=0)
     std = jnp.std(values, axis=0, ddof=1) if n > 1 else jnp.zeros_like(mean)
     return EnsembleAverage(
@@ -226,5 +229,5 @@ def ensemble_time_average(
         initial_states=x0,
         steps=steps,
         transient=transient,
-        backend=last_backend(),
+        backend=backend,
     )
