@@ -495,3 +495,11 @@ def test_interrupted_ensemble_keeps_the_previous_file(tmp_path):
                 proc.kill()
                 proc.wait()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_doctor_reports_the_native_backend():
+    out = runner.invoke(app, ["doctor", "--json", "--no-run"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert report["C flags"].startswith("-O3") and "kernel cache" in report
+    assert "native, eager" not in report  # --no-run

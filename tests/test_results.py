@@ -62,7 +62,7 @@ def test_html_table(lorenz):
     page = lorenz._repr_html_()
     assert page.startswith("<table>") and page.endswith("</table>")
     assert "<caption" in page and "LyapunovResult" in page
-    assert page.count("<tr>") == 1 + 9  # header and one row per field
+    assert page.count("<tr>") == 1 + 10  # header and one row per field
     assert f"{float(lorenz.exponents[0]):.4f}" in page
     assert "f64[200, 3]" in page
 
@@ -78,6 +78,7 @@ def test_to_xarray_round_trips_the_arrays(lorenz):
     assert ds["basis"].dims == ("variable", "exponent")
     assert ds.attrs["steps"] == 2000 and ds.attrs["time_per_step"] == 0.01
     assert ds.attrs["record"] == "LyapunovResult"
+    assert ds.attrs["backend"] == lorenz.backend in ("native", "xla")
     # history_steps is the coordinate of the history rows.
     np.testing.assert_array_equal(ds["history"].sel(history_steps=2000).values, ds["exponents"])
 

@@ -369,8 +369,9 @@ def lyapunov_dataset(
     (Kaplan & Yorke 1979, Lecture Notes in Math. 730, 204). The coordinate
     `history_time` is `result.history_steps` times `dt` (in iterations for a map),
     counted after the transient; `exponent` numbers the exponents 1, 2, ....
-    The attributes are those of `attributes` with `steps`,
-    `transient` and `content="lyapunov spectrum"`.
+    The attributes are those of `attributes` with `steps`, `transient`, `backend`
+    (`result.backend`: "native" or "xla", what computed it) and
+    `content="lyapunov spectrum"`.
 
     **Arguments:**
 
@@ -433,7 +434,7 @@ def lyapunov_dataset(
             steps=steps,
             transient=transient,
             content="lyapunov spectrum",
-            **extra,
+            **{"backend": result.backend, **extra},
         ),
     )
 

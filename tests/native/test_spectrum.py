@@ -105,26 +105,32 @@ def test_fallbacks(monkeypatch, c_calls):
     hen = cj.systems.Henon()
     ref = np.asarray(cj.lyapunov_spectrum(hen, jnp.zeros(2), steps=60).exponents)
     assert c_calls["c"] == 1
-    # Traced (inside jit): the XLA kernel.
+    # Traced (inside jit): the kernel as an XLA custom call (tests/native/test_ffi.py).
     jitted = jax.jit(lambda x: cj.lyapunov_spectrum(hen, x, steps=60).exponents)
     np.testing.assert_allclose(np.asarray(jitted(jnp.zeros(2))), ref, rtol=1e-12)
-    assert c_calls["c"] == 1 and c_calls["fallback"] >= 1
-    # A batch of x0 (vmapped) and a Householder QR (dim > 8): the XLA kernel.
-    cj.lyapunov_spectrum(hen, jnp.zeros((2, 2)), steps=20)
+    assert c_calls["c"] == 2
+    # A batch of x0 (vmapped): the custom call's batching rule runs the XLA kernel.
+    batch = cj.lyapunov_spectrum(hen, jnp.zeros((2, 2)), steps=60).exponents
+    np.testing.assert_allclose(np.asarray(batch), np.stack([ref, ref]), rtol=1e-12)
+    assert c_calls["c"] == 3
+    # A Householder QR (dim > 8): the XLA kernel.
     big = cj.systems.Lorenz96(n=10)
     cj.lyapunov_spectrum(big, big.default_state(), steps=5, dt=0.01, k=2)
-    assert c_calls["c"] == 1
+    assert c_calls["c"] == 3 and c_calls["fallback"] >= 1
     # Driving inputs: the XLA kernel.
     net = cj.systems.RNN.random(jax.random.key(0), 4, g=1.5, n_inputs=1)
     cj.lyapunov_spectrum(net, net.default_state(), steps=5, inputs=jnp.ones((5, 1)))
-    assert c_calls["c"] == 1
+    assert c_calls["c"] == 3
 
 
 @needs_gcc
 def test_missing_compiler_falls_back(monkeypatch, c_calls):
     monkeypatch.setenv("CC", "/nonexistent/cc-for-chaosjax-tests")
     monkeypatch.setattr(native_spectrum, "_kernels", {})
-    out = cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01)
+    monkeypatch.setattr(native.compile, "_warned", set())
+    monkeypatch.setattr(native.compile, "_no_compiler", set())
+    with pytest.warns(native.NativeWarning, match="no C compiler"):
+        out = cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01)
     assert c_calls["c"] == 0 and c_calls["fallback"] == 1
     monkeypatch.setenv("CHAOSJAX_CGEN", "0")
     same(out, cj.lyapunov_spectrum(lor, lor.default_state(), steps=50, dt=0.01))

@@ -8,6 +8,7 @@ chaosjax lyapunov henon --steps 100000
 chaosjax sensitivity lorenz63 --param rho --method lss
 chaosjax bifurcation logistic --param r --range 2.5:4:2000
 chaosjax report lorenz63 --out out          # the end-to-end report
+chaosjax doctor                             # what this machine supports (native kernels)
 ```
 
 User errors (an unknown system, a malformed option, an unwritable output) print a

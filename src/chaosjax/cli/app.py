@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Judge a learned model as a dynamical system: valid prediction time, invariant "
         "distribution (Wasserstein, beside true-vs-true) and Lyapunov spectrum.",
     ),
+    "doctor": (
+        "doctor",
+        "Check what this machine supports: C compiler and flags, OpenMP, kernel cache, devices.",
+    ),
 }
 
 _loaded: dict[str, Any] = {}

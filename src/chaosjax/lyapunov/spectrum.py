@@ -59,6 +59,8 @@ class LyapunovResult(Result):
       `basis`; pass the result as `resume=` to continue the run.
     - `steps`, `time_per_step`: static; the exponents are log-sums / (steps x
       time_per_step).
+    - `backend`: static; "native" when generated C ran the time loop (eagerly or as an
+      XLA custom call inside `jit`), "xla" when XLA's kernel did.
     - `largest`: the largest exponent, `exponents[..., 0]`.
 
     Example:
@@ -79,6 +81,7 @@ class LyapunovResult(Result):
     log_sums: Float[Array, " k"]
     steps: int = eqx.field(static=True)
     time_per_step: float = eqx.field(static=True)
+    backend: str = eqx.field(static=True, default="xla")
 
     _xarray_dims: ClassVar[dict[str, Dims]] = {
         "exponents": ("exponent",),
@@ -581,7 +584,7 @@ def spectrum_on_map(
     method = _qr.resolve(qr, dim, k, near_identity)
     qr_fn = _qr.KERNELS[method]
     Q0 = _initial_basis(dim, k, key, x.dtype) if resume is None else resume.basis
-    xp = jnp
+    xp, backend = jnp, "xla"
     if inverse:
         x_end, Q_end, s, hist, div, tail, L = _inverse_kernel(
             push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
@@ -602,7 +605,11 @@ def spectrum_on_map(
                 transient=transient,
                 qr_every=qr_every,
                 plan=_plan(steps, qr_every, history),
+                xla=lambda push, x, Q: _spectrum_kernel(
+                    push, qr_fn, x, Q, None, steps, transient, qr_every, history
+                ),
             )
+        backend = "xla" if out is None else "native"
         if (
             out is None
             and inputs is None
@@ -661,6 +668,7 @@ def spectrum_on_map(
         log_sums=j(s),
         steps=steps + done,
         time_per_step=tau,
+        backend=backend,
     )
 
 

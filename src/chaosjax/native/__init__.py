@@ -12,12 +12,21 @@ generated, compiled and cached, and when XLA is used instead.
   Benettin's QR loop for one orbit.
 - `cores()`: the cores this process may run on (the kernels' OpenMP threads).
 - `enabled()`: False when `CHAOSJAX_CGEN=0` turns generated C off.
+- `NativeWarning`: what is reported (once) when the native path cannot run here.
 """
 
+from .compile import NativeWarning as NativeWarning
 from .compile import cores as cores
 from .compile import enabled as enabled
 from .simulate import iterate as iterate
 from .simulate import iterate_and_sum as iterate_and_sum
 from .spectrum import lyapunov_spectrum as lyapunov_spectrum
 
-__all__ = ["cores", "enabled", "iterate", "iterate_and_sum", "lyapunov_spectrum"]
+__all__ = [
+    "NativeWarning",
+    "cores",
+    "enabled",
+    "iterate",
+    "iterate_and_sum",
+    "lyapunov_spectrum",
+]

@@ -525,19 +525,25 @@ static inline double cj_rsqrt(double x)
 LATENCY_OPS = {"rsqrt": "cj_rsqrt({})"}
 
 
-def kernel_parameters(module, *extra):
+def kernel_parameters(module, *extra, traced: bool = False):
     """A module's array leaves as a kernel's parameters: (treedef, static, shapes, P, key).
 
     P holds the leaves' values flattened in order (the p0, p1, ... of `scalar_names`);
     key is the module's structure and static leaves plus `extra`, or None if
-    unhashable. None if a leaf is traced or not float64.
+    unhashable. None if a leaf is not float64, or is traced and `traced` is False;
+    with `traced`, P is a JAX array when a leaf is traced.
     """
     dyn, static = eqx.partition(module, eqx.is_array)
     leaves, treedef = jax.tree.flatten(dyn)
-    if any(isinstance(a, Tracer) or a.dtype != np.float64 for a in leaves):
+    if any(a.dtype != np.float64 for a in leaves):
         return None
-    flat = [np.asarray(a).reshape(-1) for a in leaves]
-    params = np.ascontiguousarray(np.concatenate(flat) if flat else np.zeros(1))
+    if any(isinstance(a, Tracer) for a in leaves):
+        if not traced:
+            return None
+        params = jax.numpy.concatenate([jax.numpy.ravel(a) for a in leaves])
+    else:
+        flat = [np.asarray(a).reshape(-1) for a in leaves]
+        params = np.ascontiguousarray(np.concatenate(flat) if flat else np.zeros(1))
     key = (treedef, jax.tree.flatten(static)[1], tuple(jax.tree.leaves(static)), *extra)
     try:
         hash(key)

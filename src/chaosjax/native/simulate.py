@@ -61,11 +61,15 @@ _ARGS = [
 _kernels: dict[Any, Any] = {}
 
 
-def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, int]:
+def _source(
+    step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int, per_member: bool = False
+) -> tuple[str, int]:
     """C source of the kernel, and the number of observable scalars it accumulates.
 
     The step's inputs are the parameter leaves (`shapes`, elements named p0, p1, ...
-    in order, read from P) and the state (s0, s1, ...)."""
+    in order, read from P) and the state (s0, s1, ...). `per_member`: P holds one
+    parameter vector per trajectory, structure-of-arrays (n_params, npad), read per
+    lane like the state (a vmapped parameter: sweeps)."""
     (state,), params = scalar_names("s", [(dim,)]), scalar_names("p", shapes)
     n_params = sum(a.size for a in params)
     em = Emitter()
@@ -81,7 +85,8 @@ def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, in
     (new,) = eval_closed(em, step_jaxpr, params + [state])
     new = np.ravel(new)
     k = len(obs_flat)
-    if len(obs_lines) + len(em.lines) > MAX_LINES or (dim + k) * tile * 8 > _MAX_TILE_BYTES:
+    rows = dim + k + (n_params if per_member else 0)
+    if len(obs_lines) + len(em.lines) > MAX_LINES or rows * tile * 8 > _MAX_TILE_BYTES:
         raise Unsupported("a step too large for straight-line code")
     ind = " " * 16
     src = [
@@ -96,7 +101,13 @@ def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, in
         "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
         "        const int64_t off = tile * T;",
     ]
-    src += [f"        const double p{i} = P[{i}];" for i in range(n_params)]
+    if per_member:
+        src += [f"        double pb{i}[T] __attribute__((aligned(64)));" for i in range(n_params)]
+        src += [
+            f"        memcpy(pb{i}, P + {i} * npad + off, sizeof(pb{i}));" for i in range(n_params)
+        ]
+    else:
+        src += [f"        const double p{i} = P[{i}];" for i in range(n_params)]
     src += [f"        double x{i}[T] __attribute__((aligned(64)));" for i in range(dim)]
     src += [f"        double a{q}[T] __attribute__((aligned(64)));" for q in range(k)]
     src += [f"        memcpy(x{i}, X + {i} * npad + off, sizeof(x{i}));" for i in range(dim)]
@@ -106,6 +117,8 @@ def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, in
         "            #pragma omp simd",
         "            for (int j = 0; j < T; ++j) {",
     ]
+    if per_member:
+        src += [f"{ind}const double p{i} = pb{i}[j];" for i in range(n_params)]
     src += [f"{ind}const double s{i} = x{i}[j];" for i in range(dim)]
     src += [ind + line for line in obs_lines]
     src += [
@@ -120,17 +133,21 @@ def _source(step_jaxpr, obs_jaxpr, shapes, dim: int, tile: int) -> tuple[str, in
     return "\n".join(src), k
 
 
-def _kernel_for(m, observable, dim: int):
-    """(fn, params, k) for this map structure and observable, or None."""
-    split = kernel_parameters(m, observable, dim)
+def _kernel_for(m, observable, dim: int, traced: bool = False, per_member: bool = False):
+    """(fn, params, k, (treedef, static, shapes)) for this map structure and observable,
+    or None (`per_member`: the kernel reading one parameter vector per trajectory)."""
+    split = kernel_parameters(m, observable, dim, traced=traced)
     if split is None:
         return None
     treedef, static, shapes, params, key = split
-    entry = cached(_kernels, key, lambda: _generate(treedef, static, shapes, observable, dim))
-    return None if entry is None else (entry[0], params, entry[1])
+    key = None if key is None else (*key, per_member)
+    entry = cached(
+        _kernels, key, lambda: _generate(treedef, static, shapes, observable, dim, per_member)
+    )
+    return None if entry is None else (entry[0], params, entry[1], (treedef, static, shapes))
 
 
-def _generate(treedef, static, shapes, observable, dim):
+def _generate(treedef, static, shapes, observable, dim, per_member=False):
     spec = jax.ShapeDtypeStruct((dim,), np.float64)
     param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
 
@@ -145,7 +162,7 @@ def _generate(treedef, static, shapes, observable, dim):
         out = step_jaxpr.out_avals
         if len(out) != 1 or tuple(out[0].shape) != (dim,) or out[0].dtype != np.float64:
             return None
-        src, k = _source(step_jaxpr, obs_jaxpr, shapes, dim, TILE)
+        src, k = _source(step_jaxpr, obs_jaxpr, shapes, dim, TILE, per_member)
     except Unsupported:
         return None
     except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
@@ -154,27 +171,36 @@ def _generate(treedef, static, shapes, observable, dim):
     return None if fn is None else (fn, k)
 
 
-def iterate_and_sum(m, x, acc, observable, n: int):
+def iterate_and_sum(m, x, acc, observable, n: int, xla=None):
     """(x_end, acc_end) of `n` steps adding observable(x_k) before each step, or None.
 
     x: a concrete float64 batch (B, dim) on one CPU device; acc: the running sums, a
     pytree of (B, *shape) float64 arrays matching observable's output.
+
+    Traced (inside jit, vmap or grad; `x` may then be one state (dim,)): given `xla`,
+    the caller's XLA kernel `(m, x, acc) -> (x_end, acc_end)`, the kernel runs as an
+    XLA custom call (`ffi.py`) with a batching rule that hands a vmapped batch to the
+    tiled kernel, and derivatives computed by `xla`; without `xla`, None.
     """
-    return _run(m, x, acc, observable, n)
+    return _run(m, x, acc, observable, n, xla)
 
 
-def iterate(m, x, n: int):
-    """The batch x after `n` steps, or None (see `iterate_and_sum`)."""
-    out = _run(m, x, None, None, n)
+def iterate(m, x, n: int, xla=None):
+    """The batch x after `n` steps, or None (see `iterate_and_sum`; `xla`: `(m, x) ->
+    x_end`)."""
+    wrapped = None if xla is None else (lambda m, x, acc: (xla(m, x), acc))
+    out = _run(m, x, None, None, n, wrapped)
     return None if out is None else out[0]
 
 
-def _run(m, x, acc, observable, n):
+def _run(m, x, acc, observable, n, xla=None):
     """`iterate_and_sum` (acc and observable None: `iterate`), or None."""
     if not enabled() or jax.default_backend() != "cpu" or n <= 0:
         return None
-    if any(isinstance(leaf, Tracer) for leaf in [x, *jax.tree.leaves(acc)]):
-        return None  # (a traced parameter of m: `kernel_parameters` says None)
+    traced = any(isinstance(leaf, Tracer) for leaf in [x, *jax.tree.leaves(acc)])
+    traced = traced or any(isinstance(a, Tracer) for a in jax.tree.leaves(m))
+    if traced:
+        return None if xla is None else _traced(m, x, acc, observable, n, xla)
     if not isinstance(x, (jax.Array, np.ndarray)) or x.ndim != 2 or x.dtype != np.float64:
         return None
     if isinstance(x, jax.Array) and len(x.sharding.device_set) > 1:
@@ -188,7 +214,7 @@ def _run(m, x, acc, observable, n):
     got = _kernel_for(m, observable, dim)
     if got is None:
         return None
-    fn, params, k = got
+    fn, params, k, _ = got
     if k != sum(int(np.prod(a.shape[1:])) for a in acc_leaves):
         return None
     npad = -(-B // TILE) * TILE
@@ -203,7 +229,8 @@ def _run(m, x, acc, observable, n):
     X = soa(x)
     A = np.ascontiguousarray(np.concatenate([soa(a) for a in acc_leaves])) if k else np.zeros(1)
     # No more threads than tiles: an idle thread still joins the barrier at the end.
-    fn(params.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), min(cores(), npad // TILE))
+    P = np.asarray(params)  # (concrete here: a traced parameter took `_traced`)
+    fn(P.ctypes.data, X.ctypes.data, A.ctypes.data, npad, int(n), min(cores(), npad // TILE))
     x_end = jax.numpy.asarray(np.ascontiguousarray(X[:, :B].T))
     sums, row = [], 0
     for a in acc_leaves:
@@ -213,3 +240,138 @@ def _run(m, x, acc, observable, n):
         )
         row += size
     return x_end, jax.tree.unflatten(acc_tree, sums)
+
+
+def _traced(m, x, acc, observable, n, xla):
+    """`iterate_and_sum` of traced values as an XLA custom call, or None."""
+    from . import ffi
+
+    if jax.device_count() > 1 or x.ndim not in (1, 2) or x.dtype != np.float64:
+        return None  # (several devices: the batch may be sharded; the SPMD path runs)
+    acc_leaves, acc_tree = jax.tree.flatten(acc)
+    if any(np.dtype(a.dtype) != np.float64 for a in acc_leaves):
+        return None
+    single = x.ndim == 1
+    dim = x.shape[-1]
+    got = _kernel_for(m, observable, dim, traced=True)
+    if got is None:
+        return None
+    fn, P, k, (treedef, static, shapes) = got
+    lead = 0 if single else 1
+    if k != sum(int(np.prod(a.shape[lead:])) for a in acc_leaves):
+        return None
+    name = ffi.register(fn)
+    if name is None:
+        return None
+    jnp = jax.numpy
+    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+    offsets = np.cumsum([0, *sizes])
+
+    def unflat(P, x2, A2):  # the caller's (m, x, acc) from the kernel's flat arrays
+        leaves = [P[o : o + z].reshape(s) for o, z, s in zip(offsets, sizes, shapes, strict=False)]
+        mm = eqx.combine(jax.tree.unflatten(treedef, leaves), static)
+        sums, row = [], 0
+        for a in acc_leaves:
+            size = int(np.prod(a.shape[lead:]))
+            shape = a.shape[lead:] if single else (x2.shape[0], *a.shape[1:])
+            sums.append(A2[:, row : row + size].reshape(shape))
+            row += size
+        return mm, (x2[0] if single else x2), jax.tree.unflatten(acc_tree, sums)
+
+    def flat_acc(accs, B):
+        leaves = jax.tree.leaves(accs)
+        if not leaves:
+            return jnp.zeros((B, 0))
+        return jnp.concatenate([a.reshape(B, -1) for a in leaves], axis=1)
+
+    def xla_flat(P, x2, A2):
+        mm, xx, aa = unflat(P, x2, A2)
+        x_end, acc_end = xla(mm, xx, aa)
+        return x_end.reshape(x2.shape), flat_acc(acc_end, x2.shape[0])
+
+    split = kernel_parameters(m, observable, dim, traced=True)
+    key = None if split is None else split[4]
+
+    def per_member_name():  # the kernel for a vmapped parameter, made when first needed
+        entry = cached(
+            _kernels,
+            None if key is None else (*key, True),
+            lambda: _generate(treedef, static, shapes, observable, dim, True),
+        )
+        return None if entry is None else ffi.register(entry[0])
+
+    op = _ffi_op(ffi, name, int(n), k, xla_flat, per_member_name)
+    x2 = x.reshape(1, dim) if single else x
+    A2 = flat_acc(acc, x2.shape[0])
+    x_end, A_end = op(jnp.asarray(P), x2, A2)
+    _, x_end, acc_end = unflat(jnp.asarray(P), x_end, A_end)
+    return x_end, acc_end
+
+
+def _ffi_op(ffi, name: str, n: int, k: int, xla_flat, per_member_name):
+    """(P, x (B, dim), A (B, k)) -> (x_end, A_end): the custom call, batched by merging
+    vmapped axes into the batch (a vmapped P: the kernel with one parameter vector per
+    trajectory), differentiated through `xla_flat`."""
+    jnp = jax.numpy
+
+    def apply(kernel, P, x, A, per_member):
+        B = x.shape[0]
+        npad = -(-B // TILE) * TILE
+
+        def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
+            if npad > B:
+                a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
+            return a.T
+
+        A_in = soa(A) if k else jnp.zeros((1, 1))
+        threads = min(cores(), npad // TILE)
+        X_end, A_end = ffi.sum_call(kernel, soa(P) if per_member else P, soa(x), A_in, n, threads)
+        return X_end[:, :B].T, (A_end[:, :B].T if k else A)
+
+    def fold(V, in_batched, x, A):  # (V, B, c) (or unbatched (B, c)) -> (V * B, c)
+        x = x if in_batched[1] else jnp.broadcast_to(x, (V, *x.shape))
+        A = A if in_batched[2] else jnp.broadcast_to(A, (V, *A.shape))
+        B = x.shape[1]
+        return x.reshape(V * B, x.shape[-1]), A.reshape(V * B, A.shape[-1]), B
+
+    def unfold(V, B, x_end, A_end):
+        return (x_end.reshape(V, B, -1), A_end.reshape(V, B, A_end.shape[-1])), (True, True)
+
+    pm_name: list = [None]
+
+    @jax.custom_batching.custom_vmap
+    def batched(P, x, A):
+        return apply(name, P, x, A, False)
+
+    @jax.custom_batching.custom_vmap
+    def batched_pm(P, x, A):  # P: (B, nP), one parameter vector per trajectory
+        return apply(pm_name[0], P, x, A, True)
+
+    @batched.def_vmap
+    def _rule(axis_size, in_batched, P, x, A):
+        xm, Am, B = fold(axis_size, in_batched, x, A)
+        if not in_batched[0]:
+            return unfold(axis_size, B, *batched(P, xm, Am))
+        pm_name[0] = pm_name[0] or per_member_name()
+        if pm_name[0] is None:  # no such kernel: the XLA kernel, vmapped
+            axes = tuple(0 if b else None for b in in_batched)
+            return jax.vmap(xla_flat, in_axes=axes)(P, x, A), (True, True)
+        Pm = jnp.broadcast_to(P[:, None, :], (axis_size, B, P.shape[-1]))
+        return unfold(axis_size, B, *batched_pm(Pm.reshape(axis_size * B, -1), xm, Am))
+
+    @batched_pm.def_vmap
+    def _rule_pm(axis_size, in_batched, P, x, A):
+        xm, Am, B = fold(axis_size, in_batched, x, A)
+        P = P if in_batched[0] else jnp.broadcast_to(P, (axis_size, *P.shape))
+        return unfold(axis_size, B, *batched_pm(P.reshape(axis_size * B, -1), xm, Am))
+
+    @jax.custom_jvp
+    def op(P, x, A):
+        return batched(P, x, A)
+
+    @op.defjvp
+    def _jvp(primals, tangents):
+        ffi.grad_notice()
+        return jax.jvp(xla_flat, primals, tangents)
+
+    return op

@@ -137,14 +137,14 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     return "\n".join(src)
 
 
-def _kernel_for(push, qr_raw, dim: int, k: int):
-    """(fn, params) for this push structure and QR, or None."""
-    split = kernel_parameters(push, qr_raw, dim, k)
+def _kernel_for(push, qr_raw, dim: int, k: int, traced: bool = False):
+    """(fn, params, (treedef, static, shapes)) for this push structure and QR, or None."""
+    split = kernel_parameters(push, qr_raw, dim, k, traced=traced)
     if split is None:
         return None
     treedef, static, shapes, params, key = split
     fn = cached(_kernels, key, lambda: _generate(treedef, static, shapes, qr_raw, dim, k))
-    return None if fn is None else (fn, params)
+    return None if fn is None else (fn, params, (treedef, static, shapes))
 
 
 def _generate(treedef, static, shapes, qr_raw, dim, k):
@@ -203,7 +203,7 @@ def _finite(a) -> bool:
     return bool(np.isfinite(a).all())
 
 
-def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan):
+def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan, xla=None):
     """Benettin's loop for one orbit in C: what the caller's XLA kernel returns, or None.
 
     **Arguments:**
@@ -218,6 +218,10 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
       `blocks_per_row` blocks of `qr_every` pushes, then `tail_blocks` blocks and a last
       partial block of `tail_steps` pushes.
 
+    - `xla`: the caller's XLA kernel `(push, x, Q) -> (the same six results)`; given,
+      a traced call (inside jit, vmap or grad) runs the kernel as an XLA custom call,
+      vmapped and differentiated through `xla` (there is no batched spectrum kernel).
+
     **Returns:** NumPy arrays (final state, basis, log-sums, history of log-sums (rows, k),
     divergence step, state after the transient), the divergence step being 0 for the
     transient, the end of the first non-finite history row, `steps` for the tail, or -1;
@@ -226,8 +230,12 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
     """
     if not enabled() or jax.default_backend() != "cpu":
         return None
+    if any(isinstance(a, Tracer) for a in (x, Q, *jax.tree.leaves(push))):
+        if xla is None:
+            return None
+        return _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla)
     for a in (x, Q):
-        if isinstance(a, Tracer) or not isinstance(a, (jax.Array, np.ndarray)):
+        if not isinstance(a, (jax.Array, np.ndarray)):
             return None
         if a.dtype != np.float64 or (isinstance(a, jax.Array) and len(a.devices()) > 1):
             return None
@@ -237,7 +245,7 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
     got = _kernel_for(push, qr_raw, dim, k)
     if got is None:
         return None
-    fn, P = got
+    fn, P, _ = got
     nq = dim * k
     sums = slice(dim + nq + 3 * k, dim + nq + 4 * k)
     Y = np.zeros(dim + nq + 4 * k)
@@ -273,3 +281,71 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
         np.asarray(div, jax.dtypes.canonicalize_dtype(np.int64)),
         x_run,
     )
+
+
+def _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla):
+    """`lyapunov_spectrum` of traced values as an XLA custom call (JAX arrays), or None."""
+    from . import ffi
+
+    if jax.device_count() > 1 or x.ndim != 1 or Q.ndim != 2 or Q.shape[0] != x.shape[0]:
+        return None
+    if x.dtype != np.float64 or Q.dtype != np.float64:
+        return None
+    dim, k = Q.shape
+    got = _kernel_for(push, qr_raw, dim, k, traced=True)
+    if got is None:
+        return None
+    fn, P, (treedef, static, shapes) = got
+    name = ffi.register(fn)
+    if name is None:
+        return None
+    jnp = jax.numpy
+    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+    offsets = np.cumsum([0, *sizes])
+
+    def xla_flat(P, x, Q):
+        leaves = [P[o : o + z].reshape(s) for o, z, s in zip(offsets, sizes, shapes, strict=False)]
+        return xla(eqx.combine(jax.tree.unflatten(treedef, leaves), static), x, Q)
+
+    rows, per_row, tail_blocks, tail_steps = plan
+    steps = (rows * per_row + tail_blocks) * qr_every + tail_steps
+    nq = dim * k
+    o = dim + nq
+
+    def native(P, x, Q):
+        Y = jnp.concatenate(
+            [x, Q.reshape(-1), jnp.zeros(k), jnp.ones(k), jnp.zeros(k), jnp.zeros(k)]
+        )
+        Y, H, XR = ffi.spectrum_call(
+            name, P, Y, dim=dim, k=k, transient=transient, qr_every=qr_every, plan=plan
+        )
+        sums = Y[o + 3 * k : o + 4 * k]
+        count = jax.dtypes.canonicalize_dtype(np.int64)
+        div = jnp.where(XR[dim] == 1.0, -1, 0).astype(count)
+        if rows:
+            bad = ~((H[:, k] == 1.0) & jnp.isfinite(H[:, :k]).all(axis=1))
+            first = ((jnp.argmax(bad) + 1) * per_row * qr_every).astype(count)
+            div = jnp.where((div < 0) & bad.any(), first, div)
+        ok = jnp.isfinite(Y[:dim]).all() & jnp.isfinite(sums).all()
+        div = jnp.where((div < 0) & ~ok, jnp.asarray(steps, count), div)
+        return Y[:dim], Y[dim:o].reshape(dim, k), sums, H[:, :k], div, XR[:dim]
+
+    @jax.custom_batching.custom_vmap
+    def batched(P, x, Q):
+        return native(P, x, Q)
+
+    @batched.def_vmap
+    def _rule(axis_size, in_batched, P, x, Q):  # no batched kernel: XLA's, vmapped
+        axes = tuple(0 if b else None for b in in_batched)
+        return jax.vmap(xla_flat, in_axes=axes)(P, x, Q), (True,) * 6
+
+    @jax.custom_jvp
+    def op(P, x, Q):
+        return batched(P, x, Q)
+
+    @op.defjvp
+    def _jvp(primals, tangents):
+        ffi.grad_notice()
+        return jax.jvp(xla_flat, primals, tangents)
+
+    return op(jnp.asarray(P), x, Q)

@@ -10,6 +10,8 @@ sharded, on a GPU, `CHAOSJAX_CGEN=0`, ...) through the XLA kernels of `_kernels.
 
 from __future__ import annotations
 
+import threading
+
 import jax
 import jax.numpy as jnp
 
@@ -48,14 +50,37 @@ def split_chunks(total: int, chunk: int | None) -> list[int]:
     return out
 
 
-def run_transient(m, x, transient, chunk_size, throw, bar, what):
-    """The state (or batch) after `transient` steps, nothing stored on the way."""
+_last = threading.local()
+
+
+def last_backend() -> str:
+    """The backend of this thread's last `sum_observable` ("native", "xla" or
+    "native+xla": the chunks differed); under a trace, decided when tracing."""
+    return getattr(_last, "backend", "xla")
+
+
+def backend_name(used: set[str]) -> str:
+    """The backend of a run from those of its chunks: "native", "xla" or "native+xla"."""
+    return "+".join(sorted(used)) if used else "xla"
+
+
+def run_transient(m, x, transient, chunk_size, throw, bar, what, used=None):
+    """The state (or batch) after `transient` steps, nothing stored on the way; the
+    backend of each chunk ("native" or "xla") is added to the set `used`."""
+    used = set() if used is None else used
     chunk_size = bounded_chunk(chunk_size, x)
     done, plan = 0, _tiling.tile_plan(x)
     for n in split_chunks(transient, chunk_size) if transient else []:
-        x_new = native.iterate(m, x, n) if plan is not None else None
+
+        def xla(m, x, n=n):
+            return call_per_group(
+                lambda x, _, plan: iterate_chunk(m, x, n, plan), _tiling.tile_plan(x), x
+            )
+
+        x_new = native.iterate(m, x, n, xla) if plan is not None or is_traced(x, m) else None
+        used.add("xla" if x_new is None else "native")
         if x_new is None:
-            x_new = call_per_group(lambda x, _, plan: iterate_chunk(m, x, n, plan), plan, x)
+            x_new = xla(m, x)
         check_finite(m, x, x_new, n, done, throw, what)
         x, done = x_new, done + n
         bar.advance(n)
@@ -63,25 +88,34 @@ def run_transient(m, x, transient, chunk_size, throw, bar, what):
 
 
 def sum_observable(m, x, observable, obs0, steps, transient, throw, progress, chunk_size, desc):
-    """(sums of observable(x_k) over `steps` states after the transient, final state)."""
+    """(sums of observable(x_k) over `steps` states after the transient, final state);
+    the backend that ran is kept for `last_backend`."""
+    used: set[str] = set()
     zeros = jax.tree.map(lambda s: jnp.zeros(x.shape[:-1] + s.shape, x.dtype), obs0)
     if progress and chunk_size is None:
         chunk_size = max(1, (steps + transient) // 100)
     chunk_size = bounded_chunk(chunk_size, x)
     with progress_bar(progress, transient + steps, desc) as bar:
-        x = run_transient(m, x, transient, chunk_size, throw, bar, "time_average")
+        x = run_transient(m, x, transient, chunk_size, throw, bar, "time_average", used)
         acc, done, plan = zeros, transient, _tiling.tile_plan(x)
         for n in split_chunks(steps, chunk_size):
-            out = native.iterate_and_sum(m, x, acc, observable, n) if plan is not None else None
-            x_new, acc = (
-                out
-                if out is not None
-                else call_per_group(
-                    lambda x, acc, plan: sum_chunk(m, x, acc, observable, n, plan), plan, x, acc
+
+            def xla(m, x, acc, n=n):
+                return call_per_group(
+                    lambda x, acc, plan: sum_chunk(m, x, acc, observable, n, plan),
+                    _tiling.tile_plan(x),
+                    x,
+                    acc,
                 )
-            )
+
+            out = None
+            if plan is not None or is_traced(x, m):
+                out = native.iterate_and_sum(m, x, acc, observable, n, xla)
+            used.add("xla" if out is None else "native")
+            x_new, acc = out if out is not None else xla(m, x, acc)
             check_finite(m, x, x_new, n, done, throw, "time_average")
             check_observable_finite(m, observable, x, acc, n, done, throw)
             x, done = x_new, done + n
             bar.advance(n)
+    _last.backend = backend_name(used)
     return acc, x

@@ -123,6 +123,9 @@ class EnsembleAverage(Result):
     - `values`: each member's time average, (n, *obs).
     - `initial_states`: (n, dim), the members' initial states.
     - `steps`, `transient`: the steps averaged and discarded by each member.
+    - `backend`: "native" when generated C ran the time loop (eagerly or as an XLA
+      custom call inside `jit`), "xla" when XLA's kernels did ("native+xla": some
+      chunks each).
 
     Example:
 
@@ -140,6 +143,7 @@ class EnsembleAverage(Result):
     initial_states: Float[Array, "n dim"]
     steps: int = eqx.field(static=True)
     transient: int = eqx.field(static=True)
+    backend: str = eqx.field(static=True, default="xla")
 
     _xarray_dims: ClassVar[dict[str, Dims]] = {
         "values": ("member", ...),
@@ -232,6 +236,9 @@ def ensemble_time_average(
         progress=progress,
         chunk_size=chunk_size,
     )
+    from ._chunked import last_backend  # (the backend `time_average` just ran on)
+
+    backend = last_backend()
     mean = jnp.mean(values, axis=0)
     std = jnp.std(values, axis=0, ddof=1) if n > 1 else jnp.zeros_like(mean)
     return EnsembleAverage(
@@ -242,4 +249,5 @@ def ensemble_time_average(
         initial_states=x0,
         steps=steps,
         transient=transient,
+        backend=backend,
     )

@@ -1,0 +1,204 @@
+"""Call styles of the native (generated C) kernels: eager, inside jit, inside jit(vmap).
+
+Ensemble: 4,096 Lorenz63 trajectories x 20,000 classical RK4 steps (dt = 0.005), the
+time average of z only. The same computation is called the ways JAX users call it:
+
+- eager and batched, `cj.time_average(lor, x0s, ...)` (the kernel through ctypes);
+- `jax.jit(jax.vmap(lambda x: cj.time_average(lor, x, ...)))(x0s)`: the kernel as an
+  XLA custom call (`jax.ffi`), the vmap merged into the kernel's batch by its batching
+  rule;
+- `jax.jit(lambda xs: cj.time_average(lor, xs, ...))(x0s)`: the custom call, batched;
+- the same `jit(vmap(...))` traced with `CHAOSJAX_CGEN=0` (chaosjax's XLA kernels);
+- the textbook JAX program, `jit(vmap(scan))` of a hand-written RK4 step.
+
+Spectrum: the Lorenz63 Lyapunov spectrum, 100,000 RK4 steps (dt = 0.01), QR every
+step: eager, and under `jax.jit`.
+
+All variants run in this one process, their repeats interleaved (A, B, C, ..., then
+again) after a warm-up, each call after a 50 ms pause (XLA's thread pool parks); the
+figures are medians. Run: `python benchmarks/native_calls.py [--repeats 7] [--quick]
+[--markdown FILE]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+
+import chaosjax as cj
+
+cj.enable_x64()
+
+SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
+DT = 0.005
+
+
+def rk4(x):
+    def f(x):
+        return jnp.stack(
+            [SIGMA * (x[1] - x[0]), x[0] * (RHO - x[2]) - x[1], x[0] * x[1] - BETA * x[2]]
+        )
+
+    k1 = f(x)
+    k2 = f(x + 0.5 * DT * k1)
+    k3 = f(x + 0.5 * DT * k2)
+    k4 = f(x + DT * k3)
+    return x + DT / 6.0 * (k1 + 2.0 * (k2 + k3) + k4)
+
+
+def plain_jax_ensemble(n):
+    """The textbook JAX program: jit(vmap(scan)) of a hand-written RK4 step."""
+
+    def one(x):
+        def body(carry, _):
+            x, s = carry
+            return (rk4(x), s + x[2]), None
+
+        (_, s), _ = jax.lax.scan(body, (x, jnp.zeros(())), None, length=n)
+        return s / n
+
+    return jax.jit(jax.vmap(one))
+
+
+def xla_traced(make):
+    """A jitted function traced (at its warm-up) with `CHAOSJAX_CGEN=0`: chaosjax's XLA
+    kernels compiled into it."""
+    fn = make()
+    state = {"traced": False}
+
+    def run(*args):
+        if not state["traced"]:
+            os.environ["CHAOSJAX_CGEN"] = "0"
+            try:
+                out = jax.block_until_ready(fn(*args))
+            finally:
+                del os.environ["CHAOSJAX_CGEN"]
+            state["traced"] = True
+            return out
+        return fn(*args)
+
+    return run
+
+
+def measure(variants, repeats):
+    for fn in variants.values():  # warm-up: compile, fill the caches
+        jax.block_until_ready(fn())
+    times = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            time.sleep(0.05)
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="fewer steps (smoke run)")
+    ap.add_argument("--markdown", help="also write the tables to this Markdown file")
+    args = ap.parse_args(argv)
+    B, N, NS = 4096, 20_000, 100_000
+    if args.quick:
+        B, N, NS = 512, 2_000, 10_000
+    lor = cj.systems.Lorenz63()
+    x0s = lor.sample_state(jax.random.key(0), B)
+    x0s = jax.block_until_ready(cj.final_state(lor, x0s, steps=2_000, dt=DT))
+    z = lambda x: x[2]  # noqa: E731
+
+    def avg(x):
+        return cj.time_average(lor, x, z, steps=N, dt=DT)
+
+    # A new function object per variant: jax.jit caches traces by function.
+    jv = jax.jit(jax.vmap(lambda x: avg(x)))
+    jb = jax.jit(lambda xs: avg(xs))
+    jv_xla = xla_traced(lambda: jax.jit(jax.vmap(lambda x: avg(x))))
+    plain = plain_jax_ensemble(N)
+    ens = {
+        "eager, batched: `cj.time_average(lor, x0s, ...)`": lambda: avg(x0s),
+        "`jax.jit(jax.vmap(lambda x: cj.time_average(lor, x, ...)))`": lambda: jv(x0s),
+        "`jax.jit(lambda xs: cj.time_average(lor, xs, ...))`": lambda: jb(x0s),
+        "`jit(vmap(...))` traced with `CHAOSJAX_CGEN=0` (XLA kernels)": lambda: jv_xla(x0s),
+        "plain JAX `jit(vmap(scan))`, hand-written RK4": lambda: plain(x0s),
+    }
+
+    # A sweep: one orbit per value of rho, the parameter vmapped.
+    rhos = jnp.linspace(20.0, 60.0, B)
+    x1 = x0s[0]
+
+    def avg_rho(rho):
+        return cj.time_average(cj.systems.Lorenz63(rho=rho), x1, z, steps=N, dt=DT)
+
+    sweep = jax.jit(jax.vmap(lambda r: avg_rho(r)))
+    sweep_xla = xla_traced(lambda: jax.jit(jax.vmap(lambda r: avg_rho(r))))
+    swp = {
+        "`jax.jit(jax.vmap(lambda rho: cj.time_average(Lorenz63(rho=rho), x0, ...)))`": (
+            lambda: sweep(rhos)
+        ),
+        "the same traced with `CHAOSJAX_CGEN=0` (XLA kernels)": lambda: sweep_xla(rhos),
+    }
+
+    x0 = lor.default_state()
+
+    def spec(x):
+        return cj.lyapunov_spectrum(lor, x, NS, dt=0.01).exponents
+
+    js = jax.jit(lambda x: spec(x))
+    js_xla = xla_traced(lambda: jax.jit(lambda x: spec(x)))
+    lyap = {
+        "eager: `cj.lyapunov_spectrum(lor, x0, ...)`": lambda: spec(x0),
+        "`jax.jit(lambda x: cj.lyapunov_spectrum(lor, x, ...))`": lambda: js(x0),
+        "`jax.jit(...)` traced with `CHAOSJAX_CGEN=0` (XLA kernel)": lambda: js_xla(x0),
+    }
+    lines = []
+
+    def out(line=""):
+        print(line, flush=True)
+        lines.append(line)
+
+    t = measure(ens, args.repeats)
+    base = t["plain JAX `jit(vmap(scan))`, hand-written RK4"]
+    eager = t["eager, batched: `cj.time_average(lor, x0s, ...)`"]
+    out(f"### Ensemble: {B} Lorenz63 trajectories x {N} RK4 steps, time average of z")
+    out()
+    out("| call | time | Mtraj-steps/s | vs plain jit(vmap(scan)) | vs eager batched |")
+    out("| --- | --- | --- | --- | --- |")
+    for name, s in t.items():
+        out(f"| {name} | {s:.3f} s | {B * N / s / 1e6:.0f} | {base / s:.2f}x | {eager / s:.2f}x |")
+    out()
+    t = measure(swp, args.repeats)
+    base = t["the same traced with `CHAOSJAX_CGEN=0` (XLA kernels)"]
+    out(f"### Sweep: {B} values of rho, one Lorenz63 orbit each, {N} RK4 steps")
+    out()
+    out("| call | time | Mtraj-steps/s | vs XLA kernels |")
+    out("| --- | --- | --- | --- |")
+    for name, s in t.items():
+        out(f"| {name} | {s:.3f} s | {B * N / s / 1e6:.0f} | {base / s:.2f}x |")
+    out()
+    t = measure(lyap, args.repeats)
+    base = t["`jax.jit(...)` traced with `CHAOSJAX_CGEN=0` (XLA kernel)"]
+    out(f"### Lorenz63 Lyapunov spectrum: {NS} RK4 steps, QR every step")
+    out()
+    out("| call | time | vs XLA kernel |")
+    out("| --- | --- | --- |")
+    for name, s in t.items():
+        out(f"| {name} | {s * 1e3:.1f} ms | {base / s:.2f}x |")
+    out()
+    out(
+        f"Medians of {args.repeats} interleaved runs after a warm-up, one process, "
+        f"{len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f}."
+    )
+    if args.markdown:
+        with open(args.markdown, "a") as fh:
+            fh.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

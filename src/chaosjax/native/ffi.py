@@ -1,0 +1,160 @@
+"""The generated kernels as XLA custom calls (`jax.ffi`), for traced calls.
+
+Inside `jit`, `vmap` or `grad` the states are tracers and no C function can be called
+with them; what can be done is to put the kernel *into* the XLA program. A small C++
+library (`ffi_shim.cc`, compiled once per machine against the XLA FFI headers that
+ship with jaxlib, `jax.ffi.include_dir()`) defines two FFI handlers, `cj_ffi_sum` (the
+batched time loop of `simulate.py`) and `cj_ffi_spectrum` (Benettin's loop of
+`spectrum.py`), registered as the custom-call targets `chaosjax_sum` and
+`chaosjax_spectrum`. Each generated kernel is compiled and loaded as for eager calls
+(`compile.py`), and its entry point registered with the shim under its cache key; the
+custom call names that key in an attribute.
+
+`available()` is False (and the callers keep their XLA kernels) when the shim cannot
+be built: no C++ compiler, no FFI headers, or a JAX without `jax.ffi`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import threading
+
+import jax
+import numpy as np
+
+from . import compile as cc
+
+SUM_TARGET = "chaosjax_sum"
+SPECTRUM_TARGET = "chaosjax_spectrum"
+
+_lock = threading.Lock()
+_state: dict = {}
+_registered: set[str] = set()
+log = logging.getLogger("chaosjax.native")
+
+
+def cxx() -> str:
+    """The C++ compiler: `$CXX`, else the C++ driver of the C compiler (g++, clang++)."""
+    if os.environ.get("CXX"):
+        return os.environ["CXX"]
+    c = os.path.basename(cc.compiler())
+    known = {"gcc": "g++", "clang": "clang++", "cc": "c++"}
+    return known.get(c, "clang++" if "clang" in c else "g++")
+
+
+def _shim_source() -> str:
+    with open(os.path.join(os.path.dirname(__file__), "ffi_shim.cc")) as fh:
+        return fh.read()
+
+
+def _shim():
+    """The loaded shim library, its targets registered with XLA; None if unavailable."""
+    with _lock:
+        if "lib" in _state:
+            return _state["lib"]
+        _state["lib"] = None
+        if not cc.enabled():
+            _state.pop("lib")
+            return None
+        try:
+            include = jax.ffi.include_dir()
+            compiler = cxx()
+            args = ["-O2", "-std=c++17", "-fPIC", "-shared", "-w", f"-I{include}"]
+            src = _shim_source()
+            # The headers' version is part of the key: a new jaxlib rebuilds the shim.
+            with open(os.path.join(include, "xla", "ffi", "api", "c_api.h"), "rb") as fh:
+                headers = hashlib.sha256(fh.read()).hexdigest()
+            key = hashlib.sha256("\0".join([compiler, *args, headers, src]).encode())
+            path = cc.build(src, compiler, "ffi-" + key.hexdigest()[:32], ".cc", (), args)
+            lib = ctypes.CDLL(path)
+            lib.cj_ffi_register.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+            lib.cj_ffi_register.restype = None
+            jax.ffi.register_ffi_target(SUM_TARGET, jax.ffi.pycapsule(lib.cj_ffi_sum), "cpu")
+            jax.ffi.register_ffi_target(
+                SPECTRUM_TARGET, jax.ffi.pycapsule(lib.cj_ffi_spectrum), "cpu"
+            )
+        except cc.UnsafeCacheError as e:
+            cc.warn_once("unsafe-cache", f"{e} The XLA path runs instead.")
+            return None
+        except (OSError, AttributeError, ValueError, RuntimeError) as e:
+            if not isinstance(e, cc._Reported):
+                cc.warn_once(
+                    "ffi-shim",
+                    f"chaosjax could not build its XLA custom-call library ({e}); inside "
+                    "jit/vmap the XLA kernels run instead of the native ones.",
+                )
+            return None
+        _state["lib"] = lib
+        return lib
+
+
+def available() -> bool:
+    """True when native kernels can run inside XLA programs (the shim is built)."""
+    return _shim() is not None
+
+
+def register(fn) -> str | None:
+    """The name under which the custom calls find the kernel `fn` (a ctypes function
+    from `compile.compile_kernel`); None without the shim."""
+    lib = _shim()
+    if lib is None:
+        return None
+    address = ctypes.cast(fn, ctypes.c_void_p).value
+    name = getattr(fn, "cj_key", None) or f"{address:x}"
+    if name not in _registered:
+        lib.cj_ffi_register(name.encode(), address)
+        _registered.add(name)
+    return name
+
+
+@functools.cache
+def _grad_notice() -> None:
+    log.warning(
+        "chaosjax: derivatives of a native (generated C) time loop are computed by the "
+        "XLA kernels (the same numbers, at XLA's speed); the primal run stays native."
+    )
+
+
+def grad_notice() -> None:
+    """Say once per process that a derivative runs on the XLA path."""
+    _grad_notice()
+
+
+def sum_call(name: str, P, X, A, steps: int, threads: int):
+    """The custom call of the batched time loop: X (dim, npad), A (k, npad) updated."""
+    call = jax.ffi.ffi_call(
+        SUM_TARGET,
+        (jax.ShapeDtypeStruct(X.shape, np.float64), jax.ShapeDtypeStruct(A.shape, np.float64)),
+        input_output_aliases={1: 0, 2: 1},
+    )
+    return call(P, X, A, kernel=name, steps=np.int64(steps), threads=np.int64(threads))
+
+
+def spectrum_call(name: str, P, Y, *, dim, k, transient, qr_every, plan):
+    """The custom call of Benettin's loop: (Y, history rows (rows, k+1), x after the
+    transient and its finiteness flag (dim+1,))."""
+    rows, per_row, tail_blocks, tail_steps = plan
+    call = jax.ffi.ffi_call(
+        SPECTRUM_TARGET,
+        (
+            jax.ShapeDtypeStruct(Y.shape, np.float64),
+            jax.ShapeDtypeStruct((rows, k + 1), np.float64),
+            jax.ShapeDtypeStruct((dim + 1,), np.float64),
+        ),
+        input_output_aliases={1: 0},
+    )
+    ints = dict(
+        dim=dim,
+        k=k,
+        transient=transient,
+        qr_every=qr_every,
+        rows=rows,
+        per_row=per_row,
+        tail_blocks=tail_blocks,
+        tail_steps=tail_steps,
+    )
+    return call(P, Y, kernel=name, **{n: np.int64(v) for n, v in ints.items()})
