@@ -569,7 +569,7 @@ def lyapunov_from_timeseries(
     average mutual information (Fraser & Swinney 1986; the autocorrelation's 1/e time
     where it has none), the dimension by false nearest neighbours (Kennel et al.
     1992; the first under 1 %) — for "rosenstein" raised (to at most 16) until the
-    window (dim - 1) lag spans the mean period 1/<f> of the power spectrum
+    window (dim - 1) lag spans the mean period 1/⟨f⟩ of the power spectrum
     (Kugiumtzis 1996) —, a horizon of 20 mean periods (at most a quarter of the
     series) and the fit from the first sample until the curve has covered 40 % of
     its rise (`early_region`). Sample the series about 50-80 times per mean period
