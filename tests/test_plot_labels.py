@@ -116,7 +116,7 @@ def test_blowup_growth_uses_the_systems_own_exponent():
     line = _growth_line(cj.plot.sensitivity_blowup(_TABLE, exponent=0.5).axes[0])
     np.testing.assert_allclose(line.get_ydata()[-1], 3.5 * np.exp(0.5 * 8.0))
     with pytest.raises(ValueError, match="`exponent`"):
-        cj.plot.sensitivity_blowup(_TABLE, system=cj.systems.Thomas())
+        cj.plot.sensitivity_blowup(_TABLE, system=cj.systems.Halvorsen())
 
 
 def _diagram(n_values, keep, seed=0):

@@ -11,7 +11,7 @@
 - `lyapunov_from_timeseries`: Rosenstein et al. (1993) and a local-Jacobian spectrum
   (Eckmann et al. 1986; Sano & Sawada 1985) for measured scalar data, with the delay
   (`mutual_information`), the dimension (`false_nearest_neighbours`) and the fit range
-  (`linear_region`) chosen from the data unless given.
+  (`early_region`; `linear_region` as an alternative) chosen from the data unless given.
 
 Exponents are per unit time for flows and per iteration for maps.
 src/chaosjax/lyapunov/README.md explains the tangent and QR machinery.
@@ -30,6 +30,7 @@ from .spectrum import max_lyapunov as max_lyapunov
 from .spectrum import spectrum_on_map as spectrum_on_map
 from .timeseries import TimeSeriesLyapunov as TimeSeriesLyapunov
 from .timeseries import delay_embed as delay_embed
+from .timeseries import early_region as early_region
 from .timeseries import false_nearest_neighbours as false_nearest_neighbours
 from .timeseries import linear_region as linear_region
 from .timeseries import lyapunov_from_timeseries as lyapunov_from_timeseries
@@ -43,6 +44,7 @@ __all__ = [
     "TimeSeriesLyapunov",
     "covariant_lyapunov_vectors",
     "delay_embed",
+    "early_region",
     "false_nearest_neighbours",
     "finite_n_lyapunov",
     "finite_time_lyapunov",

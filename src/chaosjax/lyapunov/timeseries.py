@@ -11,12 +11,15 @@
 Unless given, the delay is the first minimum of the average mutual information (Fraser &
 Swinney 1986, Phys. Rev. A 33, 1134), or where that has none the first lag at which the
 autocorrelation falls below 1/e; the embedding dimension is the smallest with under 1 %
-false nearest neighbours (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403); and
-Rosenstein's line is fitted over the longest stretch of the divergence curve whose
-local slope stays within 25 % of the stretch's own, before the curve has risen 60 % of
-the way to saturation (the
-"linear region" of Datseris & Parlitz 2022, *Nonlinear Dynamics*, Springer, sec. 5.3,
-and DynamicalSystems.jl's `linear_region`).
+false nearest neighbours (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403), for
+Rosenstein's method raised until the embedding window (dim - 1) lag spans the mean
+period (Kugiumtzis 1996, Physica D 95, 13-28: the window, not the delay alone, sets
+the reconstruction; with a short window nearest neighbours are chosen at a momentary
+closest approach and first separate faster than the exponent); and Rosenstein's line
+is fitted from the first sample until the curve has covered 40 % of its rise
+(`early_region`). `linear_region` (the "linear region" of Datseris & Parlitz 2022,
+*Nonlinear Dynamics*, Springer, sec. 5.3, and DynamicalSystems.jl) is there to fit
+the longest straight stretch instead.
 
 Rosenstein's nearest neighbours come from a batched search in JAX: blocks of rows of
 the squared distance matrix (|a|^2 + |b|^2 - 2 a.b, one matrix product per block)
@@ -42,6 +45,10 @@ from . import _qr
 _BLOCK = 512
 # Below this the mutual information, false neighbours and divergence curve are noise.
 _MIN_SAMPLES = 200
+# Rosenstein's default embedding is raised to at most this many delays to span a mean period.
+_MAX_DIM = 16
+# Rosenstein's default fit runs from the first sample to this fraction of the curve's rise.
+_RISE = 0.4
 
 
 class TimeSeriesLyapunov(Result):
@@ -308,8 +315,9 @@ def linear_region(
     The curve up to where it first reaches `saturation` of its total rise is cut into
     `segments` pieces; consecutive pieces join a stretch while their own least-squares
     slopes stay within `tol` (relative) of the stretch's; the longest stretch with a
-    positive slope wins. `lyapunov_from_timeseries` fits Rosenstein's divergence curve
-    over it by default.
+    positive slope wins. Pass it as `fit_range` to `lyapunov_from_timeseries` to fit
+    Rosenstein's divergence curve over that stretch instead of its start
+    (`early_region`, the default).
 
     **Arguments:**
 
@@ -359,6 +367,41 @@ def linear_region(
         if own[i] > 0 and length > best:
             best, region = length, (starts[i], starts[j - 1] + seg + 1)
     return region
+
+
+def early_region(curve: Float[ArrayLike, " n"], *, rise: object = _RISE) -> tuple[int, int]:
+    """The start of a growth curve up to where it has covered `rise` of its total rise:
+    the fit range `lyapunov_from_timeseries` uses by default.
+
+    Rosenstein et al. (1993) fit the divergence curve from its first samples, before
+    the distances saturate at the attractor's size; the curve bends earlier the larger
+    the neighbours' initial distances, and stopping at 40 % of the rise keeps the part
+    that measured within 15 % of the exponent on Lorenz63, Rössler, Thomas and Hénon
+    series (docs/lyapunov.md).
+
+    **Arguments:**
+
+    - `curve`: the values at equally spaced times, shape (n,), n >= 3.
+    - `rise`: the fraction of max(curve) - curve[0] where the range ends, default 0.4.
+
+    **Returns:**
+
+    (0, stop): the range is `curve[:stop]`, at least three points.
+
+    Example:
+
+    ```python
+    k = np.arange(200.0)
+    cj.lyapunov.early_region(np.minimum(0.05 * k, 6.0))   # (0, 48): to 40 % of the rise
+    ```
+    """
+    d = np.asarray(curve, dtype=float)
+    if d.ndim != 1 or d.size < 3 or not np.all(np.isfinite(d)):
+        raise ValueError(f"`curve` must be finite, 1-D and of length >= 3, got shape {d.shape}.")
+    frac = v.positive_float(rise, "rise")
+    total = float(np.max(d) - d[0])
+    stop = int(np.argmax(d >= d[0] + frac * total)) if total > 0 else d.size
+    return 0, min(max(stop, 3), d.size)
 
 
 def _masked_sq_dists(Y, rows, n_valid, theiler):
@@ -432,7 +475,7 @@ def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range):
     div = _divergence(Y, nbr, horizon)
     ks = np.arange(horizon)
     d = np.asarray(div)
-    lo, hi = fit_range if fit_range is not None else linear_region(d)
+    lo, hi = fit_range if fit_range is not None else early_region(d)
     sel = slice(lo, hi)
     finite = np.isfinite(d[sel])
     slope, intercept = np.polyfit(ks[sel][finite], d[sel][finite], 1)
@@ -511,8 +554,9 @@ def lyapunov_from_timeseries(
     - "rosenstein" (Rosenstein et al. 1993): embed in `dim` dimensions with `lag`; for
       each of the first m - horizon + 1 vectors find the nearest neighbour more than
       `theiler` samples away; average ln |Y_{i+k} - Y_{nn(i)+k}| over i for
-      k = 0..horizon-1 (the divergence curve) and fit a line over `fit_range` (default:
-      the curve's linear region, see below). The slope / dt is the largest exponent.
+      k = 0..horizon-1 (the divergence curve) and fit a line over `fit_range`
+      (default: its start up to 40 % of its rise, see below). The slope / dt is the
+      largest exponent.
       With every setting given it matches nolds' `lyap_r` (`emb_dim`, `lag`,
       `min_tsep`, `trajectory_len`, `fit="poly"`, `fit_offset`).
     - "jacobian" (Eckmann et al. 1986, Sano & Sawada 1985): for each vector fit T_i
@@ -524,11 +568,14 @@ def lyapunov_from_timeseries(
     (`lag`, `dim`, `fit_range`, `choices`): the lag at the first minimum of the
     average mutual information (Fraser & Swinney 1986; the autocorrelation's 1/e time
     where it has none), the dimension by false nearest neighbours (Kennel et al.
-    1992; the first under 1 %), a horizon of 20 mean periods (at most a quarter of
-    the series) and the fit over the divergence curve's longest straight stretch
-    before it saturates (`linear_region`). Check `est.divergence` against `est.times`
-    with `cj.plot.divergence_curve(est)`: where it has no straight stretch there is
-    no exponent to read off.
+    1992; the first under 1 %) — for "rosenstein" raised (to at most 16) until the
+    window (dim - 1) lag spans the mean period 1/⟨f⟩ of the power spectrum
+    (Kugiumtzis 1996) —, a horizon of 20 mean periods (at most a quarter of the
+    series) and the fit from the first sample until the curve has covered 40 % of
+    its rise (`early_region`). Sample the series about 50-80 times per mean period
+    (`cj.lyapunov.timeseries.mean_period`). Check `est.divergence` against `est.times`
+    with `cj.plot.divergence_curve(est)`: where it has no straight start there is no
+    exponent to read off.
 
     **Arguments:**
 
@@ -536,13 +583,14 @@ def lyapunov_from_timeseries(
     - `method`: "rosenstein" (default) or "jacobian".
     - `dt`: the sample spacing, default 1 (exponents per unit time; 1 gives per sample).
     - `dim`, `lag`: the embedding dimension and delay in samples; default chosen by
-      false nearest neighbours and mutual information.
+      false nearest neighbours (and the mean period, see above) and mutual
+      information.
     - `theiler`: the window of samples excluded around each point; default the mean
       period from the power spectrum, as nolds.
     - `horizon`: the length of Rosenstein's divergence curve in samples; default 20
       mean periods, at most a quarter of the series.
-    - `fit_range`: (start, stop) indices into the curve for the line fit; default its
-      linear region ((0, horizon) fits all of it).
+    - `fit_range`: (start, stop) indices into the curve for the line fit; default
+      `early_region` of the curve ((0, horizon) fits all of it).
     - `neighbours`: neighbours per local fit of "jacobian", default 2 dim + 4.
     - `step`: the samples the local maps of "jacobian" advance, default 1.
 
@@ -557,7 +605,7 @@ def lyapunov_from_timeseries(
     xs = cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,
                        transient=2_000, save_every=2)[:, 0]      # 10,000 samples
     est = cj.lyapunov_from_timeseries(xs, dt=0.02)
-    est.exponents, est.lag, est.dim, est.fit_range   # ~ [0.90], 8, 3, (40, 115)
+    est.exponents, est.lag, est.dim, est.fit_range   # ~ [0.89], 8, 11, (0, 90)
     cj.lyapunov_from_timeseries(xs, dt=0.02, dim=5, lag=5, theiler=50, horizon=125,
                                 fit_range=(50, 125))  # every setting by hand
     ```
@@ -588,7 +636,12 @@ def lyapunov_from_timeseries(
     if dim is None:
         fnn = false_nearest_neighbours(x, lag, 10, theiler=lag, stop_below=0.01)
         dim = _choose_dim(fnn)
-        choices.append("dim: false nearest neighbours")
+        span = 1 + math.ceil(period / lag)
+        if method == "rosenstein" and span > dim:
+            dim = min(span, _MAX_DIM)
+            choices.append("dim: false nearest neighbours, raised to span a mean period")
+        else:
+            choices.append("dim: false nearest neighbours")
     else:
         choices.append("dim: given")
     if horizon is None:
@@ -614,7 +667,7 @@ def lyapunov_from_timeseries(
             )
     xj = jnp.asarray(x)
     if method == "rosenstein":
-        choices.append("fit_range: given" if fit_range is not None else "fit_range: linear region")
+        choices.append("fit_range: given" if fit_range is not None else "fit_range: early region")
         lam, div, times, fit, used = _rosenstein(xj, dt, dim, lag, theiler, horizon, fit_range)
     else:
         neighbours = 2 * dim + 4 if neighbours is None else v.positive_int(neighbours, "neighbours")
