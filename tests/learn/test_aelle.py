@@ -126,6 +126,7 @@ def test_aelle_reconstructs_low_dimensional_spectra():
         cj.learn.fit_aelle(s, np.where(idx[0] == 0, np.nan, acc), key=jax.random.key(0))
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_cross_validation_does_not_leak():
     rng = np.random.default_rng(1)
     n = 120

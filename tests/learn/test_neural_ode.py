@@ -121,6 +121,7 @@ def gradient_problem():
     return model, loss
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_both_adjoints_give_the_same_gradient_and_match_finite_differences(gradient_problem):
     model, loss = gradient_problem
     grads = {
@@ -202,6 +203,7 @@ def test_fit_recovers_a_short_linear_arc_and_the_model_is_usable():
     assert float(again) == pytest.approx(float(np.nanmin(train)), rel=1e-9)
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_restarts_validation_and_a_list_of_trajectories():
     t = np.arange(40) * 0.05
     trajectories = [exact([2.0, 0.0], t), exact([0.0, 1.0], t[:25])]

@@ -152,7 +152,7 @@ def test_linear_flow_rate_is_per_unit_time():
         (dict(time_per_step=0.1), "`time_per_step` is only for a Jacobian function"),
         (dict(system=lambda x: x), r"must map a state of shape \(2,\) to a matrix"),
         (dict(system=lambda x: jnp.eye(2), dt=0.1), "`dt` is only for a flow"),
-        (dict(system=cj.systems.Lorenz63(), orbit=jnp.ones((100, 3))), "`dt`"),
+        (dict(system=cj.systems.Lorenz63(), orbit=jnp.ones((100, 3)), dt=-0.1), "`dt`"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, match):

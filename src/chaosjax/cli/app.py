@@ -39,7 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "bifurcation": (
         "bifurcation",
-        "Orbit (bifurcation) diagram of a map, or of a flow's section maxima, over a parameter.",
+        "Orbit (bifurcation) diagram of a map, of a flow's section maxima, or of a forced "
+        "flow's stroboscopic map, over a parameter.",
     ),
     "report": (
         "report",
