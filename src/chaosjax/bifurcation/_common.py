@@ -52,6 +52,9 @@ def check_param(system: Flow | Map, param: object, values: ArrayLike) -> Array:
             )
         raise v.unknown_name(param, params, f"Parameter of {type(system).__name__}:")
     shape = tuple(jnp.shape(params[param]))
+    # A string would be parsed ("3.5") and a complex cast would drop its imaginary part.
+    if isinstance(values, (str, bytes)) or np.iscomplexobj(values):
+        raise ValueError(f"`values` must be an array of real numbers, got {values!r}.")
     try:
         vals = jnp.asarray(values, dtype=jnp.result_type(float))
     except (TypeError, ValueError):

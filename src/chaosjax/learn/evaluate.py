@@ -266,8 +266,7 @@ def evaluate(
     if k_truth > truth.dim:
         raise ValueError(f"`k` must be at most the truth's dimension {truth.dim}, got {k_truth}.")
     k_model = min(k_truth, model.dim)
-    if key is None:
-        key = jax.random.key(0)
+    key = jax.random.key(0) if key is None else v.prng_key(key)
     mt, mm = _as_map(truth, dt, solver), _as_map(model, dt, solver)
     tps = float(mt.time_per_step)
     history = int(model.history_length)

@@ -757,6 +757,7 @@ def _spectrum(
     """`lyapunov_spectrum`, unannotated: `max_lyapunov` calls it with arguments its own
     checks will name (a type checker wrapping `lyapunov_spectrum` would name them first)."""
     m = as_map(system, dt, solver)
+    throw = v.boolean(throw, "throw")
     transient = v.step_count(transient, "transient", positive=False)
     steps = v.step_count(
         steps, "steps", total=transient * (2 if inverse is True else 1) + _done(resume)
@@ -911,6 +912,7 @@ def finite_time_lyapunov(
     window = v.positive_int(window, "window")
     windows = v.positive_int(windows, "windows")
     m = as_map(system, dt, solver)
+    throw = v.boolean(throw, "throw")
     transient = v.nonnegative_int(transient, "transient")
     qr_every = v.positive_int(qr_every, "qr_every")
     if window % qr_every:

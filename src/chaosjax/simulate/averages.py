@@ -77,6 +77,7 @@ def time_average(
     ```
     """
     m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    throw = v.boolean(throw, "throw")
     observable = identity if observable is None else observable
     obs0 = check_observable(observable, x.shape[-1], x.dtype, x)
     acc, x_end = sum_observable(

@@ -87,6 +87,7 @@ def trajectory(
     ```
     """
     m, x, steps, transient = prepare(system, x0, dt, solver, steps=steps, transient=transient)
+    throw = v.boolean(throw, "throw")
     save_every = v.positive_int(save_every, "save_every")
     if steps % save_every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
@@ -209,6 +210,7 @@ def final_state(
     ```
     """
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0)
+    throw = v.boolean(throw, "throw")
     if progress and chunk_size is None:
         chunk_size = max(1, steps // 100)
     chunk_size = bounded_chunk(chunk_size, x)

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._validate import nonnegative_int, positive_int, prng_key
 from ._base import DrivenMap, _as_float
 
 Scalar = Float[ArrayLike, ""]
@@ -123,6 +124,8 @@ class RNN(DrivenMap):
         )
         ```
         """
+        key, n = prng_key(key), positive_int(n, "n")
+        n_inputs = nonnegative_int(n_inputs, "n_inputs")
         kw, ku, kb = jax.random.split(key, 3)
         b = jnp.asarray(bias_scale * jax.random.normal(kb, (n,)))
         return cls(W=_gaussian(kw, (n, n), g), U=_gaussian(ku, (n, n_inputs), input_scale), b=b)
@@ -227,6 +230,8 @@ class GRU(DrivenMap):
         gru = cj.systems.GRU.random(jax.random.key(0), 16, n_inputs=3)
         ```
         """
+        key, n = prng_key(key), positive_int(n, "n")
+        n_inputs = nonnegative_int(n_inputs, "n_inputs")
         ks = jax.random.split(key, 6)
         Wz, Wr, Wh = (_gaussian(k, (n, n), g) for k in ks[:3])
         Uz, Ur, Uh = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[3:])
@@ -372,6 +377,8 @@ class LSTM(DrivenMap):
         lstm.dim        # 32: h and c
         ```
         """
+        key, n = prng_key(key), positive_int(n, "n")
+        n_inputs = nonnegative_int(n_inputs, "n_inputs")
         ks = jax.random.split(key, 8)
         Wi, Wf, Wg, Wo = (_gaussian(k, (n, n), g) for k in ks[:4])
         Ui, Uf, Ug, Uo = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[4:])
