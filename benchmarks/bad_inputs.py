@@ -45,10 +45,11 @@ import textwrap
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -165,8 +166,8 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         if fn in with_transient:
             add(fn, "transient -1", lambda f=f: f(transient=-1, **base), "transient")
             add(fn, "transient 2.5", lambda f=f: f(transient=2.5, **base), "transient")
-        for label, sys in bad_systems.items():
-            add(fn, f"system {label}", lambda f=f, s=sys: f(sys=s, **base), "system")
+        for label, bad in bad_systems.items():
+            add(fn, f"system {label}", lambda f=f, s=bad: f(sys=s, **base), "system")
         add(
             fn,
             "complex parameter",
@@ -184,7 +185,12 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
 
     # Sizes: outputs that grow with steps, refused before they are allocated.
     huge = 10**11
-    add("trajectory", "steps 1e11 (int)", lambda: cj.trajectory(LOR, X0, steps=huge, dt=0.01), "steps")
+    add(
+        "trajectory",
+        "steps 1e11 (int)",
+        lambda: cj.trajectory(LOR, X0, steps=huge, dt=0.01),
+        "steps",
+    )
     add(
         "trajectory",
         "save_every > steps ... 1e11 batch",
@@ -236,24 +242,106 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         lambda: cj.lyapunov_spectrum(LOR, X0, 2**70, dt=0.01, transient=5),
         "steps",
     )
-    add("max_lyapunov", "renorm_every 0", lambda: cj.max_lyapunov(LOR, X0, 20, dt=0.01, renorm_every=0), "renorm_every")
-    add("max_lyapunov", "renorm_every -1", lambda: cj.max_lyapunov(LOR, X0, 20, dt=0.01, renorm_every=-1), "renorm_every")
-    add("lyapunov_spectrum", "qr_every 0", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, qr_every=0), "qr_every")
+    add(
+        "max_lyapunov",
+        "renorm_every 0",
+        lambda: cj.max_lyapunov(LOR, X0, 20, dt=0.01, renorm_every=0),
+        "renorm_every",
+    )
+    add(
+        "max_lyapunov",
+        "renorm_every -1",
+        lambda: cj.max_lyapunov(LOR, X0, 20, dt=0.01, renorm_every=-1),
+        "renorm_every",
+    )
+    add(
+        "lyapunov_spectrum",
+        "qr_every 0",
+        lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, qr_every=0),
+        "qr_every",
+    )
     add("lyapunov_spectrum", "k 0", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, k=0), "k")
-    add("lyapunov_spectrum", "k 4 > dim", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, k=4), "k")
-    add("lyapunov_spectrum", "k '2'", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, k="2"), "k")
-    add("lyapunov_spectrum", "history 0", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, history=0), "history")
-    add("lyapunov_spectrum", "qr 'svd'", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, qr="svd"), "qr")
-    add("lyapunov_spectrum", "inverse 'yes'", lambda: cj.lyapunov_spectrum(HEN, np.zeros(2), 20, inverse="yes"), "inverse")
-    add("lyapunov_spectrum", "inputs for a closed map", lambda: cj.lyapunov_spectrum(HEN, np.zeros(2), 20, inputs=np.ones((20, 1))), "inputs")
-    add("lyapunov_spectrum", "resume a str", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, resume="x"), "resume")
-    add("covariant_lyapunov_vectors", "k 0", lambda: cj.covariant_lyapunov_vectors(LOR, X0, 20, dt=0.01, k=0), "k")
-    add("covariant_lyapunov_vectors", "future -1", lambda: cj.covariant_lyapunov_vectors(LOR, X0, 20, dt=0.01, future=-1), "future")
-    add("covariant_lyapunov_vectors", "transient -1", lambda: cj.covariant_lyapunov_vectors(LOR, X0, 20, dt=0.01, transient=-1), "transient")
-    add("trajectory", "save_every 0", lambda: cj.trajectory(LOR, X0, steps=20, dt=0.01, save_every=0), "save_every")
-    add("trajectory", "chunk_size 0", lambda: cj.trajectory(LOR, X0, steps=20, dt=0.01, chunk_size=0), "chunk_size")
-    add("trajectory", "throw 'no'", lambda: cj.trajectory(LOR, X0, steps=20, dt=0.01, throw="no"), "throw")
-    add("cumulative_average", "save_every 0", lambda: cj.cumulative_average(LOR, X0, obs2, steps=20, dt=0.01, save_every=0), "save_every")
+    add(
+        "lyapunov_spectrum",
+        "k 4 > dim",
+        lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, k=4),
+        "k",
+    )
+    add(
+        "lyapunov_spectrum", "k '2'", lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, k="2"), "k"
+    )
+    add(
+        "lyapunov_spectrum",
+        "history 0",
+        lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, history=0),
+        "history",
+    )
+    add(
+        "lyapunov_spectrum",
+        "qr 'svd'",
+        lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, qr="svd"),
+        "qr",
+    )
+    add(
+        "lyapunov_spectrum",
+        "inverse 'yes'",
+        lambda: cj.lyapunov_spectrum(HEN, np.zeros(2), 20, inverse="yes"),
+        "inverse",
+    )
+    add(
+        "lyapunov_spectrum",
+        "inputs for a closed map",
+        lambda: cj.lyapunov_spectrum(HEN, np.zeros(2), 20, inputs=np.ones((20, 1))),
+        "inputs",
+    )
+    add(
+        "lyapunov_spectrum",
+        "resume a str",
+        lambda: cj.lyapunov_spectrum(LOR, X0, 20, dt=0.01, resume="x"),
+        "resume",
+    )
+    add(
+        "covariant_lyapunov_vectors",
+        "k 0",
+        lambda: cj.covariant_lyapunov_vectors(LOR, X0, 20, dt=0.01, k=0),
+        "k",
+    )
+    add(
+        "covariant_lyapunov_vectors",
+        "future -1",
+        lambda: cj.covariant_lyapunov_vectors(LOR, X0, 20, dt=0.01, future=-1),
+        "future",
+    )
+    add(
+        "covariant_lyapunov_vectors",
+        "transient -1",
+        lambda: cj.covariant_lyapunov_vectors(LOR, X0, 20, dt=0.01, transient=-1),
+        "transient",
+    )
+    add(
+        "trajectory",
+        "save_every 0",
+        lambda: cj.trajectory(LOR, X0, steps=20, dt=0.01, save_every=0),
+        "save_every",
+    )
+    add(
+        "trajectory",
+        "chunk_size 0",
+        lambda: cj.trajectory(LOR, X0, steps=20, dt=0.01, chunk_size=0),
+        "chunk_size",
+    )
+    add(
+        "trajectory",
+        "throw 'no'",
+        lambda: cj.trajectory(LOR, X0, steps=20, dt=0.01, throw="no"),
+        "throw",
+    )
+    add(
+        "cumulative_average",
+        "save_every 0",
+        lambda: cj.cumulative_average(LOR, X0, obs2, steps=20, dt=0.01, save_every=0),
+        "save_every",
+    )
 
     # --------------------------------------------------------------- observables
     bad_obs = {
@@ -278,13 +366,52 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         for label, o in bad_obs.items():
             add(fn, f"observable {label}", lambda f=f, o=o: f(o), "observable")
     nan_obs = lambda x: jnp.log(x[0] - 100.0)  # noqa: E731 - NaN on the whole attractor
-    add("finite_time_gradient", "NaN observable", lambda: cj.finite_time_gradient(LOR, "rho", nan_obs, X0, 20, dt=0.01), "observable")
-    add("finite_time_gradient", "complex observable", lambda: cj.finite_time_gradient(LOR, "rho", lambda x: x[0] * 1j, X0, 20, dt=0.01), "observable")
-    add("finite_time_gradient", "observable x[5]", lambda: cj.finite_time_gradient(LOR, "rho", lambda x: x[5], X0, 20, dt=0.01), "observable")
-    add("shadowing_sensitivity", "NaN observable", lambda: cj.shadowing_sensitivity(LOR, "rho", nan_obs, X0, steps=40, dt=0.01, segments=2), "observable")
-    add("shadowing_sensitivity", "observable x[5]", lambda: cj.shadowing_sensitivity(LOR, "rho", lambda x: x[5], X0, steps=40, dt=0.01, segments=2), "observable")
-    add("shadowing_sensitivity", "observable None", lambda: cj.shadowing_sensitivity(LOR, "rho", None, X0, steps=40, dt=0.01, segments=2), "observable")
-    add("sensitivity_blowup_table", "NaN observable", lambda: cj.sensitivity_blowup_table(LOR, "rho", nan_obs, horizons=[0.05], n_initial=2, dt=0.01), "observable")
+    add(
+        "finite_time_gradient",
+        "NaN observable",
+        lambda: cj.finite_time_gradient(LOR, "rho", nan_obs, X0, 20, dt=0.01),
+        "observable",
+    )
+    add(
+        "finite_time_gradient",
+        "complex observable",
+        lambda: cj.finite_time_gradient(LOR, "rho", lambda x: x[0] * 1j, X0, 20, dt=0.01),
+        "observable",
+    )
+    add(
+        "finite_time_gradient",
+        "observable x[5]",
+        lambda: cj.finite_time_gradient(LOR, "rho", lambda x: x[5], X0, 20, dt=0.01),
+        "observable",
+    )
+    add(
+        "shadowing_sensitivity",
+        "NaN observable",
+        lambda: cj.shadowing_sensitivity(LOR, "rho", nan_obs, X0, steps=40, dt=0.01, segments=2),
+        "observable",
+    )
+    add(
+        "shadowing_sensitivity",
+        "observable x[5]",
+        lambda: cj.shadowing_sensitivity(
+            LOR, "rho", lambda x: x[5], X0, steps=40, dt=0.01, segments=2
+        ),
+        "observable",
+    )
+    add(
+        "shadowing_sensitivity",
+        "observable None",
+        lambda: cj.shadowing_sensitivity(LOR, "rho", None, X0, steps=40, dt=0.01, segments=2),
+        "observable",
+    )
+    add(
+        "sensitivity_blowup_table",
+        "NaN observable",
+        lambda: cj.sensitivity_blowup_table(
+            LOR, "rho", nan_obs, horizons=[0.05], n_initial=2, dt=0.01
+        ),
+        "observable",
+    )
 
     # --------------------------------------------------------------- ensembles
     ens = lambda **kw: cj.ensemble_time_average(  # noqa: E731
@@ -385,7 +512,15 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
 
     # --------------------------------------------------------------- sensitivities
     ftg = lambda **kw: cj.finite_time_gradient(  # noqa: E731
-        **{"system": LOR, "param": "rho", "observable": obs2, "x0": X0, "steps": 20, "dt": 0.01, **kw}
+        **{
+            "system": LOR,
+            "param": "rho",
+            "observable": obs2,
+            "x0": X0,
+            "steps": 20,
+            "dt": 0.01,
+            **kw,
+        }
     )
     for label, kw, name in [
         ("param unknown", dict(param="rh"), "param"),
@@ -402,8 +537,14 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         add("finite_time_gradient", label, lambda kw=kw: ftg(**kw), name)
     shs = lambda **kw: cj.shadowing_sensitivity(  # noqa: E731
         **{
-            "system": LOR, "param": "rho", "observable": obs2, "x0": X0,
-            "steps": 40, "dt": 0.01, "segments": 2, **kw,
+            "system": LOR,
+            "param": "rho",
+            "observable": obs2,
+            "x0": X0,
+            "steps": 40,
+            "dt": 0.01,
+            "segments": 2,
+            **kw,
         }
     )
     for label, kw, name in [
@@ -425,7 +566,15 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
     add("NILSS", "segment_steps 0", lambda: cj.NILSS(segment_steps=0), "segment_steps")
     add("NILSS", "num_unstable > dim", lambda: shs(method=cj.NILSS(num_unstable=5)), "num_unstable")
     sbt = lambda **kw: cj.sensitivity_blowup_table(  # noqa: E731
-        **{"system": LOR, "param": "rho", "observable": obs2, "horizons": [0.05], "n_initial": 2, "dt": 0.01, **kw}
+        **{
+            "system": LOR,
+            "param": "rho",
+            "observable": obs2,
+            "horizons": [0.05],
+            "n_initial": 2,
+            "dt": 0.01,
+            **kw,
+        }
     )
     for label, kw, name in [
         ("horizons []", dict(horizons=[]), "horizons"),
@@ -467,7 +616,14 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
 
     # --------------------------------------------------------------- bifurcation
     od = lambda **kw: cj.orbit_diagram(  # noqa: E731
-        **{"system": LOG, "param": "r", "values": np.array([3.5, 3.6]), "transient": 5, "keep": 4, **kw}
+        **{
+            "system": LOG,
+            "param": "r",
+            "values": np.array([3.5, 3.6]),
+            "transient": 5,
+            "keep": 4,
+            **kw,
+        }
     )
     for label, kw, name in [
         ("values with NaN", dict(values=np.array([3.5, nan])), "values"),
@@ -543,12 +699,10 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
             "rho",
         )
     for label, call, name in [
-
         ("Henon(b='x')", lambda: cj.systems.Henon(b="x"), "b"),
         ("Logistic(r=[3, 4])", lambda: cj.systems.Logistic(r=[3.0, 4.0]), "r"),
         ("Rossler(c=None)", lambda: cj.systems.Rossler(c=None), "c"),
         ("Lorenz96(n=0)", lambda: cj.systems.Lorenz96(n=0), "n"),
-
         ("LinearFlow(A=1-D)", lambda: cj.systems.LinearFlow(A=np.ones(3)), "A"),
         ("LinearFlow(A=str)", lambda: cj.systems.LinearFlow(A="eye"), "A"),
     ]:
@@ -557,13 +711,15 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         "system constructors",
         "Henon(a=NaN) then trajectory",
         lambda: cj.trajectory(cj.systems.Henon(a=nan), np.zeros(2), steps=5),
-        "`a`", ".a",
+        "`a`",
+        ".a",
     )
     add_raw(
         "system constructors",
         "Lorenz96(F=inf) then lyapunov_spectrum",
         lambda: cj.lyapunov_spectrum(cj.systems.Lorenz96(F=inf), None, 5, dt=0.01),
-        "`F`", ".F",
+        "`F`",
+        ".F",
     )
     add_raw("systems.get", "unknown name", lambda: cj.systems.get("lorenz64"), "'lorenz64'")
     add_raw("systems.get", "name with a typo", lambda: cj.systems.get("henom"), "'henom'")
@@ -605,7 +761,11 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         ("ds None", lambda: cj.io.save(None, scratch / "n.nc"), ("`ds`",)),
         ("ds a dict", lambda: cj.io.save({"a": 1}, scratch / "n.nc"), ("`ds`",)),
         ("format 'csv'", lambda: cj.io.save(ds, scratch / "n.nc", format="csv"), ("`format`",)),
-        ("unknown suffix", lambda: cj.io.save(ds, scratch / "n.txt"), ("n.txt", "`path`", "`format`")),
+        (
+            "unknown suffix",
+            lambda: cj.io.save(ds, scratch / "n.txt"),
+            ("n.txt", "`path`", "`format`"),
+        ),
         ("parent is a file", lambda: cj.io.save(ds, blocker / "n.nc"), ("a_file/n.nc",)),
         ("target is a directory", lambda: cj.io.save(ds, scratch / "adir.nc"), ("adir.nc",)),
         ("in /proc", lambda: cj.io.save(ds, "/proc/x.nc"), ("/proc/x.nc",)),
@@ -633,11 +793,19 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
     for label, call, name in [
         ("data NaN", lambda: L.fit_esn(xs_nan, dt=0.02, key=key, n=10), "data"),
         ("n 0", lambda: L.fit_esn(xs, dt=0.02, key=key, n=0), "n"),
-        ("spectral_radius NaN", lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, spectral_radius=nan), "spectral_radius"),
+        (
+            "spectral_radius NaN",
+            lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, spectral_radius=nan),
+            "spectral_radius",
+        ),
         ("leak 2", lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, leak=2.0), "leak"),
         ("density 0", lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, density=0.0), "density"),
         ("ridge -1", lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, ridge=-1.0), "ridge"),
-        ("features 'cubic'", lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, features="cubic"), "features"),
+        (
+            "features 'cubic'",
+            lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, features="cubic"),
+            "features",
+        ),
         ("washout > data", lambda: L.fit_esn(xs, dt=0.02, key=key, n=10, washout=10**6), "washout"),
     ]:
         add("learn.fit_esn", label, call, name)
@@ -652,13 +820,27 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         add("learn.fit_ngrc", label, call, name)
     s1 = xs[:, 0]
     for label, call, name in [
-        ("series NaN", lambda: L.fit_delay_mlp(np.where(np.arange(s1.size) == 3, nan, s1), key=key, restarts=1), "series"),
+        (
+            "series NaN",
+            lambda: L.fit_delay_mlp(
+                np.where(np.arange(s1.size) == 3, nan, s1), key=key, restarts=1
+            ),
+            "series",
+        ),
         ("lags 0", lambda: L.fit_delay_mlp(s1, key=key, lags=0), "lags"),
         ("hidden 0", lambda: L.fit_delay_mlp(s1, key=key, hidden=0), "hidden"),
         ("restarts 0", lambda: L.fit_delay_mlp(s1, key=key, restarts=0), "restarts"),
-        ("activation 'swish2'", lambda: L.fit_delay_mlp(s1, key=key, activation="swish2"), "activation"),
+        (
+            "activation 'swish2'",
+            lambda: L.fit_delay_mlp(s1, key=key, activation="swish2"),
+            "activation",
+        ),
         ("trainer 'sgd'", lambda: L.fit_delay_mlp(s1, key=key, trainer="sgd"), "trainer"),
-        ("validation_fraction 1.5", lambda: L.fit_delay_mlp(s1, key=key, validation_fraction=1.5), "validation_fraction"),
+        (
+            "validation_fraction 1.5",
+            lambda: L.fit_delay_mlp(s1, key=key, validation_fraction=1.5),
+            "validation_fraction",
+        ),
     ]:
         add("learn.fit_delay_mlp", label, call, name)
     for label, call, name in [
@@ -666,9 +848,21 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         ("key None", lambda: L.fit_neural_ode(xs, dt=0.02, key=None, steps=2), "key"),
         ("key int", lambda: L.fit_neural_ode(xs, dt=0.02, key=3, steps=2), "key"),
         ("hidden 0", lambda: L.fit_neural_ode(xs, dt=0.02, key=key, hidden=0, steps=2), "hidden"),
-        ("segment_steps 0", lambda: L.fit_neural_ode(xs, dt=0.02, key=key, segment_steps=0, steps=2), "segment_steps"),
-        ("solver 'rk45'", lambda: L.fit_neural_ode(xs, dt=0.02, key=key, solver="rk45", steps=2), "solver"),
-        ("optimizer 'sgd2'", lambda: L.fit_neural_ode(xs, dt=0.02, key=key, optimizer="sgd2", steps=2), "optimizer"),
+        (
+            "segment_steps 0",
+            lambda: L.fit_neural_ode(xs, dt=0.02, key=key, segment_steps=0, steps=2),
+            "segment_steps",
+        ),
+        (
+            "solver 'rk45'",
+            lambda: L.fit_neural_ode(xs, dt=0.02, key=key, solver="rk45", steps=2),
+            "solver",
+        ),
+        (
+            "optimizer 'sgd2'",
+            lambda: L.fit_neural_ode(xs, dt=0.02, key=key, optimizer="sgd2", steps=2),
+            "optimizer",
+        ),
     ]:
         add("learn.fit_neural_ode", label, call, name)
     for label, call, name in [
@@ -701,7 +895,11 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         ("threshold 0", lambda: M.valid_prediction_time(xs, xs, threshold=0.0), "threshold"),
         ("threshold NaN", lambda: M.valid_prediction_time(xs, xs, threshold=nan), "threshold"),
         ("dt -1", lambda: M.valid_prediction_time(xs, xs, dt=-1.0), "dt"),
-        ("lyapunov_time 0", lambda: M.valid_prediction_time(xs, xs, lyapunov_time=0.0), "lyapunov_time"),
+        (
+            "lyapunov_time 0",
+            lambda: M.valid_prediction_time(xs, xs, lyapunov_time=0.0),
+            "lyapunov_time",
+        ),
     ]:
         add("metrics.valid_prediction_time", label, call, name)
     for label, call, name in [
@@ -711,7 +909,11 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         ("method 'exact2'", lambda: M.wasserstein(xs, xs, method="exact2"), "method"),
         ("p 0", lambda: M.wasserstein(xs, xs, p=0.0), "p"),
         ("bins 0", lambda: M.wasserstein(xs, xs, method="binned", bins=0), "bins"),
-        ("projections 0", lambda: M.wasserstein(xs, xs, method="sliced", projections=0, key=key), "projections"),
+        (
+            "projections 0",
+            lambda: M.wasserstein(xs, xs, method="sliced", projections=0, key=key),
+            "projections",
+        ),
         ("a empty", lambda: M.wasserstein(np.ones((0, 3)), xs), "a"),
     ]:
         add("metrics.wasserstein", label, call, name)
@@ -720,20 +922,60 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         ("spectrum_distance empty", lambda: M.spectrum_distance([], [0.9]), "learned"),
         ("smape true NaN", lambda: M.smape(xs, xs_nan), "true"),
         ("power_spectrum_distance dt 0", lambda: M.power_spectrum_distance(xs, xs, dt=0.0), "dt"),
-        ("autocorrelation_distance max_lag 0", lambda: M.autocorrelation_distance(xs, xs, max_lag=0), "max_lag"),
-        ("autocorrelation_distance max_lag > T", lambda: M.autocorrelation_distance(xs, xs, max_lag=10**6), "max_lag"),
-        ("divergence_time condition -1", lambda: M.divergence_time(np.zeros((1, 8), int), np.zeros((1, 2, 8), int), condition=-1), "condition"),
+        (
+            "autocorrelation_distance max_lag 0",
+            lambda: M.autocorrelation_distance(xs, xs, max_lag=0),
+            "max_lag",
+        ),
+        (
+            "autocorrelation_distance max_lag > T",
+            lambda: M.autocorrelation_distance(xs, xs, max_lag=10**6),
+            "max_lag",
+        ),
+        (
+            "divergence_time condition -1",
+            lambda: M.divergence_time(
+                np.zeros((1, 8), int), np.zeros((1, 2, 8), int), condition=-1
+            ),
+            "condition",
+        ),
     ]:
         add("metrics (other)", label, call, name)
 
     # --------------------------------------------------------------- other public functions
     for label, call, name in [
-        ("finite_time_lyapunov window 0", lambda: cj.finite_time_lyapunov(LOR, X0, window=0, windows=2, dt=0.01), "window"),
-        ("finite_time_lyapunov windows 0", lambda: cj.finite_time_lyapunov(LOR, X0, window=5, windows=0, dt=0.01), "windows"),
-        ("finite_time_lyapunov x0 NaN", lambda: cj.finite_time_lyapunov(LOR, np.full(3, nan), window=5, windows=2, dt=0.01), "x0"),
-        ("finite_n_lyapunov orbit NaN", lambda: cj.finite_n_lyapunov(HEN, np.full((10, 2), nan)), "orbit"),
-        ("finite_n_lyapunov n_max 0", lambda: cj.finite_n_lyapunov(HEN, np.zeros((10, 2)), n_max=0), "n_max"),
-        ("lag_sensitivities output 5", lambda: cj.lag_sensitivities(cj.systems.DelayedHenon(), cj.systems.DelayedHenon().default_state(), 20, output=5), "output"),
+        (
+            "finite_time_lyapunov window 0",
+            lambda: cj.finite_time_lyapunov(LOR, X0, window=0, windows=2, dt=0.01),
+            "window",
+        ),
+        (
+            "finite_time_lyapunov windows 0",
+            lambda: cj.finite_time_lyapunov(LOR, X0, window=5, windows=0, dt=0.01),
+            "windows",
+        ),
+        (
+            "finite_time_lyapunov x0 NaN",
+            lambda: cj.finite_time_lyapunov(LOR, np.full(3, nan), window=5, windows=2, dt=0.01),
+            "x0",
+        ),
+        (
+            "finite_n_lyapunov orbit NaN",
+            lambda: cj.finite_n_lyapunov(HEN, np.full((10, 2), nan)),
+            "orbit",
+        ),
+        (
+            "finite_n_lyapunov n_max 0",
+            lambda: cj.finite_n_lyapunov(HEN, np.zeros((10, 2)), n_max=0),
+            "n_max",
+        ),
+        (
+            "lag_sensitivities output 5",
+            lambda: cj.lag_sensitivities(
+                cj.systems.DelayedHenon(), cj.systems.DelayedHenon().default_state(), 20, output=5
+            ),
+            "output",
+        ),
         ("classify_attractor x0 NaN", lambda: cj.classify_attractor(HEN, np.full(2, nan)), "x0"),
         ("discretize dt 0", lambda: cj.discretize(LOR, 0.0), "dt"),
     ]:
@@ -777,8 +1019,6 @@ def worker(indices: list[int], scratch: Path, timeout: int) -> None:
     """Run the cases `indices`, one JSON line each on stdout (START line first)."""
     import jax
 
-    import chaosjax as cj
-
     cases = api_cases(scratch)
     signal.signal(signal.SIGALRM, _alarm)
     out = sys.stdout
@@ -799,9 +1039,7 @@ def worker(indices: list[int], scratch: Path, timeout: int) -> None:
             outcome, detail = "unclear", "KeyboardInterrupt"
         except Exception as e:  # noqa: BLE001 - every exception is classified
             signal.alarm(0)
-            outcome, detail = classify_exception(
-                e, case.names, case.function.startswith("io.")
-            )
+            outcome, detail = classify_exception(e, case.names, case.function.startswith("io."))
         finally:
             signal.alarm(0)
         secs = time.perf_counter() - t0
@@ -837,8 +1075,16 @@ def run_api(
     def drive(todo: list[int]) -> None:
         while todo:
             cmd = [
-                sys.executable, __file__, "--worker", ",".join(map(str, todo)),
-                "--scratch", str(scratch), "--case-timeout", str(args.case_timeout),
+                sys.executable,
+                __file__,
+                "--worker",
+                ",".join(map(str, todo)),
+                "--src",
+                str(SRC),
+                "--scratch",
+                str(scratch),
+                "--case-timeout",
+                str(args.case_timeout),
             ]
             proc = subprocess.Popen(
                 cmd,
@@ -875,8 +1121,11 @@ def run_api(
                             results[msg["i"]] = msg
                             done = len(results)
                         if args.verbose or msg["outcome"] != "clear":
-                            print(f"  [{done}/{len(indices)}] #{msg['i']} {msg['outcome']}: "
-                                  f"{msg['detail'][:120]}", flush=True)
+                            print(
+                                f"  [{done}/{len(indices)}] #{msg['i']} {msg['outcome']}: "
+                                f"{msg['detail'][:120]}",
+                                flush=True,
+                            )
                         todo = [i for i in todo if i != msg["i"]]
                         current = None
                         if not todo:
@@ -993,54 +1242,253 @@ def cli_cases() -> list[CliCase]:
             "Bad",
             setup=bad_sys,
         )
-        add(cmd, "--system-file raises", [cmd, "--system-file", "bad.py:Raises", *extra], "Raises", "boom", setup=bad_sys)
-        add(cmd, "--system-file missing file", [cmd, "--system-file", "nope.py:X", *extra], "nope.py")
-        add(cmd, "--system-file missing class", [cmd, "--system-file", "bad.py:Nope", *extra], "Nope", setup=bad_sys)
-        add(cmd, "--system-file not a system", [cmd, "--system-file", "bad.py:NotASystem", *extra], "NotASystem", setup=bad_sys)
-        add(cmd, "--system-file syntax error", [cmd, "--system-file", "syntax.py:F", *extra], "syntax.py", setup=syntax)
-        add(cmd, "--system-file without class", [cmd, "--system-file", "bad.py", *extra], "--system-file", setup=bad_sys)
+        add(
+            cmd,
+            "--system-file raises",
+            [cmd, "--system-file", "bad.py:Raises", *extra],
+            "Raises",
+            "boom",
+            setup=bad_sys,
+        )
+        add(
+            cmd,
+            "--system-file missing file",
+            [cmd, "--system-file", "nope.py:X", *extra],
+            "nope.py",
+        )
+        add(
+            cmd,
+            "--system-file missing class",
+            [cmd, "--system-file", "bad.py:Nope", *extra],
+            "Nope",
+            setup=bad_sys,
+        )
+        add(
+            cmd,
+            "--system-file not a system",
+            [cmd, "--system-file", "bad.py:NotASystem", *extra],
+            "NotASystem",
+            setup=bad_sys,
+        )
+        add(
+            cmd,
+            "--system-file syntax error",
+            [cmd, "--system-file", "syntax.py:F", *extra],
+            "syntax.py",
+            setup=syntax,
+        )
+        add(
+            cmd,
+            "--system-file without class",
+            [cmd, "--system-file", "bad.py", *extra],
+            "--system-file",
+            setup=bad_sys,
+        )
         add(cmd, "no system", [cmd, *extra], "system", "SYSTEM")
     for cmd in ("simulate", "lyapunov", "sensitivity"):
-        extra = {"simulate": ["--out", "x.nc", "-q"], "lyapunov": ["--no-plot", "-q"], "sensitivity": ["--no-plot", "-q", "--method", "lss"]}[cmd]
+        extra = {
+            "simulate": ["--out", "x.nc", "-q"],
+            "lyapunov": ["--no-plot", "-q"],
+            "sensitivity": ["--no-plot", "-q", "--method", "lss"],
+        }[cmd]
         add(cmd, "--steps 0", [cmd, "lorenz63", "--steps", "0", *extra], "--steps", "steps")
         add(cmd, "--steps -5", [cmd, "lorenz63", "--steps", "-5", *extra], "--steps", "steps")
         add(cmd, "--steps 1e3", [cmd, "lorenz63", "--steps", "1e3", *extra], "--steps")
-        add(cmd, "--steps 2**70", [cmd, "lorenz63", "--steps", str(2**70), *extra], "--steps", "steps")
-        add(cmd, "--steps 1e11", [cmd, "lorenz63", "--steps", str(10**11), *extra], "--steps", "steps")
-        add(cmd, "--transient -1", [cmd, "lorenz63", "--transient", "-1", *extra], "--transient", "transient")
+        add(
+            cmd,
+            "--steps 2**70",
+            [cmd, "lorenz63", "--steps", str(2**70), *extra],
+            "--steps",
+            "steps",
+        )
+        add(
+            cmd,
+            "--steps 1e11",
+            [cmd, "lorenz63", "--steps", str(10**11), *extra],
+            "--steps",
+            "steps",
+        )
+        add(
+            cmd,
+            "--transient -1",
+            [cmd, "lorenz63", "--transient", "-1", *extra],
+            "--transient",
+            "transient",
+        )
     # simulate
     add("simulate", "--out unknown suffix", ["simulate", "henon", "--out", "x.txt", "-q"], "--out")
-    add("simulate", "--out in a missing directory", ["simulate", "henon", "--out", "no/such/x.nc", "-q"], "--out")
+    add(
+        "simulate",
+        "--out in a missing directory",
+        ["simulate", "henon", "--out", "no/such/x.nc", "-q"],
+        "--out",
+    )
     add("simulate", "--out in /proc", ["simulate", "henon", "--out", "/proc/x.nc", "-q"], "--out")
-    add("simulate", "--out read-only", ["simulate", "henon", "--out", "ro.nc", "-q"], "--out", setup=readonly_nc)
+    add(
+        "simulate",
+        "--out read-only",
+        ["simulate", "henon", "--out", "ro.nc", "-q"],
+        "--out",
+        setup=readonly_nc,
+    )
     add("simulate", "--out a directory", ["simulate", "henon", "--out", ".", "-q"], "--out")
-    add("simulate", "--x0 wrong length", ["simulate", "lorenz63", "--x0", "1,2", "--out", "x.nc", "-q"], "--x0", "x0")
-    add("simulate", "--x0 NaN", ["simulate", "lorenz63", "--x0", "1,nan,2", "--out", "x.nc", "-q"], "--x0", "x0")
-    add("simulate", "--x0 text", ["simulate", "lorenz63", "--x0", "a,b,c", "--out", "x.nc", "-q"], "--x0")
-    add("simulate", "--save-every 0", ["simulate", "henon", "--save-every", "0", "--out", "x.nc", "-q"], "--save-every", "save_every")
-    add("simulate", "--ensemble 0", ["simulate", "henon", "--ensemble", "0", "--out", "x.nc", "-q"], "--ensemble")
-    add("simulate", "--t-final -1", ["simulate", "lorenz63", "--t-final", "-1", "--out", "x.nc", "-q"], "--t-final")
-    add("simulate", "--t-final with --steps", ["simulate", "lorenz63", "--t-final", "1", "--steps", "5", "--out", "x.nc", "-q"], "--t-final", "--steps")
-    add("simulate", "--trajectories without --ensemble", ["simulate", "henon", "--trajectories", "--out", "x.nc", "-q"], "--trajectories", "--ensemble")
-    add("simulate", "--dt for a map", ["simulate", "henon", "--dt", "0.1", "--out", "x.nc", "-q"], "--dt")
+    add(
+        "simulate",
+        "--x0 wrong length",
+        ["simulate", "lorenz63", "--x0", "1,2", "--out", "x.nc", "-q"],
+        "--x0",
+        "x0",
+    )
+    add(
+        "simulate",
+        "--x0 NaN",
+        ["simulate", "lorenz63", "--x0", "1,nan,2", "--out", "x.nc", "-q"],
+        "--x0",
+        "x0",
+    )
+    add(
+        "simulate",
+        "--x0 text",
+        ["simulate", "lorenz63", "--x0", "a,b,c", "--out", "x.nc", "-q"],
+        "--x0",
+    )
+    add(
+        "simulate",
+        "--save-every 0",
+        ["simulate", "henon", "--save-every", "0", "--out", "x.nc", "-q"],
+        "--save-every",
+        "save_every",
+    )
+    add(
+        "simulate",
+        "--ensemble 0",
+        ["simulate", "henon", "--ensemble", "0", "--out", "x.nc", "-q"],
+        "--ensemble",
+    )
+    add(
+        "simulate",
+        "--t-final -1",
+        ["simulate", "lorenz63", "--t-final", "-1", "--out", "x.nc", "-q"],
+        "--t-final",
+    )
+    add(
+        "simulate",
+        "--t-final with --steps",
+        ["simulate", "lorenz63", "--t-final", "1", "--steps", "5", "--out", "x.nc", "-q"],
+        "--t-final",
+        "--steps",
+    )
+    add(
+        "simulate",
+        "--trajectories without --ensemble",
+        ["simulate", "henon", "--trajectories", "--out", "x.nc", "-q"],
+        "--trajectories",
+        "--ensemble",
+    )
+    add(
+        "simulate",
+        "--dt for a map",
+        ["simulate", "henon", "--dt", "0.1", "--out", "x.nc", "-q"],
+        "--dt",
+    )
     # lyapunov
     add("lyapunov", "--k 0", ["lyapunov", "lorenz63", "--k", "0", "--no-plot", "-q"], "--k", "`k`")
     add("lyapunov", "--k 4", ["lyapunov", "lorenz63", "--k", "4", "--no-plot", "-q"], "--k", "`k`")
-    add("lyapunov", "--plot /proc/x.png", ["lyapunov", "henon", "--steps", "10", "--plot", "/proc/x.png", "-q"], "--plot")
-    add("lyapunov", "--plot unknown suffix", ["lyapunov", "henon", "--steps", "10", "--plot", "x.gif", "-q"], "--plot")
-    add("lyapunov", "--plot read-only", ["lyapunov", "henon", "--steps", "10", "--plot", "ro.png", "-q"], "--plot", setup=readonly_png)
-    add("lyapunov", "--out unknown suffix", ["lyapunov", "henon", "--steps", "10", "--out", "x.csv", "--no-plot", "-q"], "--out")
-    add("lyapunov", "--out read-only", ["lyapunov", "henon", "--steps", "10", "--out", "ro.nc", "--no-plot", "-q"], "--out", setup=readonly_nc)
+    add(
+        "lyapunov",
+        "--plot /proc/x.png",
+        ["lyapunov", "henon", "--steps", "10", "--plot", "/proc/x.png", "-q"],
+        "--plot",
+    )
+    add(
+        "lyapunov",
+        "--plot unknown suffix",
+        ["lyapunov", "henon", "--steps", "10", "--plot", "x.gif", "-q"],
+        "--plot",
+    )
+    add(
+        "lyapunov",
+        "--plot read-only",
+        ["lyapunov", "henon", "--steps", "10", "--plot", "ro.png", "-q"],
+        "--plot",
+        setup=readonly_png,
+    )
+    add(
+        "lyapunov",
+        "--out unknown suffix",
+        ["lyapunov", "henon", "--steps", "10", "--out", "x.csv", "--no-plot", "-q"],
+        "--out",
+    )
+    add(
+        "lyapunov",
+        "--out read-only",
+        ["lyapunov", "henon", "--steps", "10", "--out", "ro.nc", "--no-plot", "-q"],
+        "--out",
+        setup=readonly_nc,
+    )
     # sensitivity
-    add("sensitivity", "--method unknown", ["sensitivity", "lorenz63", "--method", "adjoint", "--no-plot", "-q"], "--method", "adjoint")
-    add("sensitivity", "--wrt unknown", ["sensitivity", "lorenz63", "--wrt", "rh", "--no-plot", "-q"], "rh")
-    add("sensitivity", "--observable 5", ["sensitivity", "lorenz63", "--observable", "5", "--no-plot", "-q"], "--observable", "observable")
-    add("sensitivity", "--horizons -1", ["sensitivity", "lorenz63", "--method", "autodiff", "--horizons", "-1", "--no-plot", "-q"], "--horizons", "horizons")
-    add("sensitivity", "--horizons abc", ["sensitivity", "lorenz63", "--method", "autodiff", "--horizons", "abc", "--no-plot", "-q"], "--horizons", "horizons")
-    add("sensitivity", "--horizons nan", ["sensitivity", "lorenz63", "--method", "autodiff", "--horizons", "nan", "--no-plot", "-q"], "--horizons", "horizons")
-    add("sensitivity", "--members 0", ["sensitivity", "lorenz63", "--method", "autodiff", "--members", "0", "--no-plot", "-q"], "--members", "n_initial")
-    add("sensitivity", "--segments 0", ["sensitivity", "lorenz63", "--method", "lss", "--segments", "0", "--no-plot", "-q"], "--segments", "segments")
-    add("sensitivity", "--plot read-only", ["sensitivity", "henon", "--method", "lss", "--steps", "100", "--plot", "ro.png", "-q"], "--plot", setup=readonly_png)
+    add(
+        "sensitivity",
+        "--method unknown",
+        ["sensitivity", "lorenz63", "--method", "adjoint", "--no-plot", "-q"],
+        "--method",
+        "adjoint",
+    )
+    add(
+        "sensitivity",
+        "--wrt unknown",
+        ["sensitivity", "lorenz63", "--wrt", "rh", "--no-plot", "-q"],
+        "rh",
+    )
+    add(
+        "sensitivity",
+        "--observable 5",
+        ["sensitivity", "lorenz63", "--observable", "5", "--no-plot", "-q"],
+        "--observable",
+        "observable",
+    )
+    add(
+        "sensitivity",
+        "--horizons -1",
+        ["sensitivity", "lorenz63", "--method", "autodiff", "--horizons", "-1", "--no-plot", "-q"],
+        "--horizons",
+        "horizons",
+    )
+    add(
+        "sensitivity",
+        "--horizons abc",
+        ["sensitivity", "lorenz63", "--method", "autodiff", "--horizons", "abc", "--no-plot", "-q"],
+        "--horizons",
+        "horizons",
+    )
+    add(
+        "sensitivity",
+        "--horizons nan",
+        ["sensitivity", "lorenz63", "--method", "autodiff", "--horizons", "nan", "--no-plot", "-q"],
+        "--horizons",
+        "horizons",
+    )
+    add(
+        "sensitivity",
+        "--members 0",
+        ["sensitivity", "lorenz63", "--method", "autodiff", "--members", "0", "--no-plot", "-q"],
+        "--members",
+        "n_initial",
+    )
+    add(
+        "sensitivity",
+        "--segments 0",
+        ["sensitivity", "lorenz63", "--method", "lss", "--segments", "0", "--no-plot", "-q"],
+        "--segments",
+        "segments",
+    )
+    add(
+        "sensitivity",
+        "--plot read-only",
+        ["sensitivity", "henon", "--method", "lss", "--steps", "100", "--plot", "ro.png", "-q"],
+        "--plot",
+        setup=readonly_png,
+    )
     # bifurcation
     for label, rng in [
         ("--range 3:4", "3:4"),
@@ -1050,13 +1498,53 @@ def cli_cases() -> list[CliCase]:
         ("--range nan:4:10", "nan:4:10"),
         ("--range 4:3:10 (decreasing)", "4:inf:10"),
     ]:
-        add("bifurcation", label, ["bifurcation", "logistic", "--range", rng, "--no-plot", "-q"], "--range")
-    add("bifurcation", "--keep 0", ["bifurcation", "logistic", "--keep", "0", "--no-plot", "-q"], "--keep", "keep")
-    add("bifurcation", "--keep 1e10", ["bifurcation", "logistic", "--keep", str(10**10), "--no-plot", "-q"], "--keep", "keep")
-    add("bifurcation", "--transient -1", ["bifurcation", "logistic", "--transient", "-1", "--no-plot", "-q"], "--transient", "transient")
-    add("bifurcation", "--coordinate 3", ["bifurcation", "henon", "--coordinate", "3", "--no-plot", "-q"], "--coordinate", "coordinate")
-    add("bifurcation", "--wrt unknown", ["bifurcation", "logistic", "--wrt", "rr", "--no-plot", "-q"], "rr")
-    add("bifurcation", "--plot /proc", ["bifurcation", "logistic", "--plot", "/proc/x.png", "-q"], "--plot")
+        add(
+            "bifurcation",
+            label,
+            ["bifurcation", "logistic", "--range", rng, "--no-plot", "-q"],
+            "--range",
+        )
+    add(
+        "bifurcation",
+        "--keep 0",
+        ["bifurcation", "logistic", "--keep", "0", "--no-plot", "-q"],
+        "--keep",
+        "keep",
+    )
+    add(
+        "bifurcation",
+        "--keep 1e10",
+        ["bifurcation", "logistic", "--keep", str(10**10), "--no-plot", "-q"],
+        "--keep",
+        "keep",
+    )
+    add(
+        "bifurcation",
+        "--transient -1",
+        ["bifurcation", "logistic", "--transient", "-1", "--no-plot", "-q"],
+        "--transient",
+        "transient",
+    )
+    add(
+        "bifurcation",
+        "--coordinate 3",
+        ["bifurcation", "henon", "--coordinate", "3", "--no-plot", "-q"],
+        "--coordinate",
+        "coordinate",
+    )
+    add(
+        "bifurcation",
+        "--wrt unknown",
+        ["bifurcation", "logistic", "--wrt", "rr", "--no-plot", "-q"],
+        "rr",
+    )
+    add(
+        "bifurcation",
+        "--plot /proc",
+        ["bifurcation", "logistic", "--plot", "/proc/x.png", "-q"],
+        "--plot",
+    )
+
     # report (configs)
     def cfg(name: str, text: str):
         return write(name, text)
@@ -1064,8 +1552,16 @@ def cli_cases() -> list[CliCase]:
     for label, text, names in [
         ("config rho = nan", 'system = "lorenz63"\n[parameters]\nrho = nan\n', ("parameters.rho",)),
         ("config rho = inf", 'system = "lorenz63"\n[parameters]\nrho = inf\n', ("parameters.rho",)),
-        ("config rho = 'abc'", 'system = "lorenz63"\n[parameters]\nrho = "abc"\n', ("parameters.rho",)),
-        ("config rho = [1, 2]", 'system = "lorenz63"\n[parameters]\nrho = [1.0, 2.0]\n', ("parameters.rho", "rho")),
+        (
+            "config rho = 'abc'",
+            'system = "lorenz63"\n[parameters]\nrho = "abc"\n',
+            ("parameters.rho",),
+        ),
+        (
+            "config rho = [1, 2]",
+            'system = "lorenz63"\n[parameters]\nrho = [1.0, 2.0]\n',
+            ("parameters.rho", "rho"),
+        ),
         ("config unknown parameter", 'system = "lorenz63"\n[parameters]\nrh = 1.0\n', ("rh",)),
         ("config horizons = [inf]", "horizons = [inf]\n", ("horizons",)),
         ("config horizons = 'a'", 'horizons = "a"\n', ("horizons",)),
@@ -1076,7 +1572,11 @@ def cli_cases() -> list[CliCase]:
         ("config members = 0", "members = 0\n", ("members",)),
         ("config members = 2.5", "members = 2.5\n", ("members",)),
         ("config trajectory_steps = -1", "trajectory_steps = -1\n", ("trajectory_steps",)),
-        ("config lyapunov_steps = 2**70", f"lyapunov_steps = {2**62}\n", ("lyapunov_steps", "steps")),
+        (
+            "config lyapunov_steps = 2**70",
+            f"lyapunov_steps = {2**62}\n",
+            ("lyapunov_steps", "steps"),
+        ),
         ("config unknown key", "colour = 'red'\n", ("colour",)),
         ("config sections unknown", 'sections = "system,weather"\n', ("weather",)),
         ("config system unknown", 'system = "lorenz64"\n', ("lorenz64",)),
@@ -1084,47 +1584,209 @@ def cli_cases() -> list[CliCase]:
         ("config not TOML", "this is = = not toml\n", ("c.toml",)),
         ("config bifurcation_range bad", 'bifurcation_range = "1:2"\n', ("bifurcation_range",)),
         ("config seed = 'x'", 'seed = "x"\n', ("seed",)),
-        ("config system_file without --allow-code", 'system_file = "bad.py:Bad"\n', ("system_file",)),
+        (
+            "config system_file without --allow-code",
+            'system_file = "bad.py:Bad"\n',
+            ("system_file",),
+        ),
     ]:
-        add("report", label, ["report", "--config", "c.toml", "--out", "rep", "-q", "--quick"], *names, setup=many(cfg("c.toml", text), bad_sys))
-    add("report", "--config missing", ["report", "--config", "none.toml", "--out", "rep", "-q"], "none.toml")
-    add("report", "--members 0", ["report", "--members", "0", "--out", "rep", "-q"], "--members", "members")
+        add(
+            "report",
+            label,
+            ["report", "--config", "c.toml", "--out", "rep", "-q", "--quick"],
+            *names,
+            setup=many(cfg("c.toml", text), bad_sys),
+        )
+    add(
+        "report",
+        "--config missing",
+        ["report", "--config", "none.toml", "--out", "rep", "-q"],
+        "none.toml",
+    )
+    add(
+        "report",
+        "--members 0",
+        ["report", "--members", "0", "--out", "rep", "-q"],
+        "--members",
+        "members",
+    )
     add("report", "--dt -1", ["report", "--dt", "-1", "--out", "rep", "-q"], "--dt", "dt")
-    add("report", "--sections weather", ["report", "--sections", "weather", "--out", "rep", "-q"], "weather")
-    add("report", "--out is a file", ["report", "--out", "ro.nc", "-q", "--sections", "system"], "--out", setup=readonly_nc)
-    add("report", "--out in /proc", ["report", "--out", "/proc/rep", "-q", "--sections", "system"], "--out")
-    add("report", "--model missing", ["report", "--model", "nomodel.eqx", "--out", "rep", "-q"], "nomodel.eqx", "--model")
-    add("report", "--bifurcation-range 3:4", ["report", "--bifurcation-range", "3:4", "--out", "rep", "-q"], "--bifurcation-range", "bifurcation_range")
+    add(
+        "report",
+        "--sections weather",
+        ["report", "--sections", "weather", "--out", "rep", "-q"],
+        "weather",
+    )
+    add(
+        "report",
+        "--out is a file",
+        ["report", "--out", "ro.nc", "-q", "--sections", "system"],
+        "--out",
+        setup=readonly_nc,
+    )
+    add(
+        "report",
+        "--out in /proc",
+        ["report", "--out", "/proc/rep", "-q", "--sections", "system"],
+        "--out",
+    )
+    add(
+        "report",
+        "--model missing",
+        ["report", "--model", "nomodel.eqx", "--out", "rep", "-q"],
+        "nomodel.eqx",
+        "--model",
+    )
+    add(
+        "report",
+        "--bifurcation-range 3:4",
+        ["report", "--bifurcation-range", "3:4", "--out", "rep", "-q"],
+        "--bifurcation-range",
+        "bifurcation_range",
+    )
     add("report", "--param rho=nan", ["report", "--param", "rho=nan", "--out", "rep", "-q"], "rho")
     # learn
     for sub in ("sindy", "delay-mlp", "neural-ode", "esn", "ngrc", "transformer"):
-        add(f"learn {sub}", "--data non-NetCDF", ["learn", sub, "--data", "text.nc", "--out", "m", "-q"], "text.nc", setup=nc_text)
-        add(f"learn {sub}", "--data missing", ["learn", sub, "--data", "none.nc", "--out", "m", "-q"], "none.nc")
-        add(f"learn {sub}", "--points 0", ["learn", sub, "lorenz63", "--points", "0", "--out", "m", "-q"], "--points")
-        add(f"learn {sub}", "--out is a file", ["learn", sub, "lorenz63", "--out", "ro.nc", "-q"], "--out", setup=readonly_nc)
-        add(f"learn {sub}", "unknown system", ["learn", sub, "lorenz64", "--out", "m", "-q"], "lorenz64")
-    add("learn sindy", "--library quartic", ["learn", "sindy", "lorenz63", "--library", "quartic", "--out", "m", "-q"], "--library", "quartic")
-    add("learn sindy", "--derivative fd3", ["learn", "sindy", "lorenz63", "--derivative", "fd3", "--out", "m", "-q"], "--derivative", "fd3")
-    add("learn sindy", "--threshold nan", ["learn", "sindy", "lorenz63", "--threshold", "nan", "--out", "m", "-q"], "--threshold", "threshold")
-    add("learn sindy", "--noise -1", ["learn", "sindy", "lorenz63", "--noise", "-1", "--out", "m", "-q"], "--noise")
-    add("learn delay-mlp", "--lags 0", ["learn", "delay-mlp", "henon", "--lags", "0", "--out", "m", "-q"], "--lags", "lags")
-    add("learn delay-mlp", "--trainer sgd", ["learn", "delay-mlp", "henon", "--trainer", "sgd", "--out", "m", "-q"], "--trainer", "trainer")
-    add("learn delay-mlp", "--observable 7", ["learn", "delay-mlp", "henon", "--observable", "7", "--out", "m", "-q"], "--observable", "observable")
-    add("learn esn", "--ridge -1", ["learn", "esn", "lorenz63", "--ridge", "-1", "--out", "m", "-q"], "--ridge")
-    add("learn ngrc", "--lags 0", ["learn", "ngrc", "lorenz63", "--lags", "0", "--out", "m", "-q"], "--lags", "lags")
+        add(
+            f"learn {sub}",
+            "--data non-NetCDF",
+            ["learn", sub, "--data", "text.nc", "--out", "m", "-q"],
+            "text.nc",
+            setup=nc_text,
+        )
+        add(
+            f"learn {sub}",
+            "--data missing",
+            ["learn", sub, "--data", "none.nc", "--out", "m", "-q"],
+            "none.nc",
+        )
+        add(
+            f"learn {sub}",
+            "--points 0",
+            ["learn", sub, "lorenz63", "--points", "0", "--out", "m", "-q"],
+            "--points",
+        )
+        add(
+            f"learn {sub}",
+            "--out is a file",
+            ["learn", sub, "lorenz63", "--out", "ro.nc", "-q"],
+            "--out",
+            setup=readonly_nc,
+        )
+        add(
+            f"learn {sub}",
+            "unknown system",
+            ["learn", sub, "lorenz64", "--out", "m", "-q"],
+            "lorenz64",
+        )
+    add(
+        "learn sindy",
+        "--library quartic",
+        ["learn", "sindy", "lorenz63", "--library", "quartic", "--out", "m", "-q"],
+        "--library",
+        "quartic",
+    )
+    add(
+        "learn sindy",
+        "--derivative fd3",
+        ["learn", "sindy", "lorenz63", "--derivative", "fd3", "--out", "m", "-q"],
+        "--derivative",
+        "fd3",
+    )
+    add(
+        "learn sindy",
+        "--threshold nan",
+        ["learn", "sindy", "lorenz63", "--threshold", "nan", "--out", "m", "-q"],
+        "--threshold",
+        "threshold",
+    )
+    add(
+        "learn sindy",
+        "--noise -1",
+        ["learn", "sindy", "lorenz63", "--noise", "-1", "--out", "m", "-q"],
+        "--noise",
+    )
+    add(
+        "learn delay-mlp",
+        "--lags 0",
+        ["learn", "delay-mlp", "henon", "--lags", "0", "--out", "m", "-q"],
+        "--lags",
+        "lags",
+    )
+    add(
+        "learn delay-mlp",
+        "--trainer sgd",
+        ["learn", "delay-mlp", "henon", "--trainer", "sgd", "--out", "m", "-q"],
+        "--trainer",
+        "trainer",
+    )
+    add(
+        "learn delay-mlp",
+        "--observable 7",
+        ["learn", "delay-mlp", "henon", "--observable", "7", "--out", "m", "-q"],
+        "--observable",
+        "observable",
+    )
+    add(
+        "learn esn",
+        "--ridge -1",
+        ["learn", "esn", "lorenz63", "--ridge", "-1", "--out", "m", "-q"],
+        "--ridge",
+    )
+    add(
+        "learn ngrc",
+        "--lags 0",
+        ["learn", "ngrc", "lorenz63", "--lags", "0", "--out", "m", "-q"],
+        "--lags",
+        "lags",
+    )
     # evaluate
-    add("evaluate", "model missing", ["evaluate", "nomodel.eqx", "--truth", "lorenz63", "-q"], "nomodel.eqx")
-    add("evaluate", "model not a model file", ["evaluate", "text.nc", "--truth", "lorenz63", "-q"], "text.nc", setup=nc_text)
-    add("evaluate", "--truth unknown", ["evaluate", "text.nc", "--truth", "lorenz64", "-q"], "lorenz64", "text.nc", setup=nc_text)
-    add("evaluate", "--starts 0", ["evaluate", "text.nc", "--truth", "lorenz63", "--starts", "0", "-q"], "--starts", "text.nc", setup=nc_text)
-    add("evaluate", "--out is a file", ["evaluate", "text.nc", "--truth", "lorenz63", "--out", "ro.nc", "-q"], "--out", "text.nc", setup=many(nc_text, readonly_nc))
+    add(
+        "evaluate",
+        "model missing",
+        ["evaluate", "nomodel.eqx", "--truth", "lorenz63", "-q"],
+        "nomodel.eqx",
+    )
+    add(
+        "evaluate",
+        "model not a model file",
+        ["evaluate", "text.nc", "--truth", "lorenz63", "-q"],
+        "text.nc",
+        setup=nc_text,
+    )
+    add(
+        "evaluate",
+        "--truth unknown",
+        ["evaluate", "text.nc", "--truth", "lorenz64", "-q"],
+        "lorenz64",
+        "text.nc",
+        setup=nc_text,
+    )
+    add(
+        "evaluate",
+        "--starts 0",
+        ["evaluate", "text.nc", "--truth", "lorenz63", "--starts", "0", "-q"],
+        "--starts",
+        "text.nc",
+        setup=nc_text,
+    )
+    add(
+        "evaluate",
+        "--out is a file",
+        ["evaluate", "text.nc", "--truth", "lorenz63", "--out", "ro.nc", "-q"],
+        "--out",
+        "text.nc",
+        setup=many(nc_text, readonly_nc),
+    )
     # systems, top level
     add("systems", "unknown option", ["systems", "--colour"], "--colour")
     add("chaosjax", "unknown command", ["simulat"], "simulat")
     return cases
 
 
-def classify_cli(proc: subprocess.CompletedProcess | None, names: tuple[str, ...], timeout: float) -> tuple[str, str]:
+def classify_cli(
+    proc: subprocess.CompletedProcess | None, names: tuple[str, ...], timeout: float
+) -> tuple[str, str]:
     if proc is None:
         return "hang", f"no exit within {timeout:.0f} s"
     out = (proc.stderr or "") + (proc.stdout or "")
@@ -1151,7 +1813,9 @@ def classify_cli(proc: subprocess.CompletedProcess | None, names: tuple[str, ...
     return "clear", f"exit {code}: {line}"
 
 
-def run_cli(cases: list[CliCase], indices: list[int], args: argparse.Namespace, scratch: Path) -> dict[int, dict]:
+def run_cli(
+    cases: list[CliCase], indices: list[int], args: argparse.Namespace, scratch: Path
+) -> dict[int, dict]:
     results: dict[int, dict] = {}
     lock = threading.Lock()
 
@@ -1176,10 +1840,19 @@ def run_cli(cases: list[CliCase], indices: list[int], args: argparse.Namespace, 
             proc = None
         outcome, detail = classify_cli(proc, case.names, args.cli_timeout)
         with lock:
-            results[i] = {"i": i, "outcome": outcome, "detail": detail, "s": time.perf_counter() - t0}
+            results[i] = {
+                "i": i,
+                "outcome": outcome,
+                "detail": detail,
+                "s": time.perf_counter() - t0,
+            }
             done = len(results)
         if args.verbose or outcome != "clear":
-            print(f"  [{done}/{len(indices)}] cli #{i} {case.command} {case.label}: {outcome}: {detail[:140]}", flush=True)
+            print(
+                f"  [{done}/{len(indices)}] cli #{i} {case.command} {case.label}: "
+                f"{outcome}: {detail[:140]}",
+                flush=True,
+            )
         for p in sorted(d.rglob("*"), reverse=True):  # read-only leftovers too
             try:
                 p.chmod(0o755 if p.is_dir() else 0o644)
@@ -1195,7 +1868,9 @@ def run_cli(cases: list[CliCase], indices: list[int], args: argparse.Namespace, 
 # =========================================================================== the table
 
 
-def table(title: str, groups: list[str], results: dict[int, dict], labels: list[tuple[str, str]]) -> list[str]:
+def table(
+    title: str, groups: list[str], results: dict[int, dict], labels: list[tuple[str, str]]
+) -> list[str]:
     per: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     total: collections.Counter = collections.Counter()
     for i, r in results.items():
@@ -1207,7 +1882,11 @@ def table(title: str, groups: list[str], results: dict[int, dict], labels: list[
     lines.append("|---|---:|---:|")
     for o in OUTCOMES:
         lines.append(f"| {o} | {total[o]} | {100 * total[o] / max(n, 1):.1f} % |")
-    lines += ["", "| function | " + " | ".join(OUTCOMES) + " |", "|---" + "|---:" * len(OUTCOMES) + "|"]
+    lines += [
+        "",
+        "| function | " + " | ".join(OUTCOMES) + " |",
+        "|---" + "|---:" * len(OUTCOMES) + "|",
+    ]
     for g in groups:
         if g in per:
             lines.append(f"| {g} | " + " | ".join(str(per[g][o]) for o in OUTCOMES) + " |")
@@ -1222,7 +1901,9 @@ def table(title: str, groups: list[str], results: dict[int, dict], labels: list[
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", choices=["api", "cli"])
     p.add_argument("--limit", type=int, help="every k-th case only, k = ceil(cases / limit)")
@@ -1235,7 +1916,11 @@ def main() -> None:
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--scratch", help=argparse.SUPPRESS)
     p.add_argument("--json", help="also write every outcome to this JSON file")
+    p.add_argument("--src", help="the chaosjax source tree to test (default: this checkout's)")
     args = p.parse_args()
+    if args.src:
+        global SRC
+        SRC = Path(args.src).resolve()
     if args.worker is not None:
         worker([int(i) for i in args.worker.split(",")], Path(args.scratch), args.case_timeout)
         return
@@ -1270,7 +1955,10 @@ def main() -> None:
             labels = [(c.function, c.label) for c in cases]
             groups = list(dict.fromkeys(c.function for c in cases))
             lines += table("Public API", groups, res, labels)
-            everything["api"] = {str(i): {**r, "function": labels[i][0], "label": labels[i][1]} for i, r in res.items()}
+            everything["api"] = {
+                str(i): {**r, "function": labels[i][0], "label": labels[i][1]}
+                for i, r in res.items()
+            }
         if args.only in (None, "cli"):
             ccases = cli_cases()
             idx = pick(len(ccases))
@@ -1279,7 +1967,10 @@ def main() -> None:
             labels = [(c.command, f"{c.label} (`chaosjax {' '.join(c.args)}`)") for c in ccases]
             groups = list(dict.fromkeys(c.command for c in ccases))
             lines += table("Command line", groups, res, labels)
-            everything["cli"] = {str(i): {**r, "command": labels[i][0], "label": labels[i][1]} for i, r in res.items()}
+            everything["cli"] = {
+                str(i): {**r, "command": labels[i][0], "label": labels[i][1]}
+                for i, r in res.items()
+            }
     finally:
         for q in sorted(scratch.rglob("*"), reverse=True):
             try:

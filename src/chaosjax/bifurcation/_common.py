@@ -37,7 +37,7 @@ def checked_dt(system: object, dt: float | None, solver: str) -> float | None:
     return m.time_per_step if isinstance(system, Flow) else None
 
 
-def check_param(system: Flow | Map, param: object, values: ArrayLike) -> Array:
+def check_param(system: Flow | Map, param: object, values: object) -> Array:
     """`values` of the numeric parameter `param` as an array (n, *shape of the parameter),
     checked to be finite; a structural (static) or unknown name is a `ValueError`."""
     if not isinstance(param, str):

@@ -777,6 +777,16 @@ def _spectrum(
     # `transient` steps beyond the accumulated ones.
     u = _check_inputs(m, inputs, transient + steps + (transient if inverse else 0))
     if inverse:
+        # The backward pass regenerates the orbit a segment at a time (steps / rows
+        # states of every member at once): that segment must fit.
+        rows = max(1, min(history, steps))
+        segment = -(-steps // rows)
+        v.output_fits(
+            segment * x.size * 2 * jnp.dtype(x.dtype).itemsize,
+            "steps",
+            f"the inverted run's orbit segments of {segment} states (steps / history)",
+            "raise `history` (more, shorter segments), or run fewer `steps`",
+        )
         _check_invertible(m, x if x.ndim == 1 else x[0], u)
     run = lambda x0_, prev: spectrum_on_map(
         m,

@@ -18,7 +18,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int
 
 from .._validate import positive_int, prng_key, unknown_name
 
@@ -166,7 +166,7 @@ class _System(eqx.Module):
     def default_state(self) -> Float[Array, " dim"]:
         """A state on (or very near) the attractor at the default parameters."""
 
-    def sample_state(self, key: PRNGKeyArray, n: int) -> Float[Array, "n dim"]:
+    def sample_state(self, key: object, n: object) -> Float[Array, "n dim"]:
         """`n` initial states: `default_state()` plus Gaussian noise of size `sample_scale`.
 
         The states are near, not on, the attractor; simulations discard a transient.

@@ -92,8 +92,8 @@ class RNN(DrivenMap):
     @classmethod
     def random(
         cls,
-        key: PRNGKeyArray,
-        n: int,
+        key: object,
+        n: object,
         *,
         n_inputs: int = 0,
         g: Scalar = 1.0,
@@ -203,8 +203,8 @@ class GRU(DrivenMap):
     @classmethod
     def random(
         cls,
-        key: PRNGKeyArray,
-        n: int,
+        key: object,
+        n: object,
         *,
         n_inputs: int = 0,
         g: Scalar = 1.0,
@@ -346,8 +346,8 @@ class LSTM(DrivenMap):
     @classmethod
     def random(
         cls,
-        key: PRNGKeyArray,
-        n: int,
+        key: object,
+        n: object,
         *,
         n_inputs: int = 0,
         g: Scalar = 1.0,
