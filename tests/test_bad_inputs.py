@@ -141,7 +141,7 @@ def test_keys_of_evaluate_and_fit_esn():
             "`data` must be real, got complex",
         ),
         (
-            lambda: cj.sensitivity_blowup_table(
+            lambda: U(cj.sensitivity_blowup_table)(
                 LOR, "rho", lambda x: x[2], horizons="1,2", dt=0.01
             ),
             "`horizons` must be a sequence of positive numbers",
