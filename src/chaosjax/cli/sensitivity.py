@@ -148,7 +148,7 @@ def sensitivity(
                     p,
                     lambda x: x[i],
                     sysm.default_state(),
-                    steps=steps or int(default_steps),
+                    steps=steps if steps is not None else int(default_steps),
                     transient=transient if transient is not None else (2000 if flow else 1000),
                     segments=segments,
                     method=shadow_method,

@@ -89,7 +89,9 @@ def _check_parameters(system: Any) -> None:
         what = f"`{f.name}` (a parameter of {type(system).__name__})"
         if isinstance(value, _NotANumber):
             raise ValueError(f"{what} must be a real number or array of them, got {value.value!r}.")
-        if f.metadata.get("converter") is not _as_float or not hasattr(value, "ndim"):
+        if value is None or f.metadata.get("converter") is not _as_float:
+            continue
+        if not hasattr(value, "ndim"):
             continue
         default = f.default
         if default is dataclasses.MISSING or default is None:
@@ -172,9 +174,9 @@ class _System(eqx.Module):
         The states are near, not on, the attractor; simulations discard a transient.
         `key` must be one PRNG key and `n` a positive int (`ValueError` naming them).
         """
-        key, n = prng_key(key), positive_int(n, "n")
+        checked, n = prng_key(key), positive_int(n, "n")
         x = self.default_state()
-        noise = jax.random.normal(key, (n, x.shape[-1]), dtype=x.dtype)
+        noise = jax.random.normal(checked, (n, x.shape[-1]), dtype=x.dtype)
         return x[None, :] + self.sample_scale * noise
 
     def parameters(self) -> dict[str, jax.Array]:

@@ -124,9 +124,9 @@ class RNN(DrivenMap):
         )
         ```
         """
-        key, n = prng_key(key), positive_int(n, "n")
+        checked, n = prng_key(key), positive_int(n, "n")
         n_inputs = nonnegative_int(n_inputs, "n_inputs")
-        kw, ku, kb = jax.random.split(key, 3)
+        kw, ku, kb = jax.random.split(checked, 3)
         b = jnp.asarray(bias_scale * jax.random.normal(kb, (n,)))
         return cls(W=_gaussian(kw, (n, n), g), U=_gaussian(ku, (n, n_inputs), input_scale), b=b)
 
@@ -230,9 +230,9 @@ class GRU(DrivenMap):
         gru = cj.systems.GRU.random(jax.random.key(0), 16, n_inputs=3)
         ```
         """
-        key, n = prng_key(key), positive_int(n, "n")
+        checked, n = prng_key(key), positive_int(n, "n")
         n_inputs = nonnegative_int(n_inputs, "n_inputs")
-        ks = jax.random.split(key, 6)
+        ks = jax.random.split(checked, 6)
         Wz, Wr, Wh = (_gaussian(k, (n, n), g) for k in ks[:3])
         Uz, Ur, Uh = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[3:])
         zero = jnp.zeros(n)
@@ -377,9 +377,9 @@ class LSTM(DrivenMap):
         lstm.dim        # 32: h and c
         ```
         """
-        key, n = prng_key(key), positive_int(n, "n")
+        checked, n = prng_key(key), positive_int(n, "n")
         n_inputs = nonnegative_int(n_inputs, "n_inputs")
-        ks = jax.random.split(key, 8)
+        ks = jax.random.split(checked, 8)
         Wi, Wf, Wg, Wo = (_gaussian(k, (n, n), g) for k in ks[:4])
         Ui, Uf, Ug, Uo = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[4:])
         zero = jnp.zeros(n)
