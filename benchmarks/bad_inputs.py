@@ -1316,9 +1316,10 @@ def cli_cases() -> list[CliCase]:
     add("simulate", "--out unknown suffix", ["simulate", "henon", "--out", "x.txt", "-q"], "--out")
     add(
         "simulate",
-        "--out in a missing directory",
-        ["simulate", "henon", "--out", "no/such/x.nc", "-q"],
+        "--out under a file",
+        ["simulate", "henon", "--out", "text.nc/x.nc", "-q"],
         "--out",
+        setup=nc_text,
     )
     add("simulate", "--out in /proc", ["simulate", "henon", "--out", "/proc/x.nc", "-q"], "--out")
     add(

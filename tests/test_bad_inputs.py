@@ -299,3 +299,32 @@ def test_full_disk_in_report_learn_and_evaluate_is_one_line_exit_1(tmp_path):
     assert (fit / "model.eqx").read_bytes() == b"previous model"
     assert (ver / "verdict.nc").read_bytes() == b"previous verdict"
     assert not [p for d in (rep, fit, ver) for p in d.iterdir() if p.name.endswith(".tmp")]
+
+
+# --------------------------------------------------------------------------- the census
+
+
+@pytest.mark.slow
+def test_a_subset_of_the_bad_input_census_is_all_clear(tmp_path):
+    """Every 12th API case and every 16th command line of benchmarks/bad_inputs.py: each
+    one a clear error (the whole census: `python benchmarks/bad_inputs.py`)."""
+    import json
+
+    script = os.path.join(os.path.dirname(SRC), "benchmarks", "bad_inputs.py")
+    out = tmp_path / "census.json"
+    env = dict(os.environ, PYTHONPATH=SRC)
+    for only, limit in (("api", 52), ("cli", 14)):
+        result = subprocess.run(
+            [sys.executable, script, "--only", only, "--limit", str(limit), "--jobs", "1"]
+            + ["--markdown", str(tmp_path / "c.md"), "--json", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        cases = json.loads(out.read_text())[only]
+        assert len(cases) >= limit - 2
+        bad = {c["label"]: (c["outcome"], c["detail"]) for c in cases.values()}
+        bad = {k: o for k, o in bad.items() if o[0] != "clear"}
+        assert not bad, bad
