@@ -1650,6 +1650,24 @@ def cli_cases() -> list[CliCase]:
     add("report", "--param rho=nan", ["report", "--param", "rho=nan", "--out", "rep", "-q"], "rho")
     # learn
     for sub in ("sindy", "delay-mlp", "neural-ode", "esn", "ngrc", "transformer"):
+        if sub == "transformer":  # it trains on simulated data only (no --data)
+            fit = ["learn", sub, "henon", "--out", "m", "-q"]
+            add(f"learn {sub}", "--data (not an option)", [*fit, "--data", "x.nc"], "--data")
+            add(f"learn {sub}", "--steps 0", [*fit, "--steps", "0"], "--steps", "steps")
+            add(
+                f"learn {sub}",
+                "--out is a file",
+                [*fit[:-3], "--out", "ro.nc", "-q"],
+                "--out",
+                setup=readonly_nc,
+            )
+            add(
+                f"learn {sub}",
+                "unknown system",
+                ["learn", sub, "lorenz64", "--out", "m", "-q"],
+                "lorenz64",
+            )
+            continue
         add(
             f"learn {sub}",
             "--data non-NetCDF",

@@ -78,7 +78,9 @@ def check_out_dir(out: Path, *, option: str = "--out", force: bool = False) -> P
     try:
         cjio.ensure_writable_dir(out)
     except OSError as e:
-        raise UserError(f"{option} {str(out)!r} cannot be written: {e.strerror or e}.") from None
+        raise UserError(
+            f"{option} {str(out)!r} is not a writable directory: {e.strerror or e}."
+        ) from None
     if not force:
         for path in sorted(out.iterdir()):
             real = Path(os.path.realpath(path))

@@ -149,6 +149,11 @@ def report(
             f"chaosjax imports only when you ask: pass --system-file {spec} or --allow-code."
         )
     cfg = rep.merge_config(file_values, cli_values)
+    if cfg.model:
+        # Loaded now: a wrong path is said before the other sections run, not after.
+        from ..report.model import load_model
+
+        load_model(cfg.model)
     check_out_dir(Path(cfg.out), force=force)
     console = make_console(quiet)
     say = (lambda msg: console.print(msg)) if not quiet else (lambda msg: None)
