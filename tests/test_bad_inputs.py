@@ -108,10 +108,10 @@ def test_counts_of_sample_state_and_random_networks():
 
 def test_keys_of_evaluate_and_fit_esn():
     with pytest.raises(ValueError, match="`key` must be a PRNG key"):
-        unchecked(cj.learn.evaluate)(LOR, LOR, dt=0.02, starts=2, key="k")
-    xs = np.asarray(cj.trajectory(LOR, X0, steps=300, dt=0.02))
+        unchecked(cj.learn.evaluate)(HEN, HEN, starts=2, key="k")
     with pytest.raises(ValueError, match="`key` must be one PRNG key"):
-        unchecked(cj.learn.fit_esn)(xs, dt=0.02, key=jax.random.split(jax.random.key(0)), n=8)
+        split = jax.random.split(jax.random.key(0))
+        unchecked(cj.learn.fit_esn)(np.ones((500, 3)), dt=0.02, key=split, n=8)
 
 
 # --------------------------------------------------------------------------- arguments
