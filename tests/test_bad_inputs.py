@@ -328,3 +328,26 @@ def test_a_subset_of_the_bad_input_census_is_all_clear(tmp_path):
         bad = {c["label"]: (c["outcome"], c["detail"]) for c in cases.values()}
         bad = {k: o for k, o in bad.items() if o[0] != "clear"}
         assert not bad, bad
+
+
+def test_trajectories_beyond_256_mb_fill_one_output_chunk_by_chunk(monkeypatch):
+    """Above the join threshold a trajectory still goes in bounded chunks (so Ctrl-C
+    lands between them), written into the output in place: the very same bits."""
+    from chaosjax.simulate import _chunked, trajectories
+
+    x0 = LOR.sample_state(jax.random.key(0), 3)
+    whole = cj.trajectory(LOR, x0, steps=300, dt=0.01, save_every=3, transient=7)
+    single = cj.trajectory(LOR, x0[0], steps=301, dt=0.01)
+    monkeypatch.setattr(trajectories, "_CHUNKED_OUTPUT_BYTES", 0)
+    monkeypatch.setattr(_chunked, "WORK_PER_CHUNK", 7 * 9)
+    calls = []
+    write = trajectories._write_rows
+    monkeypatch.setattr(trajectories, "_write_rows", lambda *a: calls.append(1) or write(*a))
+    np.testing.assert_array_equal(
+        np.asarray(cj.trajectory(LOR, x0, steps=300, dt=0.01, save_every=3, transient=7)),
+        np.asarray(whole),
+    )
+    np.testing.assert_array_equal(
+        np.asarray(cj.trajectory(LOR, x0[0], steps=301, dt=0.01)), np.asarray(single)
+    )
+    assert len(calls) > 10
