@@ -125,7 +125,8 @@ def boolean(value: object, name: str) -> bool:
 
 def positive_float(value: object, name: str) -> float:
     """A positive finite Python/NumPy number (static: used for loop lengths and step sizes)."""
-    if isinstance(value, bool):
+    # A string would pass float() ("0.01"): a number is asked for.
+    if isinstance(value, (bool, str, bytes)):
         raise ValueError(f"`{name}` must be a positive float, got {value!r}.")
     if is_concrete(value):
         try:

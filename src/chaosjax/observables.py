@@ -161,6 +161,7 @@ def cumulative_average(
     m, x, steps, transient = prepare(
         system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
     )
+    throw = v.boolean(throw, "throw")
     save_every = v.positive_int(save_every, "save_every")
     if steps % save_every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")

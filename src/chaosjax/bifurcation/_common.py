@@ -6,7 +6,7 @@ a kernel over the one-step maps at every parameter value).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +37,7 @@ def checked_dt(system: object, dt: float | None, solver: str) -> float | None:
     return m.time_per_step if isinstance(system, Flow) else None
 
 
-def check_param(system: Flow | Map, param: object, values: ArrayLike) -> Array:
+def check_param(system: Flow | Map, param: object, values: object) -> Array:
     """`values` of the numeric parameter `param` as an array (n, *shape of the parameter),
     checked to be finite; a structural (static) or unknown name is a `ValueError`."""
     if not isinstance(param, str):
@@ -52,6 +52,9 @@ def check_param(system: Flow | Map, param: object, values: ArrayLike) -> Array:
             )
         raise v.unknown_name(param, params, f"Parameter of {type(system).__name__}:")
     shape = tuple(jnp.shape(params[param]))
+    # A string would be parsed ("3.5") and a complex cast would drop its imaginary part.
+    if isinstance(values, (str, bytes)) or np.iscomplexobj(cast(Any, values)):
+        raise ValueError(f"`values` must be an array of real numbers, got {values!r}.")
     try:
         vals = jnp.asarray(values, dtype=jnp.result_type(float))
     except (TypeError, ValueError):

@@ -93,7 +93,7 @@ def detect_period(
     """
     max_period = v.positive_int(max_period, "max_period")
     tol = v.positive_float(tol, "tol")
-    pts = jnp.asarray(points, dtype=jnp.result_type(float))
+    pts = v.real_array(points, "points").astype(jnp.result_type(float))
     if pts.ndim < 2:
         raise ValueError(
             f"`points` must have shape (keep, dim) or (n, keep, dim), got {pts.shape}."

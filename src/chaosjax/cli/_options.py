@@ -7,6 +7,7 @@ library takes, raising `UserError` with a message that names the option.
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,7 +64,26 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars 
 DtOpt = Annotated[
     float | None, typer.Option("--dt", help="Time step of a flow \\[default: 0.005].")
 ]
-SolverOpt = Annotated[str, typer.Option("--solver", help="euler, rk4, tsit5, dopri5 or dopri8.")]
+
+
+def _solver_name(value: str | None) -> str | None:
+    """--solver: a known name, also where the system is a map (which ignores it)."""
+    if value is None:
+        return value
+    from ..solvers import all_solvers  # here, not at import: `chaosjax --help` stays fast
+
+    names = all_solvers()
+    if value not in names:
+        close = difflib.get_close_matches(value, names, n=2)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise typer.BadParameter(f"unknown solver {value!r}; one of {', '.join(names)}.{hint}")
+    return value
+
+
+SolverOpt = Annotated[
+    str,
+    typer.Option("--solver", help="euler, rk4, tsit5, dopri5 or dopri8.", callback=_solver_name),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed of the initial states.")]
 WrtOpt = Annotated[
     str | None,

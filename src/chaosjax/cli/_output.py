@@ -65,6 +65,34 @@ def check_out_file(
     return out
 
 
+#: What chaosjax writes into an output directory (a report, a learned model, a verdict).
+_WRITTEN = (".eqx", ".json", ".nc", ".png", ".pdf", ".svg", ".html", ".toml", ".csv")
+
+
+def check_out_dir(out: Path, *, option: str = "--out", force: bool = False) -> Path:
+    """An output directory (--out DIR): created if needed, writable, not a file, and,
+    unless `force`, holding no read-only file of the kinds chaosjax writes there (which
+    the run would replace; with `force` they are replaced and stay read-only)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{option} {str(out)!r} is a file; give a directory.")
+    try:
+        cjio.ensure_writable_dir(out)
+    except OSError as e:
+        raise UserError(
+            f"{option} {str(out)!r} is not a writable directory: {e.strerror or e}."
+        ) from None
+    if not force:
+        for path in sorted(out.iterdir()):
+            real = Path(os.path.realpath(path))
+            if path.suffix.lower() in _WRITTEN and real.is_file() and _read_only(real):
+                raise UserError(
+                    f"{option} {str(out)!r} holds the read-only file {path.name!r}, which "
+                    "this run would replace; make it writable, choose another directory, "
+                    "or add --force to replace it (it stays read-only)."
+                )
+    return out
+
+
 def _read_only(path: Path) -> bool:
     # Permission bits, not os.access: the superuser may write anything.
     return not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)

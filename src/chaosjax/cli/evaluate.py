@@ -14,7 +14,7 @@ from .. import io as cjio
 from ..systems import Flow, Map
 from ._errors import UserError
 from ._options import ParamOpt, QuietOpt, SeedOpt, SystemFileOpt, resolve_system
-from ._output import make_console
+from ._output import check_out_dir, make_console
 
 EPILOG = """Examples:
 
@@ -77,6 +77,10 @@ def evaluate(
         Path | None, typer.Option("--out", "-o", help="Directory for verdict.nc and figures.")
     ] = None,
     quiet: QuietOpt = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace read-only files in --out (they stay read-only)."),
+    ] = False,
 ) -> None:
     """Judge a learned model as a dynamical system: valid prediction time, invariant
     distribution (Wasserstein, beside true-vs-true) and Lyapunov spectrum."""
@@ -86,9 +90,7 @@ def evaluate(
     true_system, _, _ = resolve_system(truth, param, system_file)
     learned = _load_model(model)
     if out is not None:
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--out {str(out)!r} is a file; give a directory.")
-        cjio.ensure_writable_dir(out)
+        check_out_dir(out, force=force)
     try:
         verdict = cj.learn.evaluate(
             learned,

@@ -10,7 +10,7 @@ import typer
 from .. import report as rep
 from ._errors import EXIT_FAILED, UserError, error
 from ._options import ParamOpt, QuietOpt, ReportSystemArg, SystemFileOpt, parse_params
-from ._output import make_console
+from ._output import check_out_dir, make_console
 
 EPILOG = """Examples:
 
@@ -128,6 +128,10 @@ def report(
         ),
     ] = False,
     quiet: QuietOpt = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace read-only files in --out (they stay read-only)."),
+    ] = False,
 ) -> None:
     """The end-to-end report: index.html with figures, results.json, results.nc."""
     overrides, _ = parse_params(param)
@@ -168,6 +172,12 @@ def report(
             f"chaosjax imports only when you ask: pass --system-file {spec} or --allow-code."
         )
     cfg = rep.merge_config(file_values, cli_values)
+    if cfg.model:
+        # Loaded now: a wrong path is said before the other sections run, not after.
+        from ..report.model import load_model
+
+        load_model(cfg.model)
+    check_out_dir(Path(cfg.out), force=force)
     console = make_console(quiet)
     say = (lambda msg: console.print(msg)) if not quiet else (lambda msg: None)
     try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -457,6 +457,8 @@ def state_derivative_pairs(
 
 
 def _finite_float(x: object, name: str) -> np.ndarray:
+    if np.iscomplexobj(cast(Any, x)):  # a cast would drop the imaginary part
+        raise ValueError(f"`{name}` must be real, got complex dtype {np.asarray(x).dtype}.")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):

@@ -676,6 +676,7 @@ def fit_esn(
     obs = trajectories[0].shape[1]
     dt = v.positive_float(dt, "dt")
     n = v.positive_int(n, "n")
+    key = v.prng_key(key)
     checks = _checks()
     base = {
         "spectral_radius": checks["spectral_radius"](spectral_radius, "spectral_radius"),

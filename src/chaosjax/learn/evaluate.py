@@ -266,14 +266,13 @@ def evaluate(
     if k_truth > truth.dim:
         raise ValueError(f"`k` must be at most the truth's dimension {truth.dim}, got {k_truth}.")
     k_model = min(k_truth, model.dim)
-    if key is None:
-        key = jax.random.key(0)
+    checked_key = jax.random.key(0) if key is None else v.prng_key(key)
     mt, mm = _as_map(truth, dt, solver), _as_map(model, dt, solver)
     tps = float(mt.time_per_step)
     history = int(model.history_length)
 
     # The truth's spectrum (from its own start) fixes the Lyapunov time and the horizon.
-    key_runs, key_spectrum = jax.random.split(key)
+    key_runs, key_spectrum = jax.random.split(checked_key)
     truth_spec = lyapunov_spectrum(
         truth,
         truth.sample_state(key_spectrum, 1)[0],

@@ -155,12 +155,24 @@ def covariant_lyapunov_vectors(
     ```
     """
     m = as_map(system, dt, solver)
-    steps = v.positive_int(steps, "steps")
-    transient = v.nonnegative_int(transient, "transient")
-    future = v.nonnegative_int(future, "future")
+    throw = v.boolean(throw, "throw")
+    transient = v.step_count(transient, "transient", positive=False)
+    future = v.step_count(future, "future", positive=False, total=transient)
+    steps = v.step_count(steps, "steps", total=transient + future)
     key = v.optional_prng_key(key)
     k = _check_k(k, system.dim)
     x = v.state(x0, system.dim, "x0", batch=False)
+    # Stored for every step of the run and its future: the state, the basis Q and R.
+    itemsize = jnp.dtype(x.dtype).itemsize
+    per_step = (system.dim + system.dim * k + k * k) * itemsize
+    v.output_fits(
+        (steps + future) * per_step * 2,
+        "steps",
+        f"covariant vectors over {steps} + {future} steps (states, bases and R factors)",
+        "run fewer `steps` (the vectors converge within a few hundred steps; split a long "
+        "orbit into pieces from `cj.final_state`) or use `cj.lyapunov_spectrum` for the "
+        "exponents alone",
+    )
     push = forward_push(m, use_jacobian=m.has_analytic_jacobian)
     Q0 = _initial_basis(system.dim, k, key, x.dtype)
     xs, vectors, growth, div = _ginelli(push, x, Q0, transient, steps, future)

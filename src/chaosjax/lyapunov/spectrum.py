@@ -785,6 +785,7 @@ def _spectrum(
     """`lyapunov_spectrum`, unannotated: `max_lyapunov` calls it with arguments its own
     checks will name (a type checker wrapping `lyapunov_spectrum` would name them first)."""
     m = as_map(system, dt, solver, time_dependent=True)
+    throw = v.boolean(throw, "throw")
     transient = v.step_count(transient, "transient", positive=False)
     steps = v.steps_or_time(
         steps,
@@ -815,6 +816,16 @@ def _spectrum(
     # `transient` steps beyond the accumulated ones.
     u = _check_inputs(m, inputs, transient + steps + (transient if inverse else 0))
     if inverse:
+        # The backward pass regenerates the orbit a segment at a time (steps / rows
+        # states of every member at once): that segment must fit.
+        rows = max(1, min(history, steps))
+        segment = -(-steps // rows)
+        v.output_fits(
+            segment * x.size * 2 * jnp.dtype(x.dtype).itemsize,
+            "steps",
+            f"the inverted run's orbit segments of {segment} states (steps / history)",
+            "raise `history` (more, shorter segments), or run fewer `steps`",
+        )
         _check_invertible(m, x if x.ndim == 1 else x[0], u)
     run = lambda x0_, prev: spectrum_on_map(
         m,
@@ -957,6 +968,7 @@ def finite_time_lyapunov(
     window = v.positive_int(window, "window")
     windows = v.positive_int(windows, "windows")
     m = as_map(system, dt, solver)
+    throw = v.boolean(throw, "throw")
     transient = v.nonnegative_int(transient, "transient")
     qr_every = v.positive_int(qr_every, "qr_every")
     if window % qr_every:

@@ -134,6 +134,8 @@ def _check_value(key: str, value: Any) -> Any:
             raise ReportError(f"`{key}` must be a positive integer, got {value!r}.")
         if value < 0:
             raise ReportError(f"`{key}` must be a non-negative integer, got {value!r}.")
+        if value > 2**53:  # counts stay exact as float64 times up to 2**53
+            raise ReportError(f"`{key}` = {value} is more than a run can count (at most 2**53).")
     elif key in _STR_FIELDS:
         if not isinstance(value, str):
             raise ReportError(f"`{key}` must be a string, got {value!r}.")
@@ -339,10 +341,10 @@ def _numeric_nested(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def parse_range(text: str) -> tuple[float, float, int]:
+def parse_range(text: str, name: str = "--range") -> tuple[float, float, int]:
     """A parameter sweep 'START:STOP:NUM': '2.5:4:2000' -> (2.5, 4.0, 2000).
 
-    Raises `ReportError` unless START != STOP are finite and NUM >= 2.
+    Raises `ReportError` naming `name` unless START != STOP are finite and NUM >= 2.
     """
     parts = str(text).split(":")
     try:
@@ -351,8 +353,8 @@ def parse_range(text: str) -> tuple[float, float, int]:
         start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
         raise ReportError(
-            f"--range must be START:STOP:NUM such as 2.5:4:2000, got {text!r}."
+            f"{name} must be START:STOP:NUM such as 2.5:4:2000, got {text!r}."
         ) from None
     if not (math.isfinite(start) and math.isfinite(stop)) or start == stop or num < 2:
-        raise ReportError(f"--range needs START != STOP and NUM >= 2, got {text!r}.")
+        raise ReportError(f"{name} needs START != STOP and NUM >= 2, got {text!r}.")
     return start, stop, num

@@ -280,7 +280,7 @@ def resolve(config: ReportConfig) -> tuple[dict[str, Any], Any]:
         num = 400 if system.dim <= 4 else 100  # each value is a full run: cost grows with dim
         out["bifurcation_range"] = f"{lo:g}:{hi:g}:{num // 4 if config.quick else num}"
     if out["bifurcation_range"] is not None:
-        parse_range(out["bifurcation_range"])
+        parse_range(out["bifurcation_range"], "`bifurcation_range` (--bifurcation-range)")
     # The learned-model section runs when a model is given (or when asked for by name).
     default = [k for k in SECTIONS if k != "model" or out.get("model")]
     out["sections"] = list(out["sections"] or default)

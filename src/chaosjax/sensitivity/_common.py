@@ -11,10 +11,13 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from .. import _validate as v
 from .._validate import unknown_name
 from ..discretize import Discretized
+from ..simulate._arguments import _index_check as index_check
 from ..systems import Map
 
 ParamPath = str | Sequence[str]
@@ -90,10 +93,14 @@ def vector_field_step(m: Map) -> Callable[[Array], Array] | None:
     return None
 
 
-def check_scalar_observable(observable: object, dim: int, dtype: Any) -> None:
-    """`observable` must map a state (dim,) to a real scalar; `ValueError` otherwise."""
+def check_scalar_observable(observable: object, dim: int, dtype: Any, x: Any = None) -> None:
+    """`observable` must map a state (dim,) to a real scalar; `ValueError` otherwise.
+    With a concrete state `x` (dim,) or (n, dim), an index out of range (which JAX
+    would clamp) is found by a call on a NumPy copy of the first state."""
     if not callable(observable):
         raise ValueError(f"`observable` must be a callable x -> scalar, got {observable!r}.")
+    if x is not None and v.is_concrete(x):
+        index_check(observable, np.array(x).reshape(-1, dim)[0])
     try:
         out = jax.eval_shape(observable, jax.ShapeDtypeStruct((dim,), dtype))
     except Exception as e:  # noqa: BLE001 - re-raised with the argument named

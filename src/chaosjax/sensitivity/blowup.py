@@ -20,6 +20,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import _validate as v
+from .._divergence import blame_non_finite
 from .._results import Result
 from ..systems import Flow, Map
 from ._common import ParamPath, check_scalar_observable, parameter_getter, scalar_observable
@@ -164,9 +165,11 @@ def sensitivity_blowup_table(
     if jnp.ndim(get(m)) != 0:
         raise ValueError(f"`param` {param!r} must be a scalar parameter for the table.")
     mode = as_gradient_mode(mode)
+    if isinstance(horizons, (str, bytes)):
+        raise ValueError(f"`horizons` must be a sequence of positive numbers, got {horizons!r}.")
     try:
         hs = [float(T) for T in horizons]
-    except TypeError:
+    except (TypeError, ValueError):
         raise ValueError(
             f"`horizons` must be a sequence of positive numbers, got {horizons!r}."
         ) from None
@@ -197,10 +200,11 @@ def sensitivity_blowup_table(
             raise ValueError(
                 f"`x0` must have shape (n, {system.dim}) with n >= 2, got {tuple(x.shape)}."
             )
-    check_scalar_observable(observable, system.dim, x.dtype)
+    check_scalar_observable(observable, system.dim, x.dtype, x)
     obs = scalar_observable(observable)
     averages, gradients = (a.T for a in mode.averages_and_gradients(m, get, obs, x, steps))
     if not bool(jnp.all(jnp.isfinite(averages))):
+        blame_non_finite(m, obs, x, steps[-1], 0, "sensitivity_blowup_table")
         raise ValueError(
             "the orbit diverged (non-finite average); check `x0`, `dt` and the parameters."
         )

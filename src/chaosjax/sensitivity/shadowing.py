@@ -184,13 +184,23 @@ def shadowing_sensitivity(
     if jnp.ndim(get(m)) != 0:
         raise ValueError(f"`param` {param!r} must name a scalar parameter.")
     method = _as_method(method)
-    steps = v.positive_int(steps, "steps")
+    transient = v.step_count(transient, "transient", positive=False)
+    steps = v.step_count(steps, "steps", total=transient)
     segments = v.positive_int(segments, "segments")
-    transient = v.nonnegative_int(transient, "transient")
     x = v.state(x0, system.dim, "x0")
-    check_scalar_observable(observable, system.dim, x.dtype)
+    check_scalar_observable(observable, system.dim, x.dtype, x)
     n = steps // segments
     method.check_steps(steps, segments)
+    if method.name == "lss":
+        # Least squares shadowing keeps every step's Jacobian (and its solve) in memory.
+        d, batch = system.dim, (x.shape[0] if x.ndim == 2 else 1)
+        v.output_fits(
+            batch * steps * (d * d + 3 * d + 2) * jnp.dtype(x.dtype).itemsize * 3,
+            "steps",
+            f"least squares shadowing over {steps} steps (every step's Jacobian)",
+            "use `method=cj.NILSS()`, which keeps only one segment's tangents at a time, "
+            "or fewer `steps`",
+        )
     x = spin_up(system, x, transient, dt, solver)
     xb = x if x.ndim == 2 else x[None]
     windows = Windows(

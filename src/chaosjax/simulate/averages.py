@@ -91,6 +91,7 @@ def time_average(
     m, x, steps, transient = prepare(
         system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
     )
+    throw = v.boolean(throw, "throw")
     observable = identity if observable is None else observable
     obs0 = check_observable(observable, system.dim, x.dtype, without_time(system, x))
     observable = observe_without_time(system, observable)

@@ -7,6 +7,7 @@ Everything runs on the one-step map of the system (`cj.discretize` for flows): a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, overload
 
@@ -177,6 +178,7 @@ def trajectory(
     m, x, steps, transient = prepare(
         system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
     )
+    throw = v.boolean(throw, "throw")
     save_every = v.positive_int(save_every, "save_every")
     times = v.boolean(times, "times")
     if steps % save_every:
@@ -221,26 +223,41 @@ def _trajectory(
     )
     if progress and chunk_size is None:
         chunk_size = max(1, n_saves // 100)
-    if n_saves * x.size * x.dtype.itemsize <= _CHUNKED_OUTPUT_BYTES:
-        # Joining the chunks copies the output once: not for the largest outputs.
-        chunk_size = bounded_chunk(chunk_size, x, save_every)
+    # Bounded chunks (Ctrl-C lands between them). Up to 256 MB they are joined at the
+    # end; beyond, each is written into the output allocated once (no second copy).
+    chunk_size = bounded_chunk(chunk_size, x, save_every)
+    in_place = n_saves * x.size * x.dtype.itemsize > _CHUNKED_OUTPUT_BYTES
     what = "trajectory"
     desc = f"{getattr(system, 'name', '')} trajectory"
     with progress_bar(progress, transient + steps, desc) as bar:
         x = run_transient(m, x, transient, chunk_size and chunk_size * save_every, throw, bar, what)
-        pieces = []
+        chunks = split_chunks(n_saves, chunk_size)
+        in_place = in_place and len(chunks) > 1
+        out = jnp.empty(x.shape[:-1] + (n_saves + 1, x.shape[-1]), x.dtype) if in_place else None
+        pieces, row = [], 0
         done, plan = transient, _tiling.tile_plan(x)
-        for n in split_chunks(n_saves, chunk_size):
-            first = not pieces
+        for n in chunks:
+            first = row == 0
             x_new, saved = call_per_group(
                 lambda x, _, plan: save_chunk(m, x, n, save_every, plan, first), plan, x
             )
             check_finite(m, x, x_new, n * save_every, done, throw, what)
-            pieces.append(saved)
+            if out is not None:
+                out = _write_rows(out, saved, jnp.asarray(row))
+            else:
+                pieces.append(saved)
+            row += saved.shape[-2]
             x, done = x_new, done + n * save_every
             bar.advance(n * save_every)
-    out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
+    if out is None:
+        out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
     return without_time(system, guard_traced(out, x, throw, what))
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _write_rows(out: Array, rows: Array, start: Array) -> Array:
+    """`out` with `rows` written from row `start` on (axis -2), in place (donated)."""
+    return jax.lax.dynamic_update_slice_in_dim(out, rows, start, axis=out.ndim - 2)
 
 
 _CHUNKED_OUTPUT_BYTES = 1 << 28  # trajectories up to 256 MB are split into bounded chunks
@@ -330,6 +347,7 @@ def final_state(
     ```
     """
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0, t_final=t_final)
+    throw = v.boolean(throw, "throw")
     if progress and chunk_size is None:
         chunk_size = max(1, steps // 100)
     chunk_size = bounded_chunk(chunk_size, x)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import inspect
 from typing import Any, ClassVar, TypeGuard
 
@@ -17,14 +18,30 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int
 
-from .._validate import unknown_name
+from .._validate import positive_int, prng_key, unknown_name
 
 
-def _as_float(value: Any) -> jax.Array:
-    x = jnp.asarray(value)
+class _NotANumber:
+    """A parameter value that is not a number (a string, None, ...): kept by the
+    converter so that `__check_init__` can name the field (a converter cannot)."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _as_float(value: Any) -> Any:
+    if isinstance(value, (str, bytes, dict, type(None))):
+        return _NotANumber(value)
+    try:
+        x = jnp.asarray(value)
+    except (TypeError, ValueError):
+        return _NotANumber(value)
+    if not (jnp.issubdtype(x.dtype, jnp.number) or x.dtype == jnp.bool_):
+        return _NotANumber(value)
     if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        # Kept: the algorithms name a complex parameter of the system they are given.
         return x
     # A strong (not weak) float dtype: float64 once `cj.enable_x64()` has run.
     return x.astype(jnp.result_type(float))
@@ -136,6 +153,51 @@ def check_parameter_name(cls: type, key: str) -> None:
     raise unknown_name(key, names, f"Parameter of {cls.__name__}:")
 
 
+def _check_parameters(system: Any) -> None:
+    """Every numeric parameter of `system`: a number or array of them, with its
+    default's number of axes (a scalar stays a scalar; a matrix may change size with
+    the dimension); else a `ValueError` naming the field."""
+    for f in dataclasses.fields(system):
+        value = getattr(system, f.name, None)
+        what = f"`{f.name}` (a parameter of {type(system).__name__})"
+        if isinstance(value, _NotANumber):
+            raise ValueError(f"{what} must be a real number or array of them, got {value.value!r}.")
+        if value is None or f.metadata.get("converter") is not _as_float:
+            continue
+        if not hasattr(value, "ndim"):
+            continue
+        default = f.default
+        if default is dataclasses.MISSING or default is None:
+            continue
+        want = np.ndim(default)
+        if value.ndim != want:
+            shape = "a scalar" if want == 0 else f"{want}-D (default shape {np.shape(default)})"
+            raise ValueError(f"{what} must be {shape}, got shape {tuple(value.shape)}.")
+
+
+def _after_parameter_checks(check: Any) -> Any:
+    """A subclass's `__check_init__`, run after `_check_parameters`."""
+
+    @functools.wraps(check)
+    def __check_init__(self):
+        _check_parameters(self)
+        check(self)
+
+    __check_init__._checks_arguments = True  # type: ignore[attr-defined]
+    return __check_init__
+
+
+def _checked_sample_state(fn: Any) -> Any:
+    """`fn` (a `sample_state`) with `key` and `n` checked first."""
+
+    @functools.wraps(fn)
+    def sample_state(self, key, n):
+        return fn(self, prng_key(key), positive_int(n, "n"))
+
+    sample_state._checks_arguments = True  # type: ignore[attr-defined]
+    return sample_state
+
+
 class _System(eqx.Module):
     """What flows and maps share: metadata, states, parameters."""
 
@@ -162,6 +224,22 @@ class _System(eqx.Module):
     #: variable, most recent first: lag sensitivities are defined for such a map.
     delay_coordinates: ClassVar[bool] = False
 
+    def __check_init__(self):
+        _check_parameters(self)
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        _check_metadata(cls)
+        # A subclass's own `sample_state` gets the argument checks of the base one, and
+        # its own `__check_init__` runs after the parameter checks (equinox runs the
+        # subclass's first, which would meet a string where it expects an array).
+        own = cls.__dict__.get("sample_state")
+        if own is not None and not getattr(own, "_checks_arguments", False):
+            cls.sample_state = _checked_sample_state(own)  # type: ignore[method-assign]
+        check = cls.__dict__.get("__check_init__")
+        if check is not None and not getattr(check, "_checks_arguments", False):
+            cls.__check_init__ = _after_parameter_checks(check)  # type: ignore[method-assign]
+
     @property
     def dim(self) -> int:
         """Dimension of the state vector."""
@@ -171,13 +249,15 @@ class _System(eqx.Module):
     def default_state(self) -> Float[Array, " dim"]:
         """A state on (or very near) the attractor at the default parameters."""
 
-    def sample_state(self, key: PRNGKeyArray, n: int) -> Float[Array, "n dim"]:
+    def sample_state(self, key: object, n: object) -> Float[Array, "n dim"]:
         """`n` initial states: `default_state()` plus Gaussian noise of size `sample_scale`.
 
         The states are near, not on, the attractor; simulations discard a transient.
+        `key` must be one PRNG key and `n` a positive int (`ValueError` naming them).
         """
+        checked, n = prng_key(key), positive_int(n, "n")
         x = self.default_state()
-        noise = jax.random.normal(key, (n, x.shape[-1]), dtype=x.dtype)
+        noise = jax.random.normal(checked, (n, x.shape[-1]), dtype=x.dtype)
         return x[None, :] + self.sample_scale * noise
 
     def parameters(self) -> dict[str, jax.Array]:
@@ -195,10 +275,6 @@ class _System(eqx.Module):
             for f in dataclasses.fields(self)
             if f.metadata.get("static", False)
         }
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        _check_metadata(cls)
 
     def variable_names(self) -> tuple[str, ...]:
         """The state variables' names: `variables` (the source's names), else the generic

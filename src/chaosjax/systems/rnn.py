@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._validate import nonnegative_int, positive_int, prng_key
 from ._base import DrivenMap, _as_float
 
 Scalar = Float[ArrayLike, ""]
@@ -92,8 +93,8 @@ class RNN(DrivenMap):
     @classmethod
     def random(
         cls,
-        key: PRNGKeyArray,
-        n: int,
+        key: object,
+        n: object,
         *,
         n_inputs: int = 0,
         g: Scalar = 1.0,
@@ -124,7 +125,9 @@ class RNN(DrivenMap):
         )
         ```
         """
-        kw, ku, kb = jax.random.split(key, 3)
+        checked, n = prng_key(key), positive_int(n, "n")
+        n_inputs = nonnegative_int(n_inputs, "n_inputs")
+        kw, ku, kb = jax.random.split(checked, 3)
         b = jnp.asarray(bias_scale * jax.random.normal(kb, (n,)))
         return cls(W=_gaussian(kw, (n, n), g), U=_gaussian(ku, (n, n_inputs), input_scale), b=b)
 
@@ -206,8 +209,8 @@ class GRU(DrivenMap):
     @classmethod
     def random(
         cls,
-        key: PRNGKeyArray,
-        n: int,
+        key: object,
+        n: object,
         *,
         n_inputs: int = 0,
         g: Scalar = 1.0,
@@ -233,7 +236,9 @@ class GRU(DrivenMap):
         gru = cj.systems.GRU.random(jax.random.key(0), 16, n_inputs=3)
         ```
         """
-        ks = jax.random.split(key, 6)
+        checked, n = prng_key(key), positive_int(n, "n")
+        n_inputs = nonnegative_int(n_inputs, "n_inputs")
+        ks = jax.random.split(checked, 6)
         Wz, Wr, Wh = (_gaussian(k, (n, n), g) for k in ks[:3])
         Uz, Ur, Uh = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[3:])
         zero = jnp.zeros(n)
@@ -352,8 +357,8 @@ class LSTM(DrivenMap):
     @classmethod
     def random(
         cls,
-        key: PRNGKeyArray,
-        n: int,
+        key: object,
+        n: object,
         *,
         n_inputs: int = 0,
         g: Scalar = 1.0,
@@ -383,7 +388,9 @@ class LSTM(DrivenMap):
         lstm.dim        # 32: h and c
         ```
         """
-        ks = jax.random.split(key, 8)
+        checked, n = prng_key(key), positive_int(n, "n")
+        n_inputs = nonnegative_int(n_inputs, "n_inputs")
+        ks = jax.random.split(checked, 8)
         Wi, Wf, Wg, Wo = (_gaussian(k, (n, n), g) for k in ks[:4])
         Ui, Uf, Ug, Uo = (_gaussian(k, (n, n_inputs), input_scale) for k in ks[4:])
         zero = jnp.zeros(n)

@@ -23,6 +23,7 @@ from ... import io as cjio
 from ...systems import Flow, Map
 from .._errors import UserError
 from .._options import dt_for, resolve_system
+from .._output import check_out_dir
 
 MODEL_FILE = "model.eqx"
 METRICS_FILE = "metrics.json"
@@ -38,6 +39,10 @@ DataOpt = Annotated[
 ]
 OutDirOpt = Annotated[
     Path, typer.Option("--out", "-o", help="Output directory (created if needed).")
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Replace read-only files in --out (they stay read-only)."),
 ]
 PointsOpt = Annotated[int | None, typer.Option("--points", help="Samples simulated for training.")]
 NoiseOpt = Annotated[
@@ -98,15 +103,10 @@ def ridge_grid(ridge: list[float] | None, default: float) -> list[float]:
     return ridges
 
 
-def out_dir(out: Path) -> Path:
-    """--out: a directory that exists or can be created, and is writable."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} is a file; give a directory.")
-    try:
-        cjio.ensure_writable_dir(out)
-    except OSError as e:
-        raise UserError(f"--out {str(out)!r} cannot be written: {e.strerror or e}.") from None
-    return out
+def out_dir(out: Path, force: bool = False) -> Path:
+    """--out: a directory that exists or can be created, is writable, and holds no
+    read-only output file unless --force."""
+    return check_out_dir(out, force=force)
 
 
 def true_system(

@@ -21,6 +21,7 @@ from .._output import interrupt_note, make_console
 from ._common import (
     KEPT,
     DataOpt,
+    ForceOpt,
     LyapStepsOpt,
     NoiseOpt,
     NoPlotsOpt,
@@ -82,6 +83,7 @@ def delay_mlp(
     seed: SeedOpt = 0,
     lyap_steps: LyapStepsOpt = 20_000,
     out: OutDirOpt = Path("delay_mlp"),
+    force: ForceOpt = False,
     no_plot: NoPlotsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -106,7 +108,7 @@ def delay_mlp(
     series = states[..., observable]
     if series.shape[-1] <= lags + 1:
         raise UserError(f"--lags {lags} needs more than {lags + 1} points, got {series.shape[-1]}.")
-    out = out_dir(out)
+    out = out_dir(out, force)
     console = make_console(quiet)
     name = source_name(sysm, data)
     key = jax.random.key(seed)

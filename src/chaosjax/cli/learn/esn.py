@@ -18,6 +18,7 @@ from .._output import interrupt_note, make_console
 from ._common import (
     KEPT,
     DataOpt,
+    ForceOpt,
     HorizonOpt,
     LyapStepsOpt,
     NoiseOpt,
@@ -90,6 +91,7 @@ def esn(
     seed: SeedOpt = 0,
     lyap_steps: LyapStepsOpt = 20_000,
     out: OutDirOpt = Path("esn"),
+    force: ForceOpt = False,
     no_plot: NoPlotsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -114,7 +116,7 @@ def esn(
         sysm, data, points, dt, noise, seed, default_dt=0.02, default_points=20_000,
         reserve=test_starts * window,
     )  # fmt: skip
-    out = out_dir(out)
+    out = out_dir(out, force)
     console = make_console(quiet)
     name = source_name(sysm, data)
     grid = {k: v for k, v in (("spectral_radius", radii), ("ridge", ridges)) if len(v) > 1}

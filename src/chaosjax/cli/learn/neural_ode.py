@@ -19,6 +19,7 @@ from .._output import interrupt_note, make_console
 from ._common import (
     KEPT,
     DataOpt,
+    ForceOpt,
     LyapDtOpt,
     LyapStepsOpt,
     NoiseOpt,
@@ -77,6 +78,7 @@ def neural_ode(
     lyap_steps: LyapStepsOpt = 20_000,
     lyap_dt: LyapDtOpt = 0.01,
     out: OutDirOpt = Path("neural_ode"),
+    force: ForceOpt = False,
     no_plot: NoPlotsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -103,7 +105,7 @@ def neural_ode(
             f"--segment-steps ({segment_steps}) must be below the number of samples "
             f"({states.shape[-2]})."
         )
-    out = out_dir(out)
+    out = out_dir(out, force)
     console = make_console(quiet)
     name = source_name(sysm, data)
     with interrupt_note(console, KEPT):

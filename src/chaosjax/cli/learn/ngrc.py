@@ -17,6 +17,7 @@ from .._output import interrupt_note, make_console
 from ._common import (
     KEPT,
     DataOpt,
+    ForceOpt,
     HorizonOpt,
     LyapStepsOpt,
     NoiseOpt,
@@ -68,6 +69,7 @@ def ngrc(
     seed: SeedOpt = 0,
     lyap_steps: LyapStepsOpt = 20_000,
     out: OutDirOpt = Path("ngrc"),
+    force: ForceOpt = False,
     no_plot: NoPlotsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -86,7 +88,7 @@ def ngrc(
     )  # fmt: skip
     if any(x.shape[0] <= history for x in train):
         raise UserError(f"--lags {lags} and --skip {skip} need more than {history} training rows.")
-    out = out_dir(out)
+    out = out_dir(out, force)
     console = make_console(quiet)
     name = source_name(sysm, data)
     grid = {"ridge": ridges} if len(ridges) > 1 else None

@@ -18,6 +18,7 @@ from .._output import interrupt_note, make_console
 from ._common import (
     KEPT,
     DataOpt,
+    ForceOpt,
     LyapDtOpt,
     LyapStepsOpt,
     NoiseOpt,
@@ -73,6 +74,7 @@ def sindy(
     lyap_steps: LyapStepsOpt = 20_000,
     lyap_dt: LyapDtOpt = 0.01,
     out: OutDirOpt = Path("sindy"),
+    force: ForceOpt = False,
     no_plot: NoPlotsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -89,7 +91,7 @@ def sindy(
     states, dt = flow_data(
         "SINDy", sysm, data, points, dt, noise, seed, default_dt=0.002, default_points=10_000
     )
-    out = out_dir(out)
+    out = out_dir(out, force)
     console = make_console(quiet)
     name = source_name(sysm, data)
     names = sysm.variable_names() if sysm is not None else None

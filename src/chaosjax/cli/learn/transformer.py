@@ -27,7 +27,16 @@ from .._options import (
     resolve_system,
 )
 from .._output import interrupt_note, make_console
-from ._common import KEPT, METRICS_FILE, MODEL_FILE, NoPlotsOpt, OutDirOpt, out_dir, positive
+from ._common import (
+    KEPT,
+    METRICS_FILE,
+    MODEL_FILE,
+    ForceOpt,
+    NoPlotsOpt,
+    OutDirOpt,
+    out_dir,
+    positive,
+)
 
 EPILOG = """Examples:
 
@@ -75,6 +84,7 @@ def transformer(
     batch: Annotated[int, typer.Option("--batch", help="Windows per step.")] = 16,
     seed: SeedOpt = 0,
     out: OutDirOpt = Path("transformer"),
+    force: ForceOpt = False,
     no_plot: NoPlotsOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -90,7 +100,7 @@ def transformer(
         raise UserError("Give a SYSTEM (see `chaosjax systems`), e.g. henon.")
     sysm, _, _ = resolve_system(system, param, system_file)
     dt = dt_for(sysm, dt, default=0.01)
-    out = out_dir(out)
+    out = out_dir(out, force)
     console = make_console(quiet)
     transient = 2_000 if isinstance(sysm, Flow) else 1_000
 
