@@ -52,34 +52,45 @@ def _finite_difference(r: Report, param: str, index: int):
     return delta, (m1 - m0) / (2 * delta), math.hypot(s0, s1) / (2 * delta)
 
 
-def _shadowing(r: Report, param: str, i: int) -> float:
-    """d`<x_i>`/dp by least-squares shadowing, recorded with its standard error."""
+def _windowed(r: Report, param: str, i: int, method: str, what: str, name: str, label: str):
+    """One `shadowing_sensitivity` run by `method` (`what` shown while it runs), its
+    derivative recorded as `{name}_derivative` with its standard error, window length and
+    per-window estimates; returns the result."""
     cfg, sysm = r.cfg, r.system
     kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
-    with r.busy("least-squares shadowing (one compiled run)"):
+    steps = cfg["shadowing_steps" if method == "lss" else "linear_response_steps"]
+    with r.busy(f"{what} (one compiled run)"):
         res = cj.shadowing_sensitivity(
             sysm,
             param,
             r.coordinate(i),
             sysm.default_state(),
-            steps=cfg["shadowing_steps"],
+            steps=steps,
             transient=cfg["transient"],
             segments=cfg["shadowing_segments"],
+            method=method,
             **kw,
         )
-    value = float(np.asarray(res.derivative))
-    r.put("shadowing_derivative", value, long_name="d<S>/dp by least-squares shadowing")
+    r.put(f"{name}_derivative", float(np.asarray(res.derivative)), long_name=f"d<S>/dp by {label}")
     r.put(
-        "shadowing_error",
+        f"{name}_error",
         float(np.asarray(res.standard_error)),
         long_name="standard error over the windows",
     )
     r.put(
-        "shadowing_window",
+        f"{name}_window",
         float(res.time_per_window),
         (),
         "time units" if r.flow else "iterations",
         "length of one window",
+    )
+    return res
+
+
+def _shadowing(r: Report, param: str, i: int) -> float:
+    """d`<x_i>`/dp by least-squares shadowing, recorded with its standard error."""
+    res = _windowed(
+        r, param, i, "lss", "least-squares shadowing", "shadowing", "least-squares shadowing"
     )
     r.store(
         "shadowing_estimates",
@@ -87,49 +98,23 @@ def _shadowing(r: Report, param: str, i: int) -> float:
         ("shadowing_window_index",),
         long_name="one estimate per window",
     )
-    return value
+    return float(np.asarray(res.derivative))
 
 
 def _linear_response(r: Report, param: str, i: int) -> float | None:
     """d`<x_i>`/dp by the full linear response (S3, Chandramoorthy & Wang 2022), recorded
     with its standard error and its three parts; None (with a note recorded under
     `strings.linear_response_note`) where it does not apply."""
-    cfg, sysm = r.cfg, r.system
-    steps = cfg["linear_response_steps"]
-    if not steps:
+    if not r.cfg["linear_response_steps"]:
         r.t("linear_response_note", "not asked for (linear_response_steps = 0)")
         return None
-    kw: dict[str, Any] = {"dt": r.dt, "solver": cfg["solver"]} if r.flow else {}
     try:
-        with r.busy("linear response, S3 (one compiled run)"):
-            res = cj.shadowing_sensitivity(
-                sysm,
-                param,
-                r.coordinate(i),
-                sysm.default_state(),
-                steps=steps,
-                transient=cfg["transient"],
-                segments=cfg["shadowing_segments"],
-                method="s3",
-                **kw,
-            )
+        res = _windowed(
+            r, param, i, "s3", "linear response, S3", "linear_response", "the linear response (S3)"
+        )
     except ValueError as e:  # not one unstable direction, or windows too short
         r.t("linear_response_note", str(e))
         return None
-    value = float(np.asarray(res.derivative))
-    r.put("linear_response_derivative", value, long_name="d<S>/dp by the linear response (S3)")
-    r.put(
-        "linear_response_error",
-        float(np.asarray(res.standard_error)),
-        long_name="standard error over the windows",
-    )
-    r.put(
-        "linear_response_window",
-        float(res.time_per_window),
-        (),
-        "time units" if r.flow else "iterations",
-        "length of one window",
-    )
     r.put("linear_response_windows", len(np.asarray(res.estimates)), long_name="windows")
     r.put(
         "linear_response_parts",
@@ -137,7 +122,7 @@ def _linear_response(r: Report, param: str, i: int) -> float | None:
         ("linear_response_part",),
         long_name="shadowing-like, flow-direction and unstable contributions",
     )
-    return value
+    return float(np.asarray(res.derivative))
 
 
 def _blowup(r: Report, param: str, i: int, x0s: np.ndarray):
