@@ -88,6 +88,7 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
     import jax
     import jax.numpy as jnp
     import numpy as np
+    import xarray as xr
 
     import chaosjax as cj
 
@@ -100,6 +101,13 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         cases.append(Case(function, label, call, names))
 
     LOR = cj.systems.Lorenz63()
+
+    class Lorenz63NoDt(cj.systems.Lorenz63):
+        """Lorenz63 without a default time step (as a user's flow): `dt` is required."""
+
+        default_dt = None
+
+    LOR_NO_DT = Lorenz63NoDt()
     X0 = np.asarray(LOR.default_state())
     xs = np.asarray(cj.trajectory(LOR, X0, steps=300, dt=0.02, transient=100))
     HEN = cj.systems.Henon()
@@ -115,7 +123,6 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         "shape (2, 2, 3)": np.ones((2, 2, 3)),
         "empty": np.ones(0),
         "str": "1,1,1",
-        "None": None,
         "complex": X0.astype(np.complex128),
     }
     bad_steps = {
@@ -163,7 +170,7 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
             if label == "None":
                 continue  # a flow needs dt: covered by the generic `dt` check below
             add(fn, f"dt {label}", lambda f=f, dt=dt: f(steps=20, dt=dt), "dt")
-        add(fn, "dt missing for a flow", lambda f=f: f(steps=20), "dt")
+        add(fn, "dt missing for a flow", lambda f=f: f(sys=LOR_NO_DT, steps=20), "dt")
         add(fn, "solver 'rk5'", lambda f=f: f(solver="rk5", **base), "solver")
         add(fn, "solver None", lambda f=f: f(solver=None, **base), "solver")
         if fn in with_transient:
@@ -641,7 +648,7 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
         ("x0 NaN", dict(x0=np.array([nan])), "x0"),
         ("x0 shape (2,)", dict(x0=np.ones(2)), "x0"),
         ("system str", dict(system="logistic"), "system"),
-        ("flow without dt", dict(system=LOR, param="rho", values=np.array([28.0])), "dt"),
+        ("flow without dt", dict(system=LOR_NO_DT, param="rho", values=np.array([28.0])), "dt"),
     ]:
         add("orbit_diagram", label, lambda kw=kw: od(**kw), name)
     add_raw("orbit_diagram", "param unknown", lambda: od(param="rr"), "'rr'")
@@ -985,6 +992,86 @@ def api_cases(scratch: Path) -> list[Case]:  # noqa: C901 - one flat list of cas
     ]:
         add("other", label, call, name)
     add("other", "discretize a map", lambda: cj.discretize(HEN, 0.01), "flow", "system")
+
+    # ------------------------------------------- lengths by time, forced flows, sweeps, files
+    for fn in ("trajectory", "time_average", "lyapunov_spectrum"):
+        f = sims[fn]
+        both = dict(steps=20, t_final=0.2, dt=0.01)
+        add(fn, "steps and t_final", lambda f=f, kw=both: f(**kw), "steps", "t_final")
+        for label, t in (("NaN", nan), ("-1", -1.0), ("str", "1"), ("not whole steps", 0.015)):
+            add(
+                fn,
+                f"t_final {label}",
+                lambda f=f, t=t: f(steps=None, t_final=t, dt=0.01),
+                "t_final",
+            )
+    add(
+        "trajectory",
+        "times 'yes'",
+        lambda: cj.trajectory(LOR, X0, steps=20, dt=0.01, times="yes"),
+        "times",
+    )
+    duff = cj.systems.ForcedDuffing()
+    for label, call, name in [
+        ("period 0", lambda: cj.StroboscopicMap(duff, period=0.0), "period"),
+        ("period NaN", lambda: cj.StroboscopicMap(duff, period=nan), "period"),
+        (
+            "steps_per_period 0",
+            lambda: cj.StroboscopicMap(duff, steps_per_period=0),
+            "steps_per_period",
+        ),
+        ("a map", lambda: cj.StroboscopicMap(HEN, period=1.0), "flow"),
+    ]:
+        add("StroboscopicMap", label, call, name)
+    for label, call, name in [
+        ("section str", lambda: cj.PoincareMap(LOR, "z=27"), "section"),
+        ("a map", lambda: cj.PoincareMap(HEN, cj.Hyperplane(normal=[1.0, 0.0])), "flow"),
+        (
+            "dt -1",
+            lambda: cj.PoincareMap(
+                LOR, cj.Hyperplane(normal=[0.0, 0.0, 1.0], offset=27.0), dt=-1.0
+            ),
+            "dt",
+        ),
+    ]:
+        add("PoincareMap", label, call, name)
+
+    def largest(r):
+        return cj.max_lyapunov(cj.systems.Logistic(r=r), np.array([0.3]), 50).largest
+
+    def sweep_twice(first, second):
+        out = Path(tempfile.mkdtemp(dir=scratch)) / "s.zarr"
+        cj.sweep(first, {"r": np.linspace(3.5, 4.0, 4)}, out=str(out))
+        return cj.sweep(second, {"r": np.linspace(3.5, 4.0, 4)}, out=str(out))
+
+    for label, call, name in [
+        ("grid with NaN", lambda: cj.sweep(largest, {"r": np.array([3.5, nan])}), "grid['r']"),
+        ("grid empty", lambda: cj.sweep(largest, {"r": np.array([])}), "grid['r']"),
+        ("grid str", lambda: cj.sweep(largest, "r"), "grid"),
+        (
+            "batch_size > grid",
+            lambda: cj.sweep(largest, {"r": np.ones(4)}, batch_size=8),
+            "batch_size",
+        ),
+        ("batch_size 0", lambda: cj.sweep(largest, {"r": np.ones(4)}, batch_size=0), "batch_size"),
+        ("fn not callable", lambda: cj.sweep(3, {"r": np.ones(4)}), "fn"),
+        ("out of another sweep", lambda: sweep_twice(largest, lambda r: r * 2.0), "out"),
+    ]:
+        add("sweep", label, call, name)
+
+    def load_system_of(text):
+        path = Path(tempfile.mkdtemp(dir=scratch)) / "f.nc"
+        xr.Dataset(
+            {"a": ("t", np.ones(2))}, attrs={"system_class": text, "parameters": "{}"}
+        ).to_netcdf(path)
+        return cj.io.load_system(path)
+
+    for label, call, name in [
+        ("None", lambda: cj.io.load_system(None), "source"),
+        ("no provenance", lambda: load_system_of(""), "system"),
+        ("unknown class", lambda: load_system_of("chaosjax.systems:NoSuchSystem"), "NoSuchSystem"),
+    ]:
+        add_raw("io.load_system", label, call, name)
     return cases
 
 
