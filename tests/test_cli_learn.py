@@ -254,6 +254,7 @@ def model_vocab(out):
     return cj.learn.load(out / "model.eqx").config.vocab_size
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_transformer_writes_model_tokenizer_metrics_and_figures(tmp_path):
     out = tmp_path / "tf"
     result = invoke(

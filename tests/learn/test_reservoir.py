@@ -250,6 +250,7 @@ def test_esn_bad_input_names_the_argument(lorenz):
             cj.learn.fit_esn(data, **kw)
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_esn_600_units_reach_8_lyapunov_times_and_the_exponent(lorenz):
     # The figures the literature quotes: 600 units, spectral radius 0.9, ridge readout on
     # [1, r, r^2], 20,000 training rows at dt = 0.02; 12 test windows never used for

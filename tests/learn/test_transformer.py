@@ -190,6 +190,7 @@ class Stop(Exception):
     pass
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_interrupted_fit_resumes_bit_identical_and_another_architecture_is_refused(tmp_path):
     tok, tokens = henon_tokens()
     cfg = cj.learn.TransformerConfig(vocab_size=100, context=16, layers=1, width=16, heads=2)

@@ -60,6 +60,7 @@ def test_gain_sweep_largest_exponent_crosses_zero_near_one():
     assert np.all(np.diff(lam) > -1e-3)  # grows with the gain
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_input_drive_suppresses_chaos_and_gru_runs():
     net = cj.systems.RNN.random(KEY, 50, n_inputs=3, g=2.5)
     us = jax.random.normal(jax.random.key(1), (1_500, 3))
