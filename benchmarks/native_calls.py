@@ -35,35 +35,9 @@ import chaosjax as cj
 
 cj.enable_x64()
 
-SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
-DT = 0.005
-
-
-def rk4(x):
-    def f(x):
-        return jnp.stack(
-            [SIGMA * (x[1] - x[0]), x[0] * (RHO - x[2]) - x[1], x[0] * x[1] - BETA * x[2]]
-        )
-
-    k1 = f(x)
-    k2 = f(x + 0.5 * DT * k1)
-    k3 = f(x + 0.5 * DT * k2)
-    k4 = f(x + DT * k3)
-    return x + DT / 6.0 * (k1 + 2.0 * (k2 + k3) + k4)
-
-
-def plain_jax_ensemble(n):
-    """The textbook JAX program: jit(vmap(scan)) of a hand-written RK4 step."""
-
-    def one(x):
-        def body(carry, _):
-            x, s = carry
-            return (rk4(x), s + x[2]), None
-
-        (_, s), _ = jax.lax.scan(body, (x, jnp.zeros(())), None, length=n)
-        return s / n
-
-    return jax.jit(jax.vmap(one))
+# The same Lorenz63 set-up and plain-JAX peer (jit(vmap(scan)) of a hand-written RK4 step)
+# as benchmarks/ensemble.py, so the two tables compare against one program.
+from ensemble import DT, plain_jax_ensemble  # noqa: E402
 
 
 def xla_traced(make):
