@@ -245,12 +245,12 @@ def _killed_and_resumed(tmp_path, system, n_p, n_q, batch, steps, kill_at):
     assert np.all(np.isfinite(whole["value"].values))
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_without_recomputing_finished_batches(tmp_path):
     # Batches of 400 cover whole rows of 40 values of b (the row check above).
     _killed_and_resumed(tmp_path, "henon", n_p=50, n_q=40, batch=400, steps=200, kill_at=2)
 
 
-@pytest.mark.slow
 def test_a_killed_200_by_200_lorenz_sweep_resumes(tmp_path):
     _killed_and_resumed(tmp_path, "lorenz", n_p=200, n_q=200, batch=2000, steps=1000, kill_at=7)
 
