@@ -220,7 +220,8 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
 
     - `xla`: the caller's XLA kernel `(push, x, Q) -> (the same six results)`; given,
       a traced call (inside jit, vmap or grad) runs the kernel as an XLA custom call,
-      vmapped and differentiated through `xla` (there is no batched spectrum kernel).
+      differentiated through `xla`; vmapped, the batched kernel of
+      `batched_spectrum.py` (else `xla`, vmapped).
 
     **Returns:** NumPy arrays (final state, basis, log-sums, history of log-sums (rows, k),
     divergence step, state after the transient), the divergence step being 0 for the
