@@ -3,12 +3,13 @@
 Inside `jit`, `vmap` or `grad` the states are tracers and no C function can be called
 with them; what can be done is to put the kernel *into* the XLA program. A small C++
 library (`ffi_shim.cc`, compiled once per machine against the XLA FFI headers that
-ship with jaxlib, `jax.ffi.include_dir()`) defines two FFI handlers, `cj_ffi_sum` (the
-batched time loop of `simulate.py`) and `cj_ffi_spectrum` (Benettin's loop of
-`spectrum.py`), registered as the custom-call targets `chaosjax_sum` and
-`chaosjax_spectrum`. Each generated kernel is compiled and loaded as for eager calls
-(`compile.py`), and its entry point registered with the shim under its cache key; the
-custom call names that key in an attribute.
+ship with jaxlib, `jax.ffi.include_dir()`) defines the FFI handlers `cj_ffi_sum` (the
+batched time loop of `simulate.py`), `cj_ffi_spectrum` (Benettin's loop of
+`spectrum.py`) and `cj_ffi_spectrum_batch` (the same for a batch of orbits,
+`batched_spectrum.py`), registered as the custom-call targets `chaosjax_sum`,
+`chaosjax_spectrum` and `chaosjax_spectrum_batch`. Each generated kernel is compiled
+and loaded as for eager calls (`compile.py`), and its entry point registered with the
+shim under its cache key; the custom call names that key in an attribute.
 
 `available()` is False (and the callers keep their XLA kernels) when the shim cannot
 be built: no C++ compiler, no FFI headers, or a JAX without `jax.ffi`.
