@@ -31,7 +31,9 @@ def lyapunov_sweep(
     Each run discards `transient` steps, then averages the growth of k tangent vectors,
     re-orthonormalised by QR, over `steps` steps (`cj.lyapunov.spectrum_on_map`; Benettin
     et al. 1980, Meccanica 15, 9-20, https://doi.org/10.1007/BF02128236). All values run
-    in one compiled `vmap`, its batch axis sharded over `jax.devices()`.
+    in one compiled `vmap`, its batch axis sharded over `jax.devices()`; on one CPU
+    device that `vmap` is one call of a generated-C kernel vectorised across the values
+    (`CHAOSJAX_CGEN=0`: the XLA kernel, vmapped).
 
     **Arguments:**
 
@@ -74,7 +76,9 @@ def lyapunov_sweep(
 @eqx.filter_jit
 def _sweep(system, param, vals, x, dt, solver, steps, transient, k):
     def one(m, x0):
-        res = spectrum_on_map(m, x0, steps=steps, transient=transient, k=k)
+        # One history row: only the final sums are kept (the rows would cost memory per
+        # value, and on the CPU a call of the batched kernel each).
+        res = spectrum_on_map(m, x0, steps=steps, transient=transient, k=k, history=1)
         ok = (res.diverged_at < 0) & jnp.all(jnp.isfinite(res.final_state))
         return jnp.where(ok, res.exponents, jnp.nan)
 

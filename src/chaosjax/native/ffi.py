@@ -3,12 +3,13 @@
 Inside `jit`, `vmap` or `grad` the states are tracers and no C function can be called
 with them; what can be done is to put the kernel *into* the XLA program. A small C++
 library (`ffi_shim.cc`, compiled once per machine against the XLA FFI headers that
-ship with jaxlib, `jax.ffi.include_dir()`) defines two FFI handlers, `cj_ffi_sum` (the
-batched time loop of `simulate.py`) and `cj_ffi_spectrum` (Benettin's loop of
-`spectrum.py`), registered as the custom-call targets `chaosjax_sum` and
-`chaosjax_spectrum`. Each generated kernel is compiled and loaded as for eager calls
-(`compile.py`), and its entry point registered with the shim under its cache key; the
-custom call names that key in an attribute.
+ship with jaxlib, `jax.ffi.include_dir()`) defines the FFI handlers `cj_ffi_sum` (the
+batched time loop of `simulate.py`), `cj_ffi_spectrum` (Benettin's loop of
+`spectrum.py`) and `cj_ffi_spectrum_batch` (the same for a batch of orbits,
+`batched_spectrum.py`), registered as the custom-call targets `chaosjax_sum`,
+`chaosjax_spectrum` and `chaosjax_spectrum_batch`. Each generated kernel is compiled
+and loaded as for eager calls (`compile.py`), and its entry point registered with the
+shim under its cache key; the custom call names that key in an attribute.
 
 `available()` is False (and the callers keep their XLA kernels) when the shim cannot
 be built: no C++ compiler, no FFI headers, or a JAX without `jax.ffi`.
@@ -30,6 +31,7 @@ from . import compile as cc
 
 SUM_TARGET = "chaosjax_sum"
 SPECTRUM_TARGET = "chaosjax_spectrum"
+SPECTRUM_BATCH_TARGET = "chaosjax_spectrum_batch"
 
 _lock = threading.Lock()
 _state: dict = {}
@@ -76,6 +78,9 @@ def _shim():
             jax.ffi.register_ffi_target(SUM_TARGET, jax.ffi.pycapsule(lib.cj_ffi_sum), "cpu")
             jax.ffi.register_ffi_target(
                 SPECTRUM_TARGET, jax.ffi.pycapsule(lib.cj_ffi_spectrum), "cpu"
+            )
+            jax.ffi.register_ffi_target(
+                SPECTRUM_BATCH_TARGET, jax.ffi.pycapsule(lib.cj_ffi_spectrum_batch), "cpu"
             )
         except cc.UnsafeCacheError as e:
             cc.warn_once("unsafe-cache", f"{e} The XLA path runs instead.")
@@ -156,5 +161,35 @@ def spectrum_call(name: str, P, Y, *, dim, k, transient, qr_every, plan):
         per_row=per_row,
         tail_blocks=tail_blocks,
         tail_steps=tail_steps,
+    )
+    return call(P, Y, kernel=name, **{n: np.int64(v) for n, v in ints.items()})
+
+
+def spectrum_batch_call(name: str, P, Y, *, dim, k, transient, qr_every, plan, threads):
+    """The custom call of Benettin's loop for a batch (`batched_spectrum.py`): P
+    (n_params, npad) and Y (rows of Y, npad) structure-of-arrays; returns (Y, history
+    rows (rows, k+1, npad), states after the transient and their finiteness flags
+    (dim+1, npad))."""
+    rows, per_row, tail_blocks, tail_steps = plan
+    npad = Y.shape[1]
+    call = jax.ffi.ffi_call(
+        SPECTRUM_BATCH_TARGET,
+        (
+            jax.ShapeDtypeStruct(Y.shape, np.float64),
+            jax.ShapeDtypeStruct((rows, k + 1, npad), np.float64),
+            jax.ShapeDtypeStruct((dim + 1, npad), np.float64),
+        ),
+        input_output_aliases={1: 0},
+    )
+    ints = dict(
+        dim=dim,
+        k=k,
+        transient=transient,
+        qr_every=qr_every,
+        rows=rows,
+        per_row=per_row,
+        tail_blocks=tail_blocks,
+        tail_steps=tail_steps,
+        threads=threads,
     )
     return call(P, Y, kernel=name, **{n: np.int64(v) for n, v in ints.items()})

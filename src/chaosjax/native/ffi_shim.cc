@@ -132,3 +132,74 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_spectrum, SpectrumImpl,
                                   .Attr<int64_t>("per_row")
                                   .Attr<int64_t>("tail_blocks")
                                   .Attr<int64_t>("tail_steps"));
+
+// Benettin's loop for a batch of orbits (batched_spectrum.py), in the same plan as
+// cj_ffi_spectrum: P (n_params, npad) and Y (rows of Y, npad) structure-of-arrays;
+// H (rows, k + 1, npad) history rows; Xr (dim + 1, npad) the states after the
+// transient and their finiteness flags.
+typedef void (*BatchKernel)(const double *, double *, double *, int64_t, int64_t, int64_t, int);
+
+static ffi::Error SpectrumBatchImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> Y,
+                                    ffi::ResultBuffer<ffi::F64> Yo,
+                                    ffi::ResultBuffer<ffi::F64> H,
+                                    ffi::ResultBuffer<ffi::F64> Xr, std::string_view kernel,
+                                    int64_t dim, int64_t k, int64_t transient,
+                                    int64_t qr_every, int64_t rows, int64_t per_row,
+                                    int64_t tail_blocks, int64_t tail_steps, int64_t threads) {
+  auto fn = reinterpret_cast<BatchKernel>(lookup(kernel));
+  if (!fn) return missing(kernel);
+  auto dims = Y.dimensions();
+  if (dims.size() != 2) return ffi::Error::InvalidArgument("Y must be (rows, npad)");
+  const int64_t npad = dims[1];
+  double *y = Yo->typed_data();
+  if (y != Y.typed_data()) std::memcpy(y, Y.typed_data(), Y.size_bytes());
+  const double *p = P.typed_data();
+  auto blocks = [&](int64_t n, int64_t length, double *row) {
+    if (n > 0 && length > 0) fn(p, y, row, npad, n, length, (int)threads);
+  };
+  const int64_t o = dim + dim * k;
+  blocks(transient / qr_every, qr_every, nullptr);
+  blocks(transient % qr_every ? 1 : 0, transient % qr_every, nullptr);
+  double *xr = Xr->typed_data();
+  for (int64_t l = 0; l < npad; ++l) {
+    bool finite = true;
+    for (int64_t i = 0; i < dim; ++i) {
+      xr[i * npad + l] = y[i * npad + l];
+      finite = finite && std::isfinite(y[i * npad + l]);
+    }
+    for (int64_t i = 0; i < k; ++i) finite = finite && std::isfinite(y[(o + 3 * k + i) * npad + l]);
+    xr[dim * npad + l] = finite ? 1.0 : 0.0;
+  }
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t l = 0; l < npad; ++l) {
+      y[(o + i) * npad + l] = 0.0;
+      y[(o + k + i) * npad + l] = 1.0;
+      y[(o + 2 * k + i) * npad + l] = 0.0;
+    }
+  }
+  double *h = H->typed_data();
+  for (int64_t r = 0; r < rows; ++r) blocks(per_row, qr_every, h + r * (k + 1) * npad);
+  blocks(tail_blocks, qr_every, nullptr);
+  blocks(tail_steps ? 1 : 0, tail_steps, nullptr);
+  for (int64_t i = 0; i < k; ++i)
+    std::memcpy(y + (o + i) * npad, y + (o + 3 * k + i) * npad, npad * sizeof(double));
+  return ffi::Error::Success();
+}
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_spectrum_batch, SpectrumBatchImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Attr<std::string_view>("kernel")
+                                  .Attr<int64_t>("dim")
+                                  .Attr<int64_t>("k")
+                                  .Attr<int64_t>("transient")
+                                  .Attr<int64_t>("qr_every")
+                                  .Attr<int64_t>("rows")
+                                  .Attr<int64_t>("per_row")
+                                  .Attr<int64_t>("tail_blocks")
+                                  .Attr<int64_t>("tail_steps")
+                                  .Attr<int64_t>("threads"));

@@ -220,7 +220,8 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
 
     - `xla`: the caller's XLA kernel `(push, x, Q) -> (the same six results)`; given,
       a traced call (inside jit, vmap or grad) runs the kernel as an XLA custom call,
-      vmapped and differentiated through `xla` (there is no batched spectrum kernel).
+      differentiated through `xla`; vmapped, the batched kernel of
+      `batched_spectrum.py` (else `xla`, vmapped).
 
     **Returns:** NumPy arrays (final state, basis, log-sums, history of log-sums (rows, k),
     divergence step, state after the transient), the divergence step being 0 for the
@@ -285,7 +286,7 @@ def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan
 
 def _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla):
     """`lyapunov_spectrum` of traced values as an XLA custom call (JAX arrays), or None."""
-    from . import ffi
+    from . import batched_spectrum, ffi
 
     if jax.device_count() > 1 or x.ndim != 1 or Q.ndim != 2 or Q.shape[0] != x.shape[0]:
         return None
@@ -335,7 +336,13 @@ def _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla):
         return native(P, x, Q)
 
     @batched.def_vmap
-    def _rule(axis_size, in_batched, P, x, Q):  # no batched kernel: XLA's, vmapped
+    def _rule(axis_size, in_batched, P, x, Q):  # the batched kernel, else XLA's, vmapped
+        out = batched_spectrum.vmap_rule(
+            (treedef, static, shapes), qr_raw, axis_size, in_batched, P, x, Q,
+            transient=transient, qr_every=qr_every, plan=plan,
+        )  # fmt: skip
+        if out is not None:
+            return out, (True,) * 6
         axes = tuple(0 if b else None for b in in_batched)
         return jax.vmap(xla_flat, in_axes=axes)(P, x, Q), (True,) * 6
 

@@ -1,0 +1,430 @@
+"""Benettin's loop for a batch of orbits in generated C, vectorised across members.
+
+A sweep of Lyapunov exponents over parameter values (or over initial states) runs one
+orbit per member, each with its own parameters, state and tangent basis. One orbit's
+loop is latency-bound (`spectrum.py`); a batch is not: here the push `(x, Q) -> (F(x),
+DF(x) Q)` and the raw QR `V -> (Q, diag R^2)` (the same jaxprs as `spectrum.py`,
+translated by `codegen.py`) run inside a `#pragma omp simd` loop over a tile of
+members stored structure-of-arrays -- parameters too, one vector per member, as the
+per-member kernel of `simulate.py` reads them -- with the time loop outside it and the
+tiles shared among the cores by OpenMP. For k = 1 the QR is the normalisation of one
+tangent vector (the largest exponent); any k <= dim runs the same way (modified
+Gram-Schmidt, or the caller's raw QR).
+
+The log-sums are carried as in `spectrum.py`: running products of diag R^2 with their
+binary exponents split off each step (bit operations, vectorised; no logarithm in the
+loop), logarithms only per history row. Results equal those of the XLA kernel vmapped
+to rounding (FMA contraction, and the logarithm of a product instead of a sum of
+logarithms); a member that diverges carries NaN or inf in its own lanes only and is
+marked by the caller's rules, member by member.
+
+Entry points: `lyapunov_spectra` (eager, NumPy in and out, through ctypes) and
+`vmap_rule` (the batching rule of `spectrum._traced`: a custom call,
+`ffi.spectrum_batch_call`, whose own batching rule merges nested vmaps into the batch).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from .codegen import (
+    HEADER,
+    MAX_LINES,
+    Emitter,
+    Unsupported,
+    c_expr,
+    eval_closed,
+    scalar_names,
+)
+from .compile import cached, compile_kernel, cores, enabled
+from .simulate import TILE
+
+_ARGS = [
+    ctypes.c_void_p,  # P: parameters, (n_params, npad) structure-of-arrays
+    ctypes.c_void_p,  # Y: state, basis, log-sums, (ny, npad); in and out
+    ctypes.c_void_p,  # H: one history row, (k + 1, npad), or NULL
+    ctypes.c_int64,  # npad: the batch padded to whole tiles
+    ctypes.c_int64,  # blocks
+    ctypes.c_int64,  # pushes per block
+    ctypes.c_int,  # threads
+]
+
+#: A tile's rows (parameters, state, basis, sums) beyond this many bytes overflow L1/L2.
+_MAX_TILE_BYTES = 256 * 1024
+
+_kernels: dict[Any, Any] = {}
+
+
+def rows_of_y(dim: int, k: int) -> int:
+    """Rows of Y per member: state, basis (dim x k, row-major), and the log-sums at the
+    start of the run (a), the running products (m), their binary exponents (e) and the
+    log-sums now, k each."""
+    return dim + dim * k + 4 * k
+
+
+def _split(i: int, g: str, ind: str) -> list[str]:
+    """C lines: m_i *= g with its binary exponent moved to e_i (zero, subnormal, inf and
+    NaN products left as they are), branch-free so that the member loop vectorises."""
+    return [
+        f"{ind}{{",
+        f"{ind}    double mm = m{i}[l] * ({g});",
+        f"{ind}    uint64_t u;",
+        f"{ind}    memcpy(&u, &mm, 8);",
+        f"{ind}    const int64_t bx = (int64_t)((u >> 52) & 0x7ff);",
+        f"{ind}    const int64_t ok = (bx != 0) & (bx != 0x7ff);",
+        f"{ind}    e{i}[l] += ok ? bx - 1023 : 0;",
+        f"{ind}    u = ok ? ((u & 0x800fffffffffffffULL) | (1023ULL << 52)) : u;",
+        f"{ind}    memcpy(&mm, &u, 8);",
+        f"{ind}    m{i}[l] = mm;",
+        f"{ind}}}",
+    ]
+
+
+def _sum(i: int) -> str:
+    return f"a{i}[l] + 0.5 * (log(m{i}[l]) + (double)e{i}[l] * 0.69314718055994530942)"
+
+
+def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
+    em = Emitter()
+    params = scalar_names("p", shapes)
+    n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
+    s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, k)])[0]
+    x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
+    push_lines, em.lines = em.lines, []
+    Q_new, g = eval_closed(em, qr_jaxpr, [scalar_names("w", [(dim, k)])[0]])
+    qr_lines = em.lines
+    if len(push_lines) + len(qr_lines) > MAX_LINES:
+        raise Unsupported("a step too large for straight-line code")
+    nq = dim * k
+    ny = rows_of_y(dim, k)
+    if (ny + n_params) * tile * 8 > _MAX_TILE_BYTES:
+        raise Unsupported("a tile too large for the cache")
+    f = lambda e: c_expr(e, "f")  # noqa: E731
+    x_new, V_new = np.ravel(x_new), np.ravel(V_new)
+    Q_new, g = np.ravel(Q_new), np.ravel(g)
+    o = dim + nq
+    i2, i3, i4 = " " * 8, " " * 12, " " * 16
+    al = "__attribute__((aligned(64)))"
+
+    def load_push() -> list[str]:
+        out = [f"{i4}const double p{i} = pb{i}[l];" for i in range(n_params)]
+        out += [f"{i4}const double s{i} = x{i}[l];" for i in range(dim)]
+        out += [f"{i4}const double v{i} = q{i}[l];" for i in range(nq)]
+        return out + [i4 + line for line in push_lines]
+
+    src = [
+        HEADER,
+        f"#define T {tile}",
+        "",
+        "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
+        "int64_t npad, int64_t nblocks, int64_t blen, int nthreads)",
+        "{",
+        "    const int64_t ntiles = npad / T;",
+        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)",
+        "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
+        "        const int64_t off = tile * T;",
+    ]
+    src += [f"{i2}double pb{i}[T] {al};" for i in range(n_params)]
+    src += [f"{i2}memcpy(pb{i}, P + {i} * npad + off, sizeof(pb{i}));" for i in range(n_params)]
+    src += [f"{i2}double x{i}[T] {al};" for i in range(dim)]
+    src += [f"{i2}double q{i}[T] {al};" for i in range(nq)]
+    src += [f"{i2}double a{i}[T] {al};" for i in range(k)]
+    src += [f"{i2}double m{i}[T] {al};" for i in range(k)]
+    src += [f"{i2}int64_t e{i}[T] {al};" for i in range(k)]
+    src += [f"{i2}memcpy(x{i}, Y + {i} * npad + off, sizeof(x{i}));" for i in range(dim)]
+    src += [f"{i2}memcpy(q{i}, Y + {dim + i} * npad + off, sizeof(q{i}));" for i in range(nq)]
+    src += [f"{i2}memcpy(a{i}, Y + {o + i} * npad + off, sizeof(a{i}));" for i in range(k)]
+    src += [f"{i2}memcpy(m{i}, Y + {o + k + i} * npad + off, sizeof(m{i}));" for i in range(k)]
+    src += [f"{i2}for (int l = 0; l < T; ++l) {{"]
+    src += [f"{i3}e{i}[l] = (int64_t)Y[{o + 2 * k + i} * npad + off + l];" for i in range(k)]
+    src += [f"{i2}}}"]
+    src += [
+        "        for (int64_t b = 0; b < nblocks; ++b) {",
+        # All but the last push of a block: pushes alone.
+        "            for (int64_t j = 1; j < blen; ++j) {",
+        "                #pragma omp simd",
+        "                for (int l = 0; l < T; ++l) {",
+    ]
+    src += ["    " + line for line in load_push()]
+    src += [f"{i4}    x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+    src += [f"{i4}    q{i}[l] = {f(e)};" for i, e in enumerate(V_new)]
+    src += ["                }", "            }"]
+    # The last push of the block, the QR and the products, in registers.
+    src += ["            #pragma omp simd", "            for (int l = 0; l < T; ++l) {"]
+    src += load_push()
+    src += [f"{i4}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+    src += [f"{i4}const double w{i} = {f(e)};" for i, e in enumerate(V_new)]
+    src += [i4 + line for line in qr_lines]
+    src += [f"{i4}q{i}[l] = {f(e)};" for i, e in enumerate(Q_new)]
+    for i, e in enumerate(g):
+        src += _split(i, f(e), i4)
+    src += ["            }", "        }"]
+    src += [f"{i2}if (H) {{", f"{i3}for (int l = 0; l < T; ++l) {{"]
+    src += [f"{i4}H[{i} * npad + off + l] = {_sum(i)};" for i in range(k)]
+    finite = " && ".join(f"isfinite(x{i}[l])" for i in range(dim))
+    src += [f"{i4}H[{k} * npad + off + l] = ({finite}) ? 1.0 : 0.0;", f"{i3}}}", f"{i2}}}"]
+    src += [f"{i2}memcpy(Y + {i} * npad + off, x{i}, sizeof(x{i}));" for i in range(dim)]
+    src += [f"{i2}memcpy(Y + {dim + i} * npad + off, q{i}, sizeof(q{i}));" for i in range(nq)]
+    src += [f"{i2}memcpy(Y + {o + k + i} * npad + off, m{i}, sizeof(m{i}));" for i in range(k)]
+    src += [f"{i2}for (int l = 0; l < T; ++l) {{"]
+    src += [f"{i3}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
+    src += [f"{i3}Y[{o + 3 * k + i} * npad + off + l] = {_sum(i)};" for i in range(k)]
+    src += [f"{i2}}}", "    }", "}", ""]
+    return "\n".join(src)
+
+
+def _key(spec, qr_raw, dim: int, k: int):
+    """The kernel's cache key: the push's structure and static leaves, the QR, the
+    shapes (as `codegen.kernel_parameters` keys the one-orbit kernel); None if
+    unhashable."""
+    treedef, static, shapes = spec
+    key = (
+        "batched",
+        treedef,
+        jax.tree.flatten(static)[1],
+        tuple(jax.tree.leaves(static)),
+        tuple(map(tuple, shapes)),
+        qr_raw,
+        dim,
+        k,
+        TILE,
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def kernel_for(spec, qr_raw, dim: int, k: int):
+    """The batched kernel (a ctypes function) for a push of structure `spec` =
+    (treedef, static, parameter shapes) and this raw QR, or None."""
+    return cached(_kernels, _key(spec, qr_raw, dim, k), lambda: _generate(spec, qr_raw, dim, k))
+
+
+def _generate(spec, qr_raw, dim, k):
+    treedef, static, shapes = spec
+    xs = jax.ShapeDtypeStruct((dim,), np.float64)
+    Qs = jax.ShapeDtypeStruct((dim, k), np.float64)
+    param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
+
+    def push_fn(leaves, x, Q):
+        return eqx.combine(jax.tree.unflatten(treedef, leaves), static)(x, Q)
+
+    try:
+        pj = jax.make_jaxpr(push_fn)(param_specs, xs, Qs)
+        qj = jax.make_jaxpr(qr_raw)(Qs)
+        want_p = [((dim,), np.float64), ((dim, k), np.float64)]
+        want_q = [((dim, k), np.float64), ((k,), np.float64)]
+        for avals, want in ((pj.out_avals, want_p), (qj.out_avals, want_q)):
+            if [(tuple(a.shape), a.dtype) for a in avals] != want:
+                return None
+        src = _source(pj, qj, shapes, dim, k, TILE)
+    except Unsupported:
+        return None
+    except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
+        return None
+    return compile_kernel(src, _ARGS)
+
+
+def threads_for(npad: int) -> int:
+    """No more threads than tiles: an idle thread still joins the barrier at the end."""
+    return max(1, min(cores(), npad // TILE))
+
+
+def _restart(Y, o: int, k: int) -> None:
+    Y[o : o + k], Y[o + k : o + 2 * k], Y[o + 2 * k : o + 3 * k] = 0.0, 1.0, 0.0
+
+
+_MEMBER_PUSHES_PER_CALL = 1 << 27
+"""Work of one eager call in member-pushes x dim x k x (dim + k): a fraction of a
+second, so that Ctrl-C (delivered between calls) stops a long sweep."""
+
+
+def lyapunov_spectra(push_spec, qr_raw, P, x, Q, *, transient: int, qr_every: int, plan):
+    """Benettin's loop for B orbits at once, eagerly: what the one-orbit kernel returns
+    (`spectrum.lyapunov_spectrum`), member by member, or None when unsupported.
+
+    **Arguments:**
+
+    - `push_spec`: (treedef, static, parameter shapes) of the push Module, as
+      `codegen.kernel_parameters` splits it.
+    - `qr_raw`: `V -> (Q, g)` with log diag R = log(g) / 2.
+    - `P`: (B, n_params) float64, one flat parameter vector per member.
+    - `x`, `Q`: (B, dim) states and (B, dim, k) bases, float64.
+    - `transient`, `qr_every`, `plan`: as for `spectrum.lyapunov_spectrum`.
+
+    **Returns:** NumPy arrays (final states (B, dim), bases (B, dim, k), log-sums (B, k),
+    history of log-sums (B, rows, k), divergence steps (B,), states after the transient
+    (B, dim)); None when unsupported (`CHAOSJAX_CGEN=0`, not float64, no compiler, a
+    primitive without a translation).
+    """
+    if not enabled():
+        return None
+    P, x, Q = (np.asarray(a) for a in (P, x, Q))
+    if any(a.dtype != np.float64 for a in (P, x, Q)) or x.ndim != 2 or Q.ndim != 3:
+        return None
+    B, dim = x.shape
+    k = Q.shape[2]
+    if B == 0 or Q.shape[:2] != (B, dim) or P.ndim != 2 or P.shape[0] != B:
+        return None
+    fn = kernel_for(push_spec, qr_raw, dim, k)
+    if fn is None:
+        return None
+    npad = -(-B // TILE) * TILE
+    nq, o = dim * k, dim + dim * k
+    ny = rows_of_y(dim, k)
+
+    def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
+        out = np.empty((a.shape[1], npad))
+        out[:, :B] = a.T
+        out[:, B:] = a[B - 1 :].T
+        return out
+
+    Ps = soa(P if P.shape[1] else np.zeros((B, 1)))
+    Y = np.zeros((ny, npad))
+    Y[:dim], Y[dim:o] = soa(x), soa(Q.reshape(B, nq))
+    _restart(Y, o, k)
+    threads = threads_for(npad)
+    per_call = max(1, _MEMBER_PUSHES_PER_CALL // (npad * dim * k * (dim + k) * max(1, qr_every)))
+
+    def blocks(n, length, row=None):
+        if n <= 0 or length <= 0:
+            return
+        while n > per_call:
+            fn(Ps.ctypes.data, Y.ctypes.data, None, npad, per_call, length, threads)
+            n -= per_call
+        h = None if row is None else row.ctypes.data
+        fn(Ps.ctypes.data, Y.ctypes.data, h, npad, n, length, threads)
+
+    tb, trem = divmod(transient, qr_every)
+    blocks(tb, qr_every)
+    blocks(1 if trem else 0, trem)
+    sums = slice(o + 3 * k, o + 4 * k)
+    x_run = Y[:dim, :B].T.copy()
+    fin = np.isfinite(Y[:dim, :B]).all(0) & np.isfinite(Y[sums, :B]).all(0)
+    _restart(Y, o, k)
+    rows, per_row, tail_blocks, tail_steps = plan
+    H = np.zeros((rows, k + 1, npad))
+    for r in range(rows):
+        blocks(per_row, qr_every, H[r])
+    blocks(tail_blocks, qr_every)
+    blocks(1 if tail_steps else 0, tail_steps)
+    div = finish_divergence(
+        np, fin, H[:, :, :B].transpose(2, 0, 1), Y[:dim, :B].T, Y[sums, :B].T, k, plan, qr_every
+    )
+    return (
+        Y[:dim, :B].T.copy(),
+        Y[dim:o, :B].T.reshape(B, dim, k).copy(),
+        Y[sums, :B].T.copy(),
+        H[:, :k, :B].transpose(2, 0, 1).copy(),
+        div.astype(jax.dtypes.canonicalize_dtype(np.int64)),
+        x_run,
+    )
+
+
+def finish_divergence(xp, fin_transient, H, x_end, sums, k, plan, qr_every):
+    """Per member, as the XLA kernel marks it: 0 when the transient went non-finite,
+    else the end of the first history row whose state or sums are non-finite, else
+    `steps` when the end is, else -1. H: (B, rows, k + 1), the last column the row's
+    finiteness flag for the state."""
+    rows, per_row, tail_blocks, tail_steps = plan
+    steps = (rows * per_row + tail_blocks) * qr_every + tail_steps
+    count = jax.dtypes.canonicalize_dtype(np.int64)
+    div = xp.where(fin_transient, -1, 0).astype(count)
+    if rows:
+        bad = ~((H[:, :, k] == 1.0) & xp.isfinite(H[:, :, :k]).all(axis=2))
+        first = ((xp.argmax(bad, axis=1) + 1) * per_row * qr_every).astype(count)
+        div = xp.where((div < 0) & bad.any(axis=1), first, div)
+    ok = xp.isfinite(x_end).all(axis=1) & xp.isfinite(sums).all(axis=1)
+    return xp.where((div < 0) & ~ok, xp.asarray(steps, count), div)
+
+
+# --------------------------------------------------------------------------- traced
+
+
+def vmap_rule(spec, qr_raw, axis_size: int, in_batched, P, x, Q, *, transient, qr_every, plan):
+    """The batching rule of the traced one-orbit spectrum (`spectrum._traced`): the six
+    results of every member, each with a leading batch axis, from one custom call of
+    the batched kernel; None when it cannot run (the caller then vmaps XLA's kernel).
+
+    `P` (n_params,) or (V, n_params), `x` (dim,) or (V, dim), `Q` (dim, k) or (V, dim,
+    k), batched as `in_batched` says, V = `axis_size`.
+    """
+    from . import ffi
+
+    if not enabled() or jax.device_count() > 1:
+        return None
+    if any(np.dtype(a.dtype) != np.float64 for a in (P, x, Q)):
+        return None
+    dim, k = Q.shape[-2:]
+    fn = kernel_for(spec, qr_raw, dim, k)
+    if fn is None:
+        return None
+    name = ffi.register(fn)
+    if name is None:
+        return None
+    jnp = jax.numpy
+    V = axis_size
+    P, x, Q = (
+        a if b else jnp.broadcast_to(a, (V, *a.shape)) for a, b in zip((P, x, Q), in_batched)
+    )
+    op = _batch_op(ffi, name, dim, k, transient, qr_every, plan)
+    return op(P, x, Q)
+
+
+def _batch_op(ffi, name: str, dim: int, k: int, transient: int, qr_every: int, plan):
+    """(P (B, nP), x (B, dim), Q (B, dim, k)) -> the six results per member: the custom
+    call, batched again by merging vmapped axes into B."""
+    jnp = jax.numpy
+    nq, o = dim * k, dim + dim * k
+
+    def apply(P, x, Q):
+        B = x.shape[0]
+        npad = -(-B // TILE) * TILE
+
+        def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
+            if npad > B:
+                a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
+            return a.T
+
+        if P.shape[1] == 0:
+            P = jnp.zeros((B, 1))
+        z, one = jnp.zeros((B, k)), jnp.ones((B, k))
+        Y = soa(jnp.concatenate([x, Q.reshape(B, nq), z, one, z, z], axis=1))
+        Y, H, XR = ffi.spectrum_batch_call(
+            name,
+            soa(P),
+            Y,
+            dim=dim,
+            k=k,
+            transient=transient,
+            qr_every=qr_every,
+            plan=plan,
+            threads=threads_for(npad),
+        )
+        Y, H, XR = Y[:, :B].T, H[:, :, :B].transpose(2, 0, 1), XR[:, :B].T
+        x_end, sums = Y[:, :dim], Y[:, o + 3 * k : o + 4 * k]
+        div = finish_divergence(jnp, XR[:, dim] == 1.0, H, x_end, sums, k, plan, qr_every)
+        return x_end, Y[:, dim:o].reshape(B, dim, k), sums, H[:, :, :k], div, XR[:, :dim]
+
+    @jax.custom_batching.custom_vmap
+    def many(P, x, Q):
+        return apply(P, x, Q)
+
+    @many.def_vmap
+    def _rule(axis_size, in_batched, P, x, Q):  # (V, B, ...) -> (V * B, ...)
+        V = axis_size
+        P, x, Q = (
+            a if b else jnp.broadcast_to(a, (V, *a.shape)) for a, b in zip((P, x, Q), in_batched)
+        )
+        B = x.shape[1]
+        out = many(*(a.reshape(V * B, *a.shape[2:]) for a in (P, x, Q)))
+        return tuple(a.reshape(V, B, *a.shape[1:]) for a in out), (True,) * 6
+
+    return many

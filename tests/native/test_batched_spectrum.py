@@ -1,0 +1,150 @@
+"""Benettin's loop for a batch of orbits in generated C (native/batched_spectrum.py):
+vmapped spectra and parameter sweeps against the XLA kernels (CHAOSJAX_CGEN=0)."""
+
+import logging
+import shutil
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosjax as cj
+from chaosjax.lyapunov import _qr
+from chaosjax.lyapunov._tangent import forward_push
+from chaosjax.native import batched_spectrum, ffi
+
+needs_gcc = pytest.mark.skipif(
+    shutil.which("gcc") is None or shutil.which("g++") is None, reason="no gcc/g++"
+)
+lor = cj.systems.Lorenz63()
+TARGET = "chaosjax_spectrum_batch"
+
+
+def hlo(fn, *args) -> str:
+    return jax.jit(fn).lower(*args).as_text()
+
+
+@pytest.fixture
+def xla_env(monkeypatch):
+    """fn() with CHAOSJAX_CGEN=0 (the XLA kernels, also when traced), as NumPy."""
+
+    def run(fn):
+        monkeypatch.setenv("CHAOSJAX_CGEN", "0")
+        try:
+            return jax.tree.map(np.asarray, fn())
+        finally:
+            monkeypatch.delenv("CHAOSJAX_CGEN")
+
+    return run
+
+
+def close(a, b, rtol=1e-10):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=rtol)
+
+
+@needs_gcc
+@pytest.mark.parametrize("k", [1, 3])
+def test_sweep_over_rho_is_the_batched_kernel(xla_env, k):
+    # Below the chaotic range, at its onset and in it (short runs: rounding stays small).
+    rhos = jnp.array([0.5, 10.0, 20.0, 24.5, 28.0, 45.0, 100.0])
+
+    def sweep():
+        return cj.bifurcation.lyapunov_sweep(
+            lor, "rho", rhos, lor.default_state(), steps=300, transient=50, dt=0.01, k=k
+        )
+
+    native = np.asarray(sweep())
+    xla = xla_env(sweep)
+    assert native.shape == (7, k) and np.isfinite(native).all()
+    close(native, xla)
+    assert native[0, 0] < 0 < native[4, 0]  # a stable equilibrium; chaos at rho = 28
+
+
+@needs_gcc
+def test_vmap_over_parameters_and_states(xla_env):
+    avals = jnp.array([1.2, 1.3, 1.4])
+    x0s = 0.1 * jax.random.normal(jax.random.key(3), (5, 2))
+
+    def spec(a, x0):
+        m = cj.systems.Henon(a=a)
+        return cj.lyapunov_spectrum(m, x0, steps=203, transient=31, history=7, qr_every=2)
+
+    # One custom call: the vmapped parameter and the vmapped state merge into one batch.
+    both = jax.vmap(jax.vmap(spec, in_axes=(None, 0)), in_axes=(0, None))
+    text = hlo(both, avals, x0s)
+    assert text.count("@chaosjax_") == 1 and f"@{TARGET}" in text
+    res = jax.jit(both)(avals, x0s)
+    assert res.exponents.shape == (3, 5, 2) and res.backend == "native"
+    # Member by member, the one-orbit kernel (eager, native) gives the same numbers.
+    one = spec(avals[2], x0s[1])
+    close(res.exponents[2, 1], one.exponents, 1e-12)
+    close(res.history[2, 1], one.history, 1e-12)
+    ref = xla_env(lambda: jax.jit(both)(avals, x0s))
+    for name in ("exponents", "history", "final_state", "basis", "log_sums"):
+        close(getattr(res, name), getattr(ref, name))
+    np.testing.assert_array_equal(np.asarray(res.diverged_at), ref.diverged_at)
+    np.testing.assert_array_equal(np.asarray(res.history_steps), ref.history_steps)
+    close(res.exponents[2, 1], [0.42, -1.62], 0.05)  # Henon's classic attractor
+
+
+@needs_gcc
+def test_a_diverging_member_poisons_no_other(xla_env):
+    rs = jnp.array([3.5, 3.9, 4.5, 4.0])  # r = 4.5 leaves [0, 1] and runs off to -inf
+
+    def lam(r):
+        res = cj.max_lyapunov(
+            cj.systems.Logistic(r=r), jnp.array([0.3]), steps=400, transient=10, throw=False
+        )
+        return res.exponents[0], res.diverged_at
+
+    assert TARGET in hlo(jax.vmap(lam), rs)
+    exps, div = jax.jit(jax.vmap(lam))(rs)
+    exps_x, div_x = xla_env(lambda: jax.jit(jax.vmap(lam))(rs))
+    np.testing.assert_array_equal(np.asarray(div), div_x)
+    assert int(div[2]) >= 0 and (np.asarray(div)[[0, 1, 3]] == -1).all()
+    ok = [0, 1, 3]
+    close(np.asarray(exps)[ok], exps_x[ok])
+    assert abs(float(exps[3]) - np.log(2.0)) < 0.05  # r = 4: log 2
+
+
+@needs_gcc
+def test_eager_kernel_matches_the_custom_call():
+    m = cj.as_map(lor, 0.01)
+    push = forward_push(m, driven=False, use_jacobian=m.has_analytic_jacobian)
+    dyn, static = eqx.partition(push, eqx.is_array)
+    leaves, treedef = jax.tree.flatten(dyn)
+    spec = (treedef, static, [np.shape(a) for a in leaves])
+    qr = _qr.RAW_KERNELS["gram_schmidt"]
+    B, dim, k = 70, 3, 2  # not a multiple of the tile
+    P = np.tile(np.concatenate([np.ravel(a) for a in leaves]), (B, 1))
+    x = np.asarray(lor.sample_state(jax.random.key(0), B))
+    Q = np.tile(np.eye(dim)[:, :k], (B, 1, 1))
+    plan = (3, 10, 1, 3)  # 3 rows of 10 blocks of 2, one more block, 3 pushes
+    args = dict(transient=11, qr_every=2, plan=plan)
+    eager = batched_spectrum.lyapunov_spectra(spec, qr, P, x, Q, **args)
+    assert eager is not None
+    traced = jax.jit(
+        lambda P, x, Q: batched_spectrum.vmap_rule(spec, qr, B, (True, True, True), P, x, Q, **args)
+    )(P, x, Q)
+    for a, b in zip(eager, traced, strict=True):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    assert eager[3].shape == (B, 3, k) and (eager[4] == -1).all()
+
+
+@needs_gcc
+def test_grad_through_a_vmapped_spectrum_falls_back(xla_env, caplog):
+    def total(scale):
+        avals = scale * jnp.array([1.2, 1.4])
+        lam = lambda a: cj.max_lyapunov(  # noqa: E731
+            cj.systems.Henon(a=a), jnp.array([0.1, 0.1]), steps=50
+        ).exponents[0]
+        return jax.vmap(lam)(avals).sum()
+
+    ffi._grad_notice.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="chaosjax.native"):
+        g = float(jax.jit(jax.grad(total))(1.0))
+    assert sum("derivatives" in r.message for r in caplog.records) == 1
+    g_xla = float(xla_env(lambda: jax.jit(jax.grad(total))(1.0)))
+    assert abs(g - g_xla) <= 1e-10 * max(1.0, abs(g_xla))
