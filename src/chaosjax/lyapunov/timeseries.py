@@ -47,8 +47,16 @@ _BLOCK = 512
 _MIN_SAMPLES = 200
 # Rosenstein's default embedding is raised to at most this many delays to span a mean period.
 _MAX_DIM = 16
-# Rosenstein's default fit runs from the first sample to this fraction of the curve's rise.
+# `early_region`'s default: from the first sample to this fraction of the curve's rise.
 _RISE = 0.4
+# Rosenstein's default embedding: at least this many coordinates spanning a mean period.
+_MIN_DIM = 5
+# Rosenstein's default averages ln-distances over this many nearest neighbours per point.
+_NEIGHBOURS = 16
+# Rosenstein's default horizon in mean periods, and the fraction of the rise within which
+# the steepest secant over one mean period is sought.
+_HORIZON_PERIODS = 6
+_SECANT_RISE = 0.5
 
 
 class TimeSeriesLyapunov(Result):
@@ -446,13 +454,64 @@ def _knearest(Y, n_valid, theiler, rows, k):
     return jnp.asarray(np.take_along_axis(idx, order, axis=1))
 
 
+def steepest_secant(
+    curve: Float[ArrayLike, " n"], width: object, *, rise: object = _SECANT_RISE
+) -> tuple[int, int]:
+    """The window of `width` samples over which a growth curve rises fastest, among
+    those that end before it has covered `rise` of its total rise: the fit range
+    `lyapunov_from_timeseries` uses by default.
+
+    With `width` one mean period the secant slope (curve[a + width] - curve[a]) / width
+    averages out the oscillation a phase-coherent flow (Rössler, Thomas) imprints on
+    Rosenstein's curve; the steepest window is the curve's exponential stretch, between
+    the neighbours' initial alignment and the bend into saturation (the plateau of the
+    local slope in Kantz 1994, Phys. Lett. A 185, 77, and Datseris & Parlitz 2022, sec.
+    5.3).
+
+    **Arguments:**
+
+    - `curve`: the values at equally spaced times, shape (n,), n > width.
+    - `width`: the window in samples, at least 1.
+    - `rise`: the fraction of max(curve) - curve[0] that windows after the first must
+      end within, default 0.5.
+
+    **Returns:**
+
+    (start, stop): the window is `curve[start:stop]`, stop = start + width + 1; its
+    secant slope is (curve[stop - 1] - curve[start]) / width.
+
+    Example:
+
+    ```python
+    k = np.arange(200.0)
+    cj.lyapunov.timeseries.steepest_secant(np.minimum(0.05 * k, 6.0), 20)   # (0, 21)
+    ```
+    """
+    d = np.asarray(curve, dtype=float)
+    w = v.positive_int(width, "width")
+    if d.ndim != 1 or d.size <= w or not np.all(np.isfinite(d)):
+        raise ValueError(
+            f"`curve` must be finite, 1-D and longer than width={w}, got shape {d.shape}."
+        )
+    frac = v.positive_float(rise, "rise")
+    total = float(np.max(d) - d[0])
+    stop = int(np.argmax(d >= d[0] + frac * total)) if total > 0 else d.size - 1
+    last = max(0, min(stop, d.size - 1) - w)
+    secants = (d[w : last + w + 1] - d[: last + 1]) / w
+    a = int(np.argmax(secants))
+    return a, a + w + 1
+
+
 @eqx.filter_jit
 def _divergence(Y, nbr, horizon):
+    """Mean over points i and their neighbours j of ln |Y_{i+k} - Y_{nbr_ij+k}|, for
+    k < horizon; `nbr` is (n,) (Rosenstein's nearest neighbour) or (n, q)."""
     n = nbr.shape[0]
     i = jnp.arange(n)
+    nbr2 = nbr.reshape(n, -1)
 
     def one(kk):
-        d = jnp.sqrt(jnp.sum((Y[i + kk] - Y[nbr + kk]) ** 2, axis=1))
+        d = jnp.sqrt(jnp.sum((Y[i + kk][:, None, :] - Y[nbr2 + kk]) ** 2, axis=-1))
         ok = d > 0
         logs = jnp.where(ok, jnp.log(jnp.where(ok, d, 1.0)), 0.0)
         return jnp.sum(logs) / jnp.sum(ok, dtype=d.dtype)
@@ -460,7 +519,7 @@ def _divergence(Y, nbr, horizon):
     return jax.lax.map(one, jnp.arange(horizon))
 
 
-def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range):
+def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range, neighbours=1, width=None):
     Y = delay_embed(x, dim, lag)
     m = Y.shape[0]
     ntraj = m - horizon + 1
@@ -471,14 +530,23 @@ def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range):
             f"horizon={horizon}, but the Theiler window {theiler} needs at least "
             f"{2 * theiler + 2}."
         )
-    nbr = _nearest(Y, ntraj, theiler, ntraj)
+    if neighbours == 1:
+        nbr = _nearest(Y, ntraj, theiler, ntraj)
+    else:
+        nbr = _knearest(Y, ntraj, theiler, np.arange(ntraj), min(neighbours, ntraj - 1))
     div = _divergence(Y, nbr, horizon)
     ks = np.arange(horizon)
     d = np.asarray(div)
-    lo, hi = fit_range if fit_range is not None else early_region(d)
-    sel = slice(lo, hi)
-    finite = np.isfinite(d[sel])
-    slope, intercept = np.polyfit(ks[sel][finite], d[sel][finite], 1)
+    if fit_range is None:
+        # The steepest secant over one mean period (`width`).
+        lo, hi = steepest_secant(d, min(width, horizon - 1))
+        slope = (d[hi - 1] - d[lo]) / (hi - 1 - lo)
+        intercept = d[lo] - slope * lo
+    else:
+        lo, hi = fit_range
+        sel = slice(lo, hi)
+        finite = np.isfinite(d[sel])
+        slope, intercept = np.polyfit(ks[sel][finite], d[sel][finite], 1)
     return (
         jnp.array([slope / dt]),
         div,
@@ -625,6 +693,7 @@ def lyapunov_from_timeseries(
             "`horizon` to go below)."
         )
     choices = []
+    lag_given = lag is not None
     if lag is None:
         lag, how = _choose_lag(x)
         choices.append(f"lag: {how}")
@@ -636,9 +705,14 @@ def lyapunov_from_timeseries(
     if dim is None:
         fnn = false_nearest_neighbours(x, lag, 10, theiler=lag, stop_below=0.01)
         dim = _choose_dim(fnn)
-        span = 1 + math.ceil(period / lag)
-        if method == "rosenstein" and span > dim:
-            dim = min(span, _MAX_DIM)
+        if method == "rosenstein" and not lag_given:
+            # At least _MIN_DIM coordinates whose window (dim - 1) lag is a mean period.
+            dim = min(max(dim, _MIN_DIM), _MAX_DIM)
+            lag = max(1, round(period / (dim - 1)))
+            choices[0] = "lag: mean period / (dim - 1)"
+            choices.append(f"dim: false nearest neighbours, at least {_MIN_DIM}")
+        elif method == "rosenstein" and 1 + math.ceil(period / lag) > dim:
+            dim = min(1 + math.ceil(period / lag), _MAX_DIM)
             choices.append("dim: false nearest neighbours, raised to span a mean period")
         else:
             choices.append("dim: false nearest neighbours")
@@ -646,7 +720,7 @@ def lyapunov_from_timeseries(
         choices.append("dim: given")
     if horizon is None:
         m = x.size - (dim - 1) * lag
-        horizon = max(2, min(20 * period, m // 4))
+        horizon = max(2, min(_HORIZON_PERIODS * period, m // 4))
     need = (dim - 1) * lag + max(horizon, step + 1) + 1
     if x.size < need:
         raise ValueError(
@@ -667,8 +741,17 @@ def lyapunov_from_timeseries(
             )
     xj = jnp.asarray(x)
     if method == "rosenstein":
-        choices.append("fit_range: given" if fit_range is not None else "fit_range: early region")
-        lam, div, times, fit, used = _rosenstein(xj, dt, dim, lag, theiler, horizon, fit_range)
+        if neighbours is None:
+            neighbours = 1 if fit_range is not None else _NEIGHBOURS
+        else:
+            neighbours = v.positive_int(neighbours, "neighbours")
+        if fit_range is None:
+            choices.append(f"fit_range: steepest secant over a mean period, {neighbours} neighbours")
+        else:
+            choices.append("fit_range: given")
+        lam, div, times, fit, used = _rosenstein(
+            xj, dt, dim, lag, theiler, horizon, fit_range, neighbours, period
+        )
     else:
         neighbours = 2 * dim + 4 if neighbours is None else v.positive_int(neighbours, "neighbours")
         if neighbours < dim:
