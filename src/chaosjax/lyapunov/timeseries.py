@@ -11,20 +11,20 @@
 Unless given, the delay is the first minimum of the average mutual information (Fraser &
 Swinney 1986, Phys. Rev. A 33, 1134), or where that has none the first lag at which the
 autocorrelation falls below 1/e; the embedding dimension is the smallest with under 1 %
-false nearest neighbours (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403), for
-Rosenstein's method raised until the embedding window (dim - 1) lag spans the mean
-period (Kugiumtzis 1996, Physica D 95, 13-28: the window, not the delay alone, sets
-the reconstruction; with a short window nearest neighbours are chosen at a momentary
-closest approach and first separate faster than the exponent); and Rosenstein's line
-is fitted from the first sample until the curve has covered 40 % of its rise
-(`early_region`). `linear_region` (the "linear region" of Datseris & Parlitz 2022,
-*Nonlinear Dynamics*, Springer, sec. 5.3, and DynamicalSystems.jl) is there to fit
-the longest straight stretch instead.
+false nearest neighbours (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403). For
+Rosenstein's method the dimension is at least 5 and the delay is chosen so that the
+embedding window (dim - 1) lag spans the mean period (Kugiumtzis 1996, Physica D 95,
+13-28: the window, not the delay alone, sets the reconstruction); the log distances are
+averaged over each point's 16 nearest neighbours, and the line is the steepest secant
+over one mean period of the curve (`steepest_secant`), which averages out the
+oscillation of a phase-coherent flow. `early_region` and `linear_region` (the "linear
+region" of Datseris & Parlitz 2022, *Nonlinear Dynamics*, Springer, sec. 5.3, and
+DynamicalSystems.jl) are fit ranges to pass instead.
 
 Rosenstein's nearest neighbours come from a batched search in JAX: blocks of rows of
 the squared distance matrix (|a|^2 + |b|^2 - 2 a.b, one matrix product per block)
-with the Theiler window masked; the k nearest neighbours of the Jacobian method from
-a KD-tree. Never a Python double loop.
+with the Theiler window masked; k nearest neighbours (Rosenstein's default average, the
+Jacobian method) from a KD-tree. Never a Python double loop.
 """
 
 from __future__ import annotations
@@ -324,8 +324,8 @@ def linear_region(
     `segments` pieces; consecutive pieces join a stretch while their own least-squares
     slopes stay within `tol` (relative) of the stretch's; the longest stretch with a
     positive slope wins. Pass it as `fit_range` to `lyapunov_from_timeseries` to fit
-    Rosenstein's divergence curve over that stretch instead of its start
-    (`early_region`, the default).
+    Rosenstein's divergence curve over that stretch instead of the default
+    (`steepest_secant`).
 
     **Arguments:**
 
@@ -379,13 +379,13 @@ def linear_region(
 
 def early_region(curve: Float[ArrayLike, " n"], *, rise: object = _RISE) -> tuple[int, int]:
     """The start of a growth curve up to where it has covered `rise` of its total rise:
-    the fit range `lyapunov_from_timeseries` uses by default.
+    a fit range to pass to `lyapunov_from_timeseries`.
 
     Rosenstein et al. (1993) fit the divergence curve from its first samples, before
     the distances saturate at the attractor's size; the curve bends earlier the larger
-    the neighbours' initial distances, and stopping at 40 % of the rise keeps the part
-    that measured within 15 % of the exponent on Lorenz63, Rössler, Thomas and Hénon
-    series (docs/lyapunov.md).
+    the neighbours' initial distances. On the single-neighbour curve of phase-coherent
+    flows (Rössler) this start lies 10-35 % low; the default `steepest_secant` does not
+    (docs/lyapunov.md).
 
     **Arguments:**
 
@@ -484,7 +484,7 @@ def steepest_secant(
 
     ```python
     k = np.arange(200.0)
-    cj.lyapunov.timeseries.steepest_secant(np.minimum(0.05 * k, 6.0), 20)   # (0, 21)
+    cj.lyapunov.steepest_secant(np.minimum(0.05 * k, 6.0), 20)   # (0, 21)
     ```
     """
     d = np.asarray(curve, dtype=float)
@@ -519,7 +519,7 @@ def _divergence(Y, nbr, horizon):
     return jax.lax.map(one, jnp.arange(horizon))
 
 
-def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range, neighbours=1, width=None):
+def _rosenstein(x, dt, dim, lag, theiler, horizon, fit_range, neighbours=1, width=1):
     Y = delay_embed(x, dim, lag)
     m = Y.shape[0]
     ntraj = m - horizon + 1
@@ -623,8 +623,8 @@ def lyapunov_from_timeseries(
       each of the first m - horizon + 1 vectors find the nearest neighbour more than
       `theiler` samples away; average ln |Y_{i+k} - Y_{nn(i)+k}| over i for
       k = 0..horizon-1 (the divergence curve) and fit a line over `fit_range`
-      (default: its start up to 40 % of its rise, see below). The slope / dt is the
-      largest exponent.
+      (default: the steepest secant over a mean period, averaged over 16 neighbours,
+      see below). The slope / dt is the largest exponent.
       With every setting given it matches nolds' `lyap_r` (`emb_dim`, `lag`,
       `min_tsep`, `trajectory_len`, `fit="poly"`, `fit_offset`).
     - "jacobian" (Eckmann et al. 1986, Sano & Sawada 1985): for each vector fit T_i
@@ -636,14 +636,19 @@ def lyapunov_from_timeseries(
     (`lag`, `dim`, `fit_range`, `choices`): the lag at the first minimum of the
     average mutual information (Fraser & Swinney 1986; the autocorrelation's 1/e time
     where it has none), the dimension by false nearest neighbours (Kennel et al.
-    1992; the first under 1 %) — for "rosenstein" raised (to at most 16) until the
-    window (dim - 1) lag spans the mean period 1/⟨f⟩ of the power spectrum
-    (Kugiumtzis 1996) —, a horizon of 20 mean periods (at most a quarter of the
-    series) and the fit from the first sample until the curve has covered 40 % of
-    its rise (`early_region`). Sample the series about 50-80 times per mean period
+    1992; the first under 1 %). For "rosenstein": the dimension at least 5 (at most
+    16) and, unless `lag` is given, the lag such that the window (dim - 1) lag spans
+    the mean period 1/⟨f⟩ of the power spectrum (Kugiumtzis 1996; with `lag` given,
+    dim is raised until it does); a horizon of 6 mean periods (at most a quarter of
+    the series); ln-distances averaged over 16 nearest neighbours per point; and the
+    fit as the steepest secant over one mean period (`steepest_secant`: among the
+    first window and those ending before the curve has covered half its rise), which
+    averages out the oscillation of phase-coherent flows. On 10,000 samples of x of
+    Lorenz63, Rössler and Thomas (five series each) this lies within 11 % of the
+    reference exponents (docs/lyapunov.md). Sample the series about 50-80 times per mean period
     (`cj.lyapunov.timeseries.mean_period`). Check `est.divergence` against `est.times`
-    with `cj.plot.divergence_curve(est)`: where it has no straight start there is no
-    exponent to read off.
+    with `cj.plot.divergence_curve(est)`: where it has no straight stretch there is
+    no exponent to read off.
 
     **Arguments:**
 
@@ -655,11 +660,14 @@ def lyapunov_from_timeseries(
       information.
     - `theiler`: the window of samples excluded around each point; default the mean
       period from the power spectrum, as nolds.
-    - `horizon`: the length of Rosenstein's divergence curve in samples; default 20
+    - `horizon`: the length of Rosenstein's divergence curve in samples; default 6
       mean periods, at most a quarter of the series.
     - `fit_range`: (start, stop) indices into the curve for the line fit; default
-      `early_region` of the curve ((0, horizon) fits all of it).
-    - `neighbours`: neighbours per local fit of "jacobian", default 2 dim + 4.
+      `steepest_secant` over a mean period ((0, horizon) fits all of it).
+    - `neighbours`: for "rosenstein" the nearest neighbours each point's ln-distance
+      is averaged over: default 1 when `fit_range` is given (Rosenstein's method,
+      nolds' `lyap_r`), else 16; for "jacobian" the neighbours per local fit, default
+      2 dim + 4.
     - `step`: the samples the local maps of "jacobian" advance, default 1.
 
     **Returns:**
@@ -673,7 +681,7 @@ def lyapunov_from_timeseries(
     xs = cj.trajectory(lor, lor.default_state(), steps=19_998, dt=0.01,
                        transient=2_000, save_every=2)[:, 0]      # 10,000 samples
     est = cj.lyapunov_from_timeseries(xs, dt=0.02)
-    est.exponents, est.lag, est.dim, est.fit_range   # ~ [0.89], 8, 11, (0, 90)
+    est.exponents, est.lag, est.dim, est.fit_range   # ~ [0.86], 21, 5, (0, 84)
     cj.lyapunov_from_timeseries(xs, dt=0.02, dim=5, lag=5, theiler=50, horizon=125,
                                 fit_range=(50, 125))  # every setting by hand
     ```
@@ -746,7 +754,9 @@ def lyapunov_from_timeseries(
         else:
             neighbours = v.positive_int(neighbours, "neighbours")
         if fit_range is None:
-            choices.append(f"fit_range: steepest secant over a mean period, {neighbours} neighbours")
+            choices.append(
+                f"fit_range: steepest secant over a mean period, {neighbours} neighbours"
+            )
         else:
             choices.append("fit_range: given")
         lam, div, times, fit, used = _rosenstein(
