@@ -12,7 +12,8 @@ Unless given, the delay is the first minimum of the average mutual information (
 Swinney 1986, Phys. Rev. A 33, 1134), or where that has none the first lag at which the
 autocorrelation falls below 1/e; the embedding dimension is the smallest with under 1 %
 false nearest neighbours (Kennel, Brown & Abarbanel 1992, Phys. Rev. A 45, 3403). For
-Rosenstein's method the dimension is at least 5 and the delay is chosen so that the
+Rosenstein's method (where the fraction levels off above 1 %, the first under 5 %) the
+dimension is at least 5 and the delay is chosen so that the
 embedding window (dim - 1) lag spans the mean period (Kugiumtzis 1996, Physica D 95,
 13-28: the window, not the delay alone, sets the reconstruction); the log distances are
 averaged over each point's 16 nearest neighbours, and the line is the steepest secant
@@ -636,16 +637,17 @@ def lyapunov_from_timeseries(
     (`lag`, `dim`, `fit_range`, `choices`): the lag at the first minimum of the
     average mutual information (Fraser & Swinney 1986; the autocorrelation's 1/e time
     where it has none), the dimension by false nearest neighbours (Kennel et al.
-    1992; the first under 1 %). For "rosenstein": the dimension at least 5 (at most
-    16) and, unless `lag` is given, the lag such that the window (dim - 1) lag spans
-    the mean period 1/⟨f⟩ of the power spectrum (Kugiumtzis 1996; with `lag` given,
-    dim is raised until it does); a horizon of 6 mean periods (at most a quarter of
-    the series); ln-distances averaged over 16 nearest neighbours per point; and the
-    fit as the steepest secant over one mean period (`steepest_secant`: among the
-    first window and those ending before the curve has covered half its rise), which
-    averages out the oscillation of phase-coherent flows. On 10,000 samples of x of
-    Lorenz63, Rössler and Thomas (five series each) this lies within 11 % of the
-    reference exponents (docs/lyapunov.md). Sample the series about 50-80 times per mean period
+    1992; the first under 1 %). For "rosenstein": the dimension (the first under 5 %
+    where the fraction levels off above 1 %) at least 5 (at most 16) and, unless `lag`
+    is given, the lag such that the window (dim - 1) lag spans the mean period 1/⟨f⟩
+    of the power spectrum (Kugiumtzis 1996; with `lag` given, dim is raised until it
+    does); a horizon of 6 mean periods (at most a quarter of the series); ln-distances
+    averaged over 16 nearest neighbours per point; and the fit as the steepest secant
+    over one mean period (`steepest_secant`: among the first window and those ending
+    before the curve has covered half its rise), which averages out the oscillation of
+    phase-coherent flows. On 10,000 samples of x of Lorenz63, Rössler and Thomas (five
+    series each) this lies within 8 % of the reference exponents (docs/lyapunov.md).
+    Sample the series about 50-80 times per mean period
     (`cj.lyapunov.timeseries.mean_period`). Check `est.divergence` against `est.times`
     with `cj.plot.divergence_curve(est)`: where it has no straight stretch there is
     no exponent to read off.
@@ -714,6 +716,11 @@ def lyapunov_from_timeseries(
         fnn = false_nearest_neighbours(x, lag, 10, theiler=lag, stop_below=0.01)
         dim = _choose_dim(fnn)
         if method == "rosenstein" and not lag_given:
+            # Where the fraction levels off above 1 % (a floor of coarse samples or
+            # noise), the first dimension under 5 %.
+            floor = np.nonzero(fnn < 0.05)[0]
+            if not np.any(fnn < 0.01) and floor.size:
+                dim = int(floor[0]) + 1
             # At least _MIN_DIM coordinates whose window (dim - 1) lag is a mean period.
             dim = min(max(dim, _MIN_DIM), _MAX_DIM)
             lag = max(1, round(period / (dim - 1)))
