@@ -656,7 +656,7 @@ def lyapunov_from_timeseries(
     over one mean period (`steepest_secant`: among the first window and those ending
     before the curve has covered half its rise), which averages out the oscillation of
     phase-coherent flows. On 10,000 samples of x of Lorenz63, Rössler and Thomas this
-    lies within 8 % of the reference exponents on five series each, within 16 % on 45
+    lies within 8 % of the reference exponents on five series each, within 17 % on 36
     more, where the series' own exponents scatter up to 17 % (docs/lyapunov.md).
     Sample the series about 50-80 times per mean period
     (`cj.lyapunov.timeseries.mean_period`). Check `est.divergence` against `est.times`
