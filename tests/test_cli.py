@@ -239,6 +239,41 @@ def test_simulate_user_file_system(tmp_path):
     assert_user_error(result, "no such file")
 
 
+def test_dt_defaults_to_the_systems_own_step(tmp_path):
+    # Without --dt a flow steps with its own default_dt (dysts-style), an explicit --dt
+    # wins, and a flow without one (a user's file) takes 0.005.
+    assert cj.systems.get("thomas").default_dt == 0.05
+    out = tmp_path / "thomas.nc"
+    assert invoke("simulate", "thomas", "--steps", 10, "-q", "--out", out).exit_code == 0
+    ds = cj.io.load(out)
+    assert ds.attrs["dt"] == 0.05
+    np.testing.assert_allclose(ds["time"].values[-1], 0.5, rtol=1e-12)
+    out = tmp_path / "explicit.nc"
+    assert invoke("simulate", "thomas", "--steps", 10, "--dt", 0.001, "--out", out).exit_code == 0
+    assert cj.io.load(out).attrs["dt"] == 0.001
+    out = tmp_path / "lyap.nc"
+    result = invoke("lyapunov", "rossler", "--steps", 200, "-q", "--out", out, "--no-plot")
+    assert result.exit_code == 0, result.output
+    assert cj.io.load(out).attrs["dt"] == 0.02
+    path = tmp_path / "plain.py"
+    path.write_text(
+        textwrap.dedent("""
+        import jax.numpy as jnp
+        import chaosjax as cj
+
+        class Plain(cj.Flow):
+            def vector_field(self, x):
+                return -x
+            def default_state(self):
+                return jnp.ones(1)
+    """)
+    )
+    out = tmp_path / "plain.nc"
+    result = invoke("simulate", "--system-file", f"{path}:Plain", "--steps", 10, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert cj.io.load(out).attrs["dt"] == 0.005
+
+
 # --------------------------------------------------------------------------- user errors
 
 

@@ -62,7 +62,12 @@ ReportSystemArg = Annotated[
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 DtOpt = Annotated[
-    float | None, typer.Option("--dt", help="Time step of a flow \\[default: 0.005].")
+    float | None,
+    typer.Option(
+        "--dt",
+        help="Time step of a flow \\[default: the system's own step, its default_dt "
+        "(0.01 for lorenz63, 0.02 rossler, 0.05 thomas); 0.005 where it has none].",
+    ),
 ]
 
 
@@ -165,12 +170,22 @@ def chosen_parameter(system: Flow | Map, bare: list[str], wrt: str | None, what:
     return p
 
 
-def dt_for(system: Flow | Map, dt: float | None, default: float = 0.005) -> float | None:
-    """--dt of a flow (`default` when not given); None for a map, where --dt is an error."""
+# The step of a flow without a `default_dt` (a user's system) when --dt is not given.
+FALLBACK_DT = 0.005
+
+
+def dt_for(system: Flow | Map, dt: float | None, default: float | None = None) -> float | None:
+    """--dt of a flow: when not given `default`, else the system's `default_dt`, else
+    FALLBACK_DT; None for a map, where --dt is an error."""
     if isinstance(system, Flow):
         if dt is not None and not dt > 0:
             raise UserError(f"--dt must be positive, got {dt}.")
-        return default if dt is None else dt
+        if dt is not None:
+            return dt
+        if default is not None:
+            return default
+        own = getattr(system, "default_dt", None)
+        return float(own) if own is not None else FALLBACK_DT
     if dt is not None:
         raise UserError(
             f"--dt applies to flows only; {system.name or 'this system'} is a map "

@@ -84,7 +84,7 @@ def bifurcation(
             "orbit diagram in Python with cj.orbit_diagram(cj.StroboscopicMap(flow, period), ...)."
         )
     flow = isinstance(sysm, Flow) and not strobe
-    dt = dt_for(sysm, dt, 0.005)
+    dt = dt_for(sysm, dt)
     name = cjio.system_name(sysm)
     if range_ is None:
         lo, hi = rep.MAIN_RANGE.get(name, (None, None))

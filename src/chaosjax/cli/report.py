@@ -46,7 +46,12 @@ def report(
         ),
     ] = None,
     dt: Annotated[
-        float | None, typer.Option("--dt", help="Time step of a flow \\[default: 0.005].")
+        float | None,
+        typer.Option(
+            "--dt",
+            help="Time step of a flow \\[default: 0.005 for every flow, the step the report's "
+            "step counts and the published Lorenz63 table are set for].",
+        ),
     ] = None,
     solver: Annotated[
         str | None, typer.Option("--solver", help="Solver of a flow \\[default: rk4].")

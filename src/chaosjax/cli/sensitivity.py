@@ -119,7 +119,7 @@ def sensitivity(
     if method not in ("autodiff", "lss", "nilss", "s3", "both"):
         raise UserError(f"--method must be autodiff, lss, nilss, s3 or both, got {method!r}.")
     flow = isinstance(sysm, Flow)
-    dt = dt_for(sysm, dt, 0.005)
+    dt = dt_for(sysm, dt)
     i = rep.observed_coordinate(sysm) if observable is None else observable
     if not 0 <= i < sysm.dim:
         raise UserError(f"--observable must be an index below {sysm.dim}, got {i}.")

@@ -11,7 +11,8 @@
 - `lyapunov_from_timeseries`: Rosenstein et al. (1993) and a local-Jacobian spectrum
   (Eckmann et al. 1986; Sano & Sawada 1985) for measured scalar data, with the delay
   (`mutual_information`), the dimension (`false_nearest_neighbours`) and the fit range
-  (`early_region`; `linear_region` as an alternative) chosen from the data unless given.
+  (`steepest_secant`; `early_region` and `linear_region` to pass instead) chosen from
+  the data unless given.
 
 Exponents are per unit time for flows and per iteration for maps.
 src/chaosjax/lyapunov/README.md explains the tangent and QR machinery.
@@ -35,6 +36,7 @@ from .timeseries import false_nearest_neighbours as false_nearest_neighbours
 from .timeseries import linear_region as linear_region
 from .timeseries import lyapunov_from_timeseries as lyapunov_from_timeseries
 from .timeseries import mutual_information as mutual_information
+from .timeseries import steepest_secant as steepest_secant
 
 __all__ = [
     "CovariantVectors",
@@ -55,4 +57,5 @@ __all__ = [
     "max_lyapunov",
     "mutual_information",
     "spectrum_on_map",
+    "steepest_secant",
 ]
