@@ -13,16 +13,18 @@ vectorising. A last partial chunk is padded with copies of its last member. The
 logarithm, which LLVM cannot vectorise without Intel's SVML, is taken of running products
 of the per-step factors every `FLUSH` steps (the log of a product instead of a sum of
 logs: the same numbers up to rounding), as the batched generated-C kernel of chaosjax
-does.
+does; a vector is normalised by one division and three multiplications.
 
 - `lorenz_max_lyapunov_soa`: Lorenz63's largest exponent over per-member (rho, sigma),
   RK4 of the state and, stage by stage, its exact linearisation (the arithmetic of
-  `bifurcation.lorenz_max_lyapunov_numba`), tangent renormalised every step.
+  `bifurcation.lorenz_max_lyapunov_numba` up to FMAs and the normalisation), tangent
+  renormalised every step.
 - `lorenz_spectrum3_soa`: the three exponents (three tangent columns, modified
   Gram-Schmidt every step).
 - `logistic_diagram_soa`: the logistic map's orbit diagram (the task of
   `bifurcation.logistic_diagram_numba`); kept points pass through a chunk buffer of
-  `KBLOCK` iterates so that the output, (members, keep), is written a cache line at a time.
+  `KBLOCK` iterates so that the output, (members, keep), is written `KBLOCK` consecutive
+  values of a row at a time (same numbers as the scalar loop, bit for bit).
 - `logistic_max_lyapunov_soa`: the logistic map's exponent, mean of log |r (1 - 2 x)|.
 - `lorenz_max_lyapunov_scalar`: the same per-member arithmetic as the first, one member per
   `prange` iteration with scalar locals (the latency-bound construction; for the
@@ -80,7 +82,8 @@ def _lorenz_step(x, y, z, u, v, w, rho, sig, dt):
     v = v + h * (t1v + 2.0 * (t2v + t3v) + t4v)
     w = w + h * (t1w + 2.0 * (t2w + t3w) + t4w)
     norm = math.sqrt(u * u + v * v + w * w)
-    return x, y, z, u / norm, v / norm, w / norm, norm
+    inv = 1.0 / norm
+    return x, y, z, u * inv, v * inv, w * inv, norm
 
 
 # Rows of the Lorenz63 work array.
@@ -201,17 +204,20 @@ def _lorenz3_step(x, y, z, q, rho, sig, dt):
     b2 = q[7] + h * (K1[7] + 2.0 * (K2[7] + K3[7]) + K4[7])
     c2 = q[8] + h * (K1[8] + 2.0 * (K2[8] + K3[8]) + K4[8])
     r0 = math.sqrt(a0 * a0 + b0 * b0 + c0 * c0)
-    a0, b0, c0 = a0 / r0, b0 / r0, c0 / r0
+    i0 = 1.0 / r0
+    a0, b0, c0 = a0 * i0, b0 * i0, c0 * i0
     d = a0 * a1 + b0 * b1 + c0 * c1
     a1, b1, c1 = a1 - d * a0, b1 - d * b0, c1 - d * c0
     r1 = math.sqrt(a1 * a1 + b1 * b1 + c1 * c1)
-    a1, b1, c1 = a1 / r1, b1 / r1, c1 / r1
+    i1 = 1.0 / r1
+    a1, b1, c1 = a1 * i1, b1 * i1, c1 * i1
     d = a0 * a2 + b0 * b2 + c0 * c2
     a2, b2, c2 = a2 - d * a0, b2 - d * b0, c2 - d * c0
     d = a1 * a2 + b1 * b2 + c1 * c2
     a2, b2, c2 = a2 - d * a1, b2 - d * b1, c2 - d * c1
     r2 = math.sqrt(a2 * a2 + b2 * b2 + c2 * c2)
-    a2, b2, c2 = a2 / r2, b2 / r2, c2 / r2
+    i2 = 1.0 / r2
+    a2, b2, c2 = a2 * i2, b2 * i2, c2 * i2
     return (x, y, z), (a0, b0, c0, a1, b1, c1, a2, b2, c2), (r0, r1, r2)
 
 
