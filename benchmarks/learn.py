@@ -600,7 +600,7 @@ def esn_benchmark(out, repeats, generate, jax_steps):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=50, help="training steps per timed call")
     ap.add_argument(
@@ -613,8 +613,12 @@ def main():
         "--jax-generate-steps", type=int, default=500, help="steps timed for reservoirpy (JAX)"
     )
     ap.add_argument("--only", choices=("neural-ode", "sindy", "esn"), help="run one of them")
+    ap.add_argument("--quick", action="store_true", help="fewer steps and samples (smoke run)")
     ap.add_argument("--markdown", help="also write the tables to this file")
     args = ap.parse_args()
+    if args.quick:
+        args.steps, args.torch_adjoint_steps = min(args.steps, 5), min(args.torch_adjoint_steps, 2)
+        args.generate, args.jax_generate_steps = min(args.generate, 1_000), 20
     out = Out()
     torch_threads = torch.get_num_threads() if torch else 0
     if torch:

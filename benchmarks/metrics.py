@@ -185,13 +185,16 @@ def _sizes(text):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", type=_sizes, default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--sliced-sizes", type=_sizes, default=[10_000, 100_000])
     ap.add_argument("--only", choices=("marginal", "binned", "sliced"), help="run one task")
+    ap.add_argument("--quick", action="store_true", help="the smallest size only (smoke run)")
     ap.add_argument("--markdown", help="also write the tables to this file")
     args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.sliced_sizes = args.sizes[:1], args.sliced_sizes[:1]
     out = Out()
     versions = ", ".join(f"{name} {version(name)}" for name in ("jax", "numpy", "scipy", "pot"))
     out(
