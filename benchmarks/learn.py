@@ -617,7 +617,7 @@ def main():
     ap.add_argument("--markdown", help="also write the tables to this file")
     args = ap.parse_args()
     if args.quick:
-        args.steps, args.torch_adjoint_steps = min(args.steps, 5), min(args.torch_adjoint_steps, 2)
+        args.steps, args.torch_adjoint_steps = min(args.steps, 2), 1
         args.generate, args.jax_generate_steps = min(args.generate, 1_000), 20
     out = Out()
     torch_threads = torch.get_num_threads() if torch else 0

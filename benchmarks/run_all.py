@@ -2,8 +2,8 @@
 
     python benchmarks/run_all.py [--quick] [--only ensemble lyapunov ...] [--out FILE]
 
-Each script of `SCRIPTS` runs with its arguments and `--markdown` (and `--quick` when
-given: a smoke run of every script in a few minutes); its tables are collected, in the
+Each script of `SCRIPTS` runs with its arguments and `--markdown` (with `--quick`: each
+script's own `--quick` and one repeat instead, a smoke run); its tables are collected, in the
 order of `SCRIPTS`, under a header that records the machine, the date, the load average,
 the versions and how to read the tables, into benchmarks/RESULTS.md (or `--out`). That
 file is generated whole: explanations written by hand live in benchmarks/NOTES.md.
@@ -35,11 +35,11 @@ HERE = pathlib.Path(__file__).resolve().parent
 SCRIPTS = (
     ("ensemble.py", ("--repeats", "5")),
     ("native_calls.py", ("--repeats", "5")),
-    ("lyapunov.py", ("--repeats", "5")),
+    ("lyapunov.py", ("--repeats", "3")),
     ("bifurcation.py", ("--repeats", "3")),
     ("sensitivity.py", ()),
     ("metrics.py", ("--repeats", "3", "--sizes", "10000,100000", "--sliced-sizes", "10000")),
-    ("learn.py", ("--repeats", "3", "--steps", "20")),
+    ("learn.py", ("--repeats", "3", "--steps", "10", "--torch-adjoint-steps", "1")),
     ("transformer.py", ("--repeats", "3", "--steps", "50")),
     ("gpu_ensemble.py", ()),
     ("gpu_lyapunov_grid.py", ()),
@@ -138,7 +138,12 @@ def main(argv=None) -> int:
         for script, script_args in scripts:
             path = HERE / script
             md = pathlib.Path(tmp) / (script[:-3] + ".md")
-            cmd = [*script_args, *(["--quick"] if args.quick else []), "--markdown"]
+            if args.quick:  # the script's smoke run, one repeat
+                script_args = (
+                    "--quick",
+                    *(("--repeats", "1") if "--repeats" in script_args else ()),
+                )
+            cmd = [*script_args, "--markdown"]
             shown = " ".join(["python", f"benchmarks/{script}", *cmd, "FILE"])
             print(f"\n=== {shown}", flush=True)
             t0 = time.perf_counter()
