@@ -61,7 +61,7 @@ VERSIONS = ("chaosjax", "jax", "jaxlib", "numpy", "scipy", "numba", "diffrax", "
 def title(script: pathlib.Path) -> str:
     """The first line of the script's docstring (read without importing it)."""
     doc = ast.get_docstring(ast.parse(script.read_text())) or script.stem
-    return doc.splitlines()[0].rstrip(".").replace("`", "")
+    return doc.splitlines()[0].rstrip(".:").replace("`", "")
 
 
 def machine() -> str:
