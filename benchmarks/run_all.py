@@ -59,9 +59,10 @@ VERSIONS = ("chaosjax", "jax", "jaxlib", "numpy", "scipy", "numba", "diffrax", "
 
 
 def title(script: pathlib.Path) -> str:
-    """The first line of the script's docstring (read without importing it)."""
+    """The first sentence (paragraph) of the script's docstring, read without importing it."""
     doc = ast.get_docstring(ast.parse(script.read_text())) or script.stem
-    return doc.splitlines()[0].rstrip(".:").replace("`", "")
+    first = " ".join(doc.split("\n\n")[0].split())
+    return first.rstrip(".:").replace("`", "")
 
 
 def machine() -> str:

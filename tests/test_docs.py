@@ -204,7 +204,7 @@ _INTERNAL = re.compile(
     r"|\b(DESIGN|STYLE)\.md\b|\bleft to the lead\b|/tmp/\w",
     re.IGNORECASE,
 )
-# A document named in capitals (README.md, PERFORMANCE.md) must be one the repository has.
+# A document named in capitals (NOTES.md, PERFORMANCE.md) must be one the repository has.
 _DOCUMENT = re.compile(r"\b[A-Z][A-Z_]+\.md\b")
 _REPO_DOCUMENTS = {
     p.name for p in ROOT.rglob("*.md") if not {".git", ".venv", "node_modules"} & set(p.parts)
@@ -230,7 +230,7 @@ def test_user_facing_text_speaks_to_users():
             hits.append(f"{p.relative_to(ROOT)}: {m}")
     assert len(files) > 100 and hits == []
     assert _INTERNAL.search("as in the post, with seed 0") is not None
-    assert _internal_words("see README.md and README.md") == ["README.md"]
+    assert _internal_words("see NOTES.md and README.md") == ["NOTES.md"]
 
 
 def test_the_built_site_speaks_to_users(site):
