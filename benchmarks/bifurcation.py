@@ -193,6 +193,10 @@ def main(argv=None) -> None:
         "(chaotic orbits decorrelate). numba: `@njit(parallel=True, fastmath={'contract'})`, "
         "`prange` over rho, state and tangent vector as scalar locals, the exact "
         "linearisation of each RK4 stage, nothing allocated in the time loop."
+        " Not yet the strongest numba peer: each thread runs one orbit at a time in scalar "
+        "code; a kernel over chunks of orbits stored as arrays, the time loop outside the "
+        "loop over the chunk (as benchmarks/ensemble.py's numba peer), would vectorise "
+        "across orbits like chaosjax's generated C does."
     )
     out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
     if args.markdown:

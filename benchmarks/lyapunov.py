@@ -471,6 +471,10 @@ def batches(repeats, quick):
         "The differences are of exponents over finite chaotic orbits that decorrelate "
         "(rounding differs), so they measure statistical agreement; the fixed-rho rows "
         "are the same orbits' spectra."
+        " Not yet the strongest numba peer: each thread runs one orbit at a time in scalar "
+        "code; a kernel over chunks of orbits stored as arrays, the time loop outside the "
+        "loop over the chunk (as benchmarks/ensemble.py's numba peer), would vectorise "
+        "across orbits like chaosjax's generated C does."
     )
 
 
