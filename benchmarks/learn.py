@@ -649,6 +649,14 @@ def main():
         sindy_benchmark(out, args.repeats)
     if args.only in (None, "esn"):
         esn_benchmark(out, args.repeats, args.generate, args.jax_generate_steps)
+    out(
+        "\nHow each peer is written: torchdiffeq's `odeint` and `odeint_adjoint` on the same "
+        "network, weights, normalisation, loss and Adam, in a plain PyTorch loop "
+        "(`zero_grad`, forward, `backward`, `step`), float64, the same solver settings; "
+        "pysindy's `SINDy(...).fit` with the same library, STLSQ threshold, iterations and "
+        "given derivative; reservoirpy 0.4 on the same reservoir (`Reservoir >> Quadratic "
+        ">> Ridge`), both of its backends, and its documented closed loop `x = model(x)`."
+    )
     out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
     if args.markdown:
         with open(args.markdown, "w") as f:

@@ -385,6 +385,14 @@ def main():
         training_benchmark(out, tok, tokens, args.repeats, args.steps, args.batch)
     if args.only != "training":
         generation_benchmark(out, tok, tokens, args.repeats, args.prompts, args.new)
+    out(
+        "\nHow each peer is written: the same architecture in PyTorch written for speed "
+        "(`scaled_dot_product_attention`, fused QKV, tied head as one matmul), the same "
+        "initial weights; training a plain `zero_grad`/forward/`backward`/`AdamW.step` "
+        "loop, generation a loop of single-token steps over a preallocated cache under "
+        "`torch.inference_mode`; both eager and under `torch.compile`, the faster of the "
+        "two is the peer."
+    )
     out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
     if args.markdown:
         with open(args.markdown, "w") as f:
