@@ -35,6 +35,16 @@ class Out:
         print(text, flush=True)
         self.lines.append(text)
 
+    def finish(self, path):
+        """Print the load average, then write every line to the Markdown file `path`
+        (none: nothing written)."""
+        import os
+
+        self(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
+        if path:
+            with open(path, "w") as fh:
+                fh.write("\n".join(self.lines) + "\n")
+
 
 class tee:  # noqa: N801 - used as a context manager, like contextlib's
     """Copy everything printed inside the block into the Markdown file `path` (if any) at

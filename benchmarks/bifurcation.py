@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 
 import jax
 import jax.numpy as jnp
@@ -198,10 +197,7 @@ def main(argv=None) -> None:
         "loop over the chunk (as benchmarks/ensemble.py's numba peer), would vectorise "
         "across orbits like chaosjax's generated C does."
     )
-    out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
-    if args.markdown:
-        with open(args.markdown, "w") as fh:
-            fh.write("\n".join(out.lines) + "\n")
+    out.finish(args.markdown)
 
 
 if __name__ == "__main__":

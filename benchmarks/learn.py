@@ -657,10 +657,7 @@ def main():
         "given derivative; reservoirpy 0.4 on the same reservoir (`Reservoir >> Quadratic "
         ">> Ridge`), both of its backends, and its documented closed loop `x = model(x)`."
     )
-    out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write("\n".join(out.lines) + "\n")
+    out.finish(args.markdown)
 
 
 def _installed(name):

@@ -216,10 +216,7 @@ def main():
         "`sliced_wasserstein_distance` with the same unit directions. Each peer's public "
         "call as its documentation shows it, on the same NumPy arrays."
     )
-    out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write("\n".join(out.lines) + "\n")
+    out.finish(args.markdown)
 
 
 if __name__ == "__main__":

@@ -393,10 +393,7 @@ def main():
         "`torch.inference_mode`; both eager and under `torch.compile`, the faster of the "
         "two is the peer."
     )
-    out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write("\n".join(out.lines) + "\n")
+    out.finish(args.markdown)
 
 
 def _installed(name):
