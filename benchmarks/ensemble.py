@@ -358,9 +358,13 @@ def xla_only(fn):
 
 
 def measure(variants, repeats):
-    """variants: name -> (fn, steps run, traj-steps per call). Interleaved repeats."""
-    for fn, _, _ in variants.values():  # warm-up: compile, and fill caches
+    """variants: name -> (fn, steps run, traj-steps per call). Interleaved repeats.
+    Also the backend of each variant's first call (`cj.simulate.last_backend()` after it:
+    meaningful for the chaosjax time averages; the first call traces the jitted ones)."""
+    backends = {}
+    for name, (fn, _, _) in variants.items():  # warm-up: compile, and fill caches
         block(fn())
+        backends[name] = cj.simulate.last_backend()
     times = {name: [] for name in variants}
     cpu = {name: [] for name in variants}
     for _ in range(repeats):
@@ -375,6 +379,7 @@ def measure(variants, repeats):
     return (
         {name: statistics.median(ts) for name, ts in times.items()},
         {name: statistics.median(ts) for name, ts in cpu.items()},
+        backends,
     )
 
 
@@ -482,7 +487,7 @@ def main(argv=None):
         np.max(np.abs(sweep_nb - sweep_cj))
     )
 
-    ens_t, ens_cpu = measure(ens, args.repeats)
+    ens_t, ens_cpu, ens_backend = measure(ens, args.repeats)
 
     plain_t = plain_jax_trajectory(N)
     diffrax_t = diffrax_trajectory(N)
@@ -503,7 +508,7 @@ def main(argv=None):
     }
     xs_cj = np.asarray(cj.trajectory(lor, x0, steps=200, dt=DT))
     xs_nb = numba_trajectory(x0_np, 200, DT, SIGMA, RHO, BETA)
-    single_t, _ = measure(single, args.repeats)
+    single_t, _, _ = measure(single, args.repeats)
 
     # ------------------------------------------------------------------ report
     lines = []
@@ -535,6 +540,15 @@ def main(argv=None):
             f"{ens_cpu[name] / ens_t[name]:.2f} |"
         )
     lines += [
+        "",
+        "Backend of each chaosjax time average (`cj.simulate.last_backend()` after its "
+        "first call): "
+        + "; ".join(
+            f"{name.removeprefix('chaosjax ')}: {ens_backend[name]}"
+            for name in ens
+            if "chaosjax" in name and "time_average" in name
+        )
+        + ".",
         "",
         "CPU/wall is the process's CPU time over wall time (at most the core count): "
         "below the core count, other processes held cores during the run. The sweep rows "
