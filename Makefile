@@ -32,8 +32,10 @@ test: lint
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "" $(PYTEST_FLAGS)
 
+# Writes benchmarks/RESULTS.md (~10 min on 2 cores); `make bench BENCH_FLAGS=--quick`
+# is a smoke run of every script.
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -34,3 +34,50 @@ class Out:
     def __call__(self, text=""):
         print(text, flush=True)
         self.lines.append(text)
+
+    def finish(self, path):
+        """Print the load average, then write every line to the Markdown file `path`
+        (none: nothing written)."""
+        import os
+
+        self(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
+        if path:
+            with open(path, "w") as fh:
+                fh.write("\n".join(self.lines) + "\n")
+
+
+class tee:  # noqa: N801 - used as a context manager, like contextlib's
+    """Copy everything printed inside the block into the Markdown file `path` (if any) at
+    its end; `fenced` writes it as a preformatted block (for plain-text reports)."""
+
+    def __init__(self, path, fenced=False):
+        self.path, self.fenced, self.parts = path, fenced, []
+
+    def __enter__(self):
+        import sys
+
+        self._stdout = sys.stdout
+        outer, parts = sys.stdout, self.parts
+
+        class _Copy:
+            def write(self, text):
+                parts.append(text)
+                return outer.write(text)
+
+            def flush(self):
+                outer.flush()
+
+        sys.stdout = _Copy()
+        return self
+
+    def __exit__(self, *exc):
+        import sys
+
+        sys.stdout = self._stdout
+        if self.path:
+            text = "".join(self.parts).rstrip("\n")
+            if self.fenced:
+                text = f"```text\n{text}\n```"
+            with open(self.path, "w") as fh:
+                fh.write(text + "\n")
+        return False

@@ -36,6 +36,8 @@ import jax.numpy as jnp
 import numba
 import numpy as np
 import scipy
+from _calls import time_average_over_rho, time_average_over_states
+from numba.extending import overload
 from scipy.integrate import solve_ivp
 
 import chaosjax as cj
@@ -96,10 +98,24 @@ def machine() -> dict:
 # --------------------------------------------------------------------------- numba
 
 
+def _param(p, i):
+    """p[i] for an array of per-trajectory values, p itself for a scalar (numba below)."""
+    return p[i] if isinstance(p, np.ndarray) else p
+
+
+@overload(_param, inline="always")
+def _param_numba(p, i):
+    if isinstance(p, numba.types.Array):
+        return lambda p, i: p[i]
+    return lambda p, i: p
+
+
 def _numba_ensemble(X0, n, dt, sigma, rho, beta, chunk):
     """The fastest numba variant tried: chunks of `chunk` contiguous trajectories in `prange`;
     per chunk, the time loop runs outside the loop over the chunk's trajectories, so the
-    chunk stays in cache and LLVM vectorises across trajectories."""
+    chunk stays in cache and LLVM vectorises across trajectories. Every value of the step
+    is a scalar local; nothing is allocated in the time loop. `rho` is a number, or one
+    value per trajectory (a parameter sweep: the same kernel, read per trajectory)."""
     B = X0.shape[0]
     out = np.empty(B)
     for c in numba.prange((B + chunk - 1) // chunk):
@@ -118,21 +134,22 @@ def _numba_ensemble(X0, n, dt, sigma, rho, beta, chunk):
         for _ in range(n):
             for j in range(w):
                 u, v, q = x[j], y[j], z[j]
+                rho_j = _param(rho, lo + j)
                 s[j] += q
                 a1 = sigma * (v - u)
-                b1 = u * (rho - q) - v
+                b1 = u * (rho_j - q) - v
                 c1 = u * v - beta * q
                 u2, v2, q2 = u + h * a1, v + h * b1, q + h * c1
                 a2 = sigma * (v2 - u2)
-                b2 = u2 * (rho - q2) - v2
+                b2 = u2 * (rho_j - q2) - v2
                 c2 = u2 * v2 - beta * q2
                 u3, v3, q3 = u + h * a2, v + h * b2, q + h * c2
                 a3 = sigma * (v3 - u3)
-                b3 = u3 * (rho - q3) - v3
+                b3 = u3 * (rho_j - q3) - v3
                 c3 = u3 * v3 - beta * q3
                 u4, v4, q4 = u + dt * a3, v + dt * b3, q + dt * c3
                 a4 = sigma * (v4 - u4)
-                b4 = u4 * (rho - q4) - v4
+                b4 = u4 * (rho_j - q4) - v4
                 c4 = u4 * v4 - beta * q4
                 x[j] = u + d6 * (a1 + 2.0 * (a2 + a3) + a4)
                 y[j] = v + d6 * (b1 + 2.0 * (b2 + b3) + b4)
@@ -341,9 +358,13 @@ def xla_only(fn):
 
 
 def measure(variants, repeats):
-    """variants: name -> (fn, steps run, traj-steps per call). Interleaved repeats."""
-    for fn, _, _ in variants.values():  # warm-up: compile, and fill caches
+    """variants: name -> (fn, steps run, traj-steps per call). Interleaved repeats.
+    Also the backend of each variant's first call (`cj.simulate.last_backend()` after it:
+    meaningful for the chaosjax time averages; the first call traces the jitted ones)."""
+    backends = {}
+    for name, (fn, _, _) in variants.items():  # warm-up: compile, and fill caches
         block(fn())
+        backends[name] = cj.simulate.last_backend()
     times = {name: [] for name in variants}
     cpu = {name: [] for name in variants}
     for _ in range(repeats):
@@ -358,6 +379,7 @@ def measure(variants, repeats):
     return (
         {name: statistics.median(ts) for name, ts in times.items()},
         {name: statistics.median(ts) for name, ts in cpu.items()},
+        backends,
     )
 
 
@@ -386,6 +408,12 @@ def main(argv=None):
     plain_e = plain_jax_ensemble(N)
     diffrax_e = diffrax_ensemble(n_slow_ens)
     numba_chunk = 64
+    # The call styles of JAX users (benchmarks/_calls.py): vmap over the states, and a
+    # sweep, vmap over rho (B values in [20, 60], one orbit each from the first state).
+    over_states = time_average_over_states(lor, z, N, DT)
+    rhos = jnp.linspace(20.0, 60.0, B)
+    rhos_np, X1 = np.asarray(rhos), np.tile(X0[:1], (B, 1))
+    over_rho = time_average_over_rho(x0s[0], z, N, DT)
     ens = {
         "chaosjax `cj.time_average`": (
             lambda: cj.time_average(lor, x0s, z, steps=N, dt=DT),
@@ -399,6 +427,11 @@ def main(argv=None):
         ),
         "chaosjax `cj.time_average`, 10 chunks (progress-bar syncs)": (
             lambda: cj.time_average(lor, x0s, z, steps=N, dt=DT, chunk_size=N // 10),
+            N,
+            B * N,
+        ),
+        "chaosjax `jax.jit(jax.vmap(lambda x: cj.time_average(lor, x, ...)))`": (
+            lambda: over_states(x0s),
             N,
             B * N,
         ),
@@ -418,6 +451,13 @@ def main(argv=None):
             B * N,
         ),
         "plain JAX `jit(vmap(scan))`": (lambda: plain_e(x0s), N, B * N),
+        f"sweep: chaosjax `jax.jit(jax.vmap(lambda rho: cj.time_average(Lorenz63(rho=rho), "
+        f"x0, ...)))`, {B} rho": (lambda: over_rho(rhos), N, B * N),
+        f"sweep: numba, the kernel above with one rho per trajectory, {B} rho": (
+            lambda: numba_ensemble(X1, N, DT, SIGMA, rhos_np, BETA, numba_chunk),
+            N,
+            B * N,
+        ),
         "NumPy vectorised over trajectories": (
             lambda: numpy_ensemble(X0, n_slow_ens, DT),
             n_slow_ens,
@@ -438,10 +478,16 @@ def main(argv=None):
         "numba": numba_ensemble(X0, n_chk, DT, SIGMA, RHO, BETA, numba_chunk),
         "plain JAX": np.asarray(plain_jax_ensemble(n_chk)(x0s)),
         "NumPy": numpy_ensemble(X0, n_chk, DT),
+        "`jit(vmap(...))`": np.asarray(time_average_over_states(lor, z, n_chk, DT)(x0s)),
     }
     agree = {k: float(np.max(np.abs(v - ref))) for k, v in checks.items()}
+    sweep_nb = numba_ensemble(X1, n_chk, DT, SIGMA, rhos_np, BETA, numba_chunk)
+    sweep_cj = np.asarray(time_average_over_rho(x0s[0], z, n_chk, DT)(rhos))
+    agree["sweep, numba against `jit(vmap(...))` over rho"] = float(
+        np.max(np.abs(sweep_nb - sweep_cj))
+    )
 
-    ens_t, ens_cpu = measure(ens, args.repeats)
+    ens_t, ens_cpu, ens_backend = measure(ens, args.repeats)
 
     plain_t = plain_jax_trajectory(N)
     diffrax_t = diffrax_trajectory(N)
@@ -462,7 +508,7 @@ def main(argv=None):
     }
     xs_cj = np.asarray(cj.trajectory(lor, x0, steps=200, dt=DT))
     xs_nb = numba_trajectory(x0_np, 200, DT, SIGMA, RHO, BETA)
-    single_t, _ = measure(single, args.repeats)
+    single_t, _, _ = measure(single, args.repeats)
 
     # ------------------------------------------------------------------ report
     lines = []
@@ -495,8 +541,30 @@ def main(argv=None):
         )
     lines += [
         "",
+        "Backend of each chaosjax time average (`cj.simulate.last_backend()` after its "
+        "first call): "
+        + "; ".join(
+            f"{name.removeprefix('chaosjax ')}: {ens_backend[name]}"
+            for name in ens
+            if "chaosjax" in name and "time_average" in name
+        )
+        + ".",
+        "",
         "CPU/wall is the process's CPU time over wall time (at most the core count): "
-        "below the core count, other processes held cores during the run.",
+        "below the core count, other processes held cores during the run. The sweep rows "
+        f"run {B} values of rho in [20, 60], one orbit each from the same state: the same "
+        "work per row as the ensemble, so their rates compare with the rows above.",
+        "",
+        "How each peer is written: numba, `@njit(parallel=True, fastmath={'contract'})` "
+        "(FMA contraction, as gcc and XLA do), `prange` over chunks of 64 trajectories, the "
+        "time loop inside each chunk, every value of the RK4 step a scalar local, nothing "
+        "allocated in the time loop (the fastest of the numba variants tried; the same "
+        "kernel reads one rho per trajectory in the sweep row); plain JAX, `jit(vmap(scan))` "
+        "of a hand-written RK4 step carrying the running sum; NumPy, vectorised over the "
+        "trajectories (structure of arrays), a Python loop over the steps; diffrax, "
+        "`jit(vmap(diffeqsolve))` with the classical RK4 tableau (diffrax has no RK4 of its "
+        "own), `ConstantStepSize`, `SaveAt(t1=True)` and the integral of z as a fourth "
+        "state component (diffrax carries no reduction), its fastest fixed-step set-up.",
         "",
         "Agreement with `cj.time_average` over 200 steps (max |difference| of <z>): "
         + ", ".join(f"{k} {v:.1e}" for k, v in agree.items())
@@ -517,6 +585,13 @@ def main(argv=None):
         "",
         "Agreement with numba over 200 steps (max |difference| of the states): "
         f"{float(np.max(np.abs(xs_cj - xs_nb))):.1e}.",
+        "",
+        "How each peer is written: numba, one `@njit(fastmath={'contract'})` loop with "
+        "scalar locals writing each state into a preallocated (steps + 1, 3) array; plain "
+        "JAX, `jit(scan)` of the hand-written RK4 step; diffrax, `jit(diffeqsolve)` with the "
+        "RK4 tableau, `ConstantStepSize` and `SaveAt(t0=True, steps=True)`; scipy, "
+        "`solve_ivp` RK45 with `max_step = dt` and output on the grid (scipy has no "
+        "fixed-step RK4; a Python call of the right-hand side per stage).",
     ]
     text = "\n".join(lines)
     print(text)

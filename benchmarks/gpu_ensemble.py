@@ -40,6 +40,7 @@ import warnings
 
 import jax
 import jax.numpy as jnp
+from _harness import tee
 
 import chaosjax as cj
 
@@ -109,7 +110,16 @@ def main():
     ap.add_argument("--peak64", type=float, default=None, help="float64 peak FLOP/s")
     ap.add_argument("--peak32", type=float, default=None, help="float32 peak FLOP/s")
     ap.add_argument("--cpu-smoke", action="store_true", help="a tiny run on any machine")
+    ap.add_argument("--quick", action="store_true", help="fewer sizes and steps (smoke run)")
+    ap.add_argument("--markdown", help="also write the report to this Markdown file")
     args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.steps = args.sizes[:1], min(args.steps, 1_000)
+    with tee(args.markdown):
+        return run(args)
+
+
+def run(args):
 
     backend = jax.default_backend()
     if backend != "gpu" and not args.cpu_smoke:

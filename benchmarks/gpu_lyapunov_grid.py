@@ -41,6 +41,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _harness import tee
 
 import chaosjax as cj
 
@@ -58,7 +59,18 @@ def main():
     ap.add_argument("--float32", action="store_true", help="64-bit JAX switched off")
     ap.add_argument("--peak", type=float, default=None, help="peak FLOP/s of the dtype")
     ap.add_argument("--cpu-smoke", action="store_true", help="a tiny run on any machine")
+    ap.add_argument(
+        "--quick", action="store_true", help="a 200 x 200 grid, fewer steps (smoke run)"
+    )
+    ap.add_argument("--markdown", help="also write the report to this Markdown file")
     args = ap.parse_args()
+    if args.quick:
+        args.n, args.steps = min(args.n, 200), min(args.steps, 1_000)
+    with tee(args.markdown):
+        return run(args)
+
+
+def run(args):
 
     backend = jax.default_backend()
     if backend != "gpu" and not args.cpu_smoke:

@@ -36,6 +36,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _harness import tee
 
 import chaosjax as cj
 
@@ -51,7 +52,17 @@ def main():
     ap.add_argument("--length", type=int, default=20_000)
     ap.add_argument("--peak", type=float, default=H200_BF16_DENSE, help="peak FLOP/s")
     ap.add_argument("--cpu-smoke", action="store_true", help="a tiny run on any machine")
+    ap.add_argument("--quick", action="store_true", help="fewer steps (smoke run)")
+    ap.add_argument("--markdown", help="also write the report to this Markdown file")
     args = ap.parse_args()
+    if args.quick:
+        args.steps = min(args.steps, 100)
+        args.eval_every = min(args.eval_every, 50)
+    with tee(args.markdown, fenced=True):
+        return run(args)
+
+
+def run(args):
 
     backend = jax.default_backend()
     if backend not in ("gpu", "tpu") and not args.cpu_smoke:

@@ -1,11 +1,14 @@
 """Lyapunov benchmarks: chaosjax against numba, lyapynov, lyapax and nolds, in one run.
 
-    python benchmarks/lyapunov.py [--repeats 5] [--quick]
+    python benchmarks/lyapunov.py [--repeats 5] [--quick] [--sweeps] [--markdown FILE]
 
 Tasks:
 - Lorenz63 full spectrum, RK4, dt = 0.01, 1e5 steps;
 - Henon full spectrum, 1e6 iterations;
-- Rosenstein's largest exponent from 10,000 samples of Lorenz63 x.
+- Rosenstein's largest exponent from 10,000 samples of Lorenz63 x;
+- batches of Lorenz63 orbits in the call styles of JAX users: `jax.jit(jax.vmap(...))` of
+  `cj.lyapunov_spectrum` over initial states and over rho, and of `cj.max_lyapunov` over
+  rho, beside numba's `prange` over the same orbits.
 
 Every variant runs in this process, interleaved, with a warm-up (compilation) first;
 the figures are medians of `--repeats` runs. lyapynov (pure NumPy, one Python loop
@@ -29,10 +32,15 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _calls import measure
+from _harness import Out
 
 import chaosjax as cj
 
 cj.enable_x64()
+
+#: Every table line, printed and collected for --markdown.
+out = Out()
 
 try:
     import numba
@@ -149,7 +157,7 @@ if numba is not None:
         c2 = _jq(xs, ys, zs, q[6] + h * K[6], q[7] + h * K[7], q[8] + h * K[8], sigma, rho, beta)
         return f, (c0[0], c0[1], c0[2], c1[0], c1[1], c1[2], c2[0], c2[1], c2[2])
 
-    @numba.njit(cache=False)
+    @numba.njit(fastmath={"contract"}, cache=False)
     def numba_lorenz_spectrum_scalar(x0, n, dt, sigma, rho, beta):
         """Scalar locals, exact RK4 linearisation, in-place MGS (see above)."""
         x, y, z = x0[0], x0[1], x0[2]
@@ -195,7 +203,16 @@ if numba is not None:
             q = (a0, b0, c0, a1, b1, c1, a2, b2, c2)
         return np.array([s0, s1, s2]) / (n * dt)
 
-    @numba.njit(cache=False)
+    @numba.njit(parallel=True, fastmath={"contract"}, cache=False)
+    def numba_lorenz_spectrum_batch(X0, rhos, n, dt, sigma, beta):
+        """The scalar-locals loop above, `prange` over orbits: initial state X0[i] and
+        rho = rhos[i] for orbit i."""
+        out = np.empty((X0.shape[0], 3))
+        for i in numba.prange(X0.shape[0]):
+            out[i] = numba_lorenz_spectrum_scalar(X0[i], n, dt, sigma, rhos[i], beta)
+        return out
+
+    @numba.njit(fastmath={"contract"}, cache=False)
     def numba_henon_spectrum(x0, n, a, b):
         x, y = x0[0], x0[1]
         q11, q21, q12, q22 = 1.0, 0.0, 0.0, 1.0
@@ -277,23 +294,23 @@ def timed(fn):
 
 def run_group(title, variants, repeats):
     """variants: list of (name, fn, scale, note); fn() returns exponents."""
-    print(f"\n### {title}\n", flush=True)
+    out(f"\n### {title}\n")
     warm = {}
     for name, fn, scale, note in variants:
-        t, out = timed(fn)
-        warm[name] = (t, np.atleast_1d(np.asarray(out, float)))
+        t, res = timed(fn)
+        warm[name] = (t, np.atleast_1d(np.asarray(res, float)))
     times = {name: [] for name, *_ in variants}
     for _ in range(repeats):
         for name, fn, scale, note in variants:
             times[name].append(timed(fn)[0] * scale)
     base = statistics.median(times[variants[0][0]])
-    print("| variant | median time | first call (compile) | result | peer / chaosjax |")
-    print("|---|---:|---:|---|---:|")
+    out("| variant | median time | first call (compile) | result | peer / chaosjax |")
+    out("|---|---:|---:|---|---:|")
     for name, fn, scale, note in variants:
         med = statistics.median(times[name])
         res = np.array2string(warm[name][1], precision=4, separator=", ")
         label = f"{name} ({note})" if note else name
-        print(f"| {label} | {fmt(med)} | {fmt(warm[name][0] * scale)} | {res} | {med / base:.2f} |")
+        out(f"| {label} | {fmt(med)} | {fmt(warm[name][0] * scale)} | {res} | {med / base:.2f} |")
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -303,12 +320,12 @@ def fmt(seconds):
 
 def sweeps(repeats):
     """Parameter sweeps in one compiled call each (any backend: CPU cores or a GPU)."""
-    print(
+    out(
         f"\n### Sweeps on {jax.devices()[0].platform} ({len(jax.devices())} device(s): "
         f"{jax.devices()[0].device_kind}), batch axis sharded over them\n"
     )
-    print("| sweep | time (median) | first call | orbit-steps/s | check |")
-    print("|---|---:|---:|---:|---|")
+    out("| sweep | time (median) | first call | orbit-steps/s | check |")
+    out("|---|---:|---:|---:|---|")
     x1 = jnp.array([0.3])
     rs = cj.parallel.shard_batch(jnp.linspace(2.9, 4.0, 10_000))
     logistic = jax.jit(
@@ -382,28 +399,112 @@ def sweeps(repeats):
         ),
     ]
     for name, fn, work, check in cases:
-        t_first, out = timed(fn)
+        t_first, res = timed(fn)
         ts = [timed(fn)[0] for _ in range(repeats)]
         med = statistics.median(ts)
-        print(
-            f"| {name} | {fmt(med)} | {fmt(t_first)} | {work / med:.3g} | {check(out)} |",
-            flush=True,
-        )
+        out(f"| {name} | {fmt(med)} | {fmt(t_first)} | {work / med:.3g} | {check(res)} |")
+
+
+def batches(repeats, quick):
+    """The call styles of JAX users over a batch: jit(vmap(...)) over initial states and
+    over rho, beside numba's `prange` over the same orbits."""
+    from bifurcation import lorenz_max_lyapunov_numba
+
+    B, n = (32, 1_000) if quick else (256, 10_000)
+    dt, sigma, beta = 0.01, 10.0, 8.0 / 3.0
+    lor = cj.systems.Lorenz63()
+    x0s = lor.sample_state(jax.random.key(1), B)
+    x0s = cj.final_state(lor, x0s, steps=1_000, dt=dt)
+    x1 = x0s[0]
+    rhos = jnp.linspace(30.0, 60.0, B)
+    X0, X1, R = np.asarray(x0s), np.tile(np.asarray(x1), (B, 1)), np.asarray(rhos)
+    R28 = np.full(B, 28.0)
+
+    def spectrum(m, x):
+        return cj.lyapunov_spectrum(m, x, n, dt=dt, throw=False).exponents
+
+    def largest(rho):
+        m = cj.systems.Lorenz63(rho=rho)
+        return cj.max_lyapunov(m, x1, n, dt=dt, throw=False).largest
+
+    over_x0 = jax.jit(jax.vmap(lambda x: spectrum(lor, x)))
+    over_rho = jax.jit(jax.vmap(lambda r: spectrum(cj.systems.Lorenz63(rho=r), x1)))
+    largest_rho = jax.jit(jax.vmap(largest))
+    variants = {
+        "`jax.jit(jax.vmap(lambda x0: cj.lyapunov_spectrum(lor, x0, ...)))`, over x0": (
+            lambda: over_x0(x0s)
+        ),
+        "numba `prange` over the same x0 (scalar locals, see above)": (
+            lambda: numba_lorenz_spectrum_batch(X0, R28, n, dt, sigma, beta)
+        ),
+        "`jax.jit(jax.vmap(lambda rho: cj.lyapunov_spectrum(Lorenz63(rho=rho), x0, ...)))`": (
+            lambda: over_rho(rhos)
+        ),
+        "numba `prange` over the same rho": (
+            lambda: numba_lorenz_spectrum_batch(X1, R, n, dt, sigma, beta)
+        ),
+        "`jax.jit(jax.vmap(lambda rho: cj.max_lyapunov(Lorenz63(rho=rho), x0, ...)))`": (
+            lambda: largest_rho(rhos)
+        ),
+        "numba `prange` over the same rho, one tangent vector (benchmarks/bifurcation.py)": (
+            lambda: lorenz_max_lyapunov_numba(R, np.asarray(x1), 0, n, dt)
+        ),
+    }
+    t = measure(variants, repeats)
+    res = {name: np.asarray(fn()) for name, fn in variants.items()}
+    names = list(variants)
+    out(f"\n### Batches: {B} Lorenz63 orbits, RK4 dt = {dt}, {n:,} steps each, QR every step\n")
+    out("| call | median time | orbit-steps/s | numba / chaosjax | max abs difference |")
+    out("|---|---:|---:|---:|---:|")
+    for i in range(0, len(names), 2):
+        a, b = names[i], names[i + 1]
+        ra, rb = res[a].reshape(B, -1), res[b].reshape(B, -1)
+        diff = float(np.max(np.abs(ra[:, : rb.shape[1]] - rb[:, : ra.shape[1]])))
+        out(f"| {a} | {fmt(t[a])} | {B * n / t[a]:.3g} | {t[b] / t[a]:.2f} | {diff:.1e} |")
+        out(f"| {b} | {fmt(t[b])} | {B * n / t[b]:.3g} | | |")
+    out(
+        "\nnumba: `@njit(parallel=True, fastmath={'contract'})`, `prange` over the orbits, "
+        "each orbit the scalar-locals loop of the spectrum table (state, basis and RK4 "
+        "stages as scalar locals, exact RK4 linearisation, in-place modified "
+        "Gram-Schmidt, nothing allocated in the time loop); the largest exponent, "
+        "benchmarks/bifurcation.py's loop (one tangent vector, renormalised every step). "
+        "The differences are of exponents over finite chaotic orbits that decorrelate "
+        "(rounding differs), so they measure statistical agreement; the fixed-rho rows "
+        "are the same orbits' spectra."
+        " Not yet the strongest numba peer: each thread runs one orbit at a time in scalar "
+        "code; a kernel over chunks of orbits stored as arrays, the time loop outside the "
+        "loop over the chunk (as benchmarks/ensemble.py's numba peer), would vectorise "
+        "across orbits like chaosjax's generated C does (a first try, the 12 components "
+        "of a chunk's orbits in one array and this step inlined, was not vectorised by "
+        "LLVM and ran at the same speed)."
+    )
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="skip the slow pure-Python peers")
+    ap.add_argument(
+        "--quick", action="store_true", help="fewer steps, no slow pure-Python peers (smoke run)"
+    )
     ap.add_argument("--sweeps", action="store_true", help="only the parameter sweeps")
+    ap.add_argument("--markdown", help="also write the tables to this Markdown file")
     args = ap.parse_args()
+    try:
+        run(args)
+    finally:
+        if args.markdown:
+            with open(args.markdown, "w") as fh:
+                fh.write("\n".join(out.lines) + "\n")
+
+
+def run(args):
     if args.sweeps:
         sweeps(args.repeats)
         return
     lyapynov = None if args.quick else optional("lyapynov")
     lyapax = optional("lyapax")
     nolds = None if args.quick else import_nolds()
-    print(
+    out(
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"Python {platform.python_version()}, jax {jax.__version__}, "
         f"numba {getattr(numba, '__version__', 'missing')}, "
@@ -417,7 +518,7 @@ def main():
     lor = cj.systems.Lorenz63()
     x0 = cj.final_state(lor, lor.default_state(), steps=1_000, dt=0.01)
     x0n = np.asarray(x0)
-    n = 100_000
+    n = 10_000 if args.quick else 100_000
     v = [
         (
             "chaosjax `lyapunov_spectrum`",
@@ -478,12 +579,25 @@ def main():
             )
         )
     run_group(f"Lorenz63 spectrum, RK4 dt = 0.01, {n:,} steps", v, args.repeats)
+    out(
+        "\nHow each peer is written: numba, scalar locals (the best loop we could write: "
+        "`@njit(fastmath={'contract'})`, the state, the 3 x 3 basis and the RK4 stages as "
+        "scalar locals, the exact linearisation of the RK4 step, in-place modified "
+        "Gram-Schmidt, one log per column per step, nothing allocated in the loop); numba, "
+        "arrays (the same algorithm on small NumPy arrays, temporaries every step: a "
+        "weaker loop, kept to show what the scalar form gains); lyapax, its "
+        "`lyapunov_spectrum` under `jax.jit` with its RK4 step, renormalised every step; "
+        "lyapynov, its `LCE` on NumPy right-hand side and Jacobian functions (one Python "
+        "iteration per step)."
+    )
+    if numba is not None:
+        batches(args.repeats, args.quick)
 
     # Henon spectrum ---------------------------------------------------------------
     hen = cj.systems.Henon()
     h0 = hen.default_state()
     h0n = np.asarray(h0)
-    n = 1_000_000
+    n = 100_000 if args.quick else 1_000_000
     v = [
         (
             "chaosjax `lyapunov_spectrum`",
@@ -525,6 +639,11 @@ def main():
             )
         )
     run_group(f"Henon spectrum, {n:,} iterations", v, args.repeats)
+    out(
+        "\nHow each peer is written: numba, one `@njit(fastmath={'contract'})` loop with "
+        "every value a scalar local (the map, its Jacobian and the 2 x 2 Gram-Schmidt "
+        "written out, nothing allocated); lyapax and lyapynov as above."
+    )
 
     # Rosenstein -------------------------------------------------------------------
     xs = np.asarray(
@@ -564,6 +683,11 @@ def main():
         v,
         max(3, args.repeats),
     )
+    out(
+        "\nHow the peer is written: nolds `lyap_r` (NumPy, its own all-pairs neighbour "
+        "search) with the same embedding, lag, Theiler window, horizon and fit range."
+    )
+    out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
 
 
 if __name__ == "__main__":

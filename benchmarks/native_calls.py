@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
+from _calls import measure, time_average_over_rho, time_average_over_states, xla_traced
 
 import chaosjax as cj
 
@@ -38,39 +37,6 @@ cj.enable_x64()
 # The same Lorenz63 set-up and plain-JAX peer (jit(vmap(scan)) of a hand-written RK4 step)
 # as benchmarks/ensemble.py, so the two tables compare against one program.
 from ensemble import DT, plain_jax_ensemble  # noqa: E402
-
-
-def xla_traced(make):
-    """A jitted function traced (at its warm-up) with `CHAOSJAX_CGEN=0`: chaosjax's XLA
-    kernels compiled into it."""
-    fn = make()
-    state = {"traced": False}
-
-    def run(*args):
-        if not state["traced"]:
-            os.environ["CHAOSJAX_CGEN"] = "0"
-            try:
-                out = jax.block_until_ready(fn(*args))
-            finally:
-                del os.environ["CHAOSJAX_CGEN"]
-            state["traced"] = True
-            return out
-        return fn(*args)
-
-    return run
-
-
-def measure(variants, repeats):
-    for fn in variants.values():  # warm-up: compile, fill the caches
-        jax.block_until_ready(fn())
-    times = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, fn in variants.items():
-            time.sleep(0.05)
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main(argv=None):
@@ -91,9 +57,9 @@ def main(argv=None):
         return cj.time_average(lor, x, z, steps=N, dt=DT)
 
     # A new function object per variant: jax.jit caches traces by function.
-    jv = jax.jit(jax.vmap(lambda x: avg(x)))
+    jv = time_average_over_states(lor, z, N, DT)
     jb = jax.jit(lambda xs: avg(xs))
-    jv_xla = xla_traced(lambda: jax.jit(jax.vmap(lambda x: avg(x))))
+    jv_xla = xla_traced(lambda: time_average_over_states(lor, z, N, DT))
     plain = plain_jax_ensemble(N)
     ens = {
         "eager, batched: `cj.time_average(lor, x0s, ...)`": lambda: avg(x0s),
@@ -106,12 +72,8 @@ def main(argv=None):
     # A sweep: one orbit per value of rho, the parameter vmapped.
     rhos = jnp.linspace(20.0, 60.0, B)
     x1 = x0s[0]
-
-    def avg_rho(rho):
-        return cj.time_average(cj.systems.Lorenz63(rho=rho), x1, z, steps=N, dt=DT)
-
-    sweep = jax.jit(jax.vmap(lambda r: avg_rho(r)))
-    sweep_xla = xla_traced(lambda: jax.jit(jax.vmap(lambda r: avg_rho(r))))
+    sweep = time_average_over_rho(x1, z, N, DT)
+    sweep_xla = xla_traced(lambda: time_average_over_rho(x1, z, N, DT))
     swp = {
         "`jax.jit(jax.vmap(lambda rho: cj.time_average(Lorenz63(rho=rho), x0, ...)))`": (
             lambda: sweep(rhos)
@@ -170,7 +132,7 @@ def main(argv=None):
         f"{len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f}."
     )
     if args.markdown:
-        with open(args.markdown, "a") as fh:
+        with open(args.markdown, "w") as fh:
             fh.write("\n".join(lines) + "\n")
 
 

@@ -18,7 +18,8 @@ warm-up.
 Then `cj.shadowing_sensitivity` as a user calls it at rho = 28, from the default state
 after 100 time units: LSS and NILSS on 8 windows of T = 50, S3 on 8 windows of T = 500,
 each in its own process, timed on the first call (compilation included) and on a
-second call. Run: `python benchmarks/sensitivity.py` (about two minutes).
+second call. Run: `python benchmarks/sensitivity.py [--quick] [--markdown FILE]` (about
+two minutes).
 
 `python benchmarks/sensitivity.py --rho-sweep` (several minutes) prints
 d<z>/drho at rho = 25, 30, 35, 40: S3, LSS and NILSS beside central finite differences
@@ -27,14 +28,19 @@ of long averages over 128 initial conditions, the table of docs/sensitivity.md.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
 
+from _harness import Out
+
 HORIZONS = (50.0, 200.0, 1000.0)
+WINDOWS = (("lss-windows", 50.0), ("nilss-windows", 50.0), ("s3-windows", 500.0))
 DT = 0.005
 
 
@@ -160,9 +166,9 @@ def worker(method: str, T: float) -> dict:
     return out
 
 
-def main() -> None:
+def main(out, horizons=HORIZONS, windows=WINDOWS) -> None:
     rows = []
-    for T in HORIZONS:
+    for T in horizons:
         for method in ("chaosjax-lss", "chaosjax-nilss", "scipy-kkt"):
             rows.append(_run_worker(method, T))
             r = rows[-1]
@@ -171,16 +177,16 @@ def main() -> None:
                 f"d<z>/drho={r['value']:.5f}  peak RSS {r['rss_peak_mb']:.0f} MB",
                 flush=True,
             )
-    print()
-    print(
+    out(f"### LSS against a sparse KKT solve: Lorenz63, rho = 28, RK4 dt = {DT}, one window\n")
+    out(
         "| T | steps | chaosjax LSS | per step | XLA temp | peak RSS | NILSS | NILSS XLA temp | "
         "SciPy sparse KKT | peak RSS | SciPy / LSS | LSS value | SciPy value |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    out("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     by = {(r["method"], r["T"]): r for r in rows}
-    for T in HORIZONS:
+    for T in horizons:
         lss, nil, ref = by["chaosjax-lss", T], by["chaosjax-nilss", T], by["scipy-kkt", T]
-        print(
+        out(
             f"| {T:g} | {lss['steps']} | {lss['seconds'] * 1e3:.1f} ms | "
             f"{lss['seconds'] / lss['steps'] * 1e6:.2f} us | {lss['xla_temp_mb']:.1f} MiB | "
             f"{lss['rss_peak_mb']:.0f} MB | "
@@ -189,26 +195,26 @@ def main() -> None:
             f"{ref['rss_peak_mb']:.0f} MB | {ref['seconds'] / lss['seconds']:.1f}x | "
             f"{lss['value']:.6f} | {ref['value']:.6f} |"
         )
-    t50, t1000 = by["chaosjax-lss", 50.0], by["chaosjax-lss", 1000.0]
-    print(
-        f"\nLSS time ratio T=1000 / T=50: {t1000['seconds'] / t50['seconds']:.1f} "
-        f"(linear: 20); XLA memory ratio {t1000['xla_temp_mb'] / t50['xla_temp_mb']:.1f}; "
+    t50, t1000 = by["chaosjax-lss", horizons[0]], by["chaosjax-lss", horizons[-1]]
+    out(
+        f"\nLSS time ratio T={horizons[-1]:g} / T={horizons[0]:g}: "
+        f"{t1000['seconds'] / t50['seconds']:.1f} (linear: {horizons[-1] / horizons[0]:g}); "
+        f"XLA memory ratio {t1000['xla_temp_mb'] / t50['xla_temp_mb']:.1f}; "
         f"{t50['xla_temp_mb'] * 2**20 / t50['steps']:.0f} B per step"
     )
-    print("\nrho = 28, 8 windows, `cj.shadowing_sensitivity`:\n")
-    print(
+    out("\n### `cj.shadowing_sensitivity` as a user calls it: rho = 28, 8 windows\n")
+    out(
         "| method | window T | d<z>/drho | standard error | window estimates | "
         "first call (compile incl.) | second call | peak RSS |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for method, T in (("lss-windows", 50.0), ("nilss-windows", 50.0), ("s3-windows", 500.0)):
+    out("|---|---|---|---|---|---|---|---|")
+    for method, T in windows:
         r = _run_worker(method, T)
-        print(
+        out(
             f"| {method.split('-')[0].upper()} | {T:g} | {r['value']:.4f} | "
             f"{r['standard_error']:.4f} | {' '.join(f'{e:.3f}' for e in r['estimates'])} | "
             f"{r['first_seconds']:.1f} s | {r['seconds'] * 1e3:.0f} ms | "
-            f"{r['rss_peak_mb']:.0f} MB |",
-            flush=True,
+            f"{r['rss_peak_mb']:.0f} MB |"
         )
 
 
@@ -261,10 +267,37 @@ def _run_worker(method: str, T: float) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def cli(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="T = 50 and 200 only (smoke run)")
+    ap.add_argument("--rho-sweep", action="store_true", help="the d<z>/drho table instead")
+    ap.add_argument("--markdown", help="also write the tables to this Markdown file")
+    args = ap.parse_args(argv)
+    if args.rho_sweep:
+        rho_sweep()
+        return
+    out = Out()
+    try:
+        if args.quick:
+            main(out, (50.0, 200.0), (("lss-windows", 50.0),))
+        else:
+            main(out)
+        out(
+            "\nHow the peer is written: the same KKT system as chaosjax's, assembled once "
+            "as a `scipy.sparse` matrix from chaosjax's tangent data (not timed) and solved "
+            "by `scipy.sparse.linalg.spsolve` (SuperLU with its default COLAMD ordering); a "
+            "solver that exploits the block-tridiagonal structure by hand, as chaosjax "
+            "does, would be faster than this general sparse one."
+        )
+        out(f"\nLoad average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
+    finally:
+        if args.markdown:
+            with open(args.markdown, "w") as fh:
+                fh.write("\n".join(out.lines) + "\n")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], float(sys.argv[3]))))
-    elif sys.argv[1:] == ["--rho-sweep"]:
-        rho_sweep()
     else:
-        main()
+        cli()

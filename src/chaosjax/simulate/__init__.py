@@ -16,6 +16,7 @@ to the exact step by re-running only that chunk.
 from .._divergence import DivergenceError as DivergenceError
 from .averages import EnsembleAverage as EnsembleAverage
 from .averages import ensemble_time_average as ensemble_time_average
+from .averages import last_backend as last_backend
 from .averages import time_average as time_average
 from .trajectories import Trajectory as Trajectory
 from .trajectories import final_state as final_state
@@ -26,6 +27,7 @@ __all__ = [
     "Trajectory",
     "ensemble_time_average",
     "final_state",
+    "last_backend",
     "time_average",
     "trajectory",
 ]

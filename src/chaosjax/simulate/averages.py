@@ -28,7 +28,38 @@ from ._arguments import (
     prepare,
     without_time,
 )
+from ._chunked import last_backend as _last_backend
 from ._chunked import sum_observable
+
+
+def last_backend() -> str:
+    """Which backend computed this thread's last `cj.time_average` (or
+    `cj.ensemble_time_average`): chaosjax's generated C kernels or its XLA kernels.
+
+    `cj.time_average` returns a bare array, so the backend is kept beside it rather than
+    in it (results such as `EnsembleAverage` and `LyapunovResult` carry it as
+    `backend`). A time average runs as generated C (`chaosjax.native`) when the call is
+    on a CPU in float64 and its step and observable translate to C, eagerly or inside
+    `jit`/`vmap` (as an XLA custom call); otherwise (a GPU, a sharded batch, float32,
+    `CHAOSJAX_CGEN=0`, ...) through XLA. Inside `jax.jit` the choice is made when the
+    function is traced: a later call of the compiled function runs the same backend and
+    does not update this value.
+
+    **Returns:**
+
+    "native" (generated C), "xla", or "native+xla" when the chunks of one run differed;
+    "xla" before any time average has run in this thread.
+
+    Example:
+
+    ```python
+    lor = cj.systems.Lorenz63()
+    x0s = lor.sample_state(jax.random.key(0), 64)
+    zbar = cj.time_average(lor, x0s, lambda x: x[2], steps=1_000, dt=0.01)
+    cj.simulate.last_backend()                       # "native" on a CPU with gcc
+    ```
+    """
+    return _last_backend()
 
 
 def time_average(
@@ -237,9 +268,7 @@ def ensemble_time_average(
         progress=progress,
         chunk_size=chunk_size,
     )
-    from ._chunked import last_backend  # (the backend `time_average` just ran on)
-
-    backend = last_backend()
+    backend = last_backend()  # (the backend `time_average` just ran on)
     mean = jnp.mean(values, axis=0)
     std = jnp.std(values, axis=0, ddof=1) if n > 1 else jnp.zeros_like(mean)
     return EnsembleAverage(
