@@ -39,6 +39,7 @@ import chaosjax as cj
 
 cj.enable_x64()
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import tee  # noqa: E402
 from _numba_peers import lorenz_max_lyapunov_soa, lorenz_spectrum3_soa, simd_report  # noqa: E402
 from bifurcation import lorenz_max_lyapunov_numba  # noqa: E402
 
@@ -49,7 +50,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--n", type=int, default=2_500)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, one repeat (smoke run)")
+    ap.add_argument("--markdown", help="also write the report to this Markdown file")
     args = ap.parse_args()
+    if args.quick:
+        args.n, args.repeats = 250, 1
+    with tee(args.markdown, fenced=True):
+        run(args)
+
+
+def run(args) -> None:
     lor = cj.systems.Lorenz63()
     x0 = lor.default_state()
     rhos = jnp.linspace(0.0, 200.0, args.n)

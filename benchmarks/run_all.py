@@ -37,6 +37,8 @@ SCRIPTS = (
     ("native_calls.py", ("--repeats", "5")),
     ("lyapunov.py", ("--repeats", "3")),
     ("bifurcation.py", ("--repeats", "3")),
+    ("lyapunov_sweep.py", ("--repeats", "3")),
+    ("sweep_peers.py", ("--repeats", "3")),
     ("sensitivity.py", ()),
     ("metrics.py", ("--repeats", "3", "--sizes", "10000,100000", "--sliced-sizes", "10000")),
     ("learn.py", ("--repeats", "3", "--steps", "10", "--torch-adjoint-steps", "1")),

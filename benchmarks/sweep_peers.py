@@ -34,6 +34,7 @@ import chaosjax as cj
 cj.enable_x64()
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _numba_peers as peers  # noqa: E402
+from _harness import tee  # noqa: E402
 from bifurcation import logistic_diagram_numba  # noqa: E402
 
 
@@ -49,7 +50,16 @@ def write_only(rs, keep):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, one repeat (smoke run)")
+    ap.add_argument("--markdown", help="also write the report to this Markdown file")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats = 1
+    with tee(args.markdown, fenced=True):
+        run(args)
+
+
+def run(args) -> None:
 
     rs_d = np.linspace(2.5, 4.0, 10_000)
     rs_dj = jnp.asarray(rs_d)
