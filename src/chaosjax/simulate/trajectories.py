@@ -18,6 +18,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .. import native
 from .._divergence import DivergenceError, check_finite, guard_traced, is_traced
 from .._progress import progress_bar
 from .._results import Dims, Result
@@ -26,7 +27,7 @@ from ..systems import Flow, Map
 from . import _tiling
 from ._arguments import prepare, without_time
 from ._chunked import bounded_chunk, run_transient, split_chunks
-from ._kernels import save_chunk
+from ._kernels import save_chunk, store_reference
 from ._tiling import call_per_group
 
 
@@ -226,6 +227,10 @@ def _trajectory(
     # Bounded chunks (Ctrl-C lands between them). Up to 256 MB they are joined at the
     # end; beyond, each is written into the output allocated once (no second copy).
     chunk_size = bounded_chunk(chunk_size, x, save_every)
+    if chunk_size is None or (chunk_size >= n_saves and chunk_size * save_every >= transient):
+        got = _native_trajectory(m, x, transient, n_saves, save_every, throw, progress)
+        if got is not None:
+            return without_time(system, got)
     in_place = n_saves * x.size * x.dtype.itemsize > _CHUNKED_OUTPUT_BYTES
     what = "trajectory"
     desc = f"{getattr(system, 'name', '')} trajectory"
@@ -252,6 +257,20 @@ def _trajectory(
     if out is None:
         out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
     return without_time(system, guard_traced(out, x, throw, what))
+
+
+def _native_trajectory(m, x, transient, n_saves, save_every, throw, progress):
+    """The stored orbit in one generated-C call (`chaosjax.native.store`), with the
+    divergence checks of the XLA path; None when the native kernel cannot run it."""
+    got = native.store(m, x, transient, n_saves, save_every, xla=store_reference)
+    if got is None:
+        return None
+    x_end, out, _ = got
+    steps = transient + n_saves * save_every
+    with progress_bar(progress, steps, "trajectory") as bar:
+        check_finite(m, x, x_end, steps, 0, throw, "trajectory")
+        bar.advance(steps)
+    return guard_traced(out, x_end, throw, "trajectory")
 
 
 @functools.partial(jax.jit, donate_argnums=0)
