@@ -157,6 +157,14 @@ def state(x0: Any, dim: int, name: str = "x0", *, batch: bool = True) -> jax.Arr
     boolean and other-precision float states (float32 data loaded from a file, say) are
     converted; complex states are rejected (their imaginary part would be dropped).
     """
+    if (
+        isinstance(x0, jax.Array)
+        and not isinstance(x0, Tracer)
+        and x0.dtype == jnp.result_type(float)
+        and x0.shape in ((dim,), *(((x0.shape[0], dim),) if batch and x0.ndim == 2 else ()))
+        and np.isfinite(np.asarray(x0)).all()
+    ):
+        return x0  # the common case: a finite concrete array of the working dtype
     try:
         x = jnp.asarray(x0)
     except (TypeError, ValueError):
@@ -206,6 +214,18 @@ def finite(x: jax.Array, name: str) -> None:
 
 def system_parameters(system: eqx.Module, name: str = "system") -> None:
     """Every array parameter of `system` must be real, and finite where concrete."""
+    # The common case first, in one pass: concrete real float arrays, all finite.
+    fast = True
+    for leaf in jax.tree_util.tree_leaves(system):
+        if isinstance(leaf, jax.Array) and not isinstance(leaf, Tracer):
+            if leaf.dtype.kind != "f" or not np.isfinite(np.asarray(leaf)).all():
+                fast = False
+                break
+        elif eqx.is_array(leaf):
+            fast = False
+            break
+    if fast:
+        return
     leaves = jax.tree_util.tree_leaves_with_path(eqx.filter(system, eqx.is_array))
     for path, leaf in leaves:
         if jnp.issubdtype(leaf.dtype, jnp.complexfloating):

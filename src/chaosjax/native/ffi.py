@@ -6,9 +6,10 @@ library (`ffi_shim.cc`, compiled once per machine against the XLA FFI headers th
 ship with jaxlib, `jax.ffi.include_dir()`) defines three FFI handlers, `cj_ffi_sum`
 (the batched time loop of `simulate.py`), `cj_ffi_store` (stored orbits, `store.py`)
 and `cj_ffi_spectrum` (Benettin's loop of `spectrum.py`), registered as the
-custom-call targets `chaosjax_sum`, `chaosjax_store` and `chaosjax_spectrum`. Each generated kernel is compiled and loaded as for eager calls
-(`compile.py`), and its entry point registered with the shim under its cache key; the
-custom call names that key in an attribute.
+custom-call targets `chaosjax_sum`, `chaosjax_store` and `chaosjax_spectrum`. Each
+generated kernel is compiled and loaded as for eager calls (`compile.py`), and its
+entry point registered with the shim under its cache key; the custom call names that
+key in an attribute.
 
 `available()` is False (and the callers keep their XLA kernels) when the shim cannot
 be built: no C++ compiler, no FFI headers, or a JAX without `jax.ffi`.
@@ -136,9 +137,7 @@ def sum_call(name: str, P, X, A, steps: int, threads: int):
     return call(P, X, A, kernel=name, steps=np.int64(steps), threads=np.int64(threads))
 
 
-def store_call(
-    name: str, P, X, shape, n, transient, n_saves, save_every, with_start, threads
-):
+def store_call(name: str, P, X, shape, n, transient, n_saves, save_every, with_start, threads):
     """The custom call of a stored orbit (`store.py`): (X (dim, npad) updated, the saved
     states of `shape` (n, rows, dim) or (rows, dim), the counts (n,))."""
     call = jax.ffi.ffi_call(

@@ -212,7 +212,11 @@ def _structure(m) -> tuple[Any, list]:
     leaves, treedef = jax.tree.flatten(m)
     mask = tuple(eqx.is_array(a) for a in leaves)
     arrays = [a for a, is_array in zip(leaves, mask, strict=True) if is_array]
-    key = (treedef, mask, tuple(a for a, is_array in zip(leaves, mask, strict=True) if not is_array))
+    key = (
+        treedef,
+        mask,
+        tuple(a for a, is_array in zip(leaves, mask, strict=True) if not is_array),
+    )
     try:
         hash(key)
     except TypeError:
@@ -282,17 +286,17 @@ def store(m, x, transient: int, n_saves: int, save_every: int, *, with_start=Tru
                 _fast.clear()
             _fast[(key, dim, mode)] = fast
     name, structure = fast
-    if name is None:
+    if name is None or structure is None:
         return None
     spec = (*structure, dim, transient, n_saves, save_every, bool(with_start))
     traced = isinstance(x, Tracer) or any(isinstance(a, Tracer) for a in arrays)
     if traced:
-        return _op(spec, name, xla)(_flat(arrays), x)
+        return _op(spec, name, xla, mode)(_flat(arrays), x)
     # Eager: the same custom call under a jit cached per kernel, shapes and `xla`.
     ckey = (name, spec[3:], x.shape, xla)
     call = _calls.get(ckey)
     if call is None:
-        op = _op(spec, name, xla)
+        op = _op(spec, name, xla, mode)
         call = jax.jit(lambda leaves, x: op(_flat(leaves), x))
         if len(_calls) >= 256:
             _calls.clear()
@@ -308,7 +312,7 @@ def _flat(arrays):
     return jnp.concatenate([jnp.ravel(a) for a in arrays])
 
 
-def _op(spec, name: str, xla):
+def _op(spec, name: str, xla, mode: str):
     """(P, x) -> (x_end, saved, counts): the custom call of the store kernel, batched
     by merging vmapped axes into the batch (a vmapped P: the per-member kernel),
     differentiated through the caller's `xla`."""
@@ -335,7 +339,7 @@ def _op(spec, name: str, xla):
             return xla_one(P, x)
         return jax.vmap(xla_one, in_axes=(None if P.ndim == 1 else 0, 0))(P, x)
 
-    names: dict[str, str | None] = {"single": name}
+    names: dict[str, str | None] = {mode: name}
 
     def kernel(mode):
         if mode not in names:
@@ -348,10 +352,12 @@ def _op(spec, name: str, xla):
         return names[mode]
 
     def apply(mode, P, x):  # x (B, dim) (or (dim,) for "single"); P per member for "member"
+        name = kernel(mode)
+        assert name is not None  # (the rules ask for a kernel only where one was made)
         if mode == "single":
             X = x.reshape(dim, 1)
             X_end, Y, C = ffi.store_call(
-                names["single"], P, X, (rows, dim), 1, transient, n_saves, save_every,
+                name, P, X, (rows, dim), 1, transient, n_saves, save_every,
                 with_start, 1,
             )  # fmt: skip
             return X_end.reshape(dim), Y, C.reshape(())
@@ -365,7 +371,7 @@ def _op(spec, name: str, xla):
 
         threads = min(cores(), npad // TILE)
         X_end, Y, C = ffi.store_call(
-            kernel(mode), soa(P) if mode == "member" else P, soa(x), (B, rows, dim), B,
+            name, soa(P) if mode == "member" else P, soa(x), (B, rows, dim), B,
             transient, n_saves, save_every, with_start, threads,
         )  # fmt: skip
         return X_end[:, :B].T, Y, C
