@@ -15,6 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
@@ -267,10 +268,13 @@ def _native_trajectory(m, x, transient, n_saves, save_every, throw, progress):
         return None
     x_end, out, _ = got
     steps = transient + n_saves * save_every
-    with progress_bar(progress, steps, "trajectory") as bar:
-        check_finite(m, x, x_end, steps, 0, throw, "trajectory")
-        bar.advance(steps)
-    return guard_traced(out, x_end, throw, "trajectory")
+    if isinstance(x_end, Tracer):
+        return guard_traced(out, x_end, throw, "trajectory")
+    if progress:
+        with progress_bar(progress, steps, "trajectory") as bar:
+            bar.advance(steps)
+    check_finite(m, x, x_end, steps, 0, throw, "trajectory")
+    return out
 
 
 @functools.partial(jax.jit, donate_argnums=0)
