@@ -260,7 +260,7 @@ def _trajectory(
     return without_time(system, guard_traced(out, x, throw, what))
 
 
-def _native_trajectory(m, x, transient, n_saves, save_every, throw, progress):
+def _native_trajectory(m, x, transient, n_saves, save_every, throw, progress, what="trajectory"):
     """The stored orbit in one generated-C call (`chaosjax.native.store`), with the
     divergence checks of the XLA path; None when the native kernel cannot run it."""
     got = native.store(m, x, transient, n_saves, save_every, xla=store_reference)
@@ -269,11 +269,11 @@ def _native_trajectory(m, x, transient, n_saves, save_every, throw, progress):
     x_end, out, _ = got
     steps = transient + n_saves * save_every
     if isinstance(x_end, Tracer):
-        return guard_traced(out, x_end, throw, "trajectory")
+        return guard_traced(out, x_end, throw, what)
     if progress:
-        with progress_bar(progress, steps, "trajectory") as bar:
+        with progress_bar(progress, steps, what) as bar:
             bar.advance(steps)
-    check_finite(m, x, x_end, steps, 0, throw, "trajectory")
+    check_finite(m, x, x_end, steps, 0, throw, what)
     return out
 
 
@@ -371,6 +371,13 @@ def final_state(
     """
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0, t_final=t_final)
     throw = v.boolean(throw, "throw")
+    one_chunk = bounded_chunk(chunk_size, x)
+    if x.ndim == 1 and not progress and (one_chunk is None or one_chunk >= steps):
+        # One state in one chunk: the single-orbit kernel, its state in registers (a
+        # batch keeps the tiled kernels of `run_transient`).
+        got = _native_trajectory(m, x, steps, 0, 1, throw, progress, "final_state")
+        if got is not None:
+            return without_time(system, got[0])
     if progress and chunk_size is None:
         chunk_size = max(1, steps // 100)
     chunk_size = bounded_chunk(chunk_size, x)
