@@ -58,6 +58,8 @@ def test_trajectory_native_equals_xla(xla_env):
     # Row 0 is the state after the transient; new parameter values are not stale.
     ref = xla_env(lambda: cj.final_state(lor, x0, steps=7, dt=0.01))
     np.testing.assert_allclose(np.asarray(single())[0], ref, rtol=1e-13)
+    fin = np.asarray(cj.final_state(lor, x0, steps=7, dt=0.01))  # the single-orbit kernel
+    np.testing.assert_allclose(fin, ref, rtol=1e-13)
     lor35 = cj.systems.Lorenz63(rho=35.0)
     got = np.asarray(cj.trajectory(lor35, x0, steps=100, dt=0.01))
     want = xla_env(lambda: cj.trajectory(lor35, x0, steps=100, dt=0.01))
@@ -86,11 +88,21 @@ def test_orbit_diagram_native_equals_xla(xla_env):
         return d.points, d.counts, d.final_states, d.diverged
 
     got, want = jax.tree.map(np.asarray, run()), xla_env(run)
+    # (the compiled sweep is keyed by CHAOSJAX_CGEN: the second run is XLA's own)
+    assert "chaosjax_store" not in xla_env(
+        lambda: (
+            jax.jit(lambda r: cj.orbit_diagram(lg, "r", r, transient=2, keep=3).points)
+            .lower(rs)
+            .as_text()
+        )
+    )
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got[2], want[2], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(got[1], want[1])
     np.testing.assert_array_equal(got[3], want[3])
     assert got[3][-1] and not got[3][:-1].any() and got[1][0] == 60
+    d = cj.orbit_diagram(lg, "r", rs[:3], jnp.array([0.3]), transient=5, keep=4)
+    np.testing.assert_array_equal(np.asarray(d.times), np.tile([1.0, 2.0, 3.0, 4.0], (3, 1)))
     # Period 2 at r = 3.2 after the transient (May 1976): x* = (r + 1 +- sqrt((r-3)(r+1))) / 2r.
     r = 3.2
     d = cj.orbit_diagram(lg, "r", jnp.array([r]), jnp.array([0.3]), transient=2000, keep=4)
