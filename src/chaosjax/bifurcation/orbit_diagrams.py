@@ -190,10 +190,11 @@ def orbit_diagram(
                 f"its iterates (got section={section!r})."
             )
         vals, x = shard_sweep(vals, x, shard)
+        # (written before the sweep starts: it would share the cores with the sweep)
+        times = _iteration_numbers(vals, keep)
         pts, counts, _, finals, diverged = _map_diagram(
             system, param, vals, x, dt, solver, transient, keep, native.enabled()
         )
-        times = _iteration_numbers(counts, keep)
         return OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
 
     section = check_section(section, system.dim)
@@ -207,20 +208,21 @@ def orbit_diagram(
     return out
 
 
-def _iteration_numbers(counts: Array, keep: int) -> Array:
-    """The (n, keep) iteration numbers 1..keep of a map's kept points, for every value.
+def _iteration_numbers(vals: Array, keep: int) -> Array:
+    """The (n, keep) iteration numbers 1..keep of a map's kept points, for every value
+    of `vals` (placed as they are).
 
     Written by NumPy and handed to JAX without a copy when the sweep ran on one device:
     XLA's broadcast of an iota into 10,000 x 1,000 entries costs more than the orbit
     diagram's iterations (an index division per entry). Traced, or sharded: in JAX.
     """
-    n = counts.shape[0]
+    n = vals.shape[0]
     row = np.arange(1.0, keep + 1, dtype=np.dtype(jnp.result_type(float)))
-    if isinstance(counts, Tracer) or len(counts.sharding.device_set) > 1:
+    if isinstance(vals, Tracer) or len(vals.sharding.device_set) > 1:
         return jnp.broadcast_to(jnp.asarray(row), (n, keep))
     out = np.empty((n, keep), row.dtype)
     out[...] = row
-    return jax.device_put(out, next(iter(counts.sharding.device_set)))
+    return jax.device_put(out, next(iter(vals.sharding.device_set)))
 
 
 @eqx.filter_jit
