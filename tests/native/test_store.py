@@ -67,6 +67,24 @@ def test_trajectory_native_equals_xla(xla_env):
     assert np.abs(got - np.asarray(cj.trajectory(lor, x0, steps=100, dt=0.01))).max() > 1e-3
 
 
+def test_checked_arguments_are_never_stale():
+    x0 = lor.default_state()
+
+    def run(system, x):
+        return np.asarray(cj.trajectory(system, x, steps=100, dt=0.01))
+
+    # Temporary systems (their ids may be reused) and a NumPy state changed in place.
+    outs = [run(cj.systems.Lorenz63(rho=r), x0) for r in (28.0, 35.0, 28.0)]
+    np.testing.assert_array_equal(outs[0], outs[2])
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3
+    x = np.array(x0)
+    a = run(lor, x)
+    x[0] += 1.0
+    assert np.abs(run(lor, x) - a).max() > 1e-3
+    with pytest.raises(ValueError, match="finite"):
+        run(lor, np.full(3, np.nan))
+
+
 def test_trajectory_vmap_over_parameters(xla_env):
     x0 = lor.default_state()
     rhos = jnp.linspace(20.0, 40.0, 9)
