@@ -28,9 +28,9 @@ def prepare(system, x0, dt, solver, *, steps, transient, t_final=None):
     time-dependent flow the map acts on (x, t) and the state returned has t = 0
     appended (`with_time`); the caller drops it from what it returns.
 
-    Called again with the same system and state objects (immutable: JAX arrays only)
-    and the same settings, the checked result is reused while both live: a loop
-    calling `cj.trajectory(system, x0, ...)` checks them once."""
+    Called again with the same system and state objects (immutable: JAX arrays only;
+    small ones) and the same settings, the checked result is reused: a loop calling
+    `cj.trajectory(system, x0, ...)` checks them once."""
     key = _reuse_key(system, x0, dt, solver, steps, transient, t_final)
     if key is not None:
         hit = _prepared.get(key)
@@ -42,26 +42,35 @@ def prepare(system, x0, dt, solver, *, steps, transient, t_final=None):
             refs = (weakref.ref(system), None if x0 is None else weakref.ref(x0))
         except TypeError:  # no weak references to these objects: not reused
             return out
-        if len(_prepared) >= 256:
+        if len(_prepared) >= _MAX_PREPARED:
             _prepared.clear()
         _prepared[key] = (*refs, out)
     return out
 
 
 _prepared: dict = {}
+#: The reused results hold their map and state (so their system and state live on
+#: until the cache is cleared): a few, of small objects only.
+_MAX_PREPARED = 8
+_MAX_REUSED_SIZE = 1 << 16  # numbers in the state, and in the system's arrays
 
 
 def _reuse_key(system, x0, dt, solver, steps, transient, t_final):
     """The key under which `prepare`'s result may be reused, or None: only for a state
     that is None or a concrete JAX array, and a system whose array leaves are all
     concrete JAX arrays (a NumPy array could be changed in place)."""
-    if x0 is not None and (not isinstance(x0, jax.Array) or isinstance(x0, Tracer)):
+    if x0 is not None and (
+        not isinstance(x0, jax.Array) or isinstance(x0, Tracer) or x0.size > _MAX_REUSED_SIZE
+    ):
         return None
+    size = 0
     for leaf in jax.tree_util.tree_leaves(system):
-        if isinstance(leaf, (np.ndarray, Tracer)) or (
-            isinstance(leaf, jax.Array) and not leaf.is_fully_addressable
-        ):
+        if isinstance(leaf, (np.ndarray, Tracer)):
             return None
+        if isinstance(leaf, jax.Array):
+            size += leaf.size
+            if size > _MAX_REUSED_SIZE or not leaf.is_fully_addressable:
+                return None
     x64 = x64_enabled()  # (the working dtype of the state)
     key = (id(system), id(x0), type(system), dt, solver, steps, transient, t_final, x64)
     try:
