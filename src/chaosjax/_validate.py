@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -157,6 +158,15 @@ def state(x0: Any, dim: int, name: str = "x0", *, batch: bool = True) -> jax.Arr
     boolean and other-precision float states (float32 data loaded from a file, say) are
     converted; complex states are rejected (their imaginary part would be dropped).
     """
+    if (
+        isinstance(x0, jax.Array)
+        and not isinstance(x0, Tracer)
+        and x0.dtype == jnp.result_type(float)
+        and x0.shape in ((dim,), *(((x0.shape[0], dim),) if batch and x0.ndim == 2 else ()))
+        and (_known_finite(x0) or np.isfinite(np.asarray(x0)).all())
+    ):
+        _remember_finite(x0)
+        return x0  # the common case: a finite concrete array of the working dtype
     try:
         x = jnp.asarray(x0)
     except (TypeError, ValueError):
@@ -204,8 +214,45 @@ def finite(x: jax.Array, name: str) -> None:
             raise ValueError(f"`{name}` must be finite; entry {where} is {host[tuple(where)]}.")
 
 
+_finite_arrays: dict[int, weakref.ref] = {}
+
+
+def _known_finite(x: jax.Array) -> bool:
+    """Whether the array `x` itself was found finite before (`_remember_finite`)."""
+    known = _finite_arrays.get(id(x))
+    return known is not None and known() is x
+
+
+def _remember_finite(leaf: jax.Array) -> None:
+    """Keep `leaf` (a concrete array found finite) in `_finite_arrays` while it lives."""
+    key = id(leaf)
+    try:
+        ref = weakref.ref(leaf, lambda _, key=key: _finite_arrays.pop(key, None))
+    except TypeError:  # an array type without weak references: not remembered
+        return
+    if len(_finite_arrays) >= 4096:
+        _finite_arrays.clear()
+    _finite_arrays[key] = ref
+
+
 def system_parameters(system: eqx.Module, name: str = "system") -> None:
     """Every array parameter of `system` must be real, and finite where concrete."""
+    # The common case first, in one pass: concrete real float arrays, all finite (an
+    # array once found finite is remembered while it lives: JAX arrays are immutable).
+    fast = True
+    for leaf in jax.tree_util.tree_leaves(system):
+        if isinstance(leaf, jax.Array) and not isinstance(leaf, Tracer):
+            if _known_finite(leaf):
+                continue
+            if leaf.dtype.kind != "f" or not np.isfinite(np.asarray(leaf)).all():
+                fast = False
+                break
+            _remember_finite(leaf)
+        elif eqx.is_array(leaf):
+            fast = False
+            break
+    if fast:
+        return
     leaves = jax.tree_util.tree_leaves_with_path(eqx.filter(system, eqx.is_array))
     for path, leaf in leaves:
         if jnp.issubdtype(leaf.dtype, jnp.complexfloating):

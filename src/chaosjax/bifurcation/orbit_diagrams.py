@@ -15,10 +15,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .. import _validate as v
+from .. import native
 from .._results import Dims, Result
+from ..simulate._kernels import store_reference
 from ..systems import Flow, Map
 from ._common import (
     check_param,
@@ -187,8 +190,10 @@ def orbit_diagram(
                 f"its iterates (got section={section!r})."
             )
         vals, x = shard_sweep(vals, x, shard)
-        pts, counts, times, finals, diverged = _map_diagram(
-            system, param, vals, x, dt, solver, transient, keep
+        # (written before the sweep starts: it would share the cores with the sweep)
+        times = _iteration_numbers(vals, keep)
+        pts, counts, _, finals, diverged = _map_diagram(
+            system, param, vals, x, dt, solver, transient, keep, native.enabled()
         )
         return OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
 
@@ -203,9 +208,37 @@ def orbit_diagram(
     return out
 
 
+def _iteration_numbers(vals: Array, keep: int) -> Array:
+    """The (n, keep) iteration numbers 1..keep of a map's kept points, for every value
+    of `vals` (placed as they are).
+
+    Written by NumPy and handed to JAX without a copy when the sweep ran on one device:
+    XLA's broadcast of an iota into 10,000 x 1,000 entries costs more than the orbit
+    diagram's iterations (an index division per entry). Traced, or sharded: in JAX.
+    """
+    n = vals.shape[0]
+    row = np.arange(1.0, keep + 1, dtype=np.dtype(jnp.result_type(float)))
+    if isinstance(vals, Tracer) or len(vals.sharding.device_set) > 1:
+        return jnp.broadcast_to(jnp.asarray(row), (n, keep))
+    out = np.empty((n, keep), row.dtype)
+    out[...] = row
+    return jax.device_put(out, next(iter(vals.sharding.device_set)))
+
+
 @eqx.filter_jit
-def _map_diagram(system, param, vals, x, dt, solver, transient, keep):
+def _map_diagram(system, param, vals, x, dt, solver, transient, keep, cgen=True):
     def one(m, x0):
+        # Generated C (a custom call; a vmapped parameter runs one kernel reading one
+        # parameter vector per member), or XLA below. `cgen` (static) keys the compiled
+        # sweep by `CHAOSJAX_CGEN`, so that turning generated C off is never overruled
+        # by a sweep compiled before.
+        got = None
+        if cgen:
+            got = native.store(m, x0, transient, keep, 1, with_start=False, xla=store_reference)
+        if got is not None:
+            y_end, pts, count = got
+            count = count.astype(jnp.asarray(0).dtype)
+            return pts, count, None, y_end, count < keep
         y = iterate(m, x0, transient)
 
         # The finite iterates are counted inside the scan: a second pass would read every
@@ -218,7 +251,7 @@ def _map_diagram(system, param, vals, x, dt, solver, transient, keep):
 
         init = (y, jnp.asarray(0), jnp.all(jnp.isfinite(y)))
         (y_end, count, _), pts = jax.lax.scan(body, init, None, length=keep)
-        return pts, count, jnp.arange(1.0, keep + 1), y_end, count < keep
+        return pts, count, None, y_end, count < keep
 
     return over_values(one, system, param, vals, x, dt, solver)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -140,4 +141,27 @@ def discretize(
     one_of(solver, "solver", solvers.all_solvers())
     positive_float(rtol, "rtol")
     positive_float(atol, "atol")
-    return Discretized(flow=flow, dt=dt, solver=solver, rtol=rtol, atol=atol)
+    return _discretized(flow, dt, solver, rtol, atol)
+
+
+_structures: dict = {}
+
+
+def _discretized(flow: Flow, dt: float, solver: str, rtol: float, atol: float) -> Discretized:
+    """`Discretized(flow=flow, ...)`; after the first of a flow's structure (its type and
+    static fields) and these settings, rebuilt from the cached tree structure with this
+    flow's own parameter leaves (what `jit` does with a module), without re-running the
+    constructor's checks, which depend on the structure alone."""
+    leaves, flow_def = jax.tree.flatten(flow)
+    key = (flow_def, dt, solver, rtol, atol)
+    try:
+        treedef = _structures.get(key)
+    except TypeError:  # an unhashable static field
+        return Discretized(flow=flow, dt=dt, solver=solver, rtol=rtol, atol=atol)
+    if treedef is None:
+        m = Discretized(flow=flow, dt=dt, solver=solver, rtol=rtol, atol=atol)
+        if len(_structures) >= 256:
+            _structures.clear()
+        _structures[key] = jax.tree.structure(m)
+        return m
+    return jax.tree.unflatten(treedef, leaves)

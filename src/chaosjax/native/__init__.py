@@ -10,6 +10,9 @@ generated, compiled and cached, and when XLA is used instead.
   state before its step to the running sums `acc`.
 - `lyapunov_spectrum(push, qr_raw, x, Q, transient=..., qr_every=..., plan=...)`:
   Benettin's QR loop for one orbit.
+- `store(m, x, transient, n_saves, save_every)`: a stored orbit (one state or a
+  batch, per-member parameters under `vmap`): the state after the transient and every
+  `save_every`-th one after it.
 - `cores()`: the cores this process may run on (the kernels' OpenMP threads).
 - `enabled()`: False when `CHAOSJAX_CGEN=0` turns generated C off.
 - `NativeWarning`: what is reported (once) when the native path cannot run here.
@@ -21,6 +24,7 @@ from .compile import enabled as enabled
 from .simulate import iterate as iterate
 from .simulate import iterate_and_sum as iterate_and_sum
 from .spectrum import lyapunov_spectrum as lyapunov_spectrum
+from .store import store as store
 
 __all__ = [
     "NativeWarning",
@@ -29,4 +33,5 @@ __all__ = [
     "iterate",
     "iterate_and_sum",
     "lyapunov_spectrum",
+    "store",
 ]

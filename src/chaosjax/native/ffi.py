@@ -3,13 +3,14 @@
 Inside `jit`, `vmap` or `grad` the states are tracers and no C function can be called
 with them; what can be done is to put the kernel *into* the XLA program. A small C++
 library (`ffi_shim.cc`, compiled once per machine against the XLA FFI headers that
-ship with jaxlib, `jax.ffi.include_dir()`) defines the FFI handlers `cj_ffi_sum` (the
-batched time loop of `simulate.py`), `cj_ffi_spectrum` (Benettin's loop of
-`spectrum.py`) and `cj_ffi_spectrum_batch` (the same for a batch of orbits,
-`batched_spectrum.py`), registered as the custom-call targets `chaosjax_sum`,
-`chaosjax_spectrum` and `chaosjax_spectrum_batch`. Each generated kernel is compiled
-and loaded as for eager calls (`compile.py`), and its entry point registered with the
-shim under its cache key; the custom call names that key in an attribute.
+ship with jaxlib, `jax.ffi.include_dir()`) defines four FFI handlers, `cj_ffi_sum`
+(the batched time loop of `simulate.py`), `cj_ffi_store` (stored orbits, `store.py`),
+`cj_ffi_spectrum` (Benettin's loop of `spectrum.py`) and `cj_ffi_spectrum_batch` (the
+same for a batch of orbits, `batched_spectrum.py`), registered as the custom-call targets
+`chaosjax_sum`, `chaosjax_store`, `chaosjax_spectrum` and `chaosjax_spectrum_batch`. Each
+generated kernel is compiled and loaded as for eager calls (`compile.py`), and its entry
+point registered with the shim under its cache key; the custom call names that key in an
+attribute.
 
 `available()` is False (and the callers keep their XLA kernels) when the shim cannot
 be built: no C++ compiler, no FFI headers, or a JAX without `jax.ffi`.
@@ -32,6 +33,7 @@ from . import compile as cc
 SUM_TARGET = "chaosjax_sum"
 SPECTRUM_TARGET = "chaosjax_spectrum"
 SPECTRUM_BATCH_TARGET = "chaosjax_spectrum_batch"
+STORE_TARGET = "chaosjax_store"
 
 _lock = threading.Lock()
 _state: dict = {}
@@ -82,6 +84,7 @@ def _shim():
             jax.ffi.register_ffi_target(
                 SPECTRUM_BATCH_TARGET, jax.ffi.pycapsule(lib.cj_ffi_spectrum_batch), "cpu"
             )
+            jax.ffi.register_ffi_target(STORE_TARGET, jax.ffi.pycapsule(lib.cj_ffi_store), "cpu")
         except cc.UnsafeCacheError as e:
             cc.warn_once("unsafe-cache", f"{e} The XLA path runs instead.")
             return None
@@ -137,6 +140,29 @@ def sum_call(name: str, P, X, A, steps: int, threads: int):
         input_output_aliases={1: 0, 2: 1},
     )
     return call(P, X, A, kernel=name, steps=np.int64(steps), threads=np.int64(threads))
+
+
+def store_call(name: str, P, X, shape, n, transient, n_saves, save_every, with_start, threads):
+    """The custom call of a stored orbit (`store.py`): (X (dim, npad) updated, the saved
+    states of `shape` (n, rows, dim) or (rows, dim), the counts (n,))."""
+    call = jax.ffi.ffi_call(
+        STORE_TARGET,
+        (
+            jax.ShapeDtypeStruct(X.shape, np.float64),
+            jax.ShapeDtypeStruct(tuple(shape), np.float64),
+            jax.ShapeDtypeStruct((n,), np.float64),
+        ),
+        input_output_aliases={1: 0},
+    )
+    ints = dict(
+        n=n,
+        transient=transient,
+        nsaves=n_saves,
+        save_every=save_every,
+        with_start=int(with_start),
+        threads=threads,
+    )
+    return call(P, X, kernel=name, **{k: np.int64(v) for k, v in ints.items()})
 
 
 def spectrum_call(name: str, P, Y, *, dim, k, transient, qr_every, plan):

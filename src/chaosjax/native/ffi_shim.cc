@@ -18,6 +18,8 @@
 namespace ffi = xla::ffi;
 
 typedef void (*SumKernel)(const double *, double *, double *, int64_t, int64_t, int);
+typedef void (*StoreKernel)(const double *, double *, double *, double *, int64_t, int64_t,
+                            int64_t, int64_t, int64_t, int64_t, int64_t, int);
 typedef void (*SpectrumKernel)(const double *, double *, double *, int64_t, int64_t, int64_t);
 
 static std::mutex registry_lock;
@@ -70,6 +72,41 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_sum, SumImpl,
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Attr<std::string_view>("kernel")
                                   .Attr<int64_t>("steps")
+                                  .Attr<int64_t>("threads"));
+
+// Stored orbits (store.py): X (dim, npad) structure-of-arrays in place; Y (n, rows, dim)
+// the saved states, C (n,) the finite saved states before the first non-finite one.
+static ffi::Error StoreImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> X,
+                            ffi::ResultBuffer<ffi::F64> Xo, ffi::ResultBuffer<ffi::F64> Y,
+                            ffi::ResultBuffer<ffi::F64> C, std::string_view kernel, int64_t n,
+                            int64_t transient, int64_t nsaves, int64_t save_every,
+                            int64_t with_start, int64_t threads) {
+  auto fn = reinterpret_cast<StoreKernel>(lookup(kernel));
+  if (!fn) return missing(kernel);
+  auto dims = X.dimensions();
+  if (dims.size() != 2) return ffi::Error::InvalidArgument("X must be (dim, npad)");
+  const int64_t dim = dims[0], npad = dims[1];
+  if (Xo->typed_data() != X.typed_data())
+    std::memcpy(Xo->typed_data(), X.typed_data(), X.size_bytes());
+  const int64_t ystride = (nsaves + (with_start ? 1 : 0)) * dim;
+  fn(P.typed_data(), Xo->typed_data(), Y->typed_data(), C->typed_data(), npad, n, transient,
+     nsaves, save_every, ystride, with_start, (int)threads);
+  return ffi::Error::Success();
+}
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_store, StoreImpl,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Arg<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Ret<ffi::Buffer<ffi::F64>>()
+                                  .Attr<std::string_view>("kernel")
+                                  .Attr<int64_t>("n")
+                                  .Attr<int64_t>("transient")
+                                  .Attr<int64_t>("nsaves")
+                                  .Attr<int64_t>("save_every")
+                                  .Attr<int64_t>("with_start")
                                   .Attr<int64_t>("threads"));
 
 // Benettin's loop of one orbit, in the plan spectrum.py follows: the transient, then

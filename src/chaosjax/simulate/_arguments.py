@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import warnings
+import weakref
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike
 
 from .. import _validate as v
+from .._config import x64_enabled
 from ..discretize import as_map
 from ..systems import is_time_dependent
 
@@ -23,7 +26,62 @@ def prepare(system, x0, dt, solver, *, steps, transient, t_final=None):
     """(one-step map, state, steps, transient), each checked: `x0` defaults to the
     system's default state, `steps` may be given as `t_final` in time units. For a
     time-dependent flow the map acts on (x, t) and the state returned has t = 0
-    appended (`with_time`); the caller drops it from what it returns."""
+    appended (`with_time`); the caller drops it from what it returns.
+
+    Called again with the same system and state objects (immutable: JAX arrays only;
+    small ones) and the same settings, the checked result is reused: a loop calling
+    `cj.trajectory(system, x0, ...)` checks them once."""
+    key = _reuse_key(system, x0, dt, solver, steps, transient, t_final)
+    if key is not None:
+        hit = _prepared.get(key)
+        if hit is not None and hit[0]() is system and (x0 is None or hit[1]() is x0):
+            return hit[2]
+    out = _prepare(system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final)
+    if key is not None:
+        try:
+            refs = (weakref.ref(system), None if x0 is None else weakref.ref(x0))
+        except TypeError:  # no weak references to these objects: not reused
+            return out
+        if len(_prepared) >= _MAX_PREPARED:
+            _prepared.clear()
+        _prepared[key] = (*refs, out)
+    return out
+
+
+_prepared: dict = {}
+#: The reused results hold their map and state (so their system and state live on
+#: until the cache is cleared): a few, of small objects only.
+_MAX_PREPARED = 8
+_MAX_REUSED_SIZE = 1 << 16  # numbers in the state, and in the system's arrays
+
+
+def _reuse_key(system, x0, dt, solver, steps, transient, t_final):
+    """The key under which `prepare`'s result may be reused, or None: only for a state
+    that is None or a concrete JAX array, and a system whose array leaves are all
+    concrete JAX arrays (a NumPy array could be changed in place)."""
+    if x0 is not None and (
+        not isinstance(x0, jax.Array) or isinstance(x0, Tracer) or x0.size > _MAX_REUSED_SIZE
+    ):
+        return None
+    size = 0
+    for leaf in jax.tree_util.tree_leaves(system):
+        if isinstance(leaf, (np.ndarray, Tracer)):
+            return None
+        if isinstance(leaf, jax.Array):
+            size += leaf.size
+            if size > _MAX_REUSED_SIZE or not leaf.is_fully_addressable:
+                return None
+    x64 = x64_enabled()  # (the working dtype of the state)
+    key = (id(system), id(x0), type(system), dt, solver, steps, transient, t_final, x64)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _prepare(system, x0, dt, solver, *, steps, transient, t_final=None):
+    """`prepare` without reuse."""
     m = as_map(system, dt, solver, time_dependent=True)
     transient = v.step_count(transient, "transient", positive=False)
     steps = v.steps_or_time(steps, t_final, float(m.time_per_step), total=transient)

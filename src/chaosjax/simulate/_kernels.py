@@ -98,3 +98,17 @@ def _cumulative_kernel(m, x, acc, observable, n_saves, save_every, plan):
         return jax.lax.scan(body, (x, acc), None, length=n_saves)
 
     return for_each_member(loop, [m.step, observable], x, acc, plan=plan)
+
+
+def store_reference(m: Map, x: Array, transient: int, n_saves: int, save_every: int):
+    """(x_end, saved): one state's orbit after `transient` steps, the state then and
+    after each of `n_saves` blocks of `save_every` steps; the XLA kernel of the native
+    stored orbit (`chaosjax.native.store`), which differentiates and checks it."""
+    y = _repeat(transient, m.step, x)
+
+    def body(z, _):
+        z = _repeat(save_every, m.step, z)
+        return z, z
+
+    y_end, saved = jax.lax.scan(body, y, None, length=n_saves)
+    return y_end, jnp.concatenate([y[None], saved])

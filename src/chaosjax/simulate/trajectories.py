@@ -15,9 +15,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _validate as v
+from .. import native
 from .._divergence import DivergenceError, check_finite, guard_traced, is_traced
 from .._progress import progress_bar
 from .._results import Dims, Result
@@ -26,7 +28,7 @@ from ..systems import Flow, Map
 from . import _tiling
 from ._arguments import prepare, without_time
 from ._chunked import bounded_chunk, run_transient, split_chunks
-from ._kernels import save_chunk
+from ._kernels import save_chunk, store_reference
 from ._tiling import call_per_group
 
 
@@ -226,6 +228,10 @@ def _trajectory(
     # Bounded chunks (Ctrl-C lands between them). Up to 256 MB they are joined at the
     # end; beyond, each is written into the output allocated once (no second copy).
     chunk_size = bounded_chunk(chunk_size, x, save_every)
+    if chunk_size is None or (chunk_size >= n_saves and chunk_size * save_every >= transient):
+        got = _native_trajectory(m, x, transient, n_saves, save_every, throw, progress)
+        if got is not None:
+            return without_time(system, got)
     in_place = n_saves * x.size * x.dtype.itemsize > _CHUNKED_OUTPUT_BYTES
     what = "trajectory"
     desc = f"{getattr(system, 'name', '')} trajectory"
@@ -252,6 +258,23 @@ def _trajectory(
     if out is None:
         out = pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces, axis=-2)
     return without_time(system, guard_traced(out, x, throw, what))
+
+
+def _native_trajectory(m, x, transient, n_saves, save_every, throw, progress, what="trajectory"):
+    """The stored orbit in one generated-C call (`chaosjax.native.store`), with the
+    divergence checks of the XLA path; None when the native kernel cannot run it."""
+    got = native.store(m, x, transient, n_saves, save_every, xla=store_reference)
+    if got is None:
+        return None
+    x_end, out, _ = got
+    steps = transient + n_saves * save_every
+    if isinstance(x_end, Tracer):
+        return guard_traced(out, x_end, throw, what)
+    if progress:
+        with progress_bar(progress, steps, what) as bar:
+            bar.advance(steps)
+    check_finite(m, x, x_end, steps, 0, throw, what)
+    return out
 
 
 @functools.partial(jax.jit, donate_argnums=0)
@@ -348,6 +371,13 @@ def final_state(
     """
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0, t_final=t_final)
     throw = v.boolean(throw, "throw")
+    one_chunk = bounded_chunk(chunk_size, x)
+    if x.ndim == 1 and not progress and (one_chunk is None or one_chunk >= steps):
+        # One state in one chunk: the single-orbit kernel, its state in registers (a
+        # batch keeps the tiled kernels of `run_transient`).
+        got = _native_trajectory(m, x, steps, 0, 1, throw, progress, "final_state")
+        if got is not None:
+            return without_time(system, got[0])
     if progress and chunk_size is None:
         chunk_size = max(1, steps // 100)
     chunk_size = bounded_chunk(chunk_size, x)

@@ -1,0 +1,113 @@
+"""Stored orbits: `cj.trajectory`, `cj.final_state` and the logistic orbit diagram
+against numba and against chaosjax's own XLA path (`CHAOSJAX_CGEN=0`), in one process.
+
+Variants are interleaved (A, B, C, A, B, C, ...), medians reported. Two timings: "hot"
+(calls back to back: the fixed per-call cost and the kernel) and "after 50 ms idle"
+(as `benchmarks/ensemble.py` times them: on a loaded machine a call after an idle
+pause also pays for waking the threads it hands work to). numba: the loops of
+`ensemble.py` (single trajectory) and `bifurcation.py` (orbit diagram).
+
+Run: `python benchmarks/native_store.py [--repeats 30]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import jax.numpy as jnp
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import chaosjax as cj  # noqa: E402
+
+cj.enable_x64()
+
+from bifurcation import logistic_diagram_numba  # noqa: E402
+from ensemble import BETA, DT, RHO, SIGMA, numba_trajectory, plain_jax_trajectory  # noqa: E402
+
+
+def xla(fn):
+    """fn run with CHAOSJAX_CGEN=0 (the XLA kernels)."""
+
+    def run():
+        os.environ["CHAOSJAX_CGEN"] = "0"
+        try:
+            return fn()
+        finally:
+            del os.environ["CHAOSJAX_CGEN"]
+
+    return run
+
+
+def block(r):
+    return r.block_until_ready() if hasattr(r, "block_until_ready") else r
+
+
+def measure(variants: dict, repeats: int, pause: float) -> dict:
+    for fn in variants.values():
+        block(fn())
+        block(fn())
+    times = {k: [] for k in variants}
+    for _ in range(repeats):
+        for k, fn in variants.items():
+            if pause:
+                time.sleep(pause)
+            t0 = time.perf_counter()
+            block(fn())
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def table(title: str, t: dict, peer: str, unit: float, unit_name: str) -> None:
+    print(f"\n{title}\n| variant | {unit_name} | vs {peer} |\n|---|---:|---:|")
+    for k, s in t.items():
+        print(f"| {k} | {s / unit:.3g} | {s / t[peer]:.2f} |")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=30)
+    args = ap.parse_args(argv)
+    n = 20_000
+    lor = cj.systems.Lorenz63()
+    x0 = lor.default_state()
+    x0_np = np.array(x0)
+    plain = plain_jax_trajectory(n)
+    single = {
+        "chaosjax `cj.trajectory`": lambda: cj.trajectory(lor, x0, steps=n, dt=DT),
+        "chaosjax `cj.trajectory`, XLA path": xla(lambda: cj.trajectory(lor, x0, steps=n, dt=DT)),
+        "chaosjax `cj.trajectory`, 10 steps": lambda: cj.trajectory(lor, x0, steps=10, dt=DT),
+        "chaosjax `cj.final_state`": lambda: cj.final_state(lor, x0, steps=n, dt=DT),
+        "numba loop": lambda: numba_trajectory(x0_np, n, DT, SIGMA, RHO, BETA),
+        "plain JAX `jit(scan)`": lambda: plain(x0),
+    }
+    for pause, name in ((0.0, "hot"), (0.05, "after 50 ms idle")):
+        t = measure(single, args.repeats, pause)
+        table(f"Lorenz63, RK4, {n:,} steps, one orbit ({name})", t, "numba loop", 1e-3, "ms")
+        print(f"load average {os.getloadavg()}")
+    lg = cj.systems.Logistic()
+    rs = jnp.linspace(2.5, 4.0, 10_000)
+    rs_np = np.asarray(rs)
+    x = jnp.array([0.5])
+    diagram = {
+        "chaosjax `cj.orbit_diagram`": lambda: (
+            cj.orbit_diagram(lg, "r", rs, x, transient=1000, keep=1000).points
+        ),
+        "chaosjax `cj.orbit_diagram`, XLA path": xla(
+            lambda: cj.orbit_diagram(lg, "r", rs, x, transient=1000, keep=1000).points
+        ),
+        "numba, prange over r": lambda: logistic_diagram_numba(rs_np, 0.5, 1000, 1000),
+    }
+    t = measure(diagram, max(5, args.repeats // 4), 0.05)
+    title = "Logistic orbit diagram, 10,000 r x (1,000 + 1,000)"
+    table(title, t, "numba, prange over r", 1e-3, "ms")
+    print(f"load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,452 @@
+"""Stored orbits in generated C: a transient, then every `save_every`-th state kept.
+
+The loop of `cj.trajectory` and of a map's orbit diagram: `transient` steps, then
+`n_saves` blocks of `save_every` steps, the state after each block written to the
+output (and, with `with_start`, the state after the transient first). Three kernels
+share one signature:
+
+- "single": one orbit, its state in registers (the speed is the latency of a step);
+- "batch": members in tiles of `TILE` lanes (`omp simd`), tiles shared among the
+  cores (OpenMP), as the time-average kernel (`simulate.py`);
+- "member": the same with one parameter vector per member (a vmapped parameter: the
+  values of an orbit diagram), read from a structure-of-arrays tile like the state.
+
+The output rows are written straight into the caller's layout (member, row, dim), so
+nothing is transposed after the run. Beside them each kernel counts, per member, the
+saved states that are finite before the first non-finite one (none when the state
+after the transient is not finite): the orbit diagram's `counts`.
+
+Eager and traced calls both run as an XLA custom call (`ffi.store_call`): an eager
+call goes through a jitted function cached per kernel and shape, which costs less
+than handing a NumPy result to JAX. Derivatives: the caller's XLA kernel (`xla=`),
+with the one notice of `ffi.grad_notice`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+from jax.core import Tracer
+
+from .codegen import (
+    HEADER,
+    MAX_LINES,
+    Emitter,
+    Unsupported,
+    c_expr,
+    eval_closed,
+    kernel_parameters,
+    scalar_names,
+)
+from .compile import cached, compile_kernel, cores, enabled
+from .simulate import _MAX_TILE_BYTES, TILE
+
+_ARGS = [
+    ctypes.c_void_p,  # P: parameters ((n_params,), or (n_params, npad) per member)
+    ctypes.c_void_p,  # X: states (dim, npad) structure-of-arrays; in and out
+    ctypes.c_void_p,  # Y: saved states, member j's row r at Y[j * ystride + r * dim]
+    ctypes.c_void_p,  # C: per member, finite saved states before the first non-finite
+    ctypes.c_int64,  # npad: the batch padded to whole tiles (1 for "single")
+    ctypes.c_int64,  # n: the members written (<= npad)
+    ctypes.c_int64,  # transient
+    ctypes.c_int64,  # n_saves
+    ctypes.c_int64,  # save_every
+    ctypes.c_int64,  # ystride: doubles between members in Y
+    ctypes.c_int64,  # with_start: row 0 is the state after the transient
+    ctypes.c_int,  # threads
+]
+
+_SIGNATURE = (
+    "void cj_kernel(const double *restrict P, double *restrict X, double *restrict Y, "
+    "double *restrict C, int64_t npad, int64_t n, int64_t transient, int64_t nsaves, "
+    "int64_t save_every, int64_t ystride, int64_t with_start, int nthreads)"
+)
+
+_kernels: dict[Any, Any] = {}
+_calls: dict[Any, Any] = {}
+_fast: dict[Any, Any] = {}
+
+
+def _finite(names) -> str:
+    return " && ".join(f"isfinite({n})" for n in names) or "1"
+
+
+def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
+    """C source of the store kernel of `mode` ("single", "batch" or "member")."""
+    (state,), params = scalar_names("s", [(dim,)]), scalar_names("p", shapes)
+    n_params = sum(a.size for a in params)
+    em = Emitter()
+    (new,) = eval_closed(em, step_jaxpr, params + [state])
+    new = [c_expr(e, "f") for e in np.ravel(new)]
+    rows = dim + (n_params if mode == "member" else 0)
+    if len(em.lines) > MAX_LINES or rows * tile * 8 > _MAX_TILE_BYTES:
+        raise Unsupported("a step too large for straight-line code")
+    if mode == "single":
+        return _single_source(em.lines, new, dim, n_params)
+    ind = " " * 16
+    xs = [f"x{i}[j]" for i in range(dim)]
+    src = [
+        HEADER,
+        f"#define T {tile}",
+        "",
+        _SIGNATURE,
+        "{",
+        "    (void)npad;",
+        "    const int64_t ntiles = npad / T;",
+        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)",
+        "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
+        "        const int64_t off = tile * T;",
+        "        const int64_t jmax = n - off < T ? n - off : T;",
+    ]
+    if mode == "member":
+        src += [f"        double pb{i}[T] __attribute__((aligned(64)));" for i in range(n_params)]
+        src += [
+            f"        memcpy(pb{i}, P + {i} * npad + off, sizeof(pb{i}));" for i in range(n_params)
+        ]
+    else:
+        src += [f"        const double p{i} = P[{i}];" for i in range(n_params)]
+    src += [f"        double x{i}[T] __attribute__((aligned(64)));" for i in range(dim)]
+    src += [f"        memcpy(x{i}, X + {i} * npad + off, sizeof(x{i}));" for i in range(dim)]
+    src += ["        int64_t alive[T], count[T];"]
+
+    def steps(count: str) -> list[str]:
+        body = [
+            f"        for (int64_t e = 0; e < {count}; ++e) {{",
+            "            #pragma omp simd",
+            "            for (int j = 0; j < T; ++j) {",
+        ]
+        if mode == "member":
+            body += [f"{ind}const double p{i} = pb{i}[j];" for i in range(n_params)]
+        body += [f"{ind}const double s{i} = x{i}[j];" for i in range(dim)]
+        body += [ind + line for line in em.lines]
+        body += [f"{ind}x{i}[j] = {e};" for i, e in enumerate(new)]
+        return body + ["            }", "        }"]
+
+    src += steps("transient")
+    src += [
+        "        for (int j = 0; j < jmax; ++j) {",
+        f"            alive[j] = {_finite(xs)};",
+        "            count[j] = 0;",
+        "            if (with_start) {",
+        "                double *y = Y + (off + j) * ystride;",
+    ]
+    src += [f"                y[{i}] = x{i}[j];" for i in range(dim)]
+    src += [
+        "            }",
+        "        }",
+        "        for (int64_t s = 0; s < nsaves; ++s) {",
+    ]
+    src += ["    " + line for line in steps("save_every")]
+    src += [
+        "            for (int j = 0; j < jmax; ++j) {",
+        "                double *y = Y + (off + j) * ystride + (s + with_start) * " + f"{dim};",
+    ]
+    src += [f"                y[{i}] = x{i}[j];" for i in range(dim)]
+    src += [
+        f"                alive[j] = alive[j] && ({_finite(xs)});",
+        "                count[j] += alive[j];",
+        "            }",
+        "        }",
+        "        for (int j = 0; j < jmax; ++j) C[off + j] = (double)count[j];",
+    ]
+    src += [f"        memcpy(X + {i} * npad + off, x{i}, sizeof(x{i}));" for i in range(dim)]
+    src += ["    }", "}", ""]
+    return "\n".join(src)
+
+
+def _single_source(lines, new, dim: int, n_params: int) -> str:
+    """One orbit: the state in registers, every step's scalars local to the loop body."""
+    ind = " " * 8
+    xs = [f"x{i}" for i in range(dim)]
+
+    def steps(count: str, indent: str) -> list[str]:
+        body = [f"{indent}for (int64_t e = 0; e < {count}; ++e) {{"]
+        body += [f"{indent}    const double s{i} = x{i};" for i in range(dim)]
+        body += [indent + "    " + line for line in lines]
+        body += [f"{indent}    const double n{i} = {e};" for i, e in enumerate(new)]
+        body += [f"{indent}    x{i} = n{i};" for i in range(dim)]
+        return body + [f"{indent}}}"]
+
+    src = [HEADER, "", _SIGNATURE, "{"]
+    src += ["    (void)npad; (void)n; (void)ystride; (void)nthreads;"]
+    src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
+    src += [f"    double x{i} = X[{i}];" for i in range(dim)]
+    src += steps("transient", "    ")
+    src += [f"    int64_t alive = {_finite(xs)}, count = 0;"]
+    src += ["    if (with_start) {"]
+    src += [f"        Y[{i}] = x{i};" for i in range(dim)]
+    src += ["        Y += " + f"{dim};", "    }"]
+    src += ["    for (int64_t s = 0; s < nsaves; ++s) {"]
+    src += steps("save_every", ind)
+    src += [f"        Y[{i}] = x{i};" for i in range(dim)]
+    src += [f"        Y += {dim};"]
+    src += [f"        alive = alive && ({_finite(xs)});", "        count += alive;", "    }"]
+    src += ["    C[0] = (double)count;"]
+    src += [f"    X[{i}] = x{i};" for i in range(dim)]
+    src += ["}", ""]
+    return "\n".join(src)
+
+
+def _kernel_for(m, dim: int, mode: str):
+    """(fn, (treedef, static, shapes)) of the store kernel of `mode` for this map's
+    structure, or None."""
+    split = kernel_parameters(m, "store", dim, traced=True)
+    if split is None:
+        return None
+    treedef, static, shapes, _, key = split
+    entry = cached(
+        _kernels,
+        None if key is None else (*key, mode),
+        lambda: _generate(treedef, static, shapes, dim, mode),
+    )
+    return None if entry is None else (entry, (treedef, static, tuple(shapes)))
+
+
+def _structure(m) -> tuple[Any, list]:
+    """(a hashable key of the map's structure and static leaves, or None; its array
+    leaves): one flatten, cheaper than `eqx.partition` on every call."""
+    leaves, treedef = jax.tree.flatten(m)
+    mask = tuple(eqx.is_array(a) for a in leaves)
+    arrays = [a for a, is_array in zip(leaves, mask, strict=True) if is_array]
+    key = (
+        treedef,
+        mask,
+        tuple(a for a, is_array in zip(leaves, mask, strict=True) if not is_array),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        key = None
+    return key, arrays
+
+
+def _generate(treedef, static, shapes, dim, mode):
+    spec = jax.ShapeDtypeStruct((dim,), np.float64)
+    param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
+
+    def step(leaves, x):
+        return eqx.combine(jax.tree.unflatten(treedef, leaves), static).step(x)
+
+    try:
+        step_jaxpr = jax.make_jaxpr(step)(param_specs, spec)
+        out = step_jaxpr.out_avals
+        if len(out) != 1 or tuple(out[0].shape) != (dim,) or out[0].dtype != np.float64:
+            return None
+        src = _source(step_jaxpr, shapes, dim, mode, TILE)
+    except Unsupported:
+        return None
+    except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
+        return None
+    return compile_kernel(src, _ARGS)
+
+
+def store(m, x, transient: int, n_saves: int, save_every: int, *, with_start=True, xla=None):
+    """(x_end, saved, counts) of a stored orbit, or None (the caller runs `xla`).
+
+    `x`: one state (dim,) or a batch (B, dim), float64, concrete or traced. `saved`:
+    (n_saves + with_start, dim), or (B, ..., dim): the state after `transient` steps
+    (with `with_start`) and after each further block of `save_every` steps. `counts`
+    (float64, () or (B,)): the saved states after the transient that are finite before
+    the first non-finite one (0 when the state after the transient is not).
+
+    `xla(m, x, transient, n_saves, save_every) -> (x_end, saved_with_start)` for one
+    state (dim,): the caller's XLA kernel (a module-level function: eager calls are
+    cached by it), which computes derivatives (`jax.custom_jvp`) and vmaps over
+    parameters when no per-member kernel can be made. Required: without it, None.
+    """
+    if xla is None or not enabled() or jax.default_backend() != "cpu":
+        return None
+    if n_saves < 0 or transient < 0 or save_every < 1 or n_saves + transient == 0:
+        return None
+    if x.ndim not in (1, 2) or x.dtype != np.float64 or jax.device_count() > 1:
+        return None
+    if not isinstance(x, Tracer) and isinstance(x, jax.Array):
+        if len(x.sharding.device_set) > 1:
+            return None
+    dim = x.shape[-1]
+    if x.ndim == 2 and x.shape[0] == 0:
+        return None
+    mode = "single" if x.ndim == 1 else "batch"
+    key, arrays = _structure(m)
+    if any(a.dtype != np.float64 for a in arrays):
+        return None
+    fast = _fast.get((key, dim, mode)) if key is not None else None
+    if fast is None:
+        from . import ffi
+
+        got = _kernel_for(m, dim, mode)
+        name = None if got is None else ffi.register(got[0])
+        fast = (name, None if got is None else got[1])
+        if key is not None:
+            if len(_fast) >= 256:
+                _fast.clear()
+            _fast[(key, dim, mode)] = fast
+    name, structure = fast
+    if name is None or structure is None:
+        return None
+    spec = (*structure, dim, transient, n_saves, save_every, bool(with_start))
+    traced = isinstance(x, Tracer) or any(isinstance(a, Tracer) for a in arrays)
+    if traced:
+        return _op(spec, name, xla, mode)(_flat(arrays), x)
+    # Eager: the same custom call under a jit cached per kernel, shapes and `xla`.
+    ckey = (name, spec[3:], x.shape, xla)
+    call = _calls.get(ckey)
+    if call is None:
+        op = _op(spec, name, xla, mode)
+        call = jax.jit(lambda leaves, x: op(_flat(leaves), x))
+        if len(_calls) >= 256:
+            _calls.clear()
+        _calls[ckey] = call
+    return call(arrays, x)
+
+
+def _flat(arrays):
+    """The parameter vector P: the array leaves raveled and joined (one zero if none)."""
+    jnp = jax.numpy
+    if not arrays:
+        return jnp.zeros(1)
+    return jnp.concatenate([jnp.ravel(a) for a in arrays])
+
+
+def _op(spec, name: str, xla, mode: str):
+    """(P, x) -> (x_end, saved, counts): the custom call of the store kernel, batched
+    by merging vmapped axes into the batch (a vmapped P: the per-member kernel),
+    differentiated through the caller's `xla`."""
+    from . import ffi
+
+    treedef, static, shapes, dim, transient, n_saves, save_every, with_start = spec
+    jnp = jax.numpy
+    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+    offsets = np.cumsum([0, *sizes])
+    rows = n_saves + (1 if with_start else 0)
+
+    def module(P):
+        leaves = [P[o : o + z].reshape(s) for o, z, s in zip(offsets, sizes, shapes, strict=False)]
+        return eqx.combine(jax.tree.unflatten(treedef, leaves), static)
+
+    def xla_one(P, x):  # one state: (x_end, saved, counts) on the XLA path
+        x_end, saved = xla(module(P), x, transient, n_saves, save_every)
+        finite = jnp.all(jnp.isfinite(saved), axis=-1)
+        alive = jnp.cumprod(finite[1:].astype(np.int64)) * finite[0].astype(np.int64)
+        return x_end, (saved if with_start else saved[1:]), jnp.sum(alive).astype(np.float64)
+
+    def xla_flat(P, x):
+        if x.ndim == 1:
+            return xla_one(P, x)
+        return jax.vmap(xla_one, in_axes=(None if P.ndim == 1 else 0, 0))(P, x)
+
+    names: dict[str, str | None] = {mode: name}
+
+    def kernel(mode):
+        if mode not in names:
+            got = cached(
+                _kernels,
+                _kernel_key(treedef, static, dim, mode),
+                lambda: _generate(treedef, static, shapes, dim, mode),
+            )
+            names[mode] = None if got is None else ffi.register(got)
+        return names[mode]
+
+    def apply(mode, P, x):  # x (B, dim) (or (dim,) for "single"); P per member for "member"
+        name = kernel(mode)
+        assert name is not None  # (the rules ask for a kernel only where one was made)
+        if mode == "single":
+            X = x.reshape(dim, 1)
+            X_end, Y, C = ffi.store_call(
+                name, P, X, (rows, dim), 1, transient, n_saves, save_every,
+                with_start, 1,
+            )  # fmt: skip
+            return X_end.reshape(dim), Y, C.reshape(())
+        B = x.shape[0]
+        npad = -(-B // TILE) * TILE
+
+        def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
+            if npad > B:
+                a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
+            return a.T
+
+        threads = min(cores(), npad // TILE)
+        X_end, Y, C = ffi.store_call(
+            name, soa(P) if mode == "member" else P, soa(x), (B, rows, dim), B,
+            transient, n_saves, save_every, with_start, threads,
+        )  # fmt: skip
+        return X_end[:, :B].T, Y, C
+
+    def unfold(V, B, out):
+        x_end, Y, C = out
+        return (x_end.reshape(V, B, dim), Y.reshape(V, B, rows, dim), C.reshape(V, B)), (
+            (True,) * 3
+        )
+
+    @jax.custom_batching.custom_vmap
+    def single(P, x):
+        return apply("single", P, x)
+
+    @jax.custom_batching.custom_vmap
+    def batch(P, x):
+        return apply("batch", P, x)
+
+    @jax.custom_batching.custom_vmap
+    def member(P, x):  # P: (B, nP), one parameter vector per member
+        return apply("member", P, x)
+
+    def members(V, B, P, x):
+        """The batch of V x B members with P (V, nP) (one per outer index)."""
+        if kernel("member") is None:  # no such kernel: the XLA kernel, vmapped
+            return None
+        if P.ndim == 2:
+            P = jnp.broadcast_to(P[:, None, :], (V, B, P.shape[-1]))
+        return member(P.reshape(V * B, -1), x.reshape(V * B, dim))
+
+    @single.def_vmap
+    def _single_rule(V, in_batched, P, x):
+        x = x if in_batched[1] else jnp.broadcast_to(x, (V, dim))
+        if not in_batched[0]:
+            if kernel("batch") is None:
+                return jax.vmap(xla_one, (None, 0))(P, x), (True,) * 3
+            return batch(P, x), (True,) * 3
+        if kernel("member") is None:
+            return jax.vmap(xla_one)(P, x), (True,) * 3
+        return member(P, x), (True,) * 3
+
+    @batch.def_vmap
+    def _batch_rule(V, in_batched, P, x):
+        x = x if in_batched[1] else jnp.broadcast_to(x, (V, *x.shape))
+        B = x.shape[1]
+        if not in_batched[0]:
+            return unfold(V, B, batch(P, x.reshape(V * B, dim)))
+        out = members(V, B, P, x)
+        if out is None:
+            return jax.vmap(jax.vmap(xla_one, (None, 0)))(P, x), (True,) * 3
+        return unfold(V, B, out)
+
+    @member.def_vmap
+    def _member_rule(V, in_batched, P, x):
+        x = x if in_batched[1] else jnp.broadcast_to(x, (V, *x.shape))
+        P = P if in_batched[0] else jnp.broadcast_to(P, (V, *P.shape))
+        B = x.shape[1]
+        return unfold(V, B, member(P.reshape(V * B, -1), x.reshape(V * B, dim)))
+
+    @jax.custom_jvp
+    def op(P, x):
+        return single(P, x) if x.ndim == 1 else batch(P, x)
+
+    @op.defjvp
+    def _jvp(primals, tangents):
+        ffi.grad_notice()
+        return jax.jvp(xla_flat, primals, tangents)
+
+    return op
+
+
+def _kernel_key(treedef, static, dim, mode):
+    key = (treedef, jax.tree.flatten(static)[1], tuple(jax.tree.leaves(static)), "store", dim)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return (*key, mode)

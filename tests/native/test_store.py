@@ -1,0 +1,166 @@
+"""Stored orbits in generated C (`native/store.py`): `cj.trajectory` and a map's orbit
+diagram against the XLA path (`CHAOSJAX_CGEN=0`), eager, under jit, vmap and grad."""
+
+import logging
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosjax as cj
+from chaosjax.native import ffi
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("gcc") is None or shutil.which("g++") is None, reason="no gcc/g++"
+)
+lor = cj.systems.Lorenz63()
+
+
+@pytest.fixture
+def xla_env(monkeypatch):
+    """fn() with CHAOSJAX_CGEN=0 (the XLA kernels, also when traced)."""
+
+    def run(fn):
+        monkeypatch.setenv("CHAOSJAX_CGEN", "0")
+        try:
+            return jax.tree.map(np.asarray, fn())
+        finally:
+            monkeypatch.delenv("CHAOSJAX_CGEN")
+
+    return run
+
+
+def hlo(fn, *args) -> str:
+    return jax.jit(fn).lower(*args).as_text()
+
+
+def test_trajectory_native_equals_xla(xla_env):
+    x0 = lor.default_state()
+    xs = lor.sample_state(jax.random.key(0), 70)  # not a multiple of the tile
+
+    def single():
+        return cj.trajectory(lor, x0, steps=300, dt=0.01, transient=7, save_every=3)
+
+    def batch():
+        return cj.trajectory(lor, xs, steps=200, dt=0.01, transient=5, save_every=2)
+
+    def one(x):
+        return cj.trajectory(lor, x, steps=200, dt=0.01, transient=5, save_every=2)
+
+    assert "chaosjax_store" in hlo(one, x0)
+    assert hlo(jax.vmap(one), xs).count("chaosjax_store") == 1  # one batched call
+    for fn in (single, batch, lambda: jax.jit(one)(x0), lambda: jax.jit(jax.vmap(one))(xs)):
+        got = np.asarray(fn())
+        np.testing.assert_allclose(got, xla_env(fn), rtol=1e-12, atol=1e-12)
+    assert single().shape == (101, 3) and batch().shape == (70, 101, 3)
+    # Row 0 is the state after the transient; new parameter values are not stale.
+    ref = xla_env(lambda: cj.final_state(lor, x0, steps=7, dt=0.01))
+    np.testing.assert_allclose(np.asarray(single())[0], ref, rtol=1e-13)
+    fin = np.asarray(cj.final_state(lor, x0, steps=7, dt=0.01))  # the single-orbit kernel
+    np.testing.assert_allclose(fin, ref, rtol=1e-13)
+    lor35 = cj.systems.Lorenz63(rho=35.0)
+    got = np.asarray(cj.trajectory(lor35, x0, steps=100, dt=0.01))
+    want = xla_env(lambda: cj.trajectory(lor35, x0, steps=100, dt=0.01))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert np.abs(got - np.asarray(cj.trajectory(lor, x0, steps=100, dt=0.01))).max() > 1e-3
+
+
+def test_checked_arguments_are_never_stale():
+    x0 = lor.default_state()
+
+    def run(system, x):
+        return np.asarray(cj.trajectory(system, x, steps=100, dt=0.01))
+
+    # Temporary systems (their ids may be reused) and a NumPy state changed in place.
+    outs = [run(cj.systems.Lorenz63(rho=r), x0) for r in (28.0, 35.0, 28.0)]
+    np.testing.assert_array_equal(outs[0], outs[2])
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3
+    x = np.array(x0)
+    a = run(lor, x)
+    x[0] += 1.0
+    assert np.abs(run(lor, x) - a).max() > 1e-3
+    with pytest.raises(ValueError, match="finite"):
+        run(lor, np.full(3, np.nan))
+
+
+def test_trajectory_vmap_over_parameters(xla_env):
+    x0 = lor.default_state()
+    rhos = jnp.linspace(20.0, 40.0, 9)
+
+    def at(rho):
+        return cj.trajectory(lor.replace(rho=rho), x0, steps=100, dt=0.01, save_every=5)
+
+    assert hlo(jax.vmap(at), rhos).count("chaosjax_store") == 1  # the per-member kernel
+    got = np.asarray(jax.jit(jax.vmap(at))(rhos))
+    np.testing.assert_allclose(got, xla_env(lambda: jax.jit(jax.vmap(at))(rhos)), rtol=1e-12)
+
+
+def test_orbit_diagram_native_equals_xla(xla_env):
+    lg = cj.systems.Logistic()
+    rs = jnp.concatenate([jnp.linspace(2.8, 4.0, 99), jnp.array([4.2])])  # 4.2 diverges
+
+    def run():
+        d = cj.orbit_diagram(lg, "r", rs, jnp.array([0.3]), transient=200, keep=60)
+        return d.points, d.counts, d.final_states, d.diverged
+
+    got, want = jax.tree.map(np.asarray, run()), xla_env(run)
+    # (the compiled sweep is keyed by CHAOSJAX_CGEN: the second run is XLA's own)
+    assert "chaosjax_store" not in xla_env(
+        lambda: (
+            jax.jit(lambda r: cj.orbit_diagram(lg, "r", r, transient=2, keep=3).points)
+            .lower(rs)
+            .as_text()
+        )
+    )
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[3], want[3])
+    assert got[3][-1] and not got[3][:-1].any() and got[1][0] == 60
+    d = cj.orbit_diagram(lg, "r", rs[:3], jnp.array([0.3]), transient=5, keep=4)
+    np.testing.assert_array_equal(np.asarray(d.times), np.tile([1.0, 2.0, 3.0, 4.0], (3, 1)))
+    # Period 2 at r = 3.2 after the transient (May 1976): x* = (r + 1 +- sqrt((r-3)(r+1))) / 2r.
+    r = 3.2
+    d = cj.orbit_diagram(lg, "r", jnp.array([r]), jnp.array([0.3]), transient=2000, keep=4)
+    pts = np.sort(np.unique(np.round(np.asarray(d.points)[0, :, 0], 10)))
+    want2 = np.sort((r + 1 + np.array([-1, 1]) * np.sqrt((r - 3) * (r + 1))) / (2 * r))
+    np.testing.assert_allclose(pts, want2, atol=1e-9)
+
+
+def test_grad_falls_back_with_notice(xla_env, caplog):
+    x0 = lor.default_state()
+
+    def loss(rho):
+        return jnp.sum(cj.trajectory(lor.replace(rho=rho), x0, steps=50, dt=0.01)[-1] ** 2)
+
+    ffi._grad_notice.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="chaosjax.native"):
+        g = float(jax.grad(loss)(28.0))
+        jax.grad(loss)(29.0)
+    assert sum("derivatives" in r.message for r in caplog.records) == 1  # once
+    want = float(xla_env(lambda: jax.grad(loss)(28.0)))
+    assert g == pytest.approx(want, rel=1e-10)
+    eps = 1e-5  # and it is the derivative
+    fd = (float(loss(28.0 + eps)) - float(loss(28.0 - eps))) / (2 * eps)
+    assert g == pytest.approx(fd, rel=1e-5)
+
+
+def test_divergence_as_on_the_xla_path(xla_env):
+    lg = cj.systems.Logistic(r=4.5)
+    x0 = jnp.array([0.3])
+
+    def step_named():
+        with pytest.raises(cj.DivergenceError) as e:
+            cj.trajectory(lg, x0, steps=100, transient=3)
+        return e.value.step
+
+    assert step_named() == xla_env(step_named)
+    quiet = np.asarray(cj.trajectory(lg, x0, steps=40, throw=False))
+    want = xla_env(lambda: cj.trajectory(lg, x0, steps=40, throw=False))
+    np.testing.assert_array_equal(np.isfinite(quiet), np.isfinite(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(quiet[fin], want[fin], rtol=1e-12)
+    with pytest.raises(Exception, match="diverged"):
+        jax.jit(lambda x: cj.trajectory(lg, x, steps=100))(x0).block_until_ready()
