@@ -35,6 +35,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 SCRIPTS = (
     ("ensemble.py", ("--repeats", "5")),
     ("native_calls.py", ("--repeats", "5")),
+    ("native_store.py", ("--repeats", "20")),
     ("lyapunov.py", ("--repeats", "3")),
     ("bifurcation.py", ("--repeats", "3")),
     ("lyapunov_sweep.py", ("--repeats", "3")),
