@@ -2,18 +2,27 @@
 
 XLA:CPU compiles one tangent step plus QR into several small kernels per step; the
 loop of one orbit is latency-bound, so each kernel launch costs more than its
-arithmetic (docs/lyapunov.md, Speed). Here the functions the XLA kernel runs -- the
-push `(x, Q) -> (F(x), DF(x) Q)` and a QR in its raw form `V -> (Q, diag R^2)` -- are
-traced to jaxprs, translated to straight-line scalar C (`codegen.py`), and the whole
-time loop (blocks of `qr_every` pushes, one QR, a history row every so many blocks)
-runs in C with the state, basis and sums in registers. The sums of log diag R are
-kept as running products with their binary exponents split off each step (exact
-scaling by a power of two), so a step takes no logarithm; the logarithms are taken per
-history row.
+arithmetic (docs/lyapunov.md, Speed). Here the push `(x, Q) -> (F(x), DF(x) Q)` is
+traced to a jaxpr and translated to straight-line scalar C (`codegen.py`), and the
+time loop (blocks of `qr_every` pushes, each followed by a Gram-Schmidt step, a
+history row every so many blocks) runs in C with the state and the basis in
+registers.
 
-`lyapunov_spectrum` follows the caller's plan of transient, history rows and tail and
-marks divergence as the XLA kernel does; it returns None when the call is not
-supported, and the caller runs its XLA kernel.
+The Gram-Schmidt step does not normalise (`_gram_schmidt`): pushing orthogonal
+columns W of norms |w_i| and orthogonalising them (modified Gram-Schmidt order) gives
+w_i' = q_i' r_ii |w_i|, the same directions as the QR of the pushed orthonormal basis,
+so r_ii = |w_i'| / |w_i| and the sums of log r_ii telescope to log |w_i(end)| -
+log |w_i(start)|. A step then takes k - 1 divisions (the projections) and no square
+root or logarithm; a column whose squared norm leaves [2^-400, 2^400] is scaled by an
+exact power of two, counted in an integer exponent. Norms and logarithms are taken
+where a history row is written and where a call ends (the basis is handed back
+orthonormal with the sums so far). The state does not depend on the basis, so it is
+bitwise that of the XLA kernel; the sums agree with its QR to rounding.
+
+The run plan (transient, history rows, tail, divergence) is the caller's
+(`lyapunov/spectrum.py`, `run_plan`): this module gives it the primitives, `blocks`
+and `rows`, eagerly through ctypes (`_Eager`) or, for traced values, as XLA custom
+calls (`_Traced`, `ffi.py`).
 """
 
 from __future__ import annotations
@@ -50,49 +59,83 @@ _ARGS = [
 
 _kernels: dict[Any, Any] = {}
 
-
-_SPLIT = """
-/* m with its binary exponent moved to *e (m in [1, 2) after); zero, subnormal,
-   infinite and NaN products are left as they are (their logarithm says it all). */
-static inline double cj_split(double m, int64_t *e)
+_SCALE = """
+/* Whether a column's squared norm n has left [2^-400, 2^400] (finite, nonzero). */
+static inline int cj_far(double n)
 {
     uint64_t u;
-    memcpy(&u, &m, 8);
-    const int64_t b = (int64_t)((u >> 52) & 0x7ff);
-    if (b != 0 && b != 0x7ff) {
-        *e += b - 1023;
-        u = (u & 0x800fffffffffffffULL) | (1023ULL << 52);
-        memcpy(&m, &u, 8);
-    }
-    return m;
+    memcpy(&u, &n, 8);
+    const uint64_t b = (u >> 52) & 0x7ff;
+    return b != 0 && b != 0x7ff && (b < 1023 - 400 || b > 1023 + 400);
+}
+
+/* The power of two 2^-s that brings n's column back near norm 1 (s added to *e). */
+static inline double cj_rescale(double n, int64_t *e)
+{
+    uint64_t u;
+    memcpy(&u, &n, 8);
+    const int64_t s = ((int64_t)((u >> 52) & 0x7ff) - 1023) >> 1;
+    *e += s;
+    u = (uint64_t)(1023 - s) << 52;
+    double f;
+    memcpy(&f, &u, 8);
+    return f;
 }
 """
 
-
-def _sum(i: int) -> str:
-    """C expression: the log-sum of column i so far."""
-    return f"a{i} + 0.5 * (log(m{i}) + (double)e{i} * 0.69314718055994530942)"
+_LN2 = "0.69314718055994530942"
 
 
-def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
+def _columns(dim: int, k: int) -> list[list[str]]:
+    """The C names of the basis' columns (row-major dim x k: column j is q_{i k + j})."""
+    return [[f"q{i * k + j}" for i in range(dim)] for j in range(k)]
+
+
+def _norm2(col: list[str]) -> str:
+    return " + ".join(f"{a} * {a}" for a in col)
+
+
+def _gram_schmidt(dim: int, k: int) -> list[str]:
+    """Modified Gram-Schmidt of the columns in place, without normalisation, and the
+    power-of-two rescaling of columns far from norm 1."""
+    cols, lines = _columns(dim, k), []
+    for j, u in enumerate(cols):
+        for i in range(j):
+            dot = " + ".join(f"{a} * {b}" for a, b in zip(cols[i], u, strict=True))
+            lines.append(f"const double c{i}_{j} = ({dot}) * r{i};")
+            lines += [f"{a} -= c{i}_{j} * {b};" for a, b in zip(u, cols[i], strict=True)]
+        lines.append(f"const double n{j} = {_norm2(u)};")
+        if j < k - 1:
+            lines.append(f"const double r{j} = 1.0 / n{j};")
+    for j, u in enumerate(cols):
+        lines.append(f"if (__builtin_expect(cj_far(n{j}), 0)) {{")
+        lines.append(f"    const double f = cj_rescale(n{j}, &e{j});")
+        lines += [f"    {a} *= f;" for a in u]
+        lines.append("}")
+    return lines
+
+
+def _sum(j: int, col: list[str]) -> str:
+    """C expression: the log-sum of column j so far."""
+    return f"a{j} + 0.5 * log({_norm2(col)}) + (double)e{j} * {_LN2}"
+
+
+def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     em = Emitter(LATENCY_OPS)
     params = scalar_names("p", shapes)
     n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
     s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, k)])[0]
     x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
-    push_lines, em.lines = em.lines, []
-    Q_new, g = eval_closed(em, qr_jaxpr, [scalar_names("w", [(dim, k)])[0]])
-    qr_lines = em.lines
-    if len(push_lines) + len(qr_lines) > MAX_LINES:
+    push_lines = em.lines
+    if len(push_lines) + 3 * dim * k * k > MAX_LINES:
         raise Unsupported("a step too large for straight-line code")
     f = lambda e: c_expr(e, "f")  # noqa: E731
     x_new, V_new = np.ravel(x_new), np.ravel(V_new)
-    Q_new, g = np.ravel(Q_new), np.ravel(g)
-    nq = dim * k
+    nq, cols = dim * k, _columns(dim, k)
     i3, i4 = " " * 12, " " * 16
     src = [
         HEADER,
-        _SPLIT,
+        _SCALE,
         "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
         "int64_t nrows, int64_t nblocks, int64_t blen)",
         "{",
@@ -100,13 +143,11 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
     src += [f"    double x{i} = Y[{i}];" for i in range(dim)]
     src += [f"    double q{i} = Y[{dim + i}];" for i in range(nq)]
-    # Y: state, basis, the log-sums a at the start of the run, the running products m
-    # and binary exponents e since then (carried from call to call, so a run split into
-    # calls sums exactly as one call), and the log-sums now (written back).
+    # Y: state, basis (columns orthogonal), log-sums. a_j: the sum at the start less
+    # log |w_j| there, so that the sum now is a_j + log |w_j| + e_j log 2.
     o = dim + nq
-    src += [f"    const double a{i} = Y[{o + i}];" for i in range(k)]
-    src += [f"    double m{i} = Y[{o + k + i}];" for i in range(k)]
-    src += [f"    int64_t e{i} = (int64_t)Y[{o + 2 * k + i}];" for i in range(k)]
+    src += [f"    const double a{j} = Y[{o + j}] - 0.5 * log({_norm2(c)});" for j, c in enumerate(cols)]
+    src += [f"    int64_t e{j} = 0;" for j in range(k)]
     src += [
         "    for (int64_t r = 0; r < nrows; ++r) {",
         "        for (int64_t b = 0; b < nblocks; ++b) {",
@@ -118,36 +159,32 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"{i4}x{i} = {f(e)};" for i, e in enumerate(x_new)]
     src += [f"{i4}q{i} = {f(e)};" for i, e in enumerate(V_new)]
     src += [f"{i3}}}", f"{i3}{{"]
-    src += [f"{i4}const double w{i} = q{i};" for i in range(nq)]
-    src += [i4 + line for line in qr_lines]
-    src += [f"{i4}q{i} = {f(e)};" for i, e in enumerate(Q_new)]
-    # g = r_ii^2 multiplied into m_i, whose binary exponent moves to e_i every step:
-    # sum log r_ii = (log m_i + e_i log 2) / 2, a logarithm only per history row.
-    src += [f"{i4}m{i} = cj_split(m{i} * ({f(e)}), &e{i});" for i, e in enumerate(g)]
+    src += [i4 + line for line in _gram_schmidt(dim, k)]
     src += [f"{i3}}}", "        }", "        if (H) {"]
-    src += [f"{i3}H[r * {k + 1} + {i}] = {_sum(i)};" for i in range(k)]
+    src += [f"{i3}H[r * {k + 1} + {j}] = {_sum(j, c)};" for j, c in enumerate(cols)]
     finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
     src += [f"{i3}H[r * {k + 1} + {k}] = ({finite}) ? 1.0 : 0.0;", "        }", "    }"]
+    # Out: the state, the basis normalised, the sums.
     src += [f"    Y[{i}] = x{i};" for i in range(dim)]
-    src += [f"    Y[{dim + i}] = q{i};" for i in range(nq)]
-    src += [f"    Y[{o + k + i}] = m{i};" for i in range(k)]
-    src += [f"    Y[{o + 2 * k + i}] = (double)e{i};" for i in range(k)]
-    src += [f"    Y[{o + 3 * k + i}] = {_sum(i)};" for i in range(k)]
+    for j, c in enumerate(cols):
+        src += ["    {", f"        const double n = {_norm2(c)}, r = 1.0 / sqrt(n);"]
+        src += [f"        Y[{dim + i * k + j}] = {a} * r;" for i, a in enumerate(c)]
+        src += [f"        Y[{o + j}] = a{j} + 0.5 * log(n) + (double)e{j} * {_LN2};", "    }"]
     src += ["}", ""]
     return "\n".join(src)
 
 
-def _kernel_for(push, qr_raw, dim: int, k: int, traced: bool = False):
-    """(fn, params, (treedef, static, shapes)) for this push structure and QR, or None."""
-    split = kernel_parameters(push, qr_raw, dim, k, traced=traced)
+def _kernel_for(push, dim: int, k: int, traced: bool = False):
+    """(fn, params, (treedef, static, shapes)) for this push structure, or None."""
+    split = kernel_parameters(push, dim, k, traced=traced)
     if split is None:
         return None
     treedef, static, shapes, params, key = split
-    fn = cached(_kernels, key, lambda: _generate(treedef, static, shapes, qr_raw, dim, k))
+    fn = cached(_kernels, key, lambda: _generate(treedef, static, shapes, dim, k))
     return None if fn is None else (fn, params, (treedef, static, shapes))
 
 
-def _generate(treedef, static, shapes, qr_raw, dim, k):
+def _generate(treedef, static, shapes, dim, k):
     xs = jax.ShapeDtypeStruct((dim,), np.float64)
     Qs = jax.ShapeDtypeStruct((dim, k), np.float64)
     param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
@@ -157,13 +194,10 @@ def _generate(treedef, static, shapes, qr_raw, dim, k):
 
     try:
         pj = jax.make_jaxpr(push_fn)(param_specs, xs, Qs)
-        qj = jax.make_jaxpr(qr_raw)(Qs)
-        want_p = [((dim,), np.float64), ((dim, k), np.float64)]
-        want_q = [((dim, k), np.float64), ((k,), np.float64)]
-        for avals, want in ((pj.out_avals, want_p), (qj.out_avals, want_q)):
-            if [(tuple(a.shape), a.dtype) for a in avals] != want:
-                return None
-        src = _source(pj, qj, shapes, dim, k)
+        want = [((dim,), np.float64), ((dim, k), np.float64)]
+        if [(tuple(a.shape), a.dtype) for a in pj.out_avals] != want:
+            return None
+        src = _source(pj, shapes, dim, k)
     except Unsupported:
         return None
     except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
@@ -176,130 +210,169 @@ _PUSHES_PER_CALL = 1 << 26
 that Ctrl-C (delivered between calls) stops a long run at once."""
 
 
-def restart(Y, o: int, k: int) -> None:
-    """Zero the log-sums in `Y` (a run starts): a = 0, m = 1, e = 0."""
-    Y[o : o + k], Y[o + k : o + 2 * k], Y[o + 2 * k : o + 3 * k] = 0.0, 1.0, 0.0
+class _Eager:
+    """The primitives of `run_plan` on concrete values: ctypes calls of at most
+    `_PUSHES_PER_CALL` work on Y = (state, basis, log-sums), a NumPy vector."""
+
+    xp = np
+    name = "native"
+
+    def __init__(self, fn, P, dim: int, k: int, qr_every: int):
+        self.fn, self.P, self.dim, self.k = fn, P, dim, k
+        # whole blocks per call
+        self.per_call = max(1, _PUSHES_PER_CALL // (dim * k * (dim + k)) // qr_every)
+
+    def start(self, x, Q):
+        dim, k = self.dim, self.k
+        Y = np.zeros(dim + dim * k + k)
+        Y[:dim], Y[dim : dim + dim * k] = np.asarray(x), np.asarray(Q).reshape(-1)
+        self.py = Y.ctypes.data
+        return Y
+
+    def blocks(self, Y, n: int, length: int, at: int):
+        if n > 0 and length > 0:
+            while n > self.per_call:
+                self.fn(self.P.ctypes.data, self.py, None, 1, self.per_call, length)
+                n -= self.per_call
+            self.fn(self.P.ctypes.data, self.py, None, 1, n, length)
+        return Y
+
+    def rows(self, Y, rows: int, per_row: int, length: int, at: int):
+        k, pp = self.k, self.P.ctypes.data
+        H = np.zeros((rows, k + 1))
+        if per_row <= self.per_call:  # many rows per call
+            group = self.per_call // per_row
+            for r in range(0, rows, group):
+                n = min(group, rows - r)
+                self.fn(pp, self.py, H.ctypes.data + 8 * r * (k + 1), n, per_row, length)
+        else:
+            for r in range(rows):
+                self.blocks(Y, per_row - 1, length, at)
+                self.fn(pp, self.py, H.ctypes.data + 8 * r * (k + 1), 1, 1, length)
+        ok = (H[:, k] == 1.0) & np.isfinite(H[:, :k]).all(axis=1)
+        return Y, H[:, :k], ok
+
+    def state(self, Y):
+        return Y[: self.dim].copy()
+
+    def finite(self, Y):
+        return bool(np.isfinite(Y[: self.dim]).all() and np.isfinite(Y[-self.k :]).all())
+
+    def restart(self, Y):
+        Y[-self.k :] = 0.0
+        return Y
+
+    def end(self, Y, hist, div, x_run):
+        """JAX arrays, as the XLA kernel returns (one transfer)."""
+        dim, k = self.dim, self.k
+        count = jax.dtypes.canonicalize_dtype(np.int64)
+        out = (Y[:dim], Y[dim:-k].reshape(dim, k), Y[-k:], hist, np.asarray(div, count), x_run)
+        return jax.device_put(out)
 
 
-class _Runner:
-    """Calls to the kernel of at most `per_call` pushes: the blocks of one history row
-    (or of the transient, or the tail) split into calls, the row written by the last."""
+class _Traced:
+    """The primitives of `run_plan` on traced values: each an XLA custom call of the
+    kernel (`ffi.spectrum_call`) on Y = (state, basis, log-sums)."""
 
-    def __init__(self, fn, P, Y, qr_every: int, per_call: int):
-        self.fn, self.pp, self.py = fn, P.ctypes.data, Y.ctypes.data
-        self.per_call = max(1, per_call // max(1, qr_every))  # whole blocks per call
+    name = "native"
 
-    def blocks(self, n: int, length: int, row=None) -> None:
-        """n blocks of `length` pushes; the history row `row` (a NumPy view) after them."""
-        if n <= 0 or length <= 0:
-            return
-        while n > self.per_call:
-            self.fn(self.pp, self.py, None, 1, self.per_call, length)
-            n -= self.per_call
-        self.fn(self.pp, self.py, None if row is None else row.ctypes.data, 1, n, length)
+    def __init__(self, ffi_name: str, P, dim: int, k: int):
+        self.xp = jax.numpy
+        self.ffi, self.P, self.dim, self.k = ffi_name, P, dim, k
+
+    def _call(self, Y, nrows, n, length):
+        from . import ffi
+
+        return ffi.spectrum_call(self.ffi, self.P, Y, k=self.k, rows=nrows, blocks=n, length=length)
+
+    def start(self, x, Q):
+        return self.xp.concatenate([x, Q.reshape(-1), self.xp.zeros(self.k, x.dtype)])
+
+    def blocks(self, Y, n: int, length: int, at: int):
+        return Y if n <= 0 or length <= 0 else self._call(Y, 1, n, length)[0]
+
+    def rows(self, Y, rows: int, per_row: int, length: int, at: int):
+        Y, H = self._call(Y, rows, per_row, length)
+        k, xp = self.k, self.xp
+        return Y, H[:, :k], (H[:, k] == 1.0) & xp.isfinite(H[:, :k]).all(axis=1)
+
+    def state(self, Y):
+        return Y[: self.dim]
+
+    def finite(self, Y):
+        xp = self.xp
+        return xp.isfinite(Y[: self.dim]).all() & xp.isfinite(Y[-self.k :]).all()
+
+    def restart(self, Y):
+        return Y.at[-self.k :].set(0.0)
+
+    def end(self, Y, hist, div, x_run):
+        dim, k = self.dim, self.k
+        return Y[:dim], Y[dim:-k].reshape(dim, k), Y[-k:], hist, div, x_run
 
 
-def _finite(a) -> bool:
-    return bool(np.isfinite(a).all())
+def _supported(x, Q) -> bool:
+    if x.ndim != 1 or Q.ndim != 2 or Q.shape[0] != x.shape[0]:
+        return False
+    return x.dtype == np.float64 and Q.dtype == np.float64
 
 
-def lyapunov_spectrum(push, qr_raw, x, Q, *, transient: int, qr_every: int, plan, xla=None):
+def lyapunov_spectrum(push, x, Q, *, qr_every: int, run, xla=None):
     """Benettin's loop for one orbit in C: what the caller's XLA kernel returns, or None.
 
     **Arguments:**
 
     - `push`: a Module `(x, Q) -> (F(x), DF(x) Q)`; its array leaves become the kernel's
       parameters.
-    - `qr_raw`: `V -> (Q, g)` with log diag R = log(g) / 2.
-    - `x`, `Q`: the concrete float64 state (dim,) and basis (dim, k) on one CPU device.
-    - `transient`: steps run first (state and basis), their sums discarded.
-    - `qr_every`: pushes per QR.
-    - `plan`: (rows, blocks_per_row, tail_blocks, tail_steps): `rows` history rows of
-      `blocks_per_row` blocks of `qr_every` pushes, then `tail_blocks` blocks and a last
-      partial block of `tail_steps` pushes.
+    - `x`, `Q`: the float64 state (dim,) and orthonormal basis (dim, k) on one CPU
+      device.
+    - `qr_every`: pushes per QR (sizes the calls of a long run).
+    - `run`: the caller's plan, `run(backend, x, Q)`: it calls the backend's
+      primitives (`blocks`, `rows`, ...) and returns what the caller's XLA kernel
+      returns (`lyapunov/spectrum.py`, `run_plan`).
+    - `xla`: the caller's XLA kernel `(push, x, Q) -> (the same results)`; given, a
+      traced call (inside jit, vmap or grad) runs the kernel as XLA custom calls,
+      vmapped and differentiated through `xla`.
 
-    - `xla`: the caller's XLA kernel `(push, x, Q) -> (the same six results)`; given,
-      a traced call (inside jit, vmap or grad) runs the kernel as an XLA custom call,
-      vmapped and differentiated through `xla` (there is no batched spectrum kernel).
-
-    **Returns:** NumPy arrays (final state, basis, log-sums, history of log-sums (rows, k),
-    divergence step, state after the transient), the divergence step being 0 for the
-    transient, the end of the first non-finite history row, `steps` for the tail, or -1;
-    None when unsupported (not float64, traced, not on a CPU, a primitive without a
-    translation, no compiler, `CHAOSJAX_CGEN=0`).
+    **Returns:** `run`'s results as JAX arrays, or None when unsupported (not float64,
+    traced without `xla`, not on a CPU, a primitive without a translation, no
+    compiler, `CHAOSJAX_CGEN=0`).
     """
     if not enabled() or jax.default_backend() != "cpu":
         return None
     if any(isinstance(a, Tracer) for a in (x, Q, *jax.tree.leaves(push))):
         if xla is None:
             return None
-        return _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla)
+        return _traced(push, x, Q, qr_every, run, xla)
     for a in (x, Q):
         if not isinstance(a, (jax.Array, np.ndarray)):
             return None
-        if a.dtype != np.float64 or (isinstance(a, jax.Array) and len(a.devices()) > 1):
+        if isinstance(a, jax.Array) and len(a.devices()) > 1:
             return None
-    if x.ndim != 1 or Q.ndim != 2 or Q.shape[0] != x.shape[0]:
+    if not _supported(x, Q):
         return None
     dim, k = Q.shape
-    got = _kernel_for(push, qr_raw, dim, k)
+    got = _kernel_for(push, dim, k)
     if got is None:
         return None
     fn, P, _ = got
-    nq = dim * k
-    sums = slice(dim + nq + 3 * k, dim + nq + 4 * k)
-    Y = np.zeros(dim + nq + 4 * k)
-    Y[:dim], Y[dim : dim + nq] = np.asarray(x, np.float64), np.asarray(Q, np.float64).ravel()
-    restart(Y, dim + nq, k)
-    run = _Runner(fn, P, Y, qr_every, max(1, _PUSHES_PER_CALL // (dim * k * (dim + k))))
-    tb, trem = divmod(transient, qr_every)
-    run.blocks(tb, qr_every)
-    run.blocks(1 if trem else 0, trem)
-    x_run = Y[:dim].copy()
-    div = -1 if _finite(Y[:dim]) and _finite(Y[sums]) else 0
-    restart(Y, dim + nq, k)
-    rows, per_row, tail_blocks, tail_steps = plan
-    steps = (rows * per_row + tail_blocks) * qr_every + tail_steps
-    row_len = per_row * qr_every
-    H = np.zeros((rows, k + 1))
-    for r in range(rows):
-        run.blocks(per_row, qr_every, H[r])
-    if rows and div < 0:
-        bad = ~((H[:, k] == 1.0) & np.isfinite(H[:, :k]).all(axis=1))
-        if bad.any():
-            div = (int(np.argmax(bad)) + 1) * row_len
-    run.blocks(tail_blocks, qr_every)
-    run.blocks(1 if tail_steps else 0, tail_steps)
-    if div < 0 and not (_finite(Y[:dim]) and _finite(Y[sums])):
-        div = steps
-    Y[dim + nq : dim + nq + k] = Y[sums]
-    return (  # NumPy arrays: the caller finishes in NumPy
-        Y[:dim].copy(),
-        Y[dim : dim + dim * k].reshape(dim, k).copy(),
-        Y[sums].copy(),
-        H[:, :k].copy(),
-        np.asarray(div, jax.dtypes.canonicalize_dtype(np.int64)),
-        x_run,
-    )
+    return run(_Eager(fn, P, dim, k, qr_every), x, Q)
 
 
-def _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla):
-    """`lyapunov_spectrum` of traced values as an XLA custom call (JAX arrays), or None."""
+def _traced(push, x, Q, qr_every, run, xla):
+    """`lyapunov_spectrum` of traced values as XLA custom calls (JAX arrays), or None."""
     from . import ffi
 
-    if jax.device_count() > 1 or x.ndim != 1 or Q.ndim != 2 or Q.shape[0] != x.shape[0]:
-        return None
-    if x.dtype != np.float64 or Q.dtype != np.float64:
+    if jax.device_count() > 1 or not _supported(x, Q):
         return None
     dim, k = Q.shape
-    got = _kernel_for(push, qr_raw, dim, k, traced=True)
+    got = _kernel_for(push, dim, k, traced=True)
     if got is None:
         return None
     fn, P, (treedef, static, shapes) = got
     name = ffi.register(fn)
     if name is None:
         return None
-    jnp = jax.numpy
     sizes = [int(np.prod(s, dtype=int)) for s in shapes]
     offsets = np.cumsum([0, *sizes])
 
@@ -307,37 +380,11 @@ def _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla):
         leaves = [P[o : o + z].reshape(s) for o, z, s in zip(offsets, sizes, shapes, strict=False)]
         return xla(eqx.combine(jax.tree.unflatten(treedef, leaves), static), x, Q)
 
-    rows, per_row, tail_blocks, tail_steps = plan
-    steps = (rows * per_row + tail_blocks) * qr_every + tail_steps
-    nq = dim * k
-    o = dim + nq
-
-    def native(P, x, Q):
-        Y = jnp.concatenate(
-            [x, Q.reshape(-1), jnp.zeros(k), jnp.ones(k), jnp.zeros(k), jnp.zeros(k)]
-        )
-        Y, H, XR = ffi.spectrum_call(
-            name, P, Y, dim=dim, k=k, transient=transient, qr_every=qr_every, plan=plan
-        )
-        sums = Y[o + 3 * k : o + 4 * k]
-        count = jax.dtypes.canonicalize_dtype(np.int64)
-        div = jnp.where(XR[dim] == 1.0, -1, 0).astype(count)
-        if rows:
-            bad = ~((H[:, k] == 1.0) & jnp.isfinite(H[:, :k]).all(axis=1))
-            first = ((jnp.argmax(bad) + 1) * per_row * qr_every).astype(count)
-            div = jnp.where((div < 0) & bad.any(), first, div)
-        ok = jnp.isfinite(Y[:dim]).all() & jnp.isfinite(sums).all()
-        div = jnp.where((div < 0) & ~ok, jnp.asarray(steps, count), div)
-        return Y[:dim], Y[dim:o].reshape(dim, k), sums, H[:, :k], div, XR[:dim]
-
     @jax.custom_batching.custom_vmap
     def batched(P, x, Q):
-        return native(P, x, Q)
+        return run(_Traced(name, P, dim, k), x, Q)
 
-    @batched.def_vmap
-    def _rule(axis_size, in_batched, P, x, Q):  # no batched kernel: XLA's, vmapped
-        axes = tuple(0 if b else None for b in in_batched)
-        return jax.vmap(xla_flat, in_axes=axes)(P, x, Q), (True,) * 6
+    batched.def_vmap(lambda n, in_batched, P, x, Q: _vmap_rule(xla_flat, n, in_batched, P, x, Q))
 
     @jax.custom_jvp
     def op(P, x, Q):
@@ -348,4 +395,10 @@ def _traced(push, qr_raw, x, Q, transient, qr_every, plan, xla):
         ffi.grad_notice()
         return jax.jvp(xla_flat, primals, tangents)
 
-    return op(jnp.asarray(P), x, Q)
+    return op(jax.numpy.asarray(P), x, Q)
+
+
+def _vmap_rule(xla_flat, axis_size, in_batched, P, x, Q):
+    """The batching rule of the traced spectrum: no batched kernel, XLA's, vmapped."""
+    axes = tuple(0 if b else None for b in in_batched)
+    return jax.vmap(xla_flat, in_axes=axes)(P, x, Q), (True,) * 6
