@@ -522,9 +522,9 @@ def _check_resume(resume, dim, k, transient, inverse, m):
     return resume.final_state, kr
 
 
-def _initial_basis(dim: int, k: int, key, dtype) -> Array:
+def _initial_basis(dim: int, k: int, key, dtype) -> Array | np.ndarray:
     if k == dim and key is None:
-        return jnp.asarray(np.eye(dim, dtype=dtype))  # NumPy: no eager jnp dispatch
+        return np.eye(dim, dtype=dtype)  # NumPy: no eager dispatch (kernels take it)
     key = jax.random.key(0) if key is None else v.prng_key(key)
     Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
     return Q
@@ -665,49 +665,53 @@ def spectrum_on_map(
                     None if inputs is None else jnp.asarray(inputs)[transient:],
                 )
             )
-            div = jnp.asarray(first if first > 0 else int(div), _count_dtype())
+            div = np.asarray(first if first > 0 else int(div), _count_dtype())
         rows, per_row, _, _ = plan
         hist_steps = np.arange(1, rows + 1, dtype=np.int64) * (per_row * qr_every)
-    arrays = _finish(
-        x_end, Q_end, s, hist, div, hist_steps, resume, steps=steps, tau=float(m.time_per_step),
-        timed=timed,
-    )  # fmt: skip
-    return LyapunovResult(
-        **arrays, steps=steps + _done(resume), time_per_step=float(m.time_per_step),
-        backend=backend,
-    )  # fmt: skip
+    tau = float(m.time_per_step)
+    outs = (x_end, Q_end, s, hist, div, hist_steps)
+    if is_traced(*outs, resume):
+        arrays = _finish(jnp, *outs, resume, steps=steps, tau=tau, timed=timed)
+    else:
+        # Concrete results, whichever kernel ran: finished on the host with NumPy and
+        # moved to the device in one transfer. (An XLA computation here, after a long C
+        # call has left XLA's threads asleep, cost milliseconds on a loaded machine.)
+        outs = tuple(np.asarray(a) for a in outs)
+        arrays = jax.device_put(_finish(np, *outs, resume, steps=steps, tau=tau, timed=timed))
+    return LyapunovResult(**arrays, steps=steps + _done(resume), time_per_step=tau, backend=backend)
 
 
-@eqx.filter_jit
-def _finish(x_end, Q_end, s, hist, div, hist_steps, resume, *, steps, tau, timed):
-    """The arrays of a `LyapunovResult` from a kernel's results, in one jit: exponents
-    and history per unit time, sorted; a resumed run's sums, steps and history first."""
+def _finish(xp, x_end, Q_end, s, hist, div, hist_steps, resume, *, steps, tau, timed):
+    """The arrays of a `LyapunovResult` from a kernel's results, with the array module
+    `xp` (NumPy for concrete results, jax.numpy under a trace): exponents and history
+    per unit time, sorted; a resumed run's sums, steps and history first."""
+    count = _count_dtype()
     k = s.shape[-1]
-    hist_steps = jnp.asarray(hist_steps).astype(_count_dtype())
+    hist_steps = hist_steps.astype(count)
     if timed:
         x_end = x_end[..., :-1]  # the state without its time
     done = 0
-    prev_hist = jnp.zeros((0, k), s.dtype)
-    prev_steps = jnp.zeros((0,), _count_dtype())
+    prev_hist = xp.zeros((0, k), s.dtype)
+    prev_steps = xp.zeros((0,), count)
     if resume is not None:
         # Continue the earlier run: its sums and steps count, its history comes first.
         done = resume.steps
-        s = s + resume.log_sums
-        hist = hist + resume.log_sums[None, :]
+        sums = xp.asarray(resume.log_sums)
+        s = s + sums
+        hist = hist + sums[None, :]
         hist_steps = hist_steps + done
-        prev_hist, prev_steps = resume.history, resume.history_steps
-        div = jnp.where(
-            resume.diverged_at >= 0, resume.diverged_at, jnp.where(div >= 0, div + done, div)
-        )
+        prev_hist, prev_steps = xp.asarray(resume.history), xp.asarray(resume.history_steps)
+        was = xp.asarray(resume.diverged_at)
+        div = xp.where(was >= 0, was, xp.where(div >= 0, div + done, div))
     if not hist.shape[0]:  # fewer steps than one QR block: one row, the final estimate
-        hist, hist_steps = s[None, :], jnp.array([steps + done], _count_dtype())
+        hist, hist_steps = s[None, :], xp.asarray([steps + done], count)
     hist = hist / (hist_steps[:, None].astype(hist.dtype) * tau)
     exps = s / ((steps + done) * tau)
     return dict(
-        exponents=-jnp.sort(-exps),
-        history=jnp.concatenate([prev_hist, -jnp.sort(-hist, axis=-1)]),
-        history_steps=jnp.concatenate([prev_steps, hist_steps]),
-        diverged_at=jnp.asarray(div, _count_dtype()),
+        exponents=-xp.sort(-exps),
+        history=xp.concatenate([prev_hist, -xp.sort(-hist, axis=-1)]),
+        history_steps=xp.concatenate([prev_steps, hist_steps]),
+        diverged_at=xp.asarray(div, count),
         final_state=x_end,
         basis=Q_end,
         log_sums=s,

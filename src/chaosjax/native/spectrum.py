@@ -14,7 +14,8 @@ w_i' = q_i' r_ii |w_i|, the same directions as the QR of the pushed orthonormal 
 so r_ii = |w_i'| / |w_i| and the sums of log r_ii telescope to log |w_i(end)| -
 log |w_i(start)|. A step then takes k - 1 divisions (the projections) and no square
 root or logarithm; a column whose squared norm leaves [2^-400, 2^400] is scaled by an
-exact power of two, counted in an integer exponent. Norms and logarithms are taken
+exact power of two, counted in an integer exponent (a column that vanishes or
+overflows gives -inf or +inf, then NaN, as the XLA kernel's QR does). Norms and logarithms are taken
 where a history row is written and where a call ends (the basis is handed back
 orthonormal with the sums so far). The state does not depend on the basis, so it is
 bitwise that of the XLA kernel; the sums agree with its QR to rounding.
@@ -28,6 +29,7 @@ calls (`_Traced`, `ffi.py`).
 from __future__ import annotations
 
 import ctypes
+import weakref
 from typing import Any
 
 import equinox as eqx
@@ -60,13 +62,16 @@ _ARGS = [
 _kernels: dict[Any, Any] = {}
 
 _SCALE = """
-/* Whether a column's squared norm n has left [2^-400, 2^400] (finite, nonzero). */
-static inline int cj_far(double n)
+/* Whether a column of squared norm n needs the slow path: n zero or infinite, or
+   finite and outside [2^-400, 2^400]. (NaN propagates as it is; subnormals are kept.) */
+static inline int cj_odd(double n)
 {
     uint64_t u;
     memcpy(&u, &n, 8);
     const uint64_t b = (u >> 52) & 0x7ff;
-    return b != 0 && b != 0x7ff && (b < 1023 - 400 || b > 1023 + 400);
+    if (b == 0 || b == 0x7ff)
+        return n == 0.0 || n == INFINITY;
+    return b < 1023 - 400 || b > 1023 + 400;
 }
 
 /* The power of two 2^-s that brings n's column back near norm 1 (s added to *e). */
@@ -107,10 +112,21 @@ def _gram_schmidt(dim: int, k: int) -> list[str]:
         lines.append(f"const double n{j} = {_norm2(u)};")
         if j < k - 1:
             lines.append(f"const double r{j} = 1.0 / n{j};")
+    # The slow path: an exact rescaling; or, for a column that vanished or overflowed,
+    # what the XLA kernel's QR gives: -inf or +inf in the sum at that step (a_j), NaN
+    # after it (the column made NaN the next time).
     for j, u in enumerate(cols):
-        lines.append(f"if (__builtin_expect(cj_far(n{j}), 0)) {{")
-        lines.append(f"    const double f = cj_rescale(n{j}, &e{j});")
-        lines += [f"    {a} *= f;" for a in u]
+        lines.append(f"if (__builtin_expect(cj_odd(n{j}), 0)) {{")
+        lines.append(f"    if (n{j} == 0.0 || n{j} == INFINITY) {{")
+        lines.append(f"        if (isinf(a{j})) {{")
+        lines += [f"            {a} = NAN;" for a in u]
+        lines.append("        } else {")
+        lines.append(f"            a{j} = n{j} == 0.0 ? -INFINITY : INFINITY;")
+        lines.append("        }")
+        lines.append("    } else {")
+        lines.append(f"        const double f = cj_rescale(n{j}, &e{j});")
+        lines += [f"        {a} *= f;" for a in u]
+        lines.append("    }")
         lines.append("}")
     return lines
 
@@ -146,7 +162,7 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     # Y: state, basis (columns orthogonal), log-sums. a_j: the sum at the start less
     # log |w_j| there, so that the sum now is a_j + log |w_j| + e_j log 2.
     o = dim + nq
-    src += [f"    const double a{j} = Y[{o + j}] - 0.5 * log({_norm2(c)});" for j, c in enumerate(cols)]
+    src += [f"    double a{j} = Y[{o + j}] - 0.5 * log({_norm2(c)});" for j, c in enumerate(cols)]
     src += [f"    int64_t e{j} = 0;" for j in range(k)]
     src += [
         "    for (int64_t r = 0; r < nrows; ++r) {",
@@ -176,12 +192,37 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
 
 def _kernel_for(push, dim: int, k: int, traced: bool = False):
     """(fn, params, (treedef, static, shapes)) for this push structure, or None."""
+    leaves, treedef = jax.tree.flatten(push)
+    arrays = [a for a in leaves if eqx.is_array(a)]
+    reuse = not traced and all(
+        isinstance(a, jax.Array) and not isinstance(a, Tracer) for a in arrays
+    )
+    # `_kernels` also keeps, per push structure, the kernel, weak references to the
+    # parameter arrays of the last eager call and their parameter vector P. JAX arrays
+    # are immutable, so while the same array objects come again (the same system called
+    # again) P is reused; anything else (new arrays; NumPy arrays, which can change in
+    # place) is flattened again.
+    fast = None
+    if reuse:
+        fast = ("last", treedef, tuple(None if eqx.is_array(a) else a for a in leaves), dim, k)
+        try:
+            hit = _kernels.get(fast)
+        except TypeError:
+            hit = fast = None
+        if hit is not None and len(hit[1]) == len(arrays):
+            if all(ref() is a for ref, a in zip(hit[1], arrays, strict=True)):
+                return hit[0]
     split = kernel_parameters(push, dim, k, traced=traced)
     if split is None:
         return None
     treedef, static, shapes, params, key = split
     fn = cached(_kernels, key, lambda: _generate(treedef, static, shapes, dim, k))
-    return None if fn is None else (fn, params, (treedef, static, shapes))
+    got = None if fn is None else (fn, params, (treedef, static, shapes))
+    if fast is not None and got is not None:
+        if len(_kernels) >= 256:
+            _kernels.clear()
+        _kernels[fast] = (got, [weakref.ref(a) for a in arrays])
+    return got
 
 
 def _generate(treedef, static, shapes, dim, k):
@@ -263,11 +304,11 @@ class _Eager:
         return Y
 
     def end(self, Y, hist, div, x_run):
-        """JAX arrays, as the XLA kernel returns (one transfer)."""
+        """NumPy arrays: the caller's one jit takes them as they are (a separate device
+        transfer of each would cost more than the rest of a short call)."""
         dim, k = self.dim, self.k
         count = jax.dtypes.canonicalize_dtype(np.int64)
-        out = (Y[:dim], Y[dim:-k].reshape(dim, k), Y[-k:], hist, np.asarray(div, count), x_run)
-        return jax.device_put(out)
+        return Y[:dim], Y[dim:-k].reshape(dim, k), Y[-k:], hist, np.asarray(div, count), x_run
 
 
 class _Traced:
