@@ -29,6 +29,7 @@ calls (`_Traced`, `ffi.py`).
 from __future__ import annotations
 
 import ctypes
+import re
 import weakref
 from typing import Any
 
@@ -190,6 +191,149 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     return "\n".join(src)
 
 
+_LINE = re.compile(r"^const (double|long long|int) (t\d+) = (.*);$")
+_TOKEN = re.compile(r"\s+|[()+\-*/]|[tvsp]\d+\b|\(?-?0x[0-9a-f]+(\.[0-9a-f]*)?p[+-]?\d+\)?")
+
+
+def _linear_lines(lines: list[str], vec: set[str]) -> list[str]:
+    """`lines` with every value that depends on a name in `vec` (the tangent column)
+    typed `cj_vec` (one lane per column). Such a line may hold only names, float
+    literals and + - * / ( ): anything else (a call, a comparison, a select) raises
+    `Unsupported`, and the scalar kernel is generated instead."""
+    out = []
+    for line in lines:
+        m = _LINE.match(line)
+        names = set(re.findall(r"\b[tvsp]\d+\b", line))
+        if not names & vec:
+            out.append(line)
+            continue
+        if m is None or m.group(1) != "double":
+            raise Unsupported("a tangent value that is not a float")
+        expr = m.group(3)
+        pos = 0
+        while pos < len(expr):
+            t = _TOKEN.match(expr, pos)
+            if t is None or t.end() == pos:
+                raise Unsupported("a tangent operation other than + - * /")
+            pos = t.end()
+        vec.add(m.group(2))
+        out.append(f"const cj_vec {m.group(2)} = {expr};")
+    return out
+
+
+def _lanes(k: int) -> int:
+    """Lanes of the column vectors: k rounded up to 2, 4 or 8."""
+    return 2 if k == 2 else 4 if k <= 4 else 8
+
+
+def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
+    """The kernel with the basis held as `dim` vectors of the k columns (GCC/clang vector
+    extensions): `push_jaxpr` is the push of one column, (x, q) -> (F(x), DF(x) q), and
+    its tangent part runs on all columns at once; Gram-Schmidt works on the vectors too.
+    Raises `Unsupported` when the tangent is not plain arithmetic (or k = 1 or k > 8)."""
+    if not 2 <= k <= 8:
+        raise Unsupported("one column, or more than 8")
+    L = _lanes(k)
+    em = Emitter(LATENCY_OPS)
+    params = scalar_names("p", shapes)
+    n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
+    s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, 1)])[0]
+    x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
+    vec = {str(v) for v in np.ravel(v_in)}
+    push_lines = _linear_lines(em.lines, vec)
+    if len(push_lines) + 8 * dim * k > MAX_LINES:
+        raise Unsupported("a step too large for straight-line code")
+    x_new, V_new = np.ravel(x_new), np.ravel(V_new)
+    if any(isinstance(e, str) and e in vec for e in x_new):
+        raise Unsupported("a state that depends on the tangent")
+
+    def as_vec(e):
+        return e if isinstance(e, str) and e in vec else f"(cj_zero + {c_expr(e, 'f')})"
+
+    o = dim + dim * k
+    rows = [f"q{i}" for i in range(dim)]
+    norm2 = " + ".join(f"{q} * {q}" for q in rows)
+    lane_mask = ", ".join("-1" if j < k else "0" for j in range(L))
+    i2, i3, i4 = " " * 8, " " * 12, " " * 16
+    src = [
+        HEADER,
+        _SCALE,
+        f"typedef double cj_vec __attribute__((vector_size({8 * L})));",
+        f"typedef int64_t cj_ivec __attribute__((vector_size({8 * L})));",
+        "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
+        "int64_t nrows, int64_t nblocks, int64_t blen)",
+        "{",
+        "    const cj_vec cj_zero = {0};",
+        f"    const cj_ivec cj_valid = {{{lane_mask}}};",
+    ]
+    for l in range(k - 1):  # lanes after l: the columns projected against column l
+        mask = ", ".join("-1" if l < j < k else "0" for j in range(L))
+        src.append(f"    const cj_ivec cj_after{l} = {{{mask}}};")
+    src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
+    src += [f"    double x{i} = Y[{i}];" for i in range(dim)]
+    for i in range(dim):
+        lanes = ", ".join(f"Y[{dim + i * k + j}]" for j in range(k))
+        src.append(f"    cj_vec q{i} = {{{lanes}}};")
+    # a_j: the sum at the start less log |w_j| there (see _source).
+    src.append(f"    const cj_vec n_in = {norm2};")
+    src += [f"    double a{j} = Y[{o + j}] - 0.5 * log(n_in[{j}]);" for j in range(k)]
+    src += [f"    int64_t e{j} = 0;" for j in range(k)]
+    src += [
+        "    for (int64_t r = 0; r < nrows; ++r) {",
+        "        for (int64_t b = 0; b < nblocks; ++b) {",
+        "            for (int64_t j = 0; j < blen; ++j) {",
+    ]
+    src += [f"{i4}const double s{i} = x{i};" for i in range(dim)]
+    src += [f"{i4}const cj_vec v{i} = q{i};" for i in range(dim)]
+    src += [i4 + line for line in push_lines]
+    src += [f"{i4}x{i} = {c_expr(e, 'f')};" for i, e in enumerate(x_new)]
+    src += [f"{i4}q{i} = {as_vec(e)};" for i, e in enumerate(V_new)]
+    src += [f"{i3}}}", f"{i3}{{"]
+    # Modified Gram-Schmidt without normalisation, column l against all later ones at
+    # once: d = (w_l . w_j) for every j, c_j = d_j / |w_l|^2 for j > l, w_j -= c_j w_l.
+    for l in range(k - 1):
+        dot = " + ".join(f"{q} * {q}[{l}]" for q in rows)
+        src.append(f"{i4}const cj_vec d{l} = {dot};")
+        src.append(
+            f"{i4}const cj_vec c{l} = (cj_vec)((cj_ivec)(d{l} * (1.0 / d{l}[{l}])) & cj_after{l});"
+        )
+        src += [f"{i4}{q} -= c{l} * {q}[{l}];" for q in rows]
+    src.append(f"{i4}const cj_vec n = {norm2};")
+    src.append(f"{i4}const cj_ivec bx = ((cj_ivec)n >> 52) & 0x7ff;")
+    src.append(f"{i4}const cj_ivec far = ((bx < {1023 - 400}) | (bx > {1023 + 400})) & cj_valid;")
+    any_far = " | ".join(f"far[{j}]" for j in range(k))
+    src.append(f"{i4}if (__builtin_expect(({any_far}) != 0, 0)) {{")
+    for j in range(k):  # as in _gram_schmidt, lane by lane
+        src.append(f"{i4}    if (cj_odd(n[{j}])) {{")
+        src.append(f"{i4}        if (n[{j}] == 0.0 || n[{j}] == INFINITY) {{")
+        src.append(f"{i4}            if (isinf(a{j})) {{")
+        src += [f"{i4}                {q}[{j}] = NAN;" for q in rows]
+        src.append(f"{i4}            }} else {{")
+        src.append(f"{i4}                a{j} = n[{j}] == 0.0 ? -INFINITY : INFINITY;")
+        src.append(f"{i4}            }}")
+        src.append(f"{i4}        }} else {{")
+        src.append(f"{i4}            const double f = cj_rescale(n[{j}], &e{j});")
+        src += [f"{i4}            {q}[{j}] *= f;" for q in rows]
+        src.append(f"{i4}        }}")
+        src.append(f"{i4}    }}")
+    src.append(f"{i4}}}")
+    src += [f"{i3}}}", "        }", "        if (H) {", f"{i3}const cj_vec n = {norm2};"]
+    src += [
+        f"{i3}H[r * {k + 1} + {j}] = a{j} + 0.5 * log(n[{j}]) + (double)e{j} * {_LN2};"
+        for j in range(k)
+    ]
+    finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
+    src += [f"{i3}H[r * {k + 1} + {k}] = ({finite}) ? 1.0 : 0.0;", "        }", "    }"]
+    src += [f"    Y[{i}] = x{i};" for i in range(dim)]
+    src.append(f"    const cj_vec n = {norm2};")
+    for j in range(k):
+        src += ["    {", f"        const double r = 1.0 / sqrt(n[{j}]);"]
+        src += [f"        Y[{dim + i * k + j}] = q{i}[{j}] * r;" for i in range(dim)]
+        src += [f"        Y[{o + j}] = a{j} + 0.5 * log(n[{j}]) + (double)e{j} * {_LN2};", "    }"]
+    src += ["}", ""]
+    return "\n".join(src)
+
+
 def _kernel_for(push, dim: int, k: int, traced: bool = False):
     """(fn, params, (treedef, static, shapes)) for this push structure, or None."""
     leaves, treedef = jax.tree.flatten(push)
@@ -234,11 +378,21 @@ def _generate(treedef, static, shapes, dim, k):
         return eqx.combine(jax.tree.unflatten(treedef, leaves), static)(x, Q)
 
     try:
-        pj = jax.make_jaxpr(push_fn)(param_specs, xs, Qs)
-        want = [((dim,), np.float64), ((dim, k), np.float64)]
-        if [(tuple(a.shape), a.dtype) for a in pj.out_avals] != want:
-            return None
-        src = _source(pj, shapes, dim, k)
+        try:  # the tangent on all columns at once, if it is plain arithmetic
+            q1 = jax.ShapeDtypeStruct((dim, 1), np.float64)
+            pj = jax.make_jaxpr(push_fn)(param_specs, xs, q1)
+            if [(tuple(a.shape), a.dtype) for a in pj.out_avals] != [
+                ((dim,), np.float64),
+                ((dim, 1), np.float64),
+            ]:
+                raise Unsupported("outputs")
+            src = _source_vec(pj, shapes, dim, k)
+        except Unsupported:
+            pj = jax.make_jaxpr(push_fn)(param_specs, xs, Qs)
+            want = [((dim,), np.float64), ((dim, k), np.float64)]
+            if [(tuple(a.shape), a.dtype) for a in pj.out_avals] != want:
+                return None
+            src = _source(pj, shapes, dim, k)
     except Unsupported:
         return None
     except Exception:  # noqa: BLE001 - a trace that fails here fails on the XLA path too
