@@ -669,15 +669,21 @@ def spectrum_on_map(
         rows, per_row, _, _ = plan
         hist_steps = np.arange(1, rows + 1, dtype=np.int64) * (per_row * qr_every)
     tau = float(m.time_per_step)
-    outs = (x_end, Q_end, s, hist, div, hist_steps)
-    if is_traced(*outs, resume):
-        arrays = _finish(jnp, *outs, resume, steps=steps, tau=tau, timed=timed)
+    if is_traced(x_end, Q_end, s, hist, div, hist_steps, resume):
+        arrays = _finish(
+            jnp, x_end, Q_end, s, hist, div, hist_steps, resume, steps=steps, tau=tau, timed=timed
+        )
     else:
         # Concrete results, whichever kernel ran: finished on the host with NumPy and
         # moved to the device in one transfer. (An XLA computation here, after a long C
         # call has left XLA's threads asleep, cost milliseconds on a loaded machine.)
-        outs = tuple(np.asarray(a) for a in outs)
-        arrays = jax.device_put(_finish(np, *outs, resume, steps=steps, tau=tau, timed=timed))
+        x_end, Q_end, s, hist, div, hist_steps = (
+            np.asarray(a) for a in (x_end, Q_end, s, hist, div, hist_steps)
+        )
+        arrays = _finish(
+            np, x_end, Q_end, s, hist, div, hist_steps, resume, steps=steps, tau=tau, timed=timed
+        )
+        arrays = jax.device_put(arrays)
     return LyapunovResult(**arrays, steps=steps + _done(resume), time_per_step=tau, backend=backend)
 
 

@@ -254,7 +254,7 @@ def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
     rows = [f"q{i}" for i in range(dim)]
     norm2 = " + ".join(f"{q} * {q}" for q in rows)
     lane_mask = ", ".join("-1" if j < k else "0" for j in range(L))
-    i2, i3, i4 = " " * 8, " " * 12, " " * 16
+    i3, i4 = " " * 12, " " * 16
     src = [
         HEADER,
         _SCALE,
