@@ -9,6 +9,12 @@ each step (`event_map`).
 
 from __future__ import annotations
 
+import weakref
+
+import jax
+import numpy as np
+from jax.core import Tracer
+
 from .. import _validate as v
 from .. import solvers
 from .._config import check_precision
@@ -69,6 +75,36 @@ def as_map(
     if not isinstance(system, (Flow, Map)):
         raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
     check_precision()
+    key = _map_key(system, dt, solver, rtol, atol, time_dependent)
+    hit = None if key is None else _maps.get(key)
+    if hit is not None and hit[0]() is system:
+        return hit[1]
+    m = _as_map(system, dt, solver, rtol, atol, time_dependent)
+    if key is not None:
+        if len(_maps) >= 64:
+            _maps.clear()
+        _maps[key] = (weakref.ref(system), m)
+    return m
+
+
+_maps: dict = {}
+"""Maps `as_map` made, by the system's identity and the arguments (with a weak
+reference to the system): an algorithm called again on the same system skips the
+checks and the construction. Only systems whose array leaves are all concrete JAX
+arrays (immutable, so checked once for good) and plain-number arguments are kept."""
+
+
+def _map_key(system, dt, solver, rtol, atol, time_dependent):
+    plain = (type(None), int, float)
+    if not all(type(a) in plain for a in (dt, rtol, atol)) or not isinstance(solver, str):
+        return None
+    for leaf in jax.tree.leaves(system):
+        if isinstance(leaf, np.ndarray) or isinstance(leaf, Tracer):
+            return None
+    return (id(system), dt, solver, rtol, atol, bool(time_dependent))
+
+
+def _as_map(system, dt, solver, rtol, atol, time_dependent) -> Map:
     v.system_parameters(system)
     if isinstance(system, Map):
         if dt is not None:
