@@ -101,11 +101,45 @@ def _norm2(col: list[str]) -> str:
     return " + ".join(f"{a} * {a}" for a in col)
 
 
+def _det(cols: list[list[str]]) -> str:
+    """C expression: det of a 2 x 2 or 3 x 3 matrix given by its columns' names."""
+    if len(cols) == 2:
+        (a, c), (b, d) = cols
+        return f"{a} * {d} - {b} * {c}"
+    (a, d, g), (b, e, h), (c, f, i) = cols
+    minors = f"({e} * {i} - {f} * {h})", f"({d} * {i} - {f} * {g})", f"({d} * {h} - {e} * {g})"
+    return f"{a} * {minors[0]} - {b} * {minors[1]} + {c} * {minors[2]}"
+
+
+def _close(cols: list[list[str]]) -> list[str]:
+    """The last column of a square 2-D or 3-D basis from the others, as `_qr.py` closes
+    it, unnormalised: the perpendicular of w_1 (the cross product w_1 x w_2) times
+    det V / (|w_1|^2 |w_2|^2), of norm |det V| / (|w_1| |w_2|), the pushed column's
+    r_dd |w_d| (no cancellation when V is ill-conditioned, as projections would have)."""
+    if len(cols) == 2:
+        (a, b), (x, y) = cols
+        return ["const double fc = det * r0;", f"{x} = -fc * {b};", f"{y} = fc * {a};"]
+    (a0, a1, a2), (b0, b1, b2), (z0, z1, z2) = cols
+    return [
+        "const double fc = det * r0 * r1;",
+        f"{z0} = fc * ({a1} * {b2} - {a2} * {b1});",
+        f"{z1} = fc * ({a2} * {b0} - {a0} * {b2});",
+        f"{z2} = fc * ({a0} * {b1} - {a1} * {b0});",
+    ]
+
+
 def _gram_schmidt(dim: int, k: int) -> list[str]:
     """Modified Gram-Schmidt of the columns in place, without normalisation, and the
     power-of-two rescaling of columns far from norm 1."""
     cols, lines = _columns(dim, k), []
+    closed = dim == k and k in (2, 3)
+    if closed:  # det V, before the columns change (projections keep it)
+        lines.append(f"const double det = {_det(cols)};")
     for j, u in enumerate(cols):
+        if closed and j == k - 1:
+            lines += _close(cols)
+            lines.append(f"const double n{j} = {_norm2(u)};")
+            break
         for i in range(j):
             dot = " + ".join(f"{a} * {b}" for a, b in zip(cols[i], u, strict=True))
             lines.append(f"const double c{i}_{j} = ({dot}) * r{i};")
@@ -291,13 +325,22 @@ def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"{i3}}}", f"{i3}{{"]
     # Modified Gram-Schmidt without normalisation, column l against all later ones at
     # once: d = (w_l . w_j) for every j, c_j = d_j / |w_l|^2 for j > l, w_j -= c_j w_l.
-    for l in range(k - 1):
+    closed = dim == k and k in (2, 3)
+    lane_cols = [[f"{q}[{j}]" for q in rows] for j in range(k)]
+    if closed:  # the last column from the others and det V, as in `_gram_schmidt`
+        src.append(f"{i4}const double det = {_det(lane_cols)};")
+    for l in range(k - 2 if closed else k - 1):
         dot = " + ".join(f"{q} * {q}[{l}]" for q in rows)
         src.append(f"{i4}const cj_vec d{l} = {dot};")
-        src.append(
-            f"{i4}const cj_vec c{l} = (cj_vec)((cj_ivec)(d{l} * (1.0 / d{l}[{l}])) & cj_after{l});"
-        )
+        src.append(f"{i4}const double r{l} = 1.0 / d{l}[{l}];")
+        c = f"(cj_vec)((cj_ivec)(d{l} * r{l}) & cj_after{l})"
+        src.append(f"{i4}const cj_vec c{l} = {c};")
         src += [f"{i4}{q} -= c{l} * {q}[{l}];" for q in rows]
+    if closed:
+        l = k - 2
+        n_l = " + ".join(f"{q}[{l}] * {q}[{l}]" for q in rows)
+        src.append(f"{i4}const double r{l} = 1.0 / ({n_l});")
+        src += [i4 + line for line in _close(lane_cols)]
     src.append(f"{i4}const cj_vec n = {norm2};")
     src.append(f"{i4}const cj_ivec bx = ((cj_ivec)n >> 52) & 0x7ff;")
     src.append(f"{i4}const cj_ivec far = ((bx < {1023 - 400}) | (bx > {1023 + 400})) & cj_valid;")
