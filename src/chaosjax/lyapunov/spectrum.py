@@ -211,9 +211,10 @@ def run_plan(b, x, Q, transient: int, qr_every: int, plan):
     (NumPy or jax.numpy) for the divergence step.
 
     Returns (final state, basis, log-sums, history of log-sums, divergence step, state
-    after the transient), JAX arrays. The divergence step is 0 for the transient, the
-    end of the first history row whose carry went non-finite, `steps` for the tail, or
-    -1; `_refine_divergence` finds the exact step afterwards.
+    after the transient): JAX arrays, or NumPy arrays from the eager C loop (concrete
+    results are finished on the host either way, `_finish`). The divergence step is 0
+    for the transient, the end of the first history row whose carry went non-finite,
+    `steps` for the tail, or -1; `spectrum_on_map` finds the exact step afterwards.
     """
     rows, per_row, tail_blocks, tail_steps = plan
     row_len = per_row * qr_every
@@ -247,7 +248,6 @@ class _Xla:
     """`run_plan`'s primitives in XLA (one jit): carry (state, basis, log-sums)."""
 
     xp = jnp
-    name = "xla"
 
     def __init__(self, push, qr, inputs):
         self.push, self.qr, self.inputs = push, qr, inputs

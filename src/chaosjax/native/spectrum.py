@@ -453,7 +453,6 @@ class _Eager:
     `_PUSHES_PER_CALL` work on Y = (state, basis, log-sums), a NumPy vector."""
 
     xp = np
-    name = "native"
 
     def __init__(self, fn, P, dim: int, k: int, qr_every: int):
         self.fn, self.P, self.dim, self.k = fn, P, dim, k
@@ -511,8 +510,6 @@ class _Eager:
 class _Traced:
     """The primitives of `run_plan` on traced values: each an XLA custom call of the
     kernel (`ffi.spectrum_call`) on Y = (state, basis, log-sums)."""
-
-    name = "native"
 
     def __init__(self, ffi_name: str, P, dim: int, k: int):
         self.xp = jax.numpy
