@@ -111,21 +111,35 @@ def _det(cols: list[list[str]]) -> str:
     return f"{a} * {minors[0]} - {b} * {minors[1]} + {c} * {minors[2]}"
 
 
-def _close(cols: list[list[str]]) -> list[str]:
+def _tree(terms: list[str]) -> str:
+    """C expression: the sum of `terms` as a balanced tree (a shorter dependency chain)."""
+    if len(terms) == 1:
+        return terms[0]
+    h = len(terms) // 2
+    return f"({_tree(terms[:h])} + {_tree(terms[h:])})"
+
+
+def _close(cols: list[list[str]]) -> tuple[list[str], list[str]]:
     """The last column of a square 2-D or 3-D basis from the others, as `_qr.py` closes
-    it, unnormalised: the perpendicular of w_1 (the cross product w_1 x w_2) times
-    det V / (|w_1|^2 |w_2|^2), of norm |det V| / (|w_1| |w_2|), the pushed column's
-    r_dd |w_d| (no cancellation when V is ill-conditioned, as projections would have)."""
+    it, unnormalised: z = the perpendicular of w_1 (2-D) or w_1 x w_2 (3-D) times
+    det V / |z|^2, of norm |det V| / |z|, the pushed column's r_dd |w_d|. z is taken
+    from the pushed columns before any projection (w_1 x (w_2 - c w_1) = w_1 x w_2),
+    so the last column is off the chain of the others' projections and needs no
+    cancelling subtraction. Returns (lines before the projections, lines after)."""
     if len(cols) == 2:
-        (a, b), (x, y) = cols
-        return ["const double fc = det * r0;", f"{x} = -fc * {b};", f"{y} = fc * {a};"]
-    (a0, a1, a2), (b0, b1, b2), (z0, z1, z2) = cols
-    return [
-        "const double fc = det * r0 * r1;",
-        f"{z0} = fc * ({a1} * {b2} - {a2} * {b1});",
-        f"{z1} = fc * ({a2} * {b0} - {a0} * {b2});",
-        f"{z2} = fc * ({a0} * {b1} - {a1} * {b0});",
-    ]
+        (a, b), last = cols
+        z = [f"-{b}", a]
+    else:
+        (a0, a1, a2), (b0, b1, b2), last = cols
+        z = [
+            f"{a1} * {b2} - {a2} * {b1}",
+            f"{a2} * {b0} - {a0} * {b2}",
+            f"{a0} * {b1} - {a1} * {b0}",
+        ]
+    pre = [f"const double det = {_det(cols)};"]
+    pre += [f"const double z{i} = {e};" for i, e in enumerate(z)]
+    pre.append(f"const double fc = det / {_tree([f'z{i} * z{i}' for i in range(len(z))])};")
+    return pre, [f"{q} = fc * z{i};" for i, q in enumerate(last)]
 
 
 def _gram_schmidt(dim: int, k: int) -> list[str]:
@@ -133,15 +147,16 @@ def _gram_schmidt(dim: int, k: int) -> list[str]:
     power-of-two rescaling of columns far from norm 1."""
     cols, lines = _columns(dim, k), []
     closed = dim == k and k in (2, 3)
-    if closed:  # det V, before the columns change (projections keep it)
-        lines.append(f"const double det = {_det(cols)};")
+    if closed:  # the last column, from the pushed ones
+        pre, post = _close(cols)
+        lines += pre
     for j, u in enumerate(cols):
         if closed and j == k - 1:
-            lines += _close(cols)
+            lines += post
             lines.append(f"const double n{j} = {_norm2(u)};")
             break
         for i in range(j):
-            dot = " + ".join(f"{a} * {b}" for a, b in zip(cols[i], u, strict=True))
+            dot = _tree([f"{a} * {b}" for a, b in zip(cols[i], u, strict=True)])
             lines.append(f"const double c{i}_{j} = ({dot}) * r{i};")
             lines += [f"{a} -= c{i}_{j} * {b};" for a, b in zip(u, cols[i], strict=True)]
         lines.append(f"const double n{j} = {_norm2(u)};")
@@ -327,20 +342,18 @@ def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
     # once: d = (w_l . w_j) for every j, c_j = d_j / |w_l|^2 for j > l, w_j -= c_j w_l.
     closed = dim == k and k in (2, 3)
     lane_cols = [[f"{q}[{j}]" for q in rows] for j in range(k)]
-    if closed:  # the last column from the others and det V, as in `_gram_schmidt`
-        src.append(f"{i4}const double det = {_det(lane_cols)};")
+    if closed:  # the last column from the pushed ones, as in `_gram_schmidt`
+        pre, post = _close(lane_cols)
+        src += [i4 + line for line in pre]
     for l in range(k - 2 if closed else k - 1):
-        dot = " + ".join(f"{q} * {q}[{l}]" for q in rows)
+        dot = _tree([f"{q} * {q}[{l}]" for q in rows])
         src.append(f"{i4}const cj_vec d{l} = {dot};")
         src.append(f"{i4}const double r{l} = 1.0 / d{l}[{l}];")
         c = f"(cj_vec)((cj_ivec)(d{l} * r{l}) & cj_after{l})"
         src.append(f"{i4}const cj_vec c{l} = {c};")
         src += [f"{i4}{q} -= c{l} * {q}[{l}];" for q in rows]
     if closed:
-        l = k - 2
-        n_l = " + ".join(f"{q}[{l}] * {q}[{l}]" for q in rows)
-        src.append(f"{i4}const double r{l} = 1.0 / ({n_l});")
-        src += [i4 + line for line in _close(lane_cols)]
+        src += [i4 + line for line in post]
     src.append(f"{i4}const cj_vec n = {norm2};")
     src.append(f"{i4}const cj_ivec bx = ((cj_ivec)n >> 52) & 0x7ff;")
     src.append(f"{i4}const cj_ivec far = ((bx < {1023 - 400}) | (bx > {1023 + 400})) & cj_valid;")
