@@ -136,12 +136,13 @@ def sum_call(name: str, P, X, A, steps: int, threads: int):
 
 def spectrum_call(name: str, P, Y, *, k: int, rows: int, blocks: int, length: int):
     """The custom call of Benettin's loop: `rows` x `blocks` blocks of `length` pushes on
-    Y (state, basis, log-sums), a history row after each group; (Y, rows (rows, k+1))."""
+    Y (state, basis, carry: `spectrum._carry_in`), a history row after each group; (Y,
+    rows (rows, 3 k + 1))."""
     call = jax.ffi.ffi_call(
         SPECTRUM_TARGET,
         (
             jax.ShapeDtypeStruct(Y.shape, np.float64),
-            jax.ShapeDtypeStruct((rows, k + 1), np.float64),
+            jax.ShapeDtypeStruct((rows, 3 * k + 1), np.float64),
         ),
         input_output_aliases={1: 0},
     )

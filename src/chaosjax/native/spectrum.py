@@ -8,17 +8,21 @@ time loop (blocks of `qr_every` pushes, each followed by a Gram-Schmidt step, a
 history row every so many blocks) runs in C with the state and the basis in
 registers.
 
+The tangent part of the push is generated for one column and run on all k columns at
+once, one vector lane per column (`_source_vec`; `_source` is the scalar fallback).
 The Gram-Schmidt step does not normalise (`_gram_schmidt`): pushing orthogonal
 columns W of norms |w_i| and orthogonalising them (modified Gram-Schmidt order) gives
 w_i' = q_i' r_ii |w_i|, the same directions as the QR of the pushed orthonormal basis,
 so r_ii = |w_i'| / |w_i| and the sums of log r_ii telescope to log |w_i(end)| -
-log |w_i(start)|. A step then takes k - 1 divisions (the projections) and no square
-root or logarithm; a column whose squared norm leaves [2^-400, 2^400] is scaled by an
-exact power of two, counted in an integer exponent (a column that vanishes or
-overflows gives -inf or +inf, then NaN, as the XLA kernel's QR does). Norms and logarithms are taken
-where a history row is written and where a call ends (the basis is handed back
-orthonormal with the sums so far). The state does not depend on the basis, so it is
-bitwise that of the XLA kernel; the sums agree with its QR to rounding.
+log |w_i(start)|. A step then takes at most k - 1 divisions and no square root or
+logarithm; square 2-D/3-D bases close their last column as `_qr.py` does. A column
+whose squared norm leaves [2^-400, 2^400] is scaled by an exact power of two, counted
+in an integer exponent (a column that vanishes or overflows gives -inf or +inf, then
+NaN, as the XLA kernel's QR does). The kernel hands back the unnormalised basis and
+its carry (`_carry_in`), so a run split into calls gives the same bits as one call;
+the caller takes the logarithms (`_sums`, per history row and at the end) and
+normalises the basis. The state does not depend on the basis, so it is bitwise that
+of the XLA kernel; the sums agree with its QR to rounding.
 
 The run plan (transient, history rows, tail, divergence) is the caller's
 (`lyapunov/spectrum.py`, `run_plan`): this module gives it the primitives, `blocks`
@@ -88,8 +92,6 @@ static inline double cj_rescale(double n, int64_t *e)
     return f;
 }
 """
-
-_LN2 = "0.69314718055994530942"
 
 
 def _columns(dim: int, k: int) -> list[list[str]]:
@@ -181,9 +183,30 @@ def _gram_schmidt(dim: int, k: int) -> list[str]:
     return lines
 
 
-def _sum(j: int, col: list[str]) -> str:
-    """C expression: the log-sum of column j so far."""
-    return f"a{j} + 0.5 * log({_norm2(col)}) + (double)e{j} * {_LN2}"
+def _carry_in(o: int, k: int) -> list[str]:
+    """C lines: the carry after the basis in Y. The log-sum of column j is
+    a_j + log |w_j| + e_j log 2, n_j = |w_j|^2 (written at the end of each call and in
+    every history row, for the caller: `_sums`)."""
+    return [f"    double a{j} = Y[{o + j}];" for j in range(k)] + [
+        f"    int64_t e{j} = (int64_t)Y[{o + k + j}];" for j in range(k)
+    ]
+
+
+def _carry_out(o: int, k: int, norms: list[str]) -> list[str]:
+    out = [f"    Y[{o + j}] = a{j};" for j in range(k)]
+    out += [f"    Y[{o + k + j}] = (double)e{j};" for j in range(k)]
+    return out + [f"    Y[{o + 2 * k + j}] = {n};" for j, n in enumerate(norms)]
+
+
+def _row(dim: int, k: int, norms: list[str]) -> list[str]:
+    """C lines: history row r, (a, e, n) as in `_carry_in` and whether the state is
+    finite; the caller takes the logarithms (`_sums`)."""
+    w = 3 * k + 1
+    out = [f"H[r * {w} + {j}] = a{j};" for j in range(k)]
+    out += [f"H[r * {w} + {k + j}] = (double)e{j};" for j in range(k)]
+    out += [f"H[r * {w} + {2 * k + j}] = {n};" for j, n in enumerate(norms)]
+    finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
+    return out + [f"H[r * {w} + {3 * k}] = ({finite}) ? 1.0 : 0.0;"]
 
 
 def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
@@ -209,11 +232,8 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
     src += [f"    double x{i} = Y[{i}];" for i in range(dim)]
     src += [f"    double q{i} = Y[{dim + i}];" for i in range(nq)]
-    # Y: state, basis (columns orthogonal), log-sums. a_j: the sum at the start less
-    # log |w_j| there, so that the sum now is a_j + log |w_j| + e_j log 2.
     o = dim + nq
-    src += [f"    double a{j} = Y[{o + j}] - 0.5 * log({_norm2(c)});" for j, c in enumerate(cols)]
-    src += [f"    int64_t e{j} = 0;" for j in range(k)]
+    src += _carry_in(o, k)
     src += [
         "    for (int64_t r = 0; r < nrows; ++r) {",
         "        for (int64_t b = 0; b < nblocks; ++b) {",
@@ -227,15 +247,11 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     src += [f"{i3}}}", f"{i3}{{"]
     src += [i4 + line for line in _gram_schmidt(dim, k)]
     src += [f"{i3}}}", "        }", "        if (H) {"]
-    src += [f"{i3}H[r * {k + 1} + {j}] = {_sum(j, c)};" for j, c in enumerate(cols)]
-    finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
-    src += [f"{i3}H[r * {k + 1} + {k}] = ({finite}) ? 1.0 : 0.0;", "        }", "    }"]
-    # Out: the state, the basis normalised, the sums.
+    norms = [_norm2(c) for c in cols]
+    src += [i3 + line for line in _row(dim, k, norms)] + ["        }", "    }"]
     src += [f"    Y[{i}] = x{i};" for i in range(dim)]
-    for j, c in enumerate(cols):
-        src += ["    {", f"        const double n = {_norm2(c)}, r = 1.0 / sqrt(n);"]
-        src += [f"        Y[{dim + i * k + j}] = {a} * r;" for i, a in enumerate(c)]
-        src += [f"        Y[{o + j}] = a{j} + 0.5 * log(n) + (double)e{j} * {_LN2};", "    }"]
+    src += [f"    Y[{dim + i}] = q{i};" for i in range(nq)]
+    src += _carry_out(o, k, norms)
     src += ["}", ""]
     return "\n".join(src)
 
@@ -323,10 +339,7 @@ def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
     for i in range(dim):
         lanes = ", ".join(f"Y[{dim + i * k + j}]" for j in range(k))
         src.append(f"    cj_vec q{i} = {{{lanes}}};")
-    # a_j: the sum at the start less log |w_j| there (see _source).
-    src.append(f"    const cj_vec n_in = {norm2};")
-    src += [f"    double a{j} = Y[{o + j}] - 0.5 * log(n_in[{j}]);" for j in range(k)]
-    src += [f"    int64_t e{j} = 0;" for j in range(k)]
+    src += _carry_in(o, k)
     src += [
         "    for (int64_t r = 0; r < nrows; ++r) {",
         "        for (int64_t b = 0; b < nblocks; ++b) {",
@@ -374,18 +387,12 @@ def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
         src.append(f"{i4}    }}")
     src.append(f"{i4}}}")
     src += [f"{i3}}}", "        }", "        if (H) {", f"{i3}const cj_vec n = {norm2};"]
-    src += [
-        f"{i3}H[r * {k + 1} + {j}] = a{j} + 0.5 * log(n[{j}]) + (double)e{j} * {_LN2};"
-        for j in range(k)
-    ]
-    finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
-    src += [f"{i3}H[r * {k + 1} + {k}] = ({finite}) ? 1.0 : 0.0;", "        }", "    }"]
+    norms = [f"n[{j}]" for j in range(k)]
+    src += [i3 + line for line in _row(dim, k, norms)] + ["        }", "    }"]
     src += [f"    Y[{i}] = x{i};" for i in range(dim)]
-    src.append(f"    const cj_vec n = {norm2};")
-    for j in range(k):
-        src += ["    {", f"        const double r = 1.0 / sqrt(n[{j}]);"]
-        src += [f"        Y[{dim + i * k + j}] = q{i}[{j}] * r;" for i in range(dim)]
-        src += [f"        Y[{o + j}] = a{j} + 0.5 * log(n[{j}]) + (double)e{j} * {_LN2};", "    }"]
+    src += [f"    Y[{dim + i * k + j}] = q{i}[{j}];" for i in range(dim) for j in range(k)]
+    src += ["    {", f"        const cj_vec n = {norm2};"]
+    src += ["    " + line for line in _carry_out(o, k, norms)] + ["    }"]
     src += ["}", ""]
     return "\n".join(src)
 
@@ -461,23 +468,50 @@ _PUSHES_PER_CALL = 1 << 26
 that Ctrl-C (delivered between calls) stops a long run at once."""
 
 
+_LOG2 = float(np.log(2.0))
+
+
+def _sums(xp, a, e, n):
+    """The log-sums from the carry (`_carry_in`): a + log |w| + e log 2 (a vanished or
+    non-finite column gives -inf, inf or NaN, quietly, as in C)."""
+    if xp is np:
+        with np.errstate(all="ignore"):
+            return a + 0.5 * np.log(n) + e * _LOG2
+    return a + 0.5 * xp.log(n) + e * _LOG2
+
+
+def _layout(dim: int, k: int):
+    """Slices of Y: state, basis (dim x k, row-major), a, e, n (`_carry_in`)."""
+    o = dim + dim * k
+    return (
+        slice(0, dim),
+        slice(dim, o),
+        slice(o, o + k),
+        slice(o + k, o + 2 * k),
+        slice(o + 2 * k, o + 3 * k),
+    )
+
+
 class _Eager:
     """The primitives of `run_plan` on concrete values: ctypes calls of at most
-    `_PUSHES_PER_CALL` work on Y = (state, basis, log-sums), a NumPy vector."""
+    `_PUSHES_PER_CALL` work on Y = (state, unnormalised basis, carry), a NumPy vector.
+    A run split into calls gives the same bits as one call."""
 
     xp = np
 
     def __init__(self, fn, P, dim: int, k: int, qr_every: int):
         self.fn, self.P, self.dim, self.k = fn, P, dim, k
+        self.s = _layout(dim, k)
         # whole blocks per call
         self.per_call = max(1, _PUSHES_PER_CALL // (dim * k * (dim + k)) // qr_every)
 
     def start(self, x, Q):
-        dim, k = self.dim, self.k
-        Y = np.zeros(dim + dim * k + k)
-        Y[:dim], Y[dim : dim + dim * k] = np.asarray(x), np.asarray(Q).reshape(-1)
+        sx, sq, sa, se, sn = self.s
+        Y = np.zeros(sn.stop)
+        Q = np.asarray(Q)
+        Y[sx], Y[sq], Y[sn] = np.asarray(x), Q.reshape(-1), (Q * Q).sum(axis=0)
         self.py = Y.ctypes.data
-        return Y
+        return self.restart(Y)
 
     def blocks(self, Y, n: int, length: int, at: int):
         if n > 0 and length > 0:
@@ -489,44 +523,53 @@ class _Eager:
 
     def rows(self, Y, rows: int, per_row: int, length: int, at: int):
         k, pp = self.k, self.P.ctypes.data
-        H = np.zeros((rows, k + 1))
+        w = 3 * k + 1
+        H = np.zeros((rows, w))
         if per_row <= self.per_call:  # many rows per call
             group = self.per_call // per_row
             for r in range(0, rows, group):
                 n = min(group, rows - r)
-                self.fn(pp, self.py, H.ctypes.data + 8 * r * (k + 1), n, per_row, length)
+                self.fn(pp, self.py, H.ctypes.data + 8 * r * w, n, per_row, length)
         else:
             for r in range(rows):
                 self.blocks(Y, per_row - 1, length, at)
-                self.fn(pp, self.py, H.ctypes.data + 8 * r * (k + 1), 1, 1, length)
-        ok = (H[:, k] == 1.0) & np.isfinite(H[:, :k]).all(axis=1)
-        return Y, H[:, :k], ok
+                self.fn(pp, self.py, H.ctypes.data + 8 * r * w, 1, 1, length)
+        hist = _sums(np, H[:, :k], H[:, k : 2 * k], H[:, 2 * k : 3 * k])
+        return Y, hist, (H[:, 3 * k] == 1.0) & np.isfinite(hist).all(axis=1)
 
     def state(self, Y):
-        return Y[: self.dim].copy()
+        return Y[self.s[0]].copy()
 
     def finite(self, Y):
-        return bool(np.isfinite(Y[: self.dim]).all() and np.isfinite(Y[-self.k :]).all())
+        _, _, sa, se, sn = self.s
+        s = _sums(np, Y[sa], Y[se], Y[sn])
+        return bool(np.isfinite(Y[self.s[0]]).all() and np.isfinite(s).all())
 
     def restart(self, Y):
-        Y[-self.k :] = 0.0
+        _, _, sa, se, sn = self.s
+        with np.errstate(all="ignore"):
+            Y[sa], Y[se] = -0.5 * np.log(Y[sn]), 0.0
         return Y
 
     def end(self, Y, hist, div, x_run):
-        """NumPy arrays: the caller's one jit takes them as they are (a separate device
-        transfer of each would cost more than the rest of a short call)."""
-        dim, k = self.dim, self.k
+        """NumPy arrays: the caller takes them as they are (a device transfer of each
+        would cost more than the rest of a short call), the basis normalised."""
+        sx, sq, sa, se, sn = self.s
         count = jax.dtypes.canonicalize_dtype(np.int64)
-        return Y[:dim], Y[dim:-k].reshape(dim, k), Y[-k:], hist, np.asarray(div, count), x_run
+        with np.errstate(all="ignore"):
+            Q = Y[sq].reshape(self.dim, self.k) / np.sqrt(Y[sn])[None, :]
+        s = _sums(np, Y[sa], Y[se], Y[sn])
+        return Y[sx].copy(), Q, s, hist, np.asarray(div, count), x_run
 
 
 class _Traced:
     """The primitives of `run_plan` on traced values: each an XLA custom call of the
-    kernel (`ffi.spectrum_call`) on Y = (state, basis, log-sums)."""
+    kernel (`ffi.spectrum_call`) on Y = (state, unnormalised basis, carry)."""
 
     def __init__(self, ffi_name: str, P, dim: int, k: int):
         self.xp = jax.numpy
         self.ffi, self.P, self.dim, self.k = ffi_name, P, dim, k
+        self.s = _layout(dim, k)
 
     def _call(self, Y, nrows, n, length):
         from . import ffi
@@ -534,7 +577,9 @@ class _Traced:
         return ffi.spectrum_call(self.ffi, self.P, Y, k=self.k, rows=nrows, blocks=n, length=length)
 
     def start(self, x, Q):
-        return self.xp.concatenate([x, Q.reshape(-1), self.xp.zeros(self.k, x.dtype)])
+        xp, k = self.xp, self.k
+        z = xp.zeros(k, x.dtype)
+        return self.restart(xp.concatenate([x, Q.reshape(-1), z, z, (Q * Q).sum(axis=0)]))
 
     def blocks(self, Y, n: int, length: int, at: int):
         return Y if n <= 0 or length <= 0 else self._call(Y, 1, n, length)[0]
@@ -542,21 +587,24 @@ class _Traced:
     def rows(self, Y, rows: int, per_row: int, length: int, at: int):
         Y, H = self._call(Y, rows, per_row, length)
         k, xp = self.k, self.xp
-        return Y, H[:, :k], (H[:, k] == 1.0) & xp.isfinite(H[:, :k]).all(axis=1)
+        hist = _sums(xp, H[:, :k], H[:, k : 2 * k], H[:, 2 * k : 3 * k])
+        return Y, hist, (H[:, 3 * k] == 1.0) & xp.isfinite(hist).all(axis=1)
 
     def state(self, Y):
-        return Y[: self.dim]
+        return Y[self.s[0]]
 
     def finite(self, Y):
-        xp = self.xp
-        return xp.isfinite(Y[: self.dim]).all() & xp.isfinite(Y[-self.k :]).all()
+        xp, (sx, _, sa, se, sn) = self.xp, self.s
+        return xp.isfinite(Y[sx]).all() & xp.isfinite(_sums(xp, Y[sa], Y[se], Y[sn])).all()
 
     def restart(self, Y):
-        return Y.at[-self.k :].set(0.0)
+        _, _, sa, se, sn = self.s
+        return Y.at[sa].set(-0.5 * self.xp.log(Y[sn])).at[se].set(0.0)
 
     def end(self, Y, hist, div, x_run):
-        dim, k = self.dim, self.k
-        return Y[:dim], Y[dim:-k].reshape(dim, k), Y[-k:], hist, div, x_run
+        xp, (sx, sq, sa, se, sn) = self.xp, self.s
+        Q = Y[sq].reshape(self.dim, self.k) / xp.sqrt(Y[sn])[None, :]
+        return Y[sx], Q, _sums(xp, Y[sa], Y[se], Y[sn]), hist, div, x_run
 
 
 def _supported(x, Q) -> bool:
