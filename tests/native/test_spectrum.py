@@ -176,12 +176,12 @@ MORE = [
         l96_6.default_state(),
         dict(steps=2000, dt=0.01, solver="euler", history=5),
     ),
-    # k < dim with a partial block at the end and the transient's partial block.
+    # k < dim (4 lanes) with a partial block at the end and in the transient.
     (
         "lorenz96_6_k4_qr3",
         l96_6,
         l96_6.default_state(),
-        dict(steps=1001, dt=0.01, k=4, qr_every=3, transient=5, history=6),
+        dict(steps=1001, dt=0.01, solver="euler", k=4, qr_every=3, transient=5, history=6),
     ),
     # |x| in the step: the tangent has a select, so the scalar (not vector) kernel.
     ("lozi", cj.systems.Lozi(), jnp.array([0.1, 0.1]), dict(steps=500, transient=3, history=5)),
