@@ -630,7 +630,8 @@ def lyapunov_spectrum(push, x, Q, *, qr_every: int, run, xla=None):
       traced call (inside jit, vmap or grad) runs the kernel as XLA custom calls,
       vmapped and differentiated through `xla`.
 
-    **Returns:** `run`'s results as JAX arrays, or None when unsupported (not float64,
+    **Returns:** `run`'s results (NumPy arrays eagerly, JAX arrays traced; the caller
+    finishes either the same way), or None when unsupported (not float64,
     traced without `xla`, not on a CPU, a primitive without a translation, no
     compiler, `CHAOSJAX_CGEN=0`).
     """
