@@ -73,7 +73,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_sum, SumImpl,
                                   .Attr<int64_t>("threads"));
 
 // Blocks of Benettin's loop of one orbit (spectrum.py): `rows` x `blocks` blocks of
-// `length` pushes on Y (state, basis, log-sums), a history row after each group. The
+// `length` pushes on Y (state, basis, carry), a history row after each group. The
 // run plan is the caller's (lyapunov/spectrum.py), one custom call per part of it.
 static ffi::Error SpectrumImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> Y,
                                ffi::ResultBuffer<ffi::F64> Yo, ffi::ResultBuffer<ffi::F64> H,
