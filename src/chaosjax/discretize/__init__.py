@@ -75,37 +75,7 @@ def as_map(
     if not isinstance(system, (Flow, Map)):
         raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
     check_precision()
-    key = _map_key(system, dt, solver, rtol, atol, time_dependent)
-    hit = None if key is None else _maps.get(key)
-    if hit is not None and hit[0]() is system:
-        return hit[1]
-    m = _as_map(system, dt, solver, rtol, atol, time_dependent)
-    if key is not None:
-        if len(_maps) >= 64:
-            _maps.clear()
-        _maps[key] = (weakref.ref(system), m)
-    return m
-
-
-_maps: dict = {}
-"""Maps `as_map` made, by the system's identity and the arguments (with a weak
-reference to the system): an algorithm called again on the same system skips the
-checks and the construction. Only systems whose array leaves are all concrete JAX
-arrays (immutable, so checked once for good) and plain-number arguments are kept."""
-
-
-def _map_key(system, dt, solver, rtol, atol, time_dependent):
-    plain = (type(None), int, float)
-    if not all(type(a) in plain for a in (dt, rtol, atol)) or not isinstance(solver, str):
-        return None
-    for leaf in jax.tree.leaves(system):
-        if isinstance(leaf, np.ndarray) or isinstance(leaf, Tracer):
-            return None
-    return (id(system), dt, solver, rtol, atol, bool(time_dependent))
-
-
-def _as_map(system, dt, solver, rtol, atol, time_dependent) -> Map:
-    v.system_parameters(system)
+    _check_parameters(system)
     if isinstance(system, Map):
         if dt is not None:
             raise ValueError(
@@ -140,6 +110,25 @@ def _as_map(system, dt, solver, rtol, atol, time_dependent) -> Map:
     if solver == "event":
         return event_map(system, dt)
     return discretize(system, dt, solver, rtol=rtol, atol=atol)
+
+
+_checked: dict = {}
+"""Systems whose parameters `as_map` found real and finite, by identity (weak
+references only, so nothing is kept alive). Only systems whose array leaves are all
+concrete JAX arrays are noted: those cannot change, so one check holds for good."""
+
+
+def _check_parameters(system) -> None:
+    ref = _checked.get(id(system))
+    if ref is not None and ref() is system:
+        return
+    v.system_parameters(system)
+    for leaf in jax.tree.leaves(system):
+        if isinstance(leaf, np.ndarray) or isinstance(leaf, Tracer):
+            return  # mutable or traced: checked again next time
+    if len(_checked) >= 256:
+        _checked.clear()
+    _checked[id(system)] = weakref.ref(system)
 
 
 __all__ = [
