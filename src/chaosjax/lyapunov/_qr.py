@@ -176,3 +176,9 @@ def resolve(method: str, d: int, k: int, near_identity: bool) -> str:
 
 
 KERNELS = {"gram_schmidt": gram_schmidt, "cholesky": cholesky_qr, "householder": householder}
+#: The raw forms V -> (Q, g), log diag R = log(g) / 2, by the same names.
+RAW_KERNELS = {
+    "gram_schmidt": _gram_schmidt_raw,
+    "cholesky": _cholesky_raw,
+    "householder": _householder_raw,
+}
