@@ -115,8 +115,8 @@ def test_fallbacks(monkeypatch, c_calls):
     assert c_calls["c"] == 3
     # A Householder QR (dim > 8): the XLA kernel.
     big = cj.systems.Lorenz96(n=10)
-    cj.lyapunov_spectrum(big, big.default_state(), steps=5, dt=0.01, k=2)
-    assert c_calls["c"] == 3 and c_calls["fallback"] >= 1
+    res = cj.lyapunov_spectrum(big, big.default_state(), steps=5, dt=0.01, k=2)
+    assert c_calls["c"] == 3 and res.backend == "xla"
     # Driving inputs: the XLA kernel.
     net = cj.systems.RNN.random(jax.random.key(0), 4, g=1.5, n_inputs=1)
     cj.lyapunov_spectrum(net, net.default_state(), steps=5, inputs=jnp.ones((5, 1)))
@@ -165,3 +165,70 @@ def test_products_span_far_beyond_a_double(monkeypatch, c_calls):
     np.testing.assert_allclose(np.asarray(c.log_sums), np.asarray(xla.log_sums), rtol=1e-11)
     # The closed 2 x 2 QR: the sum of the exponents is log|det J| = log 0.3 to rounding.
     assert abs(float(c.exponents.sum()) - np.log(0.3)) < 1e-14
+
+
+l96_6 = cj.systems.Lorenz96(n=6)
+MORE = [
+    # dim 6, all six exponents: the columns as 8-lane vectors (Euler: a short kernel).
+    (
+        "lorenz96_6_euler",
+        l96_6,
+        l96_6.default_state(),
+        dict(steps=2000, dt=0.01, solver="euler", history=5),
+    ),
+    # k < dim (4 lanes) with a partial block at the end and in the transient.
+    (
+        "lorenz96_6_k4_qr3",
+        l96_6,
+        l96_6.default_state(),
+        dict(steps=1001, dt=0.01, solver="euler", k=4, qr_every=3, transient=5, history=6),
+    ),
+    # |x| in the step: the tangent has a select, so the scalar (not vector) kernel.
+    ("lozi", cj.systems.Lozi(), jnp.array([0.1, 0.1]), dict(steps=500, transient=3, history=5)),
+]
+
+
+@needs_gcc
+@pytest.mark.parametrize("name, system, x0, kw", MORE, ids=[c[0] for c in MORE])
+def test_more_c_spectra_equal_xla(monkeypatch, c_calls, name, system, x0, kw):
+    c, xla = both(monkeypatch, lambda: cj.lyapunov_spectrum(system, x0, **kw))
+    assert c_calls["c"] == 1 and c.backend == "native" and xla.backend == "xla"
+    same(c, xla)
+
+
+@needs_gcc
+def test_long_lorenz_run_as_xla(monkeypatch, c_calls):
+    """1e5 RK4 steps: the state does not depend on the basis, so it is bitwise the XLA
+    kernel's; the C loop's Gram-Schmidt without normalisation (no square root, no
+    logarithm per step) gives the exponents of the XLA kernel's Cholesky QR."""
+    x0 = jnp.array([-5.5, -9.0, 18.0])
+    c, xla = both(monkeypatch, lambda: cj.lyapunov_spectrum(lor, x0, steps=100_000, dt=0.01))
+    np.testing.assert_array_equal(np.asarray(c.final_state), np.asarray(xla.final_state))
+    np.testing.assert_allclose(np.asarray(c.exponents), np.asarray(xla.exponents), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(c.history), np.asarray(xla.history), rtol=1e-10)
+    assert float(c.exponents[0]) == pytest.approx(0.906, abs=0.02)
+
+
+@needs_gcc
+def test_divergence_of_several_columns_as_xla(monkeypatch, c_calls):
+    """Henon from (2, 0) escapes to infinity: the vector kernel marks the same step, and
+    the same history rows are non-finite (which of inf and NaN a column shows there may
+    differ: the XLA kernel closes the last column of a square basis, C projects it)."""
+    hen = cj.systems.Henon()
+    for transient in (0, 4):
+        c, xla = both(
+            monkeypatch,
+            lambda: cj.lyapunov_spectrum(
+                hen, jnp.array([2.0, 0.0]), steps=40, transient=transient, history=8,
+                throw=False,
+            ),
+        )  # fmt: skip
+        assert int(c.diverged_at) == int(xla.diverged_at) >= 0
+        hc, hx = np.asarray(c.history), np.asarray(xla.history)
+        ok = np.isfinite(hx).all(axis=1)
+        np.testing.assert_array_equal(np.isfinite(hc).all(axis=1), ok)
+        assert ok.any() and not ok.all()
+        # Before the overflow the tangent map is ill-conditioned beyond 1e40 (x ~ 1e20):
+        # the leading column agrees to rounding, the contracting one only roughly.
+        np.testing.assert_allclose(hc[ok, 0], hx[ok, 0], rtol=1e-13)
+        np.testing.assert_allclose(hc[ok, 1], hx[ok, 1], rtol=1e-2)

@@ -9,6 +9,12 @@ each step (`event_map`).
 
 from __future__ import annotations
 
+import weakref
+
+import jax
+import numpy as np
+from jax.core import Tracer
+
 from .. import _validate as v
 from .. import solvers
 from .._config import check_precision
@@ -69,7 +75,7 @@ def as_map(
     if not isinstance(system, (Flow, Map)):
         raise ValueError(f"`system` must be a cj.Flow or cj.Map, got {type(system).__name__}.")
     check_precision()
-    v.system_parameters(system)
+    _check_parameters(system)
     if isinstance(system, Map):
         if dt is not None:
             raise ValueError(
@@ -104,6 +110,25 @@ def as_map(
     if solver == "event":
         return event_map(system, dt)
     return discretize(system, dt, solver, rtol=rtol, atol=atol)
+
+
+_checked: dict = {}
+"""Systems whose parameters `as_map` found real and finite, by identity (weak
+references only, so nothing is kept alive). Only systems whose array leaves are all
+concrete JAX arrays are noted: those cannot change, so one check holds for good."""
+
+
+def _check_parameters(system) -> None:
+    ref = _checked.get(id(system))
+    if ref is not None and ref() is system:
+        return
+    v.system_parameters(system)
+    for leaf in jax.tree.leaves(system):
+        if isinstance(leaf, np.ndarray) or isinstance(leaf, Tracer):
+            return  # mutable or traced: checked again next time
+    if len(_checked) >= 256:
+        _checked.clear()
+    _checked[id(system)] = weakref.ref(system)
 
 
 __all__ = [

@@ -14,9 +14,9 @@ step into a few kernels:
 
 Each returns (Q, log diag R); diag R is positive by construction, so the signs of
 the Householder factors are fixed to match. Each also has a `.raw` form returning
-(Q, g) with log diag R = log(g) / 2: the generated-C spectrum loop multiplies the g's
-into running products (their binary exponents split off every step) and takes
-logarithms only where a history row is written, instead of k logarithms a step.
+(Q, g) with log diag R = log(g) / 2. (The generated-C spectrum loop of
+`native/spectrum.py` runs its own modified Gram-Schmidt without normalisation, the same
+factorisation to rounding.)
 
 Square bases of dimension 2 and 3 (the whole spectrum of a small system) close the
 last column instead of orthonormalising it: q_d is the unit vector orthogonal to

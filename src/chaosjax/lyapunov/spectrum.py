@@ -184,12 +184,6 @@ def _blocks(push, qr, carry, us, n_blocks, block_len):
     return carry
 
 
-def _mark(div, c, at):
-    """Record `at` as the divergence step if the carry went non-finite (first only)."""
-    bad = ~(jnp.all(jnp.isfinite(c[0])) & jnp.all(jnp.isfinite(c[2])))
-    return jnp.where((div < 0) & bad, at, div)
-
-
 def _plan(steps: int, qr_every: int, history: int):
     """Split `steps` into history rows of whole QR blocks, plus a tail.
 
@@ -203,62 +197,102 @@ def _plan(steps: int, qr_every: int, history: int):
     return rows, per_row, n_blocks - rows * per_row, rem
 
 
-@eqx.filter_jit
-def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history):
-    """Transient (state and basis), then the accumulated run. Everything in one jit.
+def run_plan(b, x, Q, transient: int, qr_every: int, plan):
+    """Benettin's run, written once for every backend `b`: the transient (state and
+    basis; its sums discarded), then the history rows of `plan` (`_plan`) and the tail.
+
+    `b` gives the primitives on its carry (XLA: `_Xla`, `_XlaChunked`; generated C:
+    `native/spectrum.py`, eagerly or as XLA custom calls): `start(x, Q)`,
+    `blocks(c, n, length, at)` (n blocks of `length` pushes, each followed by a QR; `at`
+    the step they start at, counting the transient, for driving inputs),
+    `rows(c, rows, per_row, length, at)` (`rows` groups of `per_row` blocks: the carry,
+    the log-sums after each group (rows, k), whether the state and sums were still
+    finite there (rows,)), `state`, `finite`, `restart` (sums to zero), `end`, and `xp`
+    (NumPy or jax.numpy) for the divergence step.
 
     Returns (final state, basis, log-sums, history of log-sums, divergence step, state
-    after the transient). The divergence step is the end of the first history row
-    whose carry went non-finite (0 for the transient); `_refine_divergence` finds
-    the exact step afterwards.
+    after the transient): JAX arrays, or NumPy arrays from the eager C loop (concrete
+    results are finished on the host either way, `_finish`). The divergence step is 0
+    for the transient, the end of the first history row whose carry went non-finite,
+    `steps` for the tail, or -1; `spectrum_on_map` finds the exact step afterwards.
     """
-    k = Q.shape[1]
-    zero = jnp.zeros(k, x.dtype)
-    t_inputs = None if inputs is None else inputs[:transient]
-    inputs = None if inputs is None else inputs[transient:]
-    # Transient: the basis converges onto the Oseledets directions too.
-    tb, trem = divmod(transient, qr_every)
-    c = (x, Q, zero)
-    c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[: tb * qr_every], tb, qr_every)
-    if trem:
-        c = _blocks(push, qr, c, None if t_inputs is None else t_inputs[tb * qr_every :], 1, trem)
-    x, Q = c[0], c[1]
-    div = _mark(jnp.asarray(-1), c, 0)
-
-    rows, per_row, tail_blocks, tail_steps = _plan(steps, qr_every, history)
+    rows, per_row, tail_blocks, tail_steps = plan
     row_len = per_row * qr_every
-    c = (x, Q, zero)
-
-    def row(carry, iu):
-        c, div = carry
-        i, u = iu
-        c = _blocks(push, qr, c, u, per_row, qr_every)
-        return (c, _mark(div, c, (i + 1) * row_len)), c[2]
-
-    hist = jnp.zeros((0, k), x.dtype)
+    steps = rows * row_len + tail_blocks * qr_every + tail_steps
+    xp = b.xp
+    tb, trem = divmod(transient, qr_every)
+    c = b.start(x, Q)
+    c = b.blocks(c, tb, qr_every, 0)
+    c = b.blocks(c, 1 if trem else 0, trem, tb * qr_every)
+    x_run = b.state(c)
+    div = xp.where(b.finite(c), -1, 0)
+    c = b.restart(c)
     if rows:
-        us = (
-            None
-            if inputs is None
-            else inputs[: rows * row_len].reshape((rows, row_len) + inputs.shape[1:])
-        )
-        (c, div), hist = jax.lax.scan(row, (c, div), (jnp.arange(rows), us), length=rows)
-    done = rows * row_len
-    if tail_blocks:
-        c = _blocks(
-            push,
-            qr,
-            c,
-            None if inputs is None else inputs[done : done + tail_blocks * qr_every],
-            tail_blocks,
-            qr_every,
-        )
-        done += tail_blocks * qr_every
-    if tail_steps:
-        c = _blocks(push, qr, c, None if inputs is None else inputs[done:], 1, tail_steps)
-    div = _mark(div, c, steps)
-    x_end, Q, s = c
-    return x_end, Q, s, hist, div, x
+        c, hist, ok = b.rows(c, rows, per_row, qr_every, transient)
+        bad = xp.logical_not(ok)
+        div = xp.where((div < 0) & bad.any(), (xp.argmax(bad) + 1) * row_len, div)
+    else:
+        hist = xp.zeros((0, Q.shape[1]), x.dtype)
+    at = transient + rows * row_len
+    c = b.blocks(c, tail_blocks, qr_every, at)
+    c = b.blocks(c, 1 if tail_steps else 0, tail_steps, at + tail_blocks * qr_every)
+    div = xp.where((div < 0) & xp.logical_not(b.finite(c)), steps, div)
+    return b.end(c, hist, div.astype(_count_dtype()), x_run)
+
+
+def _finite(c):
+    return jnp.all(jnp.isfinite(c[0])) & jnp.all(jnp.isfinite(c[2]))
+
+
+class _Xla:
+    """`run_plan`'s primitives in XLA (one jit): carry (state, basis, log-sums)."""
+
+    xp = jnp
+
+    def __init__(self, push, qr, inputs):
+        self.push, self.qr, self.inputs = push, qr, inputs
+
+    def _us(self, at: int, n: int):
+        return None if self.inputs is None else self.inputs[at : at + n]
+
+    def start(self, x, Q):
+        return x, Q, jnp.zeros(Q.shape[1], x.dtype)
+
+    def blocks(self, c, n: int, length: int, at: int):
+        if n <= 0 or length <= 0:
+            return c
+        return _blocks(self.push, self.qr, c, self._us(at, n * length), n, length)
+
+    def rows(self, c, rows: int, per_row: int, length: int, at: int):
+        us = self._us(at, rows * per_row * length)
+        if us is not None:
+            us = us.reshape((rows, per_row * length) + us.shape[1:])
+
+        def row(c, u):
+            c = _blocks(self.push, self.qr, c, u, per_row, length)
+            return c, (c[2], _finite(c))
+
+        c, (hist, ok) = jax.lax.scan(row, c, us, length=rows)
+        return c, hist, ok
+
+    def state(self, c):
+        return c[0]
+
+    def finite(self, c):
+        return _finite(c)
+
+    def restart(self, c):
+        return c[0], c[1], jnp.zeros_like(c[2])
+
+    def end(self, c, hist, div, x_run):
+        return (*c, hist, div, x_run)
+
+
+@eqx.filter_jit
+def _spectrum_kernel(push, qr, x, Q, inputs, steps, transient, qr_every, history):
+    """`run_plan` on XLA, everything in one jit (see `run_plan` for the results)."""
+    plan = _plan(steps, qr_every, history)
+    return run_plan(_Xla(push, qr, inputs), x, Q, transient, qr_every, plan)
 
 
 _XLA_PUSHES_PER_CALL = 1 << 25
@@ -269,51 +303,54 @@ a fraction of a second, so that Ctrl-C (delivered between calls) stops the run."
 @eqx.filter_jit
 def _blocks_kernel(push, qr, carry, n_blocks: int, block_len: int):
     """`_blocks` of an undriven run, and whether the state and sums are still finite:
-    one call of `_spectrum_chunked` (compiled per number and length of blocks)."""
+    one call of `_XlaChunked` (compiled per number and length of blocks)."""
     c = _blocks(push, qr, carry, None, n_blocks, block_len)
-    return c, jnp.all(jnp.isfinite(c[0])) & jnp.all(jnp.isfinite(c[2]))
+    return c, _finite(c)
 
 
 def _long_run(steps: int, transient: int, dim: int, k: int) -> bool:
     return (steps + transient) * dim * k * (dim + k) > 4 * _XLA_PUSHES_PER_CALL
 
 
+class _XlaChunked(_Xla):
+    """`run_plan`'s primitives for a long, concrete, undriven run: a Python loop over
+    calls of bounded work (the same blocks in the same order, so the same sums and
+    history), each waited for, so Ctrl-C stops the run between calls."""
+
+    xp = np
+
+    def __init__(self, push, qr, per_call: int):
+        super().__init__(push, qr, None)
+        self.per_call = per_call
+
+    def blocks(self, c, n: int, length: int, at: int):
+        while n > 0 and length > 0:
+            c, flag = _blocks_kernel(self.push, self.qr, c, min(n, self.per_call), length)
+            bool(flag)  # wait for the call
+            n -= min(n, self.per_call)
+        return c
+
+    def rows(self, c, rows: int, per_row: int, length: int, at: int):
+        hist, ok = [], []
+        for _ in range(rows):
+            c = self.blocks(c, per_row, length, at)
+            hist.append(c[2])
+            ok.append(self.finite(c))
+        return c, jnp.stack(hist), np.array(ok)
+
+    def finite(self, c):
+        return bool(_finite(c))
+
+    def end(self, c, hist, div, x_run):
+        return (*c, hist, jnp.asarray(div), x_run)
+
+
 def _spectrum_chunked(push, qr, x, Q, steps, transient, qr_every, history):
-    """`_spectrum_kernel` of a long, concrete, undriven run as a Python loop over calls
-    of bounded work: the same blocks in the same order, so the same sums and history,
-    and Ctrl-C stops it between calls."""
+    """`_spectrum_kernel` of a long, concrete, undriven run in calls of bounded work."""
     dim, k = Q.shape
     per_call = max(1, _XLA_PUSHES_PER_CALL // (dim * k * (dim + k)) // qr_every)
-
-    def run(c, n, length):
-        """(carry, finite) after n blocks of `length` pushes, in calls of per_call; each
-        call is waited for (one flag read back), so Ctrl-C lands between calls."""
-        ok = True
-        while n > 0:
-            c, flag = _blocks_kernel(push, qr, c, min(n, per_call), length)
-            ok = bool(flag)
-            n -= min(n, per_call)
-        return c, ok
-
-    zero = jnp.zeros(k, x.dtype)
-    tb, trem = divmod(transient, qr_every)
-    c, ok = run((x, Q, zero), tb, qr_every)
-    c, ok2 = run(c, 1 if trem else 0, trem)
-    x_run = c[0]
-    div = -1 if ok and ok2 else 0
-    rows, per_row, tail_blocks, tail_steps = _plan(steps, qr_every, history)
-    c, hist = (c[0], c[1], zero), []
-    for r in range(rows):
-        c, ok = run(c, per_row, qr_every)
-        hist.append(c[2])
-        if div < 0 and not ok:
-            div = (r + 1) * per_row * qr_every
-    c, ok = run(c, tail_blocks, qr_every)
-    c, ok2 = run(c, 1 if tail_steps else 0, tail_steps)
-    if div < 0 and not (ok and ok2):
-        div = steps
-    hist = jnp.stack(hist) if hist else jnp.zeros((0, k), x.dtype)
-    return c[0], c[1], c[2], hist, jnp.asarray(div), x_run
+    plan = _plan(steps, qr_every, history)
+    return run_plan(_XlaChunked(push, qr, per_call), x, Q, transient, qr_every, plan)
 
 
 def _orbit(m, x, us, length):
@@ -485,9 +522,9 @@ def _check_resume(resume, dim, k, transient, inverse, m):
     return resume.final_state, kr
 
 
-def _initial_basis(dim: int, k: int, key, dtype) -> Array:
+def _initial_basis(dim: int, k: int, key, dtype) -> Array | np.ndarray:
     if k == dim and key is None:
-        return jnp.asarray(np.eye(dim, dtype=dtype))  # NumPy: no eager jnp dispatch
+        return np.eye(dim, dtype=dtype)  # NumPy: no eager dispatch (kernels take it)
     key = jax.random.key(0) if key is None else v.prng_key(key)
     Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
     return Q
@@ -584,27 +621,26 @@ def spectrum_on_map(
     method = _qr.resolve(qr, dim, k, near_identity)
     qr_fn = _qr.KERNELS[method]
     Q0 = _initial_basis(dim, k, key, x.dtype) if resume is None else resume.basis
-    xp, backend = jnp, "xla"
+    backend = "xla"
     if inverse:
         x_end, Q_end, s, hist, div, tail, L = _inverse_kernel(
             push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history
         )
-        rows = hist.shape[0]
-        hist_steps = (tail + jnp.arange(1, rows + 1) * L).astype(_count_dtype())
+        hist_steps = (tail + jnp.arange(1, hist.shape[0] + 1) * L).astype(_count_dtype())
     else:
-        # Generated C first (the same push and QR, the time loop in registers); None
-        # when unsupported (traced, not float64, no gcc): the XLA kernel. Driving
-        # inputs always take the XLA kernel.
+        plan = _plan(steps, qr_every, history)
         out = None
-        if inputs is None and not timed:
+        if inputs is None and not timed and method != "householder":
+            # Generated C first (the same push, the time loop in registers, modified
+            # Gram-Schmidt); None when unsupported (not float64, no compiler): the XLA
+            # kernel. Driving inputs always take the XLA kernel.
             out = native.lyapunov_spectrum(
                 push,
-                _qr.RAW_KERNELS[method],
                 x,
                 Q0,
-                transient=transient,
                 qr_every=qr_every,
-                plan=_plan(steps, qr_every, history),
+                run=lambda b, x, Q: run_plan(b, x, Q, transient, qr_every, plan),
+                batch=(_qr.RAW_KERNELS[method], transient, plan),
                 xla=lambda push, x, Q: _spectrum_kernel(
                     push, qr_fn, x, Q, None, steps, transient, qr_every, history
                 ),
@@ -620,9 +656,6 @@ def spectrum_on_map(
         if out is None:
             out = _spectrum_kernel(push, qr_fn, x, Q0, inputs, steps, transient, qr_every, history)
         x_end, Q_end, s, hist, div, x_run = out
-        # The C path returns NumPy arrays: finish in NumPy, since each eager jnp op is a
-        # dispatch (docs/performance.md).
-        xp = np if isinstance(s, np.ndarray) else jnp
         if not is_traced(div, x_run) and int(div) > 0:
             # Locate the step exactly: re-run the state alone up to the flagged row end.
             first = int(
@@ -633,42 +666,66 @@ def spectrum_on_map(
                     None if inputs is None else jnp.asarray(inputs)[transient:],
                 )
             )
-            div = xp.asarray(first if first > 0 else int(div))
-        rows, per_row, _, _ = _plan(steps, qr_every, history)
-        hist_steps = (xp.arange(1, rows + 1) * per_row * qr_every).astype(_count_dtype())
+            div = np.asarray(first if first > 0 else int(div), _count_dtype())
+        rows, per_row, _, _ = plan
+        hist_steps = np.arange(1, rows + 1, dtype=np.int64) * (per_row * qr_every)
+    tau = float(m.time_per_step)
+    if is_traced(x_end, Q_end, s, hist, div, hist_steps, resume):
+        arrays = _finish(
+            jnp, x_end, Q_end, s, hist, div, hist_steps, resume, steps=steps, tau=tau, timed=timed
+        )
+    else:
+        # Concrete results, whichever kernel ran: finished on the host with NumPy and
+        # moved to the device in one call. (An XLA computation here, after a long C
+        # call has left XLA's threads asleep, cost milliseconds on a loaded machine.)
+        x_end, Q_end, s, hist, div, hist_steps = (
+            np.asarray(a) for a in (x_end, Q_end, s, hist, div, hist_steps)
+        )
+        arrays = _finish(
+            np, x_end, Q_end, s, hist, div, hist_steps, resume, steps=steps, tau=tau, timed=timed
+        )
+        arrays = _to_device(arrays)
+    return LyapunovResult(**arrays, steps=steps + _done(resume), time_per_step=tau, backend=backend)
+
+
+_to_device = jax.jit(lambda arrays: arrays)
+"""NumPy arrays to JAX arrays in one call (cheaper than `jax.device_put` of each)."""
+
+
+def _finish(xp, x_end, Q_end, s, hist, div, hist_steps, resume, *, steps, tau, timed):
+    """The arrays of a `LyapunovResult` from a kernel's results, with the array module
+    `xp` (NumPy for concrete results, jax.numpy under a trace): exponents and history
+    per unit time, sorted; a resumed run's sums, steps and history first."""
+    count = _count_dtype()
+    k = s.shape[-1]
+    hist_steps = hist_steps.astype(count)
     if timed:
         x_end = x_end[..., :-1]  # the state without its time
-    tau = float(m.time_per_step)
     done = 0
-    prev_hist = xp.zeros((0, k), x.dtype)
-    prev_steps = xp.zeros((0,), _count_dtype())
+    prev_hist = xp.zeros((0, k), s.dtype)
+    prev_steps = xp.zeros((0,), count)
     if resume is not None:
         # Continue the earlier run: its sums and steps count, its history comes first.
         done = resume.steps
-        s = s + resume.log_sums
-        hist = hist + resume.log_sums[None, :]
+        sums = xp.asarray(resume.log_sums)
+        s = s + sums
+        hist = hist + sums[None, :]
         hist_steps = hist_steps + done
-        prev_hist, prev_steps = resume.history, resume.history_steps
-        div = xp.where(
-            resume.diverged_at >= 0, resume.diverged_at, xp.where(div >= 0, div + done, div)
-        )
-    if not rows:  # fewer steps than one QR block: one row, the final estimate
-        hist, hist_steps = s[None, :], xp.array([steps + done], _count_dtype())
-        rows = 1
+        prev_hist, prev_steps = xp.asarray(resume.history), xp.asarray(resume.history_steps)
+        was = xp.asarray(resume.diverged_at)
+        div = xp.where(was >= 0, was, xp.where(div >= 0, div + done, div))
+    if not hist.shape[0]:  # fewer steps than one QR block: one row, the final estimate
+        hist, hist_steps = s[None, :], xp.asarray([steps + done], count)
     hist = hist / (hist_steps[:, None].astype(hist.dtype) * tau)
     exps = s / ((steps + done) * tau)
-    j = jnp.asarray
-    return LyapunovResult(
-        exponents=j(-xp.sort(-exps)),
-        history=j(xp.concatenate([prev_hist, -xp.sort(-hist, axis=-1)])),
-        history_steps=j(xp.concatenate([prev_steps, hist_steps])),
-        diverged_at=j(div),
-        final_state=j(x_end),
-        basis=j(Q_end),
-        log_sums=j(s),
-        steps=steps + done,
-        time_per_step=tau,
-        backend=backend,
+    return dict(
+        exponents=-xp.sort(-exps),
+        history=xp.concatenate([prev_hist, -xp.sort(-hist, axis=-1)]),
+        history_steps=xp.concatenate([prev_steps, hist_steps]),
+        diverged_at=xp.asarray(div, count),
+        final_state=x_end,
+        basis=Q_end,
+        log_sums=s,
     )
 
 

@@ -8,7 +8,7 @@ generated, compiled and cached, and when XLA is used instead.
 - `iterate(m, x, n)`: a batch of states after `n` steps of the map `m`.
 - `iterate_and_sum(m, x, acc, observable, n)`: the same, adding `observable` of each
   state before its step to the running sums `acc`.
-- `lyapunov_spectrum(push, qr_raw, x, Q, transient=..., qr_every=..., plan=...)`:
+- `lyapunov_spectrum(push, x, Q, qr_every=..., run=...)`:
   Benettin's QR loop for one orbit.
 - `store(m, x, transient, n_saves, save_every)`: a stored orbit (one state or a
   batch, per-member parameters under `vmap`): the state after the transient and every

@@ -165,29 +165,19 @@ def store_call(name: str, P, X, shape, n, transient, n_saves, save_every, with_s
     return call(P, X, kernel=name, **{k: np.int64(v) for k, v in ints.items()})
 
 
-def spectrum_call(name: str, P, Y, *, dim, k, transient, qr_every, plan):
-    """The custom call of Benettin's loop: (Y, history rows (rows, k+1), x after the
-    transient and its finiteness flag (dim+1,))."""
-    rows, per_row, tail_blocks, tail_steps = plan
+def spectrum_call(name: str, P, Y, *, k: int, rows: int, blocks: int, length: int):
+    """The custom call of Benettin's loop: `rows` x `blocks` blocks of `length` pushes on
+    Y (state, basis, carry: `spectrum._carry_in`), a history row after each group; (Y,
+    rows (rows, 3 k + 1))."""
     call = jax.ffi.ffi_call(
         SPECTRUM_TARGET,
         (
             jax.ShapeDtypeStruct(Y.shape, np.float64),
-            jax.ShapeDtypeStruct((rows, k + 1), np.float64),
-            jax.ShapeDtypeStruct((dim + 1,), np.float64),
+            jax.ShapeDtypeStruct((rows, 3 * k + 1), np.float64),
         ),
         input_output_aliases={1: 0},
     )
-    ints = dict(
-        dim=dim,
-        k=k,
-        transient=transient,
-        qr_every=qr_every,
-        rows=rows,
-        per_row=per_row,
-        tail_blocks=tail_blocks,
-        tail_steps=tail_steps,
-    )
+    ints = dict(rows=rows, blocks=blocks, length=length)
     return call(P, Y, kernel=name, **{n: np.int64(v) for n, v in ints.items()})
 
 

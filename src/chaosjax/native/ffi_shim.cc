@@ -109,47 +109,18 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_store, StoreImpl,
                                   .Attr<int64_t>("with_start")
                                   .Attr<int64_t>("threads"));
 
-// Benettin's loop of one orbit, in the plan spectrum.py follows: the transient, then
-// `rows` history rows of `per_row` blocks of `qr_every` pushes, then `tail_blocks`
-// blocks and `tail_steps` pushes. Y: state, basis, log-sums (see spectrum.py).
+// Blocks of Benettin's loop of one orbit (spectrum.py): `rows` x `blocks` blocks of
+// `length` pushes on Y (state, basis, carry), a history row after each group. The
+// run plan is the caller's (lyapunov/spectrum.py), one custom call per part of it.
 static ffi::Error SpectrumImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> Y,
                                ffi::ResultBuffer<ffi::F64> Yo, ffi::ResultBuffer<ffi::F64> H,
-                               ffi::ResultBuffer<ffi::F64> Xr, std::string_view kernel,
-                               int64_t dim, int64_t k, int64_t transient, int64_t qr_every,
-                               int64_t rows, int64_t per_row, int64_t tail_blocks,
-                               int64_t tail_steps) {
+                               std::string_view kernel, int64_t rows, int64_t blocks,
+                               int64_t length) {
   auto fn = reinterpret_cast<SpectrumKernel>(lookup(kernel));
   if (!fn) return missing(kernel);
   double *y = Yo->typed_data();
   if (y != Y.typed_data()) std::memcpy(y, Y.typed_data(), Y.size_bytes());
-  const double *p = P.typed_data();
-  auto blocks = [&](int64_t n, int64_t length, double *row) {
-    if (n > 0 && length > 0) fn(p, y, row, 1, n, length);
-  };
-  const int64_t o = dim + dim * k;
-  auto restart = [&]() {
-    for (int64_t i = 0; i < k; ++i) {
-      y[o + i] = 0.0;
-      y[o + k + i] = 1.0;
-      y[o + 2 * k + i] = 0.0;
-    }
-  };
-  blocks(transient / qr_every, qr_every, nullptr);
-  blocks(transient % qr_every ? 1 : 0, transient % qr_every, nullptr);
-  double *xr = Xr->typed_data();  // state after the transient, and a finiteness flag
-  bool finite = true;
-  for (int64_t i = 0; i < dim; ++i) {
-    xr[i] = y[i];
-    finite = finite && std::isfinite(y[i]);
-  }
-  for (int64_t i = 0; i < k; ++i) finite = finite && std::isfinite(y[o + 3 * k + i]);
-  xr[dim] = finite ? 1.0 : 0.0;
-  restart();
-  double *h = H->typed_data();
-  for (int64_t r = 0; r < rows; ++r) blocks(per_row, qr_every, h + r * (k + 1));
-  blocks(tail_blocks, qr_every, nullptr);
-  blocks(tail_steps ? 1 : 0, tail_steps, nullptr);
-  for (int64_t i = 0; i < k; ++i) y[o + i] = y[o + 3 * k + i];
+  if (rows > 0 && blocks > 0 && length > 0) fn(P.typed_data(), y, H->typed_data(), rows, blocks, length);
   return ffi::Error::Success();
 }
 
@@ -159,16 +130,10 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_spectrum, SpectrumImpl,
                                   .Arg<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>()
                                   .Ret<ffi::Buffer<ffi::F64>>()
-                                  .Ret<ffi::Buffer<ffi::F64>>()
                                   .Attr<std::string_view>("kernel")
-                                  .Attr<int64_t>("dim")
-                                  .Attr<int64_t>("k")
-                                  .Attr<int64_t>("transient")
-                                  .Attr<int64_t>("qr_every")
                                   .Attr<int64_t>("rows")
-                                  .Attr<int64_t>("per_row")
-                                  .Attr<int64_t>("tail_blocks")
-                                  .Attr<int64_t>("tail_steps"));
+                                  .Attr<int64_t>("blocks")
+                                  .Attr<int64_t>("length"));
 
 // Benettin's loop for a batch of orbits (batched_spectrum.py), in the same plan as
 // cj_ffi_spectrum: P (n_params, npad) and Y (rows of Y, npad) structure-of-arrays;
