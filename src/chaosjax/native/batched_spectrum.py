@@ -276,7 +276,14 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         src += [
             f"{i4}const double g0 = {f(g[0])};",
             f"{i4}gg[l] = g0;",
-            f"{i4}bad |= !(g0 > 0x1p-900 && g0 < 0x1p900) & !isnan(qs0[l]);",
+            # Bit tests, not comparisons: see cj_log. The squared norm's biased exponent
+            # (its sign bit included) in (123, 1923): 2^-900 < g0 < 2^900.
+            f"{i4}uint64_t ug, uq;",
+            f"{i4}memcpy(&ug, &g0, 8);",
+            f"{i4}memcpy(&uq, &qs0[l], 8);",
+            f"{i4}const int64_t eg = (int64_t)(ug >> 52);",
+            f"{i4}const int live = (uq << 1) <= (0x7ffULL << 53);  /* not NaN at the start */",
+            f"{i4}bad |= ((eg <= 123) | (eg >= 1923)) & live;",
             f"{i3}}}",
             f"{i3}if (bad) {{",
         ]
