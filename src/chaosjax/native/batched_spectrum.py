@@ -295,16 +295,22 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         src += [f"{i4}for (int l = 0; l < T; ++l) {{"]
         src += _split(0, "gg[l]", i5)
         src += [f"{i4}}}", f"{i3}}}", f"{i2}}}"]
-    src += [f"{i2}if (H) {{", f"{i3}#pragma omp simd", f"{i3}for (int l = 0; l < T; ++l) {{"]
-    src += [f"{i4}H[{i} * npad + off + l] = {_sum(i)};" for i in range(k)]
-    finite = " && ".join(f"isfinite(x{i}[l])" for i in range(dim))
-    src += [f"{i4}H[{k} * npad + off + l] = ({finite}) ? 1.0 : 0.0;", f"{i3}}}", f"{i2}}}"]
     src += [f"{i2}memcpy(Y + {i} * npad + off, x{i}, sizeof(x{i}));" for i in range(dim)]
     src += [f"{i2}memcpy(Y + {dim + i} * npad + off, q{i}, sizeof(q{i}));" for i in range(nq)]
     src += [f"{i2}memcpy(Y + {o + k + i} * npad + off, m{i}, sizeof(m{i}));" for i in range(k)]
-    src += [f"{i2}#pragma omp simd", f"{i2}for (int l = 0; l < T; ++l) {{"]
-    src += [f"{i3}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
-    src += [f"{i3}Y[{o + 3 * k + i} * npad + off + l] = {_sum(i)};" for i in range(k)]
+    # The log-sums now, into Y and (one logarithm for both) into the history row.
+    finite = " && ".join(f"isfinite(x{i}[l])" for i in range(dim))
+    for with_h in (True, False):
+        src += [f"{i2}{'if (H) {' if with_h else '} else {'}"]
+        src += [f"{i3}#pragma omp simd", f"{i3}for (int l = 0; l < T; ++l) {{"]
+        src += [f"{i4}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
+        for i in range(k):
+            src += [f"{i4}const double sum{i} = {_sum(i)};"]
+            src += [f"{i4}Y[{o + 3 * k + i} * npad + off + l] = sum{i};"]
+            src += [f"{i4}H[{i} * npad + off + l] = sum{i};"] if with_h else []
+        if with_h:
+            src += [f"{i4}H[{k} * npad + off + l] = ({finite}) ? 1.0 : 0.0;"]
+        src += [f"{i3}}}"]
     src += [f"{i2}}}", "    }", "}", ""]
     return "\n".join(src)
 
