@@ -13,9 +13,15 @@ Gram-Schmidt, or the caller's raw QR).
 
 The log-sums are carried as in `spectrum.py`: running products of diag R^2 with their
 binary exponents split off each step (bit operations, vectorised; no logarithm in the
-loop), logarithms only per history row. Results equal those of the XLA kernel vmapped
-to rounding (FMA contraction, and the logarithm of a product instead of a sum of
-logarithms); a member that diverges carries NaN or inf in its own lanes only and is
+loop), logarithms only per history row and per call (`cj_log`, straight-line C that
+the member loop vectorises; glibc's `log` would be one call per member). For k = 1 the
+tangent map is linear, so the vector is normalised once per `GROUP_PUSHES` pushes (the
+same Q and the same product of squared norms as per block); a tile whose squared norm
+left [2^-900, 2^900] in a group, in a member still live at its start, runs that group
+again block by block, so overflow and underflow are met exactly where the step-by-step
+loop meets them. Results equal those of the XLA kernel vmapped to rounding (FMA
+contraction, the logarithm of a product instead of a sum of logarithms, a few ulp of
+`cj_log`); a member that diverges carries NaN or inf in its own lanes only and is
 marked by the caller's rules, member by member.
 
 Entry points: `lyapunov_spectra` (eager, NumPy in and out, through ctypes) and
