@@ -194,6 +194,12 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         LOG_C,
         f"#define T {tile}",
         "",
+        # gcc's unroll-and-jam would run two pushes of a small map in one pass and fuse
+        # a product of one push into an addition of the next (FMA contraction across
+        # pushes): other roundings than one push at a time, which chaos amplifies.
+        "#if defined(__GNUC__) && !defined(__clang__)",
+        '__attribute__((optimize("no-loop-unroll-and-jam")))',
+        "#endif",
         "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
         "int64_t npad, int64_t nblocks, int64_t blen, int nthreads)",
         "{",
