@@ -60,6 +60,11 @@ _ARGS = [
     ctypes.c_int,  # threads
 ]
 
+#: Member-pushes x lines of C per push below which a call runs on one thread: ~1e7 is
+#: of the order of 0.1 ms of work, where waking the other threads (microseconds on an
+#: idle machine, a time slice on a loaded one) stops paying.
+_PARALLEL_WORK = 1e7
+
 #: A tile's rows (parameters, state, basis, sums) beyond this many bytes overflow L1/L2.
 _MAX_TILE_BYTES = 256 * 1024
 
@@ -204,7 +209,11 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         "int64_t npad, int64_t nblocks, int64_t blen, int nthreads)",
         "{",
         "    const int64_t ntiles = npad / T;",
-        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)",
+        # A call too short to pay for waking the other threads (one history row of a
+        # small map) runs on the caller's thread alone.
+        f"    const int par = (double)npad * (double)(nblocks * blen) * {len(push_lines) + 1}.0"
+        f" >= {_PARALLEL_WORK:.1e};",
+        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if(par)",
         "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
         "        const int64_t off = tile * T;",
     ]
