@@ -110,6 +110,28 @@ def test_a_diverging_member_poisons_no_other(xla_env):
 
 
 @needs_gcc
+def test_one_vector_normalised_per_group_and_rerun_on_underflow(xla_env):
+    # k = 1 pushes 16 steps between normalisations; near a superstable orbit the
+    # product of 16 derivatives underflows (r = 2: log |f'| ~ -36 a step), and the
+    # tile's group runs again step by step: same numbers as the XLA loop.
+    rs = jnp.array([2.0, 3.2, 3.4985617, 3.83, 1.0 + 5**0.5, 4.0])
+
+    def lam(r):
+        res = cj.max_lyapunov(
+            cj.systems.Logistic(r=r), jnp.array([0.3]), steps=1003, transient=37, history=7
+        )
+        return res.exponents[0], res.history[:, 0], res.diverged_at
+
+    assert TARGET in hlo(jax.vmap(lam), rs)
+    got = jax.tree.map(np.asarray, jax.jit(jax.vmap(lam))(rs))
+    want = xla_env(lambda: jax.jit(jax.vmap(lam))(rs))
+    close(got[0], want[0])
+    close(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])
+    assert got[0][0] < -30 and abs(got[0][-1] - np.log(2.0)) < 0.02
+
+
+@needs_gcc
 def test_eager_kernel_matches_the_custom_call():
     m = cj.as_map(lor, 0.01)
     push = forward_push(m, driven=False, use_jacobian=m.has_analytic_jacobian)

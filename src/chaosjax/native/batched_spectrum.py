@@ -13,9 +13,15 @@ Gram-Schmidt, or the caller's raw QR).
 
 The log-sums are carried as in `spectrum.py`: running products of diag R^2 with their
 binary exponents split off each step (bit operations, vectorised; no logarithm in the
-loop), logarithms only per history row. Results equal those of the XLA kernel vmapped
-to rounding (FMA contraction, and the logarithm of a product instead of a sum of
-logarithms); a member that diverges carries NaN or inf in its own lanes only and is
+loop), logarithms only per history row and per call (`cj_log`, straight-line C that
+the member loop vectorises; glibc's `log` would be one call per member). For k = 1 the
+tangent map is linear, so the vector is normalised once per `GROUP_PUSHES` pushes (the
+same Q and the same product of squared norms as per block); a tile whose squared norm
+left [2^-900, 2^900] in a group, in a member still live at its start, runs that group
+again block by block, so overflow and underflow are met exactly where the step-by-step
+loop meets them. Results equal those of the XLA kernel vmapped to rounding (FMA
+contraction, the logarithm of a product instead of a sum of logarithms, a few ulp of
+`cj_log`); a member that diverges carries NaN or inf in its own lanes only and is
 marked by the caller's rules, member by member.
 
 Entry points: `lyapunov_spectra` (eager, NumPy in and out, through ctypes) and
@@ -54,10 +60,21 @@ _ARGS = [
     ctypes.c_int,  # threads
 ]
 
+#: Member-pushes x lines of C per push below which a call runs on one thread: ~1e7 is
+#: of the order of 0.1 ms of work, where waking the other threads (microseconds on an
+#: idle machine, a time slice on a loaded one) stops paying.
+_PARALLEL_WORK = 1e7
+
 #: A tile's rows (parameters, state, basis, sums) beyond this many bytes overflow L1/L2.
 _MAX_TILE_BYTES = 256 * 1024
 
 _kernels: dict[Any, Any] = {}
+
+#: For k = 1, pushes between two normalisations of the tangent vector (at least one
+#: block of `qr_every`): a Lorenz63 RK4 step at dt = 0.01 changes a norm by at most
+#: e^0.05 or so, a logistic-map step by at most a factor 4 -- far from the range that
+#: triggers the block-by-block rerun.
+GROUP_PUSHES = 16
 
 
 def rows_of_y(dim: int, k: int) -> int:
@@ -85,8 +102,67 @@ def _split(i: int, g: str, ind: str) -> list[str]:
     ]
 
 
+#: The natural logarithm in straight-line C that the member loops vectorise (glibc's
+#: `log` is a call, one member at a time, and a history row takes one per member): the
+#: binary exponent split off, the mantissa reduced to [sqrt(1/2), sqrt(2)), and
+#: log f = 2 atanh(s), s = (f - 1) / (f + 1), |s| <= 0.1716, summed to s^25 (terms
+#: below 2^-56 of the first); within a few ulp of `log`. Zero, inf, NaN and negative
+#: numbers give what `log` gives; subnormal numbers are scaled up first.
+LOG_C = r"""
+static inline double cj_log(double x)
+{
+    /* Tests on the bits only: a floating-point comparison may raise a flag, and the
+       compiler keeps a branch around one that the source evaluates conditionally,
+       which stops the vectorisation of the member loop. */
+    uint64_t ux;
+    memcpy(&ux, &x, 8);
+    const int sub = ((ux >> 52) & 0x7ff) == 0;
+    const double y = x * (sub ? 0x1p54 : 1.0);
+    uint64_t u;
+    memcpy(&u, &y, 8);
+    int64_t ex = (int64_t)((u >> 52) & 0x7ff) - (sub ? 1077 : 1023);
+    u = (u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    double f;
+    memcpy(&f, &u, 8);
+    const int big = (u & 0x000fffffffffffffULL) > 0x6a09e667f3bcdULL;
+    f = f * (big ? 0.5 : 1.0);
+    ex += big;
+    const double s = (f - 1.0) / (f + 1.0);
+    const double z = s * s;
+    double p = 1.0 / 25.0;
+    p = p * z + 1.0 / 23.0;
+    p = p * z + 1.0 / 21.0;
+    p = p * z + 1.0 / 19.0;
+    p = p * z + 1.0 / 17.0;
+    p = p * z + 1.0 / 15.0;
+    p = p * z + 1.0 / 13.0;
+    p = p * z + 1.0 / 11.0;
+    p = p * z + 1.0 / 9.0;
+    p = p * z + 1.0 / 7.0;
+    p = p * z + 1.0 / 5.0;
+    p = p * z + 1.0 / 3.0;
+    const double lf = 2.0 * s + 2.0 * s * (z * p);
+    const double de = (double)ex;
+    const double r = de * 0x1.62e42feep-1 + (lf + de * 0x1.a39ef35793c76p-33);
+    const int zero = (ux << 1) == 0, neg = (ux >> 63) != 0;
+    const int ok = !zero & !neg & (((ux >> 52) & 0x7ff) != 0x7ff);
+    const double special = zero ? -INFINITY : (neg ? NAN : x); /* x: inf or NaN */
+    /* A blend of the bits: with a select the compiler would move r's arithmetic
+       (a division, which may raise a flag) under a branch. */
+    const uint64_t mask = (uint64_t)0 - (uint64_t)ok;
+    uint64_t ur, us;
+    memcpy(&ur, &r, 8);
+    memcpy(&us, &special, 8);
+    ur = (ur & mask) | (us & ~mask);
+    double out;
+    memcpy(&out, &ur, 8);
+    return out;
+}
+"""
+
+
 def _sum(i: int) -> str:
-    return f"a{i}[l] + 0.5 * (log(m{i}[l]) + (double)e{i}[l] * 0.69314718055994530942)"
+    return f"a{i}[l] + 0.5 * (cj_log(m{i}[l]) + (double)e{i}[l] * 0.69314718055994530942)"
 
 
 def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
@@ -102,7 +178,8 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         raise Unsupported("a step too large for straight-line code")
     nq = dim * k
     ny = rows_of_y(dim, k)
-    if (ny + n_params) * tile * 8 > _MAX_TILE_BYTES:
+    snapshot = dim + nq + 1 if k == 1 else 0
+    if (ny + n_params + snapshot) * tile * 8 > _MAX_TILE_BYTES:
         raise Unsupported("a tile too large for the cache")
     f = lambda e: c_expr(e, "f")  # noqa: E731
     x_new, V_new = np.ravel(x_new), np.ravel(V_new)
@@ -111,21 +188,32 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
     i2, i3, i4 = " " * 8, " " * 12, " " * 16
     al = "__attribute__((aligned(64)))"
 
-    def load_push() -> list[str]:
-        out = [f"{i4}const double p{i} = pb{i}[l];" for i in range(n_params)]
-        out += [f"{i4}const double s{i} = x{i}[l];" for i in range(dim)]
-        out += [f"{i4}const double v{i} = q{i}[l];" for i in range(nq)]
-        return out + [i4 + line for line in push_lines]
+    def load_push(ind: str) -> list[str]:
+        out = [f"{ind}const double p{i} = pb{i}[l];" for i in range(n_params)]
+        out += [f"{ind}const double s{i} = x{i}[l];" for i in range(dim)]
+        out += [f"{ind}const double v{i} = q{i}[l];" for i in range(nq)]
+        return out + [ind + line for line in push_lines]
 
     src = [
         HEADER,
+        LOG_C,
         f"#define T {tile}",
         "",
+        # gcc's unroll-and-jam would run two pushes of a small map in one pass and fuse
+        # a product of one push into an addition of the next (FMA contraction across
+        # pushes): other roundings than one push at a time, which chaos amplifies.
+        "#if defined(__GNUC__) && !defined(__clang__)",
+        '__attribute__((optimize("no-loop-unroll-and-jam")))',
+        "#endif",
         "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
         "int64_t npad, int64_t nblocks, int64_t blen, int nthreads)",
         "{",
         "    const int64_t ntiles = npad / T;",
-        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)",
+        # A call too short to pay for waking the other threads (one history row of a
+        # small map) runs on the caller's thread alone.
+        f"    const int par = (double)npad * (double)(nblocks * blen) * {len(push_lines) + 1}.0"
+        f" >= {_PARALLEL_WORK:.1e};",
+        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if(par)",
         "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
         "        const int64_t off = tile * T;",
     ]
@@ -143,37 +231,107 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
     src += [f"{i2}for (int l = 0; l < T; ++l) {{"]
     src += [f"{i3}e{i}[l] = (int64_t)Y[{o + 2 * k + i} * npad + off + l];" for i in range(k)]
     src += [f"{i2}}}"]
-    src += [
-        "        for (int64_t b = 0; b < nblocks; ++b) {",
-        # All but the last push of a block: pushes alone.
-        "            for (int64_t j = 1; j < blen; ++j) {",
-        "                #pragma omp simd",
-        "                for (int l = 0; l < T; ++l) {",
-    ]
-    src += ["    " + line for line in load_push()]
-    src += [f"{i4}    x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
-    src += [f"{i4}    q{i}[l] = {f(e)};" for i, e in enumerate(V_new)]
-    src += ["                }", "            }"]
-    # The last push of the block, the QR and the products, in registers.
-    src += ["            #pragma omp simd", "            for (int l = 0; l < T; ++l) {"]
-    src += load_push()
-    src += [f"{i4}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
-    src += [f"{i4}const double w{i} = {f(e)};" for i, e in enumerate(V_new)]
-    src += [i4 + line for line in qr_lines]
-    src += [f"{i4}q{i}[l] = {f(e)};" for i, e in enumerate(Q_new)]
-    for i, e in enumerate(g):
-        src += _split(i, f(e), i4)
-    src += ["            }", "        }"]
-    src += [f"{i2}if (H) {{", f"{i3}for (int l = 0; l < T; ++l) {{"]
-    src += [f"{i4}H[{i} * npad + off + l] = {_sum(i)};" for i in range(k)]
-    finite = " && ".join(f"isfinite(x{i}[l])" for i in range(dim))
-    src += [f"{i4}H[{k} * npad + off + l] = ({finite}) ? 1.0 : 0.0;", f"{i3}}}", f"{i2}}}"]
+
+    def block(ind: str) -> list[str]:
+        """One block at indentation `ind`: blen - 1 pushes alone, then the last push with
+        the QR and the products, in registers."""
+        d = " " * 4
+        out = [
+            f"{ind}for (int64_t j = 1; j < blen; ++j) {{",
+            f"{ind}{d}#pragma omp simd",
+            f"{ind}{d}for (int l = 0; l < T; ++l) {{",
+        ]
+        out += load_push(ind + d * 2)
+        out += [f"{ind}{d * 2}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+        out += [f"{ind}{d * 2}q{i}[l] = {f(e)};" for i, e in enumerate(V_new)]
+        out += [f"{ind}{d}}}", f"{ind}}}", f"{ind}#pragma omp simd"]
+        out += [f"{ind}for (int l = 0; l < T; ++l) {{"]
+        out += load_push(ind + d)
+        out += [f"{ind}{d}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+        out += [f"{ind}{d}const double w{i} = {f(e)};" for i, e in enumerate(V_new)]
+        out += [ind + d + line for line in qr_lines]
+        out += [f"{ind}{d}q{i}[l] = {f(e)};" for i, e in enumerate(Q_new)]
+        for i, e in enumerate(g):
+            out += _split(i, f(e), ind + d)
+        return out + [f"{ind}}}"]
+
+    if k != 1:
+        src += ["        for (int64_t b = 0; b < nblocks; ++b) {"]
+        src += block(i3)
+        src += ["        }"]
+    else:
+        # One vector: the tangent map is linear, so `gq` blocks pushed without the
+        # normalisation in between and normalised once give the same Q and the same
+        # product of squared norms. A tile whose squared norm left the safe range in a
+        # group, in a member still finite at its start (overflow, underflow, a zero
+        # vector: anything the step-by-step loop could see otherwise), runs the group
+        # again from its start block by block.
+        i5 = " " * 20
+        src += [
+            f"{i2}const int64_t gq = blen >= {GROUP_PUSHES} ? 1 : {GROUP_PUSHES} / blen;",
+            f"{i2}double gg[T] {al};",
+        ]
+        src += [f"{i2}double xs{i}[T] {al};" for i in range(dim)]
+        src += [f"{i2}double qs{i}[T] {al};" for i in range(nq)]
+        src += [
+            f"{i2}for (int64_t b = 0; b < nblocks; b += gq) {{",
+            f"{i3}const int64_t nb = nblocks - b < gq ? nblocks - b : gq;",
+        ]
+        src += [f"{i3}memcpy(xs{i}, x{i}, sizeof(x{i}));" for i in range(dim)]
+        src += [f"{i3}memcpy(qs{i}, q{i}, sizeof(q{i}));" for i in range(nq)]
+        src += [
+            f"{i3}for (int64_t j = 1; j < nb * blen; ++j) {{",
+            f"{i4}#pragma omp simd",
+            f"{i4}for (int l = 0; l < T; ++l) {{",
+        ]
+        src += load_push(i5)
+        src += [f"{i5}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+        src += [f"{i5}q{i}[l] = {f(e)};" for i, e in enumerate(V_new)]
+        src += [f"{i4}}}", f"{i3}}}", f"{i3}int bad = 0;"]
+        src += [f"{i3}#pragma omp simd reduction(|:bad)", f"{i3}for (int l = 0; l < T; ++l) {{"]
+        src += load_push(i4)
+        src += [f"{i4}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+        src += [f"{i4}const double w{i} = {f(e)};" for i, e in enumerate(V_new)]
+        src += [i4 + line for line in qr_lines]
+        src += [f"{i4}q{i}[l] = {f(e)};" for i, e in enumerate(Q_new)]
+        src += [
+            f"{i4}const double g0 = {f(g[0])};",
+            f"{i4}gg[l] = g0;",
+            # Bit tests, not comparisons: see cj_log. The squared norm's biased exponent
+            # (its sign bit included) in (123, 1923): 2^-900 < g0 < 2^900.
+            f"{i4}uint64_t ug, uq;",
+            f"{i4}memcpy(&ug, &g0, 8);",
+            f"{i4}memcpy(&uq, &qs0[l], 8);",
+            f"{i4}const int64_t eg = (int64_t)(ug >> 52);",
+            f"{i4}const int live = (uq << 1) <= (0x7ffULL << 53);  /* not NaN at the start */",
+            f"{i4}bad |= ((eg <= 123) | (eg >= 1923)) & live;",
+            f"{i3}}}",
+            f"{i3}if (bad) {{",
+        ]
+        src += [f"{i4}memcpy(x{i}, xs{i}, sizeof(x{i}));" for i in range(dim)]
+        src += [f"{i4}memcpy(q{i}, qs{i}, sizeof(q{i}));" for i in range(nq)]
+        src += [f"{i4}for (int64_t bb = 0; bb < nb; ++bb) {{"]
+        src += block(i5)
+        src += [f"{i4}}}", f"{i3}}} else {{", f"{i4}#pragma omp simd"]
+        src += [f"{i4}for (int l = 0; l < T; ++l) {{"]
+        src += _split(0, "gg[l]", i5)
+        src += [f"{i4}}}", f"{i3}}}", f"{i2}}}"]
     src += [f"{i2}memcpy(Y + {i} * npad + off, x{i}, sizeof(x{i}));" for i in range(dim)]
     src += [f"{i2}memcpy(Y + {dim + i} * npad + off, q{i}, sizeof(q{i}));" for i in range(nq)]
     src += [f"{i2}memcpy(Y + {o + k + i} * npad + off, m{i}, sizeof(m{i}));" for i in range(k)]
-    src += [f"{i2}for (int l = 0; l < T; ++l) {{"]
-    src += [f"{i3}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
-    src += [f"{i3}Y[{o + 3 * k + i} * npad + off + l] = {_sum(i)};" for i in range(k)]
+    # The log-sums now, into Y and (one logarithm for both) into the history row.
+    finite = " && ".join(f"isfinite(x{i}[l])" for i in range(dim))
+    for with_h in (True, False):
+        src += [f"{i2}{'if (H) {' if with_h else '} else {'}"]
+        src += [f"{i3}#pragma omp simd", f"{i3}for (int l = 0; l < T; ++l) {{"]
+        src += [f"{i4}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
+        for i in range(k):
+            src += [f"{i4}const double sum{i} = {_sum(i)};"]
+            src += [f"{i4}Y[{o + 3 * k + i} * npad + off + l] = sum{i};"]
+            src += [f"{i4}H[{i} * npad + off + l] = sum{i};"] if with_h else []
+        if with_h:
+            src += [f"{i4}H[{k} * npad + off + l] = ({finite}) ? 1.0 : 0.0;"]
+        src += [f"{i3}}}"]
     src += [f"{i2}}}", "    }", "}", ""]
     return "\n".join(src)
 
