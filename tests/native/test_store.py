@@ -1,4 +1,4 @@
-"""Stored orbits in generated C (`native/store.py`): `cj.trajectory` and a map's orbit
+"""Stored orbits in generated C (`native/stored.py`): `cj.trajectory` and a map's orbit
 diagram against the XLA path (`CHAOSJAX_CGEN=0`), eager, under jit, vmap and grad."""
 
 import logging

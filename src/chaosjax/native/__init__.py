@@ -24,7 +24,7 @@ from .compile import enabled as enabled
 from .simulate import iterate as iterate
 from .simulate import iterate_and_sum as iterate_and_sum
 from .spectrum import lyapunov_spectrum as lyapunov_spectrum
-from .store import store as store
+from .stored import store as store
 
 __all__ = [
     "NativeWarning",

@@ -4,7 +4,7 @@ Inside `jit`, `vmap` or `grad` the states are tracers and no C function can be c
 with them; what can be done is to put the kernel *into* the XLA program. A small C++
 library (`ffi_shim.cc`, compiled once per machine against the XLA FFI headers that
 ship with jaxlib, `jax.ffi.include_dir()`) defines four FFI handlers, `cj_ffi_sum`
-(the batched time loop of `simulate.py`), `cj_ffi_store` (stored orbits, `store.py`),
+(the batched time loop of `simulate.py`), `cj_ffi_store` (stored orbits, `stored.py`),
 `cj_ffi_spectrum` (Benettin's loop of `spectrum.py`) and `cj_ffi_spectrum_batch` (the
 same for a batch of orbits, `batched_spectrum.py`), registered as the custom-call targets
 `chaosjax_sum`, `chaosjax_store`, `chaosjax_spectrum` and `chaosjax_spectrum_batch`. Each
@@ -143,7 +143,7 @@ def sum_call(name: str, P, X, A, steps: int, threads: int):
 
 
 def store_call(name: str, P, X, shape, n, transient, n_saves, save_every, with_start, threads):
-    """The custom call of a stored orbit (`store.py`): (X (dim, npad) updated, the saved
+    """The custom call of a stored orbit (`stored.py`): (X (dim, npad) updated, the saved
     states of `shape` (n, rows, dim) or (rows, dim), the counts (n,))."""
     call = jax.ffi.ffi_call(
         STORE_TARGET,

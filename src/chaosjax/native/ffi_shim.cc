@@ -74,7 +74,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_sum, SumImpl,
                                   .Attr<int64_t>("steps")
                                   .Attr<int64_t>("threads"));
 
-// Stored orbits (store.py): X (dim, npad) structure-of-arrays in place; Y (n, rows, dim)
+// Stored orbits (stored.py): X (dim, npad) structure-of-arrays in place; Y (n, rows, dim)
 // the saved states, C (n,) the finite saved states before the first non-finite one.
 static ffi::Error StoreImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> X,
                             ffi::ResultBuffer<ffi::F64> Xo, ffi::ResultBuffer<ffi::F64> Y,
