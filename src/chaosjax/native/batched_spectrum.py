@@ -53,9 +53,10 @@ from .simulate import TILE
 _ARGS = [
     ctypes.c_void_p,  # P: parameters, (n_params, npad) structure-of-arrays
     ctypes.c_void_p,  # Y: state, basis, log-sums, (ny, npad); in and out
-    ctypes.c_void_p,  # H: one history row, (k + 1, npad), or NULL
+    ctypes.c_void_p,  # H: history rows, (nrows, k + 1, npad), or NULL
     ctypes.c_int64,  # npad: the batch padded to whole tiles
-    ctypes.c_int64,  # blocks
+    ctypes.c_int64,  # nrows: groups of `blocks` blocks, a history row after each
+    ctypes.c_int64,  # blocks per row
     ctypes.c_int64,  # pushes per block
     ctypes.c_int,  # threads
 ]
@@ -206,12 +207,13 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         '__attribute__((optimize("no-loop-unroll-and-jam")))',
         "#endif",
         "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
-        "int64_t npad, int64_t nblocks, int64_t blen, int nthreads)",
+        "int64_t npad, int64_t nrows, int64_t nblocks, int64_t blen, int nthreads)",
         "{",
         "    const int64_t ntiles = npad / T;",
         # A call too short to pay for waking the other threads (one history row of a
         # small map) runs on the caller's thread alone.
-        f"    const int par = (double)npad * (double)(nblocks * blen) * {len(push_lines) + 1}.0"
+        f"    const int par = (double)npad * (double)(nrows * nblocks * blen)"
+        f" * {len(push_lines) + 1}.0"
         f" >= {_PARALLEL_WORK:.1e};",
         "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if(par)",
         "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
@@ -255,10 +257,11 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
             out += _split(i, f(e), ind + d)
         return out + [f"{ind}}}"]
 
+    rb: list[str] = []  # one history row: `nblocks` blocks, then its log-sums
     if k != 1:
-        src += ["        for (int64_t b = 0; b < nblocks; ++b) {"]
-        src += block(i3)
-        src += ["        }"]
+        rb += ["        for (int64_t b = 0; b < nblocks; ++b) {"]
+        rb += block(i3)
+        rb += ["        }"]
     else:
         # One vector: the tangent map is linear, so `gq` blocks pushed without the
         # normalisation in between and normalised once give the same Q and the same
@@ -273,28 +276,29 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         ]
         src += [f"{i2}double xs{i}[T] {al};" for i in range(dim)]
         src += [f"{i2}double qs{i}[T] {al};" for i in range(nq)]
-        src += [
+        # The groups start afresh in every row (the row's end is a group's end).
+        rb += [
             f"{i2}for (int64_t b = 0; b < nblocks; b += gq) {{",
             f"{i3}const int64_t nb = nblocks - b < gq ? nblocks - b : gq;",
         ]
-        src += [f"{i3}memcpy(xs{i}, x{i}, sizeof(x{i}));" for i in range(dim)]
-        src += [f"{i3}memcpy(qs{i}, q{i}, sizeof(q{i}));" for i in range(nq)]
-        src += [
+        rb += [f"{i3}memcpy(xs{i}, x{i}, sizeof(x{i}));" for i in range(dim)]
+        rb += [f"{i3}memcpy(qs{i}, q{i}, sizeof(q{i}));" for i in range(nq)]
+        rb += [
             f"{i3}for (int64_t j = 1; j < nb * blen; ++j) {{",
             f"{i4}#pragma omp simd",
             f"{i4}for (int l = 0; l < T; ++l) {{",
         ]
-        src += load_push(i5)
-        src += [f"{i5}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
-        src += [f"{i5}q{i}[l] = {f(e)};" for i, e in enumerate(V_new)]
-        src += [f"{i4}}}", f"{i3}}}", f"{i3}int bad = 0;"]
-        src += [f"{i3}#pragma omp simd reduction(|:bad)", f"{i3}for (int l = 0; l < T; ++l) {{"]
-        src += load_push(i4)
-        src += [f"{i4}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
-        src += [f"{i4}const double w{i} = {f(e)};" for i, e in enumerate(V_new)]
-        src += [i4 + line for line in qr_lines]
-        src += [f"{i4}q{i}[l] = {f(e)};" for i, e in enumerate(Q_new)]
-        src += [
+        rb += load_push(i5)
+        rb += [f"{i5}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+        rb += [f"{i5}q{i}[l] = {f(e)};" for i, e in enumerate(V_new)]
+        rb += [f"{i4}}}", f"{i3}}}", f"{i3}int bad = 0;"]
+        rb += [f"{i3}#pragma omp simd reduction(|:bad)", f"{i3}for (int l = 0; l < T; ++l) {{"]
+        rb += load_push(i4)
+        rb += [f"{i4}x{i}[l] = {f(e)};" for i, e in enumerate(x_new)]
+        rb += [f"{i4}const double w{i} = {f(e)};" for i, e in enumerate(V_new)]
+        rb += [i4 + line for line in qr_lines]
+        rb += [f"{i4}q{i}[l] = {f(e)};" for i, e in enumerate(Q_new)]
+        rb += [
             f"{i4}const double g0 = {f(g[0])};",
             f"{i4}gg[l] = g0;",
             # Bit tests, not comparisons: see cj_log. The squared norm's biased exponent
@@ -308,30 +312,30 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
             f"{i3}}}",
             f"{i3}if (bad) {{",
         ]
-        src += [f"{i4}memcpy(x{i}, xs{i}, sizeof(x{i}));" for i in range(dim)]
-        src += [f"{i4}memcpy(q{i}, qs{i}, sizeof(q{i}));" for i in range(nq)]
-        src += [f"{i4}for (int64_t bb = 0; bb < nb; ++bb) {{"]
-        src += block(i5)
-        src += [f"{i4}}}", f"{i3}}} else {{", f"{i4}#pragma omp simd"]
-        src += [f"{i4}for (int l = 0; l < T; ++l) {{"]
-        src += _split(0, "gg[l]", i5)
-        src += [f"{i4}}}", f"{i3}}}", f"{i2}}}"]
+        rb += [f"{i4}memcpy(x{i}, xs{i}, sizeof(x{i}));" for i in range(dim)]
+        rb += [f"{i4}memcpy(q{i}, qs{i}, sizeof(q{i}));" for i in range(nq)]
+        rb += [f"{i4}for (int64_t bb = 0; bb < nb; ++bb) {{"]
+        rb += block(i5)
+        rb += [f"{i4}}}", f"{i3}}} else {{", f"{i4}#pragma omp simd"]
+        rb += [f"{i4}for (int l = 0; l < T; ++l) {{"]
+        rb += _split(0, "gg[l]", i5)
+        rb += [f"{i4}}}", f"{i3}}}", f"{i2}}}"]
+    # The row's log-sums and the state's finiteness into H's row r.
+    finite = " && ".join(f"isfinite(x{i}[l])" for i in range(dim))
+    rb += [f"{i2}if (H) {{", f"{i3}double *restrict h = H + r * {k + 1} * npad + off;"]
+    rb += [f"{i3}#pragma omp simd", f"{i3}for (int l = 0; l < T; ++l) {{"]
+    rb += [f"{i4}h[{i} * npad + l] = {_sum(i)};" for i in range(k)]
+    rb += [f"{i4}h[{k} * npad + l] = ({finite}) ? 1.0 : 0.0;", f"{i3}}}", f"{i2}}}"]
+    src += [f"{i2}for (int64_t r = 0; r < nrows; ++r) {{"]
+    src += ["    " + line for line in rb]
+    src += [f"{i2}}}"]
     src += [f"{i2}memcpy(Y + {i} * npad + off, x{i}, sizeof(x{i}));" for i in range(dim)]
     src += [f"{i2}memcpy(Y + {dim + i} * npad + off, q{i}, sizeof(q{i}));" for i in range(nq)]
     src += [f"{i2}memcpy(Y + {o + k + i} * npad + off, m{i}, sizeof(m{i}));" for i in range(k)]
-    # The log-sums now, into Y and (one logarithm for both) into the history row.
-    finite = " && ".join(f"isfinite(x{i}[l])" for i in range(dim))
-    for with_h in (True, False):
-        src += [f"{i2}{'if (H) {' if with_h else '} else {'}"]
-        src += [f"{i3}#pragma omp simd", f"{i3}for (int l = 0; l < T; ++l) {{"]
-        src += [f"{i4}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
-        for i in range(k):
-            src += [f"{i4}const double sum{i} = {_sum(i)};"]
-            src += [f"{i4}Y[{o + 3 * k + i} * npad + off + l] = sum{i};"]
-            src += [f"{i4}H[{i} * npad + off + l] = sum{i};"] if with_h else []
-        if with_h:
-            src += [f"{i4}H[{k} * npad + off + l] = ({finite}) ? 1.0 : 0.0;"]
-        src += [f"{i3}}}"]
+    # The log-sums now, into Y.
+    src += [f"{i2}#pragma omp simd", f"{i2}for (int l = 0; l < T; ++l) {{"]
+    src += [f"{i3}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
+    src += [f"{i3}Y[{o + 3 * k + i} * npad + off + l] = {_sum(i)};" for i in range(k)]
     src += [f"{i2}}}", "    }", "}", ""]
     return "\n".join(src)
 
@@ -455,10 +459,10 @@ def lyapunov_spectra(push_spec, qr_raw, P, x, Q, *, transient: int, qr_every: in
         if n <= 0 or length <= 0:
             return
         while n > per_call:
-            fn(Ps.ctypes.data, Y.ctypes.data, None, npad, per_call, length, threads)
+            fn(Ps.ctypes.data, Y.ctypes.data, None, npad, 1, per_call, length, threads)
             n -= per_call
         h = None if row is None else row.ctypes.data
-        fn(Ps.ctypes.data, Y.ctypes.data, h, npad, n, length, threads)
+        fn(Ps.ctypes.data, Y.ctypes.data, h, npad, 1, n, length, threads)
 
     tb, trem = divmod(transient, qr_every)
     blocks(tb, qr_every)
@@ -469,8 +473,15 @@ def lyapunov_spectra(push_spec, qr_raw, P, x, Q, *, transient: int, qr_every: in
     _restart(Y, o, k)
     rows, per_row, tail_blocks, tail_steps = plan
     H = np.zeros((rows, k + 1, npad))
-    for r in range(rows):
-        blocks(per_row, qr_every, H[r])
+    if per_row > per_call:
+        for r in range(rows):
+            blocks(per_row, qr_every, H[r])
+    elif per_row > 0 and qr_every > 0:
+        # Whole rows a call: each tile runs its rows in one pass (one parallel region).
+        group = max(1, per_call // per_row)
+        for r in range(0, rows, group):
+            n = min(group, rows - r)
+            fn(Ps.ctypes.data, Y.ctypes.data, H[r].ctypes.data, npad, n, per_row, qr_every, threads)
     blocks(tail_blocks, qr_every)
     blocks(1 if tail_steps else 0, tail_steps)
     div = finish_divergence(

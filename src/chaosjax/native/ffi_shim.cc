@@ -139,7 +139,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_spectrum, SpectrumImpl,
 // cj_ffi_spectrum: P (n_params, npad) and Y (rows of Y, npad) structure-of-arrays;
 // H (rows, k + 1, npad) history rows; Xr (dim + 1, npad) the states after the
 // transient and their finiteness flags.
-typedef void (*BatchKernel)(const double *, double *, double *, int64_t, int64_t, int64_t, int);
+typedef void (*BatchKernel)(const double *, double *, double *, int64_t, int64_t, int64_t,
+                            int64_t, int);
 
 static ffi::Error SpectrumBatchImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> Y,
                                     ffi::ResultBuffer<ffi::F64> Yo,
@@ -156,12 +157,13 @@ static ffi::Error SpectrumBatchImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F6
   double *y = Yo->typed_data();
   if (y != Y.typed_data()) std::memcpy(y, Y.typed_data(), Y.size_bytes());
   const double *p = P.typed_data();
-  auto blocks = [&](int64_t n, int64_t length, double *row) {
-    if (n > 0 && length > 0) fn(p, y, row, npad, n, length, (int)threads);
+  // `nrows` rows of `n` blocks of `length` pushes in one call, a history row after each.
+  auto blocks = [&](int64_t nrows, int64_t n, int64_t length, double *h) {
+    if (nrows > 0 && n > 0 && length > 0) fn(p, y, h, npad, nrows, n, length, (int)threads);
   };
   const int64_t o = dim + dim * k;
-  blocks(transient / qr_every, qr_every, nullptr);
-  blocks(transient % qr_every ? 1 : 0, transient % qr_every, nullptr);
+  blocks(1, transient / qr_every, qr_every, nullptr);
+  blocks(1, transient % qr_every ? 1 : 0, transient % qr_every, nullptr);
   double *xr = Xr->typed_data();
   for (int64_t l = 0; l < npad; ++l) {
     bool finite = true;
@@ -180,9 +182,9 @@ static ffi::Error SpectrumBatchImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F6
     }
   }
   double *h = H->typed_data();
-  for (int64_t r = 0; r < rows; ++r) blocks(per_row, qr_every, h + r * (k + 1) * npad);
-  blocks(tail_blocks, qr_every, nullptr);
-  blocks(tail_steps ? 1 : 0, tail_steps, nullptr);
+  blocks(rows, per_row, qr_every, h);
+  blocks(1, tail_blocks, qr_every, nullptr);
+  blocks(1, tail_steps ? 1 : 0, tail_steps, nullptr);
   for (int64_t i = 0; i < k; ++i)
     std::memcpy(y + (o + i) * npad, y + (o + 3 * k + i) * npad, npad * sizeof(double));
   return ffi::Error::Success();
