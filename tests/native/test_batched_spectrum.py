@@ -26,20 +26,6 @@ def hlo(fn, *args) -> str:
     return jax.jit(fn).lower(*args).as_text()
 
 
-@pytest.fixture
-def xla_env(monkeypatch):
-    """fn() with CHAOSJAX_CGEN=0 (the XLA kernels, also when traced), as NumPy."""
-
-    def run(fn):
-        monkeypatch.setenv("CHAOSJAX_CGEN", "0")
-        try:
-            return jax.tree.map(np.asarray, fn())
-        finally:
-            monkeypatch.delenv("CHAOSJAX_CGEN")
-
-    return run
-
-
 def close(a, b, rtol=1e-10):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=rtol)
 

@@ -22,20 +22,6 @@ def hlo(fn, *args) -> str:
     return jax.jit(fn).lower(*args).as_text()
 
 
-@pytest.fixture
-def xla_env(monkeypatch):
-    """Call fn() with CHAOSJAX_CGEN=0 (the XLA kernels, also when traced)."""
-
-    def run(fn):
-        monkeypatch.setenv("CHAOSJAX_CGEN", "0")
-        try:
-            return jax.tree.map(np.asarray, fn())
-        finally:
-            monkeypatch.delenv("CHAOSJAX_CGEN")
-
-    return run
-
-
 @needs_gcc
 def test_jit_vmap_time_average_is_the_batched_kernel(xla_env):
     x0s = lor.sample_state(jax.random.key(0), 70)  # not a multiple of the tile

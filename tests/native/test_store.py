@@ -18,20 +18,6 @@ pytestmark = pytest.mark.skipif(
 lor = cj.systems.Lorenz63()
 
 
-@pytest.fixture
-def xla_env(monkeypatch):
-    """fn() with CHAOSJAX_CGEN=0 (the XLA kernels, also when traced)."""
-
-    def run(fn):
-        monkeypatch.setenv("CHAOSJAX_CGEN", "0")
-        try:
-            return jax.tree.map(np.asarray, fn())
-        finally:
-            monkeypatch.delenv("CHAOSJAX_CGEN")
-
-    return run
-
-
 def hlo(fn, *args) -> str:
     return jax.jit(fn).lower(*args).as_text()
 
