@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
@@ -41,7 +42,11 @@ def kaplan_yorke_dimension(exponents: Float[ArrayLike, "*batch k"]) -> Float[Arr
     v.finite(lam, "exponents")
     lam = -jnp.sort(-lam, axis=-1)
     k = lam.shape[-1]
-    csum = jnp.cumsum(lam, axis=-1)
+    # Partial sums added in order, as the definition reads (a prefix sum by a tree of
+    # additions rounds otherwise, and flips the count where a partial sum is near 0).
+    _, csum = jax.lax.scan(lambda c, x: (c + x, c + x), jnp.zeros_like(lam[..., 0]),
+                           jnp.moveaxis(lam, -1, 0))  # fmt: skip
+    csum = jnp.moveaxis(csum, 0, -1)
     # Partial sums of a descending sequence are concave: non-negative ones come first.
     j = jnp.sum(csum >= 0, axis=-1)
     jj = jnp.clip(j, 1, k)
