@@ -318,16 +318,13 @@ def fmt(seconds):
     return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def sweeps(repeats):
-    """Parameter sweeps in one compiled call each (any backend: CPU cores or a GPU)."""
-    out(
-        f"\n### Sweeps on {jax.devices()[0].platform} ({len(jax.devices())} device(s): "
-        f"{jax.devices()[0].device_kind}), batch axis sharded over them\n"
-    )
-    out("| sweep | time (median) | first call | orbit-steps/s | check |")
-    out("|---|---:|---:|---:|---|")
+def map_sweeps():
+    """The two exponent sweeps of `sweeps` (also timed by sweep_peers.py): 10,000 values of
+    the logistic map's r (500 + 2,000 steps) and a 100 x 100 Lorenz63 (rho, sigma) grid
+    (500 + 2,000 RK4 steps, dt = 0.01), each a `jit(vmap(max_lyapunov))`: (rs, logistic,
+    lor0, R, S, lorenz), the grids flat and unsharded."""
     x1 = jnp.array([0.3])
-    rs = cj.parallel.shard_batch(jnp.linspace(2.9, 4.0, 10_000))
+    rs = jnp.linspace(2.9, 4.0, 10_000)
     logistic = jax.jit(
         jax.vmap(
             lambda r: (
@@ -339,7 +336,6 @@ def sweeps(repeats):
     )
     lor0 = cj.systems.Lorenz63().default_state()
     R, S = jnp.meshgrid(jnp.linspace(10.0, 60.0, 100), jnp.linspace(5.0, 15.0, 100), indexing="ij")
-    R, S = cj.parallel.shard_batch(R.ravel()), cj.parallel.shard_batch(S.ravel())
     lorenz = jax.jit(
         jax.vmap(
             lambda r, s: (
@@ -354,6 +350,20 @@ def sweeps(repeats):
             )
         )
     )
+    return rs, logistic, lor0, R.ravel(), S.ravel(), lorenz
+
+
+def sweeps(repeats):
+    """Parameter sweeps in one compiled call each (any backend: CPU cores or a GPU)."""
+    out(
+        f"\n### Sweeps on {jax.devices()[0].platform} ({len(jax.devices())} device(s): "
+        f"{jax.devices()[0].device_kind}), batch axis sharded over them\n"
+    )
+    out("| sweep | time (median) | first call | orbit-steps/s | check |")
+    out("|---|---:|---:|---:|---|")
+    rs, logistic, lor0, R, S, lorenz = map_sweeps()
+    rs = cj.parallel.shard_batch(rs)
+    R, S = cj.parallel.shard_batch(R), cj.parallel.shard_batch(S)
     gains = cj.parallel.shard_batch(jnp.linspace(0.5, 3.0, 64))
 
     def rnn_one(g):

@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _numba_peers as peers  # noqa: E402
 from _harness import tee  # noqa: E402
 from bifurcation import logistic_diagram_numba  # noqa: E402
+from lyapunov import map_sweeps  # noqa: E402
 
 
 @numba.njit(parallel=True)
@@ -64,34 +65,7 @@ def run(args) -> None:
     rs_d = np.linspace(2.5, 4.0, 10_000)
     rs_dj = jnp.asarray(rs_d)
     log = cj.systems.Logistic()
-    x1 = jnp.array([0.3])
-    rs_l = jnp.linspace(2.9, 4.0, 10_000)
-    logistic = jax.jit(
-        jax.vmap(
-            lambda r: (
-                cj.max_lyapunov(
-                    cj.systems.Logistic(r=r), x1, 2_000, transient=500, throw=False
-                ).largest
-            )
-        )
-    )
-    lor0 = cj.systems.Lorenz63().default_state()
-    R, S = jnp.meshgrid(jnp.linspace(10.0, 60.0, 100), jnp.linspace(5.0, 15.0, 100), indexing="ij")
-    R, S = R.ravel(), S.ravel()
-    lorenz = jax.jit(
-        jax.vmap(
-            lambda r, s: (
-                cj.max_lyapunov(
-                    cj.systems.Lorenz63(rho=r, sigma=s),
-                    lor0,
-                    2_000,
-                    dt=0.01,
-                    transient=500,
-                    throw=False,
-                ).largest
-            )
-        )
-    )
+    rs_l, logistic, lor0, R, S, lorenz = map_sweeps()
     rs_ln, R_n, S_n, l0 = np.asarray(rs_l), np.asarray(R), np.asarray(S), np.asarray(lor0)
     groups = {
         "logistic orbit diagram, 10,000 r x (1,000 + 1,000)": {
