@@ -11,12 +11,14 @@ steps x `time_per_step`), delay maps, trained networks and input-driven RNNs.
 
 from __future__ import annotations
 
+import weakref
 from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .. import _validate as v
@@ -541,6 +543,74 @@ def _raise_if_diverged(div, throw: bool, what: str) -> None:
         )
 
 
+_ONE_CALL_WORK = 1 << 26
+"""The most work (steps x dim x k x (dim + k)) of a concrete run done as one compiled
+call (`_one_call`): about 0.1-0.2 s, as one call of the C loop (longer runs go in calls
+of this size, so that Ctrl-C stops them between calls)."""
+
+_one_calls: dict = {}
+
+
+def _one_call(m, x0, steps, transient, k, qr_every, history, qr, use_jacobian):
+    """`spectrum_on_map` of a concrete, short, undriven forward run as one cached `jit`
+    of the whole run (the generated C kernel as an XLA custom call where it applies,
+    the results finished in the same call), or None (the caller runs it step by step).
+
+    The run's own `jit` makes an eager call cost what a call inside the user's `jit`
+    costs, and gives the same bits: one dispatch instead of NumPy finishing, a device
+    transfer and the dispatches around the loop (each ~0.2 ms after an idle pause).
+    None also when the run diverged: the caller then locates the step exactly.
+    """
+    if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
+        return None
+    if x0.ndim != 1 or x0.dtype != np.float64:
+        return None
+    leaves, treedef = jax.tree.flatten(m)
+    mask = tuple(eqx.is_array(a) for a in leaves)
+    arrays = [a for a, is_array in zip(leaves, mask, strict=True) if is_array]
+    if any(isinstance(a, Tracer) for a in arrays):
+        return None
+    static = tuple(a for a, is_array in zip(leaves, mask, strict=True) if not is_array)
+    # (whether the C kernels may run is read when the call is traced: part of the key)
+    at = (treedef, mask, static, x0.shape, steps, transient, k, qr_every, history, qr)
+    at = (*at, native.enabled())
+    try:
+        fn = _one_calls.get((*at, use_jacobian))
+    except TypeError:  # an unhashable static leaf
+        return None
+    first = fn is None
+    if first:
+        dim = x0.shape[0] - (1 if _with_time(m) else 0)
+        kk = dim if k is None else k
+        if (steps + transient) * dim * kk * (dim + kk) > _ONE_CALL_WORK or (jax.device_count() > 1):
+            fn = False
+        else:
+
+            def run(arrays, x):
+                it = iter(arrays)
+                leaves = [next(it) if is_array else a for a, is_array in zip(others, mask)]
+                return spectrum_on_map(
+                    jax.tree.unflatten(treedef, leaves), x, steps=steps, transient=transient,
+                    k=k, qr_every=qr_every, history=history, qr=qr, use_jacobian=use_jacobian,
+                )  # fmt: skip
+
+            others = [None if is_array else a for a, is_array in zip(leaves, mask, strict=True)]
+            fn = jax.jit(run)
+        if len(_one_calls) >= 256:
+            _one_calls.clear()
+        _one_calls[(*at, use_jacobian)] = fn
+    if fn is False:
+        return None
+    try:
+        res = fn(arrays, x0)
+    except Exception:  # noqa: BLE001 - e.g. a map whose `time_per_step` needs its values:
+        if not first:  # the caller's step-by-step run gives the result or the error
+            raise
+        _one_calls[(*at, use_jacobian)] = False
+        return None
+    return res if int(res.diverged_at) < 0 else None
+
+
 # --------------------------------------------------------------------------- public
 
 
@@ -605,6 +675,10 @@ def spectrum_on_map(
     res.exponents                          # ~[0.9, 0.0, -14.6]
     ```
     """
+    if resume is None and inputs is None and key is None and not inverse:
+        got = _one_call(m, x0, steps, transient, k, qr_every, history, qr, use_jacobian)
+        if got is not None:
+            return got
     x = jnp.asarray(x0)
     timed = _with_time(m)
     # The map of a time-dependent flow acts on (x, t); the tangent vectors span x only.
@@ -841,6 +915,16 @@ def _spectrum(
 ):  # fmt: skip
     """`lyapunov_spectrum`, unannotated: `max_lyapunov` calls it with arguments its own
     checks will name (a type checker wrapping `lyapunov_spectrum` would name them first)."""
+    simple = resume is None and inputs is None and key is None and inverse is False
+    settings = None
+    if simple:
+        settings = tuple(
+            (type(a), a)
+            for a in (steps, t_final, dt, solver, transient, k, qr_every, history, qr, throw)
+        )
+        got = _settled_call(system, x0, settings)
+        if got is not None:
+            return got
     m = as_map(system, dt, solver, time_dependent=True)
     throw = v.boolean(throw, "throw")
     transient = v.step_count(transient, "transient", positive=False)
@@ -899,9 +983,48 @@ def _spectrum(
         resume=prev,
     )
     x = with_time(system, x)
+    if settings is not None and x.ndim == 1 and not timed:
+        got = _one_call(m, x, steps, transient, k, qr_every, history, qr, None)
+        if got is not None:
+            _remember(system, settings, (steps, transient, k, qr_every, history, qr))
+            return got
     res = jax.vmap(run)(x, resume) if x.ndim == 2 else run(x, resume)
     _raise_if_diverged(res.diverged_at, throw, "lyapunov_spectrum")
     return res
+
+
+_settled: dict = {}
+"""(id of a system, its call's settings) -> (weak reference to the system, the checked
+arguments of `_one_call`): a repeated eager call with the same system and settings skips
+the argument checks (they passed before; only the state is new). Nothing here keeps a
+system alive."""
+
+
+def _remember(system, settings, args) -> None:
+    try:
+        ref = weakref.ref(system)
+        hash(settings)
+    except TypeError:
+        return
+    if len(_settled) >= 256:
+        _settled.clear()
+    _settled[(id(system), settings)] = (ref, args)
+
+
+def _settled_call(system, x0, settings):
+    """The result of a call whose system and settings passed the checks before, for a
+    new concrete state of the right shape, or None (the caller checks everything)."""
+    try:
+        hit = _settled.get((id(system), settings))
+    except TypeError:
+        return None
+    if hit is None or hit[0]() is not system:
+        return None
+    steps, transient, k, qr_every, history, qr = hit[1]
+    if not isinstance(x0, (np.ndarray, jax.Array)) or x0.shape != (system.dim,):
+        return None
+    m = as_map(system, settings[2][1], settings[3][1], time_dependent=True)
+    return _one_call(m, x0, steps, transient, k, qr_every, history, qr, None)
 
 
 def max_lyapunov(

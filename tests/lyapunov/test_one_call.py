@@ -1,0 +1,65 @@
+"""An eager spectrum of a short run is one compiled call: the same bits as the call inside
+`jax.jit`, the checks of a repeated call kept, divergence still located exactly."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import chaosjax as cj
+from chaosjax.lyapunov import spectrum as S
+
+FIELDS = ("exponents", "history", "history_steps", "diverged_at", "final_state", "basis")
+
+
+def _equal(a, b):
+    for f in FIELDS:
+        np.testing.assert_array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)), f)
+    assert a.backend == b.backend and a.steps == b.steps
+
+
+@pytest.mark.parametrize("k", [None, 1])
+def test_eager_equals_jit_bit_for_bit(k):
+    lor = cj.systems.Lorenz63()
+    x0 = lor.default_state()
+    kw = dict(steps=1500, dt=0.01, transient=10, history=9, k=k)
+    eager = cj.lyapunov_spectrum(lor, x0, **kw)
+    jitted = jax.jit(lambda x: cj.lyapunov_spectrum(lor, x, **kw))(x0)
+    _equal(eager, jitted)
+    # Again with another state: the checked settings are reused, the result is that
+    # state's, as from a fresh system object (nothing reused).
+    x1 = x0 + 0.5
+    again = cj.lyapunov_spectrum(lor, x1, **kw)
+    fresh = cj.lyapunov_spectrum(cj.systems.Lorenz63(), np.asarray(x1), **kw)
+    _equal(again, fresh)
+    assert not np.array_equal(np.asarray(again.exponents), np.asarray(eager.exponents))
+
+
+def test_repeated_call_still_checks_the_state():
+    hen = cj.systems.Henon()
+    cj.lyapunov_spectrum(hen, jnp.zeros(2), steps=300)
+    with pytest.raises(ValueError, match="x0"):
+        cj.lyapunov_spectrum(hen, jnp.zeros(3), steps=300)
+    with pytest.raises(ValueError, match="x0"):
+        cj.lyapunov_spectrum(hen, jnp.array([0.0, np.nan]), steps=300)
+
+
+def test_divergence_after_a_cached_call_is_located_exactly(monkeypatch):
+    hen = cj.systems.Henon()
+    cj.lyapunov_spectrum(hen, jnp.zeros(2), steps=300)
+    x = jnp.array([2.0, 2.0])  # escapes to infinity
+    with pytest.raises(cj.DivergenceError) as err:
+        cj.lyapunov_spectrum(hen, x, steps=300)
+    part = cj.lyapunov_spectrum(hen, x, steps=300, throw=False)
+    monkeypatch.setenv("CHAOSJAX_CGEN", "0")  # the XLA kernel, step by step
+    xla = cj.lyapunov_spectrum(cj.systems.Henon(), x, steps=300, throw=False)
+    assert err.value.step == int(part.diverged_at) == int(xla.diverged_at) > 0
+
+
+def test_long_runs_are_not_one_call(monkeypatch):
+    """Beyond one call's work the run goes step by step (Ctrl-C lands between calls)."""
+    monkeypatch.setattr(S, "_ONE_CALL_WORK", 100)
+    hen = cj.systems.Henon()
+    res = cj.lyapunov_spectrum(hen, jnp.array([0.1, 0.0]), steps=400)
+    assert all(fn is False for key, fn in S._one_calls.items() if key[4] == 400)
+    np.testing.assert_allclose(np.asarray(res.exponents), [0.42, -1.62], atol=0.08)
