@@ -13,9 +13,10 @@ share one signature:
 
 The output rows are written straight into the caller's layout (member, row, dim), so
 nothing is transposed after the run: the batched kernels buffer a block of saves per
-tile and write it out in 8 x 8 blocks turned by vector shuffles (`_PUT8X8`). Beside them each kernel counts, per member, the
-saved states that are finite before the first non-finite one (none when the state
-after the transient is not finite): the orbit diagram's `counts`.
+tile and write it out in 8 x 8 blocks turned by vector shuffles (`_PUT8X8`). Beside
+them each kernel counts, per member, the saved states that are finite before the first
+non-finite one (none when the state after the transient is not finite): the orbit
+diagram's `counts`.
 
 Eager and traced calls both run as an XLA custom call (`ffi.store_call`): an eager
 call goes through a jitted function cached per kernel and shape, which costs less
