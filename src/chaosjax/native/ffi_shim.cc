@@ -6,7 +6,9 @@
 // not registered in this process (an executable from a persistent compilation cache)
 // fails with an error instead of calling a stale address.
 #include <cmath>
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -84,11 +86,25 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_sum, SumImpl,
 // documentation). XLA allocates such a buffer fresh from the system; written through 4 KiB
 // pages, its page faults cost more than the kernel's arithmetic (an orbit diagram of
 // 10,000 x 1,000 points: 20,000 faults). Advice only: the contents are unchanged, and
-// nothing happens where transparent huge pages are off or unknown.
+// nothing happens where transparent huge pages are off or unknown. CHAOSJAX_HUGEPAGES=0
+// (read once per process) turns the advice off: in a virtual machine that hands free
+// memory back to its host (virtio-balloon free page reporting, which reports free 2 MiB
+// blocks), a huge page taken from such a block faults in the host on first touch (on a
+// Firecracker VM: now and then an orbit diagram of 70-210 ms instead of 8-25 ms).
+static bool huge_pages_wanted() {
+  static const bool wanted = [] {
+    const char *v = std::getenv("CHAOSJAX_HUGEPAGES");
+    std::string s = v ? v : "1";
+    for (auto &c : s) c = (char)std::tolower((unsigned char)c);
+    return !(s == "0" || s == "false" || s == "no" || s == "off");
+  }();
+  return wanted;
+}
+
 static void advise_huge_pages(void *p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const uintptr_t huge = uintptr_t(1) << 21;
-  if (bytes < (size_t(1) << 22)) return;
+  if (bytes < (size_t(1) << 22) || !huge_pages_wanted()) return;
   const uintptr_t lo = (reinterpret_cast<uintptr_t>(p) + huge - 1) & ~(huge - 1);
   const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(huge - 1);
   if (hi > lo) (void)madvise(reinterpret_cast<void *>(lo), hi - lo, MADV_HUGEPAGE);
