@@ -148,14 +148,18 @@ class Result(eqx.Module):
 
     _xarray_dims: ClassVar[dict[str, Dims]] = {}
 
+    def _items(self) -> list[tuple[str, Any]]:
+        """(name, value) of each field as printed and exported: a hook for a record that
+        stores a field in another form (e.g. None for values it makes on access)."""
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
+
     # ------------------------------------------------------------------ printing
 
     def _format(self, opts: dict[str, Any], indent: str = "") -> str:
         inner = indent + "  "
         lines = [f"{type(self).__name__}("]
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            prefix = f"{inner}{f.name}="
+        for field, value in self._items():
+            prefix = f"{inner}{field}="
             text = _format_value(value, prefix, opts, inner)
             lines.append(f"{prefix}{text},")
         lines.append(f"{indent})")
@@ -175,15 +179,14 @@ class Result(eqx.Module):
             return f"<pre>{html.escape(eqx.tree_pformat(self))}</pre>"
         opts = _print_options()
         rows = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for field, value in self._items():
             if _is_array(value) and np.ndim(value) > 0:
                 shape = f"{_dtype_name(np.asarray(value))}{list(np.shape(value))}"
             else:
                 shape = ""
             text = _format_value(value, "", opts)
             rows.append(
-                f"<tr><th style='text-align:left'>{html.escape(f.name)}</th>"
+                f"<tr><th style='text-align:left'>{html.escape(field)}</th>"
                 f"<td style='text-align:left'>{html.escape(shape)}</td>"
                 f"<td style='text-align:left'><pre style='margin:0'>{html.escape(text)}"
                 "</pre></td></tr>"
@@ -205,15 +208,14 @@ class Result(eqx.Module):
         arrays: list[tuple[str, np.ndarray, Dims | None]] = []
         attrs: dict[str, Any] = {}
         dims = self._xarray_dims_of()
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            name = prefix + f.name
+        for field, value in self._items():
+            name = prefix + field
             if isinstance(value, Result):
                 sub_arrays, sub_attrs = value._xarray_items(prefix=name + "_")
                 arrays += sub_arrays
                 attrs.update(sub_attrs)
             elif _is_array(value):
-                arrays.append((name, np.asarray(value), dims.get(f.name)))
+                arrays.append((name, np.asarray(value), dims.get(field)))
             else:
                 attr = _attr_value(value)
                 if attr is not None:

@@ -48,6 +48,24 @@ def test_sweep_matches_single_runs_and_is_one_compiled_call():
     assert not np.any(np.isfinite(np.asarray(e.points[1, k:])))
 
 
+def test_a_maps_iteration_numbers_are_made_when_read():
+    d = cj.orbit_diagram(LOG, "r", jnp.array([2.9, 3.3, 3.7]), X_HALF, transient=50, keep=5)
+    want = np.tile(np.arange(1.0, 6.0), (3, 1))
+    assert d._times is None  # nothing of (n, keep) stored
+    np.testing.assert_array_equal(np.asarray(d.times), want)
+    np.testing.assert_array_equal(d.to_xarray()["times"].values, want)
+    assert "times=[[1., 2., 3., 4., 5.]," in repr(d)
+    # A slice of the record keeps its numbers consistent with its points.
+    part = jax.tree.map(lambda a: a[1:], d)
+    np.testing.assert_array_equal(np.asarray(part.times), want[1:])
+    # Returned from jit: the same.
+    got = jax.jit(lambda r: cj.orbit_diagram(LOG, "r", r, X_HALF, transient=50, keep=5))(
+        jnp.array([2.9, 3.3, 3.7])
+    )
+    np.testing.assert_array_equal(np.asarray(got.times), want)
+    np.testing.assert_array_equal(np.asarray(got.points), np.asarray(d.points))
+
+
 class _Decay(cj.Flow):
     """A flow without a `default_dt`: `dt` must be given."""
 

@@ -150,3 +150,49 @@ def test_divergence_as_on_the_xla_path(xla_env):
     np.testing.assert_allclose(quiet[fin], want[fin], rtol=1e-12)
     with pytest.raises(Exception, match="diverged"):
         jax.jit(lambda x: cj.trajectory(lg, x, steps=100))(x0).block_until_ready()
+
+
+class _CoupledLogistic(cj.Map):
+    """Five logistic maps on a ring, diffusively coupled (Kaneko 1984, Prog. Theor. Phys.
+    72, 480): a state of dimension 5, whose saves fill the kernel's 8 x 8 output blocks
+    unevenly."""
+
+    r: float = cj.systems.param(3.7)
+    eps: float = cj.systems.param(0.1)
+    dim = 5
+
+    def step(self, x):
+        f = self.r * x * (1.0 - x)
+        return (1.0 - self.eps) * f + 0.5 * self.eps * (jnp.roll(f, 1) + jnp.roll(f, -1))
+
+    def default_state(self):
+        return jnp.linspace(0.2, 0.6, 5)
+
+
+def test_saves_written_in_blocks_equal_xla(xla_env):
+    # Values and saves that are not multiples of the tile (64) or of the kernel's output
+    # blocks (8 members x 8 doubles; 32 saves per block for dimension 1, 8 for 5).
+    lg = cj.systems.Logistic()
+    rs = jnp.linspace(2.9, 4.0, 75)
+    d = cj.orbit_diagram(lg, "r", rs, jnp.array([0.3]), transient=30, keep=75)
+    want = xla_env(lambda: cj.orbit_diagram(lg, "r", rs, jnp.array([0.3]), transient=30, keep=75))
+    # The same operations in the same order: the same numbers, chaotic r included.
+    np.testing.assert_array_equal(np.asarray(d.points), np.asarray(want.points))
+    np.testing.assert_array_equal(np.asarray(d.counts), np.asarray(want.counts))
+    # (r <= 3.3: periodic orbits, where contracted multiply-adds cannot grow apart)
+    cml = _CoupledLogistic(r=3.2)
+
+    def diagram():
+        e = cj.orbit_diagram(cml, "r", jnp.linspace(2.8, 3.3, 70), transient=20, keep=37)
+        return e.points, e.counts
+
+    def batch():  # with the state after the transient as row 0
+        xs = 0.2 + 0.6 * jax.random.uniform(jax.random.key(1), (67, 5))
+        return cj.trajectory(cml, xs, steps=2 * 21, transient=3, save_every=2)
+
+    for fn in (diagram, batch):
+        got, ref = jax.tree.map(np.asarray, fn()), xla_env(fn)
+        for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref), strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert batch().shape == (67, 22, 5)

@@ -9,13 +9,12 @@ compiled `vmap` (`_common.over_values`), its batch axis sharded over `jax.device
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .. import _validate as v
@@ -50,7 +49,8 @@ class OrbitDiagram(Result):
       the non-finite iterates of a diverged map (inf or NaN).
     - `counts`: (n,), the number of finite points stored per value.
     - `times`: (n, keep), the iteration index (maps) or the time since the end of the
-      transient (flows, time units) of each point.
+      transient (flows, time units) of each point. A map's (every row 1, ..., keep) is
+      made when read, not stored: `OrbitDiagram(..., times=None, ...)`.
     - `final_states`: (n, dim), the state at the end of each run.
     - `diverged`: (n,), runs that became non-finite.
 
@@ -67,9 +67,47 @@ class OrbitDiagram(Result):
     values: Float[Array, "n ..."]
     points: Float[Array, "n keep dim"]
     counts: Int[Array, " n"]
-    times: Float[Array, "n keep"]
+    # None for a map: its iteration numbers, made on access (`times`).
+    _times: Float[Array, "n keep"] | None
     final_states: Float[Array, "n dim"]
     diverged: Bool[Array, " n"]
+
+    def __init__(
+        self,
+        param: str,
+        values: Float[Array, "n ..."],
+        points: Float[Array, "n keep dim"],
+        counts: Int[Array, " n"],
+        times: Float[Array, "n keep"] | None,
+        final_states: Float[Array, "n dim"],
+        diverged: Bool[Array, " n"],
+    ):
+        self.param = param
+        self.values = values
+        self.points = points
+        self.counts = counts
+        self._times = times
+        self.final_states = final_states
+        self.diverged = diverged
+
+    @property
+    def times(self) -> Float[Array, "n keep"]:
+        """(n, keep): the iteration index (maps) or the time since the end of the
+        transient (flows) of each point."""
+        if self._times is not None:
+            return self._times
+        return jnp.broadcast_to(_iota(self.points.shape[-2]), self.points.shape[:-1])
+
+    def _items(self) -> list[tuple[str, Any]]:
+        # (printed and exported with concrete values only) A map's iteration numbers as a
+        # NumPy broadcast view: nothing of size (n, keep) is written.
+        shape = self.points.shape[:-1]
+        return [
+            ("times", np.broadcast_to(np.asarray(_iota(shape[-1])), shape))
+            if name == "_times" and value is None
+            else ("times" if name == "_times" else name, value)
+            for name, value in super()._items()
+        ]
 
     def _sweep_dim(self) -> str:
         """The Dataset's name for the swept axis: the parameter's own name."""
@@ -190,12 +228,10 @@ def orbit_diagram(
                 f"its iterates (got section={section!r})."
             )
         vals, x = shard_sweep(vals, x, shard)
-        # (written before the sweep starts: it would share the cores with the sweep)
-        times = _iteration_numbers(vals, keep)
         pts, counts, _, finals, diverged = _map_diagram(
             system, param, vals, x, dt, solver, transient, keep, native.enabled()
         )
-        return OrbitDiagram(param, vals, pts, counts, times, finals, diverged)
+        return OrbitDiagram(param, vals, pts, counts, None, finals, diverged)
 
     section = check_section(section, system.dim)
     steps = 200 * keep if steps is None else v.step_count(steps, "steps", total=transient)
@@ -208,21 +244,9 @@ def orbit_diagram(
     return out
 
 
-def _iteration_numbers(vals: Array, keep: int) -> Array:
-    """The (n, keep) iteration numbers 1..keep of a map's kept points, for every value
-    of `vals` (placed as they are).
-
-    Written by NumPy and handed to JAX without a copy when the sweep ran on one device:
-    XLA's broadcast of an iota into 10,000 x 1,000 entries costs more than the orbit
-    diagram's iterations (an index division per entry). Traced, or sharded: in JAX.
-    """
-    n = vals.shape[0]
-    row = np.arange(1.0, keep + 1, dtype=np.dtype(jnp.result_type(float)))
-    if isinstance(vals, Tracer) or len(vals.sharding.device_set) > 1:
-        return jnp.broadcast_to(jnp.asarray(row), (n, keep))
-    out = np.empty((n, keep), row.dtype)
-    out[...] = row
-    return jax.device_put(out, next(iter(vals.sharding.device_set)))
+def _iota(keep: int) -> Array:
+    """The iteration numbers 1, ..., keep of a map's kept points."""
+    return jnp.arange(1, keep + 1, dtype=jnp.result_type(float))
 
 
 @eqx.filter_jit

@@ -12,9 +12,11 @@ share one signature:
   values of an orbit diagram), read from a structure-of-arrays tile like the state.
 
 The output rows are written straight into the caller's layout (member, row, dim), so
-nothing is transposed after the run. Beside them each kernel counts, per member, the
-saved states that are finite before the first non-finite one (none when the state
-after the transient is not finite): the orbit diagram's `counts`.
+nothing is transposed after the run: the batched kernels buffer a block of saves per
+tile and write it out in 8 x 8 blocks turned by vector shuffles (`_PUT8X8`). Beside
+them each kernel counts, per member, the saved states that are finite before the first
+non-finite one (none when the state after the transient is not finite): the orbit
+diagram's `counts`.
 
 Eager and traced calls both run as an XLA custom call (`ffi.store_call`): an eager
 call goes through a jitted function cached per kernel and shape, which costs less
@@ -25,6 +27,7 @@ with the one notice of `ffi.grad_notice`.
 from __future__ import annotations
 
 import ctypes
+import math
 from typing import Any
 
 import equinox as eqx
@@ -66,6 +69,44 @@ _SIGNATURE = (
     "int64_t save_every, int64_t ystride, int64_t with_start, int nthreads)"
 )
 
+#: The structure-of-arrays buffer of saved states per tile (`_save_block`).
+_SAVE_BUFFER_BYTES = 16 * 1024
+
+# Eight rows of eight doubles (`src`, rows `sstride` apart) written transposed: row q of
+# `dst` (rows `dstride` apart) gets column q. Three rounds of two-vector shuffles (pairs,
+# quads, halves: 24 shuffles for 64 values); a plain loop where the compiler has no
+# `__builtin_shufflevector` (clang, GCC 12 and later have it).
+_PUT8X8 = """\
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+typedef double cj_v8 __attribute__((vector_size(64)));
+static inline void cj_put8x8(const double *src, int64_t sstride, double *dst, int64_t dstride)
+{
+    cj_v8 a[8], b[8], c[8], d[8];
+    for (int i = 0; i < 8; ++i) memcpy(&a[i], src + i * sstride, sizeof(cj_v8));
+    for (int i = 0; i < 8; i += 2) {
+        b[i] = __builtin_shufflevector(a[i], a[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        b[i + 1] = __builtin_shufflevector(a[i], a[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int h = i; h < i + 2; ++h) {
+            c[h] = __builtin_shufflevector(b[h], b[h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            c[h + 2] = __builtin_shufflevector(b[h], b[h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int q = 0; q < 4; ++q) {
+        d[q] = __builtin_shufflevector(c[q], c[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        d[q + 4] = __builtin_shufflevector(c[q], c[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+    for (int q = 0; q < 8; ++q) memcpy(dst + q * dstride, &d[q], sizeof(cj_v8));
+}
+#else
+static inline void cj_put8x8(const double *src, int64_t sstride, double *dst, int64_t dstride)
+{
+    for (int q = 0; q < 8; ++q)
+        for (int i = 0; i < 8; ++i) dst[q * dstride + i] = src[i * sstride + q];
+}
+#endif
+"""
+
 _kernels: dict[Any, Any] = {}
 _calls: dict[Any, Any] = {}
 _fast: dict[Any, Any] = {}
@@ -91,6 +132,7 @@ def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
     xs = [f"x{i}[j]" for i in range(dim)]
     src = [
         HEADER,
+        _PUT8X8,
         f"#define T {tile}",
         "",
         _SIGNATURE,
@@ -111,9 +153,22 @@ def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
         src += [f"        const double p{i} = P[{i}];" for i in range(n_params)]
     src += [f"        double x{i}[T] __attribute__((aligned(64)));" for i in range(dim)]
     src += [f"        memcpy(x{i}, X + {i} * npad + off, sizeof(x{i}));" for i in range(dim)]
-    src += ["        int64_t alive[T], count[T];"]
+    # The saved states of `k` saves go to a structure-of-arrays buffer (vector stores),
+    # then out in 8 x 8 blocks turned by shuffles (`cj_put8x8`): a member's k * dim
+    # values are consecutive in its row of Y, so each store writes 8 of them, and a
+    # tile's 64 rows are each written in runs of k * dim doubles instead of one double
+    # per row after every save (as the structure-of-arrays numba loop of
+    # benchmarks/_numba_peers.py writes its chunk, there value by value). The finite
+    # count runs in the same vector loop (alive and count as 1.0/0.0 and sums).
+    k = _save_block(dim, tile)
+    rows = k * dim
+    src += [
+        f"        double buf[{rows}][T] __attribute__((aligned(64)));",
+        "        double alive[T] __attribute__((aligned(64)));",
+        "        double count[T] __attribute__((aligned(64)));",
+    ]
 
-    def steps(count: str) -> list[str]:
+    def steps(count: str, indent: str = "") -> list[str]:
         body = [
             f"        for (int64_t e = 0; e < {count}; ++e) {{",
             "            #pragma omp simd",
@@ -124,38 +179,64 @@ def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
         body += [f"{ind}const double s{i} = x{i}[j];" for i in range(dim)]
         body += [ind + line for line in em.lines]
         body += [f"{ind}x{i}[j] = {e};" for i, e in enumerate(new)]
-        return body + ["            }", "        }"]
+        return [indent + line for line in body + ["            }", "        }"]]
 
+    finite = " & ".join(f"isfinite({x})" for x in xs)
     src += steps("transient")
     src += [
-        "        for (int j = 0; j < jmax; ++j) {",
-        f"            alive[j] = {_finite(xs)};",
-        "            count[j] = 0;",
-        "            if (with_start) {",
+        "        #pragma omp simd",
+        "        for (int j = 0; j < T; ++j) {",
+        f"            alive[j] = ({finite}) ? 1.0 : 0.0;",
+        "            count[j] = 0.0;",
+        "        }",
+        "        if (with_start)",
+        "            for (int j = 0; j < jmax; ++j) {",
         "                double *y = Y + (off + j) * ystride;",
     ]
     src += [f"                y[{i}] = x{i}[j];" for i in range(dim)]
     src += [
         "            }",
-        "        }",
-        "        for (int64_t s = 0; s < nsaves; ++s) {",
+        f"        for (int64_t k0 = 0; k0 < nsaves; k0 += {k}) {{",
+        f"            const int64_t kb = nsaves - k0 < {k} ? nsaves - k0 : {k};",
+        "            for (int64_t b = 0; b < kb; ++b) {",
     ]
-    src += ["    " + line for line in steps("save_every")]
+    src += steps("save_every", "        ")
+    src += ["                #pragma omp simd", "                for (int j = 0; j < T; ++j) {"]
+    src += [f"                    buf[b * {dim} + {i}][j] = x{i}[j];" for i in range(dim)]
     src += [
-        "            for (int j = 0; j < jmax; ++j) {",
-        "                double *y = Y + (off + j) * ystride + (s + with_start) * " + f"{dim};",
-    ]
-    src += [f"                y[{i}] = x{i}[j];" for i in range(dim)]
-    src += [
-        f"                alive[j] = alive[j] && ({_finite(xs)});",
-        "                count[j] += alive[j];",
+        f"                    alive[j] = ({finite}) ? alive[j] : 0.0;",
+        "                    count[j] += alive[j];",
+        "                }",
         "            }",
+        f"            const int64_t nr = kb * {dim};",
+        f"            double *y0 = Y + off * ystride + (k0 + with_start) * {dim};",
+        "            int j0 = 0;",
+        "            for (; j0 + 8 <= jmax; j0 += 8) {",
+        "                int64_t r0 = 0;",
+        "                for (; r0 + 8 <= nr; r0 += 8)",
+        "                    cj_put8x8(&buf[r0][j0], T, y0 + j0 * ystride + r0, ystride);",
+        "                for (int j = j0; j < j0 + 8; ++j)",
+        "                    for (int64_t r = r0; r < nr; ++r) y0[j * ystride + r] = buf[r][j];",
+        "            }",
+        "            for (int j = j0; j < jmax; ++j)",
+        "                for (int64_t r = 0; r < nr; ++r) y0[j * ystride + r] = buf[r][j];",
         "        }",
-        "        for (int j = 0; j < jmax; ++j) C[off + j] = (double)count[j];",
+        "        for (int j = 0; j < jmax; ++j) C[off + j] = count[j];",
     ]
     src += [f"        memcpy(X + {i} * npad + off, x{i}, sizeof(x{i}));" for i in range(dim)]
     src += ["    }", "}", ""]
     return "\n".join(src)
+
+
+def _save_block(dim: int, tile: int) -> int:
+    """The saves buffered per tile: about 16 KiB of buffer (in L1), in whole 8-row groups
+    of `cj_put8x8` where that takes at most 64 KiB, else as many as fit (at least one)."""
+    rows = max(8, _SAVE_BUFFER_BYTES // (8 * tile))
+    unit = 8 // math.gcd(dim, 8)  # saves per whole number of 8-row groups
+    k = (rows // dim) // unit * unit
+    if k == 0:
+        k = unit if unit * dim * tile * 8 <= 4 * _SAVE_BUFFER_BYTES else max(1, rows // dim)
+    return k
 
 
 def _single_source(lines, new, dim: int, n_params: int) -> str:

@@ -59,12 +59,14 @@ def orbit_diagram_in_chunks(
         empty = {"counts": 0, "diverged": False}.get(name, np.nan)
         return np.full((len(p),) + like.shape[1:], empty, like.dtype)
 
+    def joined(name):
+        return jnp.asarray(np.concatenate([field(p, name) for p in parts])[:n])
+
     return type(ref)(
         param=ref.param,
-        **{
-            name: jnp.asarray(np.concatenate([field(p, name) for p in parts])[:n])
-            for name in ("points", "counts", "times", "final_states", "diverged")
-        },
+        **{name: joined(name) for name in ("points", "counts", "final_states", "diverged")},
+        # (a map's iteration numbers are not stored: made when read)
+        times=None if ref._times is None else joined("times"),
         values=jnp.asarray(values),
     )
 
