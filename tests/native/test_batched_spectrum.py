@@ -191,3 +191,29 @@ def test_rows_grouped_per_call_give_the_same_bits(monkeypatch, per_call):
     hist = eager[3]
     assert hist.shape == (B, 5, k) and np.isfinite(hist).all()
     assert (np.diff(hist, axis=1) != 0).all() and 0.2 < hist[:, -1, 0].mean() < 3.0
+
+
+@needs_gcc
+def test_history_rows_dropped_where_nothing_reads_them(xla_env):
+    # jit(vmap(lambda r: max_lyapunov(...).largest)): the history rows and the divergence
+    # step are dead code, so the custom call runs without writing rows (an empty history
+    # output); the same run otherwise: the same bits as the full result's exponents.
+    rs = jnp.linspace(2.9, 4.0, 100)
+    x1 = jnp.array([0.3])
+
+    def one(r):
+        return cj.max_lyapunov(cj.systems.Logistic(r=r), x1, 400, transient=50, throw=False)
+
+    largest = jax.vmap(lambda r: one(r).largest)
+    full = jax.vmap(one)
+    lean_text, full_text = hlo(largest, rs), hlo(full, rs)
+    assert f"@{TARGET}" in lean_text and "tensor<0x2x128xf64>" in lean_text
+    assert "tensor<0x2x128xf64>" not in full_text and "tensor<200x2x128xf64>" in full_text
+    # Reading the divergence step keeps the rows (it is found from them).
+    div_text = hlo(jax.vmap(lambda r: (one(r).largest, one(r).diverged_at)), rs)
+    assert "tensor<200x2x128xf64>" in div_text
+    got = np.asarray(jax.jit(largest)(rs))
+    res = jax.jit(full)(rs)
+    np.testing.assert_array_equal(got, np.asarray(res.exponents[:, 0]))
+    close(got, xla_env(lambda: jax.jit(largest)(rs)))
+    assert abs(got[-1] - np.log(2.0)) < 0.02  # r = 4: ln 2

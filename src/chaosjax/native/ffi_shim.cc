@@ -137,7 +137,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_spectrum, SpectrumImpl,
 
 // Benettin's loop for a batch of orbits (batched_spectrum.py), in the same plan as
 // cj_ffi_spectrum: P (n_params, npad) and Y (rows of Y, npad) structure-of-arrays;
-// H (rows, k + 1, npad) history rows; Xr (dim + 1, npad) the states after the
+// H (rows, k + 1, npad) history rows, or empty (0, k + 1, npad): no rows written; Xr (dim + 1, npad) the states after the
 // transient and their finiteness flags.
 typedef void (*BatchKernel)(const double *, double *, double *, int64_t, int64_t, int64_t,
                             int64_t, int);
@@ -181,7 +181,8 @@ static ffi::Error SpectrumBatchImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F6
       y[(o + 2 * k + i) * npad + l] = 0.0;
     }
   }
-  double *h = H->typed_data();
+  // An empty H: the same rows, none written (a kernel given NULL skips its row output).
+  double *h = H->element_count() ? H->typed_data() : nullptr;
   blocks(rows, per_row, qr_every, h);
   blocks(1, tail_blocks, qr_every, nullptr);
   blocks(1, tail_steps ? 1 : 0, tail_steps, nullptr);
