@@ -196,8 +196,8 @@ def test_rows_grouped_per_call_give_the_same_bits(monkeypatch, per_call):
 @needs_gcc
 def test_history_rows_dropped_where_nothing_reads_them(xla_env):
     # jit(vmap(lambda r: max_lyapunov(...).largest)): the history rows and the divergence
-    # step are dead code, so the custom call runs without writing rows (an empty history
-    # output); the same run otherwise: the same bits as the full result's exponents.
+    # step are dead code, so the custom call keeps no rows (an empty history output) and
+    # runs them as one: the same orbits, the full result's exponents to rounding.
     rs = jnp.linspace(2.9, 4.0, 100)
     x1 = jnp.array([0.3])
 
@@ -214,6 +214,7 @@ def test_history_rows_dropped_where_nothing_reads_them(xla_env):
     assert "tensor<200x2x128xf64>" in div_text
     got = np.asarray(jax.jit(largest)(rs))
     res = jax.jit(full)(rs)
-    np.testing.assert_array_equal(got, np.asarray(res.exponents[:, 0]))
+    close(got, res.exponents[:, 0], 1e-14)
+    assert not np.array_equal(got, np.asarray(res.exponents[:, 0]))  # other groups
     close(got, xla_env(lambda: jax.jit(largest)(rs)))
     assert abs(got[-1] - np.log(2.0)) < 0.02  # r = 4: ln 2

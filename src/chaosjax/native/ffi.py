@@ -188,7 +188,7 @@ def spectrum_batch_call(
     (n_params, npad) and Y (rows of Y, npad) structure-of-arrays; returns (Y, history
     rows (rows, k+1, npad), states after the transient and their finiteness flags
     (dim+1, npad)). Without `history` the history output is empty, (0, k+1, npad), and
-    the kernel writes no rows (the same run otherwise, the same numbers)."""
+    the rows' blocks run as one (the same orbits; log-sums equal to rounding)."""
     rows, per_row, tail_blocks, tail_steps = plan
     npad = Y.shape[1]
     call = jax.ffi.ffi_call(
