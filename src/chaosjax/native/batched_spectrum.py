@@ -25,8 +25,10 @@ contraction, the logarithm of a product instead of a sum of logarithms, a few ul
 marked by the caller's rules, member by member.
 
 Entry points: `lyapunov_spectra` (eager, NumPy in and out, through ctypes) and
-`vmap_rule` (the batching rule of `spectrum._traced`: a custom call,
-`ffi.spectrum_batch_call`, whose own batching rule merges nested vmaps into the batch).
+`vmap_rule` (the batching rule of `spectrum._traced`: a primitive, `_batch_p`, lowered
+to the custom call `ffi.spectrum_batch_call`, whose own batching rule merges nested
+vmaps into the batch and whose dead-code rule drops the history rows where nothing
+reads them or the divergence step).
 """
 
 from __future__ import annotations
