@@ -453,12 +453,12 @@ def batches(repeats, quick):
         },
         "`jax.jit(jax.vmap(lambda rho: cj.lyapunov_spectrum(Lorenz63(rho=rho), x0, ...)))`": {
             "cj": lambda: over_rho(rhos),
-            soa: lambda: lorenz_spectrum3_soa(R, S10, X1[0], 0, n, dt),
+            soa: lambda: lorenz_spectrum3_soa(R, S10, X1, 0, n, dt),
             one: lambda: numba_lorenz_spectrum_batch(X1, R, n, dt, sigma, beta),
         },
         "`jax.jit(jax.vmap(lambda rho: cj.max_lyapunov(Lorenz63(rho=rho), x0, ...)))`": {
             "cj": lambda: largest_rho(rhos),
-            soa: lambda: lorenz_max_lyapunov_soa(R, S10, X1[0], 0, n, dt),
+            soa: lambda: lorenz_max_lyapunov_soa(R, S10, X1, 0, n, dt),
             one: lambda: lorenz_max_lyapunov_numba(R, X1[0], 0, n, dt),
         },
     }
