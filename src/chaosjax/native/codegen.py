@@ -370,8 +370,9 @@ def _eval(em: Emitter, jaxpr, consts, args) -> list[np.ndarray]:
             out = _elementwise(em, fmt, ins, in_kinds, ok)
             if p == "neg" and k0 == "f" and fmt == _UN_F["neg"]:
                 for idx in np.ndindex(out.shape):
-                    if isinstance(ins[0][idx], str) and isinstance(out[idx], str):
-                        em.negated[out[idx]] = ins[0][idx]
+                    a, r = ins[0][idx], out[idx]
+                    if isinstance(a, str) and isinstance(r, str):
+                        em.negated[r] = a
         elif p == "integer_pow":
             a = ins[0]
             out = np.empty(a.shape, object)
