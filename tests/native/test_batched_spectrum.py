@@ -3,6 +3,7 @@ vmapped spectra and parameter sweeps against the XLA kernels (CHAOSJAX_CGEN=0)."
 
 import logging
 import shutil
+import subprocess
 
 import equinox as eqx
 import jax
@@ -218,3 +219,25 @@ def test_history_rows_dropped_where_nothing_reads_them(xla_env):
     assert not np.array_equal(got, np.asarray(res.exponents[:, 0]))  # other groups
     close(got, xla_env(lambda: jax.jit(largest)(rs)))
     assert abs(got[-1] - np.log(2.0)) < 0.02  # r = 4: ln 2
+
+
+@needs_gcc
+@pytest.mark.parametrize(
+    "flags", [["-fopenmp"], [], ["-fopenmp", "-U__linux__"]], ids=["openmp", "serial", "not-linux"]
+)
+def test_kernel_source_builds_with_and_without_openmp_and_linux(tmp_path, monkeypatch, flags):
+    # The worker placement (sched_getcpu, CPU_CLR, omp_get_thread_num) is for Linux with
+    # OpenMP only: the same source links as serial C, and where neither is there.
+    m = cj.as_map(lor, 0.01)
+    push = forward_push(m, driven=False, use_jacobian=m.has_analytic_jacobian)
+    dyn, static = eqx.partition(push, eqx.is_array)
+    leaves, treedef = jax.tree.flatten(dyn)
+    spec = (treedef, static, [np.shape(a) for a in leaves])
+    src = []
+    monkeypatch.setattr(batched_spectrum, "compile_kernel", lambda s, args: src.append(s))
+    batched_spectrum._generate(spec, _qr.RAW_KERNELS["gram_schmidt"], 3, 1)
+    path = tmp_path / "k.c"
+    path.write_text(src[0])
+    cmd = ["gcc", "-O0", "-shared", "-fPIC", "-Wl,-z,defs", *flags, str(path), "-lm"]
+    subprocess.run([*cmd, "-o", str(tmp_path / "k.so")], check=True, capture_output=True)
+    assert "CJ_SPREAD" in src[0] and src[0].startswith("#define _GNU_SOURCE")
