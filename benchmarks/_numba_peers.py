@@ -15,7 +15,8 @@ of the per-step factors every `FLUSH` steps (the log of a product instead of a s
 logs: the same numbers up to rounding), as the batched generated-C kernel of chaosjax
 does; a vector is normalised by one division and three multiplications.
 
-- `lorenz_max_lyapunov_soa`: Lorenz63's largest exponent over per-member (rho, sigma),
+- `lorenz_max_lyapunov_soa`: Lorenz63's largest exponent over per-member (rho, sigma)
+  (and initial state: `x0` is one state, (3,), or one per member, (members, 3)),
   RK4 of the state and, stage by stage, its exact linearisation (the arithmetic of
   `bifurcation.lorenz_max_lyapunov_numba` up to FMAs and the normalisation), tangent
   renormalised every step.
@@ -40,6 +41,7 @@ import re
 
 import numba
 import numpy as np
+from numba.extending import overload
 
 #: Members per chunk (a multiple of the widest vector, 8 doubles).
 CHUNK = 64
@@ -86,6 +88,18 @@ def _lorenz_step(x, y, z, u, v, w, rho, sig, dt):
     return x, y, z, u * inv, v * inv, w * inv, norm
 
 
+def _start(x0, i, r):
+    """Component r of member i's initial state: x0[r] (one state for all) or x0[i, r]."""
+    return x0[r] if x0.ndim == 1 else x0[i, r]
+
+
+@overload(_start, inline="always")
+def _start_impl(x0, i, r):
+    if x0.ndim == 1:
+        return lambda x0, i, r: x0[r]
+    return lambda x0, i, r: x0[i, r]
+
+
 # Rows of the Lorenz63 work array.
 _X, _Y, _Z, _U, _V, _W, _P, _RHO, _SIG, _S = (r * CHUNK for r in range(10))
 
@@ -96,7 +110,7 @@ def _lorenz_chunk(rhos, sigmas, x0, transient, steps, dt, out, lo):
     W = np.empty(10 * CHUNK)
     for j in range(CHUNK):
         i = min(lo + j, n - 1)
-        W[_X + j], W[_Y + j], W[_Z + j] = x0[0], x0[1], x0[2]
+        W[_X + j], W[_Y + j], W[_Z + j] = _start(x0, i, 0), _start(x0, i, 1), _start(x0, i, 2)
         W[_U + j], W[_V + j], W[_W + j] = 1.0, 0.0, 0.0
         W[_P + j], W[_S + j] = 1.0, 0.0
         W[_RHO + j], W[_SIG + j] = rhos[i], sigmas[i]
@@ -127,7 +141,8 @@ def _lorenz_chunk(rhos, sigmas, x0, transient, steps, dt, out, lo):
 
 @numba.njit(parallel=True, fastmath=FM, error_model="numpy")
 def lorenz_max_lyapunov_soa(rhos, sigmas, x0, transient, steps, dt):
-    """Largest exponent of Lorenz63 (beta = 8/3) for each (rhos[i], sigmas[i])."""
+    """Largest exponent of Lorenz63 (beta = 8/3) for each (rhos[i], sigmas[i]), from x0
+    (3,) or x0[i] ((members, 3))."""
     out = np.empty(rhos.size)
     for c in numba.prange((rhos.size + CHUNK - 1) // CHUNK):
         _lorenz_chunk(rhos, sigmas, x0, transient, steps, dt, out, c * CHUNK)
@@ -230,7 +245,7 @@ def _lorenz3_chunk(rhos, sigmas, x0, transient, steps, dt, out, lo):
     for j in range(CHUNK):
         i = min(lo + j, n - 1)
         for r in range(3):
-            W[r * CHUNK + j] = x0[r]
+            W[r * CHUNK + j] = _start(x0, i, r)
             W[(12 + r) * CHUNK + j] = 1.0
             W[(15 + r) * CHUNK + j] = 0.0
         for r in range(9):
@@ -271,9 +286,10 @@ def _lorenz3_chunk(rhos, sigmas, x0, transient, steps, dt, out, lo):
 
 @numba.njit(parallel=True, fastmath=FM, error_model="numpy")
 def lorenz_spectrum3_soa(rhos, sigmas, x0, transient, steps, dt):
-    """The three exponents of Lorenz63 (beta = 8/3) for each (rhos[i], sigmas[i]): RK4 of
-    the state and of three tangent columns (identity at the start), modified Gram-Schmidt
-    every step; exponents in decreasing order."""
+    """The three exponents of Lorenz63 (beta = 8/3) for each (rhos[i], sigmas[i]), from
+    x0 (3,) or x0[i] ((members, 3)): RK4 of the state and of three tangent columns
+    (identity at the start), modified Gram-Schmidt every step; exponents in decreasing
+    order."""
     out = np.empty((rhos.size, 3))
     for c in numba.prange((rhos.size + CHUNK - 1) // CHUNK):
         _lorenz3_chunk(rhos, sigmas, x0, transient, steps, dt, out, c * CHUNK)

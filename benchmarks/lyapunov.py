@@ -8,7 +8,8 @@ Tasks:
 - Rosenstein's largest exponent from 10,000 samples of Lorenz63 x;
 - batches of Lorenz63 orbits in the call styles of JAX users: `jax.jit(jax.vmap(...))` of
   `cj.lyapunov_spectrum` over initial states and over rho, and of `cj.max_lyapunov` over
-  rho, beside numba's `prange` over the same orbits.
+  rho, beside the chunked structure-of-arrays numba peers of `_numba_peers.py` and
+  numba's `prange` over the same orbits one at a time.
 
 Every variant runs in this process, interleaved, with a warm-up (compilation) first;
 the figures are medians of `--repeats` runs. lyapynov (pure NumPy, one Python loop
@@ -417,7 +418,9 @@ def sweeps(repeats):
 
 def batches(repeats, quick):
     """The call styles of JAX users over a batch: jit(vmap(...)) over initial states and
-    over rho, beside numba's `prange` over the same orbits."""
+    over rho, beside the chunked structure-of-arrays numba peers (the fastest we could
+    write) and numba's `prange` over the same orbits one at a time."""
+    from _numba_peers import CHUNK, lorenz_max_lyapunov_soa, lorenz_spectrum3_soa
     from bifurcation import lorenz_max_lyapunov_numba
 
     B, n = (32, 1_000) if quick else (256, 10_000)
@@ -428,7 +431,7 @@ def batches(repeats, quick):
     x1 = x0s[0]
     rhos = jnp.linspace(30.0, 60.0, B)
     X0, X1, R = np.asarray(x0s), np.tile(np.asarray(x1), (B, 1)), np.asarray(rhos)
-    R28 = np.full(B, 28.0)
+    R28, S10 = np.full(B, 28.0), np.full(B, sigma)
 
     def spectrum(m, x):
         return cj.lyapunov_spectrum(m, x, n, dt=dt, throw=False).exponents
@@ -440,53 +443,58 @@ def batches(repeats, quick):
     over_x0 = jax.jit(jax.vmap(lambda x: spectrum(lor, x)))
     over_rho = jax.jit(jax.vmap(lambda r: spectrum(cj.systems.Lorenz63(rho=r), x1)))
     largest_rho = jax.jit(jax.vmap(largest))
-    variants = {
-        "`jax.jit(jax.vmap(lambda x0: cj.lyapunov_spectrum(lor, x0, ...)))`, over x0": (
-            lambda: over_x0(x0s)
-        ),
-        "numba `prange` over the same x0 (scalar locals, see above)": (
-            lambda: numba_lorenz_spectrum_batch(X0, R28, n, dt, sigma, beta)
-        ),
-        "`jax.jit(jax.vmap(lambda rho: cj.lyapunov_spectrum(Lorenz63(rho=rho), x0, ...)))`": (
-            lambda: over_rho(rhos)
-        ),
-        "numba `prange` over the same rho": (
-            lambda: numba_lorenz_spectrum_batch(X1, R, n, dt, sigma, beta)
-        ),
-        "`jax.jit(jax.vmap(lambda rho: cj.max_lyapunov(Lorenz63(rho=rho), x0, ...)))`": (
-            lambda: largest_rho(rhos)
-        ),
-        "numba `prange` over the same rho, one tangent vector (benchmarks/bifurcation.py)": (
-            lambda: lorenz_max_lyapunov_numba(R, np.asarray(x1), 0, n, dt)
-        ),
+    soa, one = "numba, chunks of orbits as arrays (SIMD)", "numba `prange`, one orbit at a time"
+    # (chaosjax call, its peers): the first peer is the fastest numba loop we could write.
+    groups = {
+        "`jax.jit(jax.vmap(lambda x0: cj.lyapunov_spectrum(lor, x0, ...)))`, over x0": {
+            "cj": lambda: over_x0(x0s),
+            soa: lambda: lorenz_spectrum3_soa(R28, S10, X0, 0, n, dt),
+            one: lambda: numba_lorenz_spectrum_batch(X0, R28, n, dt, sigma, beta),
+        },
+        "`jax.jit(jax.vmap(lambda rho: cj.lyapunov_spectrum(Lorenz63(rho=rho), x0, ...)))`": {
+            "cj": lambda: over_rho(rhos),
+            soa: lambda: lorenz_spectrum3_soa(R, S10, X1, 0, n, dt),
+            one: lambda: numba_lorenz_spectrum_batch(X1, R, n, dt, sigma, beta),
+        },
+        "`jax.jit(jax.vmap(lambda rho: cj.max_lyapunov(Lorenz63(rho=rho), x0, ...)))`": {
+            "cj": lambda: largest_rho(rhos),
+            soa: lambda: lorenz_max_lyapunov_soa(R, S10, X1, 0, n, dt),
+            one: lambda: lorenz_max_lyapunov_numba(R, X1[0], 0, n, dt),
+        },
     }
+    variants = {(g, name): fn for g, peers in groups.items() for name, fn in peers.items()}
     t = measure(variants, repeats)
-    res = {name: np.asarray(fn()) for name, fn in variants.items()}
-    names = list(variants)
+    res = {key: np.asarray(fn()).reshape(B, -1) for key, fn in variants.items()}
     out(f"\n### Batches: {B} Lorenz63 orbits, RK4 dt = {dt}, {n:,} steps each, QR every step\n")
     out("| call | median time | orbit-steps/s | numba / chaosjax | max abs difference |")
     out("|---|---:|---:|---:|---:|")
-    for i in range(0, len(names), 2):
-        a, b = names[i], names[i + 1]
-        ra, rb = res[a].reshape(B, -1), res[b].reshape(B, -1)
-        diff = float(np.max(np.abs(ra[:, : rb.shape[1]] - rb[:, : ra.shape[1]])))
-        out(f"| {a} | {fmt(t[a])} | {B * n / t[a]:.3g} | {t[b] / t[a]:.2f} | {diff:.1e} |")
-        out(f"| {b} | {fmt(t[b])} | {B * n / t[b]:.3g} | | |")
+    for g, peers in groups.items():
+        tc, rc = t[(g, "cj")], res[(g, "cj")]
+        out(f"| {g} | {fmt(tc)} | {B * n / tc:.3g} | | |")
+        for name in list(peers)[1:]:
+            tp, rp = t[(g, name)], res[(g, name)]
+            diff = float(np.max(np.abs(rc - rp)))
+            out(f"| {name} | {fmt(tp)} | {B * n / tp:.3g} | {tp / tc:.2f} | {diff:.1e} |")
     out(
-        "\nnumba: `@njit(parallel=True, fastmath={'contract'})`, `prange` over the orbits, "
-        "each orbit the scalar-locals loop of the spectrum table (state, basis and RK4 "
-        "stages as scalar locals, exact RK4 linearisation, in-place modified "
-        "Gram-Schmidt, nothing allocated in the time loop); the largest exponent, "
-        "benchmarks/bifurcation.py's loop (one tangent vector, renormalised every step). "
-        "The differences are of exponents over finite chaotic orbits that decorrelate "
-        "(rounding differs), so they measure statistical agreement; the fixed-rho rows "
-        "are the same orbits' spectra."
-        " Not yet the strongest numba peer: each thread runs one orbit at a time in scalar "
-        "code; a kernel over chunks of orbits stored as arrays, the time loop outside the "
-        "loop over the chunk (as benchmarks/ensemble.py's numba peer), would vectorise "
-        "across orbits like chaosjax's generated C does (a first try, the 12 components "
-        "of a chunk's orbits in one array and this step inlined, was not vectorised by "
-        "LLVM and ran at the same speed)."
+        f"\nnumba, chunks of orbits as arrays (benchmarks/_numba_peers.py, the fastest "
+        f"peer we could write): `@njit(parallel=True, fastmath={{'contract'}}, "
+        f"error_model='numpy')`, `prange` over chunks of {CHUNK} orbits; inside a chunk "
+        "every quantity (state, tangent vectors, parameters, running products) is a row "
+        "of one work array, the time loop outside the loop over the chunk, so LLVM "
+        "vectorises the RK4 step of the state and of its exact linearisation across "
+        "orbits (packed 512-bit FMAs); modified Gram-Schmidt (or one normalisation) every "
+        "step, the logarithms of running products of the norms every 32 steps; a last "
+        "partial chunk padded with copies of its last orbit. numba `prange`, one orbit at "
+        "a time: `@njit(parallel=True, fastmath={'contract'})`, each orbit the "
+        "scalar-locals loop of the spectrum table (state, basis and RK4 stages as scalar "
+        "locals, exact RK4 linearisation, in-place modified Gram-Schmidt, nothing "
+        "allocated in the time loop); the largest exponent, benchmarks/bifurcation.py's "
+        "loop (one tangent vector, renormalised every step), latency-bound. The three "
+        "tangent vectors start at the identity in every call; `max_lyapunov`'s one vector "
+        "at a random unit vector (a fixed key), the peers' at e_1. The differences are of "
+        "exponents over finite chaotic orbits that decorrelate (rounding differs), so "
+        "they measure statistical agreement; the fixed-rho rows are the same orbits' "
+        "spectra."
     )
 
 

@@ -3,6 +3,7 @@ vmapped spectra and parameter sweeps against the XLA kernels (CHAOSJAX_CGEN=0)."
 
 import logging
 import shutil
+import subprocess
 
 import equinox as eqx
 import jax
@@ -191,3 +192,52 @@ def test_rows_grouped_per_call_give_the_same_bits(monkeypatch, per_call):
     hist = eager[3]
     assert hist.shape == (B, 5, k) and np.isfinite(hist).all()
     assert (np.diff(hist, axis=1) != 0).all() and 0.2 < hist[:, -1, 0].mean() < 3.0
+
+
+@needs_gcc
+def test_history_rows_dropped_where_nothing_reads_them(xla_env):
+    # jit(vmap(lambda r: max_lyapunov(...).largest)): the history rows and the divergence
+    # step are dead code, so the custom call keeps no rows (an empty history output) and
+    # runs them as one: the same orbits, the full result's exponents to rounding.
+    rs = jnp.linspace(2.9, 4.0, 100)
+    x1 = jnp.array([0.3])
+
+    def one(r):
+        return cj.max_lyapunov(cj.systems.Logistic(r=r), x1, 400, transient=50, throw=False)
+
+    largest = jax.vmap(lambda r: one(r).largest)
+    full = jax.vmap(one)
+    lean_text, full_text = hlo(largest, rs), hlo(full, rs)
+    assert f"@{TARGET}" in lean_text and "tensor<0x2x128xf64>" in lean_text
+    assert "tensor<0x2x128xf64>" not in full_text and "tensor<200x2x128xf64>" in full_text
+    # Reading the divergence step keeps the rows (it is found from them).
+    div_text = hlo(jax.vmap(lambda r: (one(r).largest, one(r).diverged_at)), rs)
+    assert "tensor<200x2x128xf64>" in div_text
+    got = np.asarray(jax.jit(largest)(rs))
+    res = jax.jit(full)(rs)
+    close(got, res.exponents[:, 0], 1e-14)
+    assert not np.array_equal(got, np.asarray(res.exponents[:, 0]))  # other groups
+    close(got, xla_env(lambda: jax.jit(largest)(rs)))
+    assert abs(got[-1] - np.log(2.0)) < 0.02  # r = 4: ln 2
+
+
+@needs_gcc
+@pytest.mark.parametrize(
+    "flags", [["-fopenmp"], [], ["-fopenmp", "-U__linux__"]], ids=["openmp", "serial", "not-linux"]
+)
+def test_kernel_source_builds_with_and_without_openmp_and_linux(tmp_path, monkeypatch, flags):
+    # The worker placement (sched_getcpu, CPU_CLR, omp_get_thread_num) is for Linux with
+    # OpenMP only: the same source links as serial C, and where neither is there.
+    m = cj.as_map(lor, 0.01)
+    push = forward_push(m, driven=False, use_jacobian=m.has_analytic_jacobian)
+    dyn, static = eqx.partition(push, eqx.is_array)
+    leaves, treedef = jax.tree.flatten(dyn)
+    spec = (treedef, static, [np.shape(a) for a in leaves])
+    src = []
+    monkeypatch.setattr(batched_spectrum, "compile_kernel", lambda s, args: src.append(s))
+    batched_spectrum._generate(spec, _qr.RAW_KERNELS["gram_schmidt"], 3, 1)
+    path = tmp_path / "k.c"
+    path.write_text(src[0])
+    cmd = ["gcc", "-O0", "-shared", "-fPIC", "-Wl,-z,defs", *flags, str(path), "-lm"]
+    subprocess.run([*cmd, "-o", str(tmp_path / "k.so")], check=True, capture_output=True)
+    assert "CJ_SPREAD" in src[0] and src[0].startswith("#define _GNU_SOURCE")

@@ -25,13 +25,16 @@ contraction, the logarithm of a product instead of a sum of logarithms, a few ul
 marked by the caller's rules, member by member.
 
 Entry points: `lyapunov_spectra` (eager, NumPy in and out, through ctypes) and
-`vmap_rule` (the batching rule of `spectrum._traced`: a custom call,
-`ffi.spectrum_batch_call`, whose own batching rule merges nested vmaps into the batch).
+`vmap_rule` (the batching rule of `spectrum._traced`: a primitive, `_batch_p`, lowered
+to the custom call `ffi.spectrum_batch_call`, whose own batching rule merges nested
+vmaps into the batch and whose dead-code rule drops the history rows where nothing
+reads them or the divergence step).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 from typing import Any
 
 import equinox as eqx
@@ -162,6 +165,31 @@ static inline double cj_log(double x)
 """
 
 
+#: Linux: an OpenMP worker woken onto its master's CPU moves off it for the region.
+#: After a pause, or when the master thread differs from the last call's (XLA runs a
+#: custom call on one of its own threads; numba's and others' parallel regions have
+#: theirs), the scheduler may place a woken worker on the master's CPU, where the two
+#: share one core until the load balancer moves one of them (milliseconds: on two
+#: cores, Lorenz63 over 10,000 members took 23-33 ms instead of 18.5 in one of two
+#: calls). The worker's affinity is restored at the end of the region.
+SPREAD_C = r"""
+#if defined(__linux__) && defined(_OPENMP)
+#include <omp.h>
+#include <sched.h>
+#define CJ_SPREAD 1
+static int cj_spread(int master_cpu, cpu_set_t *saved)
+{
+    if (omp_get_thread_num() == 0 || master_cpu < 0 || sched_getcpu() != master_cpu) return 0;
+    if (sched_getaffinity(0, sizeof(*saved), saved) != 0) return 0;
+    cpu_set_t other = *saved;
+    CPU_CLR(master_cpu, &other);
+    if (CPU_COUNT(&other) == 0) return 0;
+    return sched_setaffinity(0, sizeof(other), &other) == 0;
+}
+#endif
+"""
+
+
 def _sum(i: int) -> str:
     return f"a{i}[l] + 0.5 * (cj_log(m{i}[l]) + (double)e{i}[l] * 0.69314718055994530942)"
 
@@ -196,8 +224,10 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         return out + [ind + line for line in push_lines]
 
     src = [
+        "#define _GNU_SOURCE",  # sched_getcpu, CPU_CLR (SPREAD_C); before any header
         HEADER,
         LOG_C,
+        SPREAD_C,
         f"#define T {tile}",
         "",
         # gcc's unroll-and-jam would run two pushes of a small map in one pass and fuse
@@ -215,7 +245,16 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
         f"    const int par = (double)npad * (double)(nrows * nblocks * blen)"
         f" * {len(push_lines) + 1}.0"
         f" >= {_PARALLEL_WORK:.1e};",
-        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if(par)",
+        "#ifdef CJ_SPREAD",
+        "    const int master_cpu = sched_getcpu();",
+        "#endif",
+        "    #pragma omp parallel num_threads(nthreads) if(par)",
+        "    {",
+        "#ifdef CJ_SPREAD",
+        "    cpu_set_t saved;",
+        "    const int moved = cj_spread(master_cpu, &saved);",
+        "#endif",
+        "    #pragma omp for schedule(dynamic, 1)",
         "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
         "        const int64_t off = tile * T;",
     ]
@@ -336,7 +375,9 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
     src += [f"{i2}#pragma omp simd", f"{i2}for (int l = 0; l < T; ++l) {{"]
     src += [f"{i3}Y[{o + 2 * k + i} * npad + off + l] = (double)e{i}[l];" for i in range(k)]
     src += [f"{i3}Y[{o + 3 * k + i} * npad + off + l] = {_sum(i)};" for i in range(k)]
-    src += [f"{i2}}}", "    }", "}", ""]
+    src += [f"{i2}}}", "    }"]
+    src += ["#ifdef CJ_SPREAD", "    if (moved) sched_setaffinity(0, sizeof(saved), &saved);"]
+    src += ["#endif", "    }", "}", ""]
     return "\n".join(src)
 
 
@@ -543,57 +584,119 @@ def vmap_rule(spec, qr_raw, axis_size: int, in_batched, P, x, Q, *, transient, q
     P, x, Q = (
         a if b else jnp.broadcast_to(a, (V, *a.shape)) for a, b in zip((P, x, Q), in_batched)
     )
-    op = _batch_op(ffi, name, dim, k, transient, qr_every, plan)
-    return op(P, x, Q)
+    params = dict(transient=transient, qr_every=qr_every, plan=tuple(plan))
+    return tuple(_batch_p.bind(P, x, Q, name=name, dim=dim, k=k, history=True, **params))
 
 
-def _batch_op(ffi, name: str, dim: int, k: int, transient: int, qr_every: int, plan):
-    """(P (B, nP), x (B, dim), Q (B, dim, k)) -> the six results per member: the custom
-    call, batched again by merging vmapped axes into B."""
+def _apply(P, x, Q, *, name, dim, k, transient, qr_every, plan, history):
+    """(P (B, nP), x (B, dim), Q (B, dim, k)) -> the six results per member, around one
+    custom call. Without `history` the kernel keeps no history rows (the call's history
+    output is empty; the rows run as one, so that a single vector's groups of pushes
+    run on across their ends: log-sums equal to rounding) and the history and
+    divergence results are placeholders: only for a call whose history and divergence
+    step nothing reads (`_dce`)."""
+    from . import ffi
+
     jnp = jax.numpy
     nq, o = dim * k, dim + dim * k
+    B = x.shape[0]
+    npad = -(-B // TILE) * TILE
 
-    def apply(P, x, Q):
-        B = x.shape[0]
-        npad = -(-B // TILE) * TILE
+    def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
+        if npad > B:
+            a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
+        return a.T
 
-        def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
-            if npad > B:
-                a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
-            return a.T
-
-        if P.shape[1] == 0:
-            P = jnp.zeros((B, 1))
-        z, one = jnp.zeros((B, k)), jnp.ones((B, k))
-        Y = soa(jnp.concatenate([x, Q.reshape(B, nq), z, one, z, z], axis=1))
-        Y, H, XR = ffi.spectrum_batch_call(
-            name,
-            soa(P),
-            Y,
-            dim=dim,
-            k=k,
-            transient=transient,
-            qr_every=qr_every,
-            plan=plan,
-            threads=threads_for(npad),
-        )
-        Y, H, XR = Y[:, :B].T, H[:, :, :B].transpose(2, 0, 1), XR[:, :B].T
-        x_end, sums = Y[:, :dim], Y[:, o + 3 * k : o + 4 * k]
+    if P.shape[1] == 0:
+        P = jnp.zeros((B, 1))
+    z, one = jnp.zeros((B, k)), jnp.ones((B, k))
+    Y = soa(jnp.concatenate([x, Q.reshape(B, nq), z, one, z, z], axis=1))
+    Y, H, XR = ffi.spectrum_batch_call(
+        name,
+        soa(P),
+        Y,
+        dim=dim,
+        k=k,
+        transient=transient,
+        qr_every=qr_every,
+        plan=plan,
+        threads=threads_for(npad),
+        history=history,
+    )
+    Y, XR = Y[:, :B].T, XR[:, :B].T
+    x_end, sums = Y[:, :dim], Y[:, o + 3 * k : o + 4 * k]
+    if history:
+        H = H[:, :, :B].transpose(2, 0, 1)
         div = finish_divergence(jnp, XR[:, dim] == 1.0, H, x_end, sums, k, plan, qr_every)
-        return x_end, Y[:, dim:o].reshape(B, dim, k), sums, H[:, :, :k], div, XR[:, :dim]
+        hist = H[:, :, :k]
+    else:
+        count = jax.dtypes.canonicalize_dtype(np.int64)
+        hist, div = jnp.zeros((B, plan[0], k)), jnp.zeros((B,), count)
+    return x_end, Y[:, dim:o].reshape(B, dim, k), sums, hist, div, XR[:, :dim]
 
-    @jax.custom_batching.custom_vmap
-    def many(P, x, Q):
-        return apply(P, x, Q)
 
-    @many.def_vmap
-    def _rule(axis_size, in_batched, P, x, Q):  # (V, B, ...) -> (V * B, ...)
-        V = axis_size
-        P, x, Q = (
-            a if b else jnp.broadcast_to(a, (V, *a.shape)) for a, b in zip((P, x, Q), in_batched)
-        )
-        B = x.shape[1]
-        out = many(*(a.reshape(V * B, *a.shape[2:]) for a in (P, x, Q)))
-        return tuple(a.reshape(V, B, *a.shape[1:]) for a in out), (True,) * 6
+def _abstract(P, x, Q, *, plan, history, **_):
+    from jax.core import ShapedArray
 
-    return many
+    B, dim, k = Q.shape
+    f, count = np.float64, jax.dtypes.canonicalize_dtype(np.int64)
+    shapes = [((B, dim), f), ((B, dim, k), f), ((B, k), f), ((B, plan[0], k), f)]
+    shapes += [((B,), count), ((B, dim), f)]
+    return [ShapedArray(s, d) for s, d in shapes]
+
+
+def _batch(args, dims, **params):
+    """vmap of the batch: (V, B, ...) -> (V * B, ...), one call (nested vmaps merge)."""
+    V = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    jnp = jax.numpy
+    args = [
+        jnp.broadcast_to(a, (V, *a.shape)) if d is None else jnp.moveaxis(a, d, 0)
+        for a, d in zip(args, dims)
+    ]
+    B = args[1].shape[1]
+    out = _batch_p.bind(*(a.reshape(V * B, *a.shape[2:]) for a in args), **params)
+    return [a.reshape(V, B, *a.shape[1:]) for a in out], [0] * 6
+
+
+def _dce(used, eqn):
+    """Dead-code elimination: a call whose history and divergence step nothing reads
+    (`jit` of `vmap(lambda p: max_lyapunov(...).largest)`) runs without history rows:
+    200 rows of (k + 1) x B doubles written (32 MB for 10,000 members), then read by
+    XLA, cost about as much as the arithmetic of a map's exponent."""
+    if not any(used):
+        return [False] * len(eqn.invars), None
+    if eqn.params["history"] and not used[3] and not used[4]:
+        eqn = eqn.replace(params={**eqn.params, "history": False})
+    return [True] * len(eqn.invars), eqn
+
+
+def _make_primitive():
+    from jax.extend.core import Primitive
+    from jax.interpreters import batching, mlir
+    from jax.interpreters import partial_eval as pe
+
+    p = Primitive("chaosjax_spectrum_batch")
+    p.multiple_results = True
+    p.def_impl(lambda *args, **params: _jit_apply(*args, **params))
+    p.def_abstract_eval(_abstract)
+    mlir.register_lowering(p, mlir.lower_fun(_apply, multiple_results=True), platform="cpu")
+    batching.primitive_batchers[p] = _batch
+    pe.dce_rules[p] = _dce
+    return p
+
+
+def _jit_apply(*args, **params):
+    return _jitted(tuple(sorted(params.items())))(*args)
+
+
+@functools.lru_cache(maxsize=64)
+def _jitted(params):
+    """`_apply` for these parameters, compiled (an eager call outside `jit`)."""
+    return jax.jit(functools.partial(_apply, **dict(params)))
+
+
+_batch_p = _make_primitive()
+"""Benettin's loop for a batch as one JAX primitive: lowered to the custom call and the
+XLA operations around it (`_apply`), batched by merging the vmapped axis into the batch
+(`_batch`), and with a dead-code rule (`_dce`) that drops the history rows when nothing
+reads them."""

@@ -86,6 +86,8 @@ class Emitter:
         self.lines: list[str] = []
         self.names = itertools.count()
         self.ops = ops or {}
+        #: name -> the name it is the negation of (`_float_arith` folds the sign).
+        self.negated: dict[str, str] = {}
 
     def new(self, expr: str, kind: str) -> str:
         name = f"t{next(self.names)}"
@@ -230,8 +232,32 @@ def _float_arith(em, p, fmt, ins):
         elif p != "sub" and not isinstance(x, str) and x == unit:
             out[idx] = y
         else:
-            out[idx] = em.new(fmt.format(c_expr(x, "f"), c_expr(y, "f")), "f")
+            out[idx] = _signed(em, p, x, y) or em.new(
+                fmt.format(c_expr(x, "f"), c_expr(y, "f")), "f"
+            )
     return out
+
+
+def _signed(em, p: str, x, y) -> str | None:
+    """x op y with a negated operand's sign folded, exactly (IEEE negation is exact and
+    x + (-z) is x - z): x * (-z) -> -(x * z), x + (-z) -> x - z, x - (-z) -> x + z;
+    so that the compiler contracts x - a * b into one fused negated multiply-add
+    instead of flipping a sign bit first (the tangent equations of Lorenz63 have
+    -x w). None when neither operand is a negation."""
+    nx = em.negated.get(x) if isinstance(x, str) else None
+    ny = em.negated.get(y) if isinstance(y, str) else None
+    if p == "mul" and (nx is None) != (ny is None):
+        prod = em.new(f"({c_expr(nx or x, 'f')} * {c_expr(ny or y, 'f')})", "f")
+        out = em.new(f"(-{prod})", "f")
+        em.negated[out] = prod
+        return out
+    if p in ("add", "add_any") and ny is not None:
+        return em.new(f"({c_expr(x, 'f')} - {ny})", "f")
+    if p in ("add", "add_any") and nx is not None:
+        return em.new(f"({c_expr(y, 'f')} - {nx})", "f")
+    if p == "sub" and ny is not None:
+        return em.new(f"({c_expr(x, 'f')} + {ny})", "f")
+    return None
 
 
 def _static_int(v) -> int:
@@ -342,6 +368,11 @@ def _eval(em: Emitter, jaxpr, consts, args) -> list[np.ndarray]:
                 raise Unsupported(f"{p} on {k0}")
             fmt = em.ops.get(p, table[p]) if k0 == "f" else table[p]
             out = _elementwise(em, fmt, ins, in_kinds, ok)
+            if p == "neg" and k0 == "f" and fmt == _UN_F["neg"]:
+                for idx in np.ndindex(out.shape):
+                    a, r = ins[0][idx], out[idx]
+                    if isinstance(a, str) and isinstance(r, str):
+                        em.negated[r] = a
         elif p == "integer_pow":
             a = ins[0]
             out = np.empty(a.shape, object)

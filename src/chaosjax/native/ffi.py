@@ -181,18 +181,21 @@ def spectrum_call(name: str, P, Y, *, k: int, rows: int, blocks: int, length: in
     return call(P, Y, kernel=name, **{n: np.int64(v) for n, v in ints.items()})
 
 
-def spectrum_batch_call(name: str, P, Y, *, dim, k, transient, qr_every, plan, threads):
+def spectrum_batch_call(
+    name: str, P, Y, *, dim, k, transient, qr_every, plan, threads, history=True
+):
     """The custom call of Benettin's loop for a batch (`batched_spectrum.py`): P
     (n_params, npad) and Y (rows of Y, npad) structure-of-arrays; returns (Y, history
     rows (rows, k+1, npad), states after the transient and their finiteness flags
-    (dim+1, npad))."""
+    (dim+1, npad)). Without `history` the history output is empty, (0, k+1, npad), and
+    the rows' blocks run as one (the same orbits; log-sums equal to rounding)."""
     rows, per_row, tail_blocks, tail_steps = plan
     npad = Y.shape[1]
     call = jax.ffi.ffi_call(
         SPECTRUM_BATCH_TARGET,
         (
             jax.ShapeDtypeStruct(Y.shape, np.float64),
-            jax.ShapeDtypeStruct((rows, k + 1, npad), np.float64),
+            jax.ShapeDtypeStruct((rows if history else 0, k + 1, npad), np.float64),
             jax.ShapeDtypeStruct((dim + 1, npad), np.float64),
         ),
         input_output_aliases={1: 0},

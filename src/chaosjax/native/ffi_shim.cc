@@ -178,7 +178,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_spectrum, SpectrumImpl,
 
 // Benettin's loop for a batch of orbits (batched_spectrum.py), in the same plan as
 // cj_ffi_spectrum: P (n_params, npad) and Y (rows of Y, npad) structure-of-arrays;
-// H (rows, k + 1, npad) history rows; Xr (dim + 1, npad) the states after the
+// H (rows, k + 1, npad) history rows, or empty (0, k + 1, npad): no rows kept; Xr (dim + 1, npad) the states after the
 // transient and their finiteness flags.
 typedef void (*BatchKernel)(const double *, double *, double *, int64_t, int64_t, int64_t,
                             int64_t, int);
@@ -222,9 +222,15 @@ static ffi::Error SpectrumBatchImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F6
       y[(o + 2 * k + i) * npad + l] = 0.0;
     }
   }
-  double *h = H->typed_data();
-  blocks(rows, per_row, qr_every, h);
-  blocks(1, tail_blocks, qr_every, nullptr);
+  if (H->element_count()) {
+    blocks(rows, per_row, qr_every, H->typed_data());
+    blocks(1, tail_blocks, qr_every, nullptr);
+  } else {
+    // No history wanted (an empty H): the rows' blocks and the tail's whole blocks as
+    // one row, so that a vector's groups of pushes run on across the rows' ends (the
+    // same orbit; the log-sums differ from the rows' run by rounding only).
+    blocks(1, rows * per_row + tail_blocks, qr_every, nullptr);
+  }
   blocks(1, tail_steps ? 1 : 0, tail_steps, nullptr);
   for (int64_t i = 0; i < k; ++i)
     std::memcpy(y + (o + i) * npad, y + (o + 3 * k + i) * npad, npad * sizeof(double));
