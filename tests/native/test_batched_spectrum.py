@@ -119,27 +119,27 @@ def test_one_vector_normalised_per_group_and_rerun_on_underflow(xla_env):
 
 
 @needs_gcc
-def test_eager_kernel_matches_the_custom_call():
-    m = cj.as_map(lor, 0.01)
-    push = forward_push(m, driven=False, use_jacobian=m.has_analytic_jacobian)
-    dyn, static = eqx.partition(push, eqx.is_array)
-    leaves, treedef = jax.tree.flatten(dyn)
-    spec = (treedef, static, [np.shape(a) for a in leaves])
-    qr = _qr.RAW_KERNELS["gram_schmidt"]
-    B, dim, k = 70, 3, 2  # not a multiple of the tile
-    P = np.tile(np.concatenate([np.ravel(a) for a in leaves]), (B, 1))
-    x = np.asarray(lor.sample_state(jax.random.key(0), B))
-    Q = np.tile(np.eye(dim)[:, :k], (B, 1, 1))
-    plan = (3, 10, 1, 3)  # 3 rows of 10 blocks of 2, one more block, 3 pushes
-    args = dict(transient=11, qr_every=2, plan=plan)
-    eager = batched_spectrum.lyapunov_spectra(spec, qr, P, x, Q, **args)
-    assert eager is not None
-    traced = jax.jit(
-        lambda P, x, Q: batched_spectrum.vmap_rule(spec, qr, B, (True, True, True), P, x, Q, **args)
-    )(P, x, Q)
-    for a, b in zip(eager, traced, strict=True):
-        np.testing.assert_array_equal(a, np.asarray(b))
-    assert eager[3].shape == (B, 3, k) and (eager[4] == -1).all()
+def test_rows_tail_blocks_and_tail_steps_against_xla(xla_env):
+    # 70 members (not a multiple of the tile), one system each, k = 2 of 3, QR every 2
+    # steps: 3 history rows of 10 blocks, 2 more blocks and 1 step (65 = 3 x 20 + 4 + 1).
+    scale = jnp.linspace(0.9, 1.1, 70)
+    x0s = lor.sample_state(jax.random.key(1), 70)
+
+    def spec(s, x0):
+        m = cj.systems.Lorenz63(sigma=10.0 * s, rho=28.0 * s)
+        return cj.lyapunov_spectrum(m, x0, steps=65, transient=11, k=2, qr_every=2, history=3)
+
+    fn = jax.vmap(spec)
+    assert TARGET in hlo(fn, scale, x0s)
+    res = jax.jit(fn)(scale, x0s)
+    ref = xla_env(lambda: jax.jit(fn)(scale, x0s))
+    for name in ("exponents", "history", "final_state", "basis", "log_sums"):
+        close(getattr(res, name), getattr(ref, name))
+    np.testing.assert_array_equal(np.asarray(res.diverged_at), ref.diverged_at)
+    np.testing.assert_array_equal(np.asarray(res.history_steps)[0], [20, 40, 60])
+    hist = np.asarray(res.history)  # every row its own running estimate
+    assert hist.shape == (70, 3, 2) and np.isfinite(hist).all()
+    assert (np.diff(hist, axis=1) != 0).all()
 
 
 @needs_gcc
@@ -157,41 +157,6 @@ def test_grad_through_a_vmapped_spectrum_falls_back(xla_env, caplog):
     assert sum("derivatives" in r.message for r in caplog.records) == 1
     g_xla = float(xla_env(lambda: jax.jit(jax.grad(total))(1.0)))
     assert abs(g - g_xla) <= 1e-10 * max(1.0, abs(g_xla))
-
-
-@needs_gcc
-@pytest.mark.parametrize("per_call", [3, 25])
-def test_rows_grouped_per_call_give_the_same_bits(monkeypatch, per_call):
-    # The eager loop runs many history rows in one kernel call (each tile runs them all
-    # in one pass) or, for a row longer than a call's work, one row in several calls:
-    # the same bits as the custom call, which runs all rows in one kernel call.
-    m = cj.as_map(lor, 0.01)
-    push = forward_push(m, driven=False, use_jacobian=m.has_analytic_jacobian)
-    dyn, static = eqx.partition(push, eqx.is_array)
-    leaves, treedef = jax.tree.flatten(dyn)
-    spec = (treedef, static, [np.shape(a) for a in leaves])
-    qr = _qr.RAW_KERNELS["gram_schmidt"]
-    B, dim, k = 70, 3, 2
-    P = np.tile(np.concatenate([np.ravel(a) for a in leaves]), (B, 1))
-    P[:, :] *= np.linspace(0.9, 1.1, B)[:, None]  # a different system per member
-    x = np.asarray(lor.sample_state(jax.random.key(1), B))
-    Q = np.tile(np.eye(dim)[:, :k], (B, 1, 1))
-    args = dict(transient=5, qr_every=2, plan=(5, 10, 0, 1))  # 5 rows of 10 blocks
-    traced = jax.jit(
-        lambda P, x, Q: batched_spectrum.vmap_rule(spec, qr, B, (True, True, True), P, x, Q, **args)
-    )(P, x, Q)
-    # Work of one call: 128 padded members x 6 x 5 x 2 per block, `per_call` blocks
-    # (3: rows split into calls; 25: two rows a call, then one).
-    monkeypatch.setattr(batched_spectrum, "_MEMBER_PUSHES_PER_CALL", per_call * 128 * 60)
-    eager = batched_spectrum.lyapunov_spectra(spec, qr, P, x, Q, **args)
-    assert eager is not None
-    for a, b in zip(eager, traced, strict=True):
-        np.testing.assert_array_equal(a, np.asarray(b))
-    # Every row written (a new log-sum each), and after one time unit the first sum
-    # grows on average with Lorenz63's positive largest exponent (~0.9).
-    hist = eager[3]
-    assert hist.shape == (B, 5, k) and np.isfinite(hist).all()
-    assert (np.diff(hist, axis=1) != 0).all() and 0.2 < hist[:, -1, 0].mean() < 3.0
 
 
 @needs_gcc

@@ -24,8 +24,7 @@ contraction, the logarithm of a product instead of a sum of logarithms, a few ul
 `cj_log`); a member that diverges carries NaN or inf in its own lanes only and is
 marked by the caller's rules, member by member.
 
-Entry points: `lyapunov_spectra` (eager, NumPy in and out, through ctypes) and
-`vmap_rule` (the batching rule of `spectrum._traced`: a primitive, `_batch_p`, lowered
+Entry point: `vmap_rule` (the batching rule of `spectrum._traced`: a primitive, `_batch_p`, lowered
 to the custom call `ffi.spectrum_batch_call`, whose own batching rule merges nested
 vmaps into the batch and whose dead-code rule drops the history rows where nothing
 reads them or the divergence step).
@@ -438,104 +437,6 @@ def _generate(spec, qr_raw, dim, k):
 def threads_for(npad: int) -> int:
     """No more threads than tiles: an idle thread still joins the barrier at the end."""
     return max(1, min(cores(), npad // TILE))
-
-
-def _restart(Y, o: int, k: int) -> None:
-    Y[o : o + k], Y[o + k : o + 2 * k], Y[o + 2 * k : o + 3 * k] = 0.0, 1.0, 0.0
-
-
-_MEMBER_PUSHES_PER_CALL = 1 << 27
-"""Work of one eager call in member-pushes x dim x k x (dim + k): a fraction of a
-second, so that Ctrl-C (delivered between calls) stops a long sweep."""
-
-
-def lyapunov_spectra(push_spec, qr_raw, P, x, Q, *, transient: int, qr_every: int, plan):
-    """Benettin's loop for B orbits at once, eagerly: what the one-orbit kernel returns
-    (`spectrum.lyapunov_spectrum`), member by member, or None when unsupported.
-
-    **Arguments:**
-
-    - `push_spec`: (treedef, static, parameter shapes) of the push Module, as
-      `codegen.kernel_parameters` splits it.
-    - `qr_raw`: `V -> (Q, g)` with log diag R = log(g) / 2.
-    - `P`: (B, n_params) float64, one flat parameter vector per member.
-    - `x`, `Q`: (B, dim) states and (B, dim, k) bases, float64.
-    - `transient`, `qr_every`, `plan`: as for `spectrum.lyapunov_spectrum`.
-
-    **Returns:** NumPy arrays (final states (B, dim), bases (B, dim, k), log-sums (B, k),
-    history of log-sums (B, rows, k), divergence steps (B,), states after the transient
-    (B, dim)); None when unsupported (`CHAOSJAX_CGEN=0`, not float64, no compiler, a
-    primitive without a translation).
-    """
-    if not enabled():
-        return None
-    P, x, Q = (np.asarray(a) for a in (P, x, Q))
-    if any(a.dtype != np.float64 for a in (P, x, Q)) or x.ndim != 2 or Q.ndim != 3:
-        return None
-    B, dim = x.shape
-    k = Q.shape[2]
-    if B == 0 or Q.shape[:2] != (B, dim) or P.ndim != 2 or P.shape[0] != B:
-        return None
-    fn = kernel_for(push_spec, qr_raw, dim, k)
-    if fn is None:
-        return None
-    npad = -(-B // TILE) * TILE
-    nq, o = dim * k, dim + dim * k
-    ny = rows_of_y(dim, k)
-
-    def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
-        out = np.empty((a.shape[1], npad))
-        out[:, :B] = a.T
-        out[:, B:] = a[B - 1 :].T
-        return out
-
-    Ps = soa(P if P.shape[1] else np.zeros((B, 1)))
-    Y = np.zeros((ny, npad))
-    Y[:dim], Y[dim:o] = soa(x), soa(Q.reshape(B, nq))
-    _restart(Y, o, k)
-    threads = threads_for(npad)
-    per_call = max(1, _MEMBER_PUSHES_PER_CALL // (npad * dim * k * (dim + k) * max(1, qr_every)))
-
-    def blocks(n, length, row=None):
-        if n <= 0 or length <= 0:
-            return
-        while n > per_call:
-            fn(Ps.ctypes.data, Y.ctypes.data, None, npad, 1, per_call, length, threads)
-            n -= per_call
-        h = None if row is None else row.ctypes.data
-        fn(Ps.ctypes.data, Y.ctypes.data, h, npad, 1, n, length, threads)
-
-    tb, trem = divmod(transient, qr_every)
-    blocks(tb, qr_every)
-    blocks(1 if trem else 0, trem)
-    sums = slice(o + 3 * k, o + 4 * k)
-    x_run = Y[:dim, :B].T.copy()
-    fin = np.isfinite(Y[:dim, :B]).all(0) & np.isfinite(Y[sums, :B]).all(0)
-    _restart(Y, o, k)
-    rows, per_row, tail_blocks, tail_steps = plan
-    H = np.zeros((rows, k + 1, npad))
-    if per_row > per_call:
-        for r in range(rows):
-            blocks(per_row, qr_every, H[r])
-    elif per_row > 0 and qr_every > 0:
-        # Whole rows a call: each tile runs its rows in one pass (one parallel region).
-        group = max(1, per_call // per_row)
-        for r in range(0, rows, group):
-            n = min(group, rows - r)
-            fn(Ps.ctypes.data, Y.ctypes.data, H[r].ctypes.data, npad, n, per_row, qr_every, threads)
-    blocks(tail_blocks, qr_every)
-    blocks(1 if tail_steps else 0, tail_steps)
-    div = finish_divergence(
-        np, fin, H[:, :, :B].transpose(2, 0, 1), Y[:dim, :B].T, Y[sums, :B].T, k, plan, qr_every
-    )
-    return (
-        Y[:dim, :B].T.copy(),
-        Y[dim:o, :B].T.reshape(B, dim, k).copy(),
-        Y[sums, :B].T.copy(),
-        H[:, :k, :B].transpose(2, 0, 1).copy(),
-        div.astype(jax.dtypes.canonicalize_dtype(np.int64)),
-        x_run,
-    )
 
 
 def finish_divergence(xp, fin_transient, H, x_end, sums, k, plan, qr_every):
