@@ -63,3 +63,14 @@ def test_long_runs_are_not_one_call(monkeypatch):
     res = cj.lyapunov_spectrum(hen, jnp.array([0.1, 0.0]), steps=400)
     assert all(fn is False for key, fn in S._one_calls.items() if key[4] == 400)
     np.testing.assert_allclose(np.asarray(res.exponents), [0.42, -1.62], atol=0.08)
+
+
+def test_under_disable_jit_the_run_goes_step_by_step():
+    hen = cj.systems.Henon()
+    S._one_calls.clear()
+    with jax.disable_jit():
+        res = cj.lyapunov_spectrum(hen, jnp.zeros(2), steps=100)
+    assert not S._one_calls and isinstance(res.exponents, jax.Array)
+    # (the C loop's results finished in NumPy: the same to rounding)
+    want = cj.lyapunov_spectrum(hen, jnp.zeros(2), steps=100)
+    np.testing.assert_allclose(np.asarray(res.exponents), np.asarray(want.exponents), rtol=1e-14)

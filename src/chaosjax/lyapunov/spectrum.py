@@ -563,7 +563,7 @@ def _one_call(m, x0, steps, transient, k, qr_every, history, qr, use_jacobian):
     """
     if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
         return None
-    if x0.ndim != 1 or x0.dtype != np.float64:
+    if x0.ndim != 1 or x0.dtype != np.float64 or getattr(jax.config, "jax_disable_jit", False):
         return None
     leaves, treedef = jax.tree.flatten(m)
     mask = tuple(eqx.is_array(a) for a in leaves)
@@ -762,8 +762,15 @@ def spectrum_on_map(
     return LyapunovResult(**arrays, steps=steps + _done(resume), time_per_step=tau, backend=backend)
 
 
-_to_device = jax.jit(lambda arrays: arrays)
-"""NumPy arrays to JAX arrays in one call (cheaper than `jax.device_put` of each)."""
+_identity = jax.jit(lambda arrays: arrays)
+
+
+def _to_device(arrays):
+    """NumPy arrays to JAX arrays in one call (cheaper than `jax.device_put` of each;
+    that under `jax.disable_jit()`, where the jitted identity returns its arguments)."""
+    if getattr(jax.config, "jax_disable_jit", False):
+        return jax.device_put(arrays)
+    return _identity(arrays)
 
 
 def _finish(xp, x_end, Q_end, s, hist, div, hist_steps, resume, *, steps, tau, timed):
