@@ -1006,8 +1006,8 @@ def _spectrum(
 
 
 _settled: dict = {}
-"""(id of a system, its call's settings) -> (weak reference to the system, the compiled
-run of `_one_call`, whether the C kernels were on): a repeated eager call with the same
+"""(id of a system, its call's settings, whether the C kernels are on) -> (weak reference
+to the system, the compiled run of `_one_call`): a repeated eager call with the same
 system and settings skips the argument checks and the map's construction (they passed
 before; only the state is new) and calls the run on the system's own array leaves.
 Nothing here keeps a system alive."""
@@ -1025,7 +1025,7 @@ def _remember(system, settings, fn, arrays) -> None:
         return
     if len(_settled) >= 256:
         _settled.clear()
-    _settled[(id(system), settings)] = (ref, fn, native.enabled())
+    _settled[(id(system), settings, native.enabled())] = (ref, fn)
 
 
 def _settled_call(system, x0, settings):
@@ -1033,10 +1033,10 @@ def _settled_call(system, x0, settings):
     new concrete float64 state of the right shape, or None (the caller checks
     everything, and locates a divergence)."""
     try:
-        hit = _settled.get((id(system), settings))
+        hit = _settled.get((id(system), settings, native.enabled()))
     except TypeError:
         return None
-    if hit is None or hit[0]() is not system or hit[2] != native.enabled():
+    if hit is None or hit[0]() is not system:
         return None
     if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
         return None
