@@ -50,7 +50,7 @@ from .codegen import (
     scalar_names,
 )
 from .compile import cached, compile_kernel, cores, enabled
-from .simulate import TILE
+from .simulate import TILE, soa_tiles
 
 _ARGS = [
     ctypes.c_void_p,  # P: parameters, (n_params, npad) structure-of-arrays
@@ -503,18 +503,13 @@ def _apply(P, x, Q, *, name, dim, k, transient, qr_every, plan, history):
     B = x.shape[0]
     npad = -(-B // TILE) * TILE
 
-    def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
-        if npad > B:
-            a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
-        return a.T
-
     if P.shape[1] == 0:
         P = jnp.zeros((B, 1))
     z, one = jnp.zeros((B, k)), jnp.ones((B, k))
-    Y = soa(jnp.concatenate([x, Q.reshape(B, nq), z, one, z, z], axis=1))
+    Y = soa_tiles(jnp.concatenate([x, Q.reshape(B, nq), z, one, z, z], axis=1), npad)
     Y, H, XR = ffi.spectrum_batch_call(
         name,
-        soa(P),
+        soa_tiles(P, npad),
         Y,
         dim=dim,
         k=k,

@@ -49,6 +49,17 @@ TILE = int(os.environ.get("CHAOSJAX_CGEN_TILE", "64"))
 #: path is the better one.
 _MAX_TILE_BYTES = 256 * 1024
 
+
+def soa_tiles(a, npad: int):
+    """(B, c) -> (c, npad): the structure-of-arrays layout of the tile kernels, the batch
+    padded to `npad` (whole tiles) with copies of its last member (jax.numpy)."""
+    B = a.shape[0]
+    if npad > B:
+        jnp = jax.numpy
+        a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
+    return a.T
+
+
 _ARGS = [
     ctypes.c_void_p,  # P: parameters
     ctypes.c_void_p,  # X: states, (dim, npad) structure-of-arrays; in and out
@@ -333,14 +344,11 @@ def _ffi_op(ffi, name: str, n: int, k: int, xla_flat, per_member_name):
         B = x.shape[0]
         npad = -(-B // TILE) * TILE
 
-        def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
-            if npad > B:
-                a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
-            return a.T
-
-        A_in = soa(A) if k else jnp.zeros((1, 1))
+        A_in = soa_tiles(A, npad) if k else jnp.zeros((1, 1))
         threads = min(cores(), npad // TILE)
-        X_end, A_end = ffi.sum_call(kernel, soa(P) if per_member else P, soa(x), A_in, n, threads)
+        X_end, A_end = ffi.sum_call(
+            kernel, soa_tiles(P, npad) if per_member else P, soa_tiles(x, npad), A_in, n, threads
+        )
         return X_end[:, :B].T, (A_end[:, :B].T if k else A)
 
     def fold(V, in_batched, x, A):  # (V, B, c) (or unbatched (B, c)) -> (V * B, c)

@@ -46,7 +46,7 @@ from .codegen import (
     scalar_names,
 )
 from .compile import cached, compile_kernel, cores, enabled
-from .simulate import _MAX_TILE_BYTES, TILE
+from .simulate import _MAX_TILE_BYTES, TILE, soa_tiles
 
 _ARGS = [
     ctypes.c_void_p,  # P: parameters ((n_params,), or (n_params, npad) per member)
@@ -444,15 +444,10 @@ def _op(spec, name: str, xla, mode: str):
             return X_end.reshape(dim), Y, C.reshape(())
         B = x.shape[0]
         npad = -(-B // TILE) * TILE
-
-        def soa(a):  # (B, c) -> (c, npad), padded with copies of the last member
-            if npad > B:
-                a = jnp.concatenate([a, jnp.broadcast_to(a[-1:], (npad - B, a.shape[1]))])
-            return a.T
-
         threads = min(cores(), npad // TILE)
+        Ps = soa_tiles(P, npad) if mode == "member" else P
         X_end, Y, C = ffi.store_call(
-            name, soa(P) if mode == "member" else P, soa(x), (B, rows, dim), B,
+            name, Ps, soa_tiles(x, npad), (B, rows, dim), B,
             transient, n_saves, save_every, with_start, threads,
         )  # fmt: skip
         return X_end[:, :B].T, Y, C
