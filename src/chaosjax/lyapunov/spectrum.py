@@ -551,6 +551,16 @@ of this size, so that Ctrl-C stops them between calls)."""
 _one_calls: dict = {}
 
 
+def _one_call_state(x0) -> bool:
+    """Whether `x0` is a state a one-call run takes: a concrete float64 vector, outside
+    `jax.disable_jit()` (where the run's own `jit` would call itself)."""
+    if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
+        return False
+    if x0.ndim != 1 or x0.dtype != np.float64:
+        return False
+    return not getattr(jax.config, "jax_disable_jit", False)
+
+
 def _one_call(m, x0, steps, transient, k, qr_every, history, qr, use_jacobian, keep=None):
     """`spectrum_on_map` of a concrete, short, undriven forward run as one cached `jit`
     of the whole run (the generated C kernel as an XLA custom call where it applies,
@@ -562,9 +572,7 @@ def _one_call(m, x0, steps, transient, k, qr_every, history, qr, use_jacobian, k
     None also when the run diverged: the caller then locates the step exactly. `keep`,
     given, is called with the compiled run and `m`'s array leaves when it ran.
     """
-    if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
-        return None
-    if x0.ndim != 1 or x0.dtype != np.float64 or getattr(jax.config, "jax_disable_jit", False):
+    if not _one_call_state(x0):
         return None
     leaves, treedef = jax.tree.flatten(m)
     mask = tuple(eqx.is_array(a) for a in leaves)
@@ -1038,11 +1046,7 @@ def _settled_call(system, x0, settings):
         return None
     if hit is None or hit[0]() is not system:
         return None
-    if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
-        return None
-    if x0.shape != (system.dim,) or x0.dtype != np.float64:
-        return None
-    if getattr(jax.config, "jax_disable_jit", False):
+    if not _one_call_state(x0) or x0.shape != (system.dim,):
         return None
     res = hit[1]([a for a in jax.tree.leaves(system) if eqx.is_array(a)], x0)
     return res if np.asarray(res.diverged_at) < 0 else None

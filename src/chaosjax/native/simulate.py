@@ -173,21 +173,32 @@ def _kernel_for(m, observable, dim: int, traced: bool = False, per_member: bool 
     return None if entry is None else (entry[0], params, entry[1], (treedef, static, shapes))
 
 
-def _generate(treedef, static, shapes, observable, dim, per_member=False):
+def trace_step(treedef, static, shapes, dim: int):
+    """The closed jaxpr of a map's `step` as a function of (its float64 parameter leaves
+    of `shapes`, a float64 state (dim,)), or None when it does not return such a state.
+    Trace errors propagate (the caller treats them as "no kernel")."""
     spec = jax.ShapeDtypeStruct((dim,), np.float64)
     param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
 
     def step(leaves, x):
         return eqx.combine(jax.tree.unflatten(treedef, leaves), static).step(x)
 
+    closed = jax.make_jaxpr(step)(param_specs, spec)
+    out = closed.out_avals
+    if len(out) != 1 or tuple(out[0].shape) != (dim,) or out[0].dtype != np.float64:
+        return None
+    return closed
+
+
+def _generate(treedef, static, shapes, observable, dim, per_member=False):
     try:
-        step_jaxpr = jax.make_jaxpr(step)(param_specs, spec)
+        step_jaxpr = trace_step(treedef, static, shapes, dim)
+        if step_jaxpr is None:
+            return None
         obs_jaxpr = None
         if observable is not None:
+            spec = jax.ShapeDtypeStruct((dim,), np.float64)
             obs_jaxpr = jax.make_jaxpr(lambda x: jax.tree.leaves(observable(x)))(spec)
-        out = step_jaxpr.out_avals
-        if len(out) != 1 or tuple(out[0].shape) != (dim,) or out[0].dtype != np.float64:
-            return None
         src, k = _source(step_jaxpr, obs_jaxpr, shapes, dim, TILE, per_member)
     except Unsupported:
         return None

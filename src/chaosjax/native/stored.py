@@ -46,7 +46,7 @@ from .codegen import (
     scalar_names,
 )
 from .compile import cached, compile_kernel, cores, enabled
-from .simulate import _MAX_TILE_BYTES, TILE, soa_tiles
+from .simulate import _MAX_TILE_BYTES, TILE, soa_tiles, trace_step
 
 _ARGS = [
     ctypes.c_void_p,  # P: parameters ((n_params,), or (n_params, npad) per member)
@@ -306,16 +306,9 @@ def _structure(m) -> tuple[Any, list]:
 
 
 def _generate(treedef, static, shapes, dim, mode):
-    spec = jax.ShapeDtypeStruct((dim,), np.float64)
-    param_specs = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
-
-    def step(leaves, x):
-        return eqx.combine(jax.tree.unflatten(treedef, leaves), static).step(x)
-
     try:
-        step_jaxpr = jax.make_jaxpr(step)(param_specs, spec)
-        out = step_jaxpr.out_avals
-        if len(out) != 1 or tuple(out[0].shape) != (dim,) or out[0].dtype != np.float64:
+        step_jaxpr = trace_step(treedef, static, shapes, dim)
+        if step_jaxpr is None:
             return None
         src = _source(step_jaxpr, shapes, dim, mode, TILE)
     except Unsupported:
