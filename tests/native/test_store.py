@@ -196,3 +196,50 @@ def test_saves_written_in_blocks_equal_xla(xla_env):
             assert a.shape == b.shape
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert batch().shape == (67, 22, 5)
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        cj.systems.Lorenz63(),  # + - * only
+        cj.systems.Henon(),
+        cj.systems.Ikeda(),  # sin, cos, division: scalar lines between vector ones
+        cj.systems.ForcedDuffing(),  # a line of literals only (1 + 1), time as a state
+        cj.systems.PiecewiseLinearFlow(),  # selects
+        cj.systems.Tent(),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_single_orbit_kernel_in_vector_lanes(system, xla_env):
+    # The one-orbit kernel computes on two-lane vectors (codegen.in_lanes): the same
+    # operations as the XLA path, so the same bits, over 2,000 steps of chaos. A kernel
+    # that failed to compile would warn (an error in the tests) and run XLA instead.
+    x0 = system.default_state()
+
+    def run():
+        return cj.trajectory(system, x0, steps=2_000, transient=3)
+
+    np.testing.assert_array_equal(np.asarray(run()), xla_env(run))
+
+
+def test_in_lanes_types_only_arithmetic_on_vectors():
+    from chaosjax.native.codegen import in_lanes
+
+    lanes = {"s0", "p0"}
+    lines = [
+        "const double t0 = (s0 * p0);",  # vector
+        "const double t1 = sin(t0);",  # a call: scalar, reads lane 0
+        "const double t2 = (t1 + (0x1.0p+1));",  # scalar only: stays scalar
+        "const double t3 = (t0 - t1);",  # vector with a scalar (splat)
+        "const int t4 = (t3 < s0);",  # a comparison: scalars
+        "const double t5 = (t4 ? t3 : t0);",  # a select: scalars
+    ]
+    assert in_lanes(lines, lanes) == [
+        "const cj_f2 t0 = (s0 * p0);",
+        "const double t1 = sin(t0[0]);",
+        "const double t2 = (t1 + (0x1.0p+1));",
+        "const cj_f2 t3 = (t0 - t1);",
+        "const int t4 = (t3[0] < s0[0]);",
+        "const double t5 = (t4 ? t3[0] : t0[0]);",
+    ]
+    assert lanes == {"s0", "p0", "t0", "t3"}

@@ -18,6 +18,7 @@ the caller runs XLA instead.
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import equinox as eqx
@@ -554,6 +555,54 @@ static inline double cj_rsqrt(double x)
 
 #: For one orbit's loop, whose speed is the latency of a step (a Lyapunov spectrum).
 LATENCY_OPS = {"rsqrt": "cj_rsqrt({})"}
+
+#: Two doubles in one vector register, the same value in both lanes: the type of the
+#: scalars of a one-orbit loop (`in_lanes`).
+LANES_TYPEDEF = "typedef double cj_f2 __attribute__((vector_size(16)));"
+
+#: A line of `Emitter`: (C type, name, expression).
+LINE = re.compile(r"^const (double|long long|int) (t\d+) = (.*);$")
+_ARITH = re.compile(r"(?:\s+|[()+\-*/]|[a-z]\d+\b|\(?-?0x[0-9a-f]+(?:\.[0-9a-f]*)?p[+-]?\d+\)?)*")
+_NAME = re.compile(r"\b[a-z]\d+\b")
+
+
+def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
+    """`lines` with their float arithmetic on `cj_f2` vectors, the value in both lanes.
+
+    A one-orbit loop is bound by the latency of its chain of operations, and GCC copies
+    a scalar double from register to register with `vmovsd x, x, y`, a blend with a
+    cycle of latency (a fused multiply-add overwrites an operand, so a value used twice
+    is copied first, on the chain). A copy of a vector is `vmovapd`, which the register
+    renamer does without latency. Lane 0 computes exactly what the scalar code did (the
+    same IEEE operations, the same contractions into fused multiply-adds); lane 1 the
+    same again, so it never holds anything slower to compute.
+
+    `lanes`: the names already of type `cj_f2` (the state, the parameters); the lines
+    of only + - * / on names and float literals, at least one of them a vector, are
+    added to it. Every other line (a
+    call, a comparison, a select, an integer) stays scalar and reads lane 0 of the
+    vectors it uses; a vector line that uses such a scalar splats it.
+    """
+    out = []
+    for line in lines:
+        m = LINE.match(line)
+        vector = m is not None and m.group(1) == "double" and _ARITH.fullmatch(m.group(3))
+        if vector and any(n in lanes for n in _NAME.findall(m.group(3))):
+            lanes.add(m.group(2))
+            out.append(f"const cj_f2 {m.group(2)} = {m.group(3)};")
+        else:
+            out.append(
+                _NAME.sub(lambda t: t.group() + "[0]" if t.group() in lanes else t.group(), line)
+            )
+    return out
+
+
+def lane_value(e, lanes: set[str]) -> str:
+    """The C `cj_f2` of an element: a vector name as it is, a scalar or number splat."""
+    if isinstance(e, str) and e in lanes:
+        return e
+    v = c_expr(e, "f")
+    return f"((cj_f2){{{v}, {v}}})"
 
 
 def kernel_parameters(module, *extra, traced: bool = False):

@@ -45,6 +45,7 @@ from jax.core import Tracer
 from .codegen import (
     HEADER,
     LATENCY_OPS,
+    LINE,
     MAX_LINES,
     Emitter,
     Unsupported,
@@ -256,7 +257,6 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     return "\n".join(src)
 
 
-_LINE = re.compile(r"^const (double|long long|int) (t\d+) = (.*);$")
 _TOKEN = re.compile(r"\s+|[()+\-*/]|[tvsp]\d+\b|\(?-?0x[0-9a-f]+(\.[0-9a-f]*)?p[+-]?\d+\)?")
 
 
@@ -267,7 +267,7 @@ def _linear_lines(lines: list[str], vec: set[str]) -> list[str]:
     `Unsupported`, and the scalar kernel is generated instead."""
     out = []
     for line in lines:
-        m = _LINE.match(line)
+        m = LINE.match(line)
         names = set(re.findall(r"\b[tvsp]\d+\b", line))
         if not names & vec:
             out.append(line)

@@ -37,12 +37,15 @@ from jax.core import Tracer
 
 from .codegen import (
     HEADER,
+    LANES_TYPEDEF,
     MAX_LINES,
     Emitter,
     Unsupported,
     c_expr,
     eval_closed,
+    in_lanes,
     kernel_parameters,
+    lane_value,
     scalar_names,
 )
 from .compile import cached, compile_kernel, cores, enabled
@@ -112,8 +115,9 @@ _calls: dict[Any, Any] = {}
 _fast: dict[Any, Any] = {}
 
 
-def _finite(names) -> str:
-    return " && ".join(f"isfinite({n})" for n in names) or "1"
+def _finite(names, op: str = " && ") -> str:
+    """C: all `names` finite, 1 or 0 (`op` " & ": without branches)."""
+    return "(" + (op.join(f"(isfinite({n}) != 0)" for n in names) or "1") + ")"
 
 
 def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
@@ -240,34 +244,40 @@ def _save_block(dim: int, tile: int) -> int:
 
 
 def _single_source(lines, new, dim: int, n_params: int) -> str:
-    """One orbit: the state in registers, every step's scalars local to the loop body."""
+    """One orbit: the state in registers, every step's scalars local to the loop body,
+    as `cj_f2` vectors (`in_lanes`: no latency in register copies)."""
     ind = " " * 8
-    xs = [f"x{i}" for i in range(dim)]
+    lanes = {f"s{i}" for i in range(dim)} | {f"p{i}" for i in range(n_params)}
+    lines = in_lanes(lines, lanes)
+    xs = [f"x{i}[0]" for i in range(dim)]
 
     def steps(count: str, indent: str) -> list[str]:
         body = [f"{indent}for (int64_t e = 0; e < {count}; ++e) {{"]
-        body += [f"{indent}    const double s{i} = x{i};" for i in range(dim)]
+        body += [f"{indent}    const cj_f2 s{i} = x{i};" for i in range(dim)]
         body += [indent + "    " + line for line in lines]
-        body += [f"{indent}    const double n{i} = {e};" for i, e in enumerate(new)]
+        body += [
+            f"{indent}    const cj_f2 n{i} = {lane_value(e, lanes)};" for i, e in enumerate(new)
+        ]
         body += [f"{indent}    x{i} = n{i};" for i in range(dim)]
         return body + [f"{indent}}}"]
 
-    src = [HEADER, "", _SIGNATURE, "{"]
+    src = [HEADER, LANES_TYPEDEF, "", _SIGNATURE, "{"]
     src += ["    (void)npad; (void)n; (void)ystride; (void)nthreads;"]
-    src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
-    src += [f"    double x{i} = X[{i}];" for i in range(dim)]
+    src += [f"    const cj_f2 p{i} = {{P[{i}], P[{i}]}};" for i in range(n_params)]
+    src += [f"    cj_f2 x{i} = {{X[{i}], X[{i}]}};" for i in range(dim)]
     src += steps("transient", "    ")
     src += [f"    int64_t alive = {_finite(xs)}, count = 0;"]
     src += ["    if (with_start) {"]
-    src += [f"        Y[{i}] = x{i};" for i in range(dim)]
+    src += [f"        Y[{i}] = {x};" for i, x in enumerate(xs)]
     src += ["        Y += " + f"{dim};", "    }"]
     src += ["    for (int64_t s = 0; s < nsaves; ++s) {"]
     src += steps("save_every", ind)
-    src += [f"        Y[{i}] = x{i};" for i in range(dim)]
+    src += [f"        Y[{i}] = {x};" for i, x in enumerate(xs)]
     src += [f"        Y += {dim};"]
-    src += [f"        alive = alive && ({_finite(xs)});", "        count += alive;", "    }"]
+    # Bitwise &: no branch per save (the count is the same).
+    src += [f"        alive &= {_finite(xs, ' & ')};", "        count += alive;", "    }"]
     src += ["    C[0] = (double)count;"]
-    src += [f"    X[{i}] = x{i};" for i in range(dim)]
+    src += [f"    X[{i}] = {x};" for i, x in enumerate(xs)]
     src += ["}", ""]
     return "\n".join(src)
 
