@@ -99,6 +99,7 @@ LAYERS = [
         "_roots",
         "_files",
         "_sweep",
+        "_remembered",
         "native",
         "parallel",
     },

@@ -59,6 +59,7 @@ def test_divergence_after_a_cached_call_is_located_exactly(monkeypatch):
 def test_long_runs_are_not_one_call(monkeypatch):
     """Beyond one call's work the run goes step by step (Ctrl-C lands between calls)."""
     monkeypatch.setattr(S, "_ONE_CALL_WORK", 100)
+    S._one_calls.clear()  # (other tests' runs of 400 steps)
     hen = cj.systems.Henon()
     res = cj.lyapunov_spectrum(hen, jnp.array([0.1, 0.0]), steps=400)
     assert all(fn is False for key, fn in S._one_calls.items() if key[4] == 400)

@@ -243,3 +243,41 @@ def test_in_lanes_types_only_arithmetic_on_vectors():
         "const double t5 = (t4 ? t3[0] : t0[0]);",
     ]
     assert lanes == {"s0", "p0", "t0", "t3"}
+
+
+def test_remembered_calls_equal_fresh_ones_and_die_with_their_system():
+    import gc
+
+    from chaosjax import _remembered
+
+    system = cj.systems.Lorenz63(rho=30.0)
+    x0 = system.default_state()
+    cj.trajectory(system, x0, steps=50)
+    cj.final_state(system, x0, steps=50)
+    key = _remembered.settings(50, None, None, "rk4", 0, 1, True)
+    assert _remembered.recall("trajectory", system, key) is not None
+    x1 = np.array(x0) + 0.1  # a new state, NumPy: the remembered runs
+    fresh = cj.systems.Lorenz63(rho=30.0)
+    np.testing.assert_array_equal(
+        np.asarray(cj.trajectory(system, x1, steps=50)),
+        np.asarray(cj.trajectory(fresh, x1, steps=50)),
+    )
+    np.testing.assert_array_equal(
+        np.asarray(cj.final_state(system, x1, steps=50)),
+        np.asarray(cj.final_state(fresh, x1, steps=50)),
+    )
+    # A diverging state: the full path locates the step, as for a fresh system.
+    far = np.array([1e100, 1e100, 1e100])
+    steps = []
+    for s in (system, cj.systems.Lorenz63(rho=30.0)):
+        with pytest.raises(cj.DivergenceError) as err:
+            cj.trajectory(s, far, steps=50)
+        steps.append(err.value.step)
+    assert steps[0] == steps[1]
+    # NaN in the state is still refused by name, remembered run or not.
+    with pytest.raises(ValueError, match="x0"):
+        cj.trajectory(system, np.full(3, np.nan), steps=50, throw=False)
+    n = len(_remembered._calls)
+    del system
+    gc.collect()
+    assert len(_remembered._calls) <= n - 2  # both entries went with their system

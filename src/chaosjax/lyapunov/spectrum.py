@@ -11,7 +11,6 @@ steps x `time_per_step`), delay maps, trained networks and input-driven RNNs.
 
 from __future__ import annotations
 
-import weakref
 from typing import ClassVar
 
 import equinox as eqx
@@ -21,8 +20,8 @@ import numpy as np
 from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
+from .. import _remembered, native
 from .. import _validate as v
-from .. import native
 from .._divergence import first_nonfinite, is_traced, raise_diverged
 from .._iterate import iterate, step
 from .._results import Dims, Result
@@ -552,13 +551,8 @@ _one_calls: dict = {}
 
 
 def _one_call_state(x0) -> bool:
-    """Whether `x0` is a state a one-call run takes: a concrete float64 vector, outside
-    `jax.disable_jit()` (where the run's own `jit` would call itself)."""
-    if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
-        return False
-    if x0.ndim != 1 or x0.dtype != np.float64:
-        return False
-    return not getattr(jax.config, "jax_disable_jit", False)
+    """Whether `x0` is a state a one-call run takes (`_remembered.concrete_state`)."""
+    return getattr(x0, "ndim", None) == 1 and _remembered.concrete_state(x0, x0.shape[0])
 
 
 def _one_call(m, x0, steps, transient, k, qr_every, history, qr, use_jacobian, keep=None):
@@ -938,9 +932,8 @@ def _spectrum(
     simple = resume is None and inputs is None and key is None and inverse is False
     settings = None
     if simple:
-        settings = tuple(
-            (type(a), a)
-            for a in (steps, t_final, dt, solver, transient, k, qr_every, history, qr, throw)
+        settings = _remembered.settings(
+            steps, t_final, dt, solver, transient, k, qr_every, history, qr, throw
         )
         got = _settled_call(system, x0, settings)
         if got is not None:
@@ -1004,7 +997,9 @@ def _spectrum(
     )
     x = with_time(system, x)
     if settings is not None and x.ndim == 1 and not timed:
-        keep = lambda fn, arrays: _remember(system, settings, fn, arrays)  # noqa: E731
+        keep = lambda fn, arrays: _remembered.remember(  # noqa: E731
+            "lyapunov_spectrum", system, settings, fn, arrays
+        )
         got = _one_call(m, x, steps, transient, k, qr_every, history, qr, None, keep)
         if got is not None:
             return got
@@ -1013,42 +1008,14 @@ def _spectrum(
     return res
 
 
-_settled: dict = {}
-"""(id of a system, its call's settings, whether the C kernels are on) -> (weak reference
-to the system, the compiled run of `_one_call`): a repeated eager call with the same
-system and settings skips the argument checks and the map's construction (they passed
-before; only the state is new) and calls the run on the system's own array leaves.
-Nothing here keeps a system alive."""
-
-
-def _remember(system, settings, fn, arrays) -> None:
-    """Remember the run if the map's array leaves are the system's own, in order."""
-    try:
-        ref = weakref.ref(system)
-        hash(settings)
-    except TypeError:
-        return
-    own = [a for a in jax.tree.leaves(system) if eqx.is_array(a)]
-    if len(own) != len(arrays) or any(a is not b for a, b in zip(own, arrays, strict=True)):
-        return
-    if len(_settled) >= 256:
-        _settled.clear()
-    _settled[(id(system), settings, native.enabled())] = (ref, fn)
-
-
 def _settled_call(system, x0, settings):
-    """The result of a call whose system and settings passed the checks before, for a
-    new concrete float64 state of the right shape, or None (the caller checks
-    everything, and locates a divergence)."""
-    try:
-        hit = _settled.get((id(system), settings, native.enabled()))
-    except TypeError:
+    """The result of a call whose system and settings passed the checks before
+    (`_remembered`), for a new concrete float64 state of the right shape, or None (the
+    caller checks everything, and locates a divergence)."""
+    hit = _remembered.recall("lyapunov_spectrum", system, settings)
+    if hit is None or not _remembered.concrete_state(x0, system.dim):
         return None
-    if hit is None or hit[0]() is not system:
-        return None
-    if not _one_call_state(x0) or x0.shape != (system.dim,):
-        return None
-    res = hit[1]([a for a in jax.tree.leaves(system) if eqx.is_array(a)], x0)
+    res = hit[0](hit[1], x0)
     return res if np.asarray(res.diverged_at) < 0 else None
 
 

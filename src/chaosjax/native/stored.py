@@ -328,7 +328,9 @@ def _generate(treedef, static, shapes, dim, mode):
     return compile_kernel(src, _ARGS)
 
 
-def store(m, x, transient: int, n_saves: int, save_every: int, *, with_start=True, xla=None):
+def store(
+    m, x, transient: int, n_saves: int, save_every: int, *, with_start=True, xla=None, keep=None
+):
     """(x_end, saved, counts) of a stored orbit, or None (the caller runs `xla`).
 
     `x`: one state (dim,) or a batch (B, dim), float64, concrete or traced. `saved`:
@@ -341,6 +343,8 @@ def store(m, x, transient: int, n_saves: int, save_every: int, *, with_start=Tru
     state (dim,): the caller's XLA kernel (a module-level function: eager calls are
     cached by it), which computes derivatives (`jax.custom_jvp`) and vmaps over
     parameters when no per-member kernel can be made. Required: without it, None.
+    `keep`, given, is called with the compiled eager call and `m`'s array leaves (what
+    it takes first) when an eager call ran.
     """
     if xla is None or not enabled() or jax.default_backend() != "cpu":
         return None
@@ -385,7 +389,10 @@ def store(m, x, transient: int, n_saves: int, save_every: int, *, with_start=Tru
         if len(_calls) >= 256:
             _calls.clear()
         _calls[ckey] = call
-    return call(arrays, x)
+    out = call(arrays, x)
+    if keep is not None:
+        keep(call, arrays)
+    return out
 
 
 def _flat(arrays):

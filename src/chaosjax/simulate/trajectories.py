@@ -18,13 +18,13 @@ import numpy as np
 from jax.core import Tracer
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import _remembered, native
 from .. import _validate as v
-from .. import native
 from .._divergence import DivergenceError, check_finite, guard_traced, is_traced
 from .._progress import progress_bar
 from .._results import Dims, Result
 from ..solvers import ADAPTIVE, solve_adaptive
-from ..systems import Flow, Map
+from ..systems import Flow, Map, is_time_dependent
 from . import _tiling
 from ._arguments import prepare, without_time
 from ._chunked import bounded_chunk, run_transient, split_chunks
@@ -177,6 +177,12 @@ def trajectory(
     ts, ys = cj.trajectory(lor, t_final=10.0, times=True)   # default x0 and dt (0.01)
     ```
     """
+    key = None
+    if times is False and progress is False and chunk_size is None:
+        key = _remembered.settings(steps, t_final, dt, solver, transient, save_every, throw)
+        got = _recalled("trajectory", system, x0, key)
+        if got is not None:
+            return got[1]
     m, x, steps, transient = prepare(
         system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
     )
@@ -187,7 +193,7 @@ def trajectory(
         raise ValueError(f"`steps` ({steps}) must be a multiple of `save_every` ({save_every}).")
     out = _trajectory(
         system, m, x, steps, solver, transient, save_every, throw, progress, chunk_size,
-        rtol, atol,
+        rtol, atol, _keeper("trajectory", system, x, key),
     )  # fmt: skip
     if not times:
         return out
@@ -196,11 +202,33 @@ def trajectory(
     return Trajectory(ts=jnp.asarray(ts, dtype=out.dtype), ys=out)
 
 
+def _recalled(what: str, system, x0, key: tuple):
+    """(x_end, saved) of a remembered run of `what` (`_remembered`) from `x0`, or None
+    (no such run, or a state it does not take, or a non-finite end state: the full
+    path checks, locates a divergence and raises)."""
+    hit = _remembered.recall(what, system, key)
+    if hit is None or not _remembered.concrete_state(x0, system.dim):
+        return None
+    x_end, out, _ = hit[0](hit[1], x0)
+    if not np.isfinite(np.asarray(x_end)).all():
+        return None
+    return x_end, out
+
+
+def _keeper(what: str, system, x, key):
+    """What `native.store` calls with its compiled eager run (`keep`): remember it for
+    `what` on `system`, for one state of an undriven system; None if not."""
+    if key is None or x.ndim != 1 or is_time_dependent(system):
+        return None
+    return lambda fn, arrays: _remembered.remember(what, system, key, fn, arrays)
+
+
 def _trajectory(
-    system, m, x, steps, solver, transient, save_every, throw, progress, chunk_size, rtol, atol
-):
+    system, m, x, steps, solver, transient, save_every, throw, progress, chunk_size, rtol, atol,
+    keep=None,
+):  # fmt: skip
     """`trajectory`'s states, its arguments checked (time dropped for a time-dependent
-    flow)."""
+    flow); `keep` as `native.store`'s."""
     if isinstance(system, Flow) and solver in ADAPTIVE:
         return _adaptive_trajectory(
             system,
@@ -229,7 +257,7 @@ def _trajectory(
     # end; beyond, each is written into the output allocated once (no second copy).
     chunk_size = bounded_chunk(chunk_size, x, save_every)
     if chunk_size is None or (chunk_size >= n_saves and chunk_size * save_every >= transient):
-        got = _native_trajectory(m, x, transient, n_saves, save_every, throw, progress)
+        got = _native_trajectory(m, x, transient, n_saves, save_every, throw, progress, keep=keep)
         if got is not None:
             return without_time(system, got)
     in_place = n_saves * x.size * x.dtype.itemsize > _CHUNKED_OUTPUT_BYTES
@@ -260,10 +288,12 @@ def _trajectory(
     return without_time(system, guard_traced(out, x, throw, what))
 
 
-def _native_trajectory(m, x, transient, n_saves, save_every, throw, progress, what="trajectory"):
+def _native_trajectory(
+    m, x, transient, n_saves, save_every, throw, progress, what="trajectory", keep=None
+):
     """The stored orbit in one generated-C call (`chaosjax.native.store`), with the
     divergence checks of the XLA path; None when the native kernel cannot run it."""
-    got = native.store(m, x, transient, n_saves, save_every, xla=store_reference)
+    got = native.store(m, x, transient, n_saves, save_every, xla=store_reference, keep=keep)
     if got is None:
         return None
     x_end, out, _ = got
@@ -369,13 +399,20 @@ def final_state(
     x = cj.final_state(lor, lor.default_state(), steps=2_000, dt=0.005)   # shape (3,)
     ```
     """
+    key = None
+    if progress is False and chunk_size is None:
+        key = _remembered.settings(steps, t_final, dt, solver, throw)
+        got = _recalled("final_state", system, x0, key)
+        if got is not None:
+            return got[0]
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0, t_final=t_final)
     throw = v.boolean(throw, "throw")
     one_chunk = bounded_chunk(chunk_size, x)
     if x.ndim == 1 and not progress and (one_chunk is None or one_chunk >= steps):
         # One state in one chunk: the single-orbit kernel, its state in registers (a
         # batch keeps the tiled kernels of `run_transient`).
-        got = _native_trajectory(m, x, steps, 0, 1, throw, progress, "final_state")
+        keep = _keeper("final_state", system, x, key)
+        got = _native_trajectory(m, x, steps, 0, 1, throw, progress, "final_state", keep)
         if got is not None:
             return without_time(system, got[0])
     if progress and chunk_size is None:

@@ -1,0 +1,90 @@
+"""Repeated eager calls, remembered by weak reference to their system.
+
+A loop that calls `cj.trajectory(system, x, steps=...)` or `cj.lyapunov_spectrum(system,
+x, ...)` with one system and new states pays each time for checks that passed before,
+for building the one-step map and for flattening it into its arrays: tens of
+microseconds, as much as a short run. The first call that ran as one compiled function
+(`fn(arrays, x)`) leaves it here, under what was called, the system's id, the call's
+settings, whether the C kernels are on and the working precision, with the system's own
+array leaves; a later call with the same system object and settings calls it on the new
+state directly.
+
+An entry goes when its system goes (the callback of a weak reference), so nothing here
+keeps a system or its arrays alive, and a new system that reuses an old id never meets
+an old entry. The leaves are the system's objects, so a NumPy leaf changed in place is
+read as it is at each call.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+from jax.core import Tracer
+
+from . import native
+
+_calls: dict = {}
+_MAX = 256
+
+
+def settings(*values) -> tuple:
+    """A call's settings as a key: each value with its type (1 and 1.0 and True differ)."""
+    return tuple((type(a), a) for a in values)
+
+
+def array_leaves(system) -> list:
+    """The array leaves of `system`, in order (what `fn` takes first)."""
+    return [a for a in jax.tree.leaves(system) if eqx.is_array(a)]
+
+
+def concrete_state(x0, dim: int) -> bool:
+    """Whether `x0` is one concrete, finite float64 state of `dim` numbers, which a
+    remembered (or compiled one-call) run takes; never under `jax.disable_jit()`, where
+    the run's own `jit` would call itself."""
+    if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
+        return False
+    if x0.shape != (dim,) or x0.dtype != np.float64:
+        return False
+    if getattr(jax.config, "jax_disable_jit", False):
+        return False
+    return bool(np.isfinite(np.asarray(x0)).all())  # (else the checks name it)
+
+
+def _at(what: str, system, key: tuple) -> tuple:
+    # (whether the C kernels may run, and the working precision, are read when the
+    # run is traced: part of the key)
+    return (what, id(system), key, native.enabled(), bool(jax.config.jax_enable_x64))
+
+
+def remember(what: str, system, key: tuple, fn: Callable, arrays: list) -> None:
+    """Remember `fn(arrays, x)` for calls of `what` on `system` with settings `key`,
+    if `arrays` are the system's own array leaves, in order (else nothing)."""
+    own = array_leaves(system)
+    if len(own) != len(arrays) or any(a is not b for a, b in zip(own, arrays, strict=True)):
+        return
+    at = _at(what, system, key)
+    try:
+        hash(at)
+        ref = weakref.ref(system, lambda _, at=at: _calls.pop(at, None))
+    except TypeError:  # an unhashable setting, or a system without weak references
+        return
+    if len(_calls) >= _MAX:
+        _calls.clear()
+    _calls[at] = (ref, fn, own)
+
+
+def recall(what: str, system, key: tuple) -> tuple[Callable, list] | None:
+    """(fn, the system's array leaves) remembered for `what` on this very system with
+    settings `key`, or None."""
+    try:
+        hit: Any = _calls.get(_at(what, system, key))
+    except TypeError:
+        return None
+    if hit is None or hit[0]() is not system:
+        return None
+    return hit[1], hit[2]
