@@ -254,6 +254,7 @@ def test_report_replaces_a_read_only_file_with_force_and_keeps_it_read_only(tmp_
     assert oct((out / "index.html").stat().st_mode & 0o777) == oct(0o444)
 
 
+@pytest.mark.slow  # the default suite's time budget; tests/test_faults.py covers a full disk
 def test_full_disk_in_report_learn_and_evaluate_is_one_line_exit_1(tmp_path):
     """RLIMIT_FSIZE (SIGXFSZ ignored: writes fail with EFBIG) stands for a full disk:
     one line naming the file, exit status 1, the previous file intact."""

@@ -146,6 +146,7 @@ def test_help_with_examples():
         assert "Examples" in result.output and f"chaosjax learn {command}" in result.output
 
 
+@pytest.mark.slow  # the default suite's time budget; other tests cover the parts
 def test_neural_ode_writes_files_and_loads_back(tmp_path):
     out = tmp_path / "node"
     result = invoke(

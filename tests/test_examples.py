@@ -24,6 +24,7 @@ def _run(name, tmp_path, *args):
     return out.stdout
 
 
+@pytest.mark.slow  # the default suite's time budget; unit tests cover the parts
 def test_smoothed_sigmoid_example_counts_per_c(tmp_path):
     text = _run("smoothed_sigmoid.py", tmp_path)
     assert "c = 1: {'fixed_point': 1401}" in text
@@ -128,6 +129,7 @@ def test_transformer_table_quick_mode_gives_every_row(tmp_path):
     assert "paper: GPT-2 vs True1" in (tmp_path / "tt" / "table.md").read_text()
 
 
+@pytest.mark.slow  # the default suite's time budget; unit tests cover the parts
 def test_discontinuity_bifurcations_quick_mode_prints_every_figure(tmp_path):
     text = _run("discontinuity_bifurcations.py", tmp_path, "--quick")
     for line in (

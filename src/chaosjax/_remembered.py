@@ -26,7 +26,7 @@ import jax
 import numpy as np
 from jax.core import Tracer
 
-from . import native
+from . import _validate, native
 
 _calls: dict = {}
 _MAX = 256
@@ -52,7 +52,7 @@ def concrete_state(x0, dim: int) -> bool:
         return False
     if getattr(jax.config, "jax_disable_jit", False):
         return False
-    return bool(np.isfinite(np.asarray(x0)).all())  # (else the checks name it)
+    return _validate.found_finite(x0)  # (else the checks name it)
 
 
 def _at(what: str, system, key: tuple) -> tuple:

@@ -223,6 +223,18 @@ def _known_finite(x: jax.Array) -> bool:
     return known is not None and known() is x
 
 
+def found_finite(x: Any) -> bool:
+    """Whether the concrete array `x` is finite; a JAX array found finite is remembered
+    while it lives (JAX arrays are immutable), so asking again costs a lookup."""
+    if isinstance(x, jax.Array) and _known_finite(x):
+        return True
+    if not np.isfinite(np.asarray(x)).all():
+        return False
+    if isinstance(x, jax.Array):
+        _remember_finite(x)
+    return True
+
+
 def _remember_finite(leaf: jax.Array) -> None:
     """Keep `leaf` (a concrete array found finite) in `_finite_arrays` while it lives."""
     key = id(leaf)

@@ -244,6 +244,7 @@ def test_save_load_round_trip(tmp_path, linear_node):
         cj.learn.load(path, like=linear_node[0])
 
 
+@pytest.mark.slow  # the default suite's time budget; tests/learn/test_checkpoint.py covers resuming
 def test_checkpointed_fit_resumes_to_the_same_model(tmp_path):
     t = np.arange(30) * 0.05
     kw = dict(
