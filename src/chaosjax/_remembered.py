@@ -27,6 +27,7 @@ import numpy as np
 from jax.core import Tracer
 
 from . import _validate, native
+from ._config import x64_enabled
 
 _calls: dict = {}
 _MAX = 256
@@ -58,7 +59,7 @@ def concrete_state(x0, dim: int) -> bool:
 def _at(what: str, system, key: tuple) -> tuple:
     # (whether the C kernels may run, and the working precision, are read when the
     # run is traced: part of the key)
-    return (what, id(system), key, native.enabled(), bool(jax.config.jax_enable_x64))
+    return (what, id(system), key, native.enabled(), x64_enabled())
 
 
 def remember(what: str, system, key: tuple, fn: Callable, arrays: list) -> None:

@@ -586,10 +586,11 @@ def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
     out = []
     for line in lines:
         m = LINE.match(line)
-        vector = m is not None and m.group(1) == "double" and _ARITH.fullmatch(m.group(3))
-        if vector and any(n in lanes for n in _NAME.findall(m.group(3))):
-            lanes.add(m.group(2))
-            out.append(f"const cj_f2 {m.group(2)} = {m.group(3)};")
+        kind, name, expr = m.groups() if m is not None else (None, "", "")
+        vector = kind == "double" and _ARITH.fullmatch(expr) is not None
+        if vector and any(n in lanes for n in _NAME.findall(expr)):
+            lanes.add(name)
+            out.append(f"const cj_f2 {name} = {expr};")
         else:
             out.append(
                 _NAME.sub(lambda t: t.group() + "[0]" if t.group() in lanes else t.group(), line)
