@@ -281,3 +281,33 @@ def test_remembered_calls_equal_fresh_ones_and_die_with_their_system():
     del system
     gc.collect()
     assert len(_remembered._calls) <= n - 2  # both entries went with their system
+
+
+def test_single_orbit_counts_the_finite_saves_before_the_first_non_finite():
+    # The one-orbit kernel keeps a NaN-sticky sum of x - x per save and searches the
+    # saved rows only when it is not 0: the count must be the XLA path's rule.
+    from chaosjax.native import stored
+    from chaosjax.simulate._arguments import prepare
+    from chaosjax.simulate._kernels import store_reference
+
+    def expected(saved):
+        finite = np.isfinite(saved).all(-1)
+        return 0 if not finite[0] else int(np.cumprod(finite[1:]).sum())
+
+    cases = [
+        (cj.systems.Logistic(r=4.3), [0.3], 2, 30, 1),  # escapes to -inf
+        (cj.systems.Logistic(r=4.3), [0.3], 0, 15, 2),
+        (cj.systems.Logistic(r=3.9), [0.3], 1, 30, 3),  # stays finite
+        (cj.systems.Henon(), [2.0, 2.0], 0, 20, 1),
+        (cj.systems.Henon(), [2.0, 2.0], 5, 20, 1),
+        (cj.systems.Henon(), [2.0, 2.0], 40, 5, 1),  # non-finite after the transient
+    ]
+    counts = []
+    for system, x0, transient, n, every in cases:
+        m, x, _, _ = prepare(system, jnp.array(x0), None, "rk4", steps=n * every, transient=0)
+        got = stored.store(m, x, transient, n, every, xla=store_reference)
+        assert got is not None
+        _, saved, count = got
+        counts.append(float(count))
+        assert float(count) == expected(np.asarray(saved))
+    assert counts[2] == 30 and counts[5] == 0 and 0 < counts[0] < 30

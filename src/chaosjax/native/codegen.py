@@ -598,6 +598,14 @@ def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
     return out
 
 
+def tree_sum(terms: list[str]) -> str:
+    """C expression: the sum of `terms` as a balanced tree (a shorter dependency chain)."""
+    if len(terms) == 1:
+        return terms[0]
+    h = len(terms) // 2
+    return f"({tree_sum(terms[:h])} + {tree_sum(terms[h:])})"
+
+
 def lane_value(e, lanes: set[str]) -> str:
     """The C `cj_f2` of an element: a vector name as it is, a scalar or number splat."""
     if isinstance(e, str) and e in lanes:

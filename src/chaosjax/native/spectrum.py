@@ -53,6 +53,7 @@ from .codegen import (
     eval_closed,
     kernel_parameters,
     scalar_names,
+    tree_sum,
 )
 from .compile import cached, compile_kernel, enabled
 
@@ -114,14 +115,6 @@ def _det(cols: list[list[str]]) -> str:
     return f"{a} * {minors[0]} - {b} * {minors[1]} + {c} * {minors[2]}"
 
 
-def _tree(terms: list[str]) -> str:
-    """C expression: the sum of `terms` as a balanced tree (a shorter dependency chain)."""
-    if len(terms) == 1:
-        return terms[0]
-    h = len(terms) // 2
-    return f"({_tree(terms[:h])} + {_tree(terms[h:])})"
-
-
 def _close(cols: list[list[str]]) -> tuple[list[str], list[str]]:
     """The last column of a square 2-D or 3-D basis from the others, as `_qr.py` closes
     it, unnormalised: z = the perpendicular of w_1 (2-D) or w_1 x w_2 (3-D) times
@@ -141,7 +134,7 @@ def _close(cols: list[list[str]]) -> tuple[list[str], list[str]]:
         ]
     pre = [f"const double det = {_det(cols)};"]
     pre += [f"const double z{i} = {e};" for i, e in enumerate(z)]
-    pre.append(f"const double fc = det / {_tree([f'z{i} * z{i}' for i in range(len(z))])};")
+    pre.append(f"const double fc = det / {tree_sum([f'z{i} * z{i}' for i in range(len(z))])};")
     return pre, [f"{q} = fc * z{i};" for i, q in enumerate(last)]
 
 
@@ -159,7 +152,7 @@ def _gram_schmidt(dim: int, k: int) -> list[str]:
             lines.append(f"const double n{j} = {_norm2(u)};")
             break
         for i in range(j):
-            dot = _tree([f"{a} * {b}" for a, b in zip(cols[i], u, strict=True)])
+            dot = tree_sum([f"{a} * {b}" for a, b in zip(cols[i], u, strict=True)])
             lines.append(f"const double c{i}_{j} = ({dot}) * r{i};")
             lines += [f"{a} -= c{i}_{j} * {b};" for a, b in zip(u, cols[i], strict=True)]
         lines.append(f"const double n{j} = {_norm2(u)};")
@@ -359,7 +352,7 @@ def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
         pre, post = _close(lane_cols)
         src += [i4 + line for line in pre]
     for l in range(k - 2 if closed else k - 1):
-        dot = _tree([f"{q} * {q}[{l}]" for q in rows])
+        dot = tree_sum([f"{q} * {q}[{l}]" for q in rows])
         src.append(f"{i4}const cj_vec d{l} = {dot};")
         src.append(f"{i4}const double r{l} = 1.0 / d{l}[{l}];")
         c = f"(cj_vec)((cj_ivec)(d{l} * r{l}) & cj_after{l})"

@@ -47,6 +47,7 @@ from .codegen import (
     kernel_parameters,
     lane_value,
     scalar_names,
+    tree_sum,
 )
 from .compile import cached, compile_kernel, cores, enabled
 from .simulate import _MAX_TILE_BYTES, TILE, soa_tiles, trace_step
@@ -115,9 +116,9 @@ _calls: dict[Any, Any] = {}
 _fast: dict[Any, Any] = {}
 
 
-def _finite(names, op: str = " && ") -> str:
-    """C: all `names` finite, 1 or 0 (`op` " & ": without branches)."""
-    return "(" + (op.join(f"(isfinite({n}) != 0)" for n in names) or "1") + ")"
+def _finite(names) -> str:
+    """C: all `names` finite, 1 or 0."""
+    return "(" + (" && ".join(f"(isfinite({n}) != 0)" for n in names) or "1") + ")"
 
 
 def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
@@ -266,16 +267,28 @@ def _single_source(lines, new, dim: int, n_params: int) -> str:
     src += [f"    const cj_f2 p{i} = {{P[{i}], P[{i}]}};" for i in range(n_params)]
     src += [f"    cj_f2 x{i} = {{X[{i}], X[{i}]}};" for i in range(dim)]
     src += steps("transient", "    ")
-    src += [f"    int64_t alive = {_finite(xs)}, count = 0;"]
+    src += [f"    const int64_t alive = {_finite(xs)};"]
     src += ["    if (with_start) {"]
     src += [f"        Y[{i}] = {x};" for i, x in enumerate(xs)]
     src += ["        Y += " + f"{dim};", "    }"]
+    # x - x is 0 for a finite x and NaN otherwise: `bad` stays 0 while every saved state
+    # is finite and is NaN from the first non-finite one on. Vector arithmetic off the
+    # step's chain, cheaper than a comparison per number; the count of finite saves is
+    # then only searched for when one was not (a rare run).
+    diffs = tree_sum([f"(x{i} - x{i})" for i in range(dim)])
+    src += ["    double *const Ys = Y;", "    cj_f2 bad = {0.0, 0.0};"]
     src += ["    for (int64_t s = 0; s < nsaves; ++s) {"]
     src += steps("save_every", ind)
     src += [f"        Y[{i}] = {x};" for i, x in enumerate(xs)]
-    src += [f"        Y += {dim};"]
-    # Bitwise &: no branch per save (the count is the same).
-    src += [f"        alive &= {_finite(xs, ' & ')};", "        count += alive;", "    }"]
+    src += [f"        Y += {dim};", f"        bad += {diffs};", "    }"]
+    row = [f"Ys[count * {dim} + {i}]" for i in range(dim)]
+    src += [
+        "    int64_t count = alive ? nsaves : 0;",
+        "    if (alive && bad[0] != 0.0) {",
+        "        count = 0;",
+        f"        while (count < nsaves && {_finite(row)}) ++count;",
+        "    }",
+    ]
     src += ["    C[0] = (double)count;"]
     src += [f"    X[{i}] = {x};" for i, x in enumerate(xs)]
     src += ["}", ""]
