@@ -44,6 +44,7 @@ from jax.core import Tracer
 
 from .codegen import (
     HEADER,
+    LANES_TYPEDEF,
     LATENCY_OPS,
     LINE,
     MAX_LINES,
@@ -51,7 +52,9 @@ from .codegen import (
     Unsupported,
     c_expr,
     eval_closed,
+    in_lanes,
     kernel_parameters,
+    lane_value,
     scalar_names,
     tree_sum,
 )
@@ -138,10 +141,15 @@ def _close(cols: list[list[str]]) -> tuple[list[str], list[str]]:
     return pre, [f"{q} = fc * z{i};" for i, q in enumerate(last)]
 
 
-def _gram_schmidt(dim: int, k: int) -> list[str]:
+def _gram_schmidt(dim: int, k: int, lanes: bool = False) -> list[str]:
     """Modified Gram-Schmidt of the columns in place, without normalisation, and the
-    power-of-two rescaling of columns far from norm 1."""
+    power-of-two rescaling of columns far from norm 1. `lanes`: one column held in
+    `cj_f2` vectors (`_source` with k = 1), rescaled in both lanes."""
+    if lanes and k != 1:
+        raise ValueError("lanes: one column only")
     cols, lines = _columns(dim, k), []
+    norm2 = (lambda u: f"({_norm2(u)})[0]") if lanes else _norm2
+    nan = "(cj_f2){NAN, NAN}" if lanes else "NAN"
     closed = dim == k and k in (2, 3)
     if closed:  # the last column, from the pushed ones
         pre, post = _close(cols)
@@ -155,7 +163,7 @@ def _gram_schmidt(dim: int, k: int) -> list[str]:
             dot = tree_sum([f"{a} * {b}" for a, b in zip(cols[i], u, strict=True)])
             lines.append(f"const double c{i}_{j} = ({dot}) * r{i};")
             lines += [f"{a} -= c{i}_{j} * {b};" for a, b in zip(u, cols[i], strict=True)]
-        lines.append(f"const double n{j} = {_norm2(u)};")
+        lines.append(f"const double n{j} = {norm2(u)};")
         if j < k - 1:
             lines.append(f"const double r{j} = 1.0 / n{j};")
     # The slow path: an exact rescaling; or, for a column that vanished or overflowed,
@@ -165,7 +173,7 @@ def _gram_schmidt(dim: int, k: int) -> list[str]:
         lines.append(f"if (__builtin_expect(cj_odd(n{j}), 0)) {{")
         lines.append(f"    if (n{j} == 0.0 || n{j} == INFINITY) {{")
         lines.append(f"        if (isinf(a{j})) {{")
-        lines += [f"            {a} = NAN;" for a in u]
+        lines += [f"            {a} = {nan};" for a in u]
         lines.append("        } else {")
         lines.append(f"            a{j} = n{j} == 0.0 ? -INFINITY : INFINITY;")
         lines.append("        }")
@@ -192,18 +200,24 @@ def _carry_out(o: int, k: int, norms: list[str]) -> list[str]:
     return out + [f"    Y[{o + 2 * k + j}] = {n};" for j, n in enumerate(norms)]
 
 
-def _row(dim: int, k: int, norms: list[str]) -> list[str]:
-    """C lines: history row r, (a, e, n) as in `_carry_in` and whether the state is
-    finite; the caller takes the logarithms (`_sums`)."""
+def _row(dim: int, k: int, norms: list[str], xs: list[str] | None = None) -> list[str]:
+    """C lines: history row r, (a, e, n) as in `_carry_in` and whether the state (C
+    names `xs`, default x0, x1, ...) is finite; the caller takes the logarithms
+    (`_sums`)."""
     w = 3 * k + 1
     out = [f"H[r * {w} + {j}] = a{j};" for j in range(k)]
     out += [f"H[r * {w} + {k + j}] = (double)e{j};" for j in range(k)]
     out += [f"H[r * {w} + {2 * k + j}] = {n};" for j, n in enumerate(norms)]
-    finite = " && ".join(f"isfinite(x{i})" for i in range(dim))
+    xs = xs or [f"x{i}" for i in range(dim)]
+    finite = " && ".join(f"isfinite({x})" for x in xs)
     return out + [f"H[r * {w} + {3 * k}] = ({finite}) ? 1.0 : 0.0;"]
 
 
 def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
+    """The scalar kernel: any k, the push as straight-line scalar C. With one column
+    (k = 1, the largest exponent) its arithmetic runs on `cj_f2` vectors holding each
+    value twice (`codegen.in_lanes`): the loop is bound by the latency of the push,
+    and vector register copies cost no latency where gcc's scalar ones cost a cycle."""
     em = Emitter(LATENCY_OPS)
     params = scalar_names("p", shapes)
     n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
@@ -212,20 +226,35 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     push_lines = em.lines
     if len(push_lines) + 3 * dim * k * k > MAX_LINES:
         raise Unsupported("a step too large for straight-line code")
-    f = lambda e: c_expr(e, "f")  # noqa: E731
     x_new, V_new = np.ravel(x_new), np.ravel(V_new)
     nq, cols = dim * k, _columns(dim, k)
+    lanes = k == 1
+    if lanes:
+        names = {str(a) for a in (*np.ravel(s_in), *np.ravel(v_in))}
+        names |= {f"p{i}" for i in range(n_params)}
+        push_lines = in_lanes(push_lines, names)
+        f = lambda e: lane_value(e, names)  # noqa: E731
+        kind, lane0 = "cj_f2", "[0]"
+        load = lambda i: f"{{Y[{i}], Y[{i}]}}"  # noqa: E731
+    else:
+        f = lambda e: c_expr(e, "f")  # noqa: E731
+        kind, lane0 = "double", ""
+        load = lambda i: f"Y[{i}]"  # noqa: E731
     i3, i4 = " " * 12, " " * 16
     src = [
         HEADER,
+        LANES_TYPEDEF,
         _SCALE,
         "void cj_kernel(const double *restrict P, double *restrict Y, double *restrict H, "
         "int64_t nrows, int64_t nblocks, int64_t blen)",
         "{",
     ]
-    src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
-    src += [f"    double x{i} = Y[{i}];" for i in range(dim)]
-    src += [f"    double q{i} = Y[{dim + i}];" for i in range(nq)]
+    if lanes:
+        src += [f"    const cj_f2 p{i} = {{P[{i}], P[{i}]}};" for i in range(n_params)]
+    else:
+        src += [f"    const double p{i} = P[{i}];" for i in range(n_params)]
+    src += [f"    {kind} x{i} = {load(i)};" for i in range(dim)]
+    src += [f"    {kind} q{i} = {load(dim + i)};" for i in range(nq)]
     o = dim + nq
     src += _carry_in(o, k)
     src += [
@@ -233,18 +262,19 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
         "        for (int64_t b = 0; b < nblocks; ++b) {",
         "            for (int64_t j = 0; j < blen; ++j) {",
     ]
-    src += [f"{i4}const double s{i} = x{i};" for i in range(dim)]
-    src += [f"{i4}const double v{i} = q{i};" for i in range(nq)]
+    src += [f"{i4}const {kind} s{i} = x{i};" for i in range(dim)]
+    src += [f"{i4}const {kind} v{i} = q{i};" for i in range(nq)]
     src += [i4 + line for line in push_lines]
     src += [f"{i4}x{i} = {f(e)};" for i, e in enumerate(x_new)]
     src += [f"{i4}q{i} = {f(e)};" for i, e in enumerate(V_new)]
     src += [f"{i3}}}", f"{i3}{{"]
-    src += [i4 + line for line in _gram_schmidt(dim, k)]
+    src += [i4 + line for line in _gram_schmidt(dim, k, lanes)]
     src += [f"{i3}}}", "        }", "        if (H) {"]
-    norms = [_norm2(c) for c in cols]
-    src += [i3 + line for line in _row(dim, k, norms)] + ["        }", "    }"]
-    src += [f"    Y[{i}] = x{i};" for i in range(dim)]
-    src += [f"    Y[{dim + i}] = q{i};" for i in range(nq)]
+    norms = [f"({_norm2(c)}){lane0}" for c in cols]
+    xs = [f"x{i}{lane0}" for i in range(dim)]
+    src += [i3 + line for line in _row(dim, k, norms, xs)] + ["        }", "    }"]
+    src += [f"    Y[{i}] = x{i}{lane0};" for i in range(dim)]
+    src += [f"    Y[{dim + i}] = q{i}{lane0};" for i in range(nq)]
     src += _carry_out(o, k, norms)
     src += ["}", ""]
     return "\n".join(src)
