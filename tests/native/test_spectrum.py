@@ -185,6 +185,10 @@ MORE = [
     ),
     # |x| in the step: the tangent has a select, so the scalar (not vector) kernel.
     ("lozi", cj.systems.Lozi(), jnp.array([0.1, 0.1]), dict(steps=500, transient=3, history=5)),
+    # One column: the scalar kernel on two-lane vectors (codegen.in_lanes), with calls
+    # (sin, cos) between vector lines for Ikeda.
+    ("lorenz63_k1", lor, lor.default_state(), dict(steps=3000, dt=0.01, k=1, history=6)),
+    ("ikeda_k1", cj.systems.Ikeda(), jnp.array([0.1, 0.2]), dict(steps=400, k=1, history=4)),
 ]
 
 
@@ -232,3 +236,20 @@ def test_divergence_of_several_columns_as_xla(monkeypatch, c_calls):
         # the leading column agrees to rounding, the contracting one only roughly.
         np.testing.assert_allclose(hc[ok, 0], hx[ok, 0], rtol=1e-13)
         np.testing.assert_allclose(hc[ok, 1], hx[ok, 1], rtol=1e-2)
+
+
+@needs_gcc
+def test_a_vanishing_single_column_as_xla(monkeypatch, c_calls):
+    """The logistic map at r = 4 from 0.5: the derivative is 0 at the first step, the
+    one column vanishes (-inf in its sum) and is NaN from the next time on, in both
+    lanes of the one-column kernel, as on the XLA path."""
+    log4 = cj.systems.Logistic(r=4.0)
+    c, xla = both(
+        monkeypatch,
+        lambda: cj.lyapunov_spectrum(log4, jnp.array([0.5]), steps=10, history=5, throw=False),
+    )
+    assert c.backend == "native" and xla.backend == "xla"
+    assert int(c.diverged_at) == int(xla.diverged_at) >= 0
+    np.testing.assert_array_equal(
+        np.isnan(np.asarray(c.history)), np.isnan(np.asarray(xla.history))
+    )
