@@ -579,9 +579,9 @@ def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
 
     `lanes`: the names already of type `cj_f2` (the state, the parameters); the lines
     of only + - * / on names and float literals, at least one of them a vector, are
-    added to it. Every other line (a
-    call, a comparison, a select, an integer) stays scalar and reads lane 0 of the
-    vectors it uses; a vector line that uses such a scalar splats it.
+    added to it. Every other line (a call, a comparison, a select, an integer) stays
+    scalar and reads lane 0 of the vectors it uses; a vector line that uses such a
+    scalar splats it.
     """
     out = []
     for line in lines:
