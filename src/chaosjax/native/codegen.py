@@ -566,6 +566,17 @@ _ARITH = re.compile(r"(?:\s+|[()+\-*/]|[a-z]\d+\b|\(?-?0x[0-9a-f]+(?:\.[0-9a-f]*
 _NAME = re.compile(r"\b[a-z]\d+\b")
 
 
+def plain_arithmetic(expr: str) -> bool:
+    """Whether the C expression `expr` is only + - * / and parentheses on names and float
+    literals (no call, comparison or select)."""
+    return _ARITH.fullmatch(expr) is not None
+
+
+def names_in(text: str) -> list[str]:
+    """The C names of scalars (t3, s0, p1, ...) that `text` uses."""
+    return _NAME.findall(text)
+
+
 def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
     """`lines` with their float arithmetic on `cj_f2` vectors, the value in both lanes.
 
@@ -587,8 +598,7 @@ def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
     for line in lines:
         m = LINE.match(line)
         kind, name, expr = m.groups() if m is not None else (None, "", "")
-        vector = kind == "double" and _ARITH.fullmatch(expr) is not None
-        if vector and any(n in lanes for n in _NAME.findall(expr)):
+        if kind == "double" and plain_arithmetic(expr) and any(n in lanes for n in names_in(expr)):
             lanes.add(name)
             out.append(f"const cj_f2 {name} = {expr};")
         else:

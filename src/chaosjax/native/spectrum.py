@@ -33,7 +33,6 @@ calls (`_Traced`, `ffi.py`).
 from __future__ import annotations
 
 import ctypes
-import re
 import weakref
 from typing import Any
 
@@ -55,6 +54,8 @@ from .codegen import (
     in_lanes,
     kernel_parameters,
     lane_value,
+    names_in,
+    plain_arithmetic,
     scalar_names,
     tree_sum,
 )
@@ -280,9 +281,6 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     return "\n".join(src)
 
 
-_TOKEN = re.compile(r"\s+|[()+\-*/]|[tvsp]\d+\b|\(?-?0x[0-9a-f]+(\.[0-9a-f]*)?p[+-]?\d+\)?")
-
-
 def _linear_lines(lines: list[str], vec: set[str]) -> list[str]:
     """`lines` with every value that depends on a name in `vec` (the tangent column)
     typed `cj_vec` (one lane per column). Such a line may hold only names, float
@@ -291,19 +289,14 @@ def _linear_lines(lines: list[str], vec: set[str]) -> list[str]:
     out = []
     for line in lines:
         m = LINE.match(line)
-        names = set(re.findall(r"\b[tvsp]\d+\b", line))
-        if not names & vec:
+        if not set(names_in(line)) & vec:
             out.append(line)
             continue
         if m is None or m.group(1) != "double":
             raise Unsupported("a tangent value that is not a float")
         expr = m.group(3)
-        pos = 0
-        while pos < len(expr):
-            t = _TOKEN.match(expr, pos)
-            if t is None or t.end() == pos:
-                raise Unsupported("a tangent operation other than + - * /")
-            pos = t.end()
+        if not plain_arithmetic(expr):
+            raise Unsupported("a tangent operation other than + - * /")
         vec.add(m.group(2))
         out.append(f"const cj_vec {m.group(2)} = {expr};")
     return out
