@@ -303,6 +303,12 @@ def lyapax_runner(lyapax, step, x0, n, dt):
     return lambda: np.asarray(fn(x0))
 
 
+def with_xla_path(name: str, fn, note: str) -> list:
+    """The run_group rows of a chaosjax call: as a user makes it (generated C on a CPU),
+    and the same with `CHAOSJAX_CGEN=0` (the XLA kernel)."""
+    return [(name, fn, 1.0, note), (f"{name}, XLA path", xla_path(fn), 1.0, "CHAOSJAX_CGEN=0")]
+
+
 def xla_path(fn):
     """fn run with CHAOSJAX_CGEN=0: chaosjax's XLA kernel instead of the generated C."""
 
@@ -577,19 +583,12 @@ def run(args):
     x0 = cj.final_state(lor, lor.default_state(), steps=1_000, dt=0.01)
     x0n = np.asarray(x0)
     n = 10_000 if args.quick else 100_000
-    v = [
-        (
-            "chaosjax `lyapunov_spectrum`",
-            lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01).exponents,
-            1.0,
-            "QR every step",
-        ),
-        (
-            "chaosjax `lyapunov_spectrum`, XLA path",
-            xla_path(lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01).exponents),
-            1.0,
-            "CHAOSJAX_CGEN=0",
-        ),
+    v = with_xla_path(
+        "chaosjax `lyapunov_spectrum`",
+        lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01).exponents,
+        "QR every step",
+    )
+    v += [
         (
             "chaosjax `lyapunov_spectrum`, qr_every=10",
             lambda: cj.lyapunov_spectrum(lor, x0, steps=n, dt=0.01, qr_every=10).exponents,
@@ -648,20 +647,11 @@ def run(args):
         "lyapynov, its `LCE` on NumPy right-hand side and Jacobian functions (one Python "
         "iteration per step)."
     )
-    largest = [
-        (
-            "chaosjax `max_lyapunov`",
-            lambda: cj.max_lyapunov(lor, x0, steps=n, dt=0.01).exponents,
-            1.0,
-            "one tangent vector",
-        ),
-        (
-            "chaosjax `max_lyapunov`, XLA path",
-            xla_path(lambda: cj.max_lyapunov(lor, x0, steps=n, dt=0.01).exponents),
-            1.0,
-            "CHAOSJAX_CGEN=0",
-        ),
-    ]
+    largest = with_xla_path(
+        "chaosjax `max_lyapunov`",
+        lambda: cj.max_lyapunov(lor, x0, steps=n, dt=0.01).exponents,
+        "one tangent vector",
+    )
     if numba is not None:
         largest.append(
             (
@@ -689,19 +679,12 @@ def run(args):
     h0 = hen.default_state()
     h0n = np.asarray(h0)
     n = 100_000 if args.quick else 1_000_000
-    v = [
-        (
-            "chaosjax `lyapunov_spectrum`",
-            lambda: cj.lyapunov_spectrum(hen, h0, steps=n).exponents,
-            1.0,
-            "QR every step",
-        ),
-        (
-            "chaosjax `lyapunov_spectrum`, XLA path",
-            xla_path(lambda: cj.lyapunov_spectrum(hen, h0, steps=n).exponents),
-            1.0,
-            "CHAOSJAX_CGEN=0",
-        ),
+    v = with_xla_path(
+        "chaosjax `lyapunov_spectrum`",
+        lambda: cj.lyapunov_spectrum(hen, h0, steps=n).exponents,
+        "QR every step",
+    )
+    v += [
         (
             "chaosjax `lyapunov_spectrum`, qr_every=5",
             lambda: cj.lyapunov_spectrum(hen, h0, steps=n, qr_every=5).exponents,
