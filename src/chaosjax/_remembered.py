@@ -89,3 +89,13 @@ def recall(what: str, system, key: tuple) -> tuple[Callable, list] | None:
     if hit is None or hit[0]() is not system:
         return None
     return hit[1], hit[2]
+
+
+def run(what: str, system, key: tuple, x0) -> Any:
+    """What the run remembered for `what` on `system` with settings `key` returns from
+    the state `x0`, or None: no such run, or a state it does not take
+    (`concrete_state`). The caller checks the result (a divergence goes the full way)."""
+    hit = recall(what, system, key)
+    if hit is None or not concrete_state(x0, system.dim):
+        return None
+    return hit[0](hit[1], x0)

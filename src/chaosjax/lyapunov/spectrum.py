@@ -1012,11 +1012,8 @@ def _settled_call(system, x0, settings):
     """The result of a call whose system and settings passed the checks before
     (`_remembered`), for a new concrete float64 state of the right shape, or None (the
     caller checks everything, and locates a divergence)."""
-    hit = _remembered.recall("lyapunov_spectrum", system, settings)
-    if hit is None or not _remembered.concrete_state(x0, system.dim):
-        return None
-    res = hit[0](hit[1], x0)
-    return res if np.asarray(res.diverged_at) < 0 else None
+    res = _remembered.run("lyapunov_spectrum", system, settings, x0)
+    return res if res is not None and np.asarray(res.diverged_at) < 0 else None
 
 
 def max_lyapunov(

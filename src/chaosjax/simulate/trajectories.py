@@ -206,10 +206,10 @@ def _recalled(what: str, system, x0, key: tuple):
     """(x_end, saved) of a remembered run of `what` (`_remembered`) from `x0`, or None
     (no such run, or a state it does not take, or a non-finite end state: the full
     path checks, locates a divergence and raises)."""
-    hit = _remembered.recall(what, system, key)
-    if hit is None or not _remembered.concrete_state(x0, system.dim):
+    got = _remembered.run(what, system, key, x0)
+    if got is None:
         return None
-    x_end, out, _ = hit[0](hit[1], x0)
+    x_end, out, _ = got
     if not np.isfinite(np.asarray(x_end)).all():
         return None
     return x_end, out
