@@ -9,6 +9,10 @@ settings, whether the C kernels are on and the working precision, with the syste
 array leaves; a later call with the same system object and settings calls it on the new
 state directly.
 
+A run remembered as checked (`remember(..., checked=True)`: the stored orbits, whose
+kernel fails on a non-finite state, `native.store`'s `check`) reads nothing back: the
+state's finiteness is not looked at here, and a failed run returns None.
+
 An entry goes when its system goes (the callback of a weak reference), so nothing here
 keeps a system or its arrays alive, and a new system that reuses an old id never meets
 an old entry. The leaves are the system's objects, so a NumPy leaf changed in place is
@@ -43,17 +47,17 @@ def array_leaves(system) -> list:
     return [a for a in jax.tree.leaves(system) if eqx.is_array(a)]
 
 
-def concrete_state(x0, dim: int) -> bool:
+def concrete_state(x0, dim: int, finite: bool = True) -> bool:
     """Whether `x0` is one concrete, finite float64 state of `dim` numbers, which a
     remembered (or compiled one-call) run takes; never under `jax.disable_jit()`, where
-    the run's own `jit` would call itself."""
+    the run's own `jit` would call itself. `finite=False`: finiteness not looked at."""
     if isinstance(x0, Tracer) or not isinstance(x0, (np.ndarray, jax.Array)):
         return False
     if x0.shape != (dim,) or x0.dtype != np.float64:
         return False
     if getattr(jax.config, "jax_disable_jit", False):
         return False
-    return _validate.found_finite(x0)  # (else the checks name it)
+    return not finite or _validate.found_finite(x0)  # (else the checks name it)
 
 
 def _at(what: str, system, key: tuple) -> tuple:
@@ -62,9 +66,12 @@ def _at(what: str, system, key: tuple) -> tuple:
     return (what, id(system), key, native.enabled(), x64_enabled())
 
 
-def remember(what: str, system, key: tuple, fn: Callable, arrays: list) -> None:
+def remember(
+    what: str, system, key: tuple, fn: Callable, arrays: list, checked: bool = False
+) -> None:
     """Remember `fn(arrays, x)` for calls of `what` on `system` with settings `key`,
-    if `arrays` are the system's own array leaves, in order (else nothing)."""
+    if `arrays` are the system's own array leaves, in order (else nothing). `checked`:
+    `fn` fails on a non-finite state (`chaosjax.native.ffi.failed_check`, see above)."""
     own = array_leaves(system)
     if len(own) != len(arrays) or any(a is not b for a, b in zip(own, arrays, strict=True)):
         return
@@ -76,26 +83,42 @@ def remember(what: str, system, key: tuple, fn: Callable, arrays: list) -> None:
         return
     if len(_calls) >= _MAX:
         _calls.clear()
-    _calls[at] = (ref, fn, own)
+    _calls[at] = (ref, fn, own, checked)
 
 
-def recall(what: str, system, key: tuple) -> tuple[Callable, list] | None:
-    """(fn, the system's array leaves) remembered for `what` on this very system with
-    settings `key`, or None."""
+def recall(what: str, system, key: tuple) -> tuple[Callable, list, bool] | None:
+    """(fn, the system's array leaves, checked) remembered for `what` on this very
+    system with settings `key`, or None."""
     try:
         hit: Any = _calls.get(_at(what, system, key))
     except TypeError:
         return None
     if hit is None or hit[0]() is not system:
         return None
-    return hit[1], hit[2]
+    return hit[1:]
 
 
 def run(what: str, system, key: tuple, x0) -> Any:
     """What the run remembered for `what` on `system` with settings `key` returns from
     the state `x0`, or None: no such run, or a state it does not take
-    (`concrete_state`). The caller checks the result (a divergence goes the full way)."""
+    (`concrete_state`), or a checked run that failed. The caller checks an unchecked
+    run's result (a divergence goes the full way)."""
     hit = recall(what, system, key)
-    if hit is None or not concrete_state(x0, system.dim):
+    if hit is None:
         return None
-    return hit[0](hit[1], x0)
+    fn, arrays, checked = hit
+    if not concrete_state(x0, system.dim, finite=not checked):
+        return None
+    if not checked:
+        return fn(arrays, x0)
+    try:
+        got = fn(arrays, x0)
+        # (a failed run's outputs all hold its error: waiting for one raises it)
+        (got[0] if isinstance(got, tuple) else got).block_until_ready()
+    except (jax.errors.JaxRuntimeError, ValueError) as e:
+        from .native import ffi
+
+        if ffi.failed_check(e):
+            return None
+        raise
+    return got

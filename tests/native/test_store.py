@@ -311,3 +311,60 @@ def test_single_orbit_counts_the_finite_saves_before_the_first_non_finite():
         counts.append(float(count))
         assert float(count) == expected(np.asarray(saved))
     assert counts[2] == 30 and counts[5] == 0 and 0 < counts[0] < 30
+
+
+def test_checked_single_orbit_fails_exactly_when_a_state_is_not_finite():
+    # `check` 2 (an eager `cj.trajectory` with throw=True, and what it remembers): the
+    # custom call fails when a saved or end state is not finite, and `store` itself
+    # runs it again unchecked; `check` 1 fails only on a non-finite start.
+    from chaosjax.native import stored
+    from chaosjax.simulate._arguments import prepare
+    from chaosjax.simulate._kernels import store_reference
+
+    cases = [
+        (cj.systems.Logistic(r=4.3), [0.3], 2, 30, 1),  # escapes to -inf
+        (cj.systems.Logistic(r=3.9), [0.3], 1, 30, 3),  # stays finite
+        (cj.systems.Henon(), [2.0, 2.0], 40, 5, 1),  # non-finite after the transient
+        (cj.systems.Henon(), [2.0, 2.0], 40, 0, 1),  # ... and nothing saved after it
+        (lor, [1.0, 1.0, 1.0], 0, 20, 5),
+    ]
+    for system, x0, transient, n, every in cases:
+        x = jnp.array(x0)
+        m, x, _, _ = prepare(system, x, None, "rk4", steps=max(1, n * every), transient=0)
+        plain = stored.store(m, x, transient, n, every, xla=store_reference)
+        assert plain is not None
+        finite = bool(np.isfinite(np.asarray(plain[1])).all())
+        finite &= bool(np.isfinite(np.asarray(plain[0])).all())
+        for check in (1, 2):
+            kept = []
+            got = stored.store(
+                m, x, transient, n, every, xla=store_reference, check=check,
+                keep=lambda fn, arrays: kept.append((fn, arrays)),
+            )  # fmt: skip
+            assert got is not None
+            for a, b in zip(got, plain, strict=True):  # the same numbers, checked or not
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+            ((fn, arrays),) = kept
+            if check == 2 and not finite:
+                with pytest.raises(Exception) as err:
+                    jax.block_until_ready(fn(arrays, x))
+                assert ffi.failed_check(err.value)
+            else:
+                jax.block_until_ready(fn(arrays, x))
+            with pytest.raises(Exception) as err:  # a non-finite start: both fail
+                jax.block_until_ready(fn(arrays, x.at[0].set(jnp.nan)))
+            assert ffi.failed_check(err.value)
+
+
+def test_remembered_runs_without_throw_return_the_non_finite_states():
+    lg = cj.systems.Logistic(r=4.3)
+    x0 = jnp.array([0.3])
+    first = np.asarray(cj.trajectory(lg, x0, steps=30, throw=False))
+    again = np.asarray(cj.trajectory(lg, x0, steps=30, throw=False))  # remembered
+    fresh = np.asarray(cj.trajectory(cj.systems.Logistic(r=4.3), x0, steps=30, throw=False))
+    assert not np.isfinite(first).all()
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_array_equal(fresh, first)
+    end = cj.final_state(lg, x0, steps=30, throw=False)
+    assert not np.isfinite(np.asarray(cj.final_state(lg, x0, steps=30, throw=False))).all()
+    np.testing.assert_array_equal(np.asarray(end), np.asarray(first[-1]))

@@ -119,6 +119,16 @@ def register(fn) -> str | None:
     return name
 
 
+CHECK_FAILED = "a checked stored orbit met a non-finite state"  # (ffi_shim.cc)
+
+
+def failed_check(e: Exception) -> bool:
+    """Whether `e`, raised by running or waiting for a stored orbit's custom call, is
+    its `check` failing (`store_call`); jaxlib raises it as `JaxRuntimeError` or, when
+    the call ran at dispatch, as `ValueError`."""
+    return isinstance(e, (jax.errors.JaxRuntimeError, ValueError)) and CHECK_FAILED in str(e)
+
+
 @functools.cache
 def _grad_notice() -> None:
     log.warning(
@@ -142,9 +152,13 @@ def sum_call(name: str, P, X, A, steps: int, threads: int):
     return call(P, X, A, kernel=name, steps=np.int64(steps), threads=np.int64(threads))
 
 
-def store_call(name: str, P, X, shape, n, transient, n_saves, save_every, with_start, threads):
+def store_call(
+    name: str, P, X, shape, n, transient, n_saves, save_every, with_start, threads, check=0
+):
     """The custom call of a stored orbit (`stored.py`): (X (dim, npad) updated, the saved
-    states of `shape` (n, rows, dim) or (rows, dim), the counts (n,))."""
+    states of `shape` (n, rows, dim) or (rows, dim), the counts (n,)). `check` 1: the
+    call fails (`jax.errors.JaxRuntimeError`) when a starting state is not finite; 2:
+    also when a saved or end state is not (`failed_check`)."""
     call = jax.ffi.ffi_call(
         STORE_TARGET,
         (
@@ -161,6 +175,7 @@ def store_call(name: str, P, X, shape, n, transient, n_saves, save_every, with_s
         save_every=save_every,
         with_start=int(with_start),
         threads=threads,
+        check=check,
     )
     return call(P, X, kernel=name, **{k: np.int64(v) for k, v in ints.items()})
 

@@ -114,24 +114,44 @@ static void advise_huge_pages(void *p, size_t bytes) {
 #endif
 }
 
+static bool all_finite(const double *x, int64_t dim, int64_t npad, int64_t n) {
+  for (int64_t i = 0; i < dim; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      if (!std::isfinite(x[i * npad + j])) return false;
+  return true;
+}
+
+static ffi::Error not_finite() {
+  return ffi::Error(ffi::ErrorCode::kFailedPrecondition,
+                    "chaosjax: a checked stored orbit met a non-finite state");
+}
+
 // Stored orbits (stored.py): X (dim, npad) structure-of-arrays in place; Y (n, rows, dim)
 // the saved states, C (n,) the finite saved states before the first non-finite one.
+// `check` 1: fail (an error, no results) when a starting state is not finite; 2: also
+// when an end state or a saved state is not (the eager calls' own check, stored.py).
 static ffi::Error StoreImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> X,
                             ffi::ResultBuffer<ffi::F64> Xo, ffi::ResultBuffer<ffi::F64> Y,
                             ffi::ResultBuffer<ffi::F64> C, std::string_view kernel, int64_t n,
                             int64_t transient, int64_t nsaves, int64_t save_every,
-                            int64_t with_start, int64_t threads) {
+                            int64_t with_start, int64_t threads, int64_t check) {
   auto fn = reinterpret_cast<StoreKernel>(lookup(kernel));
   if (!fn) return missing(kernel);
   auto dims = X.dimensions();
   if (dims.size() != 2) return ffi::Error::InvalidArgument("X must be (dim, npad)");
   const int64_t dim = dims[0], npad = dims[1];
+  if (check && !all_finite(X.typed_data(), dim, npad, n)) return not_finite();
   if (Xo->typed_data() != X.typed_data())
     std::memcpy(Xo->typed_data(), X.typed_data(), X.size_bytes());
   const int64_t ystride = (nsaves + (with_start ? 1 : 0)) * dim;
   advise_huge_pages(Y->typed_data(), Y->size_bytes());
   fn(P.typed_data(), Xo->typed_data(), Y->typed_data(), C->typed_data(), npad, n, transient,
      nsaves, save_every, ystride, with_start, (int)threads);
+  if (check > 1) {
+    if (!all_finite(Xo->typed_data(), dim, npad, n)) return not_finite();
+    for (int64_t j = 0; j < n; ++j)
+      if (C->typed_data()[j] != static_cast<double>(nsaves)) return not_finite();
+  }
   return ffi::Error::Success();
 }
 
@@ -148,7 +168,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_store, StoreImpl,
                                   .Attr<int64_t>("nsaves")
                                   .Attr<int64_t>("save_every")
                                   .Attr<int64_t>("with_start")
-                                  .Attr<int64_t>("threads"));
+                                  .Attr<int64_t>("threads")
+                                  .Attr<int64_t>("check"));
 
 // Blocks of Benettin's loop of one orbit (spectrum.py): `rows` x `blocks` blocks of
 // `length` pushes on Y (state, basis, carry), a history row after each group. The

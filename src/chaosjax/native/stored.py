@@ -342,8 +342,9 @@ def _generate(treedef, static, shapes, dim, mode):
 
 
 def store(
-    m, x, transient: int, n_saves: int, save_every: int, *, with_start=True, xla=None, keep=None
-):
+    m, x, transient: int, n_saves: int, save_every: int, *, with_start=True, xla=None, keep=None,
+    check=0,
+):  # fmt: skip
     """(x_end, saved, counts) of a stored orbit, or None (the caller runs `xla`).
 
     `x`: one state (dim,) or a batch (B, dim), float64, concrete or traced. `saved`:
@@ -358,6 +359,11 @@ def store(
     parameters when no per-member kernel can be made. Required: without it, None.
     `keep`, given, is called with the compiled eager call and `m`'s array leaves (what
     it takes first) when an eager call ran.
+
+    `check` (an eager run of one state): 1, the kernel fails on a non-finite starting
+    state; 2, also on a non-finite saved or end state. The compiled call given to `keep`
+    then raises (`ffi.failed_check`) instead of returning such states, so that a caller
+    may skip reading them back; here a failed run is run again unchecked.
     """
     if xla is None or not enabled() or jax.default_backend() != "cpu":
         return None
@@ -394,18 +400,35 @@ def store(
     if traced:
         return _op(spec, name, xla, mode)(_flat(arrays), x)
     # Eager: the same custom call under a jit cached per kernel, shapes and `xla`.
-    ckey = (name, spec[3:], x.shape, xla)
+    check = check if mode == "single" else 0
+    call = _eager(spec, name, xla, mode, x.shape, check)
+    try:
+        out = call(arrays, x)
+        if check:
+            jax.block_until_ready(out)
+    except (jax.errors.JaxRuntimeError, ValueError) as e:
+        from . import ffi
+
+        if not (check and ffi.failed_check(e)):
+            raise
+        out = _eager(spec, name, xla, mode, x.shape, 0)(arrays, x)
+    if keep is not None:
+        keep(call, arrays)
+    return out
+
+
+def _eager(spec, name: str, xla, mode: str, shape: tuple, check: int):
+    """The compiled eager call (leaves, x) -> (x_end, saved, counts), cached per kernel,
+    settings, shape, `xla` and `check`."""
+    ckey = (name, spec[3:], shape, xla, check)
     call = _calls.get(ckey)
     if call is None:
-        op = _op(spec, name, xla, mode)
+        op = _op(spec, name, xla, mode, check)
         call = jax.jit(lambda leaves, x: op(_flat(leaves), x))
         if len(_calls) >= 256:
             _calls.clear()
         _calls[ckey] = call
-    out = call(arrays, x)
-    if keep is not None:
-        keep(call, arrays)
-    return out
+    return call
 
 
 def _flat(arrays):
@@ -416,10 +439,10 @@ def _flat(arrays):
     return jnp.concatenate([jnp.ravel(a) for a in arrays])
 
 
-def _op(spec, name: str, xla, mode: str):
+def _op(spec, name: str, xla, mode: str, check: int = 0):
     """(P, x) -> (x_end, saved, counts): the custom call of the store kernel, batched
     by merging vmapped axes into the batch (a vmapped P: the per-member kernel),
-    differentiated through the caller's `xla`."""
+    differentiated through the caller's `xla`; `check` as `store`'s (one state)."""
     from . import ffi
 
     treedef, static, shapes, dim, transient, n_saves, save_every, with_start = spec
@@ -462,7 +485,7 @@ def _op(spec, name: str, xla, mode: str):
             X = x.reshape(dim, 1)
             X_end, Y, C = ffi.store_call(
                 name, P, X, (rows, dim), 1, transient, n_saves, save_every,
-                with_start, 1,
+                with_start, 1, check,
             )  # fmt: skip
             return X_end.reshape(dim), Y, C.reshape(())
         B = x.shape[0]

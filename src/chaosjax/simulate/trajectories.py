@@ -203,16 +203,12 @@ def trajectory(
 
 
 def _recalled(what: str, system, x0, key: tuple):
-    """(x_end, saved) of a remembered run of `what` (`_remembered`) from `x0`, or None
-    (no such run, or a state it does not take, or a non-finite end state: the full
-    path checks, locates a divergence and raises)."""
+    """(x_end, saved) of a remembered run of `what` (`_remembered`) from `x0`, or None:
+    no such run, or a state it does not take, or a run that met a non-finite state
+    (the kernel's own check, `_native_trajectory`; the full path then locates the
+    divergence and raises, or returns the states with `throw=False`)."""
     got = _remembered.run(what, system, key, x0)
-    if got is None:
-        return None
-    x_end, out, _ = got
-    if not np.isfinite(np.asarray(x_end)).all():
-        return None
-    return x_end, out
+    return None if got is None else got[:2]
 
 
 def _keeper(what: str, system, x, key):
@@ -220,7 +216,7 @@ def _keeper(what: str, system, x, key):
     `what` on `system`, for one state of an undriven system; None if not."""
     if key is None or x.ndim != 1 or is_time_dependent(system):
         return None
-    return lambda fn, arrays: _remembered.remember(what, system, key, fn, arrays)
+    return lambda fn, arrays: _remembered.remember(what, system, key, fn, arrays, True)
 
 
 def _trajectory(
@@ -293,7 +289,13 @@ def _native_trajectory(
 ):
     """The stored orbit in one generated-C call (`chaosjax.native.store`), with the
     divergence checks of the XLA path; None when the native kernel cannot run it."""
-    got = native.store(m, x, transient, n_saves, save_every, xla=store_reference, keep=keep)
+    # An eager run of one state is checked in the kernel (with `throw`, every saved
+    # state; else the starting one, which the checks here passed): the call `keep`
+    # remembers reads nothing back before returning.
+    check = 2 if throw else 1
+    got = native.store(
+        m, x, transient, n_saves, save_every, xla=store_reference, keep=keep, check=check
+    )
     if got is None:
         return None
     x_end, out, _ = got
