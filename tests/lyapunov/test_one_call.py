@@ -75,3 +75,24 @@ def test_under_disable_jit_the_run_goes_step_by_step():
     # (the C loop's results finished in NumPy: the same to rounding)
     want = cj.lyapunov_spectrum(hen, jnp.zeros(2), steps=100)
     np.testing.assert_allclose(np.asarray(res.exponents), np.asarray(want.exponents), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dim, k", [(3, 1), (3, 2), (6, 4), (2, 1)])
+def test_default_basis_is_a_constant_with_the_sampled_bits(dim, k):
+    # The default starting basis (key None, k < dim) is made once, eagerly, and held as
+    # a constant: the bits of the normal sample's Q, eager or traced, and no sampling or
+    # LAPACK factorisation left in a compiled run.
+    want = jax.jit(lambda: S._sampled_basis(jax.random.key(0), dim, k, jnp.float64))()
+    got = jax.jit(lambda: jnp.asarray(S._initial_basis(dim, k, None, jnp.float64)))()
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert S._initial_basis(dim, k, None, np.float64) is S._initial_basis(dim, k, None, np.float64)
+    lor = cj.systems.Lorenz63()
+    text = (
+        jax.jit(lambda x: cj.max_lyapunov(lor, x, steps=50, dt=0.01).largest)
+        .lower(lor.default_state())
+        .as_text()
+    )
+    assert "geqrf" not in text and "threefry" not in text
+    # An explicit key still samples (traced keys included).
+    keyed = jax.jit(lambda key: S._initial_basis(dim, k, key, jnp.float64))(jax.random.key(0))
+    np.testing.assert_array_equal(np.asarray(keyed), np.asarray(want))

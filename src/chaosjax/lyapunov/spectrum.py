@@ -523,10 +523,31 @@ def _check_resume(resume, dim, k, transient, inverse, m):
     return resume.final_state, kr
 
 
+_default_bases: dict = {}
+
+
 def _initial_basis(dim: int, k: int, key, dtype) -> Array | np.ndarray:
-    if k == dim and key is None:
-        return np.eye(dim, dtype=dtype)  # NumPy: no eager dispatch (kernels take it)
-    key = jax.random.key(0) if key is None else v.prng_key(key)
+    """The orthonormal (dim, k) basis a run starts from: the identity for a full
+    spectrum, else the Q of a normal sample of `key` (default `jax.random.key(0)`).
+    The default one is computed once per shape and precision, eagerly (also under a
+    trace), and handed out as NumPy: a compiled run then holds it as a constant
+    instead of generating and factoring it at every call (a threefry loop and two
+    LAPACK calls, the most of a short run's program). The same bits either way."""
+    if key is None:
+        if k == dim:
+            return np.eye(dim, dtype=dtype)  # NumPy: no eager dispatch (kernels take it)
+        at = (dim, k, np.dtype(dtype).name)
+        Q = _default_bases.get(at)
+        if Q is None:
+            with jax.ensure_compile_time_eval():
+                Q = np.asarray(_sampled_basis(jax.random.key(0), dim, k, dtype))
+            Q.flags.writeable = False
+            _default_bases[at] = Q
+        return Q
+    return _sampled_basis(v.prng_key(key), dim, k, dtype)
+
+
+def _sampled_basis(key, dim: int, k: int, dtype) -> Array:
     Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, k), dtype=dtype))
     return Q
 

@@ -132,8 +132,6 @@ def trajectory(
     flow is integrated with the solver's own steps and the solution is interpolated
     onto the grid of `dt`.
 
-    **Arguments:**
-
     A time-dependent flow (`vector_field(t, x)`) is integrated from t = 0.
 
     **Arguments:**
