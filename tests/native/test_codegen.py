@@ -56,3 +56,60 @@ def test_negations_folded_exactly():
     # Bit for bit, NaN's sign aside.
     same = (y.view(np.int64) == want.view(np.int64)) | (np.isnan(y) & np.isnan(want))
     assert same.all()
+
+
+def _run_lines(lines, env):
+    """Evaluate `const double tN = (...);` lines as Python on the values in `env`."""
+    from chaosjax.native.codegen import LINE
+
+    env = dict(env)
+    for line in lines:
+        kind, name, expr = LINE.match(line).groups()
+        env[name] = eval(expr, {}, env)  # noqa: S307 - our own + - * lines
+    return env
+
+
+def test_products_fused_reorders_sums_of_two_products_and_a_term():
+    from chaosjax.native.codegen import products_fused
+
+    lines = [
+        "const double t1 = (v0 * s1);",  # p1
+        "const double t2 = (s0 * v2);",  # p2
+        "const double t3 = (t1 - t2);",  # inner sum, used once
+        "const double t4 = (t3 - v1);",  # (p1 - p2) - c  ->  (p1 - c) - p2
+        "const double t5 = (v1 * s0);",
+        "const double t6 = (v2 * s1);",
+        "const double t7 = (t5 - t6);",
+        "const double t8 = (v0 - t7);",  # c - (p1 - p2)  ->  (c - p1) + p2
+        "const double t9 = (v0 * s0);",
+        "const double t10 = (v1 * s1);",
+        "const double t11 = (t9 + t10);",
+        "const double t12 = (t11 + t9);",  # c is a product: left as it is
+        "const double t13 = (s0 * s1);",
+        "const double t14 = (s1 * s2);",
+        "const double t15 = (t13 - t14);",
+        "const double t16 = (t15 - s0);",  # no tangent in it: left (state stays bitwise)
+        "const double t17 = (v2 * s2);",
+        "const double t18 = (v1 * s2);",
+        "const double t19 = (t17 + t18);",
+        "const double t20 = (t19 - v0);",  # its inner sum is an output: left
+    ]
+    out = products_fused(lines, {"v0", "v1", "v2"}, {"t4", "t8", "t12", "t16", "t19", "t20"})
+    assert "const double t3 = (t1 - v1);" in out and "const double t4 = (t3 - t2);" in out
+    assert "const double t7 = (v0 - t5);" in out and "const double t8 = (t7 + t6);" in out
+    for kept in (11, 12, 15, 16, 19, 20):
+        assert lines[kept - 1] in out
+    assert len(out) == len(lines) and out.index("const double t3 = (t1 - v1);") < out.index(
+        "const double t4 = (t3 - t2);"
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        env = {
+            n: float(v) for n, v in zip(("s0", "s1", "s2", "v0", "v1", "v2"), rng.normal(size=6))
+        }
+        a, b = _run_lines(lines, env), _run_lines(out, env)
+        for name in ("t4", "t8", "t12", "t16", "t20"):
+            assert b[name] == pytest.approx(a[name], rel=1e-13, abs=1e-13)
+    # An inner sum used twice is not moved.
+    twice = lines[:4] + ["const double t99 = (t3 * s0);"]
+    assert products_fused(twice, {"v0", "v1", "v2"}, {"t4", "t99"}) == twice

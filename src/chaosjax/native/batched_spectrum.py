@@ -47,6 +47,7 @@ from .codegen import (
     Unsupported,
     c_expr,
     eval_closed,
+    products_fused,
     scalar_names,
 )
 from .compile import cached, compile_kernel, cores, enabled
@@ -199,7 +200,9 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
     n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
     s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, k)])[0]
     x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
-    push_lines, em.lines = em.lines, []
+    outputs = {e for a in (x_new, V_new) for e in np.ravel(a) if isinstance(e, str)}
+    push_lines = products_fused(em.lines, {str(v) for v in np.ravel(v_in)}, outputs)
+    em.lines = []
     Q_new, g = eval_closed(em, qr_jaxpr, [scalar_names("w", [(dim, k)])[0]])
     qr_lines = em.lines
     if len(push_lines) + len(qr_lines) > MAX_LINES:

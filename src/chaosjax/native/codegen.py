@@ -608,6 +608,79 @@ def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
     return out
 
 
+_BINARY = re.compile(r"^\(([a-z]\d+) ([-+*]) ([a-z]\d+)\)$")
+
+
+def products_fused(lines: list[str], linear: set[str], keep: set[str]) -> list[str]:
+    """`lines` with each sum of two products and one other term, `(p1 +- p2) +- c`, that
+    depends on a name in `linear` (the tangent) reordered as `(p1 +- c) +- p2`.
+
+    A derivative written by the product rule often has that form (Lorenz63's tangent y
+    row, `(rho - z) dx - x dz - dy`): as written the compiler fuses one product into a
+    multiply-add and the other term waits for it, three operations on the chain (a
+    multiplication, a fused multiply-add, a subtraction); reordered, both products fuse
+    and the chain is two fused multiply-adds. The same terms with the same signs,
+    summed in another order: the values change in the last bits, so it is done only
+    where nothing must be bitwise the XLA path's (the tangent; the state lines never
+    depend on it). `keep`: names read after `lines` (they keep their values). A sum is
+    reordered only where its inner sum is used nowhere else."""
+    parsed: dict[str, tuple] = {}
+    uses: dict[str, int] = {}
+    linear = set(linear)
+    for line in lines:
+        m = LINE.match(line)
+        defined = m.group(2) if m is not None else None
+        for n in names_in(m.group(3) if m is not None else line):
+            uses[n] = uses.get(n, 0) + 1
+        if m is None:
+            continue
+        b = _BINARY.match(m.group(3))
+        parsed[defined] = (m.group(1), b.groups() if b else None)
+        if any(n in linear for n in names_in(m.group(3))):
+            linear.add(defined)
+
+    def product(n):
+        got = parsed.get(n)
+        return got is not None and got[1] is not None and got[1][1] == "*"
+
+    def inner_sum(n):  # (p1 +- p2) of two products, used once: (p1, op, p2)
+        got = parsed.get(n)
+        if got is None or got[0] != "double" or got[1] is None or got[1][1] == "*":
+            return None
+        p1, op, p2 = got[1]
+        if uses.get(n) != 1 or n in keep or not (product(p1) and product(p2)):
+            return None
+        return p1, op, p2
+
+    flip = {"+": "-", "-": "+"}
+    rewritten: dict[str, list[str]] = {}  # an outer sum's name: its two new lines
+    moved: set[str] = set()  # the inner sums, written again just before their use
+    for name, (kind, b) in parsed.items():
+        if kind != "double" or b is None or b[1] == "*" or name not in linear:
+            continue
+        x, op, y = b
+        if (got := inner_sum(x)) is not None and not product(y):
+            p1, op1, p2 = got  # (p1 op1 p2) op y = (p1 op y) op1 p2
+            inner, first, second = x, f"({p1} {op} {y})", f"({x} {op1} {p2})"
+        elif (got := inner_sum(y)) is not None and not product(x):
+            p1, op1, p2 = got  # x op (p1 op1 p2) = (x op p1) op1' p2
+            second = f"({y} {op1 if op == '+' else flip[op1]} {p2})"
+            inner, first = y, f"({x} {op} {p1})"
+        else:
+            continue
+        moved.add(inner)
+        rewritten[name] = [f"const double {inner} = {first};", f"const double {name} = {second};"]
+    if not rewritten:
+        return lines
+    out = []
+    for line in lines:
+        m = LINE.match(line)
+        if m is not None and m.group(2) in moved:
+            continue
+        out += rewritten.get(m.group(2), [line]) if m is not None else [line]
+    return out
+
+
 def tree_sum(terms: list[str]) -> str:
     """C expression: the sum of `terms` as a balanced tree (a shorter dependency chain)."""
     if len(terms) == 1:
