@@ -629,14 +629,14 @@ def products_fused(lines: list[str], linear: set[str], keep: set[str]) -> list[s
     linear = set(linear)
     for line in lines:
         m = LINE.match(line)
-        defined = m.group(2) if m is not None else None
         for n in names_in(m.group(3) if m is not None else line):
             uses[n] = uses.get(n, 0) + 1
         if m is None:
             continue
-        b = _BINARY.match(m.group(3))
-        parsed[defined] = (m.group(1), b.groups() if b else None)
-        if any(n in linear for n in names_in(m.group(3))):
+        kind, defined, expr = m.groups()
+        b = _BINARY.match(expr)
+        parsed[defined] = (kind, b.groups() if b else None)
+        if any(n in linear for n in names_in(expr)):
             linear.add(defined)
 
     def product(n):
