@@ -1,6 +1,7 @@
 """Stored orbits in generated C (`native/stored.py`): `cj.trajectory` and a map's orbit
 diagram against the XLA path (`CHAOSJAX_CGEN=0`), eager, under jit, vmap and grad."""
 
+import itertools
 import logging
 import shutil
 
@@ -301,22 +302,42 @@ def test_single_orbit_counts_the_finite_saves_before_the_first_non_finite():
         (cj.systems.Henon(), [2.0, 2.0], 0, 20, 1),
         (cj.systems.Henon(), [2.0, 2.0], 5, 20, 1),
         (cj.systems.Henon(), [2.0, 2.0], 40, 5, 1),  # non-finite after the transient
+        # RK4 steps increment the state: no per-save sum, the end state decides.
+        (lor, [1e3, 1e3, 1e3], 0, 30, 1),  # overflows in a few steps
+        (lor, [1e3, 1e3, 1e3], 1, 10, 3),
+        (lor, [1.0, 1.0, 1.0], 3, 30, 2),  # stays finite
     ]
     counts = []
     for system, x0, transient, n, every in cases:
-        m, x, _, _ = prepare(system, jnp.array(x0), None, "rk4", steps=n * every, transient=0)
+        dt = 0.01 if isinstance(system, cj.Flow) else None
+        m, x, _, _ = prepare(system, jnp.array(x0), dt, "rk4", steps=n * every, transient=0)
         got = stored.store(m, x, transient, n, every, xla=store_reference)
         assert got is not None
         _, saved, count = got
         counts.append(float(count))
         assert float(count) == expected(np.asarray(saved))
     assert counts[2] == 30 and counts[5] == 0 and 0 < counts[0] < 30
+    assert 0 < counts[6] < 30 and counts[7] < 10 and counts[8] == 30, counts
+    # (which kernels sum per save: the maps, not the flow's increments)
+    from chaosjax.native.simulate import trace_step
+
+    def sums_per_save(system, dt):
+        m, x, _, _ = prepare(system, system.default_state(), dt, "rk4", steps=2, transient=0)
+        treedef, static, shapes, _, _ = stored.kernel_parameters(
+            m, "store", system.dim, traced=True
+        )
+        jaxpr = trace_step(treedef, static, shapes, system.dim)
+        return "        bad +=" in stored._source(jaxpr, shapes, system.dim, "single", stored.TILE)
+
+    assert sums_per_save(cj.systems.Henon(), None) and not sums_per_save(lor, 0.01)
 
 
 def test_checked_single_orbit_fails_exactly_when_a_state_is_not_finite():
     # `check` 2 (an eager `cj.trajectory` with throw=True, and what it remembers): the
     # custom call fails when a saved or end state is not finite, and `store` itself
-    # runs it again unchecked; `check` 1 fails only on a non-finite start.
+    # runs it again unchecked (all three outputs); a run that passes returns only the
+    # saved states (or, `end_only`, the end state). `check` 1 fails only on a
+    # non-finite start.
     from chaosjax.native import stored
     from chaosjax.simulate._arguments import prepare
     from chaosjax.simulate._kernels import store_reference
@@ -332,25 +353,31 @@ def test_checked_single_orbit_fails_exactly_when_a_state_is_not_finite():
         x = jnp.array(x0)
         m, x, _, _ = prepare(system, x, None, "rk4", steps=max(1, n * every), transient=0)
         plain = stored.store(m, x, transient, n, every, xla=store_reference)
-        assert plain is not None
+        assert plain is not None and all(a is not None for a in plain)
         finite = bool(np.isfinite(np.asarray(plain[1])).all())
         finite &= bool(np.isfinite(np.asarray(plain[0])).all())
-        for check in (1, 2):
+        for check, end_only in itertools.product((1, 2), (False, True)):
             kept = []
             got = stored.store(
                 m, x, transient, n, every, xla=store_reference, check=check,
-                keep=lambda fn, arrays: kept.append((fn, arrays)),
+                end_only=end_only, keep=lambda fn, arrays: kept.append((fn, arrays)),
             )  # fmt: skip
             assert got is not None
+            part = 0 if end_only else 1
+            if check == 2 and not finite:  # failed and run again: all three
+                assert all(a is not None for a in got)
+            else:
+                assert [a is None for a in got] == [i != part for i in range(3)]
             for a, b in zip(got, plain, strict=True):  # the same numbers, checked or not
-                np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+                if a is not None:
+                    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
             ((fn, arrays),) = kept
             if check == 2 and not finite:
                 with pytest.raises(Exception) as err:
                     jax.block_until_ready(fn(arrays, x))
                 assert ffi.failed_check(err.value)
             else:
-                jax.block_until_ready(fn(arrays, x))
+                np.testing.assert_array_equal(np.asarray(fn(arrays, x)), np.asarray(plain[part]))
             with pytest.raises(Exception) as err:  # a non-finite start: both fail
                 jax.block_until_ready(fn(arrays, x.at[0].set(jnp.nan)))
             assert ffi.failed_check(err.value)

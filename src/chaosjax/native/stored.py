@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 from typing import Any
 
 import equinox as eqx
@@ -38,6 +39,7 @@ from jax.core import Tracer
 from .codegen import (
     HEADER,
     LANES_TYPEDEF,
+    LINE,
     MAX_LINES,
     Emitter,
     Unsupported,
@@ -244,10 +246,29 @@ def _save_block(dim: int, tile: int) -> int:
     return k
 
 
+def _increments(lines, new) -> bool:
+    """Whether every new state component is the old one plus or minus something
+    (`s_i + ...`, as an explicit Runge-Kutta or Euler step writes it): then a
+    non-finite component stays non-finite (NaN + y is NaN, inf + y is inf or NaN, also
+    fused into a multiply-add), so the orbit is finite up to its end exactly when its
+    end state is."""
+    defined = {}
+    for line in lines:
+        m = LINE.match(line)
+        if m is not None:
+            defined[m.group(2)] = m.group(3)
+    for i, e in enumerate(new):
+        b = re.fullmatch(r"\((\w+) ([-+]) (\w+)\)", defined.get(e, ""))
+        if b is None or f"s{i}" not in (b.group(1), b.group(3) if b.group(2) == "+" else None):
+            return False
+    return True
+
+
 def _single_source(lines, new, dim: int, n_params: int) -> str:
     """One orbit: the state in registers, every step's scalars local to the loop body,
     as `cj_f2` vectors (`in_lanes`: no latency in register copies)."""
     ind = " " * 8
+    sticky = _increments(lines, new)
     lanes = {f"s{i}" for i in range(dim)} | {f"p{i}" for i in range(n_params)}
     lines = in_lanes(lines, lanes)
     xs = [f"x{i}[0]" for i in range(dim)]
@@ -275,12 +296,16 @@ def _single_source(lines, new, dim: int, n_params: int) -> str:
     # is finite and is NaN from the first non-finite one on. Vector arithmetic off the
     # step's chain, cheaper than a comparison per number; the count of finite saves is
     # then only searched for when one was not (a rare run).
+    # A step that increments the state (`_increments`) needs no sum: a non-finite
+    # saved state leaves the end state non-finite.
     diffs = tree_sum([f"(x{i} - x{i})" for i in range(dim)])
     src += ["    double *const Ys = Y;", "    cj_f2 bad = {0.0, 0.0};"]
     src += ["    for (int64_t s = 0; s < nsaves; ++s) {"]
     src += steps("save_every", ind)
     src += [f"        Y[{i}] = {x};" for i, x in enumerate(xs)]
-    src += [f"        Y += {dim};", f"        bad += {diffs};", "    }"]
+    src += [f"        Y += {dim};"] + ([] if sticky else [f"        bad += {diffs};"]) + ["    }"]
+    if sticky:
+        src += [f"    bad += {diffs};"]
     row = [f"Ys[count * {dim} + {i}]" for i in range(dim)]
     src += [
         "    int64_t count = alive ? nsaves : 0;",
@@ -343,7 +368,7 @@ def _generate(treedef, static, shapes, dim, mode):
 
 def store(
     m, x, transient: int, n_saves: int, save_every: int, *, with_start=True, xla=None, keep=None,
-    check=0,
+    check=0, end_only=False,
 ):  # fmt: skip
     """(x_end, saved, counts) of a stored orbit, or None (the caller runs `xla`).
 
@@ -361,9 +386,12 @@ def store(
     it takes first) when an eager call ran.
 
     `check` (an eager run of one state): 1, the kernel fails on a non-finite starting
-    state; 2, also on a non-finite saved or end state. The compiled call given to `keep`
-    then raises (`ffi.failed_check`) instead of returning such states, so that a caller
-    may skip reading them back; here a failed run is run again unchecked.
+    state; 2, also on a non-finite saved or end state. A run that passes returns
+    (None, saved, None), or (x_end, None, None) with `end_only` (one output, a cheaper
+    call); one that fails is run again unchecked, with all three. The call given to
+    `keep` is the checked one, `fn(leaves, x) -> saved` (or `x_end`), which raises
+    (`ffi.failed_check`) instead of returning such states, so that a caller may skip
+    reading them back.
     """
     if xla is None or not enabled() or jax.default_backend() != "cpu":
         return None
@@ -399,36 +427,63 @@ def store(
     traced = isinstance(x, Tracer) or any(isinstance(a, Tracer) for a in arrays)
     if traced:
         return _op(spec, name, xla, mode)(_flat(arrays), x)
-    # Eager: the same custom call under a jit cached per kernel, shapes and `xla`.
+    # Eager: the same custom call under a jit cached per kernel, shapes, `xla` and
+    # check, on the parameter vector made on the host (NumPy: no dispatch).
     check = check if mode == "single" else 0
-    call = _eager(spec, name, xla, mode, x.shape, check)
+    P = _host_flat(arrays)
+    part = (0 if end_only else 1) if check else None
+    call = _eager(spec, name, xla, mode, x.shape, check, part)
     try:
-        out = call(arrays, x)
-        if check:
-            jax.block_until_ready(out)
+        out = call(P, x)
+        if part is not None:
+            one = out.block_until_ready()
+            out = (one, None, None) if part == 0 else (None, one, None)
     except (jax.errors.JaxRuntimeError, ValueError) as e:
         from . import ffi
 
         if not (check and ffi.failed_check(e)):
             raise
-        out = _eager(spec, name, xla, mode, x.shape, 0)(arrays, x)
+        out = _eager(spec, name, xla, mode, x.shape, 0, None)(P, x)
     if keep is not None:
-        keep(call, arrays)
+        keep(_with_parameters(call, arrays, P), arrays)
     return out
 
 
-def _eager(spec, name: str, xla, mode: str, shape: tuple, check: int):
-    """The compiled eager call (leaves, x) -> (x_end, saved, counts), cached per kernel,
-    settings, shape, `xla` and `check`."""
-    ckey = (name, spec[3:], shape, xla, check)
+def _eager(spec, name: str, xla, mode: str, shape: tuple, check: int, part: int | None):
+    """The compiled eager call (P, x) -> (x_end, saved, counts), or only output `part`
+    of them, cached per kernel, settings, shape, `xla`, `check` and `part`."""
+    ckey = (name, spec[3:], shape, xla, check, part)
     call = _calls.get(ckey)
     if call is None:
         op = _op(spec, name, xla, mode, check)
-        call = jax.jit(lambda leaves, x: op(_flat(leaves), x))
+        call = jax.jit(op if part is None else (lambda P, x: op(P, x)[part]))
         if len(_calls) >= 256:
             _calls.clear()
         _calls[ckey] = call
     return call
+
+
+def _with_parameters(call, arrays: list, P: np.ndarray):
+    """`call` as `fn(leaves, x)`: on `P`, made once into a JAX array at the first call,
+    when the leaves are JAX arrays (immutable, so P stays theirs); else on the leaves
+    flattened again at each call (a NumPy leaf may change in place)."""
+    if not all(isinstance(a, jax.Array) for a in arrays):
+        return lambda leaves, x: call(_host_flat(leaves), x)
+    made: list = []
+
+    def run(leaves, x):
+        if not made:
+            made.append(jax.device_put(P))
+        return call(made[0], x)
+
+    return run
+
+
+def _host_flat(arrays) -> np.ndarray:
+    """`_flat` of concrete leaves, in NumPy."""
+    if not arrays:
+        return np.zeros(1)
+    return np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for a in arrays])
 
 
 def _flat(arrays):

@@ -180,7 +180,7 @@ def trajectory(
         key = _remembered.settings(steps, t_final, dt, solver, transient, save_every, throw)
         got = _recalled("trajectory", system, x0, key)
         if got is not None:
-            return got[1]
+            return got
     m, x, steps, transient = prepare(
         system, x0, dt, solver, steps=steps, transient=transient, t_final=t_final
     )
@@ -201,12 +201,11 @@ def trajectory(
 
 
 def _recalled(what: str, system, x0, key: tuple):
-    """(x_end, saved) of a remembered run of `what` (`_remembered`) from `x0`, or None:
-    no such run, or a state it does not take, or a run that met a non-finite state
-    (the kernel's own check, `_native_trajectory`; the full path then locates the
+    """The saved states of a remembered run of `what` (`_remembered`) from `x0`, or
+    None: no such run, or a state it does not take, or a run that met a non-finite
+    state (the kernel's own check, `_native_trajectory`; the full path then locates the
     divergence and raises, or returns the states with `throw=False`)."""
-    got = _remembered.run(what, system, key, x0)
-    return None if got is None else got[:2]
+    return _remembered.run(what, system, key, x0)
 
 
 def _keeper(what: str, system, x, key):
@@ -283,28 +282,32 @@ def _trajectory(
 
 
 def _native_trajectory(
-    m, x, transient, n_saves, save_every, throw, progress, what="trajectory", keep=None
-):
-    """The stored orbit in one generated-C call (`chaosjax.native.store`), with the
-    divergence checks of the XLA path; None when the native kernel cannot run it."""
+    m, x, transient, n_saves, save_every, throw, progress, what="trajectory", keep=None,
+    end=False,
+):  # fmt: skip
+    """The stored orbit (with `end`, its end state) in one generated-C call
+    (`chaosjax.native.store`), with the divergence checks of the XLA path; None when
+    the native kernel cannot run it."""
     # An eager run of one state is checked in the kernel (with `throw`, every saved
-    # state; else the starting one, which the checks here passed): the call `keep`
-    # remembers reads nothing back before returning.
+    # state; else the starting one, which the checks here passed): it returns what was
+    # asked for and nothing is read back, here or in the call `keep` remembers.
     check = 2 if throw else 1
     got = native.store(
-        m, x, transient, n_saves, save_every, xla=store_reference, keep=keep, check=check
-    )
+        m, x, transient, n_saves, save_every, xla=store_reference, keep=keep, check=check,
+        end_only=end,
+    )  # fmt: skip
     if got is None:
         return None
-    x_end, out, _ = got
+    x_end, out, counts = got
     steps = transient + n_saves * save_every
     if isinstance(x_end, Tracer):
-        return guard_traced(out, x_end, throw, what)
+        return guard_traced(x_end if end else out, x_end, throw, what)
     if progress:
         with progress_bar(progress, steps, what) as bar:
             bar.advance(steps)
-    check_finite(m, x, x_end, steps, 0, throw, what)
-    return out
+    if counts is not None:  # (None: the kernel's check passed)
+        check_finite(m, x, x_end, steps, 0, throw, what)
+    return x_end if end else out
 
 
 @functools.partial(jax.jit, donate_argnums=0)
@@ -404,7 +407,7 @@ def final_state(
         key = _remembered.settings(steps, t_final, dt, solver, throw)
         got = _recalled("final_state", system, x0, key)
         if got is not None:
-            return got[0]
+            return got
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0, t_final=t_final)
     throw = v.boolean(throw, "throw")
     one_chunk = bounded_chunk(chunk_size, x)
@@ -412,9 +415,9 @@ def final_state(
         # One state in one chunk: the single-orbit kernel, its state in registers (a
         # batch keeps the tiled kernels of `run_transient`).
         keep = _keeper("final_state", system, x, key)
-        got = _native_trajectory(m, x, steps, 0, 1, throw, progress, "final_state", keep)
+        got = _native_trajectory(m, x, steps, 0, 1, throw, progress, "final_state", keep, end=True)
         if got is not None:
-            return without_time(system, got[0])
+            return without_time(system, got)
     if progress and chunk_size is None:
         chunk_size = max(1, steps // 100)
     chunk_size = bounded_chunk(chunk_size, x)
