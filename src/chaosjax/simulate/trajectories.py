@@ -305,7 +305,7 @@ def _native_trajectory(
     if progress:
         with progress_bar(progress, steps, what) as bar:
             bar.advance(steps)
-    if counts is not None:  # (None: the kernel's check passed)
+    if x_end is not None and counts is not None:  # (None: the kernel's check passed)
         check_finite(m, x, x_end, steps, 0, throw, what)
     return x_end if end else out
 
