@@ -261,6 +261,7 @@ def _map_diagram(system, param, vals, x, dt, solver, transient, keep, cgen=True)
             got = native.store(m, x0, transient, keep, 1, with_start=False, xla=store_reference)
         if got is not None:
             y_end, pts, count = got
+            assert count is not None  # (an unchecked run returns all three)
             count = count.astype(jnp.asarray(0).dtype)
             return pts, count, None, y_end, count < keep
         y = iterate(m, x0, transient)
