@@ -339,30 +339,59 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def run_group(title, variants, repeats):
-    """variants: list of (name, fn, scale, note); fn() returns exponents."""
+def back_to_back(fn):
+    """The time of a call made right after another call of `fn` (no pause: warm
+    caches, XLA's threads awake), as in a loop of calls."""
+    jax.block_until_ready(fn())
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn())
+    return time.perf_counter() - t0
+
+
+def run_group(title, variants, repeats, hot=False):
+    """variants: list of (name, fn, scale, note); fn() returns exponents. `hot`: also a
+    column of back-to-back times (`back_to_back`), interleaved the same way."""
     out(f"\n### {title}\n")
     warm = {}
     for name, fn, scale, note in variants:
         t, res = timed(fn)
         warm[name] = (t, np.atleast_1d(np.asarray(res, float)))
     times = {name: [] for name, *_ in variants}
+    hots = {name: [] for name, *_ in variants}
     for _ in range(repeats):
         for name, fn, scale, note in variants:
             times[name].append(timed(fn)[0] * scale)
+            if hot and scale == 1.0:
+                hots[name].append(back_to_back(fn))
     base = statistics.median(times[variants[0][0]])
-    out("| variant | median time | first call (compile) | result | peer / chaosjax |")
-    out("|---|---:|---:|---|---:|")
+    hot_base = statistics.median(hots[variants[0][0]]) if hot else 1.0
+    head = "| variant | median time | first call (compile) | result | peer / chaosjax |"
+    rule = "|---|---:|---:|---|---:|"
+    if hot:
+        head += " back to back | peer / chaosjax, back to back |"
+        rule += "---:|---:|"
+    out(head)
+    out(rule)
     for name, fn, scale, note in variants:
         med = statistics.median(times[name])
         res = np.array2string(warm[name][1], precision=4, separator=", ")
         label = f"{name} ({note})" if note else name
-        out(f"| {label} | {fmt(med)} | {fmt(warm[name][0] * scale)} | {res} | {med / base:.2f} |")
+        row = f"| {label} | {fmt(med)} | {fmt(warm[name][0] * scale)} | {res} | {med / base:.2f} |"
+        if hot:
+            h = statistics.median(hots[name]) if hots[name] else float("nan")
+            row += f" {fmt(h)} | {h / hot_base:.2f} |" if hots[name] else " | |"
+        out(row)
+    if hot:
+        out(
+            '\n"median time": each call after a 50 ms pause (cold caches, XLA\'s threads '
+            'asleep; see the top of the file); "back to back": a call right after another '
+            "of the same variant, as in a loop (scaled variants not timed so)."
+        )
     return {name: statistics.median(t) for name, t in times.items()}
 
 
 def fmt(seconds):
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
 def map_sweeps():
@@ -635,7 +664,7 @@ def run(args):
                 "1e4 steps timed, x10",
             )
         )
-    run_group(f"Lorenz63 spectrum, RK4 dt = 0.01, {n:,} steps", v, args.repeats)
+    run_group(f"Lorenz63 spectrum, RK4 dt = 0.01, {n:,} steps", v, args.repeats, hot=True)
     out(
         "\nHow each peer is written: numba, scalar locals (the best loop we could write: "
         "`@njit(fastmath={'contract'})`, the state, the 3 x 3 basis and the RK4 stages as "
@@ -662,7 +691,10 @@ def run(args):
             )
         )
     run_group(
-        f"Lorenz63 largest exponent (k = 1), RK4 dt = 0.01, {n:,} steps", largest, args.repeats
+        f"Lorenz63 largest exponent (k = 1), RK4 dt = 0.01, {n:,} steps",
+        largest,
+        args.repeats,
+        hot=True,
     )
     out(
         "\nThe largest exponent alone: chaosjax's one-column kernel keeps |v|^2 near 1 by "

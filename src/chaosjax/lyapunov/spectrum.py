@@ -11,6 +11,7 @@ steps x `time_per_step`), delay maps, trained networks and input-driven RNNs.
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import equinox as eqx
@@ -539,12 +540,18 @@ def _initial_basis(dim: int, k: int, key, dtype) -> Array | np.ndarray:
         at = (dim, k, np.dtype(dtype).name)
         Q = _default_bases.get(at)
         if Q is None:
-            with jax.ensure_compile_time_eval():
-                Q = np.asarray(_sampled_basis(jax.random.key(0), dim, k, dtype))
+            with jax.ensure_compile_time_eval():  # (concrete also inside a trace)
+                Q = np.asarray(_default_basis(dim, k, np.dtype(dtype)))
             Q.flags.writeable = False
             _default_bases[at] = Q
         return Q
     return _sampled_basis(v.prng_key(key), dim, k, dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _default_basis(dim: int, k: int, dtype) -> Array:
+    # One compiled call (an eager sample and QR would compile each op: ~0.4 s).
+    return _sampled_basis(jax.random.key(0), dim, k, dtype)
 
 
 def _sampled_basis(key, dim: int, k: int, dtype) -> Array:
