@@ -98,11 +98,11 @@ def recall(what: str, system, key: tuple) -> tuple[Callable, list, bool] | None:
     return hit[1:]
 
 
-def run(what: str, system, key: tuple, x0) -> Any:
+def run(what: str, system, key: tuple, x0, verify: Callable | None = None) -> Any:
     """What the run remembered for `what` on `system` with settings `key` returns from
     the state `x0`, or None: no such run, or a state it does not take
-    (`concrete_state`), or a checked run that failed. The caller checks an unchecked
-    run's result (a divergence goes the full way)."""
+    (`concrete_state`), or a checked run that failed, or an unchecked one whose result
+    `verify` (given) finds wrong (a divergence: the caller goes the full way)."""
     hit = recall(what, system, key)
     if hit is None:
         return None
@@ -110,11 +110,16 @@ def run(what: str, system, key: tuple, x0) -> Any:
     if not concrete_state(x0, system.dim, finite=not checked):
         return None
     if not checked:
-        return fn(arrays, x0)
+        got = fn(arrays, x0)
+        return got if verify is None or verify(got) else None
     try:
         got = fn(arrays, x0)
         # (a failed run's outputs all hold its error: waiting for one raises it)
-        (got[0] if isinstance(got, tuple) else got).block_until_ready()
+        first = got[0] if isinstance(got, tuple) else got
+        if isinstance(first, jax.Array):
+            first.block_until_ready()
+        else:
+            jax.block_until_ready(first)
     except (jax.errors.JaxRuntimeError, ValueError) as e:
         from .native import ffi
 

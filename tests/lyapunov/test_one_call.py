@@ -96,3 +96,35 @@ def test_default_basis_is_a_constant_with_the_sampled_bits(dim, k):
     # An explicit key still samples (traced keys included).
     keyed = jax.jit(lambda key: S._initial_basis(dim, k, key, jnp.float64))(jax.random.key(0))
     np.testing.assert_array_equal(np.asarray(keyed), np.asarray(want))
+
+
+def test_checked_one_call_runs_fail_only_where_they_diverge(monkeypatch):
+    # The one-call run is traced in `native.checked_calls()`: its kernels fail where
+    # the run diverged, so a returned run needs no look at `diverged_at`. The check
+    # stays inside that run: the same computation under the user's `jit` still returns
+    # `diverged_at`, and the XLA path (no kernel to check) still reads it.
+    from chaosjax import native
+    from chaosjax.native import ffi
+
+    lor = cj.systems.Lorenz63()
+    far = jnp.array([1e3, 1e3, 1e3])  # RK4 with dt = 0.01 overflows within a few steps
+    kw = dict(steps=600, dt=0.01, history=6)
+    ok = cj.max_lyapunov(lor, lor.default_state(), **kw)  # (checked; remembered)
+    assert ok.backend == "native" and int(ok.diverged_at) == -1
+    key = next(k for k in S._one_calls if k[4] == 600 and k[6] == 1 and S._one_calls[k])
+    fn, checked = S._one_calls[key]
+    assert checked is True
+    for attempt in range(2):  # the full path, then the remembered one
+        with pytest.raises(cj.DivergenceError) as err:
+            cj.max_lyapunov(lor, far, **kw)
+        assert err.value.step > 0
+        part = cj.max_lyapunov(lor, far, throw=False, **kw)
+        assert int(part.diverged_at) == err.value.step
+    traced = jax.jit(lambda x: cj.max_lyapunov(lor, x, throw=False, **kw).diverged_at)(far)
+    assert int(traced) > 0  # (a row end under a trace), not an error
+    with native.checked_calls() as seen, pytest.raises(Exception) as failed:
+        jax.block_until_ready(jax.jit(lambda x: cj.max_lyapunov(lor, x, **kw).exponents)(far))
+    assert seen["checked"] and ffi.failed_check(failed.value)
+    monkeypatch.setenv("CHAOSJAX_CGEN", "0")
+    xla = cj.max_lyapunov(cj.systems.Lorenz63(), far, throw=False, **kw)
+    assert xla.backend == "xla" and int(xla.diverged_at) == err.value.step

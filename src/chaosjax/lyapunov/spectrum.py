@@ -626,24 +626,48 @@ def _one_call(m, x0, steps, transient, k, qr_every, history, qr, use_jacobian, k
                 )  # fmt: skip
 
             others = [None if is_array else a for a, is_array in zip(leaves, mask, strict=True)]
-            fn = jax.jit(run)
+            fn = (jax.jit(run), None)  # (whether checked: known once traced)
         if len(_one_calls) >= 256:
             _one_calls.clear()
         _one_calls[(*at, use_jacobian)] = fn
     if fn is False:
         return None
+    fn, checked = fn
     try:
-        res = fn(arrays, x0)
-    except Exception:  # noqa: BLE001 - e.g. a map whose `time_per_step` needs its values:
+        # Traced in `checked_calls`, the run's native kernels fail where it diverged,
+        # so a run that returns needs no look at `diverged_at` (which a run on the
+        # XLA path still gets).
+        with native.checked_calls() as seen:
+            res = fn(arrays, x0)
+            if checked is None:
+                checked = seen["checked"]
+                _one_calls[(*at, use_jacobian)] = (fn, checked)
+            if checked:
+                jax.block_until_ready(res.exponents)
+    except Exception as e:  # noqa: BLE001 - e.g. a map whose `time_per_step` needs its values:
+        from ..native.ffi import failed_check
+
+        if failed_check(e):
+            return None  # diverged: the caller locates the step
         if not first:  # the caller's step-by-step run gives the result or the error
             raise
         _one_calls[(*at, use_jacobian)] = False
         return None
-    if np.asarray(res.diverged_at) >= 0:  # (cheaper than int() of a JAX array)
+    if not checked and not _not_diverged(res):
         return None
     if keep is not None:
-        keep(fn, arrays)
+        keep(_in_checked_calls(fn) if checked else fn, arrays, checked)
     return res
+
+
+def _in_checked_calls(fn):
+    """`fn` called within `native.checked_calls()` (should it be traced again)."""
+
+    def run(arrays, x):
+        with native.checked_calls():
+            return fn(arrays, x)
+
+    return run
 
 
 # --------------------------------------------------------------------------- public
@@ -1025,8 +1049,8 @@ def _spectrum(
     )
     x = with_time(system, x)
     if settings is not None and x.ndim == 1 and not timed:
-        keep = lambda fn, arrays: _remembered.remember(  # noqa: E731
-            "lyapunov_spectrum", system, settings, fn, arrays
+        keep = lambda fn, arrays, checked: _remembered.remember(  # noqa: E731
+            "lyapunov_spectrum", system, settings, fn, arrays, checked
         )
         got = _one_call(m, x, steps, transient, k, qr_every, history, qr, None, keep)
         if got is not None:
@@ -1040,8 +1064,11 @@ def _settled_call(system, x0, settings):
     """The result of a call whose system and settings passed the checks before
     (`_remembered`), for a new concrete float64 state of the right shape, or None (the
     caller checks everything, and locates a divergence)."""
-    res = _remembered.run("lyapunov_spectrum", system, settings, x0)
-    return res if res is not None and np.asarray(res.diverged_at) < 0 else None
+    return _remembered.run("lyapunov_spectrum", system, settings, x0, verify=_not_diverged)
+
+
+def _not_diverged(res) -> bool:
+    return bool(np.asarray(res.diverged_at) < 0)  # (cheaper than int() of a JAX array)
 
 
 def max_lyapunov(

@@ -13,6 +13,8 @@ generated, compiled and cached, and when XLA is used instead.
 - `store(m, x, transient, n_saves, save_every)`: a stored orbit (one state or a
   batch, per-member parameters under `vmap`): the state after the transient and every
   `save_every`-th one after it.
+- `checked_calls()`: a context in which traced spectrum kernels fail where the run
+  diverged (no result to read back and check).
 - `cores()`: the cores this process may run on (the kernels' OpenMP threads).
 - `enabled()`: False when `CHAOSJAX_CGEN=0` turns generated C off.
 - `NativeWarning`: what is reported (once) when the native path cannot run here.
@@ -23,11 +25,13 @@ from .compile import cores as cores
 from .compile import enabled as enabled
 from .simulate import iterate as iterate
 from .simulate import iterate_and_sum as iterate_and_sum
+from .spectrum import checked_calls as checked_calls
 from .spectrum import lyapunov_spectrum as lyapunov_spectrum
 from .stored import store as store
 
 __all__ = [
     "NativeWarning",
+    "checked_calls",
     "cores",
     "enabled",
     "iterate",

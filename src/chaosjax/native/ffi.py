@@ -119,13 +119,13 @@ def register(fn) -> str | None:
     return name
 
 
-CHECK_FAILED = "a checked stored orbit met a non-finite state"  # (ffi_shim.cc)
+CHECK_FAILED = "a checked run met a non-finite state"  # (ffi_shim.cc)
 
 
 def failed_check(e: Exception) -> bool:
-    """Whether `e`, raised by running or waiting for a stored orbit's custom call, is
-    its `check` failing (`store_call`); jaxlib raises it as `JaxRuntimeError` or, when
-    the call ran at dispatch, as `ValueError`."""
+    """Whether `e`, raised by running or waiting for a program with a checked custom
+    call (`store_call`, `spectrum_call`), is the check failing; jaxlib raises it as
+    `JaxRuntimeError` or, when the call ran at dispatch, as `ValueError`."""
     return isinstance(e, (jax.errors.JaxRuntimeError, ValueError)) and CHECK_FAILED in str(e)
 
 
@@ -180,10 +180,11 @@ def store_call(
     return call(P, X, kernel=name, **{k: np.int64(v) for k, v in ints.items()})
 
 
-def spectrum_call(name: str, P, Y, *, k: int, rows: int, blocks: int, length: int):
+def spectrum_call(name: str, P, Y, *, k: int, rows: int, blocks: int, length: int, check=0):
     """The custom call of Benettin's loop: `rows` x `blocks` blocks of `length` pushes on
     Y (state, basis, carry: `spectrum._carry_in`), a history row after each group; (Y,
-    rows (rows, 3 k + 1))."""
+    rows (rows, 3 k + 1)). `check` 1: the call fails (`failed_check`) where the run
+    would be found diverged (a row's or the end's state or log-sums not finite)."""
     call = jax.ffi.ffi_call(
         SPECTRUM_TARGET,
         (
@@ -192,7 +193,7 @@ def spectrum_call(name: str, P, Y, *, k: int, rows: int, blocks: int, length: in
         ),
         input_output_aliases={1: 0},
     )
-    ints = dict(rows=rows, blocks=blocks, length=length)
+    ints = dict(rows=rows, blocks=blocks, length=length, check=check)
     return call(P, Y, kernel=name, **{n: np.int64(v) for n, v in ints.items()})
 
 

@@ -123,7 +123,7 @@ static bool all_finite(const double *x, int64_t dim, int64_t npad, int64_t n) {
 
 static ffi::Error not_finite() {
   return ffi::Error(ffi::ErrorCode::kFailedPrecondition,
-                    "chaosjax: a checked stored orbit met a non-finite state");
+                    "chaosjax: a checked run met a non-finite state");
 }
 
 // Stored orbits (stored.py): X (dim, npad) structure-of-arrays in place; Y (n, rows, dim)
@@ -174,15 +174,41 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_store, StoreImpl,
 // Blocks of Benettin's loop of one orbit (spectrum.py): `rows` x `blocks` blocks of
 // `length` pushes on Y (state, basis, carry), a history row after each group. The
 // run plan is the caller's (lyapunov/spectrum.py), one custom call per part of it.
+// A log-sum a + log(n)/2 + e log 2 that is finite (e is a whole number).
+static bool sum_finite(double a, double n) {
+  return std::isfinite(a) && n > 0.0 && std::isfinite(n);
+}
+
+// `check` 1: fail (an error, no results) where the caller would find the run diverged:
+// a history row whose state is not finite or whose log-sums are not, or the state or a
+// log-sum of Y at the end (lyapunov/spectrum.py's one-call run reads nothing back).
 static ffi::Error SpectrumImpl(ffi::Buffer<ffi::F64> P, ffi::Buffer<ffi::F64> Y,
                                ffi::ResultBuffer<ffi::F64> Yo, ffi::ResultBuffer<ffi::F64> H,
                                std::string_view kernel, int64_t rows, int64_t blocks,
-                               int64_t length) {
+                               int64_t length, int64_t check) {
   auto fn = reinterpret_cast<SpectrumKernel>(lookup(kernel));
   if (!fn) return missing(kernel);
   double *y = Yo->typed_data();
   if (y != Y.typed_data()) std::memcpy(y, Y.typed_data(), Y.size_bytes());
-  if (rows > 0 && blocks > 0 && length > 0) fn(P.typed_data(), y, H->typed_data(), rows, blocks, length);
+  const bool ran = rows > 0 && blocks > 0 && length > 0;
+  if (ran) fn(P.typed_data(), y, H->typed_data(), rows, blocks, length);
+  if (check) {
+    auto hd = H->dimensions();
+    if (hd.size() != 2) return ffi::Error::InvalidArgument("H must be (rows, 3 k + 1)");
+    const int64_t w = hd[1], k = (w - 1) / 3;
+    const int64_t dim = (static_cast<int64_t>(Y.element_count()) - 3 * k) / (1 + k);
+    const double *h = H->typed_data();
+    for (int64_t r = 0; ran && r < hd[0]; ++r) {
+      if (h[r * w + 3 * k] != 1.0) return not_finite();
+      for (int64_t j = 0; j < k; ++j)
+        if (!sum_finite(h[r * w + j], h[r * w + 2 * k + j])) return not_finite();
+    }
+    for (int64_t i = 0; i < dim; ++i)
+      if (!std::isfinite(y[i])) return not_finite();
+    const int64_t o = dim + dim * k;
+    for (int64_t j = 0; j < k; ++j)
+      if (!sum_finite(y[o + j], y[o + 2 * k + j])) return not_finite();
+  }
   return ffi::Error::Success();
 }
 
@@ -195,7 +221,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(cj_ffi_spectrum, SpectrumImpl,
                                   .Attr<std::string_view>("kernel")
                                   .Attr<int64_t>("rows")
                                   .Attr<int64_t>("blocks")
-                                  .Attr<int64_t>("length"));
+                                  .Attr<int64_t>("length")
+                                  .Attr<int64_t>("check"));
 
 // Benettin's loop for a batch of orbits (batched_spectrum.py), in the same plan as
 // cj_ffi_spectrum: P (n_params, npad) and Y (rows of Y, npad) structure-of-arrays;

@@ -32,6 +32,8 @@ calls (`_Traced`, `ffi.py`).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ctypes
 import weakref
 from typing import Any
@@ -585,6 +587,22 @@ class _Eager:
         return Y[sx].copy(), Q, s, hist, np.asarray(div, count), x_run
 
 
+_checking: contextvars.ContextVar[dict | None] = contextvars.ContextVar("checking", default=None)
+
+
+@contextlib.contextmanager
+def checked_calls():
+    """Within: the custom calls traced are checked (`ffi.spectrum_call`'s `check`: the
+    program fails where the run would be found diverged). Yields a dict whose "checked"
+    is True once such a call was traced (a run on the XLA path traces none)."""
+    seen: dict = {"checked": False}
+    token = _checking.set(seen)
+    try:
+        yield seen
+    finally:
+        _checking.reset(token)
+
+
 class _Traced:
     """The primitives of `run_plan` on traced values: each an XLA custom call of the
     kernel (`ffi.spectrum_call`) on Y = (state, unnormalised basis, carry)."""
@@ -597,7 +615,13 @@ class _Traced:
     def _call(self, Y, nrows, n, length):
         from . import ffi
 
-        return ffi.spectrum_call(self.ffi, self.P, Y, k=self.k, rows=nrows, blocks=n, length=length)
+        seen = _checking.get()
+        if seen is not None:
+            seen["checked"] = True
+        return ffi.spectrum_call(
+            self.ffi, self.P, Y, k=self.k, rows=nrows, blocks=n, length=length,
+            check=int(seen is not None),
+        )  # fmt: skip
 
     def start(self, x, Q):
         xp, k = self.xp, self.k
