@@ -42,6 +42,7 @@ def test_commands_write_nothing_into_the_working_directory(empty_cwd):
             "--out", there / "b.nc", "-q",
         ),
         "report": ("report", "henon", "--sections", "system,timings", "--out", there / "r", "-q"),
+        "doctor": ("doctor",),
     }  # fmt: skip
     # learn and evaluate train a model first: in the slow test below.
     assert set(runs) | {"learn", "evaluate"} == set(COMMANDS)
