@@ -309,6 +309,11 @@ def with_xla_path(name: str, fn, note: str) -> list:
     return [(name, fn, 1.0, note), (f"{name}, XLA path", xla_path(fn), 1.0, "CHAOSJAX_CGEN=0")]
 
 
+def best_numba(fn, note: str) -> tuple:
+    """The run_group row of the scalar-locals numba loop (the best peer) `fn`."""
+    return ("numba, scalar locals (the best peer)", fn, 1.0, note)
+
+
 def xla_path(fn):
     """fn run with CHAOSJAX_CGEN=0: chaosjax's XLA kernel instead of the generated C."""
 
@@ -637,10 +642,8 @@ def run(args):
     )
     if numba is not None:
         v.append(
-            (
-                "numba, scalar locals (the best peer)",
+            best_numba(
                 lambda: numba_lorenz_spectrum_scalar(x0n, n, 0.01, 10.0, 28.0, 8 / 3),
-                1.0,
                 "exact RK4 linearisation, in-place MGS, no allocation",
             )
         )
@@ -683,10 +686,8 @@ def run(args):
     )
     if numba is not None:
         largest.append(
-            (
-                "numba, scalar locals (the best peer)",
+            best_numba(
                 lambda: numba_lorenz_largest_scalar(x0n, n, 0.01, 10.0, 28.0, 8 / 3),
-                1.0,
                 "exact RK4 linearisation, power-of-two rescaling, one log at the end",
             )
         )

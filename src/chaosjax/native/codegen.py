@@ -611,6 +611,13 @@ def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
 _BINARY = re.compile(r"^\(([a-z]\d+) ([-+*]) ([a-z]\d+)\)$")
 
 
+def binary(expr: str) -> tuple[str, str, str] | None:
+    """(a, op, b) of an `Emitter` expression `(a op b)` on two names, op + - or *; else
+    None (literals, calls, longer expressions)."""
+    b = _BINARY.match(expr)
+    return None if b is None else (b.group(1), b.group(2), b.group(3))
+
+
 def products_fused(lines: list[str], linear: set[str], keep: set[str]) -> list[str]:
     """`lines` with each sum of two products and one other term, `(p1 +- p2) +- c`, that
     depends on a name in `linear` (the tangent) reordered as `(p1 +- c) +- p2`.
@@ -634,8 +641,7 @@ def products_fused(lines: list[str], linear: set[str], keep: set[str]) -> list[s
         if m is None:
             continue
         kind, defined, expr = m.groups()
-        b = _BINARY.match(expr)
-        parsed[defined] = (kind, b.groups() if b else None)
+        parsed[defined] = (kind, binary(expr))
         if any(n in linear for n in names_in(expr)):
             linear.add(defined)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import re
 from typing import Any
 
 import equinox as eqx
@@ -43,6 +42,7 @@ from .codegen import (
     MAX_LINES,
     Emitter,
     Unsupported,
+    binary,
     c_expr,
     eval_closed,
     in_lanes,
@@ -252,14 +252,10 @@ def _increments(lines, new) -> bool:
     non-finite component stays non-finite (NaN + y is NaN, inf + y is inf or NaN, also
     fused into a multiply-add), so the orbit is finite up to its end exactly when its
     end state is."""
-    defined = {}
-    for line in lines:
-        m = LINE.match(line)
-        if m is not None:
-            defined[m.group(2)] = m.group(3)
+    defined = {m.group(2): m.group(3) for m in map(LINE.match, lines) if m is not None}
     for i, e in enumerate(new):
-        b = re.fullmatch(r"\((\w+) ([-+]) (\w+)\)", defined.get(e, ""))
-        if b is None or f"s{i}" not in (b.group(1), b.group(3) if b.group(2) == "+" else None):
+        b = binary(defined.get(e, ""))
+        if b is None or b[1] == "*" or f"s{i}" not in (b[0], b[2] if b[1] == "+" else None):
             return False
     return True
 
