@@ -25,7 +25,8 @@ does; a vector is normalised by one division and three multiplications.
 - `logistic_diagram_soa`: the logistic map's orbit diagram (the task of
   `bifurcation.logistic_diagram_numba`); kept points pass through a chunk buffer of
   `KBLOCK` iterates so that the output, (members, keep), is written `KBLOCK` consecutive
-  values of a row at a time (same numbers as the scalar loop, bit for bit).
+  values of a row at a time (same numbers as the scalar loop, bit for bit). Its output
+  is a NumPy array (huge pages; `logistic_diagram_nrt`: allocated inside numba).
 - `logistic_max_lyapunov_soa`: the logistic map's exponent, mean of log |r (1 - 2 x)|.
 - `lorenz_max_lyapunov_scalar`: the same per-member arithmetic as the first, one member per
   `prange` iteration with scalar locals (the latency-bound construction; for the
@@ -329,12 +330,29 @@ def _logistic_chunk(rs, x0, transient, keep, out, lo):
 
 
 @numba.njit(parallel=True, fastmath=FM, error_model="numpy")
-def logistic_diagram_soa(rs, x0, transient, keep):
-    """Kept iterates (rs.size, keep) of x -> r x (1 - x) after `transient` iterations."""
-    out = np.empty((rs.size, keep))
+def logistic_diagram_into(rs, x0, transient, keep, out):
+    """`logistic_diagram_soa` writing into `out` (rs.size, keep)."""
     for c in numba.prange((rs.size + CHUNK - 1) // CHUNK):
         _logistic_chunk(rs, x0, transient, keep, out, c * CHUNK)
     return out
+
+
+def logistic_diagram_soa(rs, x0, transient, keep):
+    """Kept iterates (rs.size, keep) of x -> r x (1 - x) after `transient` iterations.
+
+    The output is allocated by NumPy, outside numba: NumPy asks Linux for transparent
+    huge pages over an array of 4 MiB or more (as chaosjax's kernel does over its
+    output), numba's own allocator does not, and the first touch of 80 MB through 4 KiB
+    pages costs several times the iterations (`logistic_diagram_nrt`: the same loop
+    with its output made inside numba)."""
+    return logistic_diagram_into(rs, x0, transient, keep, np.empty((rs.size, keep)))
+
+
+@numba.njit(fastmath=FM, error_model="numpy")
+def logistic_diagram_nrt(rs, x0, transient, keep):
+    """`logistic_diagram_soa` with its output allocated inside numba (`np.empty` in
+    `njit`: numba's runtime allocator, no huge-page advice)."""
+    return logistic_diagram_into(rs, x0, transient, keep, np.empty((rs.size, keep)))
 
 
 @numba.njit(fastmath=FM, error_model="numpy")

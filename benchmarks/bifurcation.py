@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from _calls import measure
 from _harness import Out, fmt
-from _numba_peers import logistic_diagram_soa, lorenz_max_lyapunov_soa
+from _numba_peers import logistic_diagram_nrt, logistic_diagram_soa, lorenz_max_lyapunov_soa
 
 import chaosjax as cj
 
@@ -141,6 +141,7 @@ def main(argv=None) -> None:
         "diagram numba": lambda: logistic_diagram_numba(rs, 0.5, TRANSIENT, KEEP),
         "diagram chaosjax": jax_diagram,
         "diagram numba SoA": lambda: logistic_diagram_soa(rs, 0.5, TRANSIENT, KEEP),
+        "diagram numba SoA NRT": lambda: logistic_diagram_nrt(rs, 0.5, TRANSIENT, KEEP),
         "lyapunov numba": lambda: lorenz_max_lyapunov_numba(rhos, x0, L_TRANSIENT, l_steps, DT),
         "lyapunov numba SoA": lambda: lorenz_max_lyapunov_soa(
             rhos, np.full_like(rhos, 10.0), x0, L_TRANSIENT, l_steps, DT
@@ -164,7 +165,11 @@ def main(argv=None) -> None:
     base = t["diagram numba SoA"]
     for name, label in (
         ("diagram chaosjax", "chaosjax `cj.orbit_diagram`"),
-        ("diagram numba SoA", "numba, chunks of 64 r stored as arrays, SIMD (the best peer)"),
+        (
+            "diagram numba SoA",
+            "numba, chunks of 64 r stored as arrays, SIMD, output from NumPy (the best peer)",
+        ),
+        ("diagram numba SoA NRT", "numba, the same, output allocated inside numba"),
         ("diagram numba", "numba, `prange` over r, one orbit per iteration"),
     ):
         out(f"| {label} | {fmt(t[name])} | {work / t[name]:.3g} | {t[name] / base:.2f} |")
@@ -172,7 +177,10 @@ def main(argv=None) -> None:
         f"\nmax |difference| of the points for r < 3.25 (periodic orbits): {diff:.1e}; the "
         f"two numba peers' points equal: {same}. The best peer (benchmarks/_numba_peers.py): "
         "`prange` over chunks of 64 values, the time loop outside a loop over the chunk "
-        "that LLVM vectorises. "
+        "that LLVM vectorises, writing into an output allocated by NumPy (which asks Linux "
+        "for transparent huge pages over arrays of 4 MiB or more, as chaosjax does over its "
+        "output; numba's own allocator does not, and the first touch of 80 MB through 4 KiB "
+        "pages costs more than the iterations). "
         "numba: `@njit(parallel=True, fastmath={'contract'})`, `prange` over r, the "
         "iterate a scalar local, the kept points written into a preallocated array."
     )

@@ -4,9 +4,10 @@ exponent sweep of `bifurcation.py` is in `lyapunov_sweep.py`):
 
 1. the logistic map's orbit diagram, 10,000 r in [2.5, 4] x (1,000 transient + 1,000
    kept), all kept points returned: `cj.orbit_diagram`, the numba `prange`-over-r loop of
-   `bifurcation.py`, the chunked SoA peer, and a numba loop that only writes the
-   (10,000, 1,000) output (the floor of writing a fresh 80 MB array through 4 KiB pages,
-   as numba's arrays are; chaosjax's output is advised transparent huge pages);
+   `bifurcation.py`, the chunked SoA peer writing into an output from NumPy (which,
+   like chaosjax's kernel, advises transparent huge pages over it), the same with its
+   output made inside numba (4 KiB pages), and a numba loop that only writes a NumPy
+   (10,000, 1,000) output (the floor of writing a fresh 80 MB array);
 2. the logistic map's exponent over 10,000 r in [2.9, 4] (500 transient + 2,000 steps),
    `jit(vmap(max_lyapunov))` as in `lyapunov.py`'s sweep table, against the SoA peer;
 3. Lorenz63's largest exponent over a 100 x 100 (rho, sigma) grid (500 + 2,000 RK4 steps,
@@ -40,9 +41,13 @@ from bifurcation import logistic_diagram_numba  # noqa: E402
 from lyapunov import map_sweeps  # noqa: E402
 
 
-@numba.njit(parallel=True)
 def write_only(rs, keep):
-    out = np.empty((rs.size, keep))
+    """Only the writes of the diagram, into an output from NumPy (as the SoA peer's)."""
+    return _write_only(rs, keep, np.empty((rs.size, keep)))
+
+
+@numba.njit(parallel=True)
+def _write_only(rs, keep, out):
     for i in numba.prange(rs.size):
         for k in range(keep):
             out[i, k] = 0.5
@@ -79,6 +84,9 @@ def run(args) -> None:
                 rs_d, 0.5, 1_000, 1_000
             ),
             "numba (chunks of 64, SoA, SIMD)": lambda: peers.logistic_diagram_soa(
+                rs_d, 0.5, 1_000, 1_000
+            ),
+            "numba SoA, output made in numba": lambda: peers.logistic_diagram_nrt(
                 rs_d, 0.5, 1_000, 1_000
             ),
             "numba, only writes the output": lambda: write_only(rs_d, 1_000),

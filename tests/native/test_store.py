@@ -279,6 +279,11 @@ def test_remembered_calls_equal_fresh_ones_and_die_with_their_system():
     with pytest.raises(ValueError, match="x0"):
         cj.trajectory(system, np.full(3, np.nan), steps=50, throw=False)
     n = len(_remembered._calls)
+    # (`prepare`'s few reused results hold their map, and so the system, until that
+    # cache is cleared: cleared here, so that only `_remembered` could keep it)
+    from chaosjax.simulate import _arguments
+
+    _arguments._prepared.clear()
     del system
     gc.collect()
     assert len(_remembered._calls) <= n - 2  # both entries went with their system
@@ -395,3 +400,56 @@ def test_remembered_runs_without_throw_return_the_non_finite_states():
     end = cj.final_state(lg, x0, steps=30, throw=False)
     assert not np.isfinite(np.asarray(cj.final_state(lg, x0, steps=30, throw=False))).all()
     np.testing.assert_array_equal(np.asarray(end), np.asarray(first[-1]))
+
+
+def test_remembered_runs_follow_the_switch_to_the_xla_kernels(monkeypatch):
+    # The remembered call reads CHAOSJAX_CGEN at every call (through the cheaper read
+    # of the environment, `compile._environ_raw`): turned off, the C kernel's entry is
+    # not used (the XLA path runs, same bits); unset again, it is used again.
+    from chaosjax import _remembered
+    from chaosjax.native.compile import _environ_raw, enabled
+
+    monkeypatch.delenv("CHAOSJAX_CGEN", raising=False)
+    assert _environ_raw("CHAOSJAX_CGEN") is None and enabled()
+    system = cj.systems.Lorenz63()
+    x0 = np.array(system.default_state())
+    first = np.asarray(cj.trajectory(system, x0, steps=20))
+    key = _remembered.settings(20, None, None, "rk4", 0, 1, True)
+    assert _remembered.run("trajectory", system, key, x0) is not None
+    for off in ("0", " OFF ", "no", "false"):
+        monkeypatch.setenv("CHAOSJAX_CGEN", off)
+        assert _environ_raw("CHAOSJAX_CGEN") == off and not enabled()
+        assert _remembered.run("trajectory", system, key, x0) is None
+        np.testing.assert_array_equal(np.asarray(cj.trajectory(system, x0, steps=20)), first)
+    monkeypatch.setenv("CHAOSJAX_CGEN", "1")
+    assert enabled() and _remembered.run("trajectory", system, key, x0) is not None
+    monkeypatch.delenv("CHAOSJAX_CGEN")
+    assert enabled() and _remembered.run("trajectory", system, key, x0) is not None
+
+
+def test_remembered_runs_take_plain_arrays_and_refuse_the_rest():
+    from chaosjax import _remembered
+
+    system = cj.systems.Lorenz63()
+    x0 = np.array(system.default_state())
+    cj.trajectory(system, x0, steps=20)
+    key = _remembered.settings(20, None, None, "rk4", 0, 1, True)
+    want = np.asarray(cj.trajectory(cj.systems.Lorenz63(), x0, steps=20))
+    for x in (x0, jnp.asarray(x0)):
+        got = _remembered.run("trajectory", system, key, x)
+        np.testing.assert_array_equal(np.asarray(got), want)
+    refused = [x0[:2], x0.astype(np.float32), [*x0], x0[None]]
+    assert all(_remembered.run("trajectory", system, key, x) is None for x in refused)
+
+    class Sub(np.ndarray):
+        pass
+
+    # An ndarray subclass is looked at the long way, and not taken for a plain class.
+    got = _remembered.run("trajectory", system, key, x0.view(Sub))
+    np.testing.assert_array_equal(np.asarray(got), want)
+    assert Sub not in _remembered._PLAIN
+    # Settings that differ only in type are other keys (1 and 1.0 and True).
+    assert _remembered.settings(1, 2) != _remembered.settings(1.0, 2)
+    assert _remembered.settings(1, 2) != _remembered.settings(True, 2)
+    with jax.disable_jit():
+        assert _remembered.run("trajectory", system, key, x0) is None

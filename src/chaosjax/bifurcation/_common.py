@@ -66,7 +66,7 @@ def check_param(system: Flow | Map, param: object, values: object) -> Array:
             f"`values` must have shape (n,{''.join(f' {s},' for s in shape)}) for parameter "
             f"{param!r} of shape {shape}, got {tuple(vals.shape)}."
         )
-    if v.is_concrete(vals) and not bool(jnp.all(jnp.isfinite(vals))):
+    if v.is_concrete(vals) and not v.found_finite(vals):
         raise ValueError(f"`values` must be finite; got {np.asarray(vals)}.")
     return vals
 

@@ -146,7 +146,11 @@ def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
         "{",
         "    (void)npad;",
         "    const int64_t ntiles = npad / T;",
-        "    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)",
+        # Each thread takes one run of consecutive tiles (every tile costs the same):
+        # the output is the bound, and tiles handed out one at a time, so that the two
+        # threads write neighbouring 0.5 MB blocks, made an orbit diagram's kernel 1.6x
+        # slower (4.7 against 2.9 ms, 10,000 x 1,000 points into written memory).
+        "    #pragma omp parallel for schedule(static) num_threads(nthreads)",
         "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
         "        const int64_t off = tile * T;",
         "        const int64_t jmax = n - off < T ? n - off : T;",
