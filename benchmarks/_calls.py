@@ -33,17 +33,20 @@ def xla_traced(make):
     return run
 
 
-def measure(variants, repeats, pause=0.05):
-    """Medians of `repeats` interleaved calls of each `variants` value (after a warm-up)."""
+def measure(variants, repeats, pause=0.05, runs=None):
+    """Medians of `repeats` interleaved calls of each `variants` value (after a warm-up);
+    `runs` (a dict, optional): calls in a row per round for the variants it names (a
+    variant with a large fresh output then reuses the memory its own last one freed)."""
     for fn in variants.values():  # warm-up: compile, fill the caches
         jax.block_until_ready(fn())
     times = {name: [] for name in variants}
     for _ in range(repeats):
         for name, fn in variants.items():
-            time.sleep(pause)
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[name].append(time.perf_counter() - t0)
+            for _ in range((runs or {}).get(name, 1)):
+                time.sleep(pause)
+                t0 = time.perf_counter()
+                jax.block_until_ready(fn())
+                times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

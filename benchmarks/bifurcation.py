@@ -148,7 +148,8 @@ def main(argv=None) -> None:
         ),
         "lyapunov chaosjax": jax_lyap,
     }
-    t = measure(variants, args.repeats)
+    # The diagrams 5 times in a row per round (their 80 MB outputs: native_store.py).
+    t = measure(variants, args.repeats, runs={k: 5 for k in variants if k.startswith("diagram")})
     pts_nb = variants["diagram numba"]()
     pts_cj = np.asarray(jax_diagram())[:, :, 0]
     # Chaotic orbits decorrelate (rounding differs): compare the periodic half exactly.
