@@ -111,6 +111,23 @@ def run(args) -> None:
         t = measure(single, args.repeats, pause)
         table(f"Lorenz63, RK4, {n:,} steps, one orbit ({name})", t, "numba loop", 1e-3, "ms")
         print(f"load average {os.getloadavg()}")
+    lengths = {}
+    for steps in (2_000, 20_000, 200_000):
+        lengths[f"chaosjax `cj.trajectory`, {steps:,} steps"] = lambda steps=steps: cj.trajectory(
+            lor, x0, steps=steps, dt=DT
+        )
+        lengths[f"numba loop, {steps:,} steps"] = lambda steps=steps: numba_trajectory(
+            x0_np, steps, DT, SIGMA, RHO, BETA
+        )
+    t = measure(lengths, args.repeats, 0.0)
+    print("\nLorenz63, RK4, one orbit by its length (hot): the fixed cost of a call against")
+    print("the loop; at 200,000 steps the output (4.8 MB) is a fresh allocation for both")
+    print("| steps | chaosjax ms | numba ms | chaosjax / numba |\n|---:|---:|---:|---:|")
+    for steps in (2_000, 20_000, 200_000):
+        a = t[f"chaosjax `cj.trajectory`, {steps:,} steps"]
+        b = t[f"numba loop, {steps:,} steps"]
+        print(f"| {steps:,} | {a * 1e3:.3g} | {b * 1e3:.3g} | {a / b:.2f} |")
+    print(f"load average {os.getloadavg()}")
     lg = cj.systems.Logistic()
     rs = jnp.linspace(2.5, 4.0, 10_000)
     rs_np = np.asarray(rs)
