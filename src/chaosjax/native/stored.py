@@ -6,8 +6,8 @@ output (and, with `with_start`, the state after the transient first). Three kern
 share one signature:
 
 - "single": one orbit, its state in registers (the speed is the latency of a step);
-- "batch": members in tiles of `TILE` lanes (`omp simd`), tiles shared among the
-  cores (OpenMP), as the time-average kernel (`simulate.py`);
+- "batch": members in tiles of `TILE` lanes (`omp simd`), as the time-average kernel
+  (`simulate.py`), each core taking one run of consecutive tiles (OpenMP, static);
 - "member": the same with one parameter vector per member (a vmapped parameter: the
   values of an orbit diagram), read from a structure-of-arrays tile like the state.
 
@@ -148,8 +148,9 @@ def _source(step_jaxpr, shapes, dim: int, mode: str, tile: int) -> str:
         "    const int64_t ntiles = npad / T;",
         # Each thread takes one run of consecutive tiles (every tile costs the same):
         # the output is the bound, and tiles handed out one at a time, so that the two
-        # threads write neighbouring 0.5 MB blocks, made an orbit diagram's kernel 1.6x
-        # slower (4.7 against 2.9 ms, 10,000 x 1,000 points into written memory).
+        # threads wrote neighbouring 0.5 MB blocks, made an orbit diagram's kernel up to
+        # 1.6x slower (10,000 x 1,000 points into written memory: 3.4-4.8 ms, now
+        # 2.7-3.4; numba's `prange` loop 3.0-3.3, docs/performance.md).
         "    #pragma omp parallel for schedule(static) num_threads(nthreads)",
         "    for (int64_t tile = 0; tile < ntiles; ++tile) {",
         "        const int64_t off = tile * T;",
