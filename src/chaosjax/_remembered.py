@@ -31,11 +31,12 @@ import numpy as np
 from jax.core import Tracer
 
 from . import _validate, native
-from ._config import x64_enabled
+from .native.compile import enabled
 
 _calls: dict = {}
 _MAX = 256
 _F64 = np.dtype(np.float64)
+_CONFIG: Any = jax.config  # (`.jax_enable_x64`: the working precision, read directly)
 #: The concrete array types met so far (NumPy's and JAX's array classes), found by a set
 #: lookup instead of two `isinstance` calls.
 _PLAIN: set[type] = {np.ndarray}
@@ -71,7 +72,7 @@ def concrete_state(x0, dim: int, finite: bool = True) -> bool:
 def _at(what: str, system, key: tuple) -> tuple:
     # (whether the C kernels may run, and the working precision, are read when the
     # run is traced: part of the key)
-    return (what, id(system), key, native.enabled(), x64_enabled())
+    return (what, id(system), key, native.enabled(), _CONFIG.jax_enable_x64)
 
 
 def remember(
@@ -114,8 +115,8 @@ def run(what: str, system, key: tuple, x0, verify: Callable | None = None) -> An
 
     The path of every repeated eager call, written for its few microseconds (the jit
     call of the run itself takes 3.5)."""
-    try:
-        hit: Any = _calls.get(_at(what, system, key))
+    try:  # (the key of `_at`, written out: one call less on every repeated call)
+        hit: Any = _calls.get((what, id(system), key, enabled(), _CONFIG.jax_enable_x64))
     except TypeError:
         return None
     if hit is None:

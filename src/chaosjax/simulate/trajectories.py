@@ -178,7 +178,7 @@ def trajectory(
     key = None
     if times is False and progress is False and chunk_size is None:
         key = _remembered.settings(steps, t_final, dt, solver, transient, save_every, throw)
-        got = _recalled("trajectory", system, x0, key)
+        got = _remembered.run("trajectory", system, key, x0)  # (see `_keeper`)
         if got is not None:
             return got
     m, x, steps, transient = prepare(
@@ -200,17 +200,15 @@ def trajectory(
     return Trajectory(ts=jnp.asarray(ts, dtype=out.dtype), ys=out)
 
 
-def _recalled(what: str, system, x0, key: tuple):
-    """The saved states of a remembered run of `what` (`_remembered`) from `x0`, or
-    None: no such run, or a state it does not take, or a run that met a non-finite
-    state (the kernel's own check, `_native_trajectory`; the full path then locates the
-    divergence and raises, or returns the states with `throw=False`)."""
-    return _remembered.run(what, system, key, x0)
-
-
 def _keeper(what: str, system, x, key):
     """What `native.store` calls with its compiled eager run (`keep`): remember it for
-    `what` on `system`, for one state of an undriven system; None if not."""
+    `what` on `system`, for one state of an undriven system; None if not.
+
+    The run is remembered as checked: `_remembered.run` then returns its saved states
+    from a new state, or None where there is no such run, the state is not one it
+    takes, or the run met a non-finite state (the kernel's own check,
+    `_native_trajectory`; the full path then locates the divergence and raises, or
+    returns the states with `throw=False`)."""
     if key is None or x.ndim != 1 or is_time_dependent(system):
         return None
     return lambda fn, arrays: _remembered.remember(what, system, key, fn, arrays, True)
@@ -405,7 +403,7 @@ def final_state(
     key = None
     if progress is False and chunk_size is None:
         key = _remembered.settings(steps, t_final, dt, solver, throw)
-        got = _recalled("final_state", system, x0, key)
+        got = _remembered.run("final_state", system, key, x0)  # (see `_keeper`)
         if got is not None:
             return got
     m, x, steps, _ = prepare(system, x0, dt, solver, steps=steps, transient=0, t_final=t_final)
