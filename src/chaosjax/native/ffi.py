@@ -158,7 +158,12 @@ def store_call(
     """The custom call of a stored orbit (`stored.py`): (X (dim, npad) updated, the saved
     states of `shape` (n, rows, dim) or (rows, dim), the counts (n,)). `check` 1: the
     call fails (`jax.errors.JaxRuntimeError`) when a starting state is not finite; 2:
-    also when a saved or end state is not (`failed_check`)."""
+    also when a saved or end state is not (`failed_check`).
+
+    X is updated in place (an alias of the first output) for a batch; one state (n = 1)
+    is copied by the handler instead: an aliased input that is not donated costs XLA a
+    copy kernel of its own before the call, which for a few numbers is a larger part of
+    a short run than the copy."""
     call = jax.ffi.ffi_call(
         STORE_TARGET,
         (
@@ -166,7 +171,7 @@ def store_call(
             jax.ShapeDtypeStruct(tuple(shape), np.float64),
             jax.ShapeDtypeStruct((n,), np.float64),
         ),
-        input_output_aliases={1: 0},
+        input_output_aliases={} if n == 1 else {1: 0},
     )
     ints = dict(
         n=n,
