@@ -30,7 +30,7 @@ import jax
 import numpy as np
 from jax.core import Tracer
 
-from . import _validate, native
+from . import _validate
 from .native.compile import enabled
 
 _calls: dict = {}
@@ -72,7 +72,7 @@ def concrete_state(x0, dim: int, finite: bool = True) -> bool:
 def _at(what: str, system, key: tuple) -> tuple:
     # (whether the C kernels may run, and the working precision, are read when the
     # run is traced: part of the key)
-    return (what, id(system), key, native.enabled(), _CONFIG.jax_enable_x64)
+    return (what, id(system), key, enabled(), _CONFIG.jax_enable_x64)
 
 
 def remember(

@@ -453,3 +453,16 @@ def test_remembered_runs_take_plain_arrays_and_refuse_the_rest():
     assert _remembered.settings(1, 2) != _remembered.settings(True, 2)
     with jax.disable_jit():
         assert _remembered.run("trajectory", system, key, x0) is None
+
+
+def test_the_switch_is_read_from_a_replaced_environment(monkeypatch):
+    # `compile.enabled` looks in os.environ's own mapping at each call, not in one
+    # remembered at import: an os.environ replaced (as some test harnesses do) is read.
+    import os
+
+    from chaosjax.native.compile import enabled
+
+    monkeypatch.delenv("CHAOSJAX_CGEN", raising=False)
+    assert enabled()
+    monkeypatch.setattr(os, "environ", {**os.environ, "CHAOSJAX_CGEN": "0"})
+    assert not enabled()

@@ -55,7 +55,8 @@ def enabled() -> bool:
     raised and caught inside), a membership test in `os.environ`'s own encoded mapping
     (CPython's `os.environ._data`) 0.1 µs; the plain call where that mapping is
     missing."""
-    if _ENV_DATA is not None and _CGEN_KEY is not None and _CGEN_KEY not in _ENV_DATA:
+    data = getattr(os.environ, "_data", None)  # (read each time: os.environ may be replaced)
+    if type(data) is dict and _CGEN_KEY is not None and _CGEN_KEY not in data:
         return True
     raw = os.environ.get("CHAOSJAX_CGEN")
     return raw is None or raw.strip().lower() not in ("0", "false", "no", "off")
@@ -68,8 +69,6 @@ def _encoded_key(name: str):
         return None
 
 
-_ENV_DATA = getattr(os.environ, "_data", None)
-_ENV_DATA = _ENV_DATA if isinstance(_ENV_DATA, dict) else None
 _CGEN_KEY = _encoded_key("CHAOSJAX_CGEN")
 
 
