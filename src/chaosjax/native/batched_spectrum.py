@@ -47,6 +47,7 @@ from .codegen import (
     Unsupported,
     c_expr,
     eval_closed,
+    names_of,
     products_fused,
     scalar_names,
 )
@@ -200,8 +201,7 @@ def _source(push_jaxpr, qr_jaxpr, shapes, dim: int, k: int, tile: int) -> str:
     n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
     s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, k)])[0]
     x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
-    outputs = {e for a in (x_new, V_new) for e in np.ravel(a) if isinstance(e, str)}
-    push_lines = products_fused(em.lines, {str(v) for v in np.ravel(v_in)}, outputs)
+    push_lines = products_fused(em.lines, names_of(v_in), names_of(x_new, V_new))
     em.lines = []
     Q_new, g = eval_closed(em, qr_jaxpr, [scalar_names("w", [(dim, k)])[0]])
     qr_lines = em.lines

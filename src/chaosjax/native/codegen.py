@@ -577,6 +577,12 @@ def names_in(text: str) -> list[str]:
     return _NAME.findall(text)
 
 
+def names_of(*arrays) -> set[str]:
+    """The C names among the elements of `arrays` (what `eval_closed` returned: names,
+    or literals that are not strings)."""
+    return {e for a in arrays for e in np.ravel(a) if isinstance(e, str)}
+
+
 def in_lanes(lines: list[str], lanes: set[str]) -> list[str]:
     """`lines` with their float arithmetic on `cj_f2` vectors, the value in both lanes.
 

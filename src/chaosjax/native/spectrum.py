@@ -57,6 +57,7 @@ from .codegen import (
     kernel_parameters,
     lane_value,
     names_in,
+    names_of,
     plain_arithmetic,
     products_fused,
     scalar_names,
@@ -227,7 +228,7 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     n_params = sum(int(np.prod(shape, dtype=int)) for shape in shapes)
     s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, k)])[0]
     x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
-    push_lines = products_fused(em.lines, _names(v_in), _names(x_new, V_new))
+    push_lines = products_fused(em.lines, names_of(v_in), names_of(x_new, V_new))
     if len(push_lines) + 3 * dim * k * k > MAX_LINES:
         raise Unsupported("a step too large for straight-line code")
     x_new, V_new = np.ravel(x_new), np.ravel(V_new)
@@ -284,11 +285,6 @@ def _source(push_jaxpr, shapes, dim: int, k: int) -> str:
     return "\n".join(src)
 
 
-def _names(*arrays) -> set[str]:
-    """The C names among the elements of `arrays` (what a push's outputs read)."""
-    return {e for a in arrays for e in np.ravel(a) if isinstance(e, str)}
-
-
 def _linear_lines(lines: list[str], vec: set[str]) -> list[str]:
     """`lines` with every value that depends on a name in `vec` (the tangent column)
     typed `cj_vec` (one lane per column). Such a line may hold only names, float
@@ -329,7 +325,7 @@ def _source_vec(push_jaxpr, shapes, dim: int, k: int) -> str:
     s_in, v_in = scalar_names("s", [(dim,)])[0], scalar_names("v", [(dim, 1)])[0]
     x_new, V_new = eval_closed(em, push_jaxpr, params + [s_in, v_in])
     vec = {str(v) for v in np.ravel(v_in)}
-    lines = products_fused(em.lines, vec, _names(x_new, V_new))
+    lines = products_fused(em.lines, vec, names_of(x_new, V_new))
     push_lines = _linear_lines(lines, vec)
     if len(push_lines) + 8 * dim * k > MAX_LINES:
         raise Unsupported("a step too large for straight-line code")
