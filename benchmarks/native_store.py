@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import jax.numpy as jnp
 import numpy as np
@@ -27,6 +25,7 @@ import chaosjax as cj  # noqa: E402
 
 cj.enable_x64()
 
+from _calls import measure  # noqa: E402
 from _harness import tee  # noqa: E402
 from _numba_peers import (  # noqa: E402
     logistic_diagram_into,
@@ -51,28 +50,6 @@ def xla(fn):
             del os.environ["CHAOSJAX_CGEN"]
 
     return run
-
-
-def block(r):
-    return r.block_until_ready() if hasattr(r, "block_until_ready") else r
-
-
-def measure(variants: dict, repeats: int, pause: float, runs: int = 1) -> dict:
-    """Median seconds per call: `repeats` rounds over the variants, each called `runs`
-    times in a row per round, `pause` seconds before each call."""
-    for fn in variants.values():
-        block(fn())
-        block(fn())
-    times = {k: [] for k in variants}
-    for _ in range(repeats):
-        for k, fn in variants.items():
-            for _ in range(runs):
-                if pause:
-                    time.sleep(pause)
-                t0 = time.perf_counter()
-                block(fn())
-                times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def table(title: str, t: dict, peer: str, unit: float, unit_name: str) -> None:
@@ -150,7 +127,7 @@ def run(args) -> None:
     # each would take what the variant before it freed (in 4 KiB pages, for the peers
     # that allocate inside numba), and on this VM the time of a fresh 80 MB output is
     # the time the host takes to hand out its pages (docs/performance.md).
-    t = measure(diagram, max(6, args.repeats // 4), 0.05, runs=5)
+    t = measure(diagram, max(6, args.repeats // 4), 0.05, runs=dict.fromkeys(diagram, 5))
     title = "Logistic orbit diagram, 10,000 r x (1,000 + 1,000), fresh output each call"
     table(title, t, BEST_DIAGRAM, 1e-3, "ms")
     print(f"load average {os.getloadavg()}")
